@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Prepare this checkout on a fresh Debian machine: a .venv with Reprise and its development
+# tools, and Debian's PostgreSQL server binaries (scratch instances for tests and drills).
+# Idempotent: re-running only reinstalls the venv when pyproject.toml changed.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+PYTHON=${PYTHON:-python3}
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "bootstrap: Python 3.11 or newer is needed (found: $("$PYTHON" --version 2>&1))." >&2
+  exit 1
+fi
+
+have_pg_server() {
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null
+}
+if ! have_pg_server; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "bootstrap: PostgreSQL server binaries are missing; run: sudo apt-get install postgresql" >&2
+    exit 1
+  fi
+  echo "bootstrap: installing Debian's postgresql package (server binaries for scratch instances)…"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+fi
+
+stamp=.venv/.bootstrap-stamp
+want=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "bootstrap: creating .venv and installing Reprise with its development tools…"
+  "$PYTHON" -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -e '.[dev]' 2>&1 \
+    | grep -v "is ignored: it is neither a file nor a directory" || true
+  .venv/bin/python -c 'import reprise' # fail here, not later, if the install did not work
+  echo "$want" > "$stamp"
+fi

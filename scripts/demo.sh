@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The Reprise demo on the embedded defaults: a plan for the AKIG application written by
+# `reprise init`, validated, shown as a recovery strategy and a recovery order, and the state
+# database it creates (SQLite). Everything lives in a temporary directory.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/bootstrap.sh
+export PATH="$PWD/.venv/bin:$PATH"
+
+demo=$(mktemp -d "${TMPDIR:-/tmp}/reprise-demo.XXXXXX")
+export REPRISE_STATE_DIR="$demo/state" REPRISE_REPOSITORY="$demo/repository"
+
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold="" plain=""; fi
+say() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; }
+run() { say "$*"; "$@"; }
+
+run reprise --version
+run reprise init "$demo/akig" --example akig-app
+run reprise plan validate "$demo/akig"
+run reprise plan show "$demo/akig"
+run reprise plan order "$demo/akig"
+run reprise --plan "$demo/akig" state info
+run reprise --plan "$demo/akig" events list
+
+say "Two mistakes in a copy of the plan: a misspelt key, then a misspelt dependency"
+sed -e '0,/^    criticality: critical$/s//    criticalty: critical/' \
+    "$demo/akig/reprise.yaml" > "$demo/broken.yaml"
+reprise plan validate "$demo/broken.yaml" || echo "(exit code $?: 2 means bad input)"
+sed -e 's/^    depends_on: \[akig-db\]$/    depends_on: [akig-dbb]/' \
+    "$demo/akig/reprise.yaml" > "$demo/broken.yaml"
+status=0
+reprise plan validate "$demo/broken.yaml" || status=$?
+echo "(exit code $status: 2 means bad input)"
+[ "$status" -eq 2 ]
+
+printf '\nDemo files: %s\n' "$demo"

@@ -1,0 +1,3 @@
+from reprise.cli.main import run
+
+run()

@@ -1,0 +1,43 @@
+"""What the root command hands to every subcommand, and the shared ways to use it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from reprise.plan.loader import LoadedPlan
+    from reprise.store import Store
+
+
+@dataclass
+class CliState:
+    """Options of the root command."""
+
+    plan_path: Path | None
+
+
+def plan_path(ctx: typer.Context, override: Path | None = None) -> Path | None:
+    """The plan to use: a command's own argument, else ``--plan`` / ``$REPRISE_PLAN``."""
+    if override is not None:
+        return override
+    state = ctx.find_object(CliState)
+    return state.plan_path if state else None
+
+
+def load(ctx: typer.Context, override: Path | None = None) -> LoadedPlan:
+    """Load and validate the plan (raises PlanError)."""
+    from reprise.plan.loader import load_plan
+
+    return load_plan(plan_path(ctx, override))
+
+
+def open_state(ctx: typer.Context) -> tuple[LoadedPlan, Store]:
+    """Load the plan and open its state database (migrated, plan version recorded)."""
+    from reprise.store import open_plan_store
+
+    loaded = load(ctx)
+    return loaded, open_plan_store(loaded.plan, loaded.path, loaded.sha256)

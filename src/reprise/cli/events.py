@@ -1,0 +1,49 @@
+"""``reprise events``: the journal of what happened."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="The events journal: plan changes, and later backups, checks, "
+                       "incidents.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_command(
+    ctx: typer.Context,
+    kind: Annotated[str | None, typer.Option(help="Only this kind, or kinds under it "
+                                                  "(plan matches plan.changed).")] = None,
+    subject: Annotated[str | None, typer.Option(help="Only events about this.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only this recent, e.g. 1h, 7d.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="At most this many.")] = 50,
+    json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Events, newest first."""
+    from datetime import UTC, datetime
+
+    from rich.table import Table
+
+    from reprise.cli.context import open_state
+    from reprise.cli.output import print_json, stdout
+    from reprise.cli.values import duration_option
+    from reprise.store.events import list_events
+
+    since_time = datetime.now(UTC) - duration_option("--since", since) if since else None
+    _loaded, store = open_state(ctx)
+    try:
+        found = list_events(store, kind=kind, subject=subject, since=since_time, limit=limit)
+    finally:
+        store.close()
+    if json:
+        print_json([event.to_dict() for event in found])
+        return
+    table = Table(title="Events", title_justify="left")
+    for column in ("Time (UTC)", "Kind", "Subject", "Details"):
+        table.add_column(column)
+    for event in found:
+        details = ", ".join(f"{k}={v}" for k, v in event.payload.items() if v is not None)
+        table.add_row(event.time.strftime("%Y-%m-%d %H:%M:%S"), event.kind, event.subject,
+                      details)
+    stdout().print(table)

@@ -1,0 +1,112 @@
+"""The ``reprise`` command: a thin door into the core.
+
+``run()`` is the single exit point: it turns ``RepriseError`` into one clear message and its
+exit code, usage errors into exit 2, Ctrl-C into 130. Command modules import heavy
+libraries inside their functions, so ``reprise --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reprise import __version__
+from reprise.cli import events, init, pg, plan, state
+from reprise.cli.context import CliState
+from reprise.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, RepriseError
+
+app = typer.Typer(
+    name="reprise",
+    help="Reprise: your continuity plan (PCRA / PRA) as code. It watches services, keeps "
+         "backups proven restorable, drives the recovery and measures RPO, RTO and uptime.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command("init", help=init.__doc__)(init.init_command)
+app.add_typer(plan.app, name="plan")
+app.add_typer(state.app, name="state")
+app.add_typer(events.app, name="events")
+app.add_typer(pg.app, name="pg")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        print(f"reprise {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    plan_path: Annotated[Path | None, typer.Option(
+        "--plan", "-p", envvar="REPRISE_PLAN", show_envvar=True,
+        help="The plan file (or a directory holding reprise.yaml). Default: ./reprise.yaml.",
+    )] = None,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_show_version, is_eager=True, help="Print the version and exit.",
+    )] = False,
+) -> None:
+    ctx.obj = CliState(plan_path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (used by ``run`` and by tests)."""
+    try:
+        result = app(args=argv, prog_name="reprise", standalone_mode=False)
+    except RepriseError as error:
+        from reprise.cli.output import print_error
+
+        print_error(error)
+        return error.exit_code
+    except typer.Exit as exit_:
+        return exit_.exit_code
+    except typer.Abort as abort:
+        if isinstance(abort.__cause__, KeyboardInterrupt | EOFError):
+            print("Interrupted.", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        print("Aborted.", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except typer.TyperException as error:
+        show = getattr(error, "show", None)
+        if show is not None:
+            show()
+        else:
+            print(f"error: {error.message}", file=sys.stderr)
+        return error.exit_code
+    except BrokenPipeError:
+        # `reprise … | head`: the reader left; that is not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except Exception as error:  # noqa: BLE001 - the last line of defence: no raw traceback
+        return _internal_error(error)
+    return result if isinstance(result, int) else 0
+
+
+def _internal_error(error: Exception) -> int:
+    if os.environ.get("REPRISE_DEBUG"):
+        traceback.print_exception(error)
+    else:
+        print(f"internal error: {type(error).__name__}: {error}\n"
+              "This is a bug in Reprise. Run again with REPRISE_DEBUG=1 to see the traceback, "
+              "and report it.", file=sys.stderr)
+    return 70  # EX_SOFTWARE
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+__all__ = ["EXIT_BAD_INPUT", "app", "main", "run"]

@@ -1,0 +1,196 @@
+"""Health checks of a service: one model per ``kind``, discriminated on that key.
+
+Each check has an interval, a timeout and a number of retries (consecutive failures before
+the service's state changes). Thresholds named ``degraded_*`` or ``warn_*`` turn a passing
+check into ``degraded`` instead of ``up``; they never make a check pass.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from reprise.plan.common import AbsolutePath, Dsn, Host, Identifier, PlanModel, Port, Regex, Text
+from reprise.plan.units import Duration, Percent, Size
+
+TlsMode = Literal["starttls", "implicit", "none"]
+
+
+class CheckBase(PlanModel):
+    """What every check has: how often, how long, how many failures before a change."""
+
+    name: Text | None = Field(None, description="Shown in status tables; defaults to the kind "
+                                                "and target (`tcp 10.0.0.1:22`).")
+    interval: Duration = Field(timedelta(seconds=60), description="Time between two runs.")
+    timeout: Duration = Field(timedelta(seconds=10), description="A run taking longer fails.")
+    retries: int = Field(2, ge=0, le=100, description="Consecutive failures tolerated before "
+                                                      "the state changes (flap damping).")
+
+    @model_validator(mode="after")
+    def _timeout_fits_interval(self) -> CheckBase:
+        if self.timeout > self.interval:
+            raise PydanticCustomError(
+                "timeout_interval",
+                "timeout ({timeout}) is longer than interval ({interval})",
+                {"timeout": str(self.timeout), "interval": str(self.interval),
+                 "hint": "make the timeout shorter than the interval"},
+            )
+        return self
+
+
+class TcpCheck(CheckBase):
+    """A TCP connection succeeds (SSH, RDP, WinRM, a VPN in TCP mode…)."""
+
+    kind: Literal["tcp"]
+    host: Host
+    port: Port
+    expect_banner: Regex | None = Field(None, description="Regex the first line sent by the "
+                                                          "server must match (`^SSH-2.0`).")
+    degraded_latency: Duration | None = Field(None, description="Slower than this: degraded.")
+
+
+class HttpCheck(CheckBase):
+    """An HTTP(S) request returns an expected status, body and certificate."""
+
+    kind: Literal["http"]
+    url: Annotated[str, Field(pattern=r"^https?://\S+$", examples=["https://zabbix.lan/"])]
+    method: Literal["GET", "HEAD", "POST", "PUT", "OPTIONS"] = "GET"
+    headers: dict[str, str] = Field(default_factory=dict)
+    expect_status: list[Annotated[int, Field(ge=100, le=599)]] = Field(
+        default_factory=lambda: [200], description="Accepted status codes.")
+    body_regex: Regex | None = Field(None, description="Regex the body must match.")
+    json_path: str | None = Field(None, description="Dotted path into a JSON body "
+                                                    "(`status.db`).")
+    json_equals: str | int | float | bool | None = Field(
+        None, description="Expected value at json_path.")
+    verify_tls: bool = Field(True, description="Verify the certificate chain and host name.")
+    cert_expiry_days: int = Field(14, ge=0, description="Degraded when the certificate "
+                                                        "expires within this many days.")
+    degraded_latency: Duration | None = None
+
+
+class IcmpCheck(CheckBase):
+    """Ping (unprivileged ICMP echo)."""
+
+    kind: Literal["icmp"]
+    host: Host
+    count: int = Field(3, ge=1, le=100)
+    degraded_packet_loss: Percent | None = Field(None, description="More loss than this: "
+                                                                   "degraded (all lost: down).")
+    degraded_latency: Duration | None = None
+
+
+class DnsCheck(CheckBase):
+    """A DNS lookup answers, optionally with expected values."""
+
+    kind: Literal["dns"]
+    lookup: Text = Field(description="The name to resolve.", examples=["mail.example.org"])
+    record_type: Literal["A", "AAAA", "CNAME", "MX", "NS", "PTR", "SOA", "SRV", "TXT",
+                         "CAA"] = "A"
+    resolver: Host | None = Field(None, description="Resolver to ask; default: the system's.")
+    resolver_port: Port = 53
+    expect: list[str] = Field(default_factory=list, description="Values that must all be in "
+                                                                "the answer.")
+
+
+class SmtpCheck(CheckBase):
+    """An SMTP server greets, answers EHLO and offers STARTTLS (or speaks implicit TLS)."""
+
+    kind: Literal["smtp"]
+    host: Host
+    port: Port = 25
+    tls: TlsMode = Field("starttls", description="starttls: required on the plain port; "
+                                                 "implicit: TLS from the first byte (465).")
+    verify_tls: bool = True
+    cert_expiry_days: int = Field(14, ge=0)
+    expect_banner: Regex | None = None
+
+
+class ImapCheck(CheckBase):
+    """An IMAP server greets and lists its capabilities, over STARTTLS or IMAPS."""
+
+    kind: Literal["imap"]
+    host: Host
+    port: Port | None = Field(None, description="Default: 993 with implicit TLS, else 143.")
+    tls: TlsMode = "implicit"
+    verify_tls: bool = True
+    cert_expiry_days: int = Field(14, ge=0)
+
+
+class PostgresCheck(CheckBase):
+    """A PostgreSQL server accepts a connection and answers a query."""
+
+    kind: Literal["postgres"]
+    dsn: Dsn
+    query: Text = "select 1"
+    expect: str | None = Field(None, description="Expected text of the first column of the "
+                                                 "first row.")
+    degraded_latency: Duration | None = None
+
+
+class DiskCheck(CheckBase):
+    """Free space of a path on the host where Reprise runs."""
+
+    kind: Literal["disk"]
+    path: AbsolutePath
+    min_free_percent: Percent | None = Field(None, description="Below this: down.")
+    min_free_bytes: Size | None = Field(None, description="Below this: down.")
+    warn_free_percent: Percent | None = Field(None, description="Below this: degraded.")
+    warn_free_bytes: Size | None = Field(None, description="Below this: degraded.")
+
+    @model_validator(mode="after")
+    def _has_threshold(self) -> DiskCheck:
+        if all(value is None for value in (self.min_free_percent, self.min_free_bytes,
+                                           self.warn_free_percent, self.warn_free_bytes)):
+            raise PydanticCustomError(
+                "disk_threshold", "a disk check needs a threshold",
+                {"hint": "add min_free_percent: 10% (or min_free_bytes: 5GiB)"},
+            )
+        return self
+
+
+class CommandCheck(CheckBase):
+    """A command exits with the expected code (and prints what is expected)."""
+
+    kind: Literal["command"]
+    command: Text = Field(description="Run with /bin/sh -c; the whole process group is "
+                                      "killed at the timeout.")
+    expect_exit: int = Field(0, ge=0, le=255)
+    stdout_regex: Regex | None = None
+    degraded_exit: list[Annotated[int, Field(ge=0, le=255)]] = Field(
+        default_factory=list, description="Exit codes meaning degraded (Nagios: [1]).")
+
+
+class BackupAgeCheck(CheckBase):
+    """The newest verified backup of a service is younger than its RPO."""
+
+    kind: Literal["backup_age"]
+    service: Identifier | None = Field(None, description="Default: the service holding the "
+                                                         "check.")
+    max_age: Duration | None = Field(None, description="Default: the service's RPO.")
+
+
+class TlsCheck(CheckBase):
+    """The certificate served on host:port is valid and not about to expire."""
+
+    kind: Literal["tls"]
+    host: Host
+    port: Port = 443
+    server_name: str | None = Field(None, description="SNI name; default: host.")
+    warn_days: int = Field(21, ge=0, description="Degraded when expiring within.")
+    critical_days: int = Field(7, ge=0, description="Down when expiring within.")
+    verify_tls: bool = True
+
+
+Check = Annotated[
+    TcpCheck | HttpCheck | IcmpCheck | DnsCheck | SmtpCheck | ImapCheck | PostgresCheck
+    | DiskCheck | CommandCheck | BackupAgeCheck | TlsCheck,
+    Field(discriminator="kind"),
+]
+"""Any check; ``kind`` selects the model."""
+
+CHECK_KINDS = ("tcp", "http", "icmp", "dns", "smtp", "imap", "postgres", "disk", "command",
+               "backup_age", "tls")

@@ -1,0 +1,123 @@
+"""``${VAR}`` and ``${VAR:-default}`` in plan values, from the environment and a ``.env``.
+
+Substitution happens on parsed string values, never on the raw text, so a variable's
+content cannot change the structure of the YAML (no injection through an environment
+variable holding ``\\n  command: rm -rf /``). ``$$`` writes a literal ``$``.
+
+The ``.env`` reader is deliberately strict (python-dotenv skips lines it cannot parse with
+a warning): a malformed line is an error naming the line, because a silently ignored
+password line would surface hours later as a failed backup.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reprise.errors import PlanIssue
+from reprise.plan.yamlsource import Path_, SourceMap, format_path
+
+_REFERENCE = re.compile(r"\$\$|\$\{([^}]*)\}")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ENV_LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
+
+
+class EnvFileError(Exception):
+    """A ``.env`` line cannot be read; carries a located issue."""
+
+    def __init__(self, issue: PlanIssue) -> None:
+        super().__init__(issue.render())
+        self.issue = issue
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Parse ``KEY=value`` lines (``export`` prefix, quotes and ``#`` comments allowed)."""
+    values: dict[str, str] = {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise EnvFileError(PlanIssue(str(path), None, None, "", "the file is not UTF-8 text",
+                                     "save it as UTF-8")) from None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = _ENV_LINE.match(line)
+        if not match:
+            raise EnvFileError(PlanIssue(
+                str(path), number, 1, "", "not a KEY=value line",
+                "write NAME=value (names: letters, digits, underscore); quote values with "
+                "spaces",
+            ))
+        name, value = match.group(1), match.group(2).strip()
+        if value[:1] in {'"', "'"}:
+            quote = value[0]
+            end = value.find(quote, 1)
+            if end == -1:
+                raise EnvFileError(PlanIssue(str(path), number, len(raw) - len(raw.lstrip())
+                                             + 1, "", f"the {quote} quote is never closed",
+                                             f"end the value with {quote}"))
+            rest = value[end + 1:].strip()
+            if rest and not rest.startswith("#"):
+                raise EnvFileError(PlanIssue(str(path), number, 1, "",
+                                             "text after the closing quote",
+                                             "put comments after a ' #'"))
+            value = value[1:end]
+            if quote == '"':
+                value = value.replace("\\n", "\n").replace('\\"', '"')
+        else:
+            value = re.split(r"\s+#", value, maxsplit=1)[0].strip()
+        values[name] = value
+    return values
+
+
+@dataclass
+class Substitution:
+    """Expand references in a parsed document, collecting every problem at once."""
+
+    variables: Mapping[str, str]
+    source: SourceMap
+    env_file: Path | None
+
+    def __post_init__(self) -> None:
+        self.issues: list[PlanIssue] = []
+
+    def expand(self, value: Any, path: Path_ = ()) -> Any:
+        """Return ``value`` with every ``${…}`` in its strings replaced."""
+        if isinstance(value, dict):
+            return {key: self.expand(item, (*path, key)) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.expand(item, (*path, index)) for index, item in enumerate(value)]
+        if isinstance(value, str) and "$" in value:
+            return _REFERENCE.sub(lambda match: self._replace(match, path), value)
+        return value
+
+    def _replace(self, match: re.Match[str], path: Path_) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        body = match.group(1)
+        name, has_default, default = body.partition(":-")
+        if not _NAME.match(name):
+            self._problem(path, f"${{{body}}} is not a valid variable reference",
+                          "write ${NAME} or ${NAME:-default}; write $$ for a literal $")
+            return match.group(0)
+        if name in self.variables:
+            found = self.variables[name]
+            if found or not has_default:
+                return found
+        if has_default:
+            return default
+        where = f"the environment or {self.env_file}" if self.env_file else "the environment"
+        self._problem(path, f"${{{name}}} is not set",
+                      f"set {name} in {where}, or write ${{{name}:-default}}")
+        return match.group(0)
+
+    def _problem(self, path: Path_, message: str, hint: str) -> None:
+        mark = self.source.locate(path)
+        self.issues.append(PlanIssue(
+            self.source.file, mark.line if mark else None, mark.column if mark else None,
+            format_path(path), message, hint,
+        ))

@@ -1,0 +1,177 @@
+"""Load ``reprise.yaml``: read, parse with positions, expand ``${VAR}``, validate the model
+and its cross-references, and check the permissions of secret files.
+
+Every problem becomes a ``PlanIssue`` with ``file:line:column``; all problems of one stage
+are reported together, so that fixing a plan takes one round trip, not one per error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from reprise.errors import PlanError, PlanIssue, UnsafePermissionsError
+from reprise.plan.diagnostics import translate
+from reprise.plan.envsubst import EnvFileError, Substitution, read_env_file
+from reprise.plan.model import Plan
+from reprise.plan.references import check_references
+from reprise.plan.yamlsource import SourceMap, YamlSourceError, format_path, load_yaml
+from reprise.security import ensure_private_file
+
+DEFAULT_PLAN_NAME = "reprise.yaml"
+
+
+@dataclass(frozen=True)
+class LoadedPlan:
+    """A validated plan with where it came from."""
+
+    plan: Plan
+    path: Path
+    source: SourceMap
+    sha256: str
+    """SHA-256 of the plan file's bytes: which version of the plan was in force."""
+    warnings: list[PlanIssue] = field(default_factory=list)
+
+
+def resolve_plan_path(path: Path | None) -> Path:
+    """The plan file to use: ``path`` (a file, or a directory holding reprise.yaml), else
+    ``$REPRISE_PLAN``, else ``./reprise.yaml``."""
+    if path is None:
+        path = Path(os.environ.get("REPRISE_PLAN") or DEFAULT_PLAN_NAME)
+    if path.is_dir():
+        path = path / DEFAULT_PLAN_NAME
+    return path
+
+
+def _fail(file: Path | str, message: str, hint: str | None = None) -> PlanError:
+    return PlanError([PlanIssue(str(file), None, None, "", message, hint)])
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise _fail(path, "no such plan file",
+                    "pass the plan's path, set REPRISE_PLAN, or create one with "
+                    "`reprise init`") from None
+    except IsADirectoryError:
+        raise _fail(path, "is a directory, not a plan file",
+                    f"pass {path / DEFAULT_PLAN_NAME}") from None
+    except PermissionError:
+        raise _fail(path, "permission denied while reading the plan",
+                    "run as a user who can read it") from None
+
+
+def _decode(raw: bytes, path: Path) -> str:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        column = error.start - raw.rfind(b"\n", 0, error.start)
+        raise PlanError([PlanIssue(str(path), line, column, "",
+                                   f"byte 0x{raw[error.start]:02x} is not UTF-8 text",
+                                   "save the plan as UTF-8")]) from None
+    return text.removeprefix("\ufeff")
+
+
+def _environment(path: Path, environ: Mapping[str, str]) -> tuple[dict[str, str], Path | None]:
+    env_file = path.parent / ".env"
+    if not env_file.is_file():
+        return dict(environ), None
+    try:
+        ensure_private_file(env_file, ".env file")
+    except UnsafePermissionsError as error:
+        raise _fail(env_file, error.detail, error.hint) from None
+    try:
+        values = read_env_file(env_file)
+    except EnvFileError as error:
+        raise PlanError([error.issue]) from None
+    # The process environment wins, as with docker compose: a one-off override needs no edit.
+    return {**values, **environ}, env_file
+
+
+def _check_key_files(plan: Plan, source: SourceMap) -> None:
+    issues: list[PlanIssue] = []
+    for key, what in (("identity", "age identity"), ("signing_key", "signing key")):
+        key_path = getattr(plan.keys, key)
+        if key_path is None:
+            continue
+        try:
+            ensure_private_file(key_path, what)
+        except UnsafePermissionsError as error:
+            mark = source.locate(("keys", key))
+            issues.append(PlanIssue(source.file, mark.line if mark else None,
+                                    mark.column if mark else None, f"keys.{key}",
+                                    error.message, error.hint))
+    if issues:
+        raise PlanError(issues)
+
+
+def _warnings(plan: Plan, source: SourceMap) -> list[PlanIssue]:
+    warnings: list[PlanIssue] = []
+    if not any(service.backups for service in plan.services):
+        return warnings
+    for key in ("recipients_file", "signing_key"):
+        key_path = getattr(plan.keys, key)
+        if key_path is not None and not key_path.exists():
+            mark = source.locate(("keys", key))
+            warnings.append(PlanIssue(source.file, mark.line if mark else None,
+                                      mark.column if mark else None, f"keys.{key}",
+                                      f"{key_path} does not exist on this host",
+                                      "backups will fail here until it does; "
+                                      "`reprise init` writes one"))
+    if plan.keys.signing_key is None:
+        warnings.append(PlanIssue(source.file, None, None, "keys.signing_key",
+                                  "no signing key: backups cannot be signed",
+                                  "add keys.signing_key (written by `reprise init`)"))
+    return warnings
+
+
+def load_plan(path: Path | None = None, environ: Mapping[str, str] | None = None) -> LoadedPlan:
+    """Load and validate a plan; raise PlanError listing every problem found.
+
+    ``environ`` defaults to the process environment; a ``.env`` beside the plan adds to it.
+    """
+    path = resolve_plan_path(path)
+    raw = _read(path)
+    text = _decode(raw, path)
+    file = str(path)
+    try:
+        data, source = load_yaml(text, file)
+    except YamlSourceError as error:
+        raise PlanError([error.issue]) from None
+    if data is None:
+        raise _fail(path, "the plan is empty",
+                    "start from `reprise init --example minimal`")
+    if not isinstance(data, dict):
+        root = source.locate(())
+        raise PlanError([PlanIssue(file, root.line if root else 1, root.column if root else 1,
+                                   "", "the plan must be a mapping of sections",
+                                   "start with organisation:, objectives: and services:")])
+    variables, env_file = _environment(path, os.environ if environ is None else environ)
+    substitution = Substitution(variables, source, env_file)
+    data = substitution.expand(data)
+    if substitution.issues:
+        raise PlanError(substitution.issues)
+    try:
+        plan = Plan.model_validate(data, context={"base_dir": path.parent.resolve()})
+    except ValidationError as error:
+        raise PlanError(translate(error, data, source, Plan)) from None
+    problems = check_references(plan)
+    if problems:
+        issues = []
+        for problem in problems:
+            mark = source.locate(problem.path)
+            issues.append(PlanIssue(file, mark.line if mark else None,
+                                    mark.column if mark else None, format_path(problem.path),
+                                    problem.message, problem.hint))
+        issues.sort(key=lambda issue: (issue.line or 0, issue.column or 0))
+        raise PlanError(issues)
+    _check_key_files(plan, source)
+    return LoadedPlan(plan, path, source, hashlib.sha256(raw).hexdigest(),
+                      _warnings(plan, source))

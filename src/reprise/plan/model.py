@@ -1,0 +1,398 @@
+"""The plan (``reprise.yaml``): organisation, objectives, priorities, roles, communication,
+repositories, keys, state, services and scenarios.
+
+This module says what a valid plan *looks like*. Rules that relate one part to another
+(a ``depends_on`` naming an unknown service, a cycle, a duplicate id) live in
+``reprise.plan.references``, which can point at the exact line of each reference.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, PlainSerializer, model_validator
+from pydantic_core import PydanticCustomError
+
+from reprise.plan.checks import Check
+from reprise.plan.common import Host, Identifier, PlanModel, PlanPath, Text, one_or_many
+from reprise.plan.sources import BackupSource
+from reprise.plan.steps import Step
+from reprise.plan.units import (
+    Duration,
+    Percent,
+    Schedule,
+    Size,
+    TimeOfDay,
+    format_duration,
+    parse_duration,
+)
+
+Criticality = Literal["critical", "major", "minor"]
+PriorityName = Literal["P1", "P2", "P3"]
+Language = Literal["fr", "en"]
+Permission = Literal["admin", "responder", "viewer"]
+
+PRIORITY_FROM_CRITICALITY: dict[str, PriorityName] = {
+    "critical": "P1", "major": "P2", "minor": "P3"}
+"""A service's priority when the plan does not set one."""
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _timezone(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise PydanticCustomError(
+            "timezone", "unknown time zone '{got}'",
+            {"got": value, "hint": "use an IANA name such as Europe/Paris or UTC"},
+        ) from None
+    return value
+
+
+def _weekdays(value: Any) -> Any:
+    hint = "write a range such as mon-fri, or a list such as [mon, tue, wed]"
+    if isinstance(value, str) and "-" in value:
+        start, _, end = (part.strip().lower()[:3] for part in value.partition("-"))
+        if start in _WEEKDAYS and end in _WEEKDAYS:
+            first, last = _WEEKDAYS.index(start), _WEEKDAYS.index(end)
+            if first <= last:
+                return list(_WEEKDAYS[first:last + 1])
+        raise PydanticCustomError("weekdays", "not a range of days (got '{got}')",
+                                  {"got": value, "hint": hint})
+    items = one_or_many(value)
+    if isinstance(items, list):
+        days = [str(item).strip().lower()[:3] for item in items]
+        if days and all(day in _WEEKDAYS for day in days):
+            return sorted(set(days), key=_WEEKDAYS.index)
+    raise PydanticCustomError("weekdays", "not a list of days (got '{got}')",
+                              {"got": value, "hint": hint})
+
+
+class BusinessHours(PlanModel):
+    """When the team works: for next-business-day escalation and digests."""
+
+    days: Annotated[list[str], BeforeValidator(_weekdays)] = Field(
+        default_factory=lambda: list(_WEEKDAYS[:5]), description="mon-fri or a list of days.")
+    start: TimeOfDay = Field("08:00", validate_default=True)
+    end: TimeOfDay = Field("18:00", validate_default=True)
+    holidays: list[date] = Field(default_factory=list, description="Days off (YYYY-MM-DD).")
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> BusinessHours:
+        if self.start >= self.end:
+            raise PydanticCustomError("hours", "start must be before end",
+                                      {"hint": "e.g. start: '08:00', end: '18:00'"})
+        return self
+
+
+class Organisation(PlanModel):
+    """Who the plan belongs to; its language is the language of reports and messages."""
+
+    name: Text
+    language: Language = Field("en", description="Language of reports and notifications.")
+    timezone: Annotated[str, BeforeValidator(_timezone)] = Field(
+        description="IANA time zone, e.g. Europe/Paris.")
+    business_hours: BusinessHours = Field(default_factory=BusinessHours)
+
+
+class Objectives(PlanModel):
+    """Default recovery objectives; each service may override them."""
+
+    rpo: Duration = Field(description="Recovery point objective: most data one may lose.")
+    rto: Duration = Field(description="Recovery time objective: longest time to recover.")
+    uptime: Percent = Field(description="Availability target, e.g. 99.9%.")
+
+
+class ObjectiveOverrides(PlanModel):
+    """A service's own objectives, where they differ from the plan's."""
+
+    rpo: Duration | None = None
+    rto: Duration | None = None
+    uptime: Percent | None = None
+
+
+def _response(value: Any) -> Any:
+    if value == "next_business_day":
+        return value
+    return parse_duration(value)
+
+
+def _format_response(value: timedelta | str) -> str:
+    return value if isinstance(value, str) else format_duration(value)
+
+
+ResponseTime = Annotated[
+    timedelta | Literal["next_business_day"],
+    BeforeValidator(_response),
+    PlainSerializer(_format_response, return_type=str),
+]
+
+
+class Priority(PlanModel):
+    """How fast a priority is handled, and whom it escalates to."""
+
+    response: ResponseTime = Field(description="A duration, or next_business_day.")
+    repeat_every: Duration | None = Field(None, description="Re-notify and escalate at this "
+                                                            "interval until acknowledged; "
+                                                            "default: the response time.")
+    escalate_to: Annotated[list[Identifier], BeforeValidator(one_or_many)] = Field(
+        default_factory=list, description="Roles notified in turn, after the service's owner.")
+    digest_at: TimeOfDay | None = Field(None, description="For next_business_day: the hour of "
+                                                          "the daily digest.")
+
+
+def _default_priority(response: str) -> Priority:
+    return Priority.model_validate({"response": response})
+
+
+class Priorities(PlanModel):
+    """Response times per priority (seed: P1 15 min, P2 1 h, P3 next business day)."""
+
+    P1: Priority = Field(default_factory=lambda: _default_priority("15m"))
+    P2: Priority = Field(default_factory=lambda: _default_priority("1h"))
+    P3: Priority = Field(default_factory=lambda: _default_priority("next_business_day"))
+
+
+_CONTACT = re.compile(r"^[a-z][a-z0-9+.-]*://\S+$", re.IGNORECASE)
+
+
+def _contact(value: Any) -> Any:
+    if isinstance(value, str) and not _CONTACT.match(value.strip()):
+        raise PydanticCustomError(
+            "contact", "not a notification URL",
+            {"hint": "write an Apprise URL such as mailtos://user:pass@smtp.example.org"
+                     "?to=oncall@example.org or slack://T000/B000/XXXX/#ops"},
+        )
+    return value
+
+
+ContactUrl = Annotated[str, BeforeValidator(_contact)]
+"""An Apprise notification URL (mailto://, slack://, ntfy://, twilio://…)."""
+
+
+class Member(PlanModel):
+    """A person (or a shared on-call address) and how to reach them."""
+
+    name: Text
+    contacts: Annotated[list[ContactUrl], BeforeValidator(one_or_many)] = Field(
+        default_factory=list)
+
+
+class Role(PlanModel):
+    """A role of the recovery team (the seed's "Rôles et responsabilités")."""
+
+    id: Identifier
+    title: Text
+    responsibilities: Annotated[list[str], BeforeValidator(one_or_many)] = Field(
+        default_factory=list)
+    permission: Permission = Field("viewer", description="admin, responder or viewer "
+                                                         "(web interface and API).")
+    members: list[Member] = Field(default_factory=list)
+
+
+class Communication(PlanModel):
+    """Progress reports during an incident and who receives them."""
+
+    progress_report_every: Duration = Field(timedelta(hours=4))
+    audiences: Annotated[list[Identifier], BeforeValidator(one_or_many)] = Field(
+        default_factory=list, description="Roles that receive progress and final reports.")
+
+
+class LocalRepository(PlanModel):
+    """A directory (local disk, NFS or a mounted backup server)."""
+
+    kind: Literal["local"]
+    path: PlanPath
+
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def _bucket(value: Any) -> Any:
+    if isinstance(value, str) and not _BUCKET.match(value):
+        raise PydanticCustomError(
+            "bucket", "'{got}' is not a valid bucket name",
+            {"got": value, "hint": "3 to 63 characters: lowercase letters, digits, '.' and '-'"},
+        )
+    return value
+
+
+def _prefix(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip("/")
+        return f"{value}/" if value else ""
+    return value
+
+
+class ObjectLock(PlanModel):
+    """S3 Object Lock retention applied to each uploaded object (immutable backups)."""
+
+    mode: Literal["governance", "compliance"] = "governance"
+    days: int = Field(ge=1, le=36500)
+
+
+class S3Repository(PlanModel):
+    """S3-compatible object storage; credentials come from the environment (AWS_*)."""
+
+    kind: Literal["s3"]
+    bucket: Annotated[str, BeforeValidator(_bucket)]
+    prefix: Annotated[str, BeforeValidator(_prefix)] = ""
+    endpoint_url: Annotated[str, Field(pattern=r"^https?://\S+$")] | None = Field(
+        None, description="For non-AWS servers (MinIO, Ceph, Scaleway, OVH…).")
+    region: str | None = None
+    object_lock: ObjectLock | None = None
+    part_size: Size = Field(64 * 1024 * 1024, ge=5 * 1024 * 1024,
+                            description="Multipart upload part size (at least 5MiB).")
+
+
+Repository = Annotated[LocalRepository | S3Repository, Field(discriminator="kind")]
+
+_AGE_RECIPIENT = re.compile(r"^age1[02-9ac-hj-np-z]{58}$")
+
+
+def _recipient(value: Any) -> Any:
+    if isinstance(value, str) and not _AGE_RECIPIENT.match(value.strip()):
+        raise PydanticCustomError(
+            "recipient", "not an age recipient (public key)",
+            {"hint": "copy the 'age1…' line that `reprise init` or `age-keygen -y` prints; "
+                     "never put an AGE-SECRET-KEY here"},
+        )
+    return value.strip() if isinstance(value, str) else value
+
+
+class Keys(PlanModel):
+    """Key material. Backup hosts need recipients and the signing key; only restores need
+    the identity, which can stay offline."""
+
+    recipients: list[Annotated[str, BeforeValidator(_recipient)]] = Field(
+        default_factory=list, description="age public keys every backup is encrypted to.")
+    recipients_file: PlanPath | None = Field(None, description="A file of age public keys, "
+                                                               "one per line.")
+    identity: PlanPath | None = Field(None, description="age private key; only where "
+                                                        "restores run.")
+    signing_key: PlanPath | None = Field(None, description="Ed25519 private key (PEM) that "
+                                                           "signs manifests.")
+
+
+class StateSettings(PlanModel):
+    """Where Reprise keeps its state (results, events, catalog): SQLite or PostgreSQL."""
+
+    dir: PlanPath | None = Field(None, description="State directory (SQLite file, reports); "
+                                                   "default $REPRISE_STATE_DIR, else "
+                                                   "/var/lib/reprise (root) or "
+                                                   "~/.local/state/reprise.")
+    url: Annotated[str, Field(pattern=r"^(sqlite|postgresql|postgres)(\+\w+)?://.*$")] | None \
+        = Field(None, description="sqlite:////path/reprise.db or postgresql://…; default: "
+                                  "a SQLite file in the state directory.")
+
+
+class Drill(PlanModel):
+    """Automated restore drills of a service with backups."""
+
+    schedule: Schedule = Field("@weekly", validate_default=True)
+    enabled: bool = True
+    max_duration: Duration | None = Field(None, description="Fail the drill past this; "
+                                                            "default: the service's RTO.")
+
+
+class Service(PlanModel):
+    """An element of the infrastructure (the seed's "Élément")."""
+
+    id: Identifier
+    name: Text
+    category: Text = Field(description="messagerie, réseau, stockage, serveur, base de "
+                                       "données, application…")
+    description: str | None = None
+    criticality: Criticality
+    priority: PriorityName | None = Field(None, description="Default from criticality: "
+                                                            "critical P1, major P2, minor P3.")
+    owner: Identifier | None = Field(None, description="Role responsible for the service.")
+    depends_on: Annotated[list[Identifier], BeforeValidator(one_or_many)] = Field(
+        default_factory=list)
+    objectives: ObjectiveOverrides = Field(default_factory=ObjectiveOverrides)
+    host: Host | None = Field(None, description="Main host, for reports.")
+    checks: list[Check] = Field(default_factory=list)
+    check_rule: Literal["all", "any"] = Field(
+        "all", description="all: up only when every check passes; any: up when one does.")
+    backups: list[BackupSource] = Field(default_factory=list)
+    drill: Drill | None = Field(None, description="Default for a service with backups: weekly.")
+    integrity: list[Text] = Field(default_factory=list, description="SQL assertions that must "
+                                                                    "return true after a "
+                                                                    "restore drill.")
+    procedure: list[Step] = Field(default_factory=list, description="Ordered recovery steps.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drill_by_default(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("backups") and "drill" not in data:
+            return {**data, "drill": {}}
+        return data
+
+    @property
+    def effective_priority(self) -> PriorityName:
+        """The plan's priority for this service, else the one its criticality implies."""
+        return self.priority or PRIORITY_FROM_CRITICALITY[self.criticality]
+
+
+class ScenarioParameter(PlanModel):
+    """A value asked when a runbook starts (the time of a corruption, a host…)."""
+
+    name: Identifier
+    description: Text
+    default: str | None = None
+
+
+class Scenario(PlanModel):
+    """A runbook: an ordered list of executable steps for a known situation."""
+
+    id: Identifier
+    title: Text
+    description: str | None = None
+    services: list[Identifier] = Field(default_factory=list, description="Services it is for.")
+    parameters: list[ScenarioParameter] = Field(default_factory=list)
+    steps: Annotated[list[Step], Field(min_length=1)]
+
+
+class Plan(PlanModel):
+    """A whole continuity plan."""
+
+    version: Literal[1] = Field(1, description="Plan format version.")
+    organisation: Organisation
+    objectives: Objectives
+    priorities: Priorities = Field(default_factory=Priorities)
+    roles: list[Role] = Field(default_factory=list)
+    communication: Communication = Field(default_factory=Communication)
+    repositories: dict[Identifier, Repository] = Field(default_factory=dict)
+    keys: Keys = Field(default_factory=Keys)
+    state: StateSettings = Field(default_factory=StateSettings)
+    services: Annotated[list[Service], Field(min_length=1)]
+    scenarios: list[Scenario] = Field(default_factory=list)
+
+    def service(self, service_id: str) -> Service:
+        """The service with this id (KeyError when absent)."""
+        for service in self.services:
+            if service.id == service_id:
+                return service
+        raise KeyError(service_id)
+
+    def rpo(self, service: Service) -> timedelta:
+        """The service's RPO: its own, else the plan's."""
+        return service.objectives.rpo or self.objectives.rpo
+
+    def rto(self, service: Service) -> timedelta:
+        """The service's RTO: its own, else the plan's."""
+        return service.objectives.rto or self.objectives.rto
+
+    def uptime(self, service: Service) -> float:
+        """The service's uptime target in percent: its own, else the plan's."""
+        return service.objectives.uptime or self.objectives.uptime
+
+
+__all__ = ["Duration", "Host", "Keys", "Plan", "Repository", "Role", "Scenario", "Service"]

@@ -1,0 +1,29 @@
+"""The state database: results, events, catalog index. An index, never the only copy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reprise.paths import default_state_dir
+from reprise.plan.model import Plan
+from reprise.store.database import Store, open_store
+from reprise.store.plan_versions import record_plan_version
+
+__all__ = ["Store", "open_plan_store", "open_store", "state_dir", "state_url"]
+
+
+def state_dir(plan: Plan) -> Path:
+    """The plan's state directory: ``state.dir``, else the host default."""
+    return plan.state.dir or default_state_dir()
+
+
+def state_url(plan: Plan) -> str:
+    """The plan's state database: ``state.url``, else ``reprise.db`` in the state directory."""
+    return plan.state.url or f"sqlite:///{state_dir(plan) / 'reprise.db'}"
+
+
+def open_plan_store(plan: Plan, plan_path: Path, plan_sha256: str) -> Store:
+    """Open (and migrate) the plan's state database and record the plan version in force."""
+    store = open_store(state_url(plan))
+    record_plan_version(store, plan_sha256, str(plan_path.resolve()))
+    return store

@@ -1,0 +1,88 @@
+"""Tables of the state database (SQLAlchemy Core).
+
+The state database is an index and a journal, never the only copy of anything a restore
+needs (the repository is self-describing). Later work adds its tables here and a
+migration under ``migrations/versions``; a test checks that both agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timestamps stored in UTC and always returned timezone-aware.
+
+    SQLite has no time zone type; without this, a naive datetime read back would be
+    compared with aware ones and fail (or, worse, be taken for local time).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the state store; use an aware one")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Id = BigInteger().with_variant(Integer(), "sqlite")
+"""Integer primary keys: 64-bit on PostgreSQL, SQLite's rowid alias on SQLite."""
+
+plan_versions = Table(
+    "plan_versions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sha256", String(64), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("loaded_at", UtcDateTime, nullable=False),
+    Index(None, "loaded_at"),
+)
+"""Each distinct plan file content seen, with when it was first loaded."""
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("time", UtcDateTime, nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Index(None, "time"),
+    Index(None, "kind", "time"),
+    Index(None, "subject", "time"),
+)
+"""Append-only journal: what happened, when, to what. Rows are never updated."""
