@@ -74,6 +74,12 @@ def test_syntax_errors_carry_the_position() -> None:
     assert "YAML syntax error" in caught.value.issue.message
 
 
+def test_an_unquoted_variable_in_a_flow_mapping_gets_a_specific_hint() -> None:
+    with pytest.raises(YamlSourceError) as caught:
+        load_yaml("organisation: {name: ${ORG}, timezone: UTC}\n", "f.yaml")
+    assert 'name: "${ORG}"' in (caught.value.issue.hint or "")
+
+
 def test_yes_and_on_as_keys_stay_words() -> None:
     data, _ = load_yaml("on: 1\nyes: 2\n", "f.yaml")
     assert data == {"on": 1, "yes": 2}

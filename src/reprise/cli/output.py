@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -17,7 +16,6 @@ if TYPE_CHECKING:
     from reprise.errors import PlanIssue, RepriseError
 
 
-@cache
 def stdout() -> Console:
     """The console for results."""
     from rich.console import Console
@@ -25,7 +23,6 @@ def stdout() -> Console:
     return Console(soft_wrap=True, highlight=False)
 
 
-@cache
 def stderr() -> Console:
     """The console for errors, warnings and progress."""
     from rich.console import Console

@@ -205,10 +205,14 @@ def load_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
         line = mark.line + 1 if mark else None
         column = mark.column + 1 if mark else None
         problem = error.problem or error.context or "invalid YAML"
-        raise YamlSourceError(PlanIssue(
-            file, line, column, "", f"YAML syntax error: {problem}",
-            "check the indentation, and quote values that contain ': ', '#', '{' or '*'",
-        )) from None
+        hint = "check the indentation, and quote values that contain ': ', '#', '{' or '*'"
+        source_line = text.splitlines()[mark.line] if mark and mark.line < len(
+            text.splitlines()) else ""
+        if "${" in source_line:
+            hint = ('quote values that use ${VAR} inside { } or [ ], e.g. name: "${ORG}"; '
+                    "YAML reads the braces as a mapping")
+        raise YamlSourceError(PlanIssue(file, line, column, "", f"YAML syntax error: {problem}",
+                                        hint)) from None
     except yaml.YAMLError as error:  # e.g. a reader error on a control character
         raise YamlSourceError(PlanIssue(file, None, None, "", f"not readable as YAML: {error}",
                                         "save the plan as plain UTF-8 text")) from None
