@@ -10,6 +10,7 @@ code  meaning
 1     the operation failed (a server unreachable, a tool missing, a disk full)
 2     bad input or configuration (the plan, a flag, a file's permissions)
 3     verification failed (a checksum, a signature, a restore drill)
+70    internal error: a bug in Reprise (EX_SOFTWARE)
 130   interrupted (Ctrl-C)
 ====  =====================================================================
 
@@ -35,6 +36,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_VERIFICATION_FAILED = 3
+EXIT_INTERNAL_ERROR = 70
 EXIT_INTERRUPTED = 130
 
 

@@ -18,7 +18,7 @@ import typer
 from reprise import __version__
 from reprise.cli import events, init, pg, plan, state
 from reprise.cli.context import CliState
-from reprise.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, RepriseError
+from reprise.errors import EXIT_FAILED, EXIT_INTERNAL_ERROR, EXIT_INTERRUPTED, RepriseError
 
 app = typer.Typer(
     name="reprise",
@@ -101,7 +101,7 @@ def _internal_error(error: Exception) -> int:
         print(f"internal error: {type(error).__name__}: {error}\n"
               "This is a bug in Reprise. Run again with REPRISE_DEBUG=1 to see the traceback, "
               "and report it.", file=sys.stderr)
-    return 70  # EX_SOFTWARE
+    return EXIT_INTERNAL_ERROR
 
 
 def run() -> None:
@@ -109,4 +109,4 @@ def run() -> None:
     sys.exit(main())
 
 
-__all__ = ["EXIT_BAD_INPUT", "app", "main", "run"]
+__all__ = ["app", "main", "run"]

@@ -95,7 +95,7 @@ class BusinessHours(PlanModel):
 class Organisation(PlanModel):
     """Who the plan belongs to; its language is the language of reports and messages."""
 
-    name: Text
+    name: Text = Field(description="Shown in reports and notifications.")
     language: Language = Field("en", description="Language of reports and notifications.")
     timezone: Annotated[str, BeforeValidator(_timezone)] = Field(
         description="IANA time zone, e.g. Europe/Paris.")
@@ -189,7 +189,7 @@ class Role(PlanModel):
     """A role of the recovery team (the seed's "Rôles et responsabilités")."""
 
     id: Identifier
-    title: Text
+    title: Text = Field(description="Seed: Responsable des actions de reprise…")
     responsibilities: Annotated[list[str], BeforeValidator(one_or_many)] = Field(
         default_factory=list)
     permission: Permission = Field("viewer", description="admin, responder or viewer "
@@ -305,12 +305,13 @@ class Drill(PlanModel):
 class Service(PlanModel):
     """An element of the infrastructure (the seed's "Élément")."""
 
-    id: Identifier
-    name: Text
+    id: Identifier = Field(description="Used in references and file names (akig-db).")
+    name: Text = Field(description="Shown to people (Base PostgreSQL AKIG).")
     category: Text = Field(description="messagerie, réseau, stockage, serveur, base de "
                                        "données, application…")
     description: str | None = None
-    criticality: Criticality
+    criticality: Criticality = Field(description="critical, major or minor (seed: Critique, "
+                                                 "Majeur, Mineur).")
     priority: PriorityName | None = Field(None, description="Default from criticality: "
                                                             "critical P1, major P2, minor P3.")
     owner: Identifier | None = Field(None, description="Role responsible for the service.")
@@ -318,10 +319,11 @@ class Service(PlanModel):
         default_factory=list)
     objectives: ObjectiveOverrides = Field(default_factory=ObjectiveOverrides)
     host: Host | None = Field(None, description="Main host, for reports.")
-    checks: list[Check] = Field(default_factory=list)
+    checks: list[Check] = Field(default_factory=list, description="How to tell it works.")
     check_rule: Literal["all", "any"] = Field(
         "all", description="all: up only when every check passes; any: up when one does.")
-    backups: list[BackupSource] = Field(default_factory=list)
+    backups: list[BackupSource] = Field(default_factory=list,
+                                        description="What to back up, where and when.")
     drill: Drill | None = Field(None, description="Default for a service with backups: weekly.")
     integrity: list[Text] = Field(default_factory=list, description="SQL assertions that must "
                                                                     "return true after a "
@@ -364,16 +366,22 @@ class Plan(PlanModel):
     """A whole continuity plan."""
 
     version: Literal[1] = Field(1, description="Plan format version.")
-    organisation: Organisation
-    objectives: Objectives
-    priorities: Priorities = Field(default_factory=Priorities)
-    roles: list[Role] = Field(default_factory=list)
-    communication: Communication = Field(default_factory=Communication)
-    repositories: dict[Identifier, Repository] = Field(default_factory=dict)
-    keys: Keys = Field(default_factory=Keys)
-    state: StateSettings = Field(default_factory=StateSettings)
-    services: Annotated[list[Service], Field(min_length=1)]
-    scenarios: list[Scenario] = Field(default_factory=list)
+    organisation: Organisation = Field(description="Name, language, time zone, hours.")
+    objectives: Objectives = Field(description="Default RPO, RTO and uptime target.")
+    priorities: Priorities = Field(default_factory=Priorities,
+                                   description="Response time and escalation per priority.")
+    roles: list[Role] = Field(default_factory=list, description="The recovery team.")
+    communication: Communication = Field(default_factory=Communication,
+                                         description="Progress reports and their audiences.")
+    repositories: dict[Identifier, Repository] = Field(
+        default_factory=dict, description="Where backups go, by name.")
+    keys: Keys = Field(default_factory=Keys, description="Encryption and signing keys.")
+    state: StateSettings = Field(default_factory=StateSettings,
+                                 description="Where Reprise keeps its state.")
+    services: Annotated[list[Service], Field(min_length=1)] = Field(
+        description="The elements of the infrastructure (at least one).")
+    scenarios: list[Scenario] = Field(default_factory=list,
+                                      description="Runbooks for known situations.")
 
     def service(self, service_id: str) -> Service:
         """The service with this id (KeyError when absent)."""
