@@ -54,8 +54,9 @@ def normalise_url(url: str) -> str:
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    # Only settings that take no lock: journal_mode=WAL needs an exclusive lock and fails
+    # while another process migrates, so `migrate` sets it once (it persists in the file).
     cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -134,6 +135,9 @@ def migrate(store: Store) -> None:
     ahead of this Reprise."""
     with store.engine.connect() as connection, _migration_lock(connection, store.engine):
         connection.commit()  # the lock is held by the session, outside any transaction
+        if store.dialect == "sqlite":
+            connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+            connection.commit()
         config = _alembic_config(connection)
         known = {script.revision for script in
                  ScriptDirectory.from_config(config).walk_revisions()}
