@@ -129,14 +129,11 @@ class ScratchPostgres:
         self.stop()
 
     def _run(self, args: list[str], *, timeout: float) -> subprocess.CompletedProcess[str]:
-        user = self._user
+        home = self._user.pw_dir if self._user else os.environ.get("HOME", "/")
         return subprocess.run(
             args, capture_output=True, text=True, timeout=timeout, check=False,
-            user=user.pw_uid if user else None, group=user.pw_gid if user else None,
-            extra_groups=[] if user else None, start_new_session=True,
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C",
-                 "HOME": user.pw_dir if user else os.environ.get("HOME", "/")},
-            cwd=self.root,
+            start_new_session=True, cwd=self.root, **self._run_as_kwargs(),
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "HOME": home},
         )
 
     def start(self) -> ConnectionInfo:

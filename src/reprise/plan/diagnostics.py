@@ -310,15 +310,12 @@ def translate(error: ValidationError, data: Any, source: SourceMap,
             hint += " (it is required)"
         if details["type"] == "union_tag_invalid":
             path = (*path, "kind")  # point at the misspelt kind, not the whole entry
-        is_key_error = details["type"] == "extra_forbidden"
-        missing = details["type"] == "missing"
-        mark = source.locate(parent_path if missing else path, prefer_key=is_key_error)
-        shown_path = format_path(path)
-        signature = (shown_path, message)
+        signature = (format_path(path), message)
         if signature in seen:
             continue
         seen.add(signature)
-        issues.append(PlanIssue(source.file, mark.line if mark else None,
-                                mark.column if mark else None, shown_path, message, hint))
+        issues.append(source.issue(path, message, hint,
+                                   prefer_key=details["type"] == "extra_forbidden",
+                                   at=parent_path if details["type"] == "missing" else path))
     issues.sort(key=lambda issue: (issue.line or 0, issue.column or 0))
     return issues[:_MAX_SHOWN]

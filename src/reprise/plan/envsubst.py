@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from reprise.errors import PlanIssue
-from reprise.plan.yamlsource import Path_, SourceMap, format_path
+from reprise.plan.yamlsource import Path_, SourceMap
 
 _REFERENCE = re.compile(r"\$\$|\$\{([^}]*)\}")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -116,8 +116,4 @@ class Substitution:
         return match.group(0)
 
     def _problem(self, path: Path_, message: str, hint: str) -> None:
-        mark = self.source.locate(path)
-        self.issues.append(PlanIssue(
-            self.source.file, mark.line if mark else None, mark.column if mark else None,
-            format_path(path), message, hint,
-        ))
+        self.issues.append(self.source.issue(path, message, hint))

@@ -20,7 +20,7 @@ from reprise.plan.diagnostics import translate
 from reprise.plan.envsubst import EnvFileError, Substitution, read_env_file
 from reprise.plan.model import Plan
 from reprise.plan.references import check_references
-from reprise.plan.yamlsource import SourceMap, YamlSourceError, format_path, load_yaml
+from reprise.plan.yamlsource import SourceMap, YamlSourceError, load_yaml
 from reprise.security import ensure_private_file
 
 DEFAULT_PLAN_NAME = "reprise.yaml"
@@ -104,10 +104,7 @@ def _check_key_files(plan: Plan, source: SourceMap) -> None:
         try:
             ensure_private_file(key_path, what)
         except UnsafePermissionsError as error:
-            mark = source.locate(("keys", key))
-            issues.append(PlanIssue(source.file, mark.line if mark else None,
-                                    mark.column if mark else None, f"keys.{key}",
-                                    error.message, error.hint))
+            issues.append(source.issue(("keys", key), error.message, error.hint))
     if issues:
         raise PlanError(issues)
 
@@ -119,12 +116,9 @@ def _warnings(plan: Plan, source: SourceMap) -> list[PlanIssue]:
     for key in ("recipients_file", "signing_key"):
         key_path = getattr(plan.keys, key)
         if key_path is not None and not key_path.exists():
-            mark = source.locate(("keys", key))
-            warnings.append(PlanIssue(source.file, mark.line if mark else None,
-                                      mark.column if mark else None, f"keys.{key}",
-                                      f"{key_path} does not exist on this host",
-                                      "backups will fail here until it does; "
-                                      "`reprise init` writes one"))
+            warnings.append(source.issue(("keys", key), f"{key_path} does not exist on this host",
+                                         "backups will fail here until it does; "
+                                         "`reprise init` writes one"))
     if plan.keys.signing_key is None:
         warnings.append(PlanIssue(source.file, None, None, "keys.signing_key",
                                   "no signing key: backups cannot be signed",
@@ -164,12 +158,7 @@ def load_plan(path: Path | None = None, environ: Mapping[str, str] | None = None
         raise PlanError(translate(error, data, source, Plan)) from None
     problems = check_references(plan)
     if problems:
-        issues = []
-        for problem in problems:
-            mark = source.locate(problem.path)
-            issues.append(PlanIssue(file, mark.line if mark else None,
-                                    mark.column if mark else None, format_path(problem.path),
-                                    problem.message, problem.hint))
+        issues = [source.issue(p.path, p.message, p.hint) for p in problems]
         issues.sort(key=lambda issue: (issue.line or 0, issue.column or 0))
         raise PlanError(issues)
     _check_key_files(plan, source)

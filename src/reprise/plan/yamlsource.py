@@ -58,6 +58,14 @@ class SourceMap:
                 return None
             probe = probe[:-1]
 
+    def issue(self, path: Path_, message: str, hint: str | None = None, *,
+              prefer_key: bool = False, at: Path_ | None = None) -> PlanIssue:
+        """An issue about ``path``, located at ``at`` (default: ``path``) or its nearest
+        ancestor written in the file."""
+        mark = self.locate(path if at is None else at, prefer_key=prefer_key)
+        return PlanIssue(self.file, mark.line if mark else None, mark.column if mark else None,
+                         format_path(path), message, hint)
+
 
 class YamlSourceError(Exception):
     """The document is not acceptable YAML; carries a located issue."""
