@@ -177,3 +177,12 @@ def test_as_root_a_directory_the_server_user_cannot_enter_is_refused(tmp_path: P
         ScratchPostgres(base_dir=private).start()
     assert "TMPDIR" in (caught.value.hint or "")
     assert list(private.iterdir()) == []
+
+
+def test_stock_client_tools_connect_with_the_pg_environment(base: Path) -> None:
+    with ScratchPostgres(base_dir=base) as info:
+        result = subprocess.run([str(find_tool("psql")), "-Atc", "select current_user"],
+                                env={**os.environ, **info.env()}, capture_output=True,
+                                text=True, timeout=30, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == info.user
