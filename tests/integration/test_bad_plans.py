@@ -35,7 +35,6 @@ class Case:
 
 
 def _load_case(entry: Path, work: Path) -> Case:
-    source_dir = entry if entry.is_dir() else entry.parent
     copy = work / entry.name
     if entry.is_dir():
         shutil.copytree(entry, copy)
@@ -44,7 +43,6 @@ def _load_case(entry: Path, work: Path) -> Case:
         copy.mkdir()
         plan = copy / "reprise.yaml"
         shutil.copy(entry, plan)
-    del source_dir
     raw = plan.read_bytes()
     text = raw.decode("utf-8", errors="replace")
     expect = re.search(r"^# expect: (.+)$", text, re.M)

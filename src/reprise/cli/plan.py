@@ -59,6 +59,7 @@ def show(ctx: typer.Context, plan: PlanArgument = None, json: JsonOption = False
 
     from reprise.cli.output import print_json, stdout
     from reprise.plan.strategy import recovery_strategy
+    from reprise.plan.units import format_duration
 
     loaded = load(ctx, plan)
     groups = recovery_strategy(loaded.plan)
@@ -86,7 +87,8 @@ def show(ctx: typer.Context, plan: PlanArgument = None, json: JsonOption = False
             table.add_row(group.priority if index == 0 else "",
                           f"{service.name}\n[dim]{service.id}[/]", service.category,
                           service.criticality + (" *" if service.priority else ""),
-                          _short(line.rpo), _short(line.rto), service.owner or "—",
+                          format_duration(line.rpo), format_duration(line.rto),
+                          service.owner or "—",
                           end_section=index == len(group.services) - 1)
         if not group.services:
             table.add_row(group.priority, "[dim]no service[/]", end_section=True)
@@ -95,14 +97,6 @@ def show(ctx: typer.Context, plan: PlanArgument = None, json: JsonOption = False
 
 def _words(response: str) -> str:
     return response.replace("_", " ")
-
-
-def _short(value: object) -> str:
-    from datetime import timedelta
-
-    from reprise.plan.units import format_duration
-
-    return format_duration(value) if isinstance(value, timedelta) else str(value)
 
 
 @app.command()

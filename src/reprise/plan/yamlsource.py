@@ -95,16 +95,11 @@ class _Builder:
     def build(self, node: yaml.Node, path: Path_ = (), depth: int = 0) -> Any:
         self.count += 1
         if self.count > MAX_VALUES:
-            top = path[:1]
-            top_mark = self.source.keys.get(top) if top else None
-            raise YamlSourceError(PlanIssue(
-                self.source.file, top_mark.line if top_mark else node.start_mark.line + 1,
-                top_mark.column if top_mark else node.start_mark.column + 1,
-                format_path(top),
-                f"the document expands to more than {MAX_VALUES} values "
-                "(an alias bomb, or a generated file that is not a plan)",
-                "write the plan without deeply nested aliases",
-            ))
+            # Report the top-level entry being expanded: the deep path inside it means nothing.
+            raise YamlSourceError(self.source.issue(
+                path[:1], f"the document expands to more than {MAX_VALUES} values "
+                          "(an alias bomb, or a generated file that is not a plan)",
+                "write the plan without deeply nested aliases", prefer_key=True))
         if depth > MAX_DEPTH:
             raise self._issue(node, f"the document is nested more than {MAX_DEPTH} levels deep",
                               "flatten the structure", path)
@@ -214,8 +209,8 @@ def load_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
         column = mark.column + 1 if mark else None
         problem = error.problem or error.context or "invalid YAML"
         hint = "check the indentation, and quote values that contain ': ', '#', '{' or '*'"
-        source_line = text.splitlines()[mark.line] if mark and mark.line < len(
-            text.splitlines()) else ""
+        lines = text.splitlines()
+        source_line = lines[mark.line] if mark and mark.line < len(lines) else ""
         if "${" in source_line:
             hint = ('quote values that use ${VAR} inside { } or [ ], e.g. name: "${ORG}"; '
                     "YAML reads the braces as a mapping")
