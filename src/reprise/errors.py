@@ -50,10 +50,13 @@ class RepriseError(Exception):
     exit_code: int = EXIT_FAILED
     retryable: bool = False
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None,
+                 retryable: bool | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        if retryable is not None:
+            self.retryable = retryable
 
     def __str__(self) -> str:
         if self.hint:

@@ -86,3 +86,39 @@ events = Table(
     Index(None, "subject", "time"),
 )
 """Append-only journal: what happened, when, to what. Rows are never updated."""
+
+backups = Table(
+    "backups",
+    metadata,
+    Column("repository", String(100), primary_key=True),
+    Column("backup_id", String(40), primary_key=True),
+    Column("source", String(100), nullable=False),
+    Column("service", String(100), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=False),
+    Column("plain_size", BigInteger, nullable=False),
+    Column("stored_size", BigInteger, nullable=False),
+    Column("manifest", JSON, nullable=False),
+    Column("verified_at", UtcDateTime, nullable=True),
+    Column("verify_status", String(20), nullable=True),
+    Column("verify_detail", Text, nullable=True),
+    Index(None, "service", "finished_at"),
+    Index(None, "source", "finished_at"),
+)
+"""Catalog of complete backups (an index of signed manifests; `repo reindex` rebuilds it)."""
+
+backup_parts = Table(
+    "backup_parts",
+    metadata,
+    Column("repository", String(100), primary_key=True),
+    Column("backup_id", String(40), primary_key=True),
+    Column("name", String(255), primary_key=True),
+    Column("stored_size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("verified_at", UtcDateTime, nullable=True),
+    Column("deep_verified_at", UtcDateTime, nullable=True),
+    Index(None, "deep_verified_at"),
+    Index(None, "verified_at"),
+)
+"""Parts of cataloged backups with when each was last checked (budgeted verification)."""

@@ -1,0 +1,195 @@
+"""The catalog: complete backups indexed in the state store for fast listing and metrics.
+
+It is an index only: every row comes from a signed manifest in a repository, and
+``reprise repo reindex`` rebuilds a repository's rows from the repository alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, insert, select, update
+
+from reprise.backup.manifest import Manifest
+from reprise.errors import InputError
+from reprise.store.database import Store
+from reprise.store.tables import backup_parts, backups
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One complete backup as the catalog knows it."""
+
+    repository: str
+    manifest: Manifest
+    verified_at: datetime | None
+    verify_status: str | None
+    verify_detail: str | None
+
+    @property
+    def backup_id(self) -> str:
+        """The backup's id."""
+        return self.manifest.id
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form of `backup list --json`."""
+        manifest = self.manifest
+        return {
+            "id": manifest.id, "repository": self.repository, "source": manifest.source,
+            "service": manifest.service, "kind": manifest.kind,
+            "started_at": manifest.started_at.isoformat(),
+            "finished_at": manifest.finished_at.isoformat(),
+            "duration_seconds": round(manifest.duration, 3),
+            "plain_size": manifest.plain_size, "stored_size": manifest.stored_size,
+            "parts": len(manifest.parts),
+            "verified_at": self.verified_at.isoformat() if self.verified_at else None,
+            "verify_status": self.verify_status, "verify_detail": self.verify_detail,
+        }
+
+
+def _record(connection: Connection, repository: str, manifest: Manifest) -> None:
+    _forget(connection, repository, manifest.id)
+    connection.execute(insert(backups).values(
+        repository=repository, backup_id=manifest.id, source=manifest.source,
+        service=manifest.service, kind=manifest.kind, started_at=manifest.started_at,
+        finished_at=manifest.finished_at, plain_size=manifest.plain_size,
+        stored_size=manifest.stored_size, manifest=manifest.model_dump(mode="json")))
+    for part in manifest.parts:
+        connection.execute(insert(backup_parts).values(
+            repository=repository, backup_id=manifest.id, name=part.name,
+            stored_size=part.stored_size, sha256=part.sha256))
+
+
+def _forget(connection: Connection, repository: str, backup_id: str) -> None:
+    for table in (backup_parts, backups):
+        connection.execute(delete(table).where(and_(table.c.repository == repository,
+                                                    table.c.backup_id == backup_id)))
+
+
+def record_backup(store: Store, repository: str, manifest: Manifest) -> None:
+    """Index a complete backup (replacing any earlier row of the same id)."""
+    with store.engine.begin() as connection:
+        _record(connection, repository, manifest)
+
+
+def forget_backup(store: Store, repository: str, backup_id: str) -> None:
+    """Drop a backup from the index (after prune deleted it)."""
+    with store.engine.begin() as connection:
+        _forget(connection, repository, backup_id)
+
+
+def replace_repository(store: Store, repository: str, manifests: Iterable[Manifest]) -> int:
+    """Make the repository's rows exactly ``manifests``, keeping verification times of
+    backups that stay. Returns how many rows were written."""
+    manifests = list(manifests)
+    with store.engine.begin() as connection:
+        kept_times = {
+            (row.backup_id, row.name): (row.verified_at, row.deep_verified_at)
+            for row in connection.execute(select(backup_parts).where(
+                backup_parts.c.repository == repository))}
+        verify_rows = {
+            row.backup_id: (row.verified_at, row.verify_status, row.verify_detail)
+            for row in connection.execute(select(backups).where(
+                backups.c.repository == repository))}
+        for table in (backup_parts, backups):
+            connection.execute(delete(table).where(table.c.repository == repository))
+        for manifest in manifests:
+            _record(connection, repository, manifest)
+            if manifest.id in verify_rows:
+                at, status, detail = verify_rows[manifest.id]
+                connection.execute(update(backups).where(and_(
+                    backups.c.repository == repository, backups.c.backup_id == manifest.id))
+                    .values(verified_at=at, verify_status=status, verify_detail=detail))
+            for part in manifest.parts:
+                times = kept_times.get((manifest.id, part.name))
+                if times:
+                    connection.execute(update(backup_parts).where(and_(
+                        backup_parts.c.repository == repository,
+                        backup_parts.c.backup_id == manifest.id,
+                        backup_parts.c.name == part.name))
+                        .values(verified_at=times[0], deep_verified_at=times[1]))
+    return len(manifests)
+
+
+def _entry(row: Any) -> CatalogEntry:
+    return CatalogEntry(row.repository, Manifest.model_validate(row.manifest), row.verified_at,
+                        row.verify_status, row.verify_detail)
+
+
+def list_backups(store: Store, *, service: str | None = None, source: str | None = None,
+                 repository: str | None = None) -> list[CatalogEntry]:
+    """Cataloged backups, oldest first."""
+    query = select(backups).order_by(backups.c.finished_at, backups.c.backup_id)
+    if service:
+        query = query.where(backups.c.service == service)
+    if source:
+        query = query.where(backups.c.source == source)
+    if repository:
+        query = query.where(backups.c.repository == repository)
+    with store.engine.connect() as connection:
+        return [_entry(row) for row in connection.execute(query)]
+
+
+def find_backup(store: Store, wanted: str) -> CatalogEntry:
+    """The backup whose id is ``wanted`` or starts with it (unambiguously)."""
+    query = select(backups).where(backups.c.backup_id.startswith(wanted, autoescape=True))
+    with store.engine.connect() as connection:
+        rows = list(connection.execute(query.limit(5)))
+    if not rows:
+        raise InputError(f"no backup {wanted!r} in the catalog",
+                         hint="see `reprise backup list`; on a new machine run "
+                              "`reprise repo reindex NAME` first")
+    exact = [row for row in rows if row.backup_id == wanted]
+    if len(rows) > 1 and not exact:
+        ids = ", ".join(row.backup_id for row in rows)
+        raise InputError(f"{wanted!r} matches several backups: {ids}",
+                         hint="give more of the id")
+    return _entry(exact[0] if exact else rows[0])
+
+
+def record_verification(store: Store, repository: str, backup_id: str, *, ok: bool,
+                        detail: str | None, checked_parts: Iterable[str], deep: bool,
+                        at: datetime | None = None) -> None:
+    """Remember a verification's outcome and which parts it read."""
+    moment = at or datetime.now(UTC)
+    with store.engine.begin() as connection:
+        connection.execute(update(backups).where(and_(
+            backups.c.repository == repository, backups.c.backup_id == backup_id)).values(
+            verified_at=moment, verify_status="ok" if ok else "failed", verify_detail=detail))
+        if ok:
+            values: dict[str, Any] = {"verified_at": moment}
+            if deep:
+                values["deep_verified_at"] = moment
+            names = list(checked_parts)
+            if names:
+                connection.execute(update(backup_parts).where(and_(
+                    backup_parts.c.repository == repository,
+                    backup_parts.c.backup_id == backup_id,
+                    backup_parts.c.name.in_(names))).values(**values))
+
+
+@dataclass(frozen=True)
+class PartAge:
+    """A cataloged part and when it was last checked."""
+
+    repository: str
+    backup_id: str
+    name: str
+    stored_size: int
+    checked_at: datetime | None
+
+
+def parts_least_recently_checked(store: Store, *, deep: bool) -> list[PartAge]:
+    """Every part, never-checked first, then oldest check first."""
+    column = backup_parts.c.deep_verified_at if deep else backup_parts.c.verified_at
+    query = select(backup_parts.c.repository, backup_parts.c.backup_id, backup_parts.c.name,
+                   backup_parts.c.stored_size, column.label("checked_at"))
+    with store.engine.connect() as connection:
+        rows = list(connection.execute(query))
+    epoch = datetime.min.replace(tzinfo=UTC)
+    rows.sort(key=lambda row: (row.checked_at or epoch, row.backup_id, row.name))
+    return [PartAge(row.repository, row.backup_id, row.name, row.stored_size, row.checked_at)
+            for row in rows]

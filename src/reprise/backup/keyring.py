@@ -1,0 +1,141 @@
+"""The keys a plan names, loaded for what each operation needs and no more.
+
+Making a backup needs the recipients (public) and the signing key; only restore and deep
+verification need the identity, which can stay offline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reprise.errors import InputError
+from reprise.keys import public_key_fingerprint
+from reprise.security import ensure_private_file
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from reprise.plan.model import Keys
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """The Ed25519 key that signs manifests, with its public half."""
+
+    private: Ed25519PrivateKey
+    public_pem: bytes
+    path: Path
+
+    @property
+    def fingerprint(self) -> str:
+        """Fingerprint of the public key (as `reprise keys show` prints it)."""
+        return public_key_fingerprint(self.public_pem)
+
+    def sign(self, data: bytes) -> bytes:
+        """The raw 64-byte Ed25519 signature of ``data``."""
+        return self.private.sign(data)
+
+
+def recipients(keys: Keys) -> list[str]:
+    """Every age recipient: ``recipients`` plus the lines of ``recipients_file``."""
+    found = list(keys.recipients)
+    if keys.recipients_file is not None:
+        path = keys.recipients_file
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise InputError(f"{path}: cannot read the recipients file ({error.strerror})",
+                             hint="fix keys.recipients_file, or run `reprise init` to make "
+                                  "keys") from error
+        for number, raw in enumerate(text.splitlines(), 1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            if not line.startswith("age1"):
+                raise InputError(f"{path}:{number}: not an age recipient",
+                                 hint="one 'age1…' public key per line; never a secret key")
+            found.append(line)
+    unique = list(dict.fromkeys(found))
+    if not unique:
+        raise InputError("the plan has no age recipient to encrypt backups to",
+                         hint="set keys.recipients or keys.recipients_file")
+    _parse_recipients(unique)
+    return unique
+
+
+def _parse_recipients(values: list[str]) -> list[Any]:
+    import pyrage
+
+    parsed = []
+    for value in values:
+        try:
+            parsed.append(pyrage.x25519.Recipient.from_str(value))
+        except pyrage.RecipientError as error:
+            raise InputError(f"invalid age recipient {value[:20]}…: {error}",
+                             hint="copy the line `age-keygen -y identity.txt` prints") from error
+    return parsed
+
+
+def age_recipients(values: list[str]) -> list[Any]:
+    """The recipients as pyrage objects."""
+    return _parse_recipients(values)
+
+
+def signing_key(keys: Keys) -> SigningKey:
+    """Load the signing key (private, must be mode 600)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    path = keys.signing_key
+    if path is None:
+        raise InputError("the plan has no signing key; backups cannot be completed",
+                         hint="set keys.signing_key (`reprise init` makes one)")
+    ensure_private_file(path, "signing key")
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InputError(f"{path}: cannot read the signing key ({error.strerror})",
+                         hint="fix keys.signing_key in the plan") from error
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as error:
+        raise InputError(f"{path}: not an unencrypted PEM private key",
+                         hint="use the file `reprise init` wrote (PKCS#8 PEM)") from error
+    if not isinstance(key, Ed25519PrivateKey):
+        raise InputError(f"{path}: not an Ed25519 key",
+                         hint="make one with `openssl genpkey -algorithm ed25519`")
+    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+    return SigningKey(key, public_pem, path)
+
+
+def identities(keys: Keys) -> list[Any]:
+    """The age identities (private) for decrypting: restore and deep verification only."""
+    import pyrage
+
+    path = keys.identity
+    if path is None:
+        raise InputError("this needs the age identity (private key) and the plan names none",
+                         hint="set keys.identity to the identity file, on the machine "
+                              "where restores and deep verification run")
+    ensure_private_file(path, "age identity")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"{path}: cannot read the age identity ({error.strerror})",
+                         hint="bring the identity file here, or fix keys.identity") from error
+    found = []
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            found.append(pyrage.x25519.Identity.from_str(line))
+        except pyrage.IdentityError as error:
+            raise InputError(f"{path}:{number}: not an age identity",
+                             hint="the file holds AGE-SECRET-KEY-1… lines") from error
+    if not found:
+        raise InputError(f"{path}: no identity in the file", hint="AGE-SECRET-KEY-1… lines")
+    return found

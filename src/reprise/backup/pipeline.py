@@ -1,0 +1,143 @@
+"""The streaming pipeline: plain bytes → zstd → age → SHA-256 → backend, and back.
+
+Nothing is held whole: the source is read in 1 MiB blocks, zstd compresses on its own
+threads, age encrypts in 64 KiB chunks, and the backend takes the stream. Memory depends
+on the block and S3 part sizes, never on the size of the data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from reprise.repository.backend import ObjectWriter
+
+BLOCK = 1024 * 1024
+STORED_SUFFIX = ".zst.age"
+
+Progress = Callable[[int], None]
+"""Called with the number of plain bytes just read (drives progress bars)."""
+
+
+@dataclass(frozen=True)
+class StoredPart:
+    """What the pipeline measured while storing one part."""
+
+    name: str
+    plain_size: int
+    plain_sha256: str
+    stored_size: int
+    sha256: str
+
+
+class _MeasuringReader(io.RawIOBase):
+    """Reads through, counting and hashing what passes, reporting progress."""
+
+    def __init__(self, inner: BinaryIO, progress: Progress | None) -> None:
+        self._inner = inner
+        self._progress = progress
+        self.size = 0
+        self.hash = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._inner.read(len(buffer))
+        count = len(data)
+        if count:
+            buffer[:count] = data
+            self.size += count
+            self.hash.update(data)
+            if self._progress is not None:
+                self._progress(count)
+        return count
+
+
+class _MeasuringWriter:
+    """Writes through, counting and hashing what passes."""
+
+    def __init__(self, inner: Callable[[bytes], Any]) -> None:
+        self._inner = inner
+        self.size = 0
+        self.hash = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.size += len(data)
+        self.hash.update(data)
+        self._inner(data)
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing is buffered here."""
+
+
+def compression_threads() -> int:
+    """zstd worker threads: every core (zstd's own workers run without the GIL)."""
+    return max(1, os.cpu_count() or 1)
+
+
+def store_stream(name: str, source: BinaryIO, writer: ObjectWriter, recipients: list[Any], *,
+                 level: int = 3, progress: Progress | None = None) -> StoredPart:
+    """Compress, encrypt and store ``source``; the caller commits or aborts ``writer``."""
+    import pyrage
+    import zstandard
+
+    plain = _MeasuringReader(source, progress)
+    compressor = zstandard.ZstdCompressor(level=level, threads=compression_threads(),
+                                          write_checksum=True)
+    stored = _MeasuringWriter(writer.write)
+    with compressor.stream_reader(plain, read_size=BLOCK,  # type: ignore[arg-type]
+                                  closefd=False) as compressed:
+        pyrage.encrypt_io(compressed, stored, recipients)
+    return StoredPart(name, plain.size, plain.hash.hexdigest(), stored.size,
+                      stored.hash.hexdigest())
+
+
+@dataclass(frozen=True)
+class ReadBack:
+    """What reading a stored part end to end measured."""
+
+    stored_size: int
+    sha256: str
+    plain_size: int
+    plain_sha256: str
+
+
+def read_stream(stored: BinaryIO, identities: list[Any],
+                sink: Callable[[bytes], Any] | None = None,
+                progress: Progress | None = None) -> ReadBack:
+    """Decrypt and decompress a stored part, measuring both sides; ``sink`` gets the plain
+    bytes (None: they are only measured, as deep verification does)."""
+    import pyrage
+    import zstandard
+
+    measured = _MeasuringReader(stored, progress)
+    plain = _MeasuringWriter(sink or (lambda _data: None))
+    decompressor = zstandard.ZstdDecompressor()
+    with decompressor.stream_writer(plain, write_size=BLOCK,  # type: ignore[arg-type]
+                                    closefd=False) as decompressing:
+        pyrage.decrypt_io(measured, decompressing, identities)
+        decompressing.flush()  # type: ignore[no-untyped-call]
+    return ReadBack(measured.size, measured.hash.hexdigest(), plain.size,
+                    plain.hash.hexdigest())
+
+
+def hash_stream(stored: BinaryIO, progress: Progress | None = None) -> tuple[int, str]:
+    """Size and SHA-256 of stored bytes, without any key (the default verification)."""
+    digest = hashlib.sha256()
+    size = 0
+    while True:
+        data = stored.read(BLOCK)
+        if not data:
+            break
+        count = len(data)
+        digest.update(data)
+        size += count
+        if progress is not None:
+            progress(count)
+    return size, digest.hexdigest()

@@ -1,0 +1,150 @@
+"""Pruning: forget backups that no retention rule keeps, remove incomplete leftovers.
+
+Safety rules beyond retention: the newest verified backup of each source and its newest
+backup are always kept; backups under an S3 Object Lock retention are left until it ends;
+a folder whose manifest fails verification is reported, never deleted (it may be evidence
+of tampering); leftovers are removed only after a grace period, so a running backup's
+parts are never touched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from reprise.backup.catalog import forget_backup, list_backups
+from reprise.backup.retention import apply_retention
+from reprise.backup.run import backup_jobs
+from reprise.backup.verify import load_manifest
+from reprise.errors import RepriseError
+from reprise.repository import BackupFolder, Repository, open_repository, scan_folders
+from reprise.repository.layout import MANIFEST, SIGNATURE
+from reprise.store.events import append_event
+
+if TYPE_CHECKING:
+    from reprise.plan.model import Plan
+    from reprise.store import Store
+
+DEFAULT_GRACE = timedelta(hours=24)
+
+
+@dataclass
+class Decision:
+    """What prune does (or would do) with one backup folder."""
+
+    repository: str
+    source: str
+    backup_id: str
+    action: str
+    """keep, forget, leftover (removed), hold (kept despite the rules) or damaged."""
+    reasons: list[str] = field(default_factory=list)
+    stored_size: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"repository": self.repository, "source": self.source, "id": self.backup_id,
+                "action": self.action, "reasons": self.reasons,
+                "stored_size": self.stored_size}
+
+
+def _delete_folder(repository: Repository, folder: BackupFolder) -> None:
+    # The signature goes first: an interrupted prune leaves an incomplete leftover,
+    # never a "complete" backup with missing parts.
+    order = {SIGNATURE: 0, MANIFEST: 1}
+    for info in sorted(folder.objects,
+                       key=lambda item: order.get(item.key.rsplit("/", 1)[1], 2)):
+        repository.backend.delete(info.key)
+
+
+def plan_prune(plan: Plan, store: Store, *, grace: timedelta = DEFAULT_GRACE,
+               now: datetime | None = None) -> list[tuple[Repository, BackupFolder, Decision]]:
+    """Decide, without deleting anything, for every folder of every source of the plan."""
+    now = now or datetime.now(UTC)
+    zone = ZoneInfo(plan.organisation.timezone)
+    decisions: list[tuple[Repository, BackupFolder, Decision]] = []
+    repositories: dict[str, Repository] = {}
+    for job in backup_jobs(plan):
+        repository = repositories.setdefault(job.source.repository,
+                                             open_repository(plan, job.source.repository))
+        verified = [entry.backup_id for entry in
+                    list_backups(store, source=job.name, repository=repository.name)
+                    if entry.verify_status == "ok"]
+        complete: list[tuple[BackupFolder, datetime, int, datetime | None]] = []
+        for folder in scan_folders(repository.backend, job.name):
+            decision = Decision(repository.name, folder.source, folder.backup_id, "keep")
+            decision.stored_size = sum(info.size for info in folder.objects)
+            if not folder.has_manifest:
+                newest = folder.newest or now
+                if now - newest >= grace:
+                    decision.action = "leftover"
+                    decision.reasons.append("incomplete, untouched for "
+                                            f"{_hours(now - newest)}")
+                else:
+                    decision.reasons.append("incomplete but recent (may be running)")
+                decisions.append((repository, folder, decision))
+                continue
+            try:
+                manifest = load_manifest(repository, folder.source, folder.backup_id)
+            except RepriseError as error:
+                decision.action = "damaged"
+                decision.reasons.append(f"not deleted: {error.message}")
+                decisions.append((repository, folder, decision))
+                continue
+            complete.append((folder, manifest.finished_at, decision.stored_size,
+                             manifest.retain_until))
+            decisions.append((repository, folder, decision))
+        kept = apply_retention([(folder.backup_id, time) for folder, time, _s, _r in complete],
+                               job.source.retention, zone)
+        newest_id = max(complete, key=lambda item: item[1])[0].backup_id if complete else None
+        newest_verified = max(verified) if verified else None
+        by_id = {folder.backup_id: retain for folder, _t, _s, retain in complete}
+        for _repo, folder, decision in decisions:
+            if folder.source != job.name or decision.action != "keep" \
+                    or folder.backup_id not in by_id:
+                continue
+            rules = kept.get(folder.backup_id)
+            if rules:
+                decision.reasons.extend(rules)
+                continue
+            holds = []
+            if folder.backup_id == newest_verified:
+                holds.append("newest verified backup")
+            if folder.backup_id == newest_id:
+                holds.append("newest backup")
+            retain = by_id[folder.backup_id]
+            if retain is not None and retain > now:
+                holds.append(f"object lock until {retain:%Y-%m-%d}")
+            if holds:
+                decision.action = "hold"
+                decision.reasons.extend(holds)
+            else:
+                decision.action = "forget"
+                decision.reasons.append("no rule keeps it")
+    return decisions
+
+
+def _hours(delta: timedelta) -> str:
+    return f"{delta.total_seconds() / 3600:.0f} h"
+
+
+def prune(plan: Plan, store: Store, *, dry_run: bool, grace: timedelta = DEFAULT_GRACE,
+          now: datetime | None = None) -> list[Decision]:
+    """Apply :func:`plan_prune` (unless ``dry_run``) and record one event per source."""
+    decisions = plan_prune(plan, store, grace=grace, now=now)
+    if dry_run:
+        return [decision for _r, _f, decision in decisions]
+    removed: dict[str, dict[str, int]] = {}
+    for repository, folder, decision in decisions:
+        if decision.action not in ("forget", "leftover"):
+            continue
+        _delete_folder(repository, folder)
+        if decision.action == "forget":
+            forget_backup(store, repository.name, folder.backup_id)
+        counts = removed.setdefault(folder.source, {"backups": 0, "leftovers": 0, "bytes": 0})
+        counts["backups" if decision.action == "forget" else "leftovers"] += 1
+        counts["bytes"] += decision.stored_size
+    for source, counts in removed.items():
+        append_event(store, "backup.pruned", source, counts)
+    return [decision for _r, _f, decision in decisions]

@@ -1,0 +1,233 @@
+"""Making one backup: lock, stream every part, then the signed manifest, then the catalog.
+
+A backup is complete only once its manifest and signature are stored; until then (and
+forever, if the process dies) its folder is an incomplete leftover that listings ignore
+and ``prune`` removes after a grace period.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reprise import __version__
+from reprise.backup import keyring
+from reprise.backup.catalog import record_backup
+from reprise.backup.lock import source_lock
+from reprise.backup.manifest import Compression, Encryption, Manifest, Part, encode_manifest
+from reprise.backup.pipeline import STORED_SUFFIX, Progress, store_stream
+from reprise.backup.sources.base import SourceRun
+from reprise.errors import InputError, OperationError, RepriseError
+from reprise.plan.sources import default_source_name
+from reprise.repository import Repository, open_repository
+from reprise.repository.backend import put_bytes
+from reprise.repository.layout import MANIFEST, SIGNATURE, backup_prefix, new_backup_id
+from reprise.store.events import append_event
+
+if TYPE_CHECKING:
+    from reprise.plan.model import Plan, Service
+    from reprise.plan.sources import BackupSource
+    from reprise.store import Store
+
+log = logging.getLogger("reprise.backup")
+
+ProgressFactory = Callable[[str, str], AbstractContextManager[Progress]]
+"""Given (backup label, part name), a context giving the progress callback of that part."""
+
+
+@dataclass(frozen=True)
+class BackupJob:
+    """One backup entry of one service."""
+
+    service: Service
+    source: BackupSource
+
+    @property
+    def name(self) -> str:
+        """The source's folder name in the repository."""
+        return default_source_name(self.service.id, self.source)
+
+
+def backup_jobs(plan: Plan, service_id: str | None = None) -> list[BackupJob]:
+    """The backup entries of one service, or of every service."""
+    if service_id is not None:
+        service = plan.service(service_id)
+        if service is None:
+            known = ", ".join(item.id for item in plan.services)
+            raise InputError(f"no service {service_id!r} in the plan",
+                             hint=f"services: {known}")
+        if not service.backups:
+            raise InputError(f"service {service_id} has no backups in the plan",
+                             hint="add a `backups:` entry to it")
+        services = [service]
+    else:
+        services = [service for service in plan.services if service.backups]
+        if not services:
+            raise InputError("no service of the plan has backups",
+                             hint="add a `backups:` entry to a service")
+    return [BackupJob(service, source) for service in services for source in service.backups]
+
+
+@dataclass
+class BackupResult:
+    """A completed backup."""
+
+    repository: str
+    manifest: Manifest
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def throughput(self) -> float:
+        """Plain bytes per second."""
+        return self.manifest.plain_size / max(self.manifest.duration, 1e-6)
+
+
+def _open_source(job: BackupJob, work_dir: Path) -> SourceRun:
+    source = job.source
+    if source.kind == "postgres":
+        from reprise.backup.sources.postgres import PostgresRun
+
+        return PostgresRun(source, job.name, work_dir)
+    if source.kind == "files":
+        from reprise.backup.sources.files import FilesRun
+
+        return FilesRun(source, job.name)
+    if source.kind == "command":
+        from reprise.backup.sources.command import CommandRun
+
+        return CommandRun(source, job.name)
+    raise InputError(f"{job.name}: {source.kind} backups come with point-in-time recovery "
+                     "and are not available in this version",
+                     hint="use kind: postgres for a logical backup meanwhile")
+
+
+def _check_trust(repository: Repository, key: keyring.SigningKey) -> None:
+    trusted = repository.config.fingerprints()
+    if key.fingerprint not in trusted:
+        raise InputError(
+            f"repository {repository.name!r} does not trust the signing key {key.path} "
+            f"({key.fingerprint}); it trusts {', '.join(sorted(trusted))}",
+            hint="use the signing key the repository was initialised with, or a new "
+                 "repository (reprise repo init)")
+
+
+def _no_progress(_label: str, _part: str) -> AbstractContextManager[Progress]:
+    from contextlib import nullcontext
+
+    return nullcontext(lambda _count: None)
+
+
+def run_backup(plan: Plan, store: Store, job: BackupJob, *, work_dir: Path,
+               progress: ProgressFactory | None = None) -> BackupResult:
+    """Make one backup of ``job`` and index it; raises RepriseError when it fails (the
+    failure is recorded as an event and nothing incomplete is listed)."""
+    repository = open_repository(plan, job.source.repository)
+    started = datetime.now(UTC)
+    clock = time.monotonic()
+    try:
+        result = _make_backup(plan, store, job, repository, work_dir, progress or _no_progress)
+    except RepriseError as error:
+        append_event(store, "backup.failed", job.service.id, {
+            "source": job.name, "repository": repository.name, "error": error.message,
+            "seconds": round(time.monotonic() - clock, 3), "started_at": started.isoformat()})
+        log.warning("backup of %s failed: %s", job.name, error.message)
+        raise
+    manifest = result.manifest
+    payload = {"source": job.name, "repository": repository.name, "backup_id": manifest.id,
+               "bytes_in": manifest.plain_size, "bytes_out": manifest.stored_size,
+               "seconds": round(manifest.duration, 3),
+               "bytes_per_second": round(result.throughput), "warnings": result.warnings}
+    append_event(store, "backup.completed", job.service.id, payload)
+    log.info("backup %s of %s: %d bytes in, %d bytes out, %.1f s, %.1f MB/s", manifest.id,
+             job.name, manifest.plain_size, manifest.stored_size, manifest.duration,
+             result.throughput / 1e6)
+    return result
+
+
+def _make_backup(plan: Plan, store: Store, job: BackupJob, repository: Repository,
+                 work_dir: Path, progress: ProgressFactory) -> BackupResult:
+    recipients = keyring.recipients(plan.keys)
+    age_recipients = keyring.age_recipients(recipients)
+    signer = keyring.signing_key(plan.keys)
+    _check_trust(repository, signer)
+    warnings: list[str] = []
+    with source_lock(repository.backend, job.name, warnings):
+        started = datetime.now(UTC)
+        backup_id = new_backup_id(started)
+        prefix = backup_prefix(job.name, backup_id)
+        written: list[str] = []
+        try:
+            run = _open_source(job, work_dir)
+            parts = []
+            for spec in run.parts():
+                key = f"{prefix}{spec.name}{STORED_SUFFIX}"
+                writer = repository.backend.open_writer(key)
+                try:
+                    with progress(backup_id, spec.name) as report, spec.open() as stream:
+                        stored = store_stream(spec.name + STORED_SUFFIX, stream, writer,
+                                              age_recipients,
+                                              level=job.source.compression_level,
+                                              progress=report)
+                except BaseException:
+                    writer.abort()
+                    raise
+                writer.commit()
+                written.append(key)
+                parts.append(Part(name=stored.name, role=spec.role, database=spec.database,
+                                  format=spec.format, plain_size=stored.plain_size,
+                                  plain_sha256=stored.plain_sha256,
+                                  stored_size=stored.stored_size, sha256=stored.sha256))
+            warnings.extend(run.facts.warnings)
+            manifest = Manifest(
+                id=backup_id, repository=repository.name, source=job.name,
+                kind=job.source.kind, service=job.service.id, host=socket.gethostname(),
+                started_at=started, finished_at=datetime.now(UTC),
+                tool={"name": "reprise", "version": __version__},
+                compression=Compression(level=job.source.compression_level),
+                encryption=Encryption(recipients=recipients), signing_key=signer.fingerprint,
+                parts=parts, server=run.facts.server, databases=run.facts.databases,
+                labels=job.source.labels, warnings=warnings,
+                retain_until=_retain_until(plan, repository.name))
+            data = encode_manifest(manifest)
+            put_bytes(repository.backend, prefix + MANIFEST, data)
+            written.append(prefix + MANIFEST)
+            put_bytes(repository.backend, prefix + SIGNATURE, signer.sign(data))
+        except BaseException:
+            _remove_quietly(repository, written)
+            raise
+    record_backup(store, repository.name, manifest)
+    return BackupResult(repository.name, manifest, warnings)
+
+
+def _retain_until(plan: Plan, repository: str) -> datetime | None:
+    config = plan.repositories[repository]
+    lock = getattr(config, "object_lock", None)
+    if lock is None:
+        return None
+    return (datetime.now(UTC) + timedelta(days=lock.days)).replace(microsecond=0)
+
+
+def _remove_quietly(repository: Repository, keys: list[str]) -> None:
+    """Best effort: a failed backup leaves no parts behind (prune catches what remains)."""
+    for key in reversed(keys):
+        try:
+            repository.backend.delete(key)
+        except (OperationError, OSError) as error:
+            log.debug("could not remove %s: %s", key, error)
+
+
+def summary(result: BackupResult) -> dict[str, Any]:
+    """The JSON form of one completed backup."""
+    manifest = result.manifest
+    return {"id": manifest.id, "service": manifest.service, "source": manifest.source,
+            "repository": result.repository, "bytes_in": manifest.plain_size,
+            "bytes_out": manifest.stored_size, "seconds": round(manifest.duration, 3),
+            "bytes_per_second": round(result.throughput), "parts": len(manifest.parts),
+            "warnings": result.warnings}

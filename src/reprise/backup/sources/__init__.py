@@ -1,0 +1,1 @@
+"""Backup sources: each turns a plan entry into parts, streams of plain bytes to store."""

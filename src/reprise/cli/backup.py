@@ -1,0 +1,344 @@
+"""``reprise backup``: make, list, show, verify and prune backups."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from reprise.backup.catalog import CatalogEntry
+
+app = typer.Typer(help="Encrypted, signed backups: run, list, show, verify, prune.",
+                  no_args_is_help=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def _size(value: int) -> str:
+    from reprise.plan.units import format_size
+
+    return format_size(value)
+
+
+@app.command("run")
+def run_command(
+    ctx: typer.Context,
+    service: Annotated[str | None, typer.Argument(help="Service whose backups to run.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every service with backups.")] = False,
+    json: JsonOption = False,
+) -> None:
+    """Back up a service (every `backups` entry of it), or all of them with --all.
+
+    Each part streams through zstd and age into the repository; the signed manifest is
+    written last. Exit 0 when every backup completed, 1 when one failed (the others still
+    run).
+    """
+    from reprise.backup.run import backup_jobs, run_backup, summary
+    from reprise.cli import progress
+    from reprise.cli.context import open_state
+    from reprise.cli.output import print_error, print_json, stderr, stdout
+    from reprise.errors import RepriseError
+    from reprise.store import state_dir
+
+    if (service is None) == (not all_):
+        raise typer.BadParameter("give a SERVICE or --all (not both)", param_hint="SERVICE")
+    loaded, store = open_state(ctx)
+    results: list[dict[str, Any]] = []
+    failures: list[RepriseError] = []
+    try:
+        jobs = backup_jobs(loaded.plan, service)
+        work_dir = state_dir(loaded.plan) / "work"
+        with progress.byte_bars(progress.wanted(json)) as bars:
+            for job in jobs:
+                try:
+                    result = run_backup(loaded.plan, store, job, work_dir=work_dir,
+                                        progress=bars)
+                except RepriseError as error:
+                    if len(jobs) == 1:
+                        raise
+                    failures.append(error)
+                    print_error(error)
+                    results.append({"source": job.name, "service": job.service.id,
+                                    "error": error.message})
+                    continue
+                results.append(summary(result))
+                if not json:
+                    _print_done(result)
+                    for warning in result.warnings:
+                        stderr().print(f"[yellow]warning:[/] {warning}")
+    finally:
+        store.close()
+    if json:
+        print_json(results)
+    elif len(jobs) > 1:
+        stdout().print(f"{len(jobs) - len(failures)} of {len(jobs)} backups completed.")
+    if failures:
+        raise typer.Exit(max(error.exit_code for error in failures))
+
+
+def _print_done(result: Any) -> None:
+    from reprise.cli.output import stdout
+
+    manifest = result.manifest
+    stdout().print(f"[green]✓[/] {manifest.source} {manifest.id}: "
+                   f"{_size(manifest.plain_size)} → {_size(manifest.stored_size)} in "
+                   f"{manifest.duration:.1f} s ({_size(int(result.throughput))}/s), "
+                   f"{len(manifest.parts)} part(s), repository {result.repository}")
+
+
+def _verified(entry: CatalogEntry) -> str:
+    if entry.verify_status is None:
+        return "never"
+    when = entry.verified_at.strftime("%Y-%m-%d %H:%M") if entry.verified_at else "?"
+    return f"{entry.verify_status} {when}"
+
+
+@app.command("list")
+def list_command(
+    ctx: typer.Context,
+    service: Annotated[str | None, typer.Option(help="Only this service's backups.")] = None,
+    json: JsonOption = False,
+) -> None:
+    """Complete backups from the catalog, oldest first (incomplete ones never appear)."""
+    from rich.table import Table
+
+    from reprise.backup.catalog import list_backups
+    from reprise.cli.context import open_state
+    from reprise.cli.output import print_json, stdout
+
+    _loaded, store = open_state(ctx)
+    try:
+        entries = list_backups(store, service=service)
+    finally:
+        store.close()
+    if json:
+        print_json([entry.to_dict() for entry in entries])
+        return
+    table = Table(title=f"Backups ({len(entries)})", title_justify="left")
+    for column in ("ID", "Service", "Source", "Time (UTC)", "Plain", "Stored", "Duration",
+                   "Verified"):
+        table.add_column(column, justify="right" if column in ("Plain", "Stored", "Duration")
+                         else "left")
+    for entry in entries:
+        manifest = entry.manifest
+        table.add_row(manifest.id, manifest.service, manifest.source,
+                      manifest.finished_at.strftime("%Y-%m-%d %H:%M:%S"),
+                      _size(manifest.plain_size), _size(manifest.stored_size),
+                      f"{manifest.duration:.1f} s", _verified(entry))
+    stdout().print(table)
+
+
+@app.command("show")
+def show_command(
+    ctx: typer.Context,
+    backup_id: Annotated[str, typer.Argument(metavar="ID", help="A backup id (or its "
+                                                                "unique beginning).")],
+    json: JsonOption = False,
+) -> None:
+    """One backup: its parts, sizes, checksums, server facts and table figures."""
+    from reprise.backup.catalog import find_backup
+    from reprise.cli.context import open_state
+    from reprise.cli.output import print_json, stdout
+
+    _loaded, store = open_state(ctx)
+    try:
+        entry = find_backup(store, backup_id)
+    finally:
+        store.close()
+    manifest = entry.manifest
+    if json:
+        print_json({**entry.to_dict(), "manifest": manifest.model_dump(mode="json")})
+        return
+    console = stdout()
+    console.print(f"[bold]Backup {manifest.id}[/] of {manifest.service} "
+                  f"(source {manifest.source}, {manifest.kind}) in {entry.repository}")
+    console.print(f"  {manifest.started_at:%Y-%m-%d %H:%M:%S} → "
+                  f"{manifest.finished_at:%H:%M:%S} UTC ({manifest.duration:.1f} s) "
+                  f"on {manifest.host}, reprise {manifest.tool.get('version')}")
+    console.print(f"  {_size(manifest.plain_size)} plain, {_size(manifest.stored_size)} "
+                  f"stored (zstd {manifest.compression.level}, age to "
+                  f"{len(manifest.encryption.recipients)} recipient(s)); "
+                  f"verified: {_verified(entry)}")
+    if manifest.server.get("version"):
+        console.print(f"  server PostgreSQL {manifest.server['version']}"
+                      + (f", system id {manifest.server['system_identifier']}"
+                         if manifest.server.get("system_identifier") else ""))
+    console.print("[bold]Parts[/]")
+    for part in manifest.parts:
+        console.print(f"  {part.name}  {_size(part.plain_size)} → {_size(part.stored_size)}  "
+                      f"sha256 {part.sha256[:16]}…")
+    for database in manifest.databases:
+        tables = database.get("tables", [])
+        rows = sum(table.get("rows", 0) for table in tables)
+        console.print(f"[bold]Database {database['name']}[/]: {len(tables)} table(s), "
+                      f"{rows} row(s) ({database.get('table_stats', 'none')})")
+    for warning in manifest.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+
+
+@app.command("verify")
+def verify_command(
+    ctx: typer.Context,
+    backup_id: Annotated[str | None, typer.Argument(metavar="[ID]",
+                                                    help="One backup.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every backup of every repository "
+                                                     "of the plan.")] = False,
+    deep: Annotated[bool, typer.Option("--deep", help="Also decrypt and decompress every "
+                                                      "part (needs the identity).")] = False,
+    budget: Annotated[str | None, typer.Option(
+        help="Check only the least recently verified share of the bytes, e.g. 10%: ten "
+             "runs cover everything. Implies --all.")] = None,
+    json: JsonOption = False,
+) -> None:
+    """Prove backups intact: signature, then size and SHA-256 of each stored part.
+
+    Exit 0 when everything checked is intact, 3 when anything failed (the message names
+    the file).
+    """
+    from reprise.backup import keyring
+    from reprise.backup.catalog import find_backup, list_backups
+    from reprise.backup.verify import budget_selection, leftovers, verify_and_record
+    from reprise.cli import progress
+    from reprise.cli.context import open_state
+    from reprise.cli.output import print_json, stdout
+    from reprise.errors import EXIT_VERIFICATION_FAILED
+    from reprise.repository import open_repository
+
+    fraction = _budget(budget) if budget else None
+    if backup_id is None and not all_ and fraction is None:
+        raise typer.BadParameter("give an ID, --all or --budget", param_hint="ID")
+    if backup_id is not None and (all_ or fraction is not None):
+        raise typer.BadParameter("an ID cannot be combined with --all or --budget",
+                                 param_hint="ID")
+    loaded, store = open_state(ctx)
+    plan = loaded.plan
+    identities = keyring.identities(plan.keys) if deep else None
+    outcomes = []
+    incomplete: list[str] = []
+    try:
+        if backup_id is not None:
+            entry = find_backup(store, backup_id)
+            targets: list[tuple[str, str, str, set[str] | None]] = [
+                (entry.repository, entry.manifest.source, entry.backup_id, None)]
+        elif fraction is not None:
+            selection = budget_selection(store, fraction, deep=deep)
+            sources = {(entry.repository, entry.backup_id): entry.manifest.source
+                       for entry in list_backups(store)}
+            targets = [(repo, sources[(repo, bid)], bid, names)
+                       for (repo, bid), names in sorted(selection.items())]
+        else:
+            targets = [(entry.repository, entry.manifest.source, entry.backup_id, None)
+                       for entry in list_backups(store)]
+        repositories = {name: open_repository(plan, name)
+                        for name in {target[0] for target in targets}}
+        if all_ or fraction is not None:
+            for name in sorted(plan.repositories):
+                if name in repositories or any(
+                        source.repository == name for service in plan.services
+                        for source in service.backups):
+                    repository = repositories.setdefault(name, open_repository(plan, name))
+                    incomplete += [repository.where(folder.prefix)
+                                   for folder in leftovers(repository)]
+        with progress.byte_bars(progress.wanted(json)) as bars:
+            for repo_name, source, bid, names in targets:
+                outcomes.append(verify_and_record(
+                    store, repositories[repo_name], source, bid, deep=deep,
+                    identities=identities, only_parts=names,
+                    progress=lambda key, size: bars(key.rsplit("/", 1)[-1], size)))
+    finally:
+        store.close()
+    failed = [outcome for outcome in outcomes if not outcome.ok]
+    if json:
+        print_json({"ok": not failed, "deep": deep, "backups": [o.to_dict() for o in outcomes],
+                    "incomplete": incomplete})
+    else:
+        console = stdout()
+        checked = sum(outcome.checked_bytes for outcome in outcomes)
+        for outcome in outcomes:
+            mark = "[green]✓[/]" if outcome.ok else "[red]✗[/]"
+            console.print(f"{mark} {outcome.source} {outcome.backup_id}: "
+                          f"{len(outcome.checked_parts)} part(s) "
+                          f"{'decrypted and ' if deep else ''}checked")
+            for problem in outcome.problems:
+                console.print(f"    [red]{_escape(problem)}[/]")
+        for folder in incomplete:
+            console.print(f"[yellow]incomplete leftover:[/] {folder} (removed by "
+                          "`reprise backup prune` after the grace period)")
+        console.print(f"{len(outcomes) - len(failed)} of {len(outcomes)} backup(s) intact, "
+                      f"{_size(checked)} read{' and decrypted' if deep else ''}.")
+    if failed:
+        from reprise.errors import VerificationError
+
+        first = failed[0].problems[0]
+        raise VerificationError(f"verification failed: {first}"
+                                + (f" (and {len(failed) - 1} more backup(s))"
+                                   if len(failed) > 1 else ""),
+                                hint="use another backup; find out who or what altered "
+                                     "the repository") if not json \
+            else typer.Exit(EXIT_VERIFICATION_FAILED)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _budget(text: str) -> float:
+    value = text.strip().rstrip("%")
+    try:
+        number = float(value)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a percentage; write e.g. 10%",
+                                 param_hint="--budget") from None
+    if not 0 < number <= 100:
+        raise typer.BadParameter("the budget is a percentage above 0 and at most 100",
+                                 param_hint="--budget")
+    return number / 100
+
+
+@app.command("prune")
+def prune_command(
+    ctx: typer.Context,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would go; delete "
+                                                            "nothing.")] = False,
+    grace: Annotated[str, typer.Option(help="Incomplete leftovers older than this are "
+                                            "removed.")] = "24h",
+    json: JsonOption = False,
+) -> None:
+    """Apply each source's retention (restic-style) and remove incomplete leftovers.
+
+    Never removes the newest verified backup or the newest backup of a source, nor a
+    backup under Object Lock, nor a folder whose signature fails (it is reported).
+    """
+    from rich.table import Table
+
+    from reprise.backup.prune import prune
+    from reprise.cli.context import open_state
+    from reprise.cli.output import print_json, stdout
+    from reprise.cli.values import duration_option
+
+    grace_period = duration_option("--grace", grace)
+    loaded, store = open_state(ctx)
+    try:
+        decisions = prune(loaded.plan, store, dry_run=dry_run, grace=grace_period)
+    finally:
+        store.close()
+    if json:
+        print_json({"dry_run": dry_run, "decisions": [d.to_dict() for d in decisions]})
+        return
+    verb = {"forget": "would forget" if dry_run else "forgotten",
+            "leftover": "would remove" if dry_run else "removed",
+            "keep": "keep", "hold": "keep", "damaged": "DAMAGED"}
+    table = Table(title="Prune" + (" (dry run)" if dry_run else ""), title_justify="left")
+    for column in ("Source", "ID", "Action", "Why", "Stored"):
+        table.add_column(column, justify="right" if column == "Stored" else "left")
+    for decision in decisions:
+        table.add_row(decision.source, decision.backup_id, verb[decision.action],
+                      ", ".join(decision.reasons), _size(decision.stored_size))
+    stdout().print(table)
+    gone = [d for d in decisions if d.action in ("forget", "leftover")]
+    freed = sum(d.stored_size for d in gone)
+    stdout().print(f"{len(gone)} folder(s) {'to remove' if dry_run else 'removed'}, "
+                   f"{_size(freed)} {'would be ' if dry_run else ''}freed.")

@@ -1,0 +1,53 @@
+"""Per-table row counts and content checksums, computed the same way at backup time and
+on a restored copy, so that a drill proves the data came back whole.
+
+The checksum of a table is order-independent: the sum, as a numeric, of the first 60 bits
+of the MD5 of each row's text form (``t::text``), with the session settings below fixed
+so that the text form does not depend on the server's configuration. It costs one
+sequential scan of each table and an MD5 per row (about the CPU of the dump's own COPY);
+``counts`` costs a scan without the MD5, ``none`` nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import psycopg
+
+STATS_SETTINGS = ("-c DateStyle=ISO,YMD -c TimeZone=UTC -c IntervalStyle=postgres "
+                  "-c extra_float_digits=1 -c bytea_output=hex -c lc_monetary=C")
+
+_TABLES = """
+SELECT n.nspname, c.relname
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                  AND d.objid = c.oid AND d.deptype = 'e')
+ORDER BY 1, 2
+"""
+
+
+def table_stats(connection: psycopg.Connection[Any], mode: str) -> dict[str, Any]:
+    """``{"table_stats": mode, "tables": [{schema, name, rows, checksum}]}`` for every
+    user table visible in the connection's transaction."""
+    from psycopg import sql
+
+    if mode == "none":
+        return {"table_stats": mode, "tables": []}
+    tables = []
+    for schema, name in connection.execute(_TABLES).fetchall():
+        target = sql.Identifier(schema, name)
+        if mode == "checksums":
+            query = sql.SQL("SELECT count(*), coalesce(sum(('x' || left(md5(t::text), 15))"
+                            "::bit(60)::bigint), 0)::text FROM ONLY {} t").format(target)
+        else:
+            query = sql.SQL("SELECT count(*), NULL FROM ONLY {}").format(target)
+        row = connection.execute(query).fetchone()
+        assert row is not None
+        entry: dict[str, Any] = {"schema": schema, "name": name, "rows": int(row[0])}
+        if mode == "checksums":
+            entry["checksum"] = row[1]
+        tables.append(entry)
+    return {"table_stats": mode, "tables": tables}

@@ -1,0 +1,119 @@
+"""Repositories: where backups live (format v1, any backend)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from reprise.errors import InputError
+from reprise.repository.backend import Backend, NotFoundError, ObjectInfo, get_bytes
+from reprise.repository.config import RepositoryConfig, read_config
+from reprise.repository.layout import BACKUPS, MANIFEST, SIGNATURE, backup_time
+
+if TYPE_CHECKING:
+    from reprise.plan.model import Plan
+
+
+@dataclass
+class Repository:
+    """A named repository of the plan, opened."""
+
+    name: str
+    backend: Backend
+    _config: RepositoryConfig | None = None
+
+    @property
+    def config(self) -> RepositoryConfig:
+        """The repository file (read once)."""
+        if self._config is None:
+            self._config = read_config(self.backend, self.name)
+        return self._config
+
+    def where(self, key: str) -> str:
+        """A person-readable address of an object."""
+        return f"{self.backend.description.split(' at ')[0].rstrip('/')}/{key}"
+
+
+def open_backend(plan: Plan, name: str) -> Backend:
+    """The backend of the plan's repository ``name``."""
+    from reprise.repository.local import LocalBackend
+
+    config = plan.repositories.get(name)
+    if config is None:
+        known = ", ".join(sorted(plan.repositories)) or "none"
+        raise InputError(f"no repository named {name!r} in the plan (known: {known})",
+                         hint="use a name under `repositories:`")
+    if config.kind == "local":
+        return LocalBackend(config.path)
+    from reprise.repository.s3 import S3Backend
+
+    return S3Backend(config)
+
+
+def open_repository(plan: Plan, name: str) -> Repository:
+    """The plan's repository ``name`` (its file is read on first use)."""
+    return Repository(name, open_backend(plan, name))
+
+
+@dataclass
+class BackupFolder:
+    """What lies in one ``backups/<source>/<id>/`` folder."""
+
+    source: str
+    backup_id: str
+    objects: list[ObjectInfo] = field(default_factory=list)
+
+    @property
+    def prefix(self) -> str:
+        """The folder's key prefix."""
+        return f"{BACKUPS}{self.source}/{self.backup_id}/"
+
+    @property
+    def names(self) -> set[str]:
+        """Object names in the folder."""
+        return {info.key.rsplit("/", 1)[1] for info in self.objects}
+
+    @property
+    def has_manifest(self) -> bool:
+        """Both the manifest and its signature are there (still to be verified)."""
+        return {MANIFEST, SIGNATURE} <= self.names
+
+    @property
+    def newest(self) -> datetime | None:
+        """When the folder last changed (leftover age)."""
+        return max((info.modified for info in self.objects), default=None)
+
+    @property
+    def time(self) -> datetime | None:
+        """The time encoded in the id."""
+        return backup_time(self.backup_id)
+
+
+def scan_folders(backend: Backend, source: str | None = None) -> Iterator[BackupFolder]:
+    """Every backup folder (complete or not), sorted by source then id."""
+    prefix = BACKUPS + (f"{source}/" if source else "")
+    folders: dict[tuple[str, str], BackupFolder] = defaultdict(lambda: BackupFolder("", ""))
+    for info in backend.list(prefix):
+        parts = info.key.split("/")
+        if len(parts) != 4:
+            continue
+        key = (parts[1], parts[2])
+        folder = folders[key]
+        folder.source, folder.backup_id = key
+        folder.objects.append(info)
+    for key in sorted(folders):
+        yield folders[key]
+
+
+def read_signed(backend: Backend, prefix: str) -> tuple[bytes, bytes]:
+    """The manifest bytes and signature bytes of a backup folder."""
+    manifest = get_bytes(backend, prefix + MANIFEST, limit=16 * 1024 * 1024)
+    signature = get_bytes(backend, prefix + SIGNATURE, limit=1024)
+    return manifest, signature
+
+
+__all__ = ["BackupFolder", "NotFoundError", "Repository", "open_backend", "open_repository",
+           "read_signed", "scan_folders"]

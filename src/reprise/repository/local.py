@@ -1,0 +1,161 @@
+"""A repository in a local directory (a disk, an NFS mount, a mounted backup server).
+
+Writes go to a temporary name in the target folder, are fsynced, then renamed, and the
+folder is fsynced: after a crash an object is either absent or complete.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from reprise.errors import OperationError
+from reprise.repository.backend import NotFoundError, ObjectInfo, check_key
+
+TEMPORARY_MARK = ".tmp-"
+
+
+def storage_error(error: OSError, path: Path | str, doing: str) -> OperationError:
+    """One clear message for a failed write or read, with the usual fix."""
+    if error.errno == errno.ENOSPC:
+        return OperationError(f"{path}: no space left on the device while {doing}",
+                              hint="free space (reprise backup prune) or grow the volume",
+                              retryable=True)
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return OperationError(f"{path}: not writable ({error.strerror})",
+                              hint="check the owner and mode of the repository folder, or "
+                                   "that it is not mounted read-only")
+    return OperationError(f"{path}: {error.strerror or error} while {doing}", retryable=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+class _LocalWriter:
+    def __init__(self, final: Path) -> None:
+        self._final = final
+        self._temporary = final.with_name(f".{final.name}{TEMPORARY_MARK}{secrets.token_hex(4)}")
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
+            self._handle: BinaryIO | None = self._temporary.open("xb")
+        except OSError as error:
+            raise storage_error(error, final.parent, "creating a file") from error
+
+    def write(self, data: bytes | memoryview, /) -> int:
+        assert self._handle is not None, "write after commit or abort"
+        try:
+            return self._handle.write(data)
+        except OSError as error:
+            self.abort()
+            raise storage_error(error, self._final, "writing") from error
+
+    def commit(self) -> None:
+        assert self._handle is not None, "commit after commit or abort"
+        try:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+            self._handle.close()
+            self._handle = None
+            self._temporary.replace(self._final)
+            _fsync_dir(self._final.parent)
+        except OSError as error:
+            self.abort()
+            raise storage_error(error, self._final, "saving") from error
+
+    def abort(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+        self._temporary.unlink(missing_ok=True)
+
+
+class LocalBackend:
+    """Objects are files under ``root``; keys map to relative paths."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.description = str(root)
+
+    def _path(self, key: str) -> Path:
+        return self.root.joinpath(*check_key(key).split("/"))
+
+    def open_writer(self, key: str, *, immutable: bool = True) -> _LocalWriter:
+        """Start storing ``key`` (``immutable`` has no meaning on a plain file system)."""
+        return _LocalWriter(self._path(key))
+
+    def put_exclusive(self, key: str, data: bytes) -> bool:
+        """Create ``key`` with ``data`` unless it exists (O_EXCL: atomic on local and NFSv3+)."""
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+        except FileExistsError:
+            return False
+        except OSError as error:
+            raise storage_error(error, path, "creating a lock") from error
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return True
+
+    def open_reader(self, key: str) -> BinaryIO:
+        """The file opened for reading."""
+        path = self._path(key)
+        try:
+            return path.open("rb")
+        except FileNotFoundError as error:
+            raise NotFoundError(key) from error
+        except OSError as error:
+            raise storage_error(error, path, "reading") from error
+
+    def list(self, prefix: str) -> Iterator[ObjectInfo]:
+        """Files under ``prefix`` (temporary files of unfinished writes included)."""
+        found: list[ObjectInfo] = []
+        if not self.root.is_dir():
+            return iter(found)
+        for directory, _dirs, files in os.walk(self.root):
+            for name in files:
+                path = Path(directory, name)
+                key = path.relative_to(self.root).as_posix()
+                if key.startswith(prefix):
+                    info = self._info(key, path)
+                    if info is not None:
+                        found.append(info)
+        return iter(sorted(found, key=lambda info: info.key))
+
+    def _info(self, key: str, path: Path) -> ObjectInfo | None:
+        try:
+            status = path.lstat()
+        except FileNotFoundError:
+            return None
+        return ObjectInfo(key, status.st_size, datetime.fromtimestamp(status.st_mtime, UTC))
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        """Size and modification time of the file."""
+        return self._info(key, self._path(key))
+
+    def delete(self, key: str) -> None:
+        """Remove the file, then its folders as they become empty."""
+        path = self._path(key)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as error:
+            raise storage_error(error, path, "deleting") from error
+        parent = path.parent
+        while parent != self.root and parent.is_relative_to(self.root):
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent
