@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -46,8 +47,14 @@ class _MeasuringReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    failure: BaseException | None = None
+
     def readinto(self, buffer: Any) -> int:
-        data = self._inner.read(len(buffer))
+        try:
+            data = self._inner.read(len(buffer))
+        except BaseException as error:
+            self.failure = error
+            raise
         count = len(data)
         if count:
             buffer[:count] = data
@@ -66,14 +73,33 @@ class _MeasuringWriter:
         self.size = 0
         self.hash = hashlib.sha256()
 
+    failure: BaseException | None = None
+
     def write(self, data: bytes) -> int:
         self.size += len(data)
         self.hash.update(data)
-        self._inner(data)
+        try:
+            self._inner(data)
+        except BaseException as error:
+            self.failure = error
+            raise
         return len(data)
 
     def flush(self) -> None:
         """Nothing is buffered here."""
+
+
+@contextmanager
+def _original_errors(*ends: _MeasuringReader | _MeasuringWriter) -> Iterator[None]:
+    """pyrage turns an exception of our reader or writer into its own error with the text
+    only; raise the original instead (a full disk, a dead S3 server, Ctrl-C)."""
+    try:
+        yield
+    except Exception as error:
+        for end in ends:
+            if end.failure is not None and end.failure is not error:
+                raise end.failure from None
+        raise
 
 
 def compression_threads() -> int:
@@ -92,7 +118,7 @@ def store_stream(name: str, source: BinaryIO, writer: ObjectWriter, recipients: 
                                           write_checksum=True)
     stored = _MeasuringWriter(writer.write)
     with compressor.stream_reader(plain, read_size=BLOCK,  # type: ignore[arg-type]
-                                  closefd=False) as compressed:
+                                  closefd=False) as compressed, _original_errors(plain, stored):
         pyrage.encrypt_io(compressed, stored, recipients)
     return StoredPart(name, plain.size, plain.hash.hexdigest(), stored.size,
                       stored.hash.hexdigest())
@@ -120,7 +146,8 @@ def read_stream(stored: BinaryIO, identities: list[Any],
     plain = _MeasuringWriter(sink or (lambda _data: None))
     decompressor = zstandard.ZstdDecompressor()
     with decompressor.stream_writer(plain, write_size=BLOCK,  # type: ignore[arg-type]
-                                    closefd=False) as decompressing:
+                                    closefd=False) as decompressing, \
+            _original_errors(measured, plain):
         pyrage.decrypt_io(measured, decompressing, identities)
         decompressing.flush()  # type: ignore[no-untyped-call]
     return ReadBack(measured.size, measured.hash.hexdigest(), plain.size,

@@ -41,9 +41,21 @@ def _fsync_dir(path: Path) -> None:
         os.close(descriptor)
 
 
+def remove_empty_parents(path: Path, root: Path) -> None:
+    """Remove the folders above ``path`` that became empty, up to (not including) root."""
+    parent = path.parent
+    while parent != root and parent.is_relative_to(root):
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+        parent = parent.parent
+
+
 class _LocalWriter:
-    def __init__(self, final: Path) -> None:
+    def __init__(self, final: Path, root: Path) -> None:
         self._final = final
+        self._root = root
         self._temporary = final.with_name(f".{final.name}{TEMPORARY_MARK}{secrets.token_hex(4)}")
         try:
             final.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
@@ -77,6 +89,7 @@ class _LocalWriter:
             self._handle.close()
             self._handle = None
         self._temporary.unlink(missing_ok=True)
+        remove_empty_parents(self._temporary, self._root)
 
 
 class LocalBackend:
@@ -91,7 +104,7 @@ class LocalBackend:
 
     def open_writer(self, key: str, *, immutable: bool = True) -> _LocalWriter:
         """Start storing ``key`` (``immutable`` has no meaning on a plain file system)."""
-        return _LocalWriter(self._path(key))
+        return _LocalWriter(self._path(key), self.root)
 
     def put_exclusive(self, key: str, data: bytes) -> bool:
         """Create ``key`` with ``data`` unless it exists (O_EXCL: atomic on local and NFSv3+)."""
@@ -152,10 +165,4 @@ class LocalBackend:
             path.unlink(missing_ok=True)
         except OSError as error:
             raise storage_error(error, path, "deleting") from error
-        parent = path.parent
-        while parent != self.root and parent.is_relative_to(self.root):
-            try:
-                parent.rmdir()
-            except OSError:
-                break
-            parent = parent.parent
+        remove_empty_parents(path, self.root)
