@@ -168,6 +168,9 @@ class S3Server:
         except (OSError, subprocess.TimeoutExpired):
             self.process.kill()
             self.process.wait()
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                pipe.close()
 
     def client(self) -> Any:
         """A boto3 client on this server."""

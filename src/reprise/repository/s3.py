@@ -77,12 +77,12 @@ class _S3Writer:
                                   Bucket=self._backend.bucket, Key=self._backend.full(self._key),
                                   **self._lock_args)
             self._upload_id = response["UploadId"]
-        body = bytes(self._buffer)
-        self._buffer.clear()
         number = len(self._parts) + 1
+        # The buffer itself is the body (no copy): memory stays at one part.
         response = self._call("uploading a part", client.upload_part,
                               Bucket=self._backend.bucket, Key=self._backend.full(self._key),
-                              UploadId=self._upload_id, PartNumber=number, Body=body)
+                              UploadId=self._upload_id, PartNumber=number, Body=self._buffer)
+        self._buffer.clear()
         self._parts.append({"PartNumber": number, "ETag": response["ETag"]})
 
     def commit(self) -> None:
@@ -90,7 +90,7 @@ class _S3Writer:
         client = self._backend.client
         if self._upload_id is None:
             self._call("uploading", client.put_object, Bucket=self._backend.bucket,
-                       Key=self._backend.full(self._key), Body=bytes(self._buffer),
+                       Key=self._backend.full(self._key), Body=self._buffer,
                        **self._lock_args)
         else:
             if self._buffer:
