@@ -246,3 +246,18 @@ def test_sigkill_at_random_points_never_lists_an_incomplete_backup(world: World)
     result = world.reprise("backup", "run", "app", "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)[0]["id"] in [item["id"] for item in world.backups()]
+
+
+def test_memory_stays_bounded_on_a_large_incompressible_stream(world: World) -> None:
+    """400 MB of random bytes (zstd's worst case) through the real program: its peak RSS
+    stays far below the data size and under the 256 MB budget."""
+    _command_world(world, "head -c 400000000 /dev/urandom")
+    process = world.spawn("backup", "run", "app")
+    _pid, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    _out, err = process.communicate()
+    assert process.returncode == 0, err
+    peak_mb = usage.ru_maxrss / 1024
+    assert peak_mb < 256, f"peak RSS {peak_mb:.0f} MB"
+    [listed] = world.backups()
+    assert listed["plain_size"] == 400_000_000

@@ -102,20 +102,33 @@ def _original_errors(*ends: _MeasuringReader | _MeasuringWriter) -> Iterator[Non
         raise
 
 
+MAX_THREADS = 4
+JOB_SIZE = 4 * 1024 * 1024
+
+
 def compression_threads() -> int:
-    """zstd worker threads: every core (zstd's own workers run without the GIL)."""
-    return max(1, os.cpu_count() or 1)
+    """zstd worker threads: the cores, at most MAX_THREADS (zstd's workers run without the
+    GIL; each holds about two jobs of JOB_SIZE, so the cap keeps memory bounded)."""
+    return max(1, min(os.cpu_count() or 1, MAX_THREADS))
+
+
+def _compressor(level: int) -> Any:
+    import zstandard
+
+    threads = compression_threads()
+    params = zstandard.ZstdCompressionParameters.from_level(
+        level, threads=threads if threads > 1 else 0, job_size=JOB_SIZE if threads > 1 else 0,
+        write_checksum=True)
+    return zstandard.ZstdCompressor(compression_params=params)
 
 
 def store_stream(name: str, source: BinaryIO, writer: ObjectWriter, recipients: list[Any], *,
                  level: int = 3, progress: Progress | None = None) -> StoredPart:
     """Compress, encrypt and store ``source``; the caller commits or aborts ``writer``."""
     import pyrage
-    import zstandard
 
     plain = _MeasuringReader(source, progress)
-    compressor = zstandard.ZstdCompressor(level=level, threads=compression_threads(),
-                                          write_checksum=True)
+    compressor = _compressor(level)
     stored = _MeasuringWriter(writer.write)
     with compressor.stream_reader(plain, read_size=BLOCK,  # type: ignore[arg-type]
                                   closefd=False) as compressed, _original_errors(plain, stored):
