@@ -130,7 +130,7 @@ def store_stream(name: str, source: BinaryIO, writer: ObjectWriter, recipients: 
     plain = _MeasuringReader(source, progress)
     compressor = _compressor(level)
     stored = _MeasuringWriter(writer.write)
-    with compressor.stream_reader(plain, read_size=BLOCK,  # type: ignore[arg-type]
+    with compressor.stream_reader(plain, read_size=BLOCK,
                                   closefd=False) as compressed, _original_errors(plain, stored):
         pyrage.encrypt_io(compressed, stored, recipients)
     return StoredPart(name, plain.size, plain.hash.hexdigest(), stored.size,
