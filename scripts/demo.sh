@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Reprise demo on the embedded defaults: a plan for the AKIG application written by
-# `reprise init`, validated, shown as a recovery strategy and a recovery order, and the state
-# database it creates (SQLite). Everything lives in a temporary directory.
+# `reprise init`, validated, shown as a recovery strategy and a recovery order, the state
+# database it creates (SQLite), then an encrypted, signed backup of a scratch PostgreSQL
+# with sample data, listed and verified. Everything lives in a temporary directory.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/bootstrap.sh
@@ -32,5 +33,8 @@ status=0
 reprise plan validate "$demo/broken.yaml" || status=$?
 echo "(exit code $status: 2 means bad input)"
 [ "$status" -eq 2 ]
+
+say "Backups: a scratch PostgreSQL with sample data, backed up, listed and verified"
+python scripts/demo_backup.py "$demo/akig"
 
 printf '\nDemo files: %s\n' "$demo"

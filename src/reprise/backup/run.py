@@ -55,14 +55,16 @@ class BackupJob:
         return default_source_name(self.service.id, self.source)
 
 
-def backup_jobs(plan: Plan, service_id: str | None = None) -> list[BackupJob]:
-    """The backup entries of one service, or of every service."""
+def backup_jobs(plan: Plan, service_id: str | None = None,
+                source: str | None = None) -> list[BackupJob]:
+    """The backup entries of one service, or of every service; only ``source`` if given."""
     if service_id is not None:
-        service = plan.service(service_id)
-        if service is None:
+        try:
+            service = plan.service(service_id)
+        except KeyError:
             known = ", ".join(item.id for item in plan.services)
             raise InputError(f"no service {service_id!r} in the plan",
-                             hint=f"services: {known}")
+                             hint=f"services: {known}") from None
         if not service.backups:
             raise InputError(f"service {service_id} has no backups in the plan",
                              hint="add a `backups:` entry to it")
@@ -72,7 +74,14 @@ def backup_jobs(plan: Plan, service_id: str | None = None) -> list[BackupJob]:
         if not services:
             raise InputError("no service of the plan has backups",
                              hint="add a `backups:` entry to a service")
-    return [BackupJob(service, source) for service in services for source in service.backups]
+    jobs = [BackupJob(service, entry) for service in services for entry in service.backups]
+    if source is not None:
+        chosen = [job for job in jobs if job.name == source]
+        if not chosen:
+            raise InputError(f"no backup source named {source!r}",
+                             hint=f"sources: {', '.join(job.name for job in jobs)}")
+        return chosen
+    return jobs
 
 
 @dataclass

@@ -26,6 +26,9 @@ def run_command(
     ctx: typer.Context,
     service: Annotated[str | None, typer.Argument(help="Service whose backups to run.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every service with backups.")] = False,
+    source: Annotated[str | None, typer.Option(
+        help="Only this source (its repository folder name, e.g. akig-db-postgres): sources "
+             "of one service often have different schedules.")] = None,
     json: JsonOption = False,
 ) -> None:
     """Back up a service (every `backups` entry of it), or all of them with --all.
@@ -47,7 +50,7 @@ def run_command(
     results: list[dict[str, Any]] = []
     failures: list[RepriseError] = []
     try:
-        jobs = backup_jobs(loaded.plan, service)
+        jobs = backup_jobs(loaded.plan, service, source)
         work_dir = state_dir(loaded.plan) / "work"
         with progress.byte_bars(progress.wanted(json)) as bars:
             for job in jobs:

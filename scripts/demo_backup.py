@@ -1,0 +1,72 @@
+"""The backup part of the demo: a scratch PostgreSQL with AKIG-like data, then the real
+`reprise` commands on it (repo init, backup run, list, show, verify), shown as typed.
+
+    python scripts/demo_backup.py PLAN_DIR
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from reprise.pg.scratch import ScratchPostgres
+
+SAMPLE = """
+CREATE TABLE customers (id serial PRIMARY KEY, name text, email text UNIQUE);
+CREATE TABLE invoices (id bigserial PRIMARY KEY, customer int REFERENCES customers,
+                       amount numeric(12,2), created_at timestamptz DEFAULT now(), note text);
+INSERT INTO customers (name, email)
+  SELECT 'Client ' || i, 'client' || i || '@exemple.fr' FROM generate_series(1, 5000) i;
+INSERT INTO invoices (customer, amount, created_at, note)
+  SELECT 1 + i % 5000, round((random() * 2000)::numeric, 2),
+         now() - (i || ' minutes')::interval, 'Facture n° ' || i || ' réglée'
+  FROM generate_series(1, 200000) i;
+CREATE ROLE akig_app LOGIN;
+"""
+
+
+def show(*args: str, env: dict[str, str]) -> None:
+    """Print the command as typed, then run it (its output goes to the terminal)."""
+    bold, plain = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("", "")
+    print(f"\n{bold}$ reprise {' '.join(args)}{plain}", flush=True)
+    subprocess.run([sys.executable, "-m", "reprise", *args], env=env, check=True)
+
+
+def main() -> None:
+    """Start the scratch server, load the sample, back it up, list and verify."""
+    plan = Path(sys.argv[1])
+    base = Path(tempfile.mkdtemp(prefix="reprise-demo-pg-"))
+    base.chmod(0o711)
+    try:
+        run_demo(plan, base)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def run_demo(plan: Path, base: Path) -> None:
+    """The demo proper, inside the scratch server's lifetime."""
+    import psycopg
+
+    with ScratchPostgres(base_dir=base) as server:
+        with psycopg.connect(server.dsn(), autocommit=True) as connection:
+            connection.execute("CREATE DATABASE akig")
+        with psycopg.connect(server.dsn("akig"), autocommit=True) as connection:
+            connection.execute(SAMPLE)  # type: ignore[arg-type]
+        print(f"\nA scratch PostgreSQL on port {server.port} with the database akig "
+              "(5,000 customers, 200,000 invoices).", flush=True)
+        env = {**os.environ, "AKIG_DB_DSN": server.dsn()}
+        show("--plan", str(plan), "keys", "show", env=env)
+        show("--plan", str(plan), "repo", "init", "local", env=env)
+        show("--plan", str(plan), "backup", "run", "akig-db", "--source", "akig-db-postgres",
+             env=env)
+        show("--plan", str(plan), "backup", "list", env=env)
+        show("--plan", str(plan), "backup", "verify", "--all", "--deep", env=env)
+        show("--plan", str(plan), "events", "list", "--kind", "backup", env=env)
+
+
+if __name__ == "__main__":
+    main()
