@@ -51,6 +51,10 @@ def _deep_read(world: World, source: str, backup_id: str, part: str) -> bytes:
 def test_postgres_backup_lists_verifies_and_restores_with_the_same_table_figures(
         world: World, postgres: ConnectionInfo) -> None:
     database = sample_database(postgres, "bk_roundtrip")
+    with psycopg.connect(postgres.dsn(database), autocommit=True) as connection:
+        row = connection.execute("SELECT lo_from_bytea(0, 'scan de la facture')").fetchone()
+        assert row is not None
+        large_object = row[0]
     _ready(world, _postgres_source(postgres, database))
 
     result = world.reprise("backup", "run", "app", "--json")
@@ -93,6 +97,9 @@ def test_postgres_backup_lists_verifies_and_restores_with_the_same_table_figures
                  options=STATS_SETTINGS) as connection:
         restored = table_stats(connection, "checksums")
     assert restored["tables"] == figures["tables"]
+    with psycopg.connect(postgres.dsn("bk_restored")) as connection:
+        row = connection.execute("SELECT lo_get(%s)", (large_object,)).fetchone()
+    assert row is not None and bytes(row[0]) == b"scan de la facture"
 
 
 def test_table_checksum_changes_when_one_value_changes(postgres: ConnectionInfo) -> None:

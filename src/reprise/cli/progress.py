@@ -29,19 +29,32 @@ def byte_bars(enabled: bool) -> Iterator[Callable[[str, str | int],
     if not enabled:
         yield lambda _label, _extra: nullcontext(lambda _count: None)
         return
+    from rich import filesize
     from rich.progress import (
         BarColumn,
         DownloadColumn,
+        ProgressColumn,
+        Task,
         TextColumn,
         TimeElapsedColumn,
-        TransferSpeedColumn,
     )
     from rich.progress import Progress as RichProgress
+    from rich.text import Text
 
     from reprise.cli.output import stderr
 
+    class Throughput(ProgressColumn):
+        """Current speed while running, average speed once done (Rich shows '?')."""
+
+        def render(self, task: Task) -> Text:
+            speed = task.speed if not task.finished else None
+            if speed is None and task.elapsed:
+                speed = task.completed / task.elapsed
+            text = f"{filesize.decimal(int(speed))}/s" if speed else "?"
+            return Text(text, style="progress.data.speed")
+
     bars: Progress = RichProgress(TextColumn("{task.description}"), BarColumn(),
-                                  DownloadColumn(), TransferSpeedColumn(), TimeElapsedColumn(),
+                                  DownloadColumn(), Throughput(), TimeElapsedColumn(),
                                   console=stderr(), transient=False)
 
     @contextmanager
