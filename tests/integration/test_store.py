@@ -18,7 +18,13 @@ from sqlalchemy.exc import DBAPIError
 
 from reprise.errors import StateStoreError
 from reprise.pg.scratch import ConnectionInfo
-from reprise.store.database import Store, current_revision, head_revision, open_store
+from reprise.store.database import (
+    HEAD_REVISION,
+    Store,
+    current_revision,
+    head_revision,
+    open_store,
+)
 from reprise.store.events import append_event, list_events
 from reprise.store.plan_versions import latest_plan_version, record_plan_version
 from reprise.store.tables import metadata
@@ -46,7 +52,7 @@ def store(state_url: str) -> Iterator[Store]:
 
 
 def test_first_use_migrates_to_the_newest_schema(store: Store) -> None:
-    assert current_revision(store) == head_revision()
+    assert current_revision(store) == head_revision() == HEAD_REVISION
 
 
 def test_the_migrated_schema_matches_the_table_definitions(store: Store) -> None:
