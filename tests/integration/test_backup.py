@@ -55,7 +55,7 @@ def test_postgres_backup_lists_verifies_and_restores_with_the_same_table_figures
         row = connection.execute("SELECT lo_from_bytea(0, 'scan de la facture')").fetchone()
         assert row is not None
         large_object = row[0]
-    _ready(world, _postgres_source(postgres, database))
+    _ready(world, _postgres_source(postgres, database, "  table_stats: checksums\n"))
 
     result = world.reprise("backup", "run", "app", "--json")
     assert result.returncode == 0, result.stderr

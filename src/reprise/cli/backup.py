@@ -204,7 +204,7 @@ def verify_command(
     from reprise.backup.verify import budget_selection, leftovers, verify_and_record
     from reprise.cli import progress
     from reprise.cli.context import open_state
-    from reprise.cli.output import print_json, stdout
+    from reprise.cli.output import print_json
     from reprise.errors import EXIT_VERIFICATION_FAILED
     from reprise.repository import open_repository
 
@@ -255,31 +255,37 @@ def verify_command(
     if json:
         print_json({"ok": not failed, "deep": deep, "backups": [o.to_dict() for o in outcomes],
                     "incomplete": incomplete})
-    else:
-        console = stdout()
-        checked = sum(outcome.checked_bytes for outcome in outcomes)
-        for outcome in outcomes:
-            mark = "[green]✓[/]" if outcome.ok else "[red]✗[/]"
-            console.print(f"{mark} {outcome.source} {outcome.backup_id}: "
-                          f"{len(outcome.checked_parts)} part(s) "
-                          f"{'decrypted and ' if deep else ''}checked")
-            for problem in outcome.problems:
-                console.print(f"    [red]{_escape(problem)}[/]")
-        for folder in incomplete:
-            console.print(f"[yellow]incomplete leftover:[/] {folder} (removed by "
-                          "`reprise backup prune` after the grace period)")
-        console.print(f"{len(outcomes) - len(failed)} of {len(outcomes)} backup(s) intact, "
-                      f"{_size(checked)} read{' and decrypted' if deep else ''}.")
+        if failed:
+            raise typer.Exit(EXIT_VERIFICATION_FAILED)
+        return
+    _print_outcomes(outcomes, incomplete, deep)
     if failed:
         from reprise.errors import VerificationError
 
-        first = failed[0].problems[0]
-        raise VerificationError(f"verification failed: {first}"
-                                + (f" (and {len(failed) - 1} more backup(s))"
-                                   if len(failed) > 1 else ""),
+        more = f" (and {len(failed) - 1} more backup(s))" if len(failed) > 1 else ""
+        raise VerificationError(f"verification failed: {failed[0].problems[0]}{more}",
                                 hint="use another backup; find out who or what altered "
-                                     "the repository") if not json \
-            else typer.Exit(EXIT_VERIFICATION_FAILED)
+                                     "the repository")
+
+
+def _print_outcomes(outcomes: list[Any], incomplete: list[str], deep: bool) -> None:
+    from reprise.cli.output import stdout
+
+    console = stdout()
+    for outcome in outcomes:
+        mark = "[green]✓[/]" if outcome.ok else "[red]✗[/]"
+        console.print(f"{mark} {outcome.source} {outcome.backup_id}: "
+                      f"{len(outcome.checked_parts)} part(s) "
+                      f"{'decrypted and ' if deep else ''}checked")
+        for problem in outcome.problems:
+            console.print(f"    [red]{_escape(problem)}[/]")
+    for folder in incomplete:
+        console.print(f"[yellow]incomplete leftover:[/] {_escape(folder)} (removed by "
+                      "`reprise backup prune` after the grace period)")
+    failed = sum(1 for outcome in outcomes if not outcome.ok)
+    checked = sum(outcome.checked_bytes for outcome in outcomes)
+    console.print(f"{len(outcomes) - failed} of {len(outcomes)} backup(s) intact, "
+                  f"{_size(checked)} read{' and decrypted' if deep else ''}.")
 
 
 def _escape(text: str) -> str:

@@ -1,11 +1,14 @@
 """Per-table row counts and content checksums, computed the same way at backup time and
 on a restored copy, so that a drill proves the data came back whole.
 
-The checksum of a table is order-independent: the sum, as a numeric, of the first 60 bits
-of the MD5 of each row's text form (``t::text``), with the session settings below fixed
-so that the text form does not depend on the server's configuration. It costs one
-sequential scan of each table and an MD5 per row (about the CPU of the dump's own COPY);
-``counts`` costs a scan without the MD5, ``none`` nothing.
+Row counts cost a sequential scan of each table (no conversion: about 0.07 s per million
+rows). The checksum of a table is order-independent: the sum, as a numeric, of
+``hashtextextended(t::text, 0)`` over its rows, with the session settings below fixed so
+that a row's text form does not depend on the server's configuration.
+``hashtextextended`` is the hash that hash partitioning stores on disk, so PostgreSQL keeps
+it stable across versions (it differs only between little- and big-endian machines). It
+costs the conversion of every row to text, about what the dump's own COPY costs (0.55 s per
+million rows of bench/backup.py's mixed data, against 1.2 s for MD5).
 """
 
 from __future__ import annotations
@@ -40,8 +43,8 @@ def table_stats(connection: psycopg.Connection[Any], mode: str) -> dict[str, Any
     for schema, name in connection.execute(_TABLES).fetchall():
         target = sql.Identifier(schema, name)
         if mode == "checksums":
-            query = sql.SQL("SELECT count(*), coalesce(sum(('x' || left(md5(t::text), 15))"
-                            "::bit(60)::bigint), 0)::text FROM ONLY {} t").format(target)
+            query = sql.SQL("SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)), 0)"
+                            "::text FROM ONLY {} t").format(target)
         else:
             query = sql.SQL("SELECT count(*), NULL FROM ONLY {}").format(target)
         row = connection.execute(query).fetchone()

@@ -85,9 +85,10 @@ class PostgresSource(SourceBase):
     jobs: int = Field(1, ge=1, le=64, description="Parallel pg_dump jobs (directory format).")
     globals: bool = Field(True, description="Also dump roles and tablespaces.")
     table_stats: Literal["checksums", "counts", "none"] = Field(
-        "checksums", description="Per-table figures recorded for drills: row counts and a "
-                                 "content checksum (one extra scan of each table, in the "
-                                 "dump's snapshot), counts only, or none.")
+        "counts", description="Per-table figures recorded for drills, in the dump's snapshot: "
+                              "row counts (cheap), counts and a content checksum (converts "
+                              "every row to text again: about doubles the server's work on "
+                              "a busy host), or none.")
 
     @model_validator(mode="after")
     def _jobs_need_directory(self) -> PostgresSource:

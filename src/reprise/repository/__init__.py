@@ -34,7 +34,7 @@ class Repository:
 
     def where(self, key: str) -> str:
         """A person-readable address of an object."""
-        return f"{self.backend.description.split(' at ')[0].rstrip('/')}/{key}"
+        return self.backend.where(key)
 
 
 def open_backend(plan: Plan, name: str) -> Backend:

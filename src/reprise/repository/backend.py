@@ -46,6 +46,9 @@ class Backend(Protocol):
     description: str
     """Where the repository lives, for people (a path or an s3:// address)."""
 
+    def where(self, key: str) -> str:
+        """The full address of an object, for messages (a path or an s3:// URL)."""
+
     def open_writer(self, key: str, *, immutable: bool = True) -> ObjectWriter:
         """Start storing ``key``; ``immutable`` objects get the Object Lock retention if any."""
 

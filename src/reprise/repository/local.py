@@ -102,6 +102,10 @@ class LocalBackend:
     def _path(self, key: str) -> Path:
         return self.root.joinpath(*check_key(key).split("/"))
 
+    def where(self, key: str) -> str:
+        """The object's path."""
+        return str(self.root.joinpath(*key.split("/")))
+
     def open_writer(self, key: str, *, immutable: bool = True) -> _LocalWriter:
         """Start storing ``key`` (``immutable`` has no meaning on a plain file system)."""
         return _LocalWriter(self._path(key), self.root)
