@@ -64,7 +64,8 @@ def run_demo(plan: Path, base: Path) -> None:
         show("--plan", str(plan), "backup", "run", "akig-db", "--source", "akig-db-postgres",
              env=env)
         show("--plan", str(plan), "backup", "list", env=env)
-        show("--plan", str(plan), "backup", "verify", "--all", "--deep", env=env)
+        show("--plan", str(plan), "backup", "verify", "--all", "--deep", "--repository",
+             "local", env=env)
         show("--plan", str(plan), "events", "list", "--kind", "backup", env=env)
 
 

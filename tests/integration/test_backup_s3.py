@@ -132,3 +132,25 @@ def test_missing_bucket_is_a_clear_error(world: World, s3_server: S3Server) -> N
     result = world.reprise("repo", "init")
     assert result.returncode == 1
     assert "NoSuchBucket" in result.stderr and "create the bucket" in result.stderr
+
+
+def test_verify_all_checks_what_it_can_when_a_repository_is_unreachable(world: World) -> None:
+    world.env.update(S3_ENV)
+    world.write_plan(SOURCE.format(command="echo x") + """\
+- kind: command
+  name: local-copy
+  command: "echo local"
+  repository: local
+  schedule: "@hourly"
+  retention: {keep_last: 1}
+""", repositories=(
+        f"  local: {{kind: local, path: {world.repository}}}\n"
+        "  offsite: {kind: s3, bucket: reprise-test, endpoint_url: 'http://127.0.0.1:9', "
+        "region: us-east-1}"))
+    assert world.reprise("repo", "init", "local").returncode == 0
+    assert world.reprise("backup", "run", "app", "--source", "local-copy").returncode == 0
+    result = world.reprise("backup", "verify", "--all")
+    assert result.returncode == 1
+    assert "1 of 1 backup(s) intact" in result.stdout
+    assert "could not list repository offsite" in result.stderr
+    assert world.reprise("backup", "verify", "--all", "--repository", "local").returncode == 0

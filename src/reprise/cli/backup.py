@@ -192,6 +192,8 @@ def verify_command(
     budget: Annotated[str | None, typer.Option(
         help="Check only the least recently verified share of the bytes, e.g. 10%: ten "
              "runs cover everything. Implies --all.")] = None,
+    repository: Annotated[str | None, typer.Option(
+        help="With --all or --budget: only this repository of the plan.")] = None,
     json: JsonOption = False,
 ) -> None:
     """Prove backups intact: signature, then size and SHA-256 of each stored part.
@@ -205,7 +207,7 @@ def verify_command(
     from reprise.cli import progress
     from reprise.cli.context import open_state
     from reprise.cli.output import print_json
-    from reprise.errors import EXIT_VERIFICATION_FAILED
+    from reprise.errors import EXIT_VERIFICATION_FAILED, OperationError, RepriseError
     from reprise.repository import open_repository
 
     fraction = _budget(budget) if budget else None
@@ -219,6 +221,7 @@ def verify_command(
     identities = keyring.identities(plan.keys) if deep else None
     outcomes = []
     incomplete: list[str] = []
+    unreachable: list[str] = []
     try:
         if backup_id is not None:
             entry = find_backup(store, backup_id)
@@ -233,16 +236,24 @@ def verify_command(
         else:
             targets = [(entry.repository, entry.manifest.source, entry.backup_id, None)
                        for entry in list_backups(store)]
+        if repository is not None:
+            if repository not in plan.repositories:
+                raise typer.BadParameter(f"no repository {repository!r} in the plan",
+                                         param_hint="--repository")
+            targets = [target for target in targets if target[0] == repository]
         repositories = {name: open_repository(plan, name)
                         for name in {target[0] for target in targets}}
         if all_ or fraction is not None:
-            for name in sorted(plan.repositories):
-                if name in repositories or any(
-                        source.repository == name for service in plan.services
-                        for source in service.backups):
-                    repository = repositories.setdefault(name, open_repository(plan, name))
-                    incomplete += [repository.where(folder.prefix)
-                                   for folder in leftovers(repository)]
+            used = {source.repository for service in plan.services
+                    for source in service.backups} | set(repositories)
+            if repository is not None:
+                used = {repository}
+            for name in sorted(used):
+                opened = repositories.setdefault(name, open_repository(plan, name))
+                try:
+                    incomplete += [opened.where(folder.prefix) for folder in leftovers(opened)]
+                except RepriseError as error:
+                    unreachable.append(f"{name}: {error.message}")
         with progress.byte_bars(progress.wanted(json)) as bars:
             for repo_name, source, bid, names in targets:
                 outcomes.append(verify_and_record(
@@ -254,11 +265,17 @@ def verify_command(
     failed = [outcome for outcome in outcomes if not outcome.ok]
     if json:
         print_json({"ok": not failed, "deep": deep, "backups": [o.to_dict() for o in outcomes],
-                    "incomplete": incomplete})
+                    "incomplete": incomplete, "unreachable": unreachable})
         if failed:
             raise typer.Exit(EXIT_VERIFICATION_FAILED)
+        if unreachable:
+            raise typer.Exit(1)
         return
     _print_outcomes(outcomes, incomplete, deep)
+    if unreachable and not failed:
+        raise OperationError("could not list repository " + "; ".join(unreachable),
+                             hint="the backups listed above were checked; fix access to "
+                                  "this repository and run again")
     if failed:
         from reprise.errors import VerificationError
 

@@ -17,10 +17,14 @@ if TYPE_CHECKING:
 
 
 def stdout() -> Console:
-    """The console for results."""
+    """The console for results. Piped into a file or a log, tables are laid out 200
+    columns wide (unless $COLUMNS says otherwise) instead of being cut at 80."""
+    import os
+
     from rich.console import Console
 
-    return Console(soft_wrap=True, highlight=False)
+    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200
+    return Console(soft_wrap=True, highlight=False, width=width)
 
 
 def stderr() -> Console:
