@@ -35,6 +35,17 @@ def _command_world(world: World, command: str, timeout: str = "1m") -> None:
     assert world.reprise("repo", "init").returncode == 0
 
 
+def _postgres_world(world: World, dsn: str) -> None:
+    world.write_plan(f"""\
+- kind: postgres
+  dsn: "{dsn}"
+  repository: local
+  schedule: "@hourly"
+  retention: {{keep_last: 2}}
+""")
+    assert world.reprise("repo", "init").returncode == 0
+
+
 def _assert_consistent(world: World, source: str, good: list[str]) -> None:
     """Only complete backups are listed, the earlier ones verify, nothing is left over."""
     listed = [item["id"] for item in world.backups()]
@@ -44,12 +55,6 @@ def _assert_consistent(world: World, source: str, good: list[str]) -> None:
     if good:
         verified = world.reprise("backup", "verify", "--all")
         assert verified.returncode == 0, verified.stdout + verified.stderr
-
-
-def _one_good_backup(world: World) -> str:
-    result = world.reprise("backup", "run", "app", "--json")
-    assert result.returncode == 0, result.stderr
-    return str(json.loads(result.stdout)[0]["id"])
 
 
 def test_failing_command_is_reported_with_its_exit_code(world: World) -> None:
@@ -81,14 +86,7 @@ def test_hanging_command_is_killed_at_the_timeout(world: World) -> None:
 def test_unreachable_database_or_wrong_password(world: World, postgres: ConnectionInfo,
                                                 dsn: str, expected: str) -> None:
     good = dsn.format(port=postgres.port)
-    world.write_plan(f"""\
-- kind: postgres
-  dsn: "{good}"
-  repository: local
-  schedule: "@hourly"
-  retention: {{keep_last: 2}}
-""")
-    assert world.reprise("repo", "init").returncode == 0
+    _postgres_world(world, good)
     result = world.reprise("backup", "run", "app")
     assert result.returncode == 1, result.stderr
     assert expected in result.stderr and "Fix:" in result.stderr
@@ -106,14 +104,7 @@ def test_pg_dump_older_than_the_server_names_the_version_needed(
     from reprise.plan.loader import load_plan
     from reprise.store import open_plan_store
 
-    world.write_plan(f"""\
-- kind: postgres
-  dsn: "{postgres.dsn()}"
-  repository: local
-  schedule: "@hourly"
-  retention: {{keep_last: 2}}
-""")
-    assert world.reprise("repo", "init").returncode == 0
+    _postgres_world(world, postgres.dsn())
     real = source_module._server_facts
     monkeypatch.setattr(source_module, "_server_facts",
                         lambda connection: {**real(connection), "version_num": 990004})
@@ -132,14 +123,7 @@ def test_missing_pg_dump(world: World, postgres: ConnectionInfo,
     """No PostgreSQL client programs on the host at all."""
     from reprise.pg import binaries
 
-    world.write_plan(f"""\
-- kind: postgres
-  dsn: "{postgres.dsn()}"
-  repository: local
-  schedule: "@hourly"
-  retention: {{keep_last: 2}}
-""")
-    assert world.reprise("repo", "init").returncode == 0
+    _postgres_world(world, postgres.dsn())
     empty = world.root / "no-binaries"
     empty.mkdir()
     monkeypatch.setattr(binaries, "find_installations", lambda: ())
@@ -166,7 +150,7 @@ def _mounted_tmpfs(path: Path, options: str) -> Iterator[Path]:
 def test_full_disk_during_a_backup(world: World) -> None:
     with _mounted_tmpfs(world.repository, "size=3m,mode=0755"):
         _command_world(world, "head -c 100000 /dev/urandom")
-        good = _one_good_backup(world)
+        good = world.backup_once()
         _command_world(world, "head -c 8000000 /dev/urandom")  # incompressible, > 3 MB
         result = world.reprise("backup", "run", "app")
         assert result.returncode == 1
@@ -175,13 +159,13 @@ def test_full_disk_during_a_backup(world: World) -> None:
         _assert_consistent(world, "app-command", [good])
         assert not list(world.repository.rglob("*.tmp-*")), "temporary file left"
         _command_world(world, "echo small")
-        second = _one_good_backup(world)
+        second = world.backup_once()
         _assert_consistent(world, "app-command", [good, second])
 
 
 def test_unwritable_repository(world: World) -> None:
     _command_world(world, "echo data")
-    good = _one_good_backup(world)
+    good = world.backup_once()
     saved = world.root / "saved"
     shutil.copytree(world.repository, saved, symlinks=True)
     with _mounted_tmpfs(world.repository, "size=3m"):
@@ -227,7 +211,7 @@ def test_sigkill_at_random_points_never_lists_an_incomplete_backup(world: World)
     """20 backups killed at random moments; afterwards only complete backups are listed,
     they all verify, and the next backup succeeds (taking over the dead lock)."""
     _command_world(world, "head -c 30000000 /dev/urandom")
-    first = _one_good_backup(world)
+    first = world.backup_once()
     rng = random.Random(20261121)  # noqa: S311 - repeatable kill times, not secrets
     for _trial in range(20):
         process = world.spawn("backup", "run", "app")

@@ -30,12 +30,6 @@ def _s3_world(world: World, server: S3Server, command: str, *, lock: bool = Fals
     assert result.returncode == 0, result.stderr
 
 
-def _backup(world: World) -> str:
-    result = world.reprise("backup", "run", "app", "--json")
-    assert result.returncode == 0, result.stderr
-    return str(json.loads(result.stdout)[0]["id"])
-
-
 def _keys(server: S3Server, bucket: str = "reprise-test") -> list[str]:
     listed = server.client().list_objects_v2(Bucket=bucket)
     return [item["Key"] for item in listed.get("Contents", [])]
@@ -44,7 +38,7 @@ def _keys(server: S3Server, bucket: str = "reprise-test") -> list[str]:
 def test_large_parts_go_up_in_multipart_and_verify_deeply(world: World, s3_server: S3Server,
                                                           tmp_path: Path) -> None:
     _s3_world(world, s3_server, "head -c 12000000 /dev/urandom")
-    backup_id = _backup(world)
+    backup_id = world.backup_once()
     key = f"prod/reprise/backups/app-command/{backup_id}/output.txt.zst.age"
     assert key in _keys(s3_server)
     etag = s3_server.client().head_object(Bucket="reprise-test", Key=key)["ETag"]
@@ -59,7 +53,7 @@ def test_large_parts_go_up_in_multipart_and_verify_deeply(world: World, s3_serve
 
 def test_prune_on_s3_forgets_what_retention_drops(world: World, s3_server: S3Server) -> None:
     _s3_world(world, s3_server, "echo config")
-    first, second = _backup(world), _backup(world)
+    first, second = world.backup_once(), world.backup_once()
     result = world.reprise("backup", "prune")
     assert result.returncode == 0, result.stderr
     keys = _keys(s3_server)
@@ -70,7 +64,7 @@ def test_prune_on_s3_forgets_what_retention_drops(world: World, s3_server: S3Ser
 def test_object_lock_retention_is_applied_and_honoured_by_prune(world: World,
                                                                  s3_server: S3Server) -> None:
     _s3_world(world, s3_server, "echo config", lock=True)
-    first, _second = _backup(world), _backup(world)
+    first, _second = world.backup_once(), world.backup_once()
     key = f"prod/reprise/backups/app-command/{first}/manifest.json"
     head = s3_server.client().head_object(Bucket="reprise-locked", Key=key)
     assert head["ObjectLockMode"] == "GOVERNANCE"
@@ -86,7 +80,7 @@ def test_s3_server_stopped_mid_upload(world: World, s3_server: S3Server) -> None
     incomplete is listed, the earlier backup verifies, and once the server is back the next
     backup succeeds."""
     _s3_world(world, s3_server, "head -c 100000 /dev/urandom")
-    good = _backup(world)
+    good = world.backup_once()
     world.write_plan(SOURCE.format(
         command="for i in $(seq 60); do head -c 1000000 /dev/urandom; sleep 0.1; done"),
         repositories=(f"  offsite: {{kind: s3, bucket: reprise-test, prefix: prod/reprise, "
@@ -111,7 +105,7 @@ def test_s3_server_stopped_mid_upload(world: World, s3_server: S3Server) -> None
     world.write_plan(SOURCE.format(command="echo back"), repositories=(
         f"  offsite: {{kind: s3, bucket: reprise-test, prefix: prod/reprise, "
         f"endpoint_url: '{s3_server.url}', region: us-east-1}}"))
-    _backup(world)
+    world.backup_once()
 
 
 def test_unreachable_s3_endpoint_is_a_clear_error(world: World) -> None:

@@ -27,12 +27,6 @@ def _setup(world: World, *, size: int = 50_000, retention: str = "{keep_last: 10
     assert result.returncode == 0, result.stderr
 
 
-def _backup(world: World) -> str:
-    result = world.reprise("backup", "run", "app", "--json")
-    assert result.returncode == 0, result.stderr
-    return str(json.loads(result.stdout)[0]["id"])
-
-
 def _flip_byte(path: Path, offset: int) -> None:
     data = bytearray(path.read_bytes())
     data[offset % len(data)] ^= 0x01
@@ -44,7 +38,7 @@ def _flip_byte(path: Path, offset: int) -> None:
 def test_one_flipped_byte_fails_verification_naming_the_file(world: World, target: str,
                                                               where: str) -> None:
     _setup(world)
-    first, second = _backup(world), _backup(world)
+    first, second = world.backup_once(), world.backup_once()
     path = world.repository / "backups" / "app-command" / second / target
     size = path.stat().st_size
     _flip_byte(path, {"start": 0, "middle": size // 2, "end": size - 1}[where])
@@ -60,7 +54,7 @@ def test_one_flipped_byte_fails_verification_naming_the_file(world: World, targe
 
 def test_deep_verification_needs_the_identity_and_the_right_one(world: World) -> None:
     _setup(world)
-    backup_id = _backup(world)
+    backup_id = world.backup_once()
     identity = world.plan_dir / "keys" / "identity.txt"
     saved = identity.read_text()
     identity.unlink()
@@ -79,7 +73,7 @@ def test_deep_verification_needs_the_identity_and_the_right_one(world: World) ->
 def test_budgeted_deep_verification_covers_everything_in_ceil_one_over_budget_runs(
         world: World) -> None:
     _setup(world)
-    ids = [_backup(world) for _ in range(8)]
+    ids = [world.backup_once() for _ in range(8)]
     covered: set[str] = set()
     runs = 0
     while covered != set(ids):
@@ -110,7 +104,7 @@ def test_bad_budget_is_a_usage_error(world: World) -> None:
 def test_reindex_rebuilds_the_catalog_from_the_repository_alone(world: World,
                                                                 tmp_path: Path) -> None:
     _setup(world)
-    ids = [_backup(world) for _ in range(3)]
+    ids = [world.backup_once() for _ in range(3)]
     # An incomplete leftover and a damaged backup are reported, not indexed.
     (world.repository / "backups" / "app-command" / ids[2] / "manifest.json.sig").unlink()
     fresh = {"REPRISE_STATE_DIR": str(tmp_path / "new-machine")}
@@ -161,7 +155,7 @@ def test_several_recipients_each_decrypt(world: World) -> None:
     recipients = world.plan_dir / "keys" / "recipients.txt"
     recipients.write_text(recipients.read_text() + f"# offline escrow\n{escrow.recipient}\n")
     _setup(world)
-    backup_id = _backup(world)
+    backup_id = world.backup_once()
     identity = world.plan_dir / "keys" / "identity.txt"
     assert world.reprise("backup", "verify", backup_id, "--deep").returncode == 0
     identity.write_text(escrow.identity_file)
@@ -186,7 +180,7 @@ def test_backup_into_an_uninitialised_repository_says_how_to_fix(world: World) -
 def test_prune_applies_retention_keeps_the_newest_verified_and_clears_old_leftovers(
         world: World) -> None:
     _setup(world, retention="{keep_last: 2}")
-    ids = [_backup(world) for _ in range(4)]
+    ids = [world.backup_once() for _ in range(4)]
     assert world.reprise("backup", "verify", ids[0]).returncode == 0  # newest *verified*
     source_dir = world.repository / "backups" / "app-command"
     old_leftover = source_dir / "20260101T000000Z-aaaaaa"
@@ -214,7 +208,7 @@ def test_prune_applies_retention_keeps_the_newest_verified_and_clears_old_leftov
 
 def test_prune_never_deletes_a_damaged_backup(world: World) -> None:
     _setup(world, retention="{keep_last: 1}")
-    ids = [_backup(world) for _ in range(3)]
+    ids = [world.backup_once() for _ in range(3)]
     _flip_byte(world.repository / "backups" / "app-command" / ids[0] / "manifest.json", 5)
     dry = json.loads(world.reprise("backup", "prune", "--json").stdout)
     actions = {item["id"]: item["action"] for item in dry["decisions"]}

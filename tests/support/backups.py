@@ -102,6 +102,14 @@ class World:
                                  *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, env={**os.environ, **self.env})
 
+    def backup_once(self) -> str:
+        """`backup run app`, which must succeed; the new backup's id."""
+        import json
+
+        result = self.reprise("backup", "run", "app", "--json")
+        assert result.returncode == 0, result.stderr
+        return str(json.loads(result.stdout)[0]["id"])
+
     def backups(self) -> list[dict[str, Any]]:
         """`backup list --json`."""
         import json

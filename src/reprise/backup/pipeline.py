@@ -11,7 +11,7 @@ import hashlib
 import io
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -22,6 +22,11 @@ STORED_SUFFIX = ".zst.age"
 
 Progress = Callable[[int], None]
 """Called with the number of plain bytes just read (drives progress bars)."""
+
+
+def no_progress(*_labels: object) -> AbstractContextManager[Progress]:
+    """A progress factory that shows nothing (for programs, tests and --json)."""
+    return nullcontext(lambda _count: None)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from reprise.backup import keyring
 from reprise.backup.catalog import record_backup
 from reprise.backup.lock import source_lock
 from reprise.backup.manifest import Compression, Encryption, Manifest, Part, encode_manifest
-from reprise.backup.pipeline import STORED_SUFFIX, Progress, store_stream
+from reprise.backup.pipeline import STORED_SUFFIX, Progress, no_progress, store_stream
 from reprise.backup.sources.base import SourceRun
 from reprise.errors import InputError, OperationError, RepriseError
 from reprise.plan.sources import default_source_name
@@ -127,12 +127,6 @@ def _check_trust(repository: Repository, key: keyring.SigningKey) -> None:
                  "repository (reprise repo init)")
 
 
-def _no_progress(_label: str, _part: str) -> AbstractContextManager[Progress]:
-    from contextlib import nullcontext
-
-    return nullcontext(lambda _count: None)
-
-
 def run_backup(plan: Plan, store: Store, job: BackupJob, *, work_dir: Path,
                progress: ProgressFactory | None = None) -> BackupResult:
     """Make one backup of ``job`` and index it; raises RepriseError when it fails (the
@@ -141,7 +135,7 @@ def run_backup(plan: Plan, store: Store, job: BackupJob, *, work_dir: Path,
     started = datetime.now(UTC)
     clock = time.monotonic()
     try:
-        result = _make_backup(plan, store, job, repository, work_dir, progress or _no_progress)
+        result = _make_backup(plan, store, job, repository, work_dir, progress or no_progress)
     except RepriseError as error:
         append_event(store, "backup.failed", job.service.id, {
             "source": job.name, "repository": repository.name, "error": error.message,

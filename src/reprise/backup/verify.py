@@ -10,7 +10,7 @@ of runs.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +20,7 @@ from reprise.backup.catalog import (
     record_verification,
 )
 from reprise.backup.manifest import Manifest, parse_manifest, verify_signature
-from reprise.backup.pipeline import Progress, hash_stream, read_stream
+from reprise.backup.pipeline import Progress, hash_stream, no_progress, read_stream
 from reprise.errors import RepriseError
 from reprise.repository import BackupFolder, Repository, read_signed, scan_folders
 from reprise.repository.backend import NotFoundError
@@ -57,10 +57,6 @@ class Outcome:
                 "checked_bytes": self.checked_bytes}
 
 
-def _no_progress(_what: str, _size: int) -> AbstractContextManager[Progress]:
-    return nullcontext(lambda _count: None)
-
-
 def load_manifest(repository: Repository, source: str, backup_id: str) -> Manifest:
     """Read and check a backup's signed manifest (raises VerificationError / NotFound)."""
     prefix = backup_prefix(source, backup_id)
@@ -93,7 +89,7 @@ def verify_backup(repository: Repository, source: str, backup_id: str, *, deep: 
     except RepriseError as error:
         outcome.problems.append(error.message)
         return outcome
-    report = progress or _no_progress
+    report = progress or no_progress
     for part in manifest.parts:
         if only_parts is not None and part.name not in only_parts:
             continue

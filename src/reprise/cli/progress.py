@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -27,7 +27,9 @@ def byte_bars(enabled: bool) -> Iterator[Callable[[str, str | int],
     the size is not known in advance (a database dump).
     """
     if not enabled:
-        yield lambda _label, _extra: nullcontext(lambda _count: None)
+        from reprise.backup.pipeline import no_progress
+
+        yield no_progress
         return
     from rich import filesize
     from rich.progress import (
