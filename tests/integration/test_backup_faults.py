@@ -4,7 +4,6 @@ the next backup succeeds."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import random
@@ -12,13 +11,11 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from reprise.pg.scratch import ConnectionInfo
-from tests.support.backups import World
+from tests.support.backups import World, mounted_tmpfs
 
 COMMAND_SOURCE = """\
 - kind: command
@@ -134,21 +131,8 @@ def test_missing_pg_dump(world: World, postgres: ConnectionInfo,
     _assert_consistent(world, "app-postgres", [])
 
 
-@contextlib.contextmanager
-def _mounted_tmpfs(path: Path, options: str) -> Iterator[Path]:
-    path.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
-                             capture_output=True, text=True, check=False)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}); needs root")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
-
-
 def test_full_disk_during_a_backup(world: World) -> None:
-    with _mounted_tmpfs(world.repository, "size=3m,mode=0755"):
+    with mounted_tmpfs(world.repository, "size=3m,mode=0755"):
         _command_world(world, "head -c 100000 /dev/urandom")
         good = world.backup_once()
         _command_world(world, "head -c 8000000 /dev/urandom")  # incompressible, > 3 MB
@@ -168,7 +152,7 @@ def test_unwritable_repository(world: World) -> None:
     good = world.backup_once()
     saved = world.root / "saved"
     shutil.copytree(world.repository, saved, symlinks=True)
-    with _mounted_tmpfs(world.repository, "size=3m"):
+    with mounted_tmpfs(world.repository, "size=3m"):
         shutil.copytree(saved, world.repository, dirs_exist_ok=True, symlinks=True)
         subprocess.run(["mount", "-o", "remount,ro", str(world.repository)], check=True)
         result = world.reprise("backup", "run", "app")

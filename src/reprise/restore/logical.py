@@ -1,0 +1,197 @@
+"""Restoring a logical (``postgres``) backup into a server: globals, then each database.
+
+Before anything is written, the target is checked read-only: reachable, a major version
+not older than the dump's, and each target database absent or empty (unless ``clean``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reprise.errors import InputError, OperationError
+from reprise.pg.binaries import find_tool
+from reprise.pg.connect import connect, split_dsn
+
+_EMPTY_CHECK = """
+SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+"""
+
+
+@dataclass(frozen=True)
+class DatabaseTarget:
+    """Where one dumped database goes."""
+
+    source: str
+    target: str
+    exists: bool
+    empty: bool
+
+
+@dataclass(frozen=True)
+class TargetServer:
+    """What the read-only check of the target found."""
+
+    dsn: str
+    version_num: int
+    user: str
+    databases: list[DatabaseTarget]
+
+    @property
+    def description(self) -> str:
+        """Host, port and major version, without credentials."""
+        conninfo, _password = split_dsn(self.dsn)
+        return f"{public_address(conninfo)} (PostgreSQL {self.version_num // 10000})"
+
+
+def public_address(conninfo: str) -> str:
+    from psycopg.conninfo import conninfo_to_dict
+
+    parts = conninfo_to_dict(conninfo)
+    return f"{parts.get('host', 'local socket')}:{parts.get('port', 5432)}"
+
+
+def check_target(dsn: str, dump_version_num: int, pairs: list[tuple[str, str]], *,
+                 clean: bool) -> TargetServer:
+    """Check the target server without changing it; raise naming what is wrong."""
+    with connect(dsn, what="restore target") as connection:
+        version = connection.info.server_version
+        user = str(connection.execute("SELECT current_user").fetchone()[0])  # type: ignore[index]
+        existing = {str(row[0]) for row in connection.execute(
+            "SELECT datname FROM pg_database").fetchall()}
+    if version // 10000 < dump_version_num // 10000:
+        raise InputError(
+            f"the target runs PostgreSQL {version // 10000}, older than the dump's server "
+            f"({dump_version_num // 10000}); pg_restore cannot go back in versions",
+            hint=f"restore into PostgreSQL {dump_version_num // 10000} or newer")
+    targets = []
+    for source, target in pairs:
+        empty = True
+        if target in existing:
+            with connect(dsn, what="restore target", dbname=target) as connection:
+                empty = connection.execute(_EMPTY_CHECK).fetchone()[0] == 0  # type: ignore[index]
+            if not empty and not clean:
+                raise InputError(
+                    f"database {target!r} on the target is not empty; restoring into it "
+                    "would mix old and new data",
+                    hint="restore under another name (--as NEW_NAME), or replace its "
+                         "content with --clean")
+        targets.append(DatabaseTarget(source, target, target in existing, empty))
+    return TargetServer(dsn, version, user, targets)
+
+
+def _env(password: str | None) -> dict[str, str]:
+    env = dict(os.environ)
+    if password is not None:
+        env["PGPASSWORD"] = password
+    return env
+
+
+def _run(argv: list[str], *, what: str, env: dict[str, str]) -> str:
+    result = subprocess.run(argv, capture_output=True, text=True, env=env, check=False,
+                            stdin=subprocess.DEVNULL)
+    if result.returncode != 0:
+        tail = "\n".join(result.stderr.strip().splitlines()[-8:])
+        raise OperationError(f"{what}: exited with code {result.returncode}: {tail}",
+                             hint="the target may now hold part of the data; fix the cause "
+                                  "and restore again with --clean")
+    return result.stderr
+
+
+def _role_lines(user: str) -> re.Pattern[str]:
+    quoted = re.escape(user) + "|" + re.escape('"' + user.replace('"', '""') + '"')
+    return re.compile(rf"^(CREATE|ALTER) ROLE ({quoted})( |;)")
+
+
+def restore_globals(server: TargetServer, path: Path, dump_major: int) -> list[str]:
+    """Replay roles and tablespaces; roles that already exist are kept. The role we connect
+    as is left alone (the backup's password for it would lock us out). Returns warnings."""
+    psql = find_tool("psql")
+    conninfo, password = split_dsn(server.dsn)
+    own_role = _role_lines(server.user)
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", dir=path.parent,
+                                     encoding="utf-8") as filtered:
+        with path.open(encoding="utf-8") as original:
+            for line in original:
+                if not own_role.match(line):
+                    filtered.write(line)
+        filtered.flush()
+        stderr = _run([str(psql), "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=0",
+                       "-f", filtered.name, f"--dbname={conninfo}"],
+                      what="psql (globals)", env=_env(password))
+    errors = [line for line in stderr.splitlines() if "ERROR:" in line]
+    benign = [line for line in errors if "already exists" in line]
+    warnings = [f"globals: {line.split('ERROR:', 1)[1].strip()}" for line in errors
+                if line not in benign]
+    if benign:
+        warnings.append(f"globals: {len(benign)} role(s) or tablespace(s) already existed "
+                        "and were kept as they are")
+    return warnings
+
+
+def _dump_path(staged: Path, format_: str | None, scratch: Path) -> Path:
+    """A custom-format file is used as is; a directory-format tar is unpacked first."""
+    if format_ != "directory":
+        return staged
+    with tarfile.open(staged) as archive:
+        archive.extractall(scratch, filter="data")
+        top = archive.getnames()[0].split("/", 1)[0]
+    staged.unlink()
+    return scratch / top
+
+
+def restore_database(server: TargetServer, target: DatabaseTarget, staged: Path,
+                     format_: str | None, *, jobs: int, clean: bool, dump_major: int) -> None:
+    """pg_restore one database (creating it when absent)."""
+    from psycopg import sql
+
+    pg_restore = find_tool("pg_restore", min_major=dump_major)
+    conninfo, password = split_dsn(server.dsn)
+    from psycopg.conninfo import make_conninfo
+
+    argv = [str(pg_restore), "--no-password", f"--jobs={max(1, jobs)}"]
+    if not target.exists:
+        with connect(server.dsn, what="restore target") as connection:
+            connection.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(
+                sql.Identifier(target.target)))
+    elif clean and not target.empty:
+        argv += ["--clean", "--if-exists"]
+    with tempfile.TemporaryDirectory(dir=staged.parent, prefix="pgdir-") as scratch:
+        dump = _dump_path(staged, format_, Path(scratch))
+        argv += [f"--dbname={make_conninfo(conninfo, dbname=target.target)}", str(dump)]
+        _run(argv, what=f"pg_restore {target.source} → {target.target}", env=_env(password))
+
+
+def database_pairs(manifest_databases: list[str], only: str | None,
+                   as_name: str | None) -> list[tuple[str, str]]:
+    """(dumped name, target name) for each database to restore."""
+    if only is not None:
+        if only not in manifest_databases:
+            raise InputError(f"the backup holds no database {only!r}",
+                             hint=f"it holds: {', '.join(manifest_databases)}")
+        return [(only, as_name or only)]
+    if as_name is not None:
+        if len(manifest_databases) != 1:
+            raise InputError("--as renames one database; the backup holds "
+                             f"{', '.join(manifest_databases)}",
+                             hint="add --database NAME")
+        return [(manifest_databases[0], as_name)]
+    return [(name, name) for name in manifest_databases]
+
+
+def table_figures(dsn: str, database: str, mode: str) -> dict[str, Any]:
+    """The per-table figures of a restored database, computed as at backup time."""
+    from reprise.pg.table_stats import STATS_SETTINGS, table_stats
+
+    with connect(dsn, what="restored database", dbname=database,
+                 options=STATS_SETTINGS) as connection:
+        connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        return table_stats(connection, mode)

@@ -1,0 +1,341 @@
+"""``reprise restore``: choose a backup, verify it, then restore it, with a report.
+
+Order, always: the manifest's signature; the identity against the backup's recipients;
+the target, read-only; then every needed part is decrypted into a staging area and
+checked against the signed checksums. Only then is the target written.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reprise.backup import keyring
+from reprise.backup.catalog import CatalogEntry, record_verification
+from reprise.backup.manifest import Manifest, Part
+from reprise.backup.verify import load_manifest
+from reprise.errors import InputError, RepriseError
+from reprise.pg.connect import split_dsn
+from reprise.repository import Repository, open_repository
+from reprise.restore import files as files_restore
+from reprise.restore import logical
+from reprise.restore.choose import choose_backup, choose_job
+from reprise.restore.report import Report, write_report
+from reprise.restore.staging import (
+    PartProgress,
+    check_identity,
+    free_space_check,
+    plain_name,
+    stage_part,
+    stage_parts,
+)
+from reprise.store import state_dir
+from reprise.store.events import append_event
+
+if TYPE_CHECKING:
+    from reprise.backup.run import BackupJob
+    from reprise.plan.model import Plan
+    from reprise.store import Store
+
+log = logging.getLogger("reprise.restore")
+
+
+@dataclass
+class RestoreRequest:
+    """What the user asked for (the CLI's options)."""
+
+    service: str
+    source: str | None = None
+    backup_id: str | None = None
+    database: str | None = None
+    as_name: str | None = None
+    target: str | None = None
+    to_dir: Path | None = None
+    target_dir: Path | None = None
+    jobs: int = 2
+    clean: bool = False
+    overwrite: bool = False
+
+
+@dataclass
+class RestorePlan:
+    """What a restore will do: shown by --dry-run, then carried out."""
+
+    job: BackupJob
+    entry: CatalogEntry
+    mode: str
+    target: str
+    parts: list[Part]
+    steps: list[str] = field(default_factory=list)
+    pairs: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def manifest(self) -> Manifest:
+        """The chosen backup's manifest (from the catalog until verified)."""
+        return self.entry.manifest
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form of --dry-run."""
+        manifest = self.manifest
+        age = datetime.now(UTC) - manifest.finished_at
+        return {"service": manifest.service, "source": manifest.source,
+                "repository": self.entry.repository, "backup_id": manifest.id,
+                "backup_time": manifest.finished_at.isoformat(),
+                "backup_age_seconds": round(age.total_seconds()), "mode": self.mode,
+                "target": self.target,
+                "parts": [{"name": part.name, "stored_size": part.stored_size,
+                           "plain_size": part.plain_size} for part in self.parts],
+                "stored_bytes": sum(part.stored_size for part in self.parts),
+                "plain_bytes": sum(part.plain_size for part in self.parts),
+                "steps": self.steps}
+
+
+def _validate(request: RestoreRequest, kind: str) -> str:
+    chosen = [name for name, value in (("--target", request.target),
+                                       ("--to-dir", request.to_dir),
+                                       ("--target-dir", request.target_dir)) if value]
+    if len(chosen) > 1:
+        raise InputError(f"{' and '.join(chosen)} exclude each other",
+                         hint="restore into a server (--target), or write files (--to-dir)")
+    if kind == "postgres":
+        if request.target_dir:
+            raise InputError("--target-dir is for files and command sources",
+                             hint="use --target DSN, or --to-dir DIR for the dump files")
+        if not chosen:
+            raise InputError("say where to restore: --target DSN (a server) or --to-dir DIR "
+                             "(the plain dump files)",
+                             hint="e.g. --target postgresql://postgres@localhost/postgres")
+        return "server" if request.target else "directory"
+    if request.target or request.database or request.as_name:
+        raise InputError(f"--target, --database and --as are for postgres sources; this "
+                         f"source is {kind}", hint="use --target-dir DIR")
+    if not (request.target_dir or request.to_dir):
+        raise InputError(f"a {kind} restore needs --target-dir DIR (never / by default)",
+                         hint="e.g. --target-dir /srv/restore")
+    return "directory" if request.to_dir else "files"
+
+
+def _parts_for(manifest: Manifest, pairs: list[tuple[str, str]]) -> list[Part]:
+    if manifest.kind != "postgres":
+        return list(manifest.parts)
+    wanted = {source for source, _target in pairs}
+    return [part for part in manifest.parts
+            if part.role == "globals" or part.database in wanted]
+
+
+def plan_restore(plan: Plan, store: Store, request: RestoreRequest) -> RestorePlan:
+    """Choose the backup and describe the steps (nothing is read or written)."""
+    job = choose_job(plan, request.service, request.source)
+    entry = choose_backup(store, job, request.backup_id)
+    manifest = entry.manifest
+    mode = _validate(request, manifest.kind)
+    pairs: list[tuple[str, str]] = []
+    if manifest.kind == "postgres":
+        names = [part.database for part in manifest.parts if part.role == "database"
+                 and part.database]
+        pairs = logical.database_pairs(names, request.database, request.as_name)
+    parts = _parts_for(manifest, pairs)
+    if mode == "server":
+        assert request.target is not None
+        conninfo, _password = split_dsn(request.target)
+        target = logical.public_address(conninfo)
+    else:
+        target = str(request.to_dir or request.target_dir)
+    restore_plan = RestorePlan(job, entry, mode, target, parts, pairs=pairs)
+    steps = restore_plan.steps
+    steps.append(f"verify the signature of {manifest.id} and that keys.identity is one of "
+                 "its recipients")
+    if mode == "server":
+        steps.append(f"check the target {target} (reachable, version, empty databases)")
+    steps.append(f"fetch {len(parts)} part(s), decrypt and check every checksum before "
+                 "writing anything")
+    if mode == "server":
+        if any(part.role == "globals" for part in parts):
+            steps.append("restore roles and tablespaces (existing ones kept)")
+        steps += [f"pg_restore -j {request.jobs}: {source} → {target_name}"
+                  + (" (replacing its content)" if request.clean else "")
+                  for source, target_name in pairs]
+    elif mode == "directory":
+        steps.append(f"write the plain files into {target}")
+    else:
+        steps.append(f"unpack into {target} and rename into place"
+                     + (" (replacing existing files)" if request.overwrite else ""))
+    return restore_plan
+
+
+def run_restore(plan: Plan, store: Store, request: RestoreRequest, *,
+                progress: PartProgress | None = None) -> tuple[Report, Path]:
+    """Carry a restore out; returns the report and its path (also written on failure,
+    when the error is raised after the report is saved)."""
+    restore_plan = plan_restore(plan, store, request)
+    manifest = restore_plan.manifest
+    report = Report("restore", manifest.service, manifest.source, restore_plan.entry.repository,
+                    manifest.id, manifest.finished_at, restore_plan.target)
+    try:
+        _carry_out(plan, store, request, restore_plan, report, progress)
+    except RepriseError as error:
+        report.finish("failed", error.message)
+        path = _save(plan, store, report)
+        error.hint = f"{error.hint + '; ' if error.hint else ''}see the report {path}"
+        raise
+    report.finish("ok")
+    return report, _save(plan, store, report)
+
+
+def _save(plan: Plan, store: Store, report: Report) -> Path:
+    path = write_report(report, state_dir(plan) / "reports", plan.organisation.language)
+    kind = f"{report.kind}.{'completed' if report.result in ('ok', 'passed') else 'failed'}"
+    append_event(store, kind, report.service, {
+        "source": report.source, "backup_id": report.backup_id, "target": report.target,
+        "seconds": report.seconds, "result": report.result, "error": report.error,
+        "report": str(path)})
+    log.info("%s of %s from %s: %s in %.1f s (report %s)", report.kind, report.service,
+             report.backup_id, report.result, report.seconds, path)
+    return path
+
+
+def verified_manifest(plan: Plan, restore_plan: RestorePlan, report: Report) -> tuple[
+        Repository, Manifest, list[Any]]:
+    """The signed manifest, and identities that can decrypt it (refuses early otherwise)."""
+    with report.step("verify signature and identity"):
+        repository = open_repository(plan, restore_plan.entry.repository)
+        manifest = load_manifest(repository, restore_plan.manifest.source,
+                                 restore_plan.manifest.id)
+        identities = keyring.identities(plan.keys)
+        check_identity(manifest, identities, repository.where(manifest.source))
+    return repository, manifest, identities
+
+
+def _carry_out(plan: Plan, store: Store, request: RestoreRequest, restore_plan: RestorePlan,
+               report: Report, progress: PartProgress | None) -> None:
+    repository, manifest, identities = verified_manifest(plan, restore_plan, report)
+    parts = [part for part in manifest.parts if part in restore_plan.parts]
+    plain_bytes = sum(part.plain_size for part in parts)
+    report.figures["plain_bytes"] = plain_bytes
+    report.figures["stored_bytes"] = sum(part.stored_size for part in parts)
+    if restore_plan.mode == "server":
+        _to_server(plan, request, restore_plan, report, repository, manifest, identities,
+                   parts, progress)
+    elif restore_plan.mode == "directory":
+        assert request.to_dir is not None
+        _to_directory(request.to_dir, report, repository, manifest, identities, parts,
+                      overwrite=request.overwrite, progress=progress)
+    else:
+        assert request.target_dir is not None
+        _to_files(request.target_dir, report, repository, manifest, identities, parts,
+                  overwrite=request.overwrite, progress=progress)
+    if len(parts) == len(manifest.parts):
+        record_verification(store, repository.name, manifest.id, ok=True, detail=None,
+                            checked_parts=[part.name for part in parts], deep=True)
+
+
+def dump_version(manifest: Manifest) -> int:
+    """The dumped server's version number (150004), 0 when unknown."""
+    return int(manifest.server.get("version_num") or 0)
+
+
+def staging_dir(plan: Plan) -> Path:
+    """A fresh private folder under the state directory's work area."""
+    work = state_dir(plan) / "work"
+    work.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return Path(tempfile.mkdtemp(prefix="restore-", dir=work))
+
+
+def _to_server(plan: Plan, request: RestoreRequest, restore_plan: RestorePlan, report: Report,
+               repository: Repository, manifest: Manifest, identities: list[Any],
+               parts: list[Part], progress: PartProgress | None) -> None:
+    assert request.target is not None
+    with report.step("check target (read-only)"):
+        server = logical.check_target(request.target, dump_version(manifest),
+                                      restore_plan.pairs, clean=request.clean)
+    report.target = server.description
+    staging = staging_dir(plan)
+    try:
+        restore_staged(report, server, repository, manifest, identities, parts, staging,
+                       jobs=request.jobs, clean=request.clean, progress=progress)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def restore_staged(report: Report, server: logical.TargetServer, repository: Repository,
+                   manifest: Manifest, identities: list[Any], parts: list[Part],
+                   staging: Path, *, jobs: int, clean: bool,
+                   progress: PartProgress | None) -> None:
+    """Fetch and verify every part, then globals, then each database (shared with drills)."""
+    size = sum(part.stored_size for part in parts)
+    with report.step("fetch, decrypt and verify", size=size):
+        free_space_check(staging, sum(part.plain_size for part in parts))
+        staged = stage_parts(repository, manifest, parts, identities, staging,
+                             progress=progress)
+    major = dump_version(manifest) // 10000
+    for item in staged:
+        if item.part.role == "globals":
+            with report.step("restore roles and tablespaces") as step:
+                warnings = logical.restore_globals(server, item.path, major)
+                step.detail = "; ".join(warnings) or None
+    for target in server.databases:
+        item = next(item for item in staged if item.part.database == target.source)
+        with report.step(f"pg_restore {target.source} → {target.target}",
+                         size=item.part.plain_size):
+            logical.restore_database(server, target, item.path, item.part.format, jobs=jobs,
+                                     clean=clean, dump_major=major)
+
+
+def _to_directory(to_dir: Path, report: Report, repository: Repository, manifest: Manifest,
+                  identities: list[Any], parts: list[Part], *, overwrite: bool,
+                  progress: PartProgress | None) -> None:
+    from reprise.backup.pipeline import no_progress
+    from reprise.errors import FileExistsRefusal
+
+    with report.step("fetch, decrypt and verify into the folder",
+                     size=sum(part.plain_size for part in parts)):
+        to_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
+        existing = [name for name in map(plain_name, parts) if (to_dir / name).exists()]
+        if existing and not overwrite:
+            raise FileExistsRefusal(f"{to_dir}: {', '.join(existing)} already exist(s)",
+                                    hint="choose an empty folder, or replace with --overwrite")
+        free_space_check(to_dir, sum(part.plain_size for part in parts))
+        written = []
+        report_progress = progress or no_progress
+        try:
+            for part in parts:
+                with report_progress(part.name, part.stored_size) as callback:
+                    written.append(stage_part(repository, manifest, part, identities, to_dir,
+                                              progress=callback))
+        except BaseException:
+            for item in written:
+                if item.path.name not in existing:
+                    item.path.unlink(missing_ok=True)
+            raise
+    report.figures["files"] = [str(item.path) for item in written]
+
+
+def _to_files(target_dir: Path, report: Report, repository: Repository, manifest: Manifest,
+              identities: list[Any], parts: list[Part], *, overwrite: bool,
+              progress: PartProgress | None) -> None:
+    target = files_restore.check_target_dir(target_dir)
+    work = files_restore.work_folder(target)
+    try:
+        with report.step("fetch, decrypt and verify", size=sum(p.stored_size for p in parts)):
+            free_space_check(target, 2 * sum(part.plain_size for part in parts))
+            staged = stage_parts(repository, manifest, parts, identities, work / "parts",
+                                 progress=progress)
+        with report.step(f"put the files into {target}") as step:
+            tree = work / "tree"
+            tree.mkdir()
+            for item in staged:
+                if item.part.role == "files":
+                    files_restore.unpack_tar(item.path, tree)
+                else:
+                    item.path.rename(tree / plain_name(item.part))
+                item.path.unlink(missing_ok=True)
+            count = files_restore.move_into_place(tree, target, overwrite=overwrite)
+            step.detail = f"{count} file(s)"
+            report.figures["files_restored"] = count
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

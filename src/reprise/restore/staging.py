@@ -1,0 +1,152 @@
+"""Decrypt and decompress a backup's parts into plain files, verifying each on the way.
+
+A part is written under a temporary name, its stored and plain checksums compared with
+the signed manifest, then fsynced and renamed: a staged file that exists is a verified
+file. A part that fails is removed and the whole staging stops, naming it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reprise.backup.manifest import Manifest, Part
+from reprise.backup.pipeline import STORED_SUFFIX, Progress, no_progress, read_stream
+from reprise.errors import InputError, OperationError, VerificationError
+from reprise.repository import Repository
+from reprise.repository.layout import backup_prefix
+from reprise.repository.local import storage_error
+
+PartProgress = Callable[[str, int], AbstractContextManager[Progress]]
+"""Given (part name, stored size), a context giving the progress callback."""
+
+
+def plain_name(part: Part) -> str:
+    """The file name of a part once decrypted and decompressed (``db-akig.pgdump``)."""
+    return part.name.removesuffix(STORED_SUFFIX)
+
+
+def check_identity(manifest: Manifest, identities: list[Any], where: str) -> None:
+    """Refuse early, naming the recipients, when no identity of ours can decrypt."""
+    ours = {str(identity.to_public()) for identity in identities}
+    needed = manifest.encryption.recipients
+    if ours.isdisjoint(needed):
+        raise InputError(
+            f"{where}: backup {manifest.id} is encrypted to {', '.join(needed)}; the "
+            f"identity of this plan is for {', '.join(sorted(ours))}",
+            hint="set keys.identity to the identity of one of those recipients")
+
+
+@dataclass(frozen=True)
+class StagedPart:
+    """A verified plain file."""
+
+    part: Part
+    path: Path
+
+
+def _fsync_dir(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def stage_part(repository: Repository, manifest: Manifest, part: Part, identities: list[Any],
+               directory: Path, *, final_name: str | None = None,
+               progress: Progress | None = None) -> StagedPart:
+    """Write one verified plain part into ``directory`` (raises VerificationError naming the
+    part when its bytes do not match the signed manifest)."""
+    import pyrage
+    import zstandard
+
+    key = backup_prefix(manifest.source, manifest.id) + part.name
+    where = repository.where(key)
+    final = directory / (final_name or plain_name(part))
+    temporary = final.with_name(f".{final.name}.partial-{secrets.token_hex(4)}")
+    try:
+        handle = temporary.open("xb")
+    except OSError as error:
+        raise storage_error(error, directory, "creating a file") from error
+    try:
+        with handle, repository.backend.open_reader(key) as stored:
+            try:
+                result = read_stream(stored, identities, handle.write, progress)
+            except pyrage.DecryptError as error:
+                raise VerificationError(f"{where}: cannot decrypt ({error}): the part is "
+                                        "damaged", hint="use another backup") from error
+            except zstandard.ZstdError as error:
+                raise VerificationError(f"{where}: decrypts but does not decompress "
+                                        f"({error}): the part is damaged",
+                                        hint="use another backup") from error
+            except OSError as error:
+                if error.errno is None:  # pyrage reports a bad chunk as a plain I/O error
+                    raise VerificationError(f"{where}: cannot decrypt ({error}): the part "
+                                            "is damaged", hint="use another backup") from error
+                raise storage_error(error, directory, f"writing {final.name}") from error
+            if result.sha256 != part.sha256 or result.stored_size != part.stored_size:
+                raise VerificationError(f"{where}: checksum mismatch: the stored bytes were "
+                                        "altered", hint="use another backup")
+            if (result.plain_sha256 != part.plain_sha256
+                    or result.plain_size != part.plain_size):
+                raise VerificationError(f"{where}: decrypted content differs from what was "
+                                        "backed up", hint="use another backup")
+            try:
+                handle.flush()
+                os.fsync(handle.fileno())
+            except OSError as error:
+                raise storage_error(error, directory, f"writing {final.name}") from error
+        temporary.rename(final)
+        _fsync_dir(directory)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise
+    return StagedPart(part, final)
+
+
+def stage_parts(repository: Repository, manifest: Manifest, parts: Iterable[Part],
+                identities: list[Any], directory: Path, *,
+                progress: PartProgress | None = None) -> list[StagedPart]:
+    """Stage several parts; on any failure, the ones already staged are removed too."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    report = progress or no_progress
+    staged: list[StagedPart] = []
+    try:
+        for part in parts:
+            with report(part.name, part.stored_size) as callback:
+                staged.append(stage_part(repository, manifest, part, identities, directory,
+                                         progress=callback))
+    except BaseException:
+        remove_staged(staged)
+        raise
+    return staged
+
+
+def remove_staged(staged: Iterable[StagedPart]) -> None:
+    """Delete staged files (best effort)."""
+    for item in staged:
+        with contextlib.suppress(OSError):
+            item.path.unlink()
+
+
+def free_space_check(directory: Path, needed: int) -> None:
+    """Refuse before writing when the file system clearly cannot hold ``needed`` bytes."""
+    probe = directory
+    while not probe.exists():
+        probe = probe.parent
+    stats = os.statvfs(probe)
+    available = stats.f_bavail * stats.f_frsize
+    if available < needed:
+        from reprise.plan.units import format_size
+
+        raise OperationError(f"{directory}: {format_size(available)} free, the restore needs "
+                             f"{format_size(needed)}",
+                             hint="free space or choose a directory on a larger volume")
