@@ -180,14 +180,15 @@ def run_restore(plan: Plan, store: Store, request: RestoreRequest, *,
         _carry_out(plan, store, request, restore_plan, report, progress)
     except RepriseError as error:
         report.finish("failed", error.message)
-        path = _save(plan, store, report)
+        path = save_report(plan, store, report)
         error.hint = f"{error.hint + '; ' if error.hint else ''}see the report {path}"
         raise
     report.finish("ok")
-    return report, _save(plan, store, report)
+    return report, save_report(plan, store, report)
 
 
-def _save(plan: Plan, store: Store, report: Report) -> Path:
+def save_report(plan: Plan, store: Store, report: Report) -> Path:
+    """Write the report files and record the event that points to them."""
     path = write_report(report, state_dir(plan) / "reports", plan.organisation.language)
     kind = f"{report.kind}.{'completed' if report.result in ('ok', 'passed') else 'failed'}"
     append_event(store, kind, report.service, {
@@ -199,13 +200,12 @@ def _save(plan: Plan, store: Store, report: Report) -> Path:
     return path
 
 
-def verified_manifest(plan: Plan, restore_plan: RestorePlan, report: Report) -> tuple[
+def verified_manifest(plan: Plan, entry: CatalogEntry, report: Report) -> tuple[
         Repository, Manifest, list[Any]]:
     """The signed manifest, and identities that can decrypt it (refuses early otherwise)."""
     with report.step("verify signature and identity"):
-        repository = open_repository(plan, restore_plan.entry.repository)
-        manifest = load_manifest(repository, restore_plan.manifest.source,
-                                 restore_plan.manifest.id)
+        repository = open_repository(plan, entry.repository)
+        manifest = load_manifest(repository, entry.manifest.source, entry.manifest.id)
         identities = keyring.identities(plan.keys)
         check_identity(manifest, identities, repository.where(manifest.source))
     return repository, manifest, identities
@@ -213,7 +213,7 @@ def verified_manifest(plan: Plan, restore_plan: RestorePlan, report: Report) -> 
 
 def _carry_out(plan: Plan, store: Store, request: RestoreRequest, restore_plan: RestorePlan,
                report: Report, progress: PartProgress | None) -> None:
-    repository, manifest, identities = verified_manifest(plan, restore_plan, report)
+    repository, manifest, identities = verified_manifest(plan, restore_plan.entry, report)
     parts = [part for part in manifest.parts if part in restore_plan.parts]
     plain_bytes = sum(part.plain_size for part in parts)
     report.figures["plain_bytes"] = plain_bytes

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -122,3 +123,25 @@ backup_parts = Table(
     Index(None, "verified_at"),
 )
 """Parts of cataloged backups with when each was last checked (budgeted verification)."""
+
+drills = Table(
+    "drills",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("service", String(100), nullable=False),
+    Column("source", String(100), nullable=False),
+    Column("repository", String(100), nullable=False),
+    Column("backup_id", String(40), nullable=False),
+    Column("backup_time", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=False),
+    Column("seconds", Float, nullable=False),
+    Column("rto_seconds", Float, nullable=True),
+    Column("objective_seconds", Float, nullable=True),
+    Column("result", String(20), nullable=False),
+    Column("failures", JSON, nullable=False),
+    Column("steps", JSON, nullable=False),
+    Column("report", Text, nullable=True),
+    Index(None, "service", "started_at"),
+)
+"""Restore drills: the backup used, each step's duration, the RTO achieved, the result."""

@@ -1,0 +1,1 @@
+"""Restore drills: prove, on a schedule, that backups restore, and how fast."""

@@ -1,0 +1,133 @@
+"""What a drill checks on the restored copy: the data, the indexes, the plan's assertions.
+
+Each check returns a list of findings rather than raising, so that a drill reports every
+problem it saw, not only the first.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from reprise.pg.connect import connect
+from reprise.restore.logical import table_figures
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One check's outcome."""
+
+    name: str
+    ok: bool
+    detail: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (also the report's rows)."""
+        return {"name": self.name, "result": "ok" if self.ok else "failed",
+                "detail": self.detail}
+
+
+def compare_tables(dsn: str, restored_as: str, recorded: dict[str, Any]) -> list[Finding]:
+    """Row counts (and checksums when recorded) of every table against the backup's."""
+    mode = recorded.get("table_stats", "none")
+    name = f"tables of {recorded['name']}"
+    if mode == "none":
+        return [Finding(name, True, "no figures recorded at backup time (table_stats: none)")]
+    now = {(item["schema"], item["name"]): item
+           for item in table_figures(dsn, restored_as, mode)["tables"]}
+    problems = []
+    for before in recorded.get("tables", []):
+        key = (before["schema"], before["name"])
+        label = f"{recorded['name']}.{key[0]}.{key[1]}"
+        after = now.pop(key, None)
+        if after is None:
+            problems.append(f"{label}: missing after restore")
+        elif after["rows"] != before["rows"]:
+            problems.append(f"{label}: {before['rows']} rows at backup, {after['rows']} "
+                            "restored")
+        elif mode == "checksums" and after.get("checksum") != before.get("checksum"):
+            problems.append(f"{label}: same row count, different content checksum")
+    problems += [f"{recorded['name']}.{schema}.{table}: not in the backup's figures"
+                 for schema, table in now]
+    tables = len(recorded.get("tables", []))
+    if problems:
+        return [Finding(name, False, "; ".join(problems[:10])
+                        + (f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""))]
+    what = "row counts and checksums" if mode == "checksums" else "row counts"
+    return [Finding(name, True, f"{tables} table(s): {what} match the backup")]
+
+
+_BTREE_INDEXES = """
+SELECT c.oid, n.nspname || '.' || c.relname
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_am am ON am.oid = c.relam
+WHERE am.amname = 'btree' AND i.indisvalid AND i.indisready AND c.relpersistence <> 't'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+"""
+
+
+def check_indexes(dsn: str, database: str) -> list[Finding]:
+    """amcheck's bt_index_check on every B-tree index, where the extension exists."""
+    import psycopg
+
+    name = f"indexes of {database} (amcheck)"
+    with connect(dsn, what="drill", dbname=database) as connection:
+        try:
+            connection.execute("CREATE EXTENSION IF NOT EXISTS amcheck")
+        except psycopg.Error as error:
+            return [Finding(name, True, f"skipped: amcheck is not available ({error})")]
+        indexes = connection.execute(_BTREE_INDEXES).fetchall()
+        broken = []
+        for oid, label in indexes:
+            try:
+                connection.execute("SELECT bt_index_check(%s::regclass, true)", (oid,))
+            except psycopg.Error as error:
+                broken.append(f"{label}: {str(error).strip()}")
+    if broken:
+        return [Finding(name, False, "; ".join(broken))]
+    return [Finding(name, True, f"{len(indexes)} B-tree index(es) consistent with their "
+                                "tables")]
+
+
+_PREFIX = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_$-]*):\s+(.*)$", re.DOTALL)
+UNDEFINED_TABLE = "42P01"
+
+
+def run_assertions(dsn: str, databases: list[str], assertions: list[str]) -> list[Finding]:
+    """The plan's SQL assertions (``integrity``): each must return true.
+
+    ``akig: SELECT …`` runs in that database; without a prefix, in every restored database
+    but ``postgres``, where a missing table means "not this database" as long as one
+    database answered.
+    """
+    import psycopg
+
+    findings = []
+    for assertion in assertions:
+        match = _PREFIX.match(assertion)
+        if match and match.group(1) in databases:
+            where, query = [match.group(1)], match.group(2)
+        else:
+            where = [name for name in databases if name != "postgres"] or databases
+            query = assertion
+        answers: list[str] = []
+        problems: list[str] = []
+        for database in where:
+            with connect(dsn, what="drill", dbname=database) as connection:
+                try:
+                    row = connection.execute(query).fetchone()
+                except psycopg.Error as error:
+                    if error.sqlstate == UNDEFINED_TABLE and not match:
+                        continue
+                    problems.append(f"{database}: {str(error).strip().splitlines()[0]}")
+                    continue
+            value = row[0] if row else None
+            answers.append(database)
+            if value is not True:
+                problems.append(f"{database}: returned {value!r}, expected true")
+        if not answers and not problems:
+            problems.append("no restored database has the tables it reads")
+        findings.append(Finding(query.strip(), not problems,
+                                "; ".join(problems) or f"true in {', '.join(answers)}"))
+    return findings
