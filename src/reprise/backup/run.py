@@ -112,9 +112,10 @@ def _open_source(job: BackupJob, work_dir: Path) -> SourceRun:
         from reprise.backup.sources.command import CommandRun
 
         return CommandRun(source, job.name)
-    raise InputError(f"{job.name}: {source.kind} backups come with point-in-time recovery "
-                     "and are not available in this version",
-                     hint="use kind: postgres for a logical backup meanwhile")
+    assert source.kind == "postgres_physical"
+    from reprise.backup.sources.physical import PhysicalRun
+
+    return PhysicalRun(source, job.name)
 
 
 def _check_trust(repository: Repository, key: keyring.SigningKey) -> None:

@@ -32,10 +32,13 @@ def _tail(handle: BinaryIO) -> str:
 @contextmanager
 def producer_output(argv: list[str], *, what: str, env: dict[str, str] | None = None,
                     timeout: float | None = None, cwd: str | None = None,
-                    hint: str | None = None) -> Iterator[BinaryIO]:
+                    hint: str | None = None,
+                    stderr_out: list[str] | None = None) -> Iterator[BinaryIO]:
     """The stdout of ``argv`` as a stream. On leaving: the program must have exited 0
     within ``timeout`` seconds, else OperationError with the end of its stderr. The program
-    runs in its own process group, killed whole on timeout or when the reader fails."""
+    runs in its own process group, killed whole on timeout or when the reader fails.
+    ``stderr_out`` receives the end of its stderr on success (programs that report facts
+    there, like pg_basebackup -v)."""
     with tempfile.TemporaryFile() as errors:
         try:
             process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors,
@@ -76,6 +79,8 @@ def producer_output(argv: list[str], *, what: str, env: dict[str, str] | None = 
             if detail:
                 message += f": {detail}"
             raise OperationError(message, hint=hint)
+        if stderr_out is not None:
+            stderr_out.append(_tail(errors))
 
 
 @contextmanager
