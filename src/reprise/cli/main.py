@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from reprise import __version__
-from reprise.cli import backup, drill, events, init, keys, pg, plan, repo, restore, state
+from reprise.cli import backup, drill, events, init, keys, pg, plan, repo, restore, state, wal
 from reprise.cli.context import CliState
 from reprise.errors import EXIT_FAILED, EXIT_INTERNAL_ERROR, EXIT_INTERRUPTED, RepriseError
 
@@ -40,6 +40,7 @@ app.add_typer(repo.app, name="repo")
 app.add_typer(backup.app, name="backup")
 app.command("restore", help=restore.restore_command.__doc__)(restore.restore_command)
 app.add_typer(drill.app, name="drill")
+app.add_typer(wal.app, name="wal")
 
 
 def _show_version(value: bool) -> None:

@@ -11,8 +11,68 @@ def pitr_command(ctx: typer.Context, service: str, *, backup: str | None, at: st
                  source: str | None, only: str | None, target: str | None,
                  to_dir: Path | None, as_name: str | None, start: bool, port: int | None,
                  dry_run: bool, json: bool) -> None:
-    """Recover a service to a point in time (arrives with physical backups)."""
-    from reprise.errors import InputError
+    """Recover a service to a point in time: into a data directory (--to-dir, optionally
+    started), or just one database or table into a live server (--only … --target)."""
+    from reprise.cli import progress
+    from reprise.cli.context import open_state, plan_path
+    from reprise.cli.output import print_json, stdout
+    from reprise.restore.pitr import PitrRequest, parse_target_time, plan_pitr, run_pitr
 
-    raise InputError("point-in-time recovery needs a postgres_physical source, which this "
-                     "build does not back up yet", hint="restore a logical backup meanwhile")
+    if only and not target:
+        raise typer.BadParameter("--only needs --target DSN (the live server)",
+                                 param_hint="--only")
+    if not only and not to_dir:
+        raise typer.BadParameter("give --to-dir DATADIR, or --only … --target DSN",
+                                 param_hint="--to-dir")
+    if only and (to_dir or start):
+        raise typer.BadParameter("--only recovers into a side instance of its own; drop "
+                                 "--to-dir and --start", param_hint="--only")
+    if (start or port) and not to_dir:
+        raise typer.BadParameter("--start and --port need --to-dir", param_hint="--start")
+    loaded, store = open_state(ctx)
+    try:
+        moment = parse_target_time(at, loaded.plan.organisation.timezone) if at else None
+        request = PitrRequest(service=service, source=source, backup_id=backup, at=moment,
+                              to_dir=to_dir.absolute() if to_dir else None, start=start,
+                              port=port)
+        if dry_run:
+            pitr = plan_pitr(loaded.plan, store, request)
+            if json:
+                print_json(pitr.to_dict())
+            else:
+                for number, step in enumerate(pitr.to_dict()["steps"], 1):
+                    stdout().print(f"  {number}. {step}", markup=False)
+                stdout().print("Dry run: nothing was read or written.")
+            return
+        with progress.byte_bars(progress.wanted(json)) as bars:
+            if only:
+                from reprise.restore.partial import run_partial
+
+                assert target is not None
+                report, path = run_partial(loaded.plan, store, request, only=only,
+                                           target=target, as_name=as_name, progress=bars)
+            else:
+                report, path, _reached = run_pitr(loaded.plan, store, request, progress=bars,
+                                                  plan_path=plan_path(ctx) or loaded.path)
+    finally:
+        store.close()
+    if json:
+        print_json({**report.to_dict(), "report": str(path)})
+        return
+    out = stdout()
+    for step in report.steps:
+        out.print(f"[green]✓[/] {step.name} ({step.seconds:.1f} s)"
+                  + (f": {step.detail}" if step.detail else ""))
+    figures = report.figures
+    if "reached_time" in figures:
+        out.print(f"Recovered to {figures['reached_time']} (LSN {figures['reached_lsn']}), "
+                  f"target {figures['target']}, in {report.seconds:.1f} s.")
+    if only:
+        out.print(f"{only} as it was then is now {report.target}.", markup=False)
+    elif start:
+        out.print(f"The recovered instance runs from {to_dir}; stop it with "
+                  f"`pg_ctl -D {to_dir} stop`.", markup=False)
+    else:
+        out.print(f"{to_dir} is ready: start PostgreSQL on it to replay the WAL "
+                  "(restore_command runs `reprise wal fetch`).", markup=False)
+    out.print(f"Report: {path}")

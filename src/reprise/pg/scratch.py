@@ -83,7 +83,8 @@ def _process_start_time(pid: int) -> str | None:
     return stat.rsplit(")", 1)[1].split()[19]
 
 
-def _run_as() -> pwd.struct_passwd | None:
+def server_os_user() -> pwd.struct_passwd | None:
+    """The unprivileged user PostgreSQL runs as when we are root (None when we are not)."""
     if os.geteuid() != 0:
         return None
     name = os.environ.get("REPRISE_SCRATCH_USER", "postgres")
@@ -112,7 +113,7 @@ class ScratchPostgres:
         self.base_dir = base_dir
         self.root: Path | None = None
         self.info: ConnectionInfo | None = None
-        self._user = _run_as()
+        self._user = server_os_user()
 
     @property
     def datadir(self) -> Path:

@@ -1,0 +1,422 @@
+"""Point-in-time recovery: a base backup, then the archived WAL up to a time or its end.
+
+The base backup preceding the target is verified and unpacked; the replay path through
+the archive (following timeline switches) is computed before anything starts, so that a
+target outside the archive's window or a missing segment is named up front. With
+``start``, the recovered instance is started with a restore_command fed by a parallel
+fetcher, and the time and LSN actually reached are reported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import tarfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from reprise.backup.catalog import CatalogEntry, find_backup, list_backups
+from reprise.errors import InputError, OperationError, RepriseError
+from reprise.pg.binaries import find_server
+from reprise.repository import open_repository
+from reprise.restore.choose import choose_job
+from reprise.restore.report import Report
+from reprise.restore.run import save_report, verified_manifest
+from reprise.restore.staging import free_space_check, stage_parts
+from reprise.wal.archive import WalArchive
+from reprise.wal.names import parse_lsn
+from reprise.wal.replay import ReplayPath, replay_path
+from reprise.wal.spool import Feeder
+
+if TYPE_CHECKING:
+    from reprise.backup.run import BackupJob
+    from reprise.plan.model import Plan
+    from reprise.restore.staging import PartProgress
+    from reprise.store import Store
+
+RECOVERY_TIMEOUT = 6 * 3600
+
+
+@dataclass
+class PitrRequest:
+    """What the user asked for."""
+
+    service: str
+    source: str | None = None
+    backup_id: str | None = None
+    at: datetime | None = None
+    to_dir: Path | None = None
+    start: bool = False
+    port: int | None = None
+
+
+@dataclass
+class PitrPlan:
+    """The chosen base backup and the WAL to replay."""
+
+    job: BackupJob
+    base: CatalogEntry
+    path: ReplayPath
+    window: tuple[datetime, datetime | None]
+    at: datetime | None
+    steps: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form of --dry-run."""
+        manifest = self.base.manifest
+        return {"service": manifest.service, "source": manifest.source,
+                "base_backup": manifest.id, "base_time": manifest.finished_at.isoformat(),
+                "target": self.at.isoformat() if self.at else "latest",
+                "timeline": self.path.timeline, "wal_files": len(self.path.files),
+                "wal_stored_bytes": sum(item.stored_size for item in self.path.files),
+                "window": [moment.isoformat() if moment else None for moment in self.window],
+                "steps": self.steps}
+
+
+def parse_target_time(text: str, timezone: str) -> datetime:
+    """'2026-05-04 14:03:00+02' (no offset: the plan's time zone)."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"--at {text!r}: not a date and time",
+                         hint="write it like '2026-05-04 14:03:00+02'") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    return moment
+
+
+def _window_text(window: tuple[datetime, datetime | None]) -> str:
+    newest = window[1].isoformat(sep=" ", timespec="seconds") if window[1] else "(no WAL)"
+    return f"{window[0].isoformat(sep=' ', timespec='seconds')} to about {newest}"
+
+
+def plan_pitr(plan: Plan, store: Store, request: PitrRequest) -> PitrPlan:
+    """Choose the base backup and compute the replay path; refuse impossible targets."""
+    job = choose_job(plan, request.service, request.source, physical=True)
+    bases = list_backups(store, source=job.name)
+    if not bases:
+        raise InputError(f"{job.name} has no base backup in the catalog",
+                         hint="run `reprise backup run` for it first")
+    archive = WalArchive(open_repository(plan, job.source.repository), job.name)
+    files = list(archive.files())
+    if request.backup_id is not None:
+        base = find_backup(store, request.backup_id)
+    elif request.at is not None:
+        earlier = [entry for entry in bases if entry.manifest.finished_at <= request.at]
+        if not earlier:
+            newest = _newest_wal(files)
+            raise InputError(
+                f"no base backup precedes {request.at.isoformat(sep=' ')}: recovery is "
+                f"possible from {_window_text((bases[0].manifest.finished_at, newest))}",
+                hint="choose a time inside that window")
+        base = earlier[-1]
+    else:
+        base = bases[-1]
+    path = _path_of(base, archive, files, plan)
+    window = (bases[0].manifest.finished_at, path.newest_time or base.manifest.finished_at)
+    if request.at is not None and window[1] is not None and request.at > window[1]:
+        raise InputError(f"{request.at.isoformat(sep=' ')} is after the newest archived WAL: "
+                         f"recovery is possible from {_window_text(window)}",
+                         hint="choose an earlier time, or --latest")
+    if path.missing:
+        raise OperationError(f"WAL segment {path.missing} is missing from the archive of "
+                             f"{job.name}: recovery cannot go past "
+                             f"{path.last_segment.name if path.last_segment else 'the base backup'}"
+                             f" (archived up to {_window_text(window)})",
+                             hint="find the segment (pg_wal of the server, another copy) and "
+                                  "push it with `reprise wal push`, or recover to an earlier "
+                                  "time from an older point")
+    pitr = PitrPlan(job, base, path, window, request.at)
+    target = request.at.isoformat(sep=" ") if request.at else "the end of the archived WAL"
+    taken = base.manifest.finished_at.strftime("%Y-%m-%d %H:%M:%S")
+    pitr.steps = [f"verify base backup {base.manifest.id} ({taken} UTC) and unpack it",
+                  f"replay {len(path.files)} archived WAL file(s) on timeline "
+                  f"{path.timeline} up to {target}, fetched ahead in parallel",
+                  "promote, report the time and LSN reached"]
+    return pitr
+
+
+def _newest_wal(files: list[Any]) -> datetime | None:
+    return max((item.modified for item in files), default=None)
+
+
+def _path_of(base: CatalogEntry, archive: WalArchive, files: list[Any], plan: Plan) -> ReplayPath:
+    from reprise.backup import keyring
+
+    server = base.manifest.server
+    size = int(server.get("wal_segment_size") or 16 * 1024 * 1024)
+    start_lsn = parse_lsn(server.get("end_lsn") or server["start_lsn"])
+    identities: list[Any] = []
+
+    def read_history(item: Any) -> str:
+        if not identities:
+            identities.extend(keyring.identities(plan.keys))
+        return archive.read_small(item, identities).decode("utf-8", "replace")
+
+    return replay_path(files, start_timeline=int(server.get("start_timeline") or 1),
+                       start_segno=start_lsn // size, segment_size=size,
+                       read_history=read_history)
+
+
+@dataclass
+class Reached:
+    """Where recovery ended."""
+
+    time: datetime | None
+    lsn: str
+    timeline: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"time": self.time.isoformat() if self.time else None, "lsn": self.lsn,
+                "timeline": self.timeline}
+
+
+def _server_user() -> tuple[int, int] | None:
+    from reprise.pg.scratch import server_os_user
+
+    user = server_os_user()
+    return (user.pw_uid, user.pw_gid) if user else None
+
+
+def _chown_tree(root: Path, owner: tuple[int, int] | None) -> None:
+    if owner is None:
+        return
+    for directory, dirs, files in os.walk(root):
+        os.chown(directory, *owner)
+        for name in dirs + files:
+            os.lchown(Path(directory, name), *owner)
+
+
+def unpack_base(plan: Plan, report: Report, entry: CatalogEntry, datadir: Path,
+                progress: PartProgress | None) -> tuple[Any, list[Any]]:
+    """Verify and unpack the base backup into ``datadir`` (absent or empty)."""
+    repository, manifest, identities = verified_manifest(plan, entry, report)
+    if datadir.exists() and any(datadir.iterdir()):
+        raise InputError(f"{datadir} is not empty", hint="recover into a new folder")
+    part = manifest.parts[0]
+    staging = datadir.parent / f".{datadir.name}.reprise-staging"
+    try:
+        with report.step("fetch, decrypt and verify the base backup", size=part.stored_size):
+            free_space_check(datadir.parent, 2 * part.plain_size)
+            staged = stage_parts(repository, manifest, [part], identities, staging,
+                                 progress=progress)
+        with report.step("unpack the base backup"):
+            datadir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with tarfile.open(staged[0].path) as archive:
+                archive.extractall(datadir, filter="fully_trusted")  # noqa: S202 - signed
+            datadir.chmod(0o700)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return manifest, identities
+
+
+def write_recovery_settings(datadir: Path, *, restore_command: str, at: datetime | None,
+                            port: int | None, socket_dir: Path | None, note: str) -> None:
+    """recovery.signal and the recovery settings (appended: they win over earlier lines)."""
+    lines = [f"# Added by reprise restore --pitr: {note}",
+             f"restore_command = '{restore_command.replace(chr(39), chr(39) * 2)}'",
+             "recovery_target_action = 'promote'", "recovery_target_timeline = 'latest'",
+             "archive_mode = 'off'  # a recovered copy must not archive into the source's WAL"]
+    if at is not None:
+        lines.append(f"recovery_target_time = '{at.isoformat(sep=' ')}'")
+    if port is not None:
+        lines += [f"port = {port}", "listen_addresses = '127.0.0.1'"]
+    if socket_dir is not None:
+        lines.append(f"unix_socket_directories = '{socket_dir}'")
+    with (datadir / "postgresql.auto.conf").open("a", encoding="utf-8") as handle:
+        handle.write("\n" + "\n".join(lines) + "\n")
+    (datadir / "recovery.signal").touch()
+    if not (datadir / "postgresql.conf").exists():  # Debian keeps it in /etc
+        (datadir / "postgresql.conf").write_text("# written by reprise restore --pitr\n")
+    hba = datadir / "pg_hba.conf"
+    previous = hba.read_text() if hba.exists() else ""
+    hba.write_text("# reprise restore --pitr: its private socket folder only\n"
+                   "local all all trust\n" + previous)
+
+
+class RecoveringServer:
+    """The recovered instance, started as the server user, watched until recovery ends."""
+
+    def __init__(self, datadir: Path, major: int, socket_dir: Path, port: int,
+                 user: str, owner: tuple[int, int] | None) -> None:
+        self.datadir = datadir
+        self.installation = find_server(major=major)
+        self.socket_dir = socket_dir
+        self.port = port
+        self.user = user
+        self.owner = owner
+        self.log = datadir.parent / f"{datadir.name}.log"
+
+    def _as_user(self) -> dict[str, Any]:
+        return {"user": self.owner[0], "group": self.owner[1], "extra_groups": []} \
+            if self.owner else {}
+
+    def dsn(self, database: str = "postgres") -> str:
+        """Connection string over the private socket."""
+        return (f"host={self.socket_dir} port={self.port} user={self.user} "
+                f"dbname={database}")
+
+    def start(self) -> None:
+        """pg_ctl start without waiting (recovery may take long)."""
+        self.log.touch()
+        if self.owner:
+            os.chown(self.log, *self.owner)
+        result = subprocess.run([str(self.installation.tool("pg_ctl")), "-D", str(self.datadir),
+                                 "-l", str(self.log), "-W", "start"], capture_output=True,
+                                text=True, check=False, start_new_session=True,
+                                cwd=self.datadir.parent, timeout=60, **self._as_user())
+        if result.returncode != 0:
+            raise OperationError(f"the recovered instance did not start: "
+                                 f"{result.stderr.strip() or self.log_tail()}")
+
+    def log_tail(self, count: int = 6) -> str:
+        """The end of the server log."""
+        try:
+            lines = self.log.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return "(no log)"
+        important = [line for line in lines if "FATAL" in line or "PANIC" in line]
+        return " | ".join((important or lines)[-count:])
+
+    def alive(self) -> bool:
+        """The postmaster is running."""
+        pid_file = self.datadir / "postmaster.pid"
+        try:
+            pid = int(pid_file.read_text().splitlines()[0])
+            os.kill(pid, 0)
+        except (OSError, ValueError, IndexError):
+            return False
+        return True
+
+    def wait_until_promoted(self, feeder: Feeder | None, timeout: float) -> Reached:
+        """Poll until recovery ends; raise with the server's own words if it stops."""
+        import psycopg
+
+        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        while time.monotonic() < deadline:
+            if feeder is not None and feeder.error is not None:
+                raise OperationError(f"fetching WAL failed: {feeder.error}")
+            if time.monotonic() - started > 2 and not self.alive():
+                raise OperationError(f"the recovered instance stopped: {self.log_tail()}",
+                                     hint=f"server log: {self.log}")
+            try:
+                with psycopg.connect(self.dsn(), connect_timeout=2, autocommit=True) as conn:
+                    row = conn.execute(
+                        "SELECT pg_is_in_recovery(), pg_last_xact_replay_timestamp(), "
+                        "pg_last_wal_replay_lsn()::text, "
+                        "(SELECT timeline_id FROM pg_control_checkpoint())").fetchone()
+            except psycopg.OperationalError:
+                time.sleep(0.2)
+                continue
+            assert row is not None
+            if not row[0]:
+                return Reached(row[1], row[2] or "", int(row[3]))
+            time.sleep(0.2)
+        raise OperationError(f"recovery did not end within {timeout:.0f} s",
+                             hint=f"see the server log {self.log}")
+
+    def stop(self) -> None:
+        """Stop the instance (fast)."""
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+            subprocess.run([str(self.installation.tool("pg_ctl")), "-D", str(self.datadir),
+                            "-m", "fast", "-w", "-t", "60", "stop"], capture_output=True,
+                           check=False, timeout=90, start_new_session=True,
+                           cwd=self.datadir.parent, **self._as_user())
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def recover(plan: Plan, report: Report, pitr: PitrPlan, datadir: Path, *, start: bool,
+            port: int | None, progress: PartProgress | None,
+            plan_path: Path | None = None) -> tuple[RecoveringServer | None, Reached | None]:
+    """Unpack and configure ``datadir``; with ``start``, recover and return the running
+    server and where it got to (the caller stops it, or leaves it running)."""
+    manifest, identities = unpack_base(plan, report, pitr.base, datadir, progress)
+    owner = _server_user()
+    note = f"base backup {manifest.id}, target {pitr.at or 'latest'}"
+    if not start:
+        from shlex import quote
+
+        plan_arg = f"--plan {quote(str(plan_path))} " if plan_path else ""
+        command = f"reprise {plan_arg}wal fetch --source {quote(pitr.job.name)} %f %p"
+        write_recovery_settings(datadir, restore_command=command, at=pitr.at, port=port,
+                                socket_dir=None, note=note)
+        _chown_tree(datadir, owner)
+        return None, None
+    archive = WalArchive(open_repository(plan, pitr.job.source.repository), pitr.job.name)
+    spool = datadir.parent / f"{datadir.name}.wal-spool"
+    feeder = Feeder(archive, pitr.path.histories + pitr.path.files, identities, spool,
+                    owner=owner)
+    feeder.prepare()
+    socket_dir = datadir.parent / f".{datadir.name}.socket"
+    socket_dir.mkdir(mode=0o700, exist_ok=True)
+    if owner is not None:
+        os.chown(socket_dir, *owner)
+    chosen_port = port or _free_port()
+    write_recovery_settings(datadir, restore_command=feeder.restore_command(), at=pitr.at,
+                            port=chosen_port, socket_dir=socket_dir, note=note)
+    _chown_tree(datadir, owner)
+    server = RecoveringServer(datadir, int(manifest.server["version_num"]) // 10000,
+                              socket_dir, chosen_port, str(manifest.server.get("superuser")
+                                                           or "postgres"), owner)
+    try:
+        with report.step(f"replay WAL ({len(pitr.path.files)} file(s) available)") as step:
+            feeder.start()
+            server.start()
+            reached = server.wait_until_promoted(feeder, RECOVERY_TIMEOUT)
+            step.detail = (f"reached {reached.time.isoformat(sep=' ') if reached.time else '?'}"
+                           f", LSN {reached.lsn}, now on timeline {reached.timeline}")
+    except BaseException:
+        server.stop()
+        raise
+    finally:
+        feeder.stop()
+        shutil.rmtree(spool, ignore_errors=True)
+    return server, reached
+
+
+def run_pitr(plan: Plan, store: Store, request: PitrRequest, *,
+             progress: PartProgress | None = None,
+             plan_path: Path | None = None) -> tuple[Report, Path, Reached | None]:
+    """``restore --pitr --to-dir``: recover into a data directory (and leave it running
+    with ``start``)."""
+    assert request.to_dir is not None
+    pitr = plan_pitr(plan, store, request)
+    manifest = pitr.base.manifest
+    report = Report("pitr", manifest.service, manifest.source, pitr.base.repository,
+                    manifest.id, manifest.finished_at, str(request.to_dir))
+    report.figures["target"] = request.at.isoformat(sep=" ") if request.at else "latest"
+    report.figures["window"] = _window_text(pitr.window)
+    reached: Reached | None = None
+    try:
+        _server, reached = recover(plan, report, pitr, request.to_dir, start=request.start,
+                                   port=request.port, progress=progress, plan_path=plan_path)
+    except RepriseError as error:
+        report.finish("failed", error.message)
+        path = save_report(plan, store, report)
+        error.hint = f"{error.hint + '; ' if error.hint else ''}see the report {path}"
+        raise
+    if reached is not None:
+        report.figures["reached_time"] = reached.time.isoformat(sep=" ") if reached.time \
+            else None
+        report.figures["reached_lsn"] = reached.lsn
+        report.figures["timeline"] = reached.timeline
+        if reached.time is not None:
+            report.figures["data_loss_window"] = \
+                f"{(datetime.now(UTC) - reached.time).total_seconds():.1f} s before now"
+    report.finish("ok")
+    return report, save_report(plan, store, report), reached
