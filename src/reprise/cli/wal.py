@@ -72,6 +72,9 @@ def fetch_command(
     except OSError as error:
         print(f"error: {destination}: {error.strerror}", flush=True)
         raise typer.Exit(FETCH_FATAL) from None
+    except Exception as error:  # noqa: BLE001 - any other exit code would end recovery early
+        print(f"internal error: {type(error).__name__}: {error}", flush=True)
+        raise typer.Exit(FETCH_FATAL) from None
     if not found:
         raise typer.Exit(FETCH_NOT_FOUND)
 

@@ -25,9 +25,15 @@ from reprise.errors import InputError, OperationError, RepriseError
 from reprise.pg.binaries import find_tool
 from reprise.pg.connect import connect, split_dsn
 from reprise.restore import logical
-from reprise.restore.pitr import PitrRequest, RecoveringServer, plan_pitr, recover
+from reprise.restore.pitr import (
+    PitrRequest,
+    RecoveringServer,
+    plan_pitr,
+    recover,
+    side_folder,
+)
 from reprise.restore.report import Report
-from reprise.restore.run import save_report, staging_dir
+from reprise.restore.run import save_report
 
 if TYPE_CHECKING:
     from reprise.plan.model import Plan
@@ -63,7 +69,7 @@ def run_partial(plan: Plan, store: Store, request: PitrRequest, *, only: str, ta
     report.figures["target"] = request.at.isoformat(sep=" ") if request.at else "latest"
     report.figures["only"] = only
     report.figures["restored_as"] = new_name
-    work = staging_dir(plan)
+    work = side_folder()
     server: RecoveringServer | None = None
     try:
         with report.step("check target (read-only)"):

@@ -185,6 +185,18 @@ def _server_user() -> tuple[int, int] | None:
     return (user.pw_uid, user.pw_gid) if user else None
 
 
+def side_folder() -> Path:
+    """A private folder for a side instance that the server's user can enter (the state
+    directory is root's own)."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="reprise-pitr-"))
+    owner = _server_user()
+    if owner is not None:
+        os.chown(folder, *owner)
+    return folder
+
+
 def _chown_tree(root: Path, owner: tuple[int, int] | None) -> None:
     if owner is None:
         return

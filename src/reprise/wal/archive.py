@@ -118,13 +118,7 @@ class WalArchive:
         try:
             with temporary.open("xb") as handle, \
                     self.repository.backend.open_reader(item.key) as stored:
-                try:
-                    result = read_stream(stored, identities, handle.write)
-                except OSError as error:
-                    if error.errno is not None:
-                        raise
-                    raise VerificationError(f"{where}: cannot decrypt ({error})",
-                                            hint="damaged, or another identity") from error
+                result = _read_checked(stored, identities, handle.write, where)
             if result.plain_sha256 != item.sha256:
                 raise VerificationError(f"{where}: content does not match its checksum",
                                         hint="the archived segment is damaged")
@@ -138,11 +132,30 @@ class WalArchive:
         """A small archived file (a timeline history), decrypted and checked."""
         chunks: list[bytes] = []
         with self.repository.backend.open_reader(item.key) as stored:
-            result = read_stream(stored, identities, chunks.append)
+            result = _read_checked(stored, identities, chunks.append,
+                                   self.repository.where(item.key))
         if result.plain_sha256 != item.sha256:
             raise VerificationError(f"{self.repository.where(item.key)}: content does not "
                                     "match its checksum", hint="the archive is damaged")
         return b"".join(chunks)
+
+
+def _read_checked(stored: Any, identities: list[Any], sink: Any, where: str) -> Any:
+    """read_stream, with damage and wrong keys reported as verification failures."""
+    import pyrage
+    import zstandard
+
+    try:
+        return read_stream(stored, identities, sink)
+    except (pyrage.DecryptError, zstandard.ZstdError) as error:
+        raise VerificationError(f"{where}: cannot decrypt or decompress ({error})",
+                                hint="the archived file is damaged, or the identity is not "
+                                     "one of its recipients") from error
+    except OSError as error:
+        if error.errno is not None:
+            raise
+        raise VerificationError(f"{where}: cannot decrypt ({error})",
+                                hint="the archived file is damaged") from error
 
 
 def fsync_file(path: Path) -> None:

@@ -77,17 +77,16 @@ def _forget_older(spool: Path, name: str) -> None:
 
 SCRIPT = """#!/bin/sh
 # restore_command of a recovery run by `reprise restore --pitr`, which fills this folder.
-# exit 0: file delivered; 1: not in the archive (end of WAL); 255: stop recovery (a fault).
+# exit 0: file delivered; 1: not in the archive (end of WAL); 255: stop recovery (a fault:
+# the fetcher failed, or a file asked again after the spool dropped it).
 d={spool}
 while :; do
   if [ -f "$d/$1" ]; then
-    case "$1" in
-      ????????????????????????) mv "$d/$1" "$2" || exit 255; : > "$d/$1.gone" ;;
-      *) cp "$d/$1" "$2" || exit 255 ;;
-    esac
+    cp "$d/$1" "$2" || exit 255
+    : > "$d/$1.used"
     exit 0
   fi
-  [ -f "$d/$1.gone" ] && exit 255
+  [ -f "$d/$1.used" ] && exit 255
   grep -qx -- "$1" "$d/expected" || exit 1
   [ -f "$d/failed" ] && exit 255
   sleep 0.05
@@ -174,12 +173,18 @@ class Feeder:
                 self._own(self.spool / "failed")
 
     def _ahead(self, index: int) -> int:
-        """Files submitted and not yet taken by the server."""
+        """Files submitted and not yet taken by the server; a segment is removed from the
+        spool once the server has taken the next one (it may re-read the latest)."""
         count = 0
-        for item in self.files[max(0, index - self.window * 2):index]:
-            taken = (self.spool / f"{item.name}.gone").exists() or not is_segment(item.name)
-            if not taken:
+        recent = self.files[max(0, index - self.window * 2):index]
+        for position, item in enumerate(recent):
+            used = (self.spool / f"{item.name}.used").exists()
+            if not used and is_segment(item.name):
                 count += 1
+            elif used and position + 1 < len(recent) and is_segment(item.name) \
+                    and (self.spool / f"{recent[position + 1].name}.used").exists():
+                with contextlib.suppress(OSError):
+                    (self.spool / item.name).unlink()
         return count
 
     @staticmethod
