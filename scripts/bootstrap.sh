@@ -25,6 +25,17 @@ if ! have_pg_server; then
   apt-get install -y -qq --no-install-recommends postgresql >/dev/null
 fi
 
+# Stock tools that docs/restore-without-reprise.md uses (its test runs them).
+missing_tools=""
+for tool in age zstd jq; do command -v "$tool" >/dev/null || missing_tools="$missing_tools $tool"; done
+if [ -n "$missing_tools" ] && [ "$(id -u)" -eq 0 ]; then
+  echo "bootstrap: installing Debian's$missing_tools (stock restore tools)…"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $missing_tools >/dev/null
+fi
+
 stamp=.venv/.bootstrap-stamp
 want=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then

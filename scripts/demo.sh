@@ -34,7 +34,7 @@ reprise plan validate "$demo/broken.yaml" || status=$?
 echo "(exit code $status: 2 means bad input)"
 [ "$status" -eq 2 ]
 
-say "Backups: a scratch PostgreSQL with sample data, backed up, listed and verified"
+say "Backups: a scratch PostgreSQL with sample data, backed up, verified, restored and drilled"
 python scripts/demo_backup.py "$demo/akig"
 
 printf '\nDemo files: %s\n' "$demo"

@@ -1,5 +1,6 @@
 """The backup part of the demo: a scratch PostgreSQL with AKIG-like data, then the real
-`reprise` commands on it (repo init, backup run, list, show, verify), shown as typed.
+`reprise` commands on it (repo init, backup run, list, verify, restore into a new
+database, a drill with its RTO), shown as typed.
 
     python scripts/demo_backup.py PLAN_DIR
 """
@@ -67,6 +68,16 @@ def run_demo(plan: Path, base: Path) -> None:
         show("--plan", str(plan), "backup", "verify", "--all", "--deep", "--repository",
              "local", env=env)
         show("--plan", str(plan), "events", "list", "--kind", "backup", env=env)
+        target = server.dsn()
+        show("--plan", str(plan), "restore", "akig-db", "--target", target, "--database",
+             "akig", "--as", "akig_restored", "--dry-run", env=env)
+        show("--plan", str(plan), "restore", "akig-db", "--target", target, "--database",
+             "akig", "--as", "akig_restored", env=env)
+        with psycopg.connect(server.dsn("akig_restored")) as connection:
+            row = connection.execute("SELECT count(*) FROM invoices").fetchone()
+        print(f"akig_restored holds {row[0] if row else 0} invoices, as akig does.")
+        show("--plan", str(plan), "drill", "akig-db", env=env)
+        show("--plan", str(plan), "drill", "list", env=env)
 
 
 if __name__ == "__main__":
