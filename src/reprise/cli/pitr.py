@@ -16,6 +16,7 @@ def pitr_command(ctx: typer.Context, service: str, *, backup: str | None, at: st
     from reprise.cli import progress
     from reprise.cli.context import open_state, plan_path
     from reprise.cli.output import print_json, stdout
+    from reprise.cli.restore import print_steps
     from reprise.restore.pitr import PitrRequest, parse_target_time, plan_pitr, run_pitr
 
     if only and not target:
@@ -60,9 +61,7 @@ def pitr_command(ctx: typer.Context, service: str, *, backup: str | None, at: st
         print_json({**report.to_dict(), "report": str(path)})
         return
     out = stdout()
-    for step in report.steps:
-        out.print(f"[green]✓[/] {step.name} ({step.seconds:.1f} s)"
-                  + (f": {step.detail}" if step.detail else ""))
+    print_steps(report)
     figures = report.figures
     if "reached_time" in figures:
         out.print(f"Recovered to {figures['reached_time']} (LSN {figures['reached_lsn']}), "

@@ -101,12 +101,19 @@ def restore_command(
         print_json({**report.to_dict(), "report": str(path)})
         return
     out = stdout()
-    for step in report.steps:
-        out.print(f"[green]✓[/] {step.name} ({step.seconds:.1f} s)"
-                  + (f": {step.detail}" if step.detail else ""))
+    print_steps(report)
     out.print(f"Restored {report.backup_id} of {report.service} into {report.target} in "
               f"{report.seconds:.1f} s.")
     out.print(f"Report: {path}")
+
+
+def print_steps(report: Any) -> None:
+    """One line per step of a finished restore, with its duration and detail."""
+    from reprise.cli.output import stdout
+
+    for step in report.steps:
+        stdout().print(f"[green]✓[/] {step.name} ({step.seconds:.1f} s)"
+                       + (f": {step.detail}" if step.detail else ""))
 
 
 def _print_plan(plan: dict[str, Any]) -> None:

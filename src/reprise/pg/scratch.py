@@ -68,7 +68,8 @@ class ConnectionInfo:
                 "PGPASSWORD": self.password, "PGDATABASE": dbname}
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on loopback right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -173,7 +174,7 @@ class ScratchPostgres:
             raise ScratchInstanceError(f"initdb failed: {_last_lines(result.stderr)}",
                                        hint="check free disk space in the temporary directory")
         for _attempt in range(5):
-            port = _free_port()
+            port = free_port()
             self._write_settings(port, socket_dir)
             log = self.root / "server.log"
             result = self._run([str(self.installation.tool("pg_ctl")), "-D", str(self.datadir),

@@ -33,7 +33,8 @@ def storage_error(error: OSError, path: Path | str, doing: str) -> OperationErro
     return OperationError(f"{path}: {error.strerror or error} while {doing}", retryable=True)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a rename or creation in ``path`` durable."""
     descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(descriptor)
@@ -79,7 +80,7 @@ class _LocalWriter:
             self._handle.close()
             self._handle = None
             self._temporary.replace(self._final)
-            _fsync_dir(self._final.parent)
+            fsync_dir(self._final.parent)
         except OSError as error:
             self.abort()
             raise storage_error(error, self._final, "saving") from error

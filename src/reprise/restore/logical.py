@@ -95,15 +95,20 @@ def _env(password: str | None) -> dict[str, str]:
     return env
 
 
-def _run(argv: list[str], *, what: str, env: dict[str, str]) -> str:
+PARTIAL_HINT = ("the target may now hold part of the data; fix the cause and restore again "
+                "with --clean")
+
+
+def run_tool(argv: list[str], *, what: str, env: dict[str, str] | None = None,
+             hint: str | None = PARTIAL_HINT) -> subprocess.CompletedProcess[str]:
+    """Run a PostgreSQL program; raise with the end of its stderr when it fails."""
     result = subprocess.run(argv, capture_output=True, text=True, env=env, check=False,
                             stdin=subprocess.DEVNULL)
     if result.returncode != 0:
         tail = "\n".join(result.stderr.strip().splitlines()[-8:])
         raise OperationError(f"{what}: exited with code {result.returncode}: {tail}",
-                             hint="the target may now hold part of the data; fix the cause "
-                                  "and restore again with --clean")
-    return result.stderr
+                             hint=hint)
+    return result
 
 
 def _role_lines(user: str) -> re.Pattern[str]:
@@ -111,7 +116,7 @@ def _role_lines(user: str) -> re.Pattern[str]:
     return re.compile(rf"^(CREATE|ALTER) ROLE ({quoted})( |;)")
 
 
-def restore_globals(server: TargetServer, path: Path, dump_major: int) -> list[str]:
+def restore_globals(server: TargetServer, path: Path) -> list[str]:
     """Replay roles and tablespaces; roles that already exist are kept. The role we connect
     as is left alone (the backup's password for it would lock us out). Returns warnings."""
     psql = find_tool("psql")
@@ -124,9 +129,9 @@ def restore_globals(server: TargetServer, path: Path, dump_major: int) -> list[s
                 if not own_role.match(line):
                     filtered.write(line)
         filtered.flush()
-        stderr = _run([str(psql), "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=0",
-                       "-f", filtered.name, f"--dbname={conninfo}"],
-                      what="psql (globals)", env=_env(password))
+        stderr = run_tool([str(psql), "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=0",
+                           "-f", filtered.name, f"--dbname={conninfo}"],
+                          what="psql (globals)", env=_env(password)).stderr
     errors = [line for line in stderr.splitlines() if "ERROR:" in line]
     benign = [line for line in errors if "already exists" in line]
     warnings = [f"globals: {line.split('ERROR:', 1)[1].strip()}" for line in errors
@@ -167,7 +172,8 @@ def restore_database(server: TargetServer, target: DatabaseTarget, staged: Path,
     with tempfile.TemporaryDirectory(dir=staged.parent, prefix="pgdir-") as scratch:
         dump = _dump_path(staged, format_, Path(scratch))
         argv += [f"--dbname={make_conninfo(conninfo, dbname=target.target)}", str(dump)]
-        _run(argv, what=f"pg_restore {target.source} → {target.target}", env=_env(password))
+        run_tool(argv, what=f"pg_restore {target.source} → {target.target}",
+                 env=_env(password))
 
 
 def database_pairs(manifest_databases: list[str], only: str | None,

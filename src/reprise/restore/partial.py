@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reprise.errors import InputError, OperationError, RepriseError
+from reprise.errors import InputError, RepriseError
 from reprise.pg.binaries import find_tool
 from reprise.pg.connect import connect, split_dsn
 from reprise.restore import logical
@@ -33,7 +32,7 @@ from reprise.restore.pitr import (
     side_folder,
 )
 from reprise.restore.report import Report
-from reprise.restore.run import save_report
+from reprise.restore.run import save_failure, save_report
 
 if TYPE_CHECKING:
     from reprise.plan.model import Plan
@@ -90,9 +89,7 @@ def run_partial(plan: Plan, store: Store, request: PitrRequest, *, only: str, ta
             _load(target, int(manifest.server["version_num"]) // 10000, database, table,
                   new_name, dump)
     except RepriseError as error:
-        report.finish("failed", error.message)
-        path = save_report(plan, store, report)
-        error.hint = f"{error.hint + '; ' if error.hint else ''}see the report {path}"
+        save_failure(plan, store, report, error)
         raise
     finally:
         if server is not None:
@@ -115,11 +112,7 @@ def _check_live(target: str, version_num: int, database: str, table: str | None,
 
 
 def _run(argv: list[str], what: str, env: dict[str, str] | None = None) -> str:
-    result = subprocess.run(argv, capture_output=True, text=True, check=False, env=env,
-                            stdin=subprocess.DEVNULL)
-    if result.returncode != 0:
-        raise OperationError(f"{what}: {result.stderr.strip()[-800:]}")
-    return result.stdout
+    return logical.run_tool(argv, what=what, env=env, hint=None).stdout
 
 
 def _extract(server: RecoveringServer, database: str, schema: str | None, table: str | None,

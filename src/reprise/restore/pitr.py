@@ -24,10 +24,11 @@ from zoneinfo import ZoneInfo
 from reprise.backup.catalog import CatalogEntry, find_backup, list_backups
 from reprise.errors import InputError, OperationError, RepriseError
 from reprise.pg.binaries import find_server
+from reprise.pg.scratch import free_port
 from reprise.repository import open_repository
 from reprise.restore.choose import choose_job
 from reprise.restore.report import Report
-from reprise.restore.run import save_report, verified_manifest
+from reprise.restore.run import save_failure, save_report, verified_manifest
 from reprise.restore.staging import free_space_check, stage_parts
 from reprise.wal.archive import WalArchive
 from reprise.wal.names import parse_lsn
@@ -344,14 +345,6 @@ class RecoveringServer:
                            cwd=self.datadir.parent, **self._as_user())
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def recover(plan: Plan, report: Report, pitr: PitrPlan, datadir: Path, *, start: bool,
             port: int | None, progress: PartProgress | None,
             plan_path: Path | None = None) -> tuple[RecoveringServer | None, Reached | None]:
@@ -378,7 +371,7 @@ def recover(plan: Plan, report: Report, pitr: PitrPlan, datadir: Path, *, start:
     socket_dir.mkdir(mode=0o700, exist_ok=True)
     if owner is not None:
         os.chown(socket_dir, *owner)
-    chosen_port = port or _free_port()
+    chosen_port = port or free_port()
     write_recovery_settings(datadir, restore_command=feeder.restore_command(), at=pitr.at,
                             port=chosen_port, socket_dir=socket_dir, note=note)
     _chown_tree(datadir, owner)
@@ -418,9 +411,7 @@ def run_pitr(plan: Plan, store: Store, request: PitrRequest, *,
         _server, reached = recover(plan, report, pitr, request.to_dir, start=request.start,
                                    port=request.port, progress=progress, plan_path=plan_path)
     except RepriseError as error:
-        report.finish("failed", error.message)
-        path = save_report(plan, store, report)
-        error.hint = f"{error.hint + '; ' if error.hint else ''}see the report {path}"
+        save_failure(plan, store, report, error)
         raise
     if reached is not None:
         report.figures["reached_time"] = reached.time.isoformat(sep=" ") if reached.time \

@@ -179,12 +179,17 @@ def run_restore(plan: Plan, store: Store, request: RestoreRequest, *,
     try:
         _carry_out(plan, store, request, restore_plan, report, progress)
     except RepriseError as error:
-        report.finish("failed", error.message)
-        path = save_report(plan, store, report)
-        error.hint = f"{error.hint + '; ' if error.hint else ''}see the report {path}"
+        save_failure(plan, store, report, error)
         raise
     report.finish("ok")
     return report, save_report(plan, store, report)
+
+
+def save_failure(plan: Plan, store: Store, report: Report, error: RepriseError) -> None:
+    """Close the report as failed, save it, and point the error's hint at it."""
+    report.finish("failed", error.message)
+    path = save_report(plan, store, report)
+    error.hint = f"{error.hint + '; ' if error.hint else ''}see the report {path}"
 
 
 def save_report(plan: Plan, store: Store, report: Report) -> Path:
@@ -276,7 +281,7 @@ def restore_staged(report: Report, server: logical.TargetServer, repository: Rep
     for item in staged:
         if item.part.role == "globals":
             with report.step("restore roles and tablespaces") as step:
-                warnings = logical.restore_globals(server, item.path, major)
+                warnings = logical.restore_globals(server, item.path)
                 step.detail = "; ".join(warnings) or None
     for target in server.databases:
         item = next(item for item in staged if item.part.database == target.source)

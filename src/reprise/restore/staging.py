@@ -21,7 +21,7 @@ from reprise.backup.pipeline import STORED_SUFFIX, Progress, no_progress, read_s
 from reprise.errors import InputError, OperationError, VerificationError
 from reprise.repository import Repository
 from reprise.repository.layout import backup_prefix
-from reprise.repository.local import storage_error
+from reprise.repository.local import fsync_dir, storage_error
 
 PartProgress = Callable[[str, int], AbstractContextManager[Progress]]
 """Given (part name, stored size), a context giving the progress callback."""
@@ -49,14 +49,6 @@ class StagedPart:
 
     part: Part
     path: Path
-
-
-def _fsync_dir(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def stage_part(repository: Repository, manifest: Manifest, part: Part, identities: list[Any],
@@ -104,7 +96,7 @@ def stage_part(repository: Repository, manifest: Manifest, part: Part, identitie
             except OSError as error:
                 raise storage_error(error, directory, f"writing {final.name}") from error
         temporary.rename(final)
-        _fsync_dir(directory)
+        fsync_dir(directory)
     except BaseException:
         with contextlib.suppress(OSError):
             temporary.unlink()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -156,12 +155,3 @@ def _read_checked(stored: Any, identities: list[Any], sink: Any, where: str) -> 
             raise
         raise VerificationError(f"{where}: cannot decrypt ({error})",
                                 hint="the archived file is damaged") from error
-
-
-def fsync_file(path: Path) -> None:
-    """Flush a file to disk."""
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
