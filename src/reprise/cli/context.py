@@ -28,11 +28,13 @@ def plan_path(ctx: typer.Context, override: Path | None = None) -> Path | None:
     return state.plan_path if state else None
 
 
-def load(ctx: typer.Context, override: Path | None = None) -> LoadedPlan:
-    """Load and validate the plan (raises PlanError)."""
+def load(ctx: typer.Context, override: Path | None = None, *,
+         contacts: bool = True) -> LoadedPlan:
+    """Load and validate the plan (raises PlanError); ``contacts=False`` skips the Apprise
+    check of contact URLs on paths that never notify."""
     from reprise.plan.loader import load_plan
 
-    return load_plan(plan_path(ctx, override))
+    return load_plan(plan_path(ctx, override), contacts=contacts)
 
 
 def open_state(ctx: typer.Context) -> tuple[LoadedPlan, Store]:

@@ -41,7 +41,7 @@ def push_command(
     from reprise.wal.archive import WalArchive
     from reprise.wal.select import wal_job
 
-    plan = load(ctx).plan
+    plan = load(ctx, contacts=False).plan
     job = wal_job(plan, source)
     repository = open_repository(plan, job.source.repository)
     recipients = keyring.age_recipients(keyring.recipients(plan.keys))
@@ -94,7 +94,7 @@ def _fetch(ctx: typer.Context, name: str, destination: Path, source: str | None,
     if not WAL_FILE.match(name):
         raise InputError(f"{name!r} is not a WAL file name",
                          hint="restore_command = 'reprise wal fetch %f %p'")
-    plan = load(ctx).plan
+    plan = load(ctx, contacts=False).plan
     job = wal_job(plan, source)
     archive = WalArchive(open_repository(plan, job.source.repository), job.name)
     folder = spool or state_dir(plan) / "wal-spool" / job.name

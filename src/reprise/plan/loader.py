@@ -126,10 +126,13 @@ def _warnings(plan: Plan, source: SourceMap) -> list[PlanIssue]:
     return warnings
 
 
-def load_plan(path: Path | None = None, environ: Mapping[str, str] | None = None) -> LoadedPlan:
+def load_plan(path: Path | None = None, environ: Mapping[str, str] | None = None,
+              *, contacts: bool = True) -> LoadedPlan:
     """Load and validate a plan; raise PlanError listing every problem found.
 
     ``environ`` defaults to the process environment; a ``.env`` beside the plan adds to it.
+    ``contacts=False`` skips asking Apprise about each contact URL, for hot paths (the WAL
+    archiver) that never notify.
     """
     path = resolve_plan_path(path)
     raw = _read(path)
@@ -157,6 +160,10 @@ def load_plan(path: Path | None = None, environ: Mapping[str, str] | None = None
     except ValidationError as error:
         raise PlanError(translate(error, data, source, Plan)) from None
     problems = check_references(plan)
+    if contacts:
+        from reprise.alerts.contacts import contact_problems
+
+        problems += contact_problems(plan)
     if problems:
         issues = [source.issue(p.path, p.message, p.hint) for p in problems]
         issues.sort(key=lambda issue: (issue.line or 0, issue.column or 0))

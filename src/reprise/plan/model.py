@@ -9,7 +9,7 @@ This module says what a valid plan *looks like*. Rules that relate one part to a
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, PlainSerializer, model_validator
@@ -205,6 +205,88 @@ class Communication(PlanModel):
         default_factory=list, description="Roles that receive progress and final reports.")
 
 
+class Flapping(PlanModel):
+    """When a service changes state too often: one "flapping" alert, then quiet."""
+
+    changes: int = Field(5, ge=2, le=1000, description="More state changes than this within "
+                                                       "the window: flapping.")
+    window: Duration = Field(timedelta(minutes=10), description="The observation window; "
+                                                                "also how long a service must "
+                                                                "stay stable to stop "
+                                                                "flapping.")
+
+
+class Delivery(PlanModel):
+    """How failed notifications are retried (they never stop the monitor)."""
+
+    attempts: int = Field(4, ge=1, le=20, description="Tries per contact and message.")
+    backoff: Duration = Field(timedelta(seconds=5), description="Wait before the second try; "
+                                                                "doubles after each failure.")
+    timeout: Duration = Field(timedelta(seconds=30), description="Longest wait for one try.")
+
+
+class Route(PlanModel):
+    """Extra roles notified for alerts matching priorities, services or categories."""
+
+    roles: Annotated[list[Identifier], BeforeValidator(one_or_many), Field(min_length=1)]
+    priorities: Annotated[list[PriorityName], BeforeValidator(one_or_many)] = Field(
+        default_factory=list, description="Empty: every priority.")
+    services: Annotated[list[Identifier], BeforeValidator(one_or_many)] = Field(
+        default_factory=list, description="Empty: every service.")
+    categories: Annotated[list[Text], BeforeValidator(one_or_many)] = Field(
+        default_factory=list, description="Empty: every category.")
+
+
+class MaintenanceWindow(PlanModel):
+    """A planned window during which services are still checked but raise no alert: one
+    period (start, end) or a recurring one (schedule, duration)."""
+
+    services: Annotated[list[Identifier], BeforeValidator(one_or_many)] = Field(
+        default_factory=list, description="Empty: every service.")
+    reason: Text
+    start: datetime | None = Field(None, description="One period: its start (ISO 8601; the "
+                                                     "plan's time zone when none is given).")
+    end: datetime | None = None
+    schedule: Schedule | None = Field(None, description="Recurring: when it opens (cron).")
+    duration: Duration | None = Field(None, description="Recurring: how long it lasts.")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> MaintenanceWindow:
+        once = self.start is not None and self.end is not None
+        recurring = self.schedule is not None and self.duration is not None
+        if once == recurring or (once and (self.schedule or self.duration)) or (
+                recurring and (self.start or self.end)):
+            raise PydanticCustomError(
+                "maintenance", "a maintenance window needs start and end, or schedule and "
+                               "duration",
+                {"hint": "e.g. {start: 2026-12-01T22:00, end: 2026-12-02T02:00} or "
+                         "{schedule: '0 3 * * sun', duration: 2h}"})
+        if once and self.end is not None and self.start is not None and (
+                self.end <= self.start):
+            raise PydanticCustomError("maintenance", "end is not after start",
+                                      {"hint": "swap start and end"})
+        return self
+
+
+class Alerting(PlanModel):
+    """Who is told what: routing, flapping, maintenance windows and delivery retries."""
+
+    routes: list[Route] = Field(default_factory=list, description="Roles added to the "
+                                                                  "service's owner.")
+    flapping: Flapping = Field(default_factory=Flapping)
+    maintenance: list[MaintenanceWindow] = Field(default_factory=list)
+    delivery: Delivery = Field(default_factory=Delivery)
+
+
+class Monitoring(PlanModel):
+    """How the monitor runs checks and keeps their results."""
+
+    concurrency: int = Field(200, ge=1, le=10000, description="Checks running at once.")
+    raw_retention: Duration = Field(timedelta(days=7), description="Raw results are kept this "
+                                                                   "long, then only hourly and "
+                                                                   "daily roll-ups.")
+
+
 class LocalRepository(PlanModel):
     """A directory (local disk, NFS or a mounted backup server)."""
 
@@ -373,6 +455,10 @@ class Plan(PlanModel):
     roles: list[Role] = Field(default_factory=list, description="The recovery team.")
     communication: Communication = Field(default_factory=Communication,
                                          description="Progress reports and their audiences.")
+    monitoring: Monitoring = Field(default_factory=Monitoring,
+                                   description="Check concurrency and result retention.")
+    alerting: Alerting = Field(default_factory=Alerting,
+                               description="Routing, flapping, maintenance, delivery.")
     repositories: dict[Identifier, Repository] = Field(
         default_factory=dict, description="Where backups go, by name.")
     keys: Keys = Field(default_factory=Keys, description="Encryption and signing keys.")

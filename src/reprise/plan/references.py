@@ -64,6 +64,7 @@ def check_references(plan: Plan) -> list[Problem]:
     problems += _backup_rules(plan)
     problems += _cycles(plan)
     problems += _scenario_parameters(plan)
+    problems += _alerting_references(plan)
     return problems
 
 
@@ -217,3 +218,25 @@ def _scenario_parameters(plan: Plan) -> Iterator[Problem]:
                                       f"{{{{ {name} }}}} is not a parameter of this scenario",
                                       f"declare it under parameters: (name: {name}, "
                                       "description: …)")
+
+
+def _alerting_references(plan: Plan) -> Iterator[Problem]:
+    roles = {role.id for role in plan.roles}
+    services = {service.id for service in plan.services}
+    for r_index, route in enumerate(plan.alerting.routes):
+        for index, role_id in enumerate(route.roles):
+            if role_id not in roles:
+                yield Problem(("alerting", "routes", r_index, "roles", index),
+                              *_unknown("role", role_id, roles,
+                                        "declare it under roles: (id, title, members)"))
+        for index, service_id in enumerate(route.services):
+            if service_id not in services:
+                yield Problem(("alerting", "routes", r_index, "services", index),
+                              *_unknown("service", service_id, services,
+                                        "declare it under services:"))
+    for w_index, window in enumerate(plan.alerting.maintenance):
+        for index, service_id in enumerate(window.services):
+            if service_id not in services:
+                yield Problem(("alerting", "maintenance", w_index, "services", index),
+                              *_unknown("service", service_id, services,
+                                        "declare it under services:"))

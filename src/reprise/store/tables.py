@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -145,3 +146,90 @@ drills = Table(
     Index(None, "service", "started_at"),
 )
 """Restore drills: the backup used, each step's duration, the RTO achieved, the result."""
+
+
+check_results = Table(
+    "check_results",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("service", String(100), nullable=False),
+    Column("check_name", String(200), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("hour", Integer, nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("latency", Float, nullable=True),
+    Column("message", Text, nullable=False),
+    Index(None, "service", "check_name", "at"),
+    Index(None, "hour"),
+)
+"""Raw check results (kept ``monitoring.raw_retention``): ``at`` in epoch seconds, ``hour``
+its epoch hour, the bucket of the hourly roll-up."""
+
+check_rollups = Table(
+    "check_rollups",
+    metadata,
+    Column("service", String(100), primary_key=True),
+    Column("check_name", String(200), primary_key=True),
+    Column("period", String(5), primary_key=True),
+    Column("bucket", Integer, primary_key=True),
+    Column("total", Integer, nullable=False),
+    Column("up", Integer, nullable=False),
+    Column("degraded", Integer, nullable=False),
+    Column("down", Integer, nullable=False),
+    Column("latency_sum", Float, nullable=False),
+    Column("latency_max", Float, nullable=True),
+)
+"""Hourly (``bucket`` = epoch hour) and daily (epoch day, UTC) counts of results, for uptime."""
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("service", String(100), nullable=False),
+    Column("kind", String(12), nullable=False),
+    Column("priority", String(2), nullable=False),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("root", String(100), nullable=True),
+    Column("notified_at", UtcDateTime, nullable=True),
+    Column("level", Integer, nullable=False),
+    Column("next_at", UtcDateTime, nullable=True),
+    Column("digest_due", UtcDateTime, nullable=True),
+    Column("acked_at", UtcDateTime, nullable=True),
+    Column("acked_by", String(200), nullable=True),
+    Column("resolved_at", UtcDateTime, nullable=True),
+    Column("roles", JSON, nullable=False),
+    Index(None, "service", "resolved_at"),
+)
+"""Alerts: one per problem of a service, from detection to recovery; ``level`` counts the
+escalations, ``root`` names the failed dependency of an impacted service."""
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alert_id", Integer, nullable=True),
+    Column("kind", String(20), nullable=False),
+    Column("role", String(100), nullable=False),
+    Column("contact", String(300), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("error", Text, nullable=True),
+    Index(None, "at"),
+)
+"""Every notification sent or given up on (contacts redacted), for display and audit."""
+
+silences = Table(
+    "silences",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("service", String(100), nullable=False),
+    Column("starts_at", UtcDateTime, nullable=False),
+    Column("ends_at", UtcDateTime, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Index(None, "ends_at"),
+)
+"""Ad-hoc silences: the service is still checked, its alerts are held back until the end."""

@@ -1,0 +1,80 @@
+"""``command``: a command exits with the expected code and prints what is expected.
+
+The command runs in its own process group: at the timeout the whole group is killed, so a
+hung child of the shell cannot outlive the check. Output is read as it comes (a chatty
+command never blocks on a full pipe) and only the beginning is kept; a command flooding
+its output is killed past a hard limit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+import time
+
+from reprise.plan.checks import CommandCheck
+from reprise.probes.result import ProbeResult, degraded, down, up
+
+KEPT_OUTPUT = 64 * 1024
+"""Bytes of output kept for stdout_regex and messages."""
+FLOOD_LIMIT = 16 * 1024 * 1024
+"""Past this many bytes of output the command is killed: a check is not a log pump."""
+
+
+async def probe_command(check: CommandCheck) -> ProbeResult:
+    """Run the command with /bin/sh; judge its exit code and output."""
+    started = time.perf_counter()
+    try:
+        process = await asyncio.create_subprocess_shell(
+            check.command, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+    except OSError as error:
+        return down(f"cannot run the command: {error.strerror or error}")
+    try:
+        output, flooded = await _read_output(process)
+        if flooded:
+            await _kill_group(process)
+        code = await process.wait()
+    finally:
+        await _kill_group(process)
+    latency = time.perf_counter() - started
+    text = output.decode("utf-8", "replace").strip()
+    last_line = text.splitlines()[-1][:200] if text else ""
+    details = {"exit_code": code, "output": text[:2000]}
+    if flooded:
+        return down(f"output flood: more than {FLOOD_LIMIT // (1024 * 1024)} MiB, killed",
+                    latency, **details)
+    if code in check.degraded_exit:
+        return degraded(f"exit {code}: {last_line}", latency, **details)
+    if code != check.expect_exit:
+        why = f"killed by signal {-code}" if code < 0 else f"exit {code}"
+        return down(f"{why} (expected {check.expect_exit}): {last_line}", latency, **details)
+    if check.stdout_regex and not re.search(check.stdout_regex, text):
+        return down(f"output does not match {check.stdout_regex!r}: {last_line}", latency,
+                    **details)
+    return up(f"exit {code}: {last_line}" if last_line else f"exit {code}", latency, **details)
+
+
+async def _read_output(process: asyncio.subprocess.Process) -> tuple[bytes, bool]:
+    assert process.stdout is not None
+    kept = bytearray()
+    total = 0
+    while chunk := await process.stdout.read(65536):
+        total += len(chunk)
+        if len(kept) < KEPT_OUTPUT:
+            kept += chunk[:KEPT_OUTPUT - len(kept)]
+        if total > FLOOD_LIMIT:
+            return bytes(kept), True
+    return bytes(kept), False
+
+
+async def _kill_group(process: asyncio.subprocess.Process) -> None:
+    """Kill what is left of the process group (always: children may linger after exit);
+    also runs when the runner cancels the check at its timeout."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            await asyncio.shield(process.wait())

@@ -1,0 +1,128 @@
+"""``http``: a request returns an expected status, body, JSON value and certificate."""
+
+from __future__ import annotations
+
+import json
+import re
+import ssl
+import time
+from typing import Any
+
+import httpx
+
+from reprise.plan.checks import HttpCheck
+from reprise.probes.net import describe
+from reprise.probes.result import ProbeResult, down, slow, up
+from reprise.probes.tlsinfo import certificate_expiry, expiry_verdict
+
+_BODY_LIMIT = 1024 * 1024
+"""Bytes of body read for body_regex / json_path; a huge page never fills the memory."""
+
+
+class HttpClients:
+    """Two shared clients (verifying, and not) for every HTTP check of a monitor run: one
+    connection pool and one TLS context instead of one per request."""
+
+    def __init__(self) -> None:
+        self._clients: dict[bool, httpx.AsyncClient] = {}
+
+    def get(self, verify: bool) -> httpx.AsyncClient:
+        """The client for this verification setting, created on first use."""
+        if verify not in self._clients:
+            self._clients[verify] = httpx.AsyncClient(
+                verify=verify, follow_redirects=False, trust_env=False,
+                headers={"User-Agent": "reprise-monitor"},
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=100))
+        return self._clients[verify]
+
+    async def aclose(self) -> None:
+        """Close every connection."""
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
+
+
+async def probe_http(check: HttpCheck, clients: HttpClients) -> ProbeResult:
+    """Send the request and judge status, body, JSON value, latency and certificate."""
+    client = clients.get(check.verify_tls)
+    timeout = check.timeout.total_seconds()
+    started = time.perf_counter()
+    try:
+        async with client.stream(check.method, check.url, headers=check.headers,
+                                 timeout=timeout) as response:
+            body = await _read_limited(response)
+            latency = time.perf_counter() - started
+            stream = response.extensions.get("network_stream")
+            ssl_object = stream.get_extra_info("ssl_object") if stream else None
+            expiry = certificate_expiry(ssl_object)
+    except httpx.TimeoutException:
+        return down(f"{check.url}: no answer within {timeout:g} s",
+                    time.perf_counter() - started)
+    except httpx.HTTPError as error:
+        return down(_describe_http(error, check.url), time.perf_counter() - started)
+    result = _judge(check, response.status_code, body, latency)
+    result = slow(result, check.degraded_latency)
+    return expiry_verdict(result, expiry, check.cert_expiry_days)
+
+
+async def _read_limited(response: httpx.Response) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_raw():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= _BODY_LIMIT:
+            break
+    return b"".join(chunks)[:_BODY_LIMIT]
+
+
+def _describe_http(error: httpx.HTTPError, url: str) -> str:
+    # The useful cause (refused, unresolvable, certificate) is the innermost one.
+    chain: list[BaseException] = []
+    cause: BaseException | None = error
+    while cause is not None and len(chain) < 10:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    for cause in reversed(chain):
+        if isinstance(cause, ssl.SSLError) or (isinstance(cause, OSError) and cause.errno):
+            return describe(cause, url)
+    if isinstance(error, httpx.ConnectError):
+        return f"{url}: cannot connect ({error})"
+    return f"{url}: {error or type(error).__name__}"
+
+
+def _judge(check: HttpCheck, status: int, body: bytes, latency: float) -> ProbeResult:
+    details: dict[str, Any] = {"status": status}
+    if status not in check.expect_status:
+        expected = ", ".join(str(code) for code in check.expect_status)
+        return down(f"HTTP {status} (expected {expected})", latency, **details)
+    text = body.decode("utf-8", "replace")
+    if check.body_regex and not re.search(check.body_regex, text):
+        return down(f"HTTP {status}, but the body does not match {check.body_regex!r}",
+                    latency, **details)
+    if check.json_path:
+        found, value = _json_value(text, check.json_path)
+        if not found:
+            return down(f"HTTP {status}, but {check.json_path} is not in the JSON body",
+                        latency, **details)
+        details["json_value"] = value
+        if check.json_equals is not None and value != check.json_equals and str(value) != str(
+                check.json_equals):
+            return down(f"{check.json_path} is {value!r}, expected {check.json_equals!r}",
+                        latency, **details)
+    return up(f"HTTP {status} in {latency * 1000:.0f} ms", latency, **details)
+
+
+def _json_value(text: str, path: str) -> tuple[bool, Any]:
+    try:
+        value: Any = json.loads(text)
+    except ValueError:
+        return False, None
+    for part in path.split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return False, None
+    return True, value

@@ -1,0 +1,90 @@
+"""``imap``: the server greets and lists its capabilities, over IMAPS or STARTTLS; the
+certificate is verified and its expiry judged."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from datetime import datetime
+
+from reprise.plan.checks import ImapCheck
+from reprise.probes.net import ProtocolError, address, close_quietly, describe
+from reprise.probes.result import ProbeResult, down, up
+from reprise.probes.tlsinfo import certificate_expiry, client_context, expiry_verdict
+
+
+async def _line(reader: asyncio.StreamReader) -> str:
+    raw = await reader.readline()
+    if not raw:
+        raise ProtocolError("the server closed the connection")
+    return raw.decode("utf-8", "replace").rstrip("\r\n")
+
+
+async def _tagged(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, tag: str,
+                  command: str) -> list[str]:
+    writer.write(f"{tag} {command}\r\n".encode())
+    await writer.drain()
+    untagged: list[str] = []
+    for _ in range(500):
+        line = await _line(reader)
+        if line.startswith(f"{tag} "):
+            status = line[len(tag) + 1:]
+            if not status.upper().startswith("OK"):
+                raise ProtocolError(f"{command} answered {status[:80]}")
+            return untagged
+        untagged.append(line)
+    raise ProtocolError(f"{command}: endless answer")
+
+
+def _capabilities(lines: list[str]) -> list[str]:
+    for line in lines:
+        words = line.replace("[", " ").replace("]", " ").split()
+        upper = [word.upper() for word in words]
+        if "CAPABILITY" in upper:
+            return upper[upper.index("CAPABILITY") + 1:]
+    return []
+
+
+async def probe_imap(check: ImapCheck) -> ProbeResult:
+    """Greeting, CAPABILITY, STARTTLS (when asked), CAPABILITY again, LOGOUT."""
+    port = check.port or (993 if check.tls == "implicit" else 143)
+    target = address(check.host, port)
+    context = client_context(check.verify_tls)
+    implicit = check.tls == "implicit"
+    started = time.perf_counter()
+    try:
+        reader, writer = await asyncio.open_connection(
+            check.host, port, ssl=context if implicit else None,
+            server_hostname=check.host if implicit else None)
+    except (OSError, ssl.SSLError) as error:
+        return down(describe(error, target), time.perf_counter() - started)
+    expiry: datetime | None = None
+    try:
+        greeting = await _line(reader)
+        if not greeting.upper().startswith(("* OK", "* PREAUTH")):
+            return down(f"{target}: greeting {greeting[:80]!r}", time.perf_counter() - started)
+        capabilities = _capabilities(await _tagged(reader, writer, "r1", "CAPABILITY"))
+        if check.tls == "starttls":
+            if "STARTTLS" not in capabilities:
+                return down(f"{target}: STARTTLS not offered", time.perf_counter() - started,
+                            capabilities=capabilities)
+            await _tagged(reader, writer, "r2", "STARTTLS")
+            await writer.start_tls(context, server_hostname=check.host)
+            capabilities = _capabilities(await _tagged(reader, writer, "r3", "CAPABILITY"))
+        if check.tls != "none":
+            expiry = certificate_expiry(writer.get_extra_info("ssl_object"))
+        latency = time.perf_counter() - started
+        writer.write(b"r4 LOGOUT\r\n")
+        await writer.drain()
+    except ProtocolError as error:
+        return down(f"{target}: {error}", time.perf_counter() - started)
+    except (OSError, ssl.SSLError) as error:
+        return down(describe(error, target), time.perf_counter() - started)
+    finally:
+        await close_quietly(writer)
+    if "IMAP4REV1" not in capabilities and "IMAP4REV2" not in capabilities:
+        return down(f"{target}: not an IMAP4 server (capabilities: "
+                    f"{' '.join(capabilities)[:80]})", latency, capabilities=capabilities)
+    result = up(f"{target}: {greeting[5:60]}", latency, capabilities=capabilities)
+    return expiry_verdict(result, expiry, check.cert_expiry_days)

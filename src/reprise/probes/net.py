@@ -1,0 +1,47 @@
+"""Shared by network probes: failures in words a sysadmin acts on ("connection refused",
+"does not resolve") rather than an exception name, addresses, and closing quietly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import socket
+import ssl
+
+from reprise.probes.tlsinfo import describe_ssl_error
+
+
+class ProtocolError(Exception):
+    """The server said something a healthy server would not."""
+
+
+def describe(error: BaseException, target: str) -> str:
+    """What went wrong reaching ``target`` (``host:port`` or a URL)."""
+    if isinstance(error, ssl.SSLError):
+        return describe_ssl_error(error)
+    if isinstance(error, socket.gaierror):
+        return f"{target}: host name does not resolve ({error.strerror})"
+    if isinstance(error, ConnectionRefusedError):
+        return f"{target}: connection refused (nothing listening)"
+    if isinstance(error, ConnectionResetError):
+        return f"{target}: connection reset by the server"
+    if isinstance(error, TimeoutError):
+        return f"{target}: timed out"
+    if isinstance(error, OSError) and error.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+        return f"{target}: unreachable ({error.strerror})"
+    if isinstance(error, OSError) and error.strerror:
+        return f"{target}: {error.strerror}"
+    return f"{target}: {error or type(error).__name__}"
+
+
+def address(host: str, port: int) -> str:
+    """``host:port``, with brackets around an IPv6 address."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+async def close_quietly(writer: asyncio.StreamWriter) -> None:
+    """Close a connection without caring whether the peer already went away."""
+    writer.close()
+    with contextlib.suppress(OSError, ssl.SSLError):
+        await writer.wait_closed()

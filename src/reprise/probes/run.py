@@ -1,0 +1,154 @@
+"""Run one check: pick the probe for its kind, enforce its timeout, never raise.
+
+Whatever happens inside a probe (a timeout, a bug, a library error) becomes a ``down``
+result with a message: a monitor must outlive every check it runs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+
+from reprise.plan.checks import (
+    BackupAgeCheck,
+    CommandCheck,
+    DiskCheck,
+    DnsCheck,
+    HttpCheck,
+    IcmpCheck,
+    ImapCheck,
+    PostgresCheck,
+    SmtpCheck,
+    TcpCheck,
+    TlsCheck,
+)
+from reprise.plan.model import Plan, Service
+from reprise.probes.http import HttpClients
+from reprise.probes.net import address
+from reprise.probes.result import ProbeResult, down
+from reprise.store.database import Store
+
+Check = (TcpCheck | HttpCheck | IcmpCheck | DnsCheck | SmtpCheck | ImapCheck | PostgresCheck
+         | DiskCheck | CommandCheck | BackupAgeCheck | TlsCheck)
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ProbeContext:
+    """What probes share during one run of the monitor (or of `reprise status`)."""
+
+    plan: Plan
+    store: Store | None = None
+    http: HttpClients = field(default_factory=HttpClients)
+
+    async def aclose(self) -> None:
+        """Release shared connections."""
+        await self.http.aclose()
+
+
+def describe_check(check: Check) -> str:
+    """A check's display name: its ``name``, else its kind and target."""
+    if check.name:
+        return check.name
+    match check:
+        case TcpCheck() | TlsCheck() | SmtpCheck():
+            return f"{check.kind} {address(check.host, check.port)}"
+        case ImapCheck():
+            port = check.port or (993 if check.tls == "implicit" else 143)
+            return f"imap {address(check.host, port)}"
+        case HttpCheck():
+            return f"{check.method} {check.url}" if check.method != "GET" else check.url
+        case IcmpCheck():
+            return f"ping {check.host}"
+        case DnsCheck():
+            return f"dns {check.lookup} {check.record_type}"
+        case PostgresCheck():
+            from reprise.probes.postgres import describe_dsn
+
+            return f"postgres {describe_dsn(check.dsn)}"
+        case DiskCheck():
+            return f"disk {check.path}"
+        case CommandCheck():
+            return f"command {check.command[:40]}"
+        case BackupAgeCheck():
+            return f"backup age {check.service}" if check.service else "backup age"
+    return check.kind
+
+
+def service_checks(service: Service) -> list[tuple[str, Check]]:
+    """The service's checks with unique display names (``#2`` added to repeats)."""
+    seen: dict[str, int] = {}
+    named: list[tuple[str, Check]] = []
+    for check in service.checks:
+        name = describe_check(check)
+        seen[name] = seen.get(name, 0) + 1
+        named.append((name if seen[name] == 1 else f"{name} #{seen[name]}", check))
+    return named
+
+
+async def run_check(check: Check, service_id: str, context: ProbeContext) -> ProbeResult:
+    """Run ``check`` within its timeout; a failure of any kind is a ``down`` result."""
+    timeout = check.timeout.total_seconds()
+    started = time.perf_counter()
+    try:
+        return await asyncio.wait_for(_probe(check, service_id, context), timeout)
+    except TimeoutError:
+        message = (f"still running after {timeout:g} s: killed with its process group"
+                   if isinstance(check, CommandCheck) else f"no answer within {timeout:g} s")
+        return down(message, time.perf_counter() - started)
+    except Exception as error:  # a probe bug must not stop the monitor
+        logger.exception("check %s of %s failed unexpectedly", describe_check(check),
+                         service_id)
+        return down(f"probe error: {type(error).__name__}: {error}",
+                    time.perf_counter() - started)
+
+
+async def _probe(check: Check, service_id: str, context: ProbeContext) -> ProbeResult:
+    # Probe modules import their libraries lazily: `reprise status` loads only what it uses.
+    match check:
+        case TcpCheck():
+            from reprise.probes.tcp import probe_tcp
+
+            return await probe_tcp(check)
+        case HttpCheck():
+            from reprise.probes.http import probe_http
+
+            return await probe_http(check, context.http)
+        case IcmpCheck():
+            from reprise.probes.icmp import probe_icmp
+
+            return await probe_icmp(check)
+        case DnsCheck():
+            from reprise.probes.dns import probe_dns
+
+            return await probe_dns(check)
+        case SmtpCheck():
+            from reprise.probes.smtp import probe_smtp
+
+            return await probe_smtp(check)
+        case ImapCheck():
+            from reprise.probes.imap import probe_imap
+
+            return await probe_imap(check)
+        case PostgresCheck():
+            from reprise.probes.postgres import probe_postgres
+
+            return await probe_postgres(check)
+        case DiskCheck():
+            from reprise.probes.disk import probe_disk
+
+            return await probe_disk(check)
+        case CommandCheck():
+            from reprise.probes.command import probe_command
+
+            return await probe_command(check)
+        case BackupAgeCheck():
+            from reprise.probes.backup_age import probe_backup_age
+
+            return await probe_backup_age(check, service_id, context.plan, context.store)
+        case TlsCheck():
+            from reprise.probes.tls import probe_tls
+
+            return await probe_tls(check)
+    raise AssertionError(f"no probe for {check.kind}")

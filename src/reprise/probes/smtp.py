@@ -1,0 +1,86 @@
+"""``smtp``: the server greets, answers EHLO and offers STARTTLS (or speaks implicit TLS);
+the certificate is verified and its expiry judged."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import ssl
+import time
+from datetime import datetime
+
+from reprise.plan.checks import SmtpCheck
+from reprise.probes.net import ProtocolError, address, close_quietly, describe
+from reprise.probes.result import ProbeResult, down, up
+from reprise.probes.tlsinfo import certificate_expiry, client_context, expiry_verdict
+
+
+async def _reply(reader: asyncio.StreamReader) -> tuple[int, list[str]]:
+    lines: list[str] = []
+    while True:
+        raw = await reader.readline()
+        if not raw:
+            raise ProtocolError("the server closed the connection")
+        line = raw.decode("utf-8", "replace").rstrip("\r\n")
+        if len(line) < 3 or not line[:3].isdigit():
+            raise ProtocolError(f"not an SMTP reply: {line[:80]!r}")
+        lines.append(line[4:])
+        if line[3:4] != "-":
+            return int(line[:3]), lines
+        if len(lines) > 200:
+            raise ProtocolError("endless multi-line reply")
+
+
+async def _command(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                   command: str, expect: int) -> list[str]:
+    writer.write(command.encode() + b"\r\n")
+    await writer.drain()
+    code, lines = await _reply(reader)
+    if code != expect:
+        raise ProtocolError(f"{command.split()[0]} answered {code} {' '.join(lines)[:80]}")
+    return lines
+
+
+async def probe_smtp(check: SmtpCheck) -> ProbeResult:
+    """Greeting, EHLO, STARTTLS (when required), EHLO again, QUIT."""
+    target = address(check.host, check.port)
+    context = client_context(check.verify_tls)
+    started = time.perf_counter()
+    try:
+        reader, writer = await asyncio.open_connection(
+            check.host, check.port, ssl=context if check.tls == "implicit" else None,
+            server_hostname=check.host if check.tls == "implicit" else None)
+    except (OSError, ssl.SSLError) as error:
+        return down(describe(error, target), time.perf_counter() - started)
+    expiry: datetime | None = None
+    try:
+        code, banner = await _reply(reader)
+        if code != 220:
+            return down(f"{target}: greeting {code} {' '.join(banner)[:80]}",
+                        time.perf_counter() - started)
+        if check.expect_banner and not re.search(check.expect_banner, banner[0]):
+            return down(f"{target}: banner {banner[0][:80]!r} does not match "
+                        f"{check.expect_banner!r}", time.perf_counter() - started)
+        extensions = [line.split()[0].upper() for line in
+                      (await _command(reader, writer, "EHLO reprise.monitor", 250))[1:] if line]
+        if check.tls == "starttls":
+            if "STARTTLS" not in extensions:
+                return down(f"{target}: STARTTLS not offered", time.perf_counter() - started,
+                            extensions=extensions)
+            await _command(reader, writer, "STARTTLS", 220)
+            await writer.start_tls(context, server_hostname=check.host)
+            await _command(reader, writer, "EHLO reprise.monitor", 250)
+        if check.tls != "none":
+            expiry = certificate_expiry(writer.get_extra_info("ssl_object"))
+        latency = time.perf_counter() - started
+        writer.write(b"QUIT\r\n")
+        await writer.drain()
+    except ProtocolError as error:
+        return down(f"{target}: {error}", time.perf_counter() - started)
+    except (OSError, ssl.SSLError) as error:
+        return down(describe(error, target), time.perf_counter() - started)
+    finally:
+        await close_quietly(writer)
+    tls = {"starttls": ", STARTTLS", "implicit": ", TLS", "none": ""}[check.tls]
+    result = up(f"{target}: {banner[0][:60]}{tls}", latency, extensions=extensions)
+    return expiry_verdict(result, expiry, check.cert_expiry_days)

@@ -1,0 +1,34 @@
+"""``tls``: the certificate served on host:port is valid and not about to expire."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+
+from reprise.plan.checks import TlsCheck
+from reprise.probes.net import address, close_quietly, describe
+from reprise.probes.result import ProbeResult, down, up
+from reprise.probes.tlsinfo import certificate_expiry, client_context, expiry_verdict
+
+
+async def probe_tls(check: TlsCheck) -> ProbeResult:
+    """Complete a TLS handshake and judge the certificate's expiry."""
+    target = address(check.host, check.port)
+    started = time.perf_counter()
+    try:
+        _reader, writer = await asyncio.open_connection(
+            check.host, check.port, ssl=client_context(check.verify_tls),
+            server_hostname=check.server_name or check.host)
+    except (OSError, ssl.SSLError) as error:
+        return down(describe(error, target), time.perf_counter() - started)
+    try:
+        latency = time.perf_counter() - started
+        expiry = certificate_expiry(writer.get_extra_info("ssl_object"))
+        if expiry is None:
+            return down(f"{target}: no certificate presented", latency)
+        return expiry_verdict(up(f"{target}: certificate valid until "
+                                 f"{expiry:%Y-%m-%d}", latency),
+                              expiry, check.warn_days, check.critical_days)
+    finally:
+        await close_quietly(writer)

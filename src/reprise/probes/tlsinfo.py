@@ -1,0 +1,62 @@
+"""TLS for probes: a verifying context by default, the certificate's expiry, and errors in
+words. Standard-library clients (and asyncio) only verify when handed such a context."""
+
+from __future__ import annotations
+
+import ssl
+from datetime import UTC, datetime
+
+from reprise.probes.result import ProbeResult, degraded, down
+
+
+def client_context(verify: bool) -> ssl.SSLContext:
+    """A client context: the system's trust store and host-name check, or none at all."""
+    context = ssl.create_default_context()
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def certificate_expiry(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> datetime | None:
+    """When the peer's certificate expires (also readable when verification is off)."""
+    if ssl_object is None:
+        return None
+    der = ssl_object.getpeercert(binary_form=True)
+    if not der:
+        return None
+    from cryptography import x509
+
+    return x509.load_der_x509_certificate(der).not_valid_after_utc
+
+
+def days_left(expiry: datetime, now: datetime | None = None) -> float:
+    """Days until ``expiry`` (negative once expired)."""
+    return (expiry - (now or datetime.now(UTC))).total_seconds() / 86400
+
+
+def expiry_verdict(result: ProbeResult, expiry: datetime | None, warn_days: int,
+                   critical_days: int | None = None) -> ProbeResult:
+    """``result`` made degraded (or down) when the certificate expires soon or has expired."""
+    if expiry is None or result.state == "down":
+        return result
+    left = days_left(expiry)
+    details = {**result.details, "certificate_expires": expiry.isoformat(),
+               "certificate_days_left": round(left, 1)}
+    when = expiry.strftime("%Y-%m-%d")
+    if left < 0:
+        return down(f"certificate expired on {when}", result.latency, **details)
+    if critical_days is not None and left < critical_days:
+        return down(f"certificate expires in {left:.0f} days ({when})", result.latency,
+                    **details)
+    if left < warn_days:
+        return degraded(f"{result.message}; certificate expires in {left:.0f} days ({when})",
+                        result.latency, **details)
+    return ProbeResult(result.state, result.message, result.latency, details)
+
+
+def describe_ssl_error(error: ssl.SSLError) -> str:
+    """An SSL failure in words: why the certificate was refused, when that is the cause."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return f"TLS certificate refused: {error.verify_message or error.reason}"
+    return f"TLS handshake failed: {error.reason or error}"
