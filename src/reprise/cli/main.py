@@ -16,7 +16,21 @@ from typing import Annotated
 import typer
 
 from reprise import __version__
-from reprise.cli import backup, drill, events, init, keys, pg, plan, repo, restore, state, wal
+from reprise.cli import (
+    alerts,
+    backup,
+    drill,
+    events,
+    init,
+    keys,
+    monitor,
+    pg,
+    plan,
+    repo,
+    restore,
+    state,
+    wal,
+)
 from reprise.cli.context import CliState
 from reprise.errors import EXIT_FAILED, EXIT_INTERNAL_ERROR, EXIT_INTERRUPTED, RepriseError
 
@@ -41,6 +55,11 @@ app.add_typer(backup.app, name="backup")
 app.command("restore", help=restore.restore_command.__doc__)(restore.restore_command)
 app.add_typer(drill.app, name="drill")
 app.add_typer(wal.app, name="wal")
+app.command("status", help=monitor.status_command.__doc__)(monitor.status_command)
+app.command("check", help=monitor.check_command.__doc__)(monitor.check_command)
+app.command("monitor", help=monitor.monitor_command.__doc__)(monitor.monitor_command)
+app.add_typer(alerts.alert_app, name="alert")
+app.add_typer(alerts.silence_app, name="silence")
 
 
 def _show_version(value: bool) -> None:

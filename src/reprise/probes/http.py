@@ -13,7 +13,7 @@ import httpx
 from reprise.plan.checks import HttpCheck
 from reprise.probes.net import describe
 from reprise.probes.result import ProbeResult, down, slow, up
-from reprise.probes.tlsinfo import certificate_expiry, expiry_verdict
+from reprise.probes.tlsinfo import certificate_expiry, expiry_note, expiry_verdict
 
 _BODY_LIMIT = 1024 * 1024
 """Bytes of body read for body_regex / json_path; a huge page never fills the memory."""
@@ -59,7 +59,12 @@ async def probe_http(check: HttpCheck, clients: HttpClients) -> ProbeResult:
         return down(f"{check.url}: no answer within {timeout:g} s",
                     time.perf_counter() - started)
     except httpx.HTTPError as error:
-        return down(_describe_http(error, check.url), time.perf_counter() - started)
+        latency = time.perf_counter() - started
+        message = _describe_http(error, check.url)
+        if "certificate refused" in message:
+            url = httpx.URL(check.url)
+            message += await expiry_note(url.host, url.port or 443)
+        return down(message, latency)
     result = _judge(check, response.status_code, body, latency)
     result = slow(result, check.degraded_latency)
     return expiry_verdict(result, expiry, check.cert_expiry_days)
@@ -84,7 +89,9 @@ def _describe_http(error: httpx.HTTPError, url: str) -> str:
         chain.append(cause)
         cause = cause.__cause__ or cause.__context__
     for cause in reversed(chain):
-        if isinstance(cause, ssl.SSLError) or (isinstance(cause, OSError) and cause.errno):
+        if isinstance(cause, ssl.SSLError):
+            return f"{url}: {describe(cause, url)}"
+        if isinstance(cause, OSError) and cause.errno:
             return describe(cause, url)
     if isinstance(error, httpx.ConnectError):
         return f"{url}: cannot connect ({error})"

@@ -44,4 +44,9 @@ async def close_quietly(writer: asyncio.StreamWriter) -> None:
     """Close a connection without caring whether the peer already went away."""
     writer.close()
     with contextlib.suppress(OSError, ssl.SSLError):
-        await writer.wait_closed()
+        await asyncio.wait_for(writer.wait_closed(), 2)
+    with contextlib.suppress(OSError, ssl.SSLError):
+        # A failed STARTTLS leaves the plain socket behind its stream: close it too.
+        raw = writer.get_extra_info("socket")
+        if raw is not None and raw.fileno() != -1:
+            writer.transport.abort()

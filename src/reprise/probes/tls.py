@@ -9,7 +9,12 @@ import time
 from reprise.plan.checks import TlsCheck
 from reprise.probes.net import address, close_quietly, describe
 from reprise.probes.result import ProbeResult, down, up
-from reprise.probes.tlsinfo import certificate_expiry, client_context, expiry_verdict
+from reprise.probes.tlsinfo import (
+    certificate_expiry,
+    client_context,
+    expiry_note,
+    expiry_verdict,
+)
 
 
 async def probe_tls(check: TlsCheck) -> ProbeResult:
@@ -21,7 +26,10 @@ async def probe_tls(check: TlsCheck) -> ProbeResult:
             check.host, check.port, ssl=client_context(check.verify_tls),
             server_hostname=check.server_name or check.host)
     except (OSError, ssl.SSLError) as error:
-        return down(describe(error, target), time.perf_counter() - started)
+        latency = time.perf_counter() - started
+        note = (await expiry_note(check.host, check.port, check.server_name)
+                if isinstance(error, ssl.SSLCertVerificationError) else "")
+        return down(f"{target}: {describe(error, target)}{note}", latency)
     try:
         latency = time.perf_counter() - started
         expiry = certificate_expiry(writer.get_extra_info("ssl_object"))

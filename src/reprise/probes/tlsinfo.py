@@ -3,6 +3,8 @@ words. Standard-library clients (and asyncio) only verify when handed such a con
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ssl
 from datetime import UTC, datetime
 
@@ -60,3 +62,18 @@ def describe_ssl_error(error: ssl.SSLError) -> str:
     if isinstance(error, ssl.SSLCertVerificationError):
         return f"TLS certificate refused: {error.verify_message or error.reason}"
     return f"TLS handshake failed: {error.reason or error}"
+
+
+async def expiry_note(host: str, port: int, server_name: str | None = None) -> str:
+    """After a refused certificate, look at it unverified: "; it also expired on …" when
+    it has, so that the operator learns both problems at once ("" otherwise)."""
+    with contextlib.suppress(OSError, ssl.SSLError, TimeoutError):
+        _reader, writer = await asyncio.wait_for(asyncio.open_connection(
+            host, port, ssl=client_context(False), server_hostname=server_name or host), 3)
+        try:
+            expiry = certificate_expiry(writer.get_extra_info("ssl_object"))
+        finally:
+            writer.close()
+        if expiry is not None and days_left(expiry) < 0:
+            return f"; it also expired on {expiry:%Y-%m-%d}"
+    return ""

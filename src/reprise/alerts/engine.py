@@ -1,0 +1,273 @@
+"""From service states to notifications: alerts opened and resolved, routed to roles,
+escalated until acknowledged, held back while a dependency is the cause, silenced,
+in maintenance or flapping, and gathered into next-business-day digests for P3.
+
+The engine never sleeps and never reads the wall clock: it is driven by ``on_change``
+(a service changed state) and ``tick(now)``; notifications go to ``send``. Tests drive it
+with their own clock; the monitor drives it with real time."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from reprise.alerts.calendar import maintenance, next_digest
+from reprise.alerts.messages import Notification, Writer
+from reprise.alerts.records import (
+    Alert,
+    Silence,
+    acknowledgements,
+    list_alerts,
+    list_silences,
+    open_alert,
+    save_alert,
+)
+from reprise.monitor.board import BAD, Board
+from reprise.plan.model import Plan, Priority, Service
+from reprise.store.database import Store
+from reprise.store.events import append_event
+
+Send = Callable[[Notification], None]
+
+
+class AlertEngine:
+    """Alerting for one plan, its board of states and its state store."""
+
+    def __init__(self, plan: Plan, store: Store, board: Board, send: Send) -> None:
+        self.plan, self.store, self.board, self.send = plan, store, board, send
+        self.writer = Writer(plan)
+        self.open: dict[str, Alert] = {alert.service: alert
+                                       for alert in reversed(list_alerts(store))
+                                       if alert.kind != "flapping"}
+        self.digest_pending: dict[int, Alert] = {
+            alert.id: alert for alert in self.open.values() if alert.digest_due is not None
+            and alert.notified_at is None}
+        self.notified_roles: dict[str, list[str]] = {}
+        self.changes: dict[str, deque[datetime]] = {s.id: deque() for s in plan.services}
+        self.flapping: set[str] = set()
+        self.silences: dict[str, Silence] = {}
+
+    # -- routing ---------------------------------------------------------------------------
+
+    def priority(self, service: Service) -> Priority:
+        """The service's priority settings."""
+        return getattr(self.plan.priorities, service.effective_priority)  # type: ignore[no-any-return]
+
+    def base_roles(self, service: Service) -> list[str]:
+        """Roles told first: the owner and matching routes, else the admins (else all)."""
+        roles = [service.owner] if service.owner else []
+        for route in self.plan.alerting.routes:
+            if ((not route.priorities or service.effective_priority in route.priorities)
+                    and (not route.services or service.id in route.services)
+                    and (not route.categories or service.category in route.categories)):
+                roles += route.roles
+        if not roles:
+            roles = [r.id for r in self.plan.roles if r.permission == "admin"] or [
+                r.id for r in self.plan.roles]
+        return list(dict.fromkeys(roles))
+
+    def roles_at(self, service: Service, level: int) -> list[str]:
+        """Roles told at an escalation level: the base roles plus the first ``level`` roles
+        of the priority's escalate_to."""
+        escalate = self.priority(service).escalate_to[:level]
+        return list(dict.fromkeys(self.base_roles(service) + escalate))
+
+    def repeat_every(self, service: Service) -> timedelta | None:
+        """How often an unacknowledged problem is re-sent and escalated."""
+        priority = self.priority(service)
+        if priority.repeat_every is not None:
+            return priority.repeat_every
+        return priority.response if isinstance(priority.response, timedelta) else None
+
+    # -- state changes ---------------------------------------------------------------------
+
+    def on_change(self, service_id: str, old: str, new: str, at: datetime) -> None:
+        """A service changed state: record it, count it for flapping, open or resolve."""
+        service = self.plan.service(service_id)
+        append_event(self.store, "service.state", service_id,
+                     {"from": old, "to": new, "failures": self.board.failures(service_id)},
+                     at=at)
+        starts_flapping = (old != "unknown" or new in BAD) and self._count_change(
+            service, new, at)
+        if starts_flapping or service_id in self.flapping:
+            return
+        if new in BAD:
+            self._open_or_worsen(service, new, at)
+        elif new == "up" and service_id in self.open:
+            self._resolve(self.open[service_id], at)
+
+    def _count_change(self, service: Service, new: str, at: datetime) -> bool:
+        """Track changes; True when this change starts a flapping period."""
+        settings = self.plan.alerting.flapping
+        changes = self.changes[service.id]
+        changes.append(at)
+        while changes and at - changes[0] > settings.window:
+            changes.popleft()
+        if service.id in self.flapping or len(changes) <= settings.changes:
+            return False
+        self.flapping.add(service.id)
+        subject, body = self.writer.flapping(service, len(changes), new)
+        self._send("flapping", service, self.base_roles(service), subject, body, None, at)
+        append_event(self.store, "alert.flapping", service.id, {"changes": len(changes)},
+                     at=at)
+        return True
+
+    def _open_or_worsen(self, service: Service, state: str, at: datetime) -> None:
+        message = "; ".join(self.board.failures(service.id))[:2000]
+        alert = self.open.get(service.id)
+        if alert is not None:
+            alert.message = message
+            if state == "down" and alert.kind == "degraded":
+                # Worse than what was announced: announce it again as down.
+                alert.kind, alert.notified_at, alert.level, alert.next_at = "down", None, 0, None
+            save_alert(self.store, alert)
+            return
+        opened = self.board.failing_since(service.id) or at
+        alert = open_alert(self.store, service=service.id, kind=state,
+                           priority=service.effective_priority, opened_at=opened,
+                           message=message, roles=self.base_roles(service))
+        self.open[service.id] = alert
+        append_event(self.store, "alert.opened", service.id,
+                     {"alert": alert.id, "kind": state, "message": message}, at=at)
+
+    def _resolve(self, alert: Alert, at: datetime, *, quiet: bool = False) -> None:
+        service = self.plan.service(alert.service)
+        alert.resolved_at = at
+        save_alert(self.store, alert)
+        self.open.pop(alert.service, None)
+        append_event(self.store, "alert.resolved", alert.service, {"alert": alert.id}, at=at)
+        if quiet:
+            return
+        if alert.notified_at is not None:
+            roles = alert.roles
+        elif alert.root is not None and alert.root in self.notified_roles:
+            roles = self.notified_roles[alert.root]
+        else:
+            return  # never announced (held back, silenced, or waiting for its digest)
+        root = self.plan.service(alert.root) if alert.root else None
+        still = [self.plan.service(other.service) for other in self.open.values()
+                 if other.root == alert.service]
+        subject, body = self.writer.recovery(service, alert.opened_at, at, root, still)
+        self._send("recovery", service, roles, subject, body, alert.id, at)
+
+    # -- time ------------------------------------------------------------------------------
+
+    def tick(self, now: datetime) -> None:
+        """Read acknowledgements and silences, end flapping, then evaluate every alert."""
+        acks = acknowledgements(self.store, [alert.id for alert in self.open.values()])
+        for alert in self.open.values():
+            if alert.id in acks and alert.acked_at is None:
+                alert.acked_at, alert.acked_by = acks[alert.id]
+        self.silences = {silence.service: silence
+                         for silence in list_silences(self.store, active_at=now)
+                         if silence.active(now)}
+        self._end_flapping(now)
+        self.evaluate(now)
+
+    def _end_flapping(self, now: datetime) -> None:
+        window = self.plan.alerting.flapping.window
+        for service_id in sorted(self.flapping):
+            changed = self.board.changed_at[service_id]
+            if changed is not None and now - changed < window:
+                continue
+            self.flapping.discard(service_id)
+            self.changes[service_id].clear()
+            service = self.plan.service(service_id)
+            state = self.board.state[service_id]
+            subject, body = self.writer.stable(service, state)
+            self._send("stable", service, self.base_roles(service), subject, body, None, now)
+            if state in BAD:
+                self._open_or_worsen(service, state, now)
+            elif service_id in self.open:
+                self._resolve(self.open[service_id], now, quiet=True)
+
+    def suppressed_by(self, service_id: str, now: datetime) -> str | None:
+        """Why alerts of this service are held back now (None: they are not)."""
+        window = maintenance(self.plan, service_id, now)
+        if window is not None:
+            return f"maintenance: {window.reason}"
+        silence = self.silences.get(service_id)
+        if silence is not None and silence.active(now):
+            return f"silenced until {silence.ends_at.isoformat()}: {silence.reason}"
+        if service_id in self.flapping:
+            return "flapping"
+        roots = self.board.roots(service_id) if self.board.state[service_id] in BAD else []
+        if roots:
+            return "impacted by " + ", ".join(roots)
+        return None
+
+    def evaluate(self, now: datetime) -> None:
+        """Announce, escalate or hold each open alert; send due digests."""
+        for alert in list(self.open.values()):
+            self._evaluate(alert, now)
+        self._digests(now)
+
+    def _evaluate(self, alert: Alert, now: datetime) -> None:
+        service = self.plan.service(alert.service)
+        roots = self.board.roots(service.id)
+        root = roots[0] if roots and self.board.state[service.id] in BAD else None
+        if root != alert.root and alert.notified_at is None:
+            alert.root = root
+            save_alert(self.store, alert)
+        if root is not None or alert.acked_at is not None:
+            return
+        if self.suppressed_by(service.id, now) or self.board.held(service.id, now):
+            return
+        if alert.notified_at is None:
+            if self.priority(service).response == "next_business_day":
+                if alert.digest_due is None:
+                    alert.digest_due = next_digest(self.plan, self.priority(service).digest_at,
+                                                   alert.opened_at)
+                    save_alert(self.store, alert)
+                    self.digest_pending[alert.id] = alert
+                return
+            self._announce(alert, service, now, level=0)
+        elif alert.next_at is not None and now >= alert.next_at:
+            self._announce(alert, service, now, level=alert.level + 1)
+
+    def _announce(self, alert: Alert, service: Service, now: datetime, level: int) -> None:
+        roles = self.roles_at(service, level)
+        impacted = [self.plan.service(other) for other in self.board.impacted_by(service.id)]
+        subject, body = self.writer.problem(service, alert.kind, alert.opened_at,
+                                            self.board.failures(service.id) or [alert.message],
+                                            impacted, alert.id)
+        kind = "problem"
+        if level:
+            kind = "escalation"
+            subject, body = self.writer.escalation(subject, body, level,
+                                                   now - alert.opened_at, roles)
+        repeat = self.repeat_every(service) if alert.kind == "down" else None
+        alert.level, alert.roles = level, roles
+        alert.notified_at = alert.notified_at or now
+        alert.next_at = now + repeat if repeat else None
+        save_alert(self.store, alert)
+        self.notified_roles[service.id] = roles
+        self._send(kind, service, roles, subject, body, alert.id, now)
+
+    def _digests(self, now: datetime) -> None:
+        due = [alert for alert in self.digest_pending.values()
+               if alert.digest_due is not None and alert.digest_due <= now]
+        if not due:
+            return
+        by_roles: dict[tuple[str, ...], list[Alert]] = {}
+        for alert in sorted(due, key=lambda a: a.opened_at):
+            by_roles.setdefault(tuple(alert.roles), []).append(alert)
+            alert.notified_at = now
+            save_alert(self.store, alert)
+            self.digest_pending.pop(alert.id, None)
+        for roles, alerts in by_roles.items():
+            items = [(self.plan.service(a.service), a.message, a.opened_at, a.resolved_at)
+                     for a in alerts]
+            subject, body = self.writer.digest(items)
+            self.send(Notification("digest", roles, subject, body))
+            append_event(self.store, "alert.notified", "digest",
+                         {"kind": "digest", "roles": list(roles),
+                          "alerts": [a.id for a in alerts]}, at=now)
+
+    def _send(self, kind: str, service: Service, roles: list[str], subject: str, body: str,
+              alert_id: int | None, at: datetime) -> None:
+        self.send(Notification(kind, tuple(roles), subject, body, alert_id, service.id))
+        append_event(self.store, "alert.notified", service.id,
+                     {"kind": kind, "roles": roles, "subject": subject, "alert": alert_id},
+                     at=at)

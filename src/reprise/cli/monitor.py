@@ -1,0 +1,175 @@
+"""``reprise status``, ``reprise check`` and ``reprise monitor``: run the plan's checks once,
+one service's checks in detail, or watch continuously and alert."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from reprise.monitor.status import ServiceStatus
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+STATE_STYLE = {"up": "green", "degraded": "yellow", "down": "bold red", "impacted": "magenta",
+               "unknown": "dim"}
+
+
+def _latency(value: float | None) -> str:
+    return "—" if value is None else f"{value * 1000:.0f} ms"
+
+
+def status_command(
+    ctx: typer.Context,
+    service: Annotated[list[str] | None, typer.Option(
+        "--service", "-s", help="Only these services (repeatable).")] = None,
+    json: JsonOption = False,
+) -> None:
+    """Run every check once and show each service's state (like the seed's status.sh).
+
+    A service whose dependency is down shows as *impacted* and names that dependency.
+    Exit 0 when every checked service is up, 1 otherwise.
+    """
+    from reprise.cli.context import open_state
+    from reprise.cli.output import print_json, stdout
+    from reprise.monitor.status import check_services
+
+    loaded, store = open_state(ctx)
+    try:
+        _known(loaded.plan, service or [])
+        statuses = check_services(loaded.plan, store, service or None)
+    finally:
+        store.close()
+    if json:
+        print_json([status.to_dict() for status in statuses])
+    else:
+        from rich.table import Table
+
+        table = Table(box=None, pad_edge=False)
+        for column in ("Service", "Priority", "State", "Latency", "Message"):
+            table.add_column(column, overflow="fold")
+        for status in statuses:
+            shown = status.display_state
+            state = f"[{STATE_STYLE[shown]}]{shown}[/]"
+            if status.root:
+                state += f" ({', '.join(status.root)})"
+            message = status.message + (f" [dim]({status.note})[/]" if status.note else "")
+            table.add_row(status.id, status.priority, state, _latency(status.latency),
+                          message)
+        stdout().print(table)
+        checked = [s for s in statuses if s.checks]
+        healthy = sum(1 for s in checked if s.state == "up")
+        stdout().print(f"{healthy} of {len(checked)} checked services up.")
+    if any(status.state != "up" for status in statuses if status.checks):
+        raise typer.Exit(1)
+
+
+def _known(plan: Any, services: list[str]) -> None:
+    from reprise.errors import InputError
+
+    known = [s.id for s in plan.services]
+    for service in services:
+        if service not in known:
+            raise InputError(f"unknown service {service!r}",
+                             hint=f"use one of: {', '.join(known)}")
+
+
+def check_command(
+    ctx: typer.Context,
+    service: Annotated[str, typer.Argument(help="The service whose checks to run.")],
+    json: JsonOption = False,
+) -> None:
+    """Run one service's checks once and show every detail (exit 0 up, 1 otherwise)."""
+    from reprise.cli.context import open_state
+    from reprise.cli.output import print_json
+
+    loaded, store = open_state(ctx)
+    try:
+        _known(loaded.plan, [service])
+        from reprise.monitor.status import check_services
+
+        status = check_services(loaded.plan, store, [service])[0]
+    finally:
+        store.close()
+    if json:
+        print_json(status.to_dict())
+    else:
+        _print_detail(status)
+    if status.checks and status.state != "up":
+        raise typer.Exit(1)
+
+
+def _print_detail(status: ServiceStatus) -> None:
+    from reprise.cli.output import stdout
+
+    out = stdout()
+    shown = status.display_state
+    out.print(f"[bold]{status.name}[/] ({status.id}) — {status.priority}, {status.category}: "
+              f"[{STATE_STYLE[shown]}]{shown}[/]")
+    if status.root:
+        out.print(f"  caused by: {', '.join(status.root)} (down)")
+    if status.note:
+        out.print(f"  {status.note}")
+    if not status.checks:
+        out.print("  no checks in the plan")
+    for line in status.checks:
+        result = line.result
+        out.print(f"  [{STATE_STYLE[result.state]}]{result.state:<8}[/] {line.name} "
+                  f"[dim]({line.kind}, {_latency(result.latency)})[/]")
+        out.print(f"           {result.message}", highlight=False)
+        for key, value in result.details.items():
+            if key != "output":
+                out.print(f"           [dim]{key}:[/] {value}", highlight=False)
+
+
+def monitor_command(
+    ctx: typer.Context,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+    = False,
+) -> None:
+    """Watch every service until SIGTERM or SIGINT: run the checks on their schedules,
+    record results and state changes, and send alerts (escalation, digests, recovery).
+
+    Stops cleanly: checks in flight are cancelled, results written, deliveries in flight
+    given 10 seconds.
+    """
+    import asyncio
+    import signal
+
+    from reprise.cli.context import open_state
+    from reprise.cli.output import stdout
+    from reprise.monitor.daemon import Monitor
+
+    loaded, store = open_state(ctx)
+    out = stdout()
+
+    def changed(service: str, old: str, new: str, at: Any) -> None:
+        if not quiet:
+            out.print(f"{at:%Y-%m-%d %H:%M:%S} {service}: {old} → "
+                      f"[{STATE_STYLE.get(new, '')}]{new}[/]", highlight=False)
+
+    def delivered(record: Any) -> None:
+        if not quiet or not record.ok:
+            verdict = "sent" if record.ok else f"FAILED after {record.attempts} tries " \
+                                               f"({record.error})"
+            out.print(f"{record.at:%Y-%m-%d %H:%M:%S} {record.kind} to {record.role} "
+                      f"({record.contact}): {verdict} — {record.subject}", highlight=False)
+
+    async def watch() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        monitor = Monitor(loaded.plan, store, on_change=changed, on_delivery=delivered)
+        checks = sum(len(service.checks) for service in loaded.plan.services)
+        if not quiet:
+            out.print(f"Watching {len(loaded.plan.services)} services ({checks} checks); "
+                      "Ctrl-C or SIGTERM stops.", highlight=False)
+        await monitor.run(stop)
+
+    try:
+        asyncio.run(watch())
+    finally:
+        store.close()
+    if not quiet:
+        out.print("Monitor stopped.")

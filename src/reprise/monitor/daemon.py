@@ -1,0 +1,101 @@
+"""The monitor: runs the checks, keeps the board of states, feeds the alert engine, writes
+results in batches, rolls them up every hour, and stops cleanly when asked."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from reprise.alerts.delivery import Dispatcher, Sender, apprise_send
+from reprise.alerts.engine import AlertEngine
+from reprise.alerts.records import DeliveryRecord
+from reprise.monitor.board import Board
+from reprise.monitor.results import ResultBuffer, roll_up, write_results
+from reprise.monitor.runner import Runner, plan_jobs, sleep_unless_stopped
+from reprise.plan.model import Plan
+from reprise.probes.result import ProbeResult
+from reprise.probes.run import ProbeContext
+from reprise.store.database import Store
+
+logger = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+StateChange = Callable[[str, str, str, datetime], None]
+
+
+def utc_now() -> datetime:
+    """The wall clock, in UTC."""
+    return datetime.now(UTC)
+
+
+class Monitor:
+    """One plan watched: checks, states, alerts and results."""
+
+    def __init__(self, plan: Plan, store: Store, *, clock: Clock = utc_now,
+                 sender: Sender = apprise_send, on_change: StateChange | None = None,
+                 on_delivery: Callable[[DeliveryRecord], None] | None = None) -> None:
+        self.plan, self.store, self.clock = plan, store, clock
+        self.board = Board(plan)
+        self.dispatcher = Dispatcher(plan, store, sender, on_result=on_delivery)
+        self.engine = AlertEngine(plan, store, self.board, self.dispatcher.submit)
+        self.buffer = ResultBuffer()
+        self.on_change = on_change
+        self.runner: Runner | None = None
+
+    def observe(self, service: str, check: str, result: ProbeResult, at: datetime) -> None:
+        """Take one result: store it, update the board, and alert on a change."""
+        self.buffer.add(service, check, result, at)
+        change = self.board.observe(service, check, result, at)
+        if change is None:
+            return
+        old, new = change
+        if self.on_change is not None:
+            self.on_change(service, old, new, at)
+        try:
+            self.engine.on_change(service, old, new, self.clock())
+            self.engine.evaluate(self.clock())
+        except Exception:  # a state-store hiccup must not stop the checks
+            logger.exception("alerting failed on a change of %s", service)
+
+    async def run(self, stop: asyncio.Event, *, tick: float = 1.0) -> None:
+        """Watch until ``stop`` is set."""
+        context = ProbeContext(self.plan, self.store)
+        self.runner = Runner(plan_jobs(self.plan), context, self.observe,
+                             self.plan.monitoring.concurrency)
+        runner = asyncio.get_running_loop().create_task(self.runner.run(stop))
+        next_rollup = self.clock()
+        try:
+            while not stop.is_set():
+                await sleep_unless_stopped(stop, tick)
+                now = self.clock()
+                await self._housekeeping(now, rollup=now >= next_rollup)
+                if now >= next_rollup:
+                    next_rollup = now + timedelta(hours=1)
+        finally:
+            stop.set()
+            await runner
+            await self._flush()
+            await self.dispatcher.drain(timeout=10)
+            self.dispatcher.close()
+            await context.aclose()
+
+    async def _housekeeping(self, now: datetime, *, rollup: bool) -> None:
+        try:
+            self.engine.tick(now)
+        except Exception:
+            logger.exception("alerting tick failed")
+        await self._flush()
+        if rollup:
+            try:
+                await asyncio.to_thread(roll_up, self.store, now,
+                                        self.plan.monitoring.raw_retention)
+            except Exception:
+                logger.exception("rolling up check results failed")
+
+    async def _flush(self) -> None:
+        rows = self.buffer.take()
+        try:
+            await asyncio.to_thread(write_results, self.store, rows)
+        except Exception:
+            logger.exception("could not write %d check results", len(rows))
