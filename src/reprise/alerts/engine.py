@@ -207,8 +207,8 @@ class AlertEngine:
         service = self.plan.service(alert.service)
         roots = self.board.roots(service.id)
         root = roots[0] if roots and self.board.state[service.id] in BAD else None
-        if root != alert.root and alert.notified_at is None:
-            alert.root = root
+        if root is not None and root != alert.root and alert.notified_at is None:
+            alert.root = root  # kept after the root recovers: its recovery names the cause
             save_alert(self.store, alert)
         if root is not None or alert.acked_at is not None:
             return

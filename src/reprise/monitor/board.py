@@ -130,13 +130,22 @@ class Board:
 
     def held(self, service_id: str, now: datetime) -> bool:
         """Whether to wait before alerting about a failing service: a dependency is failing
-        but not confirmed yet, or has not been checked since the service began failing (so
-        that a router failure gives one alert, not one per service behind it)."""
+        but not confirmed yet, has not been checked since the service began failing (so
+        that a router failure gives one alert, not one per service behind it), or changed
+        after the service's last check (the router just came back)."""
         since = self.failing_since(service_id) or self.changed_at[service_id] or now
+        own = [check for check in self.checks[service_id].values() if check.last_at]
+        checked = max((check.last_at for check in own if check.last_at), default=None)
+        patience = max((check.patience for check in own), default=timedelta(0))
         for dep in self.ancestors[service_id]:
+            # A dependency that changed (recovered) after our last run: our failure may be
+            # stale; wait for our next run rather than alert on old news.
+            changed = self.changed_at[dep]
+            if checked and changed and changed > checked and now - changed <= patience:
+                return True
             for check in self.checks[dep].values():
                 if now - since > check.patience:
                     continue
-                if check.pending or check.last_at is None or check.last_at < since:
+                if check.pending or check.last_at is None or check.last_at <= since:
                     return True
         return False
