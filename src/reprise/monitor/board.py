@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from reprise.plan.model import Plan
 from reprise.probes.result import SEVERITY, ProbeResult
-from reprise.probes.run import service_checks
+from reprise.probes.run import check_line, service_checks
 
 BAD = ("down", "degraded")
 
@@ -108,7 +108,7 @@ class Board:
 
     def failures(self, service_id: str) -> list[str]:
         """``check: message`` for each check that is not up."""
-        return [f"{check.name}: {check.last.message}"
+        return [check_line(check.name, check.last.message)
                 for check in self.checks[service_id].values()
                 if check.last is not None and check.state != "up"]
 

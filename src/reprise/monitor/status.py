@@ -15,7 +15,7 @@ from reprise.monitor.results import ResultBuffer, write_results
 from reprise.monitor.runner import plan_jobs, run_once
 from reprise.plan.model import Plan
 from reprise.probes.result import ProbeResult
-from reprise.probes.run import ProbeContext
+from reprise.probes.run import ProbeContext, check_line
 from reprise.store.database import Store
 
 
@@ -64,7 +64,7 @@ class ServiceStatus:
         """The first problem, else the first check's message."""
         for line in self.checks:
             if line.result.state != "up":
-                return f"{line.name}: {line.result.message}"
+                return check_line(line.name, line.result.message)
         return self.checks[0].result.message if self.checks else "no checks in the plan"
 
     def to_dict(self) -> dict[str, Any]:

@@ -76,6 +76,15 @@ def describe_check(check: Check) -> str:
     return check.kind
 
 
+def check_line(name: str, message: str) -> str:
+    """``name: message`` without saying the target twice (``tcp 10.0.0.1:22: connection
+    refused``, not ``tcp 10.0.0.1:22: 10.0.0.1:22: connection refused``)."""
+    target = name.split(" ", 1)[-1]
+    if message.startswith(f"{target}: "):
+        message = message[len(target) + 2:]
+    return f"{name}: {message}"
+
+
 def service_checks(service: Service) -> list[tuple[str, Check]]:
     """The service's checks with unique display names (``#2`` added to repeats)."""
     seen: dict[str, int] = {}
