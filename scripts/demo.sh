@@ -2,7 +2,9 @@
 # The Reprise demo on the embedded defaults: a plan for the AKIG application written by
 # `reprise init`, validated, shown as a recovery strategy and a recovery order, the state
 # database it creates (SQLite), then an encrypted, signed backup of a scratch PostgreSQL
-# with sample data, listed and verified. Everything lives in a temporary directory.
+# with sample data, listed and verified, restored and drilled; then services on loopback
+# watched, one stopped, and its alert e-mail received. Everything lives in a temporary
+# directory.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/bootstrap.sh
@@ -36,5 +38,8 @@ echo "(exit code $status: 2 means bad input)"
 
 say "Backups: a scratch PostgreSQL with sample data, backed up, verified, restored and drilled"
 python scripts/demo_backup.py "$demo/akig"
+
+say "Monitoring: services on loopback, one stopped, the alert received by e-mail"
+python scripts/demo_monitor.py "$demo"
 
 printf '\nDemo files: %s\n' "$demo"

@@ -132,7 +132,8 @@ def test_the_monitor_alerts_by_mail_and_webhook_when_postgres_stops(tmp_path: Pa
             subject, body = subject_of(message), body_of(message)
             assert subject == "[P1] EN PANNE — Base AKIG (akig-db)"
             assert "Ce qui a échoué" in body and "connection" in body
-            assert "Première étape de la procédure: Vérifier le serveur et ses disques" in body
+            assert "Première étape de la procédure: Vérifier le serveur et ses disques" in \
+                body.splitlines(), "one fact per line, as written"
             assert "reprise alert ack" in body
             # Interval 1 s × (retries 1 + 1) + 2 s of slack.
             assert received - stopped_at < 1 * 2 + 2 + 2, received - stopped_at

@@ -31,7 +31,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         if self.path.startswith("/slow"):
             time.sleep(float(self.path.rsplit("/", 1)[-1] or 1))
             self._reply(200, b"slow but fine")
@@ -43,7 +43,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._reply(200, b"<html>AKIG OK</html>")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
         self.server.posts.append({"path": self.path, "body": body,  # type: ignore[attr-defined]
@@ -155,7 +155,7 @@ class Mailbox:
         self.messages: list[tuple[float, Message]] = []
         self.lock = threading.Lock()
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
             self.messages.append((time.time(), message_from_bytes(envelope.content)))
         return "250 OK"

@@ -60,7 +60,8 @@ def apprise_send(url: str, subject: str, body: str) -> str | None:
         return "not a URL Apprise can send to"
     _LOG.start()
     try:
-        sent = notifier.notify(title=subject, body=body)
+        sent = notifier.notify(title=subject, body=body,
+                               body_format=apprise.NotifyFormat.TEXT)
     finally:
         lines = _LOG.stop()
     if sent:
