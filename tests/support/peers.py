@@ -52,20 +52,26 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def http_server(tls: ssl.SSLContext | None = None) -> Iterator[tuple[int, list[dict[str, Any]]]]:
-    """An HTTP(S) server on 127.0.0.1: (port, posts received)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+def _serving(server: socketserver.ThreadingTCPServer) -> Iterator[int]:
+    """Serve in a daemon thread until the block ends; yields the port."""
     server.daemon_threads = True
-    server.posts = []  # type: ignore[attr-defined]
-    if tls is not None:
-        server.socket = tls.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield server.server_address[1], server.posts  # type: ignore[attr-defined]
+        yield int(server.server_address[1])
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def http_server(tls: ssl.SSLContext | None = None) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    """An HTTP(S) server on 127.0.0.1: (port, posts received)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.posts = []  # type: ignore[attr-defined]
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    with _serving(server) as port:
+        yield port, server.posts  # type: ignore[attr-defined]
 
 
 def self_signed(directory: Path, *, expired: bool, name: str = "localhost"
@@ -110,14 +116,8 @@ def tcp_listener(banner: bytes = b"") -> Iterator[int]:
             if banner:
                 self.request.sendall(banner)
 
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
+    with _serving(socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)) as port:
+        yield port
 
 
 @contextmanager
@@ -138,14 +138,8 @@ def imap_server(starttls: bool = True) -> Iterator[int]:
                 else:
                     self.wfile.write(f"{tag} BAD unknown\r\n".encode())
 
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
+    with _serving(socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)) as port:
+        yield port
 
 
 class Mailbox:

@@ -170,7 +170,7 @@ def silence_add(
     from pydantic_core import PydanticCustomError
 
     from reprise.alerts.records import add_silence
-    from reprise.cli.context import open_state
+    from reprise.cli.context import open_state, require_services
     from reprise.cli.output import stdout
     from reprise.errors import InputError
     from reprise.plan.units import format_duration, parse_duration
@@ -185,10 +185,7 @@ def silence_add(
         raise InputError("--reason is empty", hint="say why, e.g. --reason 'disk replacement'")
     loaded, store = open_state(ctx)
     try:
-        known = [s.id for s in loaded.plan.services]
-        if service not in known:
-            raise InputError(f"unknown service {service!r}", hint=f"use one of: "
-                                                                    f"{', '.join(known)}")
+        require_services(loaded.plan, [service])
         now = datetime.now(UTC)
         silence = add_silence(store, service, now, now + duration, reason.strip(), _who(by))
         append_event(store, "silence.added", service, silence.to_dict())

@@ -10,6 +10,7 @@ import typer
 
 if TYPE_CHECKING:
     from reprise.plan.loader import LoadedPlan
+    from reprise.plan.model import Plan
     from reprise.store import Store
 
 
@@ -43,3 +44,14 @@ def open_state(ctx: typer.Context) -> tuple[LoadedPlan, Store]:
 
     loaded = load(ctx)
     return loaded, open_plan_store(loaded.plan, loaded.path, loaded.sha256)
+
+
+def require_services(plan: Plan, services: list[str]) -> None:
+    """Refuse (InputError) a service id the plan does not have, listing those it has."""
+    from reprise.errors import InputError
+
+    known = [service.id for service in plan.services]
+    for service in services:
+        if service not in known:
+            raise InputError(f"unknown service {service!r}",
+                             hint=f"use one of: {', '.join(known)}")

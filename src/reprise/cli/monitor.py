@@ -30,13 +30,13 @@ def status_command(
     A service whose dependency is down shows as *impacted* and names that dependency.
     Exit 0 when every checked service is up, 1 otherwise.
     """
-    from reprise.cli.context import open_state
+    from reprise.cli.context import open_state, require_services
     from reprise.cli.output import print_json, stdout
     from reprise.monitor.status import check_services
 
     loaded, store = open_state(ctx)
     try:
-        _known(loaded.plan, service or [])
+        require_services(loaded.plan, service or [])
         statuses = check_services(loaded.plan, store, service or None)
     finally:
         store.close()
@@ -64,28 +64,18 @@ def status_command(
         raise typer.Exit(1)
 
 
-def _known(plan: Any, services: list[str]) -> None:
-    from reprise.errors import InputError
-
-    known = [s.id for s in plan.services]
-    for service in services:
-        if service not in known:
-            raise InputError(f"unknown service {service!r}",
-                             hint=f"use one of: {', '.join(known)}")
-
-
 def check_command(
     ctx: typer.Context,
     service: Annotated[str, typer.Argument(help="The service whose checks to run.")],
     json: JsonOption = False,
 ) -> None:
     """Run one service's checks once and show every detail (exit 0 up, 1 otherwise)."""
-    from reprise.cli.context import open_state
+    from reprise.cli.context import open_state, require_services
     from reprise.cli.output import print_json
 
     loaded, store = open_state(ctx)
     try:
-        _known(loaded.plan, [service])
+        require_services(loaded.plan, [service])
         from reprise.monitor.status import check_services
 
         status = check_services(loaded.plan, store, [service])[0]

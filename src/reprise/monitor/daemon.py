@@ -53,8 +53,9 @@ class Monitor:
         if self.on_change is not None:
             self.on_change(service, old, new, at)
         try:
-            self.engine.on_change(service, old, new, self.clock())
-            self.engine.evaluate(self.clock())
+            now = self.clock()
+            self.engine.on_change(service, old, new, now)
+            self.engine.evaluate(now)
         except Exception:  # a state-store hiccup must not stop the checks
             logger.exception("alerting failed on a change of %s", service)
 

@@ -13,9 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from reprise.plan.checks import Check
 from reprise.plan.model import Plan
 from reprise.probes.result import ProbeResult
-from reprise.probes.run import Check, ProbeContext, run_check, service_checks
+from reprise.probes.run import ProbeContext, run_check, service_checks
 
 OnResult = Callable[[str, str, ProbeResult, datetime], None]
 

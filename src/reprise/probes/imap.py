@@ -4,12 +4,10 @@ certificate is verified and its expiry judged."""
 from __future__ import annotations
 
 import asyncio
-import ssl
 import time
-from datetime import datetime
 
 from reprise.plan.checks import ImapCheck
-from reprise.probes.net import ProtocolError, address, close_quietly, describe
+from reprise.probes.net import ProtocolError, address, converse
 from reprise.probes.result import ProbeResult, down, up
 from reprise.probes.tlsinfo import certificate_expiry, client_context, expiry_verdict
 
@@ -51,16 +49,9 @@ async def probe_imap(check: ImapCheck) -> ProbeResult:
     port = check.port or (993 if check.tls == "implicit" else 143)
     target = address(check.host, port)
     context = client_context(check.verify_tls)
-    implicit = check.tls == "implicit"
     started = time.perf_counter()
-    try:
-        reader, writer = await asyncio.open_connection(
-            check.host, port, ssl=context if implicit else None,
-            server_hostname=check.host if implicit else None)
-    except (OSError, ssl.SSLError) as error:
-        return down(describe(error, target), time.perf_counter() - started)
-    expiry: datetime | None = None
-    try:
+
+    async def talk(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> ProbeResult:
         greeting = await _line(reader)
         if not greeting.upper().startswith(("* OK", "* PREAUTH")):
             return down(f"{target}: greeting {greeting[:80]!r}", time.perf_counter() - started)
@@ -72,19 +63,16 @@ async def probe_imap(check: ImapCheck) -> ProbeResult:
             await _tagged(reader, writer, "r2", "STARTTLS")
             await writer.start_tls(context, server_hostname=check.host)
             capabilities = _capabilities(await _tagged(reader, writer, "r3", "CAPABILITY"))
-        if check.tls != "none":
-            expiry = certificate_expiry(writer.get_extra_info("ssl_object"))
+        expiry = (certificate_expiry(writer.get_extra_info("ssl_object"))
+                  if check.tls != "none" else None)
         latency = time.perf_counter() - started
         writer.write(b"r4 LOGOUT\r\n")
         await writer.drain()
-    except ProtocolError as error:
-        return down(f"{target}: {error}", time.perf_counter() - started)
-    except (OSError, ssl.SSLError) as error:
-        return down(describe(error, target), time.perf_counter() - started)
-    finally:
-        await close_quietly(writer)
-    if "IMAP4REV1" not in capabilities and "IMAP4REV2" not in capabilities:
-        return down(f"{target}: not an IMAP4 server (capabilities: "
-                    f"{' '.join(capabilities)[:80]})", latency, capabilities=capabilities)
-    result = up(f"{target}: {greeting[5:60]}", latency, capabilities=capabilities)
-    return expiry_verdict(result, expiry, check.cert_expiry_days)
+        if "IMAP4REV1" not in capabilities and "IMAP4REV2" not in capabilities:
+            return down(f"{target}: not an IMAP4 server (capabilities: "
+                        f"{' '.join(capabilities)[:80]})", latency, capabilities=capabilities)
+        result = up(f"{target}: {greeting[5:60]}", latency, capabilities=capabilities)
+        return expiry_verdict(result, expiry, check.cert_expiry_days)
+
+    return await converse(check.host, port,
+                          context if check.tls == "implicit" else None, talk)

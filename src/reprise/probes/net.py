@@ -8,7 +8,10 @@ import contextlib
 import errno
 import socket
 import ssl
+import time
+from collections.abc import Awaitable, Callable
 
+from reprise.probes.result import ProbeResult, down
 from reprise.probes.tlsinfo import describe_ssl_error
 
 
@@ -50,3 +53,28 @@ async def close_quietly(writer: asyncio.StreamWriter) -> None:
         raw = writer.get_extra_info("socket")
         if raw is not None and raw.fileno() != -1:
             writer.transport.abort()
+
+
+Talk = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[ProbeResult]]
+"""A protocol dialogue on an open connection, ending in a result."""
+
+
+async def converse(host: str, port: int, tls: ssl.SSLContext | None, talk: Talk) -> ProbeResult:
+    """Connect (TLS from the first byte when ``tls`` is given), let ``talk`` run the
+    protocol, and turn protocol, network and TLS failures into down results; the
+    connection is always closed."""
+    target = address(host, port)
+    started = time.perf_counter()
+    try:
+        reader, writer = await asyncio.open_connection(
+            host, port, ssl=tls, server_hostname=host if tls is not None else None)
+    except (OSError, ssl.SSLError) as error:
+        return down(describe(error, target), time.perf_counter() - started)
+    try:
+        return await talk(reader, writer)
+    except ProtocolError as error:
+        return down(f"{target}: {error}", time.perf_counter() - started)
+    except (OSError, ssl.SSLError) as error:
+        return down(describe(error, target), time.perf_counter() - started)
+    finally:
+        await close_quietly(writer)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from reprise.plan.checks import (
     BackupAgeCheck,
+    Check,
     CommandCheck,
     DiskCheck,
     DnsCheck,
@@ -29,8 +30,6 @@ from reprise.probes.net import address
 from reprise.probes.result import ProbeResult, down
 from reprise.store.database import Store
 
-Check = (TcpCheck | HttpCheck | IcmpCheck | DnsCheck | SmtpCheck | ImapCheck | PostgresCheck
-         | DiskCheck | CommandCheck | BackupAgeCheck | TlsCheck)
 logger = logging.getLogger(__name__)
 
 

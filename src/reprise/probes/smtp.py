@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import re
-import ssl
 import time
-from datetime import datetime
 
 from reprise.plan.checks import SmtpCheck
-from reprise.probes.net import ProtocolError, address, close_quietly, describe
+from reprise.probes.net import ProtocolError, address, converse
 from reprise.probes.result import ProbeResult, down, up
 from reprise.probes.tlsinfo import certificate_expiry, client_context, expiry_verdict
 
@@ -46,14 +44,8 @@ async def probe_smtp(check: SmtpCheck) -> ProbeResult:
     target = address(check.host, check.port)
     context = client_context(check.verify_tls)
     started = time.perf_counter()
-    try:
-        reader, writer = await asyncio.open_connection(
-            check.host, check.port, ssl=context if check.tls == "implicit" else None,
-            server_hostname=check.host if check.tls == "implicit" else None)
-    except (OSError, ssl.SSLError) as error:
-        return down(describe(error, target), time.perf_counter() - started)
-    expiry: datetime | None = None
-    try:
+
+    async def talk(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> ProbeResult:
         code, banner = await _reply(reader)
         if code != 220:
             return down(f"{target}: greeting {code} {' '.join(banner)[:80]}",
@@ -70,17 +62,14 @@ async def probe_smtp(check: SmtpCheck) -> ProbeResult:
             await _command(reader, writer, "STARTTLS", 220)
             await writer.start_tls(context, server_hostname=check.host)
             await _command(reader, writer, "EHLO reprise.monitor", 250)
-        if check.tls != "none":
-            expiry = certificate_expiry(writer.get_extra_info("ssl_object"))
+        expiry = (certificate_expiry(writer.get_extra_info("ssl_object"))
+                  if check.tls != "none" else None)
         latency = time.perf_counter() - started
         writer.write(b"QUIT\r\n")
         await writer.drain()
-    except ProtocolError as error:
-        return down(f"{target}: {error}", time.perf_counter() - started)
-    except (OSError, ssl.SSLError) as error:
-        return down(describe(error, target), time.perf_counter() - started)
-    finally:
-        await close_quietly(writer)
-    tls = {"starttls": ", STARTTLS", "implicit": ", TLS", "none": ""}[check.tls]
-    result = up(f"{target}: {banner[0][:60]}{tls}", latency, extensions=extensions)
-    return expiry_verdict(result, expiry, check.cert_expiry_days)
+        tls = {"starttls": ", STARTTLS", "implicit": ", TLS", "none": ""}[check.tls]
+        result = up(f"{target}: {banner[0][:60]}{tls}", latency, extensions=extensions)
+        return expiry_verdict(result, expiry, check.cert_expiry_days)
+
+    return await converse(check.host, check.port,
+                          context if check.tls == "implicit" else None, talk)
