@@ -9,7 +9,15 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from reprise.plan.model import Plan, Service
-from reprise.plan.steps import CommandStep, ManualStep, NotifyStep, RestoreStep, Step
+from reprise.plan.steps import (
+    CommandStep,
+    EvidenceStep,
+    ManualStep,
+    NotifyStep,
+    RestoreStep,
+    Step,
+    WaitCheckStep,
+)
 from reprise.plan.units import format_duration
 
 
@@ -118,8 +126,10 @@ class Writer:
             case RestoreStep():
                 key = "pitr" if step.pitr else "restore"
                 text = self.text[key].format(service=step.service, backup=step.backup)
-            case _:
+            case WaitCheckStep():
                 text = self.text["wait_check"].format(service=step.service)
+            case EvidenceStep():
+                text = ", ".join(step.paths)
         return f"{step.title}: {text}" if step.title else text
 
     def _priority(self, service: Service) -> str:

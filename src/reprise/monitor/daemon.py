@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from reprise.alerts.delivery import Dispatcher, Sender, apprise_send
 from reprise.alerts.engine import AlertEngine
 from reprise.alerts.records import DeliveryRecord
+from reprise.incidents.watcher import IncidentWatcher
 from reprise.monitor.board import Board
 from reprise.monitor.results import ResultBuffer, roll_up, write_results
 from reprise.monitor.runner import Runner, plan_jobs, sleep_unless_stopped
@@ -37,8 +38,10 @@ class Monitor:
                  on_delivery: Callable[[DeliveryRecord], None] | None = None) -> None:
         self.plan, self.store, self.clock = plan, store, clock
         self.board = Board(plan)
-        self.dispatcher = Dispatcher(plan, store, sender, on_result=on_delivery)
+        self.dispatcher = Dispatcher(plan, store, sender, on_result=self._delivered)
         self.engine = AlertEngine(plan, store, self.board, self.dispatcher.submit)
+        self.incidents = IncidentWatcher(plan, store, self.dispatcher.submit)
+        self.on_delivery = on_delivery
         self.buffer = ResultBuffer()
         self.on_change = on_change
         self.runner: Runner | None = None
@@ -58,6 +61,19 @@ class Monitor:
             self.engine.evaluate(now)
         except Exception:  # a state-store hiccup must not stop the checks
             logger.exception("alerting failed on a change of %s", service)
+        try:
+            source = "; ".join(self.board.failures(service)) if new != "up" else "checks pass"
+            self.incidents.on_change(service, new, at, source or new)
+        except Exception:
+            logger.exception("incident tracking failed on a change of %s", service)
+
+    def _delivered(self, record: DeliveryRecord) -> None:
+        try:
+            self.incidents.on_delivery(record)
+        except Exception:
+            logger.exception("could not add a notification to an incident timeline")
+        if self.on_delivery is not None:
+            self.on_delivery(record)
 
     async def run(self, stop: asyncio.Event, *, tick: float = 1.0) -> None:
         """Watch until ``stop`` is set."""
@@ -86,6 +102,10 @@ class Monitor:
             self.engine.tick(now)
         except Exception:
             logger.exception("alerting tick failed")
+        try:
+            self.incidents.tick(now)
+        except Exception:
+            logger.exception("progress reports failed")
         await self._flush()
         if rollup:
             try:

@@ -287,6 +287,17 @@ class Monitoring(PlanModel):
                                                                    "daily roll-ups.")
 
 
+class Incidents(PlanModel):
+    """When the monitor opens incidents on its own, and how failures are grouped."""
+
+    auto_open: Annotated[list[PriorityName], BeforeValidator(one_or_many)] = Field(
+        default_factory=lambda: list[PriorityName](["P1", "P2"]),
+        description="Priorities whose failure opens an incident (empty: only by hand).")
+    grouping_window: Duration = Field(timedelta(minutes=10), description="A failure that "
+                                      "begins within this time of the latest one of an open "
+                                      "incident joins it (a power failure is one incident).")
+
+
 class LocalRepository(PlanModel):
     """A directory (local disk, NFS or a mounted backup server)."""
 
@@ -459,6 +470,8 @@ class Plan(PlanModel):
                                    description="Check concurrency and result retention.")
     alerting: Alerting = Field(default_factory=Alerting,
                                description="Routing, flapping, maintenance, delivery.")
+    incidents: Incidents = Field(default_factory=Incidents,
+                                 description="Automatic opening and grouping of incidents.")
     repositories: dict[Identifier, Repository] = Field(
         default_factory=dict, description="Where backups go, by name.")
     keys: Keys = Field(default_factory=Keys, description="Encryption and signing keys.")

@@ -210,9 +210,10 @@ def _scenario_parameters(plan: Plan) -> Iterator[Problem]:
         declared = {parameter.name for parameter in scenario.parameters} | {"incident"}
         for index, step in enumerate(scenario.steps):
             for field, value in step.model_dump(exclude_none=True, by_alias=True).items():
-                if not isinstance(value, str):
-                    continue
-                for name in _PARAMETER.findall(value):
+                texts = [value] if isinstance(value, str) else \
+                    [item for item in value if isinstance(item, str)] \
+                    if isinstance(value, list) else []
+                for name in (found for text in texts for found in _PARAMETER.findall(text)):
                     if name not in declared:
                         yield Problem(("scenarios", c_index, "steps", index, field),
                                       f"{{{{ {name} }}}} is not a parameter of this scenario",

@@ -94,10 +94,19 @@ class NotifyStep(StepBase):
     text: Text
 
 
+class EvidenceStep(StepBase):
+    """Preserve files (logs) for an investigation: copied into an evidence bundle with the
+    SHA-256 of each file and a manifest signed with the plan's signing key."""
+
+    kind: Literal["evidence"]
+    paths: Annotated[list[Text], BeforeValidator(one_or_many), Field(min_length=1)] = Field(
+        description="Files, directories or glob patterns (/var/log/nginx/*.log).")
+
+
 Step = Annotated[
-    ManualStep | CommandStep | RestoreStep | WaitCheckStep | NotifyStep,
+    ManualStep | CommandStep | RestoreStep | WaitCheckStep | NotifyStep | EvidenceStep,
     Field(discriminator="kind"),
 ]
 """Any step; ``kind`` selects the model."""
 
-STEP_KINDS = ("manual", "command", "restore", "wait_check", "notify")
+STEP_KINDS = ("manual", "command", "restore", "wait_check", "notify", "evidence")

@@ -233,3 +233,131 @@ silences = Table(
     Index(None, "ends_at"),
 )
 """Ad-hoc silences: the service is still checked, its alerts are held back until the end."""
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("title", Text, nullable=False),
+    Column("cause", Text, nullable=True),
+    Column("severity", String(2), nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("opened_by", String(200), nullable=False),
+    Column("closed_at", UtcDateTime, nullable=True),
+    Column("commander", String(200), nullable=True),
+    Column("last_failure_at", UtcDateTime, nullable=False),
+    Column("last_report_at", UtcDateTime, nullable=True),
+    Index(None, "status"),
+)
+"""Incidents: one event that took services down (a power failure), from opening to closing;
+``last_failure_at`` is when the latest affected service began failing (for grouping)."""
+
+incident_services = Table(
+    "incident_services",
+    metadata,
+    Column("incident_id", Id, primary_key=True),
+    Column("service", String(100), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("initial_state", String(12), nullable=False),
+    Column("added_at", UtcDateTime, nullable=False),
+    Column("target_at", UtcDateTime, nullable=False),
+    Column("resolved_at", UtcDateTime, nullable=True),
+)
+"""The services an incident affects: current state, target resolution time (opening + RTO,
+editable) and when it last came back up (cleared if it fails again)."""
+
+incident_states = Table(
+    "incident_states",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("incident_id", Id, nullable=False),
+    Column("service", String(100), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("source", String(300), nullable=False),
+    Index(None, "incident_id", "service"),
+)
+"""Each affected service's state history, with what set it (a check or a person)."""
+
+incident_tasks = Table(
+    "incident_tasks",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("incident_id", Id, nullable=False),
+    Column("service", String(100), nullable=True),
+    Column("position", Integer, nullable=False),
+    Column("kind", String(12), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("role", String(100), nullable=True),
+    Column("status", String(8), nullable=False),
+    Column("started_at", UtcDateTime, nullable=True),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Column("updated_by", String(200), nullable=True),
+    Column("note", Text, nullable=True),
+    Index(None, "incident_id"),
+)
+"""Tasks of an incident (the affected services' procedure steps): todo, doing, done, skipped."""
+
+incident_timeline = Table(
+    "incident_timeline",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("incident_id", Id, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("author", String(200), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("details", JSON, nullable=False),
+    Index(None, "incident_id", "at"),
+)
+"""Everything that happened during an incident, with who or what did it."""
+
+incident_reports = Table(
+    "incident_reports",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("incident_id", Id, nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("path", Text, nullable=True),
+    Index(None, "incident_id"),
+)
+"""Progress and final reports as they were sent or written."""
+
+runbook_runs = Table(
+    "runbook_runs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("scenario", String(100), nullable=False),
+    Column("incident_id", Id, nullable=True),
+    Column("parameters", JSON, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("next_step", Integer, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Column("started_by", String(200), nullable=False),
+    Index(None, "scenario", "incident_id"),
+)
+"""Runbook runs: ``next_step`` is where a stopped run resumes (0-based)."""
+
+runbook_steps = Table(
+    "runbook_steps",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("run_id", Id, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("kind", String(12), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("output", Text, nullable=True),
+    Column("by", String(200), nullable=False),
+    Index(None, "run_id"),
+)
+"""Each attempt of each runbook step, with its timing and output (a resumed step has two)."""

@@ -1,0 +1,105 @@
+"""Incidents driven by the monitor: opened when a P1/P2 service goes down, joined by the
+failures that follow within the grouping window, kept in step with the checks, and told
+to their audiences every ``communication.progress_report_every``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import select
+
+from reprise.alerts.messages import Notification
+from reprise.alerts.records import DeliveryRecord
+from reprise.incidents.lifecycle import (
+    add_note,
+    add_services,
+    grouping_candidate,
+    mark_reported,
+    open_incident,
+    open_incidents_of,
+    set_state,
+)
+from reprise.incidents.records import get_incident, list_incidents, record_report
+from reprise.incidents.runs import runs_of
+from reprise.plan.model import Plan
+from reprise.reports.incident import render_report
+from reprise.store.database import Store
+from reprise.store.tables import alerts
+
+logger = logging.getLogger(__name__)
+MONITOR = "monitor"
+_TITLES = {"fr": "{name} en panne", "en": "{name} down"}
+_PROGRESS = {"fr": "Rapport de progrès", "en": "Progress report"}
+
+
+class IncidentWatcher:
+    """Turns the monitor's state changes into incidents and sends progress reports."""
+
+    def __init__(self, plan: Plan, store: Store,
+                 send: Callable[[Notification], None]) -> None:
+        self.plan, self.store, self.send = plan, store, send
+
+    def on_change(self, service_id: str, new: str, at: datetime, source: str) -> None:
+        """A service changed state (confirmed by its checks)."""
+        state = new if new in ("down", "degraded", "up") else "unknown"
+        involved = open_incidents_of(self.store, service_id)
+        for incident_id in involved:
+            set_state(self.store, incident_id, service_id, state, source=f"check: {source}",
+                      at=at, author=MONITOR)
+        if involved or state != "down":
+            return
+        service = self.plan.service(service_id)
+        candidate = grouping_candidate(self.store, at, self.plan.incidents.grouping_window)
+        if candidate is not None:
+            add_services(self.store, self.plan, candidate, [service_id], by=MONITOR, at=at,
+                         source=f"check: {source}")
+        elif service.effective_priority in self.plan.incidents.auto_open:
+            title = _TITLES.get(self.plan.organisation.language, _TITLES["en"])
+            open_incident(self.store, self.plan, title.format(name=service.name),
+                          [service_id], by=MONITOR, at=at, source=f"check: {source}")
+
+    def on_delivery(self, record: DeliveryRecord) -> None:
+        """Put an alert notification about an affected service into its incidents."""
+        if record.alert_id is None:
+            return
+        with self.store.engine.connect() as connection:
+            service = connection.execute(select(alerts.c.service).where(
+                alerts.c.id == record.alert_id)).scalar()
+        if service is None:
+            return
+        outcome = "sent" if record.ok else f"failed ({record.error})"
+        for incident_id in open_incidents_of(self.store, service):
+            add_note(self.store, incident_id,
+                     f"{record.kind} notification to {record.role} ({record.contact}): "
+                     f"{outcome}: {record.subject}", by=MONITOR, at=record.at,
+                     kind="notification", details={"alert": record.alert_id})
+
+    def tick(self, now: datetime) -> None:
+        """Send the progress reports that are due."""
+        every = self.plan.communication.progress_report_every
+        for summary in list_incidents(self.store):
+            last = summary.last_report_at or summary.opened_at
+            if now - last >= every:
+                self.report_progress(summary.id, now, since=summary.last_report_at)
+
+    def report_progress(self, incident_id: int, now: datetime,
+                        since: datetime | None = None) -> str:
+        """Render, send and keep one progress report."""
+        incident = get_incident(self.store, incident_id)
+        language = self.plan.organisation.language
+        body = render_report(self.plan, incident, runs_of(self.store, incident_id=incident_id),
+                             now=now, kind="progress", since=since)
+        label = _PROGRESS.get(language, _PROGRESS["en"])
+        subject = f"[{self.plan.organisation.name}] {label}: incident {incident_id} — " \
+                  f"{incident.title}"
+        audiences = tuple(self.plan.communication.audiences)
+        if audiences:
+            self.send(Notification("progress", audiences, subject, body))
+        record_report(self.store, incident_id, "progress", now, language, body)
+        mark_reported(self.store, incident_id, now)
+        add_note(self.store, incident_id, f"progress report sent to "
+                 f"{', '.join(audiences) or 'nobody (no audience in the plan)'}",
+                 by=MONITOR, at=now, kind="report")
+        return body
