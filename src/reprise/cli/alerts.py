@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import getpass
 from typing import Annotated, Any
 
 import typer
+
+from reprise.cli.context import who
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 ByOption = Annotated[str | None, typer.Option("--by", help="Who does it (default: the login "
@@ -15,15 +16,6 @@ alert_app = typer.Typer(no_args_is_help=True, help="Alerts: list, acknowledge, t
                                                    "contacts.")
 silence_app = typer.Typer(no_args_is_help=True, help="Silences: hold a service's alerts "
                                                      "back for a while (checks still run).")
-
-
-def _who(by: str | None) -> str:
-    if by:
-        return by
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 def _when(value: Any) -> str:
@@ -91,10 +83,11 @@ def alert_ack(
 
     _, store = open_state(ctx)
     try:
-        who = _who(by)
-        alerts = acknowledge(store, target, who)
+        person = who(by)
+        alerts = acknowledge(store, target, person)
         for alert in alerts:
-            append_event(store, "alert.acked", alert.service, {"alert": alert.id, "by": who})
+            append_event(store, "alert.acked", alert.service, {"alert": alert.id,
+                                                                "by": person})
     finally:
         store.close()
     for alert in alerts:
@@ -187,7 +180,7 @@ def silence_add(
     try:
         require_services(loaded.plan, [service])
         now = datetime.now(UTC)
-        silence = add_silence(store, service, now, now + duration, reason.strip(), _who(by))
+        silence = add_silence(store, service, now, now + duration, reason.strip(), who(by))
         append_event(store, "silence.added", service, silence.to_dict())
     finally:
         store.close()

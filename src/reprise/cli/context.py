@@ -55,3 +55,18 @@ def require_services(plan: Plan, services: list[str]) -> None:
         if service not in known:
             raise InputError(f"unknown service {service!r}",
                              hint=f"use one of: {', '.join(known)}")
+
+
+def who(by: str | None) -> str:
+    """The person doing something: ``--by``, else ``$REPRISE_USER``, else the login name."""
+    import getpass
+    import os
+
+    if by:
+        return by
+    if os.environ.get("REPRISE_USER"):
+        return os.environ["REPRISE_USER"]
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

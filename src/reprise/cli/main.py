@@ -21,6 +21,7 @@ from reprise.cli import (
     backup,
     drill,
     events,
+    incident,
     init,
     keys,
     monitor,
@@ -28,6 +29,7 @@ from reprise.cli import (
     plan,
     repo,
     restore,
+    runbook,
     state,
     wal,
 )
@@ -60,6 +62,8 @@ app.command("check", help=monitor.check_command.__doc__)(monitor.check_command)
 app.command("monitor", help=monitor.monitor_command.__doc__)(monitor.monitor_command)
 app.add_typer(alerts.alert_app, name="alert")
 app.add_typer(alerts.silence_app, name="silence")
+app.add_typer(incident.app, name="incident")
+app.add_typer(runbook.app, name="runbook")
 
 
 def _show_version(value: bool) -> None:

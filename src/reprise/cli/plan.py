@@ -141,3 +141,55 @@ def schema(
         typer.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
+
+
+@app.command("import")
+def import_command(
+    document: Annotated[Path, typer.Argument(help="A PCRA written in Markdown (tables: état "
+                                                  "des lieux, stratégie, procédures, rôles, "
+                                                  "communication).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The plan file to write.")]
+    = Path("reprise.yaml"),
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+    json: JsonOption = False,
+) -> None:
+    """Write a reprise.yaml from an existing PCRA document, listing what it could not
+    map."""
+    import tempfile
+
+    from reprise.cli.output import print_json, stdout
+    from reprise.errors import FileExistsRefusal
+    from reprise.plan.importer import import_pcra
+    from reprise.plan.loader import load_plan
+
+    if output.exists() and not force:
+        raise FileExistsRefusal(f"{output} already exists",
+                                hint="choose another --output, or --force to replace it")
+    result = import_pcra(document)
+    text = result.yaml_text(document)
+    folder = output.absolute().parent
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=folder, suffix=".yaml",
+                                     prefix=".reprise-import-", delete=False) as handle:
+        handle.write(text)
+    draft = Path(handle.name)
+    try:
+        loaded = load_plan(draft, environ={}, contacts=False)
+        draft.replace(output)
+    finally:
+        draft.unlink(missing_ok=True)
+    plan = loaded.plan
+    if json:
+        print_json({"output": str(output), "services": [s.id for s in plan.services],
+                    "roles": [r.id for r in plan.roles], "mapped": result.notes,
+                    "unmapped": result.unmapped})
+        return
+    out = stdout()
+    out.print(f"Wrote {output}: {len(plan.services)} services, {len(plan.roles)} roles, "
+              f"{sum(len(s.procedure) for s in plan.services)} procedure steps.",
+              markup=False, highlight=False)
+    for note in result.notes:
+        out.print(f"  mapped: {note}", markup=False, highlight=False)
+    for item in result.unmapped:
+        out.print(f"  to do:  {item}", markup=False, highlight=False)
+    out.print(f"Next: review {output}, then `reprise plan validate {output}`.", markup=False,
+              highlight=False)

@@ -42,15 +42,36 @@ class NextAction:
     """Something to do now on one service, and who does it."""
 
     service: str
+    state: str
     task: Task | None
+    """None when every task is done or skipped and the service is still not up."""
     role: str | None
     people: list[str]
-    text: str
+
+    @property
+    def text(self) -> str:
+        """The action in a sentence."""
+        if self.task is None:
+            return (f"every task is done or skipped but {self.service} is {self.state}: "
+                    "check it, or mark it up by hand")
+        verb = "carry on with" if self.task.status == "doing" else "start"
+        return f"{verb} task {self.task.id}: {self.task.title}"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form of `incident next --json`."""
         return {"service": self.service, "task": self.task.id if self.task else None,
                 "role": self.role, "people": self.people, "text": self.text}
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A service that cannot be recovered before others."""
+
+    service: str
+    waits_for: list[str]
+
+    def __str__(self) -> str:
+        return f"{self.service} waits for {', '.join(self.waits_for)}"
 
 
 def incident_plan(plan: Plan, incident: Incident) -> list[PlanEntry]:
@@ -95,27 +116,20 @@ def members(plan: Plan, role_id: str | None) -> list[str]:
             for member in role.members]
 
 
-def next_actions(plan: Plan, incident: Incident) -> tuple[list[NextAction], list[str]]:
+def next_actions(plan: Plan, incident: Incident) -> tuple[list[NextAction], list[Waiting]]:
     """What can be done now (in recovery order, one action per service whose
     dependencies are back), and the services that wait for others."""
     actions: list[NextAction] = []
-    waiting: list[str] = []
+    waiting: list[Waiting] = []
     for entry in incident_plan(plan, incident):
         if entry.affected.state == "up":
             continue
         if entry.waits_for:
-            waiting.append(f"{entry.service.id} waits for {', '.join(entry.waits_for)}")
+            waiting.append(Waiting(entry.service.id, entry.waits_for))
             continue
         task = next((t for t in entry.tasks if t.status == "doing"), None) or \
             next((t for t in entry.tasks if t.status == "todo"), None)
-        if task is None:
-            role = entry.service.owner or incident.commander
-            actions.append(NextAction(
-                entry.service.id, None, role, members(plan, role),
-                f"every task is done or skipped but {entry.service.id} is "
-                f"{entry.affected.state}: check it, or mark it up by hand"))
-            continue
-        verb = "carry on with" if task.status == "doing" else "start"
-        actions.append(NextAction(entry.service.id, task, task.role, members(plan, task.role),
-                                  f"{verb} task {task.id}: {task.title}"))
+        role = task.role if task else entry.service.owner or incident.commander
+        actions.append(NextAction(entry.service.id, entry.affected.state, task, role,
+                                  members(plan, role)))
     return actions, waiting

@@ -2,7 +2,7 @@
 
 The command runs in its own process group: at the timeout the whole group is killed, so a
 hung child of the shell cannot outlive the check. Output is read as it comes (a chatty
-command never blocks on a full pipe) and only the beginning is kept; a command flooding
+command never blocks on a full pipe) and only its beginning and end are kept; a command flooding
 its output is killed past a hard limit."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import os
 import re
 import signal
 import time
+from dataclasses import dataclass
 
 from reprise.plan.checks import CommandCheck
 from reprise.probes.result import ProbeResult, degraded, down, up
@@ -23,27 +24,45 @@ FLOOD_LIMIT = 16 * 1024 * 1024
 """Past this many bytes of output the command is killed: a check is not a log pump."""
 
 
-async def probe_command(check: CommandCheck) -> ProbeResult:
-    """Run the command with /bin/sh; judge its exit code and output."""
-    started = time.perf_counter()
+@dataclass(frozen=True)
+class ShellOutcome:
+    """How a shell command ended and what it printed (beginning and end kept)."""
+
+    code: int
+    output: str
+    flooded: bool
+
+
+async def run_shell(command: str, *, flood_limit: int | None = FLOOD_LIMIT) -> ShellOutcome:
+    """Run ``command`` with /bin/sh in its own process group, stdout and stderr together.
+
+    Cancel the awaiting task (``asyncio.wait_for``) to enforce a timeout: the whole group
+    is killed on the way out. Raises OSError when the shell cannot start."""
+    process = await asyncio.create_subprocess_shell(
+        command, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT, start_new_session=True)
     try:
-        process = await asyncio.create_subprocess_shell(
-            check.command, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT, start_new_session=True)
-    except OSError as error:
-        return down(f"cannot run the command: {error.strerror or error}")
-    try:
-        output, flooded = await _read_output(process)
+        output, flooded = await _read_output(process, flood_limit)
         if flooded:
             await _kill_group(process)
         code = await process.wait()
     finally:
         await _kill_group(process)
+    return ShellOutcome(code, output.decode("utf-8", "replace").strip(), flooded)
+
+
+async def probe_command(check: CommandCheck) -> ProbeResult:
+    """Run the command with /bin/sh; judge its exit code and output."""
+    started = time.perf_counter()
+    try:
+        outcome = await run_shell(check.command)
+    except OSError as error:
+        return down(f"cannot run the command: {error.strerror or error}")
     latency = time.perf_counter() - started
-    text = output.decode("utf-8", "replace").strip()
+    code, text = outcome.code, outcome.output
     last_line = text.splitlines()[-1][:200] if text else ""
     details = {"exit_code": code, "output": text[:2000]}
-    if flooded:
+    if outcome.flooded:
         return down(f"output flood: more than {FLOOD_LIMIT // (1024 * 1024)} MiB, killed",
                     latency, **details)
     if code in check.degraded_exit:
@@ -57,17 +76,27 @@ async def probe_command(check: CommandCheck) -> ProbeResult:
     return up(f"exit {code}: {last_line}" if last_line else f"exit {code}", latency, **details)
 
 
-async def _read_output(process: asyncio.subprocess.Process) -> tuple[bytes, bool]:
+async def _read_output(process: asyncio.subprocess.Process, flood_limit: int | None
+                       ) -> tuple[bytes, bool]:
+    """The first and last KEPT_OUTPUT / 2 bytes (with a marker for what was skipped)."""
     assert process.stdout is not None
-    kept = bytearray()
+    half = KEPT_OUTPUT // 2
+    head = bytearray()
+    tail = bytearray()
     total = 0
     while chunk := await process.stdout.read(65536):
         total += len(chunk)
-        if len(kept) < KEPT_OUTPUT:
-            kept += chunk[:KEPT_OUTPUT - len(kept)]
-        if total > FLOOD_LIMIT:
-            return bytes(kept), True
-    return bytes(kept), False
+        room = half - len(head)
+        if room > 0:
+            head += chunk[:room]
+            chunk = chunk[room:]
+        tail += chunk
+        del tail[:-half]
+        if flood_limit is not None and total > flood_limit:
+            return bytes(head + tail), True
+    skipped = total - len(head) - len(tail)
+    middle = f"\n[… {skipped} bytes not kept …]\n".encode() if skipped else b""
+    return bytes(head + middle + tail), False
 
 
 async def _kill_group(process: asyncio.subprocess.Process) -> None:

@@ -16,13 +16,13 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from reprise.errors import InputError
 from reprise.incidents.records import Incident
-from reprise.incidents.recovery import incident_plan, members, next_actions
+from reprise.incidents.recovery import NextAction, incident_plan, members, next_actions
 from reprise.incidents.runs import RunRecord
 from reprise.plan.model import Plan
 from reprise.reports.labels import LABELS
 
 FORMATS = ("md", "html")
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 
 
 def markdown_text(value: object) -> str:
@@ -150,6 +150,12 @@ def render_report(plan: Plan, incident: Incident, runs: list[RunRecord], *, now:
         return labels["next_business_day"] if setting == "next_business_day" \
             else human_duration(setting, language)
 
+    def describe(action: NextAction) -> str:
+        if action.task is None:
+            return labels["action_check"].format(state=labels[f"state_{action.state}"].lower())
+        key = "action_continue" if action.task.status == "doing" else "action_start"
+        return labels[key].format(id=action.task.id, title=action.task.title)
+
     rows = _rows(plan, incident, now)
     actions, waiting = next_actions(plan, incident) if incident.status == "open" else ([], [])
     roles = {role.id: role for role in plan.roles}
@@ -172,7 +178,7 @@ def render_report(plan: Plan, incident: Incident, runs: list[RunRecord], *, now:
                                if a in roles) or labels["nobody"],
         "timeline": [e for e in incident.timeline if since is None or e.at > since],
         "runs": runs, "followups": _followups(plan, incident, runs, labels),
-        "actions": actions, "waiting": waiting,
+        "actions": actions, "waiting": waiting, "describe": describe,
         "duration": (incident.closed_at or now) - incident.opened_at,
     }
     template = "progress.md.j2" if kind == "progress" and fmt == "md" else f"incident.{fmt}.j2"

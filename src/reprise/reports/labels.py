@@ -94,6 +94,11 @@ LABELS: dict[str, dict[str, str]] = {
         "next": "À faire maintenant",
         "waiting": "En attente d'autres éléments",
         "since_last": "Depuis le dernier rapport",
+        "action_start": "commencer la tâche {id} : {title}",
+        "action_continue": "poursuivre la tâche {id} : {title}",
+        "action_check": "toutes les tâches sont faites ou ignorées mais l'élément est {state} : "
+                        "le vérifier, ou le déclarer rétabli",
+        "waits_for": "{service} attend {others}",
         "nothing_new": "Rien de nouveau.",
         "state_down": "Défaillant",
         "state_degraded": "Fonctionnel en partie",
@@ -198,6 +203,11 @@ LABELS: dict[str, dict[str, str]] = {
         "next": "To do now",
         "waiting": "Waiting for other elements",
         "since_last": "Since the last report",
+        "action_start": "start task {id}: {title}",
+        "action_continue": "carry on with task {id}: {title}",
+        "action_check": "every task is done or skipped but it is still {state}: check it, "
+                        "or mark it up by hand",
+        "waits_for": "{service} waits for {others}",
         "nothing_new": "Nothing new.",
         "state_down": "Down",
         "state_degraded": "Partly working",

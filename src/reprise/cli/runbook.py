@@ -1,0 +1,138 @@
+"""``reprise runbook``: list the plan's scenarios, run one step by step (resuming where it
+stopped), and check an evidence bundle."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reprise.cli.context import who
+
+app = typer.Typer(no_args_is_help=True, help="Runbooks (the plan's scenarios): run them step "
+                                             "by step into an incident.")
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+@app.command("list")
+def runbook_list(ctx: typer.Context, json: JsonOption = False) -> None:
+    """The plan's scenarios with their steps and parameters."""
+    from reprise.cli.context import load
+    from reprise.cli.output import print_json, stdout
+    from reprise.incidents.lifecycle import step_title
+
+    plan = load(ctx, contacts=False).plan
+    if json:
+        print_json({"scenarios": [
+            {"id": s.id, "title": s.title, "services": s.services,
+             "parameters": [p.model_dump() for p in s.parameters],
+             "steps": [{"kind": step.kind, "title": step_title(step)} for step in s.steps]}
+            for s in plan.scenarios]})
+        return
+    out = stdout()
+    if not plan.scenarios:
+        out.print("The plan has no scenarios.")
+    for scenario in plan.scenarios:
+        out.print(f"{scenario.id}: {scenario.title} ({len(scenario.steps)} steps"
+                  + (f"; parameters: {', '.join(p.name for p in scenario.parameters)}"
+                     if scenario.parameters else "") + ")", markup=False, highlight=False)
+
+
+@app.command("run")
+def runbook_run(
+    ctx: typer.Context,
+    scenario: Annotated[str, typer.Argument(help="Scenario id (`reprise runbook list`).")],
+    incident: Annotated[int | None, typer.Option(
+        "--incident", min=1, help="Record the steps into this incident.")] = None,
+    param: Annotated[list[str] | None, typer.Option(
+        "--param", metavar="NAME=VALUE", help="A scenario parameter (repeatable).")] = None,
+    yes: Annotated[bool, typer.Option(
+        "--yes", help="Confirm manual steps and restores without asking (only once they "
+                      "are really done).")] = False,
+    restart: Annotated[bool, typer.Option(
+        "--restart", help="Start from the first step instead of resuming.")] = False,
+    by: Annotated[str | None, typer.Option("--by", help="Who runs it.")] = None,
+    json: JsonOption = False,
+) -> None:
+    """Run a scenario step by step; it stops at a failure and resumes there next time.
+
+    Exit 0 when every step is done, 1 when a step failed, 4 when it waits for a person."""
+    from reprise.cli.context import open_state, plan_path
+    from reprise.cli.output import print_json, stdout
+    from reprise.incidents.runbook import RunbookOptions, run_runbook
+    from reprise.incidents.runs import StepRecord
+
+    values: dict[str, str] = {}
+    for item in param or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise typer.BadParameter(f"{item!r}: write NAME=VALUE", param_hint="--param")
+        values[name.strip()] = value
+    interactive = not json and sys.stdin.isatty() and sys.stdout.isatty()
+    out = stdout()
+
+    def confirm(question: str) -> bool | None:
+        if yes:
+            return True
+        if not interactive:
+            return None
+        return typer.confirm(question, default=False)
+
+    def started(position: int, total: int, title: str) -> None:
+        if not json:
+            out.print(f"[{position + 1}/{total}] {title}", markup=False, highlight=False)
+
+    def ended(record: StepRecord, total: int) -> None:
+        if not json:
+            mark = {"done": "  ✓", "failed": "  ✗", "waiting": "  …"}[record.status]
+            out.print(f"{mark} {record.message} ({record.seconds:.1f} s)", markup=False,
+                      highlight=False)
+
+    loaded, store = open_state(ctx)
+    try:
+        run = run_runbook(loaded.plan, store, scenario, RunbookOptions(
+            by=who(by), incident_id=incident, parameters=values, confirm=confirm,
+            restart=restart, on_step_start=started, on_step_end=ended,
+            plan_path=plan_path(ctx) or loaded.path))
+    finally:
+        store.close()
+    total = len(next(s for s in loaded.plan.scenarios if s.id == scenario).steps)
+    if json:
+        print_json(run.to_dict())
+    elif run.status == "done":
+        out.print(f"Runbook {scenario} finished: {total} steps done.", markup=False)
+    else:
+        again = f"reprise runbook run {scenario}" + (f" --incident {incident}"
+                                                     if incident else "")
+        what = "failed" if run.status == "failed" else "waits for a person"
+        out.print(f"Runbook {scenario} stopped: step {run.next_step + 1} {what}. Fix the "
+                  f"cause, then `{again}` resumes at that step.", markup=False,
+                  highlight=False)
+    if run.status != "done":
+        raise typer.Exit(1 if run.status == "failed" else 4)
+
+
+@app.command("verify-evidence")
+def runbook_verify_evidence(
+    folder: Annotated[Path, typer.Argument(help="An evidence bundle folder.")],
+    json: JsonOption = False,
+) -> None:
+    """Check an evidence bundle: manifest signature and every file's SHA-256 (exit 3 when
+    something differs)."""
+    from reprise.cli.output import print_json, stdout
+    from reprise.errors import InputError
+    from reprise.incidents.evidence import verify_evidence
+
+    if not (folder / "manifest.json").is_file():
+        raise InputError(f"{folder}: no manifest.json here",
+                         hint="give the folder an evidence step wrote")
+    manifest = verify_evidence(folder)
+    if json:
+        print_json({"folder": str(folder), "ok": True, "files": len(manifest["files"]),
+                    "signing_key": manifest["signing_key"]})
+        return
+    stdout().print(f"{folder}: signature valid, {len(manifest['files'])} file(s) match "
+                   f"their SHA-256 (key {manifest['signing_key']}).", markup=False,
+                   highlight=False)
