@@ -250,3 +250,31 @@ def dns_server(records: dict[tuple[str, str], list[str]]) -> Iterator[int]:
         running = False
         thread.join(2)
         sock.close()
+
+
+class SwitchableListener:
+    """A TCP service on a fixed loopback port that can be stopped and started again, to
+    play a machine going down and coming back (the seed's power failure)."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.server: socketserver.ThreadingTCPServer | None = None
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Listen (again) on the same port."""
+
+        class Server(socketserver.ThreadingTCPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+
+        self.server = Server(("127.0.0.1", self.port), socketserver.BaseRequestHandler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        """Stop listening: connections are refused from now on."""
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None

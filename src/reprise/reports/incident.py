@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from reprise.errors import InputError
-from reprise.incidents.records import Incident
+from reprise.incidents.records import Incident, TimelineEntry
 from reprise.incidents.recovery import NextAction, incident_plan, members, next_actions
 from reprise.incidents.runs import RunRecord
 from reprise.plan.model import Plan
@@ -41,11 +41,11 @@ def human_duration(delta: timedelta | None, language: str = "en") -> str:
     hours, rest = divmod(rest, 3600)
     minutes, seconds = divmod(rest, 60)
     if days:
-        return f"{days} {'j' if language == 'fr' else 'd'} {hours} h"
+        return f"{days} {'j' if language == 'fr' else 'd'}" + (f" {hours} h" if hours else "")
     if hours:
-        return f"{hours} h {minutes:02d} min"
+        return f"{hours} h" + (f" {minutes:02d} min" if minutes else "")
     if minutes:
-        return f"{minutes} min {seconds:02d} s"
+        return f"{minutes} min" + (f" {seconds:02d} s" if seconds else "")
     return f"{seconds} s"
 
 
@@ -96,11 +96,12 @@ def _rows(plan: Plan, incident: Incident, now: datetime) -> list[Row]:
 
 def _followups(plan: Plan, incident: Incident, runs: list[RunRecord],
                labels: dict[str, str]) -> list[str]:
+    not_up = {s.service for s in incident.services if s.state != "up"}
     items = [labels["followup_service"].format(service=s.service,
                                                state=labels[f"state_{s.state}"])
              for s in incident.services if s.state != "up"]
     for task in incident.tasks:
-        if task.status in ("todo", "doing"):
+        if task.status in ("todo", "doing") and (task.service in not_up or task.service is None):
             items.append(labels["followup_task"].format(
                 id=task.id, service=task.service or "-", title=task.title,
                 status=labels[f"task_{task.status}"], role=task.role or "-"))
@@ -116,10 +117,33 @@ def _followups(plan: Plan, incident: Incident, runs: list[RunRecord],
     return items
 
 
+def timeline_text(entry: TimelineEntry, labels: dict[str, str]) -> str:
+    """A timeline entry in the report's language when Reprise wrote it (state and task
+    changes); people's notes as they typed them."""
+    details = entry.details
+    if entry.kind == "state" and {"service", "from", "to"} <= details.keys():
+        return labels["timeline_state"].format(
+            service=details["service"], old=labels.get(f"state_{details['from']}", ""),
+            new=labels.get(f"state_{details['to']}", ""), source=details.get("source", ""))
+    if entry.kind == "service" and {"service", "state"} <= details.keys():
+        return labels["timeline_joined"].format(
+            service=details["service"], state=labels.get(f"state_{details['state']}", ""),
+            source=details.get("source", ""))
+    if entry.kind == "task" and {"task", "from", "to"} <= details.keys():
+        return labels["timeline_task"].format(
+            id=details["task"], old=labels.get(f"task_{details['from']}", ""),
+            new=labels.get(f"task_{details['to']}", "")) + _after(entry.text, " — ")
+    return entry.text
+
+
+def _after(text: str, marker: str) -> str:
+    return text[text.index(marker):] if marker in text else ""
+
+
 def _environment(language: str) -> Environment:
     environment = Environment(
         loader=PackageLoader("reprise.reports", "templates"),
-        autoescape=select_autoescape(enabled_extensions=("html",), default=False),
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
         keep_trailing_newline=True)
     environment.filters["md"] = markdown_text
@@ -179,6 +203,7 @@ def render_report(plan: Plan, incident: Incident, runs: list[RunRecord], *, now:
         "timeline": [e for e in incident.timeline if since is None or e.at > since],
         "runs": runs, "followups": _followups(plan, incident, runs, labels),
         "actions": actions, "waiting": waiting, "describe": describe,
+        "event_text": lambda entry: timeline_text(entry, labels),
         "duration": (incident.closed_at or now) - incident.opened_at,
     }
     template = "progress.md.j2" if kind == "progress" and fmt == "md" else f"incident.{fmt}.j2"

@@ -94,6 +94,9 @@ LABELS: dict[str, dict[str, str]] = {
         "next": "À faire maintenant",
         "waiting": "En attente d'autres éléments",
         "since_last": "Depuis le dernier rapport",
+        "timeline_state": "{service} : {old} → {new} ({source})",
+        "timeline_joined": "{service} rejoint l'incident : {state} ({source})",
+        "timeline_task": "tâche {id} : {old} → {new}",
         "action_start": "commencer la tâche {id} : {title}",
         "action_continue": "poursuivre la tâche {id} : {title}",
         "action_check": "toutes les tâches sont faites ou ignorées mais l'élément est {state} : "
@@ -203,6 +206,9 @@ LABELS: dict[str, dict[str, str]] = {
         "next": "To do now",
         "waiting": "Waiting for other elements",
         "since_last": "Since the last report",
+        "timeline_state": "{service}: {old} → {new} ({source})",
+        "timeline_joined": "{service} joins the incident: {state} ({source})",
+        "timeline_task": "task {id}: {old} → {new}",
         "action_start": "start task {id}: {title}",
         "action_continue": "carry on with task {id}: {title}",
         "action_check": "every task is done or skipped but it is still {state}: check it, "
