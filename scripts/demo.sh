@@ -3,8 +3,9 @@
 # `reprise init`, validated, shown as a recovery strategy and a recovery order, the state
 # database it creates (SQLite), then an encrypted, signed backup of a scratch PostgreSQL
 # with sample data, listed and verified, restored and drilled; then services on loopback
-# watched, one stopped, and its alert e-mail received. Everything lives in a temporary
-# directory.
+# watched, one stopped, and its alert e-mail received; then a power failure: one incident,
+# its recovery order, the services back one by one, the French report. Everything lives in
+# a temporary directory.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/bootstrap.sh
@@ -41,5 +42,8 @@ python scripts/demo_backup.py "$demo/akig"
 
 say "Monitoring: services on loopback, one stopped, the alert received by e-mail"
 python scripts/demo_monitor.py "$demo"
+
+say "Incident: a power failure takes six services down; one incident, the recovery order, the French report"
+python scripts/demo_incident.py "$demo"
 
 printf '\nDemo files: %s\n' "$demo"

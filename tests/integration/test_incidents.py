@@ -202,7 +202,10 @@ def test_failures_within_the_window_join_later_ones_open_a_new_incident(
     watcher.on_change("mail", "down", start + timedelta(minutes=9), "SMTP refused")
     watcher.on_change("zabbix", "down", start + timedelta(minutes=18), "trapper refused")
     incident = the_incident(store)
+    # windows failed first (P3: no incident of its own) and joins when the router opens one
     assert [s.service for s in incident.services] == ["router", "windows", "mail", "zabbix"]
+    assert incident.affected("windows").added_at == start  # type: ignore[union-attr]
+    assert incident.title == "Routeur VyOS et 3 autre(s) élément(s) en panne"
     watcher.on_change("router", "up", start + timedelta(minutes=20), "checks pass")
     watcher.on_change("openvpn", "down", start + timedelta(minutes=40), "refused")
     found = list_incidents(store)

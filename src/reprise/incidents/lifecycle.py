@@ -276,6 +276,14 @@ def update_incident(store: Store, incident_id: int, *, by: str, at: datetime,
                          {name: value})
 
 
+def retitle(store: Store, incident_id: int, title: str) -> None:
+    """Give an incident the title Reprise derives for it (no timeline entry: the title
+    only sums up what the timeline already says)."""
+    with store.engine.begin() as connection:
+        connection.execute(update(incidents).where(incidents.c.id == incident_id)
+                           .values(title=clean_text(title, "title")))
+
+
 def add_note(store: Store, incident_id: int, text: str, *, by: str, at: datetime,
              kind: str = "note", details: dict[str, object] | None = None) -> None:
     """Add a note (or another timeline entry) to an incident, open or closed."""

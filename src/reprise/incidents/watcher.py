@@ -19,9 +19,11 @@ from reprise.incidents.lifecycle import (
     mark_reported,
     open_incident,
     open_incidents_of,
+    retitle,
     set_state,
 )
 from reprise.incidents.records import get_incident, list_incidents, record_report
+from reprise.incidents.recovery import incident_plan
 from reprise.incidents.runs import runs_of
 from reprise.plan.model import Plan
 from reprise.reports.incident import render_report
@@ -30,7 +32,8 @@ from reprise.store.tables import alerts
 
 logger = logging.getLogger(__name__)
 MONITOR = "monitor"
-_TITLES = {"fr": "{name} en panne", "en": "{name} down"}
+_TITLES = {"fr": ("{name} en panne", "{name} et {others} autre(s) élément(s) en panne"),
+           "en": ("{name} down", "{name} and {others} other service(s) down")}
 _PROGRESS = {"fr": "Rapport de progrès", "en": "Progress report"}
 
 
@@ -40,10 +43,16 @@ class IncidentWatcher:
     def __init__(self, plan: Plan, store: Store,
                  send: Callable[[Notification], None]) -> None:
         self.plan, self.store, self.send = plan, store, send
+        self.failing: dict[str, tuple[datetime, str]] = {}
+        """Services down now: since when, and why (to join a failure that came first)."""
 
     def on_change(self, service_id: str, new: str, at: datetime, source: str) -> None:
         """A service changed state (confirmed by its checks)."""
         state = new if new in ("down", "degraded", "up") else "unknown"
+        if state == "down":
+            self.failing.setdefault(service_id, (at, source))
+        else:
+            self.failing.pop(service_id, None)
         involved = open_incidents_of(self.store, service_id)
         for incident_id in involved:
             set_state(self.store, incident_id, service_id, state, source=f"check: {source}",
@@ -53,12 +62,39 @@ class IncidentWatcher:
         service = self.plan.service(service_id)
         candidate = grouping_candidate(self.store, at, self.plan.incidents.grouping_window)
         if candidate is not None:
+            incident_id = candidate
             add_services(self.store, self.plan, candidate, [service_id], by=MONITOR, at=at,
                          source=f"check: {source}")
         elif service.effective_priority in self.plan.incidents.auto_open:
-            title = _TITLES.get(self.plan.organisation.language, _TITLES["en"])
-            open_incident(self.store, self.plan, title.format(name=service.name),
-                          [service_id], by=MONITOR, at=at, source=f"check: {source}")
+            incident_id = open_incident(self.store, self.plan, service.name, [service_id],
+                                        by=MONITOR, at=at, source=f"check: {source}")
+        else:
+            return
+        window = self.plan.incidents.grouping_window
+        for other, (began, why) in list(self.failing.items()):
+            if other != service_id and at - began <= window and \
+                    not open_incidents_of(self.store, other):
+                add_services(self.store, self.plan, incident_id, [other], by=MONITOR,
+                             at=began, source=f"check: {why}")
+        self._title(incident_id)
+
+    def _title(self, incident_id: int) -> None:
+        """Name an incident the monitor opened after its first service in recovery order,
+        unless a person has given it a title."""
+        incident = get_incident(self.store, incident_id)
+        if incident.opened_by != MONITOR or any(
+                entry.kind == "update" and "title" in entry.details
+                for entry in incident.timeline):
+            return
+        entries = incident_plan(self.plan, incident)
+        if not entries:
+            return
+        one, several = _TITLES.get(self.plan.organisation.language, _TITLES["en"])
+        others = len(entries) - 1
+        title = (several if others else one).format(name=entries[0].service.name,
+                                                     others=others)
+        if title != incident.title:
+            retitle(self.store, incident_id, title)
 
     def on_delivery(self, record: DeliveryRecord) -> None:
         """Put an alert notification about an affected service into its incidents."""
