@@ -12,12 +12,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from reprise.incidents.evidence import verify_evidence
 from reprise.incidents.records import get_incident
 from reprise.incidents.runs import runs_of
 from reprise.keys import generate_signing_key
+from reprise.pg.scratch import ConnectionInfo
 from reprise.store import open_store
 from tests.conftest import run_reprise
+from tests.support.backups import World, sample_database
 from tests.support.peers import SwitchableListener, body_of, smtp_server, subject_of
 
 
@@ -232,3 +236,45 @@ def test_runbook_list_shows_scenarios(tmp_path: Path) -> None:
     assert listed["scenarios"][0]["steps"] == [{"kind": "manual", "title": "Vérifier"}]
     store = open_store(f"sqlite:///{tmp_path / 'state' / 'reprise.db'}")
     assert runs_of(store) == []
+
+
+def test_a_restore_step_waits_for_confirmation_then_restores_beside_the_live_data(
+        world: World, postgres: ConnectionInfo) -> None:
+    sample_database(postgres, "rb_live", rows=300)
+    world.write_plan(f"""\
+        - kind: postgres
+          dsn: "{postgres.dsn()}"
+          databases: [rb_live]
+          repository: local
+          schedule: "@hourly"
+          retention: {{keep_last: 2}}
+        """)
+    with world.plan.open("a", encoding="utf-8") as plan:
+        plan.write(textwrap.dedent(f"""\
+            scenarios:
+              - id: data-loss
+                title: Perte de données
+                steps:
+                  - {{kind: restore, service: app, backup: latest, target: "{postgres.dsn()}",
+                     only: rb_live, as: rb_restored}}
+            """))
+    assert world.reprise("repo", "init").returncode == 0
+    world.backup_once()
+    with psycopg.connect(postgres.dsn(), autocommit=True) as connection:
+        connection.execute('DROP DATABASE IF EXISTS "rb_restored"')
+    waiting = world.reprise("runbook", "run", "data-loss")
+    assert waiting.returncode == 4, waiting.stdout + waiting.stderr
+    with psycopg.connect(postgres.dsn()) as connection:
+        assert connection.execute("SELECT 1 FROM pg_database WHERE datname = 'rb_restored'"
+                                  ).fetchone() is None  # nothing before confirmation
+    done = world.reprise("runbook", "run", "data-loss", "--yes", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    steps = json.loads(done.stdout)["steps"]
+    assert [s["status"] for s in steps] == ["waiting", "done"]
+    assert "restore of app" in steps[-1]["message"] and "report" in steps[-1]["message"]
+    counts = []
+    for database in ("rb_live", "rb_restored"):
+        with psycopg.connect(postgres.dsn(database)) as connection:
+            counts.append(connection.execute(
+                "SELECT count(*), sum(amount) FROM invoices").fetchone())
+    assert counts[0] == counts[1]
