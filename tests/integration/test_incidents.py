@@ -161,6 +161,9 @@ def test_power_failure_is_one_incident_recovered_in_order_and_reported(
             incident = get_incident(store, incident.id)
         resolved = [incident.affected(s).resolved_at for s in order]
         assert all(resolved) and resolved == sorted(resolved)
+        notified = [e.text for e in incident.timeline if e.kind == "notification"]
+        assert any("problem notification to reprise" in text and ": sent:" in text
+                   for text in notified), notified  # the router's alert, in the timeline
         wait_check_tasks = [t for t in incident.tasks if t.kind == "wait_check"]
         assert {t.status for t in wait_check_tasks} == {"done"}
 
