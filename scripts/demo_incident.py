@@ -14,25 +14,15 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.support.peers import SwitchableListener, smtp_server
+from tests.support.seed import SEED, wait_until, write_seed_plan
 
 BOLD, PLAIN = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("", "")
-ELEMENTS = [  # id, name, category, criticality, priority
-    ("windows", "Windows Server Core", "serveur", "minor", "P3"),
-    ("mail", "Serveur Iredmail", "messagerie", "major", "P1"),
-    ("storage", "Serveur GUI : disques de sauvegarde et stockage", "stockage", "major", "P2"),
-    ("zabbix", "Zabbix", "supervision", "major", "P1"),
-    ("openvpn", "OpenVPN", "réseau", "major", "P1"),
-    ("router", "Routeur VyOS", "réseau", "critical", "P1"),
-]
-
-
 def reprise(plan: Path, *args: str) -> int:
     """Run and show a reprise command; return its exit code."""
     print(f"\n{BOLD}$ reprise --plan {plan.parent.name} {' '.join(args)}{PLAIN}", flush=True)
@@ -46,64 +36,17 @@ def quietly(plan: Path, *args: str) -> object:
     return json.loads(result.stdout)
 
 
-def wait_for(condition: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if callable(condition) and condition():
-            return
-        time.sleep(0.5)
-    raise SystemExit(f"demo: not within {timeout:g} s: {what}")
-
-
-def write_plan(path: Path, ports: dict[str, int], smtp: int) -> None:
-    services = []
-    for service_id, name, category, criticality, priority in ELEMENTS:
-        depends = "" if service_id == "router" else "depends_on: [router]"
-        services.append(f"""\
-  - id: {service_id}
-    name: "{name}"
-    category: {category}
-    criticality: {criticality}
-    priority: {priority}
-    owner: reprise
-    {depends}
-    checks: [{{kind: tcp, host: 127.0.0.1, port: {ports[service_id]}, interval: 1s,
-              timeout: 500ms, retries: 1}}]
-    procedure:
-      - {{kind: manual, text: "Redémarrer {name} et vérifier sa configuration"}}
-      - {{kind: wait_check, service: {service_id}, timeout: 30m}}
-""")
-    contact = f"mailto://127.0.0.1:{smtp}?from=reprise@infra.test&to=equipe@infra.test"
-    path.write_text(textwrap.dedent(f"""\
-        version: 1
-        organisation: {{name: Infrastructure, language: fr, timezone: Europe/Paris}}
-        objectives: {{rpo: 24h, rto: 4h, uptime: 99.5%}}
-        roles:
-          - id: reprise
-            title: Responsable des actions de reprise
-            permission: admin
-            responsibilities: [Pilote la reprise et le suivi des services réseau]
-            members: [{{name: Mohamed, contacts: ["{contact}"]}}]
-          - id: communication
-            title: Supervision et communication
-            responsibilities: [Communique avec la direction et les parties prenantes]
-            members: [{{name: Mina, contacts: ["{contact}"]}}]
-        communication: {{progress_report_every: 4h, audiences: [communication]}}
-        alerting: {{delivery: {{attempts: 1, timeout: 5s}}}}
-        services:
-        """) + "".join(services))
-
-
 def main() -> None:
     """Run the incident demo in DEMO_DIR."""
     demo = Path(sys.argv[1])
     plan = demo / "incident" / "reprise.yaml"
     plan.parent.mkdir(parents=True, exist_ok=True)
-    listeners = {service_id: SwitchableListener() for service_id, *_ in ELEMENTS}
+    listeners = {service_id: SwitchableListener() for service_id in SEED}
     for listener in listeners.values():
         listener.start()
     with smtp_server() as (smtp, _mailbox):
-        write_plan(plan, {s: listener.port for s, listener in listeners.items()}, smtp)
+        contact = f"mailto://127.0.0.1:{smtp}?from=reprise@infra.test&to=equipe@infra.test"
+        write_seed_plan(plan, {s: listener.port for s, listener in listeners.items()}, contact)
         print(f"\n{BOLD}$ reprise --plan incident monitor --quiet{PLAIN}   (in the "
               "background)", flush=True)
         monitor = subprocess.Popen(["reprise", "--plan", str(plan), "monitor", "--quiet"],
@@ -118,7 +61,7 @@ def main() -> None:
                 found = quietly(plan, "incident", "list", "--json")["incidents"]  # type: ignore[index]
                 return bool(found) and len(found[0]["services"]) == 6
 
-            wait_for(grouped, 30, "one incident with the six services")
+            wait_until(grouped, 30, "one incident with the six services")
             reprise(plan, "incident", "list")
             reprise(plan, "incident", "plan", "1")
             reprise(plan, "incident", "next", "1")
@@ -133,11 +76,13 @@ def main() -> None:
                     return any(s["service"] == service and s["state"] == "up"
                                for s in shown["services"])  # type: ignore[index]
 
-                wait_for(back, 20, f"{service_id} back up")
+                wait_until(back, 20, f"{service_id} back up")
                 if service_id == order[0]:
                     reprise(plan, "incident", "next", "1")
             reprise(plan, "incident", "note", "1", "Onduleur du local technique remplacé",
                     "--by", "Mohamed")
+        except TimeoutError as error:
+            raise SystemExit(f"demo: {error}") from None
         finally:
             monitor.send_signal(signal.SIGTERM)
             monitor.wait(timeout=30)

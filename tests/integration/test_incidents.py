@@ -4,7 +4,6 @@ grouping, progress reports, and the incident commands' handling of bad input."""
 from __future__ import annotations
 
 import asyncio
-import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -24,53 +23,7 @@ from reprise.plan.loader import load_plan
 from reprise.plan.model import Plan
 from reprise.store import Store, open_store
 from tests.support.peers import SwitchableListener, body_of, smtp_server, subject_of
-
-SEED = ["router", "openvpn", "zabbix", "mail", "storage", "windows"]
-NAMES = {"router": "Routeur VyOS", "openvpn": "OpenVPN", "zabbix": "Zabbix",
-         "mail": "Serveur iRedMail", "storage": "Serveur GUI", "windows": "Windows Server Core"}
-PRIORITY = {"router": "P1", "openvpn": "P1", "zabbix": "P1", "mail": "P1", "storage": "P2",
-            "windows": "P3"}
-CRITICALITY = {"router": "critical", "openvpn": "major", "zabbix": "major", "mail": "major",
-               "storage": "major", "windows": "minor"}
-
-
-def seed_plan(path: Path, ports: dict[str, int], contact: str, *, every: str = "4h") -> Path:
-    """The seed PCRA's six elements, each a TCP service on loopback; all behind the router.
-    Listed in an order unlike the recovery order, so the test sees the order computed."""
-    services = []
-    for service in ["windows", "mail", "storage", "zabbix", "openvpn", "router"]:
-        depends = "" if service == "router" else "depends_on: [router]"
-        services.append(f"""\
-  - id: {service}
-    name: {NAMES[service]}
-    category: réseau
-    criticality: {CRITICALITY[service]}
-    priority: {PRIORITY[service]}
-    owner: reprise
-    {depends}
-    checks: [{{kind: tcp, host: 127.0.0.1, port: {ports[service]}, interval: 1s,
-              timeout: 500ms, retries: 1}}]
-    procedure:
-      - {{kind: manual, text: "Redémarrer {NAMES[service]}"}}
-      - {{kind: wait_check, service: {service}, timeout: 10m}}
-""")
-    path.write_text(textwrap.dedent(f"""\
-        version: 1
-        organisation: {{name: Infra, language: fr, timezone: Europe/Paris}}
-        objectives: {{rpo: 24h, rto: 4h, uptime: 99.5%}}
-        roles:
-          - id: reprise
-            title: Responsable des actions de reprise
-            permission: admin
-            members: [{{name: Mohamed, contacts: ["{contact}"]}}]
-          - id: communication
-            title: Supervision et communication
-            members: [{{name: Mina, contacts: ["{contact}"]}}]
-        communication: {{progress_report_every: {every}, audiences: [communication]}}
-        alerting: {{delivery: {{attempts: 1, timeout: 5s}}}}
-        services:
-        """) + "".join(services))
-    return path
+from tests.support.seed import NAMES, SEED, wait_until, write_seed_plan
 
 
 class RunningMonitor:
@@ -101,15 +54,6 @@ class RunningMonitor:
         self.loop.close()
 
 
-def wait_until(condition: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if callable(condition) and condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"not within {timeout} s: {what}")
-
-
 def the_incident(store: Store) -> Incident:
     found = list_incidents(store, open_only=False)
     assert len(found) == 1, [i.title for i in found]
@@ -130,7 +74,7 @@ def test_power_failure_is_one_incident_recovered_in_order_and_reported(
         tmp_path: Path, listeners: dict[str, SwitchableListener]) -> None:
     with smtp_server() as (smtp, mailbox):
         contact = f"mailto://127.0.0.1:{smtp}?from=reprise@infra.test&to=team@infra.test"
-        path = seed_plan(tmp_path / "reprise.yaml",
+        path = write_seed_plan(tmp_path / "reprise.yaml",
                          {s: listeners[s].port for s in SEED}, contact)
         plan = load_plan(path).plan
         store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
@@ -188,7 +132,7 @@ def test_power_failure_is_one_incident_recovered_in_order_and_reported(
 
 def _plan(tmp_path: Path, every: str = "4h") -> Plan:
     ports = dict.fromkeys(SEED, 9)
-    return load_plan(seed_plan(tmp_path / "reprise.yaml", ports,
+    return load_plan(write_seed_plan(tmp_path / "reprise.yaml", ports,
                                "json://127.0.0.1:9/hook", every=every)).plan
 
 
@@ -243,7 +187,7 @@ def test_progress_reports_go_out_every_period_and_are_kept(tmp_path: Path) -> No
 
 
 def test_incident_commands_refuse_bad_input_clearly(tmp_path: Path, cli: object) -> None:
-    path = seed_plan(tmp_path / "reprise.yaml", dict.fromkeys(SEED, 9),
+    path = write_seed_plan(tmp_path / "reprise.yaml", dict.fromkeys(SEED, 9),
                      "json://127.0.0.1:9/hook")
     run = cli  # type: ignore[assignment]
     cases = [

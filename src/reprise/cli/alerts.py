@@ -6,11 +6,9 @@ from typing import Annotated, Any
 
 import typer
 
-from reprise.cli.context import who
+from reprise.cli.context import ByOption, who
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-ByOption = Annotated[str | None, typer.Option("--by", help="Who does it (default: the login "
-                                                           "name).")]
 
 alert_app = typer.Typer(no_args_is_help=True, help="Alerts: list, acknowledge, test the "
                                                    "contacts.")

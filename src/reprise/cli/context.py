@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,6 +12,11 @@ if TYPE_CHECKING:
     from reprise.plan.loader import LoadedPlan
     from reprise.plan.model import Plan
     from reprise.store import Store
+
+
+ByOption = Annotated[str | None, typer.Option(
+    "--by", help="Who does it (default: $REPRISE_USER, else the login name).")]
+"""The ``--by`` option of commands that record who did something (see ``who``)."""
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from reprise.cli.context import who
+from reprise.cli.context import ByOption, who
 
 if TYPE_CHECKING:
     from reprise.incidents.records import Incident
@@ -19,15 +19,24 @@ app = typer.Typer(no_args_is_help=True, help="Incidents: the live recovery plan,
                                              "states, tasks, timeline and reports.")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-ByOption = Annotated[str | None, typer.Option("--by", help="Who does it (default: "
-                                                           "$REPRISE_USER, else the login "
-                                                           "name).")]
 IncidentArg = Annotated[int, typer.Argument(help="Incident number.", min=1)]
 STATE_STYLE = {"down": "red", "degraded": "yellow", "up": "green", "unknown": "dim"}
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _incident(ctx: typer.Context, incident_id: int) -> tuple[Plan, Incident]:
+    """The plan and one incident, read in one visit to the state store."""
+    from reprise.cli.context import open_state
+    from reprise.incidents.records import get_incident
+
+    loaded, store = open_state(ctx)
+    try:
+        return loaded.plan, get_incident(store, incident_id)
+    finally:
+        store.close()
 
 
 def _split(value: str | None) -> list[str]:
@@ -126,19 +135,13 @@ def incident_list(
 def incident_show(ctx: typer.Context, incident_id: IncidentArg,
                   json: JsonOption = False) -> None:
     """Everything about an incident: services, tasks and timeline."""
-    from reprise.cli.context import open_state
     from reprise.cli.output import print_json
-    from reprise.incidents.records import get_incident
 
-    loaded, store = open_state(ctx)
-    try:
-        incident = get_incident(store, incident_id)
-    finally:
-        store.close()
+    plan, incident = _incident(ctx, incident_id)
     if json:
         print_json(incident.to_dict())
         return
-    _print_incident(loaded.plan, incident)
+    _print_incident(plan, incident)
 
 
 def _print_incident(plan: Plan, incident: Incident) -> None:
@@ -350,16 +353,11 @@ def incident_plan_command(ctx: typer.Context, incident_id: IncidentArg,
     its tasks."""
     from rich.text import Text
 
-    from reprise.cli.context import open_state
     from reprise.cli.output import print_json, stdout
-    from reprise.incidents.records import get_incident
     from reprise.incidents.recovery import incident_plan
 
-    loaded, store = open_state(ctx)
-    try:
-        entries = incident_plan(loaded.plan, get_incident(store, incident_id))
-    finally:
-        store.close()
+    plan, incident = _incident(ctx, incident_id)
+    entries = incident_plan(plan, incident)
     if json:
         print_json({"incident": incident_id, "order": [e.to_dict() for e in entries]})
         return
@@ -368,7 +366,7 @@ def incident_plan_command(ctx: typer.Context, incident_id: IncidentArg,
         line = Text(f"{entry.position}. {entry.service.id} ", style="bold")
         line.append(f"({entry.service.name}, {entry.recovery_priority}) ")
         line.append(entry.affected.state, STATE_STYLE.get(entry.affected.state, ""))
-        line.append(f", target {_when(loaded.plan, entry.affected.target_at)}")
+        line.append(f", target {_when(plan, entry.affected.target_at)}")
         if entry.waits_for:
             line.append(f", after {', '.join(entry.waits_for)}")
         out.print(line)
@@ -383,17 +381,11 @@ def incident_next(ctx: typer.Context, incident_id: IncidentArg,
     """What to do now, and who does it."""
     from rich.text import Text
 
-    from reprise.cli.context import open_state
     from reprise.cli.output import print_json, stdout
-    from reprise.incidents.records import get_incident
     from reprise.incidents.recovery import next_actions
 
-    loaded, store = open_state(ctx)
-    try:
-        incident = get_incident(store, incident_id)
-    finally:
-        store.close()
-    actions, waiting = next_actions(loaded.plan, incident)
+    plan, incident = _incident(ctx, incident_id)
+    actions, waiting = next_actions(plan, incident)
     if json:
         print_json({"incident": incident_id, "actions": [a.to_dict() for a in actions],
                     "waiting": [{"service": w.service, "waits_for": w.waits_for}

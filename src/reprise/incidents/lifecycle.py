@@ -14,7 +14,6 @@ from reprise.errors import InputError
 from reprise.incidents.records import (
     STATES,
     TASK_STATUSES,
-    Incident,
     add_timeline,
     get_incident,
 )
@@ -32,7 +31,6 @@ from reprise.store.database import Store
 from reprise.store.events import append_event
 from reprise.store.tables import incident_services, incident_states, incident_tasks, incidents
 
-_PRIORITY_RANK = {"P1": 1, "P2": 2, "P3": 3}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -92,13 +90,18 @@ def _service(plan: Plan, service_id: str) -> Service:
             from None
 
 
-def _open_row(connection: Connection, incident_id: int) -> None:
-    row = connection.execute(select(incidents.c.status).where(
-        incidents.c.id == incident_id)).first()
-    if row is None:
+def _existing_row(connection: Connection, incident_id: int) -> str:
+    """The incident's status; InputError when there is no such incident."""
+    status = connection.execute(select(incidents.c.status).where(
+        incidents.c.id == incident_id)).scalar()
+    if status is None:
         raise InputError(f"no incident {incident_id}",
                          hint="`reprise incident list --all` shows them with their numbers")
-    if row.status != "open":
+    return str(status)
+
+
+def _open_row(connection: Connection, incident_id: int) -> None:
+    if _existing_row(connection, incident_id) != "open":
         raise InputError(f"incident {incident_id} is closed",
                          hint="open a new one with `reprise incident open`")
 
@@ -112,11 +115,9 @@ def open_incident(store: Store, plan: Plan, title: str, services: list[str], *, 
     commander = clean_text(commander, "commander") if commander else commander_role(plan)
     for service_id in services:
         _service(plan, service_id)
-    severity = min((plan.service(s).effective_priority for s in services),
-                   key=_PRIORITY_RANK.__getitem__, default="P3")
     with store.engine.begin() as connection:
-        key = connection.execute(insert(incidents).values(
-            title=title, cause=cause, severity=severity, status="open", opened_at=at,
+        key = connection.execute(insert(incidents).values(  # severity: set as services join
+            title=title, cause=cause, severity="P3", status="open", opened_at=at,
             opened_by=by[:200], commander=commander, last_failure_at=at)).inserted_primary_key
         assert key is not None
         incident_id = int(key[0])
@@ -185,7 +186,7 @@ def _refresh_severity(connection: Connection, plan: Plan, incident_id: int,
         select(incident_services.c.service).where(
             incident_services.c.incident_id == incident_id))]
     severity = min((plan.service(s).effective_priority for s in affected if _known(plan, s)),
-                   key=_PRIORITY_RANK.__getitem__, default="P3")
+                   default="P3")  # "P1" < "P2" < "P3"
     connection.execute(update(incidents).where(incidents.c.id == incident_id)
                        .values(severity=severity, last_failure_at=at))
 
@@ -289,7 +290,7 @@ def add_note(store: Store, incident_id: int, text: str, *, by: str, at: datetime
     """Add a note (or another timeline entry) to an incident, open or closed."""
     text = clean_text(text, "note", limit=10000, multiline=True)
     with store.engine.begin() as connection:
-        get_incident(connection, incident_id)
+        _existing_row(connection, incident_id)
         add_timeline(connection, incident_id, at, kind, by, text, details)
 
 
@@ -329,7 +330,7 @@ def set_task(store: Store, incident_id: int, task_id: int, status: str, *, by: s
 
 
 def close_incident(store: Store, incident_id: int, *, by: str, at: datetime,
-                   note: str | None = None, force: bool = False) -> Incident:
+                   note: str | None = None, force: bool = False) -> None:
     """Close an incident. Refused while services are not up, unless ``force`` (they stay
     listed as unresolved in the final report)."""
     note = clean_text(note, "note", limit=10000, multiline=True) if note else None
@@ -347,7 +348,6 @@ def close_incident(store: Store, incident_id: int, *, by: str, at: datetime,
                      {"unresolved": pending})
         append_event(connection, "incident.closed", str(incident_id),
                      {"by": by, "unresolved": pending}, at=at)
-    return get_incident(store, incident_id)
 
 
 def grouping_candidate(store: Store, at: datetime, window: timedelta) -> int | None:

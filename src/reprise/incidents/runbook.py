@@ -31,6 +31,7 @@ from reprise.incidents.runs import (
 )
 from reprise.plan.model import Plan, Scenario
 from reprise.plan.steps import (
+    PARAMETER,
     CommandStep,
     EvidenceStep,
     ManualStep,
@@ -38,6 +39,7 @@ from reprise.plan.steps import (
     RestoreStep,
     Step,
     WaitCheckStep,
+    step_texts,
 )
 from reprise.store.database import Store
 
@@ -47,7 +49,6 @@ if TYPE_CHECKING:
 Confirm = Callable[[str], bool | None]
 """Asks a person a yes/no question; None when nobody can answer."""
 
-_PARAMETER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}")
 _SHELL_SAFE = re.compile(r"^[A-Za-z0-9 _.,:+@/=%-]*$")
 OUTPUT_IN_TIMELINE = 4000
 
@@ -106,18 +107,8 @@ def _values(scenario: Scenario, given: dict[str, str], previous: dict[str, str],
 
 
 def _uses_incident(scenario: Scenario) -> bool:
-    return any("incident" in _PARAMETER.findall(text) for step in scenario.steps
-               for text in _texts(step))
-
-
-def _texts(step: Step) -> list[str]:
-    found: list[str] = []
-    for value in step.model_dump(exclude_none=True, by_alias=True).values():
-        if isinstance(value, str):
-            found.append(value)
-        elif isinstance(value, list):
-            found.extend(item for item in value if isinstance(item, str))
-    return found
+    return any("incident" in PARAMETER.findall(text) for step in scenario.steps
+               for _field, text in step_texts(step))
 
 
 def substitute(text: str, values: dict[str, str], *, quote_check: bool = False) -> str:
@@ -130,7 +121,7 @@ def substitute(text: str, values: dict[str, str], *, quote_check: bool = False) 
             raise InputError(f"parameter {name}={value!r} cannot go into a shell command",
                              hint="use letters, digits, spaces and . , : + @ / = % - _")
         return value
-    return _PARAMETER.sub(replace, text)
+    return PARAMETER.sub(replace, text)
 
 
 def run_runbook(plan: Plan, store: Store, scenario_id: str, options: RunbookOptions,

@@ -8,7 +8,6 @@ line of ``depends_on: [routeur]`` and not just "unknown service".
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
@@ -16,10 +15,15 @@ from graphlib import CycleError, TopologicalSorter
 from reprise.plan.checks import BackupAgeCheck
 from reprise.plan.model import Plan
 from reprise.plan.sources import PostgresPhysicalSource, PostgresSource, default_source_name
-from reprise.plan.steps import NotifyStep, RestoreStep, Step, WaitCheckStep
+from reprise.plan.steps import (
+    PARAMETER,
+    NotifyStep,
+    RestoreStep,
+    Step,
+    WaitCheckStep,
+    step_texts,
+)
 from reprise.plan.yamlsource import Path_
-
-_PARAMETER = re.compile(r"\{\{\s*([A-Za-z0-9_-]+)\s*\}\}")
 
 
 @dataclass(frozen=True)
@@ -209,11 +213,8 @@ def _scenario_parameters(plan: Plan) -> Iterator[Problem]:
     for c_index, scenario in enumerate(plan.scenarios):
         declared = {parameter.name for parameter in scenario.parameters} | {"incident"}
         for index, step in enumerate(scenario.steps):
-            for field, value in step.model_dump(exclude_none=True, by_alias=True).items():
-                texts = [value] if isinstance(value, str) else \
-                    [item for item in value if isinstance(item, str)] \
-                    if isinstance(value, list) else []
-                for name in (found for text in texts for found in _PARAMETER.findall(text)):
+            for field, text in step_texts(step):
+                for name in PARAMETER.findall(text):
                     if name not in declared:
                         yield Problem(("scenarios", c_index, "steps", index, field),
                                       f"{{{{ {name} }}}} is not a parameter of this scenario",

@@ -6,6 +6,7 @@ already taken by the environment, expanded when the plan loads).
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
@@ -108,5 +109,21 @@ Step = Annotated[
     Field(discriminator="kind"),
 ]
 """Any step; ``kind`` selects the model."""
+
+PARAMETER = re.compile(r"\{\{\s*([A-Za-z0-9_-]+)\s*\}\}")
+"""``{{ name }}`` in a step's text: a scenario parameter."""
+
+
+def step_texts(step: StepBase) -> list[tuple[str, str]]:
+    """Every text of a step with its field (strings, and the strings of lists): where
+    parameters may appear."""
+    found: list[tuple[str, str]] = []
+    for field, value in step.model_dump(exclude_none=True, by_alias=True).items():
+        if isinstance(value, str):
+            found.append((field, value))
+        elif isinstance(value, list):
+            found.extend((field, item) for item in value if isinstance(item, str))
+    return found
+
 
 STEP_KINDS = ("manual", "command", "restore", "wait_check", "notify", "evidence")
