@@ -25,11 +25,12 @@ if ! have_pg_server; then
   apt-get install -y -qq --no-install-recommends postgresql >/dev/null
 fi
 
-# Stock tools that docs/restore-without-reprise.md uses (its test runs them).
+# Stock tools that docs/restore-without-reprise.md and docs/incidents.md (checking an evidence
+# bundle) use; their tests run them.
 missing_tools=""
-for tool in age zstd jq; do command -v "$tool" >/dev/null || missing_tools="$missing_tools $tool"; done
+for tool in age zstd jq openssl; do command -v "$tool" >/dev/null || missing_tools="$missing_tools $tool"; done
 if [ -n "$missing_tools" ] && [ "$(id -u)" -eq 0 ]; then
-  echo "bootstrap: installing Debian's$missing_tools (stock restore tools)…"
+  echo "bootstrap: installing Debian's$missing_tools (stock tools the docs use)…"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   # shellcheck disable=SC2086
