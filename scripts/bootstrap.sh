@@ -5,7 +5,18 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-PYTHON=${PYTHON:-python3}
+# Debian's own interpreter (3.11.2 on Debian 12) is what our users run: build the venv from it
+# when it exists, so the suite catches any call that needs a later point release.
+if [ -z "${PYTHON:-}" ]; then
+  if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
+fi
+if [ "$PYTHON" = /usr/bin/python3 ] && ! /usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null \
+   && [ "$(id -u)" -eq 0 ]; then
+  echo "bootstrap: installing Debian's python3-venv…"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+fi
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
   echo "bootstrap: Python 3.11 or newer is needed (found: $("$PYTHON" --version 2>&1))." >&2
   exit 1
@@ -38,9 +49,10 @@ if [ -n "$missing_tools" ] && [ "$(id -u)" -eq 0 ]; then
 fi
 
 stamp=.venv/.bootstrap-stamp
-want=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
+want=$( (cat pyproject.toml; "$PYTHON" --version; command -v "$PYTHON") | sha256sum | cut -d' ' -f1)
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "bootstrap: creating .venv and installing Reprise with its development tools…"
+  rm -rf .venv
   "$PYTHON" -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -e '.[dev]' 2>&1 \
     | grep -v "is ignored: it is neither a file nor a directory" || true
