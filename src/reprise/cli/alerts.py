@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from reprise.cli.context import ByOption, who
+from reprise.cli.values import ROW_ID_MAX
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
@@ -170,8 +171,8 @@ def silence_add(
     try:
         duration = parse_duration(for_)
     except PydanticCustomError as error:
-        raise InputError(f"--for {for_!r}: {error.message()}",
-                         hint="write a duration such as 30m, 2h or 1d") from None
+        hint = (error.context or {}).get("hint") or "write a duration such as 30m, 2h or 1d"
+        raise InputError(f"--for {for_!r}: {error.message()}", hint=hint) from None
     if not reason.strip():
         raise InputError("--reason is empty", hint="say why, e.g. --reason 'disk replacement'")
     loaded, store = open_state(ctx)
@@ -225,7 +226,8 @@ def silence_list(
 @silence_app.command("remove")
 def silence_remove(
     ctx: typer.Context,
-    silence_id: Annotated[int, typer.Argument(help="The silence's id.")],
+    silence_id: Annotated[int, typer.Argument(help="The silence's id.", min=1,
+                                              max=ROW_ID_MAX)],
 ) -> None:
     """End a silence now."""
     from reprise.alerts.records import end_silence

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from reprise.cli.context import ByOption, who
+from reprise.cli.values import ROW_ID_MAX
 
 if TYPE_CHECKING:
     from reprise.incidents.records import Incident
@@ -19,7 +20,7 @@ app = typer.Typer(no_args_is_help=True, help="Incidents: the live recovery plan,
                                              "states, tasks, timeline and reports.")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-IncidentArg = Annotated[int, typer.Argument(help="Incident number.", min=1)]
+IncidentArg = Annotated[int, typer.Argument(help="Incident number.", min=1, max=ROW_ID_MAX)]
 STATE_STYLE = {"down": "red", "degraded": "yellow", "up": "green", "unknown": "dim"}
 
 
@@ -257,7 +258,8 @@ def incident_note(
 def incident_task(
     ctx: typer.Context,
     incident_id: IncidentArg,
-    task_id: Annotated[int, typer.Argument(help="Task id (`reprise incident show N`).")],
+    task_id: Annotated[int, typer.Argument(help="Task id (`reprise incident show N`).", min=1,
+                                           max=ROW_ID_MAX)],
     status: Annotated[str, typer.Argument(help="todo, doing, done or skipped.")],
     note: Annotated[str | None, typer.Option(help="Why (required to skip).")] = None,
     by: ByOption = None,

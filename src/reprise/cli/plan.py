@@ -158,16 +158,22 @@ def import_command(
     import tempfile
 
     from reprise.cli.output import print_json, stdout
-    from reprise.errors import FileExistsRefusal
+    from reprise.errors import FileExistsRefusal, InputError
     from reprise.plan.importer import import_pcra
     from reprise.plan.loader import load_plan
 
+    if output.is_dir():
+        output = output / "reprise.yaml"  # a folder means its plan, as --plan reads it
     if output.exists() and not force:
         raise FileExistsRefusal(f"{output} already exists",
                                 hint="choose another --output, or --force to replace it")
+    folder = output.absolute().parent
+    if not folder.is_dir():
+        raise InputError(f"{folder}: no such folder for --output",
+                         hint=f"create it first (mkdir -p {folder}), or choose another "
+                              "--output")
     result = import_pcra(document)
     text = result.yaml_text(document)
-    folder = output.absolute().parent
     with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=folder, suffix=".yaml",
                                      prefix=".reprise-import-", delete=False) as handle:
         handle.write(text)

@@ -6,6 +6,10 @@ from datetime import timedelta
 
 import typer
 
+ROW_ID_MAX = 2**63 - 1
+"""The largest id a state database can hold (SQLite and PostgreSQL bigint): a larger number
+typed by a person is a usage error, not a database overflow."""
+
 
 def duration_option(flag: str, value: str) -> timedelta:
     """Read a ``--since 7d`` style option, as a usage error (exit 2) when malformed."""

@@ -62,8 +62,29 @@ def parse_duration(value: object) -> timedelta:
                 {"unit": unit, "got": value, "hint": _DURATION_HINT},
             )
         seen.add(unit)
+        # Compare in whole milliseconds first: timedelta arithmetic overflows past ~10^9 days.
+        if len(amount) > 15 or int(amount) * (_DURATION_UNITS[unit] // _MS) > _MAX_MS:
+            _too_long(value)
         total += int(amount) * _DURATION_UNITS[unit]
+    if total > MAX_DURATION:
+        _too_long(value)
     return total
+
+
+MAX_DURATION = timedelta(days=100 * 366)
+"""No objective, interval or silence is longer than a century; past it a typo is likelier
+(and ``datetime`` arithmetic would overflow)."""
+
+
+_MS = timedelta(milliseconds=1)
+_MAX_MS = MAX_DURATION // _MS
+
+
+def _too_long(value: str) -> None:
+    shown = value if len(value) <= 40 else value[:37] + "…"
+    raise PydanticCustomError(
+        "duration_too_long", "too long (got '{got}'); at most 100 years",
+        {"got": shown, "hint": "check the number and its unit, e.g. 30d rather than 30000d"})
 
 
 def format_duration(value: timedelta) -> str:

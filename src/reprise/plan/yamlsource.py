@@ -132,10 +132,16 @@ class _Builder:
             # Dates and times stay text; the model parses them with the right time zone.
             return node.value
         try:
-            return self._constructor.construct_object(node, deep=True)
+            value = self._constructor.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as error:
             raise self._issue(node, f"cannot read this value: {error.problem}",
                               "quote the value", path) from None
+        if isinstance(value, str) and not _is_encodable(value):
+            # "\ud800" escapes make text no file, terminal or JSON document can hold.
+            raise self._issue(node, "the text holds a lone UTF-16 surrogate (an escape such "
+                                    "as \\ud800), which is not a character",
+                              "remove the escape or write the character itself", path)
+        return value
 
     def _mapping(self, node: yaml.MappingNode, path: Path_, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -180,6 +186,14 @@ class _Builder:
         return merged
 
 
+def _is_encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def format_path(path: Path_) -> str:
     """``("services", 3, "checks", 0, "port")`` → ``services[3].checks[0].port``."""
     text = ""
@@ -203,6 +217,11 @@ def load_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
                                         "check that this is the plan you meant"))
     try:
         nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except RecursionError:
+        # PyYAML composes recursively: thousands of nested [ or { exhaust the stack first.
+        raise YamlSourceError(PlanIssue(file, None, None, "",
+                                        f"the document is nested more than {MAX_DEPTH} "
+                                        "levels deep", "flatten the structure")) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else None

@@ -1,0 +1,87 @@
+"""Inputs a user will type that once ended in exit 70 ("a bug in Reprise"): each now gets one
+clear line naming the value and the fix, and a meaningful exit code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES
+
+SEEDS = Path(__file__).parent.parent / "data" / "seeds"
+
+
+@pytest.fixture
+def plan_dir(cli, tmp_path: Path) -> Path:
+    folder = tmp_path / "site"
+    assert cli("init", folder, "--example", "minimal").exit_code == 0
+    return folder
+
+
+@pytest.mark.parametrize("args", [
+    ("incident", "show", "99999999999999999999"),
+    ("incident", "task", "1", "99999999999999999999", "done"),
+    ("silence", "remove", "99999999999999999999"),
+])
+def test_an_id_past_what_the_database_holds_is_a_usage_error(cli, plan_dir: Path,
+                                                           args: tuple[str, ...]) -> None:
+    result = cli("--plan", plan_dir, *args)
+    assert result.exit_code == 2, result.stderr
+    assert "less than or equal to 9223372036854775807" in result.stderr
+
+
+def test_a_silence_of_a_thousand_centuries_is_refused_with_the_limit(cli, plan_dir) -> None:
+    result = cli("--plan", plan_dir, "silence", "add", "website", "--for", "99999999999d",
+                 "--reason", "typo")
+    assert result.exit_code == 2
+    assert "--for '99999999999d': too long" in result.stderr
+    assert "at most 100 years" in result.stderr
+
+
+def test_a_huge_objective_in_the_plan_is_located(cli, tmp_path: Path) -> None:
+    plan = tmp_path / "reprise.yaml"
+    text = (EXAMPLES / "minimal" / "reprise.yaml").read_text()
+    plan.write_text(text.replace("rpo: 24h", "rpo: 999999999999999999d"))
+    result = cli("plan", "validate", plan)
+    assert result.exit_code == 2
+    assert "objectives.rpo: too long (got '999999999999999999d'); at most 100 years" \
+        in result.stderr
+    assert "reprise.yaml:15:" in result.stderr
+
+
+def test_a_lone_surrogate_is_refused_at_validation_so_json_output_cannot_crash(
+        cli, tmp_path: Path) -> None:
+    plan = tmp_path / "reprise.yaml"
+    text = (EXAMPLES / "minimal" / "reprise.yaml").read_text()
+    plan.write_text(text.replace("name: My organisation", 'name: "My \\ud800 org"'))
+    for args in (("plan", "validate", plan), ("plan", "show", "--json", plan)):
+        result = cli(*args)
+        assert result.exit_code == 2, result
+        assert "organisation.name: the text holds a lone UTF-16 surrogate" in result.stderr
+
+
+def test_thousands_of_nested_brackets_are_refused_not_a_recursion_error(
+        cli, tmp_path: Path) -> None:
+    plan = tmp_path / "reprise.yaml"
+    plan.write_text("x: " + "[" * 5000 + "]" * 5000 + "\n")
+    result = cli("plan", "validate", plan)
+    assert result.exit_code == 2
+    assert "nested more than 64 levels deep" in result.stderr
+
+
+def test_plan_import_into_a_missing_folder_names_it(cli, tmp_path: Path) -> None:
+    target = tmp_path / "nope" / "reprise.yaml"
+    result = cli("plan", "import", SEEDS / "pcra-incident-plan.md", "-o", target)
+    assert result.exit_code == 2
+    assert f"{target.parent}: no such folder for --output" in result.stderr
+    assert f"mkdir -p {target.parent}" in result.stderr
+    assert not target.parent.exists()
+
+
+def test_plan_import_into_a_folder_writes_its_reprise_yaml(cli, tmp_path: Path) -> None:
+    result = cli("plan", "import", "--json", SEEDS / "pcra-incident-plan.md", "-o", tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["output"] == str(tmp_path / "reprise.yaml")
+    assert cli("plan", "validate", tmp_path / "reprise.yaml").exit_code == 0
