@@ -107,3 +107,9 @@ async def _kill_group(process: asyncio.subprocess.Process) -> None:
     if process.returncode is None:
         with contextlib.suppress(ProcessLookupError):
             await asyncio.shield(process.wait())
+    # Close the pipes now: left to the garbage collector, a transport whose output was not
+    # read to the end outlives the event loop ("Event loop is closed" at exit). asyncio has
+    # no public close for a Process; its transport's close() is the documented one.
+    transport = getattr(process, "_transport", None)
+    if transport is not None:
+        transport.close()

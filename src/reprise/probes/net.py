@@ -44,15 +44,17 @@ def address(host: str, port: int) -> str:
 
 
 async def close_quietly(writer: asyncio.StreamWriter) -> None:
-    """Close a connection without caring whether the peer already went away."""
-    writer.close()
-    with contextlib.suppress(OSError, ssl.SSLError):
-        await asyncio.wait_for(writer.wait_closed(), 2)
-    with contextlib.suppress(OSError, ssl.SSLError):
-        # A failed STARTTLS leaves the plain socket behind its stream: close it too.
-        raw = writer.get_extra_info("socket")
-        if raw is not None and raw.fileno() != -1:
-            writer.transport.abort()
+    """Close a probe's connection at once, whatever state it is in.
+
+    A probe has its answer and owes the peer no TLS goodbye: a graceful TLS close waits up
+    to 30 s for the peer's close_notify, and a check's timeout cancelling that wait used to
+    leave the socket open (an unclosed transport when the loop ended). ``abort()`` closes
+    the socket (a plain FIN), also for the plain transport left behind a failed STARTTLS.
+    """
+    with contextlib.suppress(OSError, ssl.SSLError, RuntimeError):
+        writer.transport.abort()
+    # connection_lost, which closes the socket, runs on the loop's next turn.
+    await asyncio.sleep(0)
 
 
 Talk = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[ProbeResult]]

@@ -73,7 +73,9 @@ async def expiry_note(host: str, port: int, server_name: str | None = None) -> s
         try:
             expiry = certificate_expiry(writer.get_extra_info("ssl_object"))
         finally:
-            writer.close()
+            # Not close(): a graceful TLS close outlives the probe's loop, socket open.
+            writer.transport.abort()
+            await asyncio.sleep(0)
         if expiry is not None and days_left(expiry) < 0:
             return f"; it also expired on {expiry:%Y-%m-%d}"
     return ""
