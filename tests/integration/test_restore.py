@@ -270,3 +270,36 @@ def test_command_output_restore(world: World) -> None:
     result = world.reprise("restore", "app", "--target-dir", str(target))
     assert result.returncode == 0, result.stderr
     assert (target / "router.conf").read_text() == "interfaces {\n  eth0\n}\n"
+
+
+def test_fifos_and_sockets_are_left_out_of_a_files_backup_and_listed(
+        world: World, files_tree: Path) -> None:
+    import os
+    import socket
+
+    os.mkfifo(files_tree / "queue.fifo")
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(files_tree / "app.sock"))
+    try:
+        world.write_plan(f"""\
+- kind: files
+  paths: [{files_tree}]
+  repository: local
+  schedule: "@daily"
+  retention: {{keep_last: 3}}
+""")
+        assert world.reprise("repo", "init").returncode == 0
+        backup_id = world.backup_once()
+    finally:
+        listener.close()
+    manifest = json.loads((world.backup_dirs("app-files")[0] / "manifest.json").read_text())
+    assert manifest["id"] == backup_id
+    assert sorted(manifest["server"]["skipped_special_files"]) == [
+        str(files_tree / "app.sock"), str(files_tree / "queue.fifo")]
+    assert manifest["server"]["counts"]["skipped"] == 2
+    target = world.root / "restored"
+    result = world.reprise("restore", "app", "--target-dir", str(target))
+    assert result.returncode == 0, result.stderr
+    copy = target / str(files_tree).lstrip("/")
+    assert (copy / "data.bin").read_bytes() == (files_tree / "data.bin").read_bytes()
+    assert not (copy / "queue.fifo").exists() and not (copy / "app.sock").exists()

@@ -1,8 +1,9 @@
 """``files`` source: directories and files as one POSIX tar stream.
 
 Permissions, owners (numeric and by name), times, symlinks and hard links are kept, as
-GNU tar restores them. Excludes are glob patterns matched against the full path and the
-base name. With ``one_file_system``, mount points are kept as empty folders.
+GNU tar restores them; FIFOs, sockets and device nodes are left out and listed. Excludes
+are glob patterns matched against the full path and the base name. With
+``one_file_system``, mount points are kept as empty folders.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from reprise.backup.sources.process import threaded_pipe
 from reprise.errors import InputError, OperationError
 from reprise.plan.sources import FilesSource
 
+MAX_SKIPPED_LISTED = 50
+"""Special files named in the manifest; past this only the count grows."""
+
 
 class FilesRun:
     """Streams a tar of the configured paths from a thread, through a pipe."""
@@ -28,7 +32,8 @@ class FilesRun:
         self.config = config
         self.source_name = source_name
         self.facts = SourceFacts(server={"paths": [str(path) for path in config.paths]})
-        self.counts = {"files": 0, "directories": 0, "links": 0, "vanished": 0}
+        self.counts = {"files": 0, "directories": 0, "links": 0, "vanished": 0, "skipped": 0}
+        self.skipped: list[str] = []
 
     def _excluded(self, path: str) -> bool:
         name = os.path.basename(path)
@@ -74,6 +79,11 @@ class FilesRun:
             for path in self._entries():
                 try:
                     info = archive.gettarinfo(path, arcname=path.lstrip("/"))
+                    if info is None or info.isdev():
+                        # FIFOs, sockets and device nodes are made by the programs that use
+                        # them, and a restore refuses them: leave them out, and say so.
+                        self._skip(path)
+                        continue
                     if info.isfile():
                         with Path(path).open("rb") as handle:
                             archive.addfile(info, handle)
@@ -90,11 +100,18 @@ class FilesRun:
                                          hint="run the backup as a user who can read it, or "
                                               "exclude it") from error
 
+    def _skip(self, path: str) -> None:
+        self.counts["skipped"] += 1
+        if len(self.skipped) < MAX_SKIPPED_LISTED:
+            self.skipped.append(path)
+
     @contextmanager
     def _open_tar(self) -> Iterator[BinaryIO]:
         with threaded_pipe(self._write_tar, name="tar") as stream:
             yield stream
         self.facts.server["counts"] = dict(self.counts)
+        if self.skipped:
+            self.facts.server["skipped_special_files"] = list(self.skipped)
 
     def parts(self) -> Iterator[PartSpec]:
         """One tar part."""
