@@ -1,9 +1,13 @@
-"""Where Reprise keeps things on a host when the plan does not say."""
+"""Where Reprise keeps things on a host when the plan does not say, and the state
+directory's rules: created 0700, refused when anyone but its owner can change it."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+from reprise.errors import InputError, OperationError
+from reprise.security import ensure_owner_only_writable, make_private_dirs
 
 SYSTEM_STATE_DIR = Path("/var/lib/reprise")
 
@@ -17,3 +21,24 @@ def default_state_dir() -> Path:
         return SYSTEM_STATE_DIR
     xdg = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(xdg) / "reprise"
+
+
+def prepare_state_dir(path: Path, role: str = "state directory") -> Path:
+    """Create ``path`` (and any missing folder above it) with mode 0700, then refuse it
+    (UnsafePermissionsError, exit 2) if it or a folder above it is writable by group or
+    others or owned by someone other than root or the running user: the state directory
+    holds the database, reports, staging and spools that later runs trust."""
+    blocker = next((folder for folder in (path, *path.parents)
+                    if folder.exists() and not folder.is_dir()), None)
+    if blocker is not None:
+        raise InputError(f"{path}: cannot be the {role}: {blocker} is a file, not a folder",
+                         hint="set state.dir in the plan or $REPRISE_STATE_DIR to a folder, "
+                              f"or move {blocker} aside")
+    try:
+        make_private_dirs(path)
+    except OSError as error:
+        raise OperationError(f"{path}: cannot create the {role} ({error.strerror})",
+                             hint="create it (mode 0700) as the user who runs Reprise, or "
+                                  "set state.dir in the plan or $REPRISE_STATE_DIR") from None
+    ensure_owner_only_writable(path, role)
+    return path

@@ -1,40 +1,211 @@
-"""Checks on files that hold secrets (``.env``, age identities, signing keys)."""
+"""Checks on the files that decide what Reprise does, and creation of private files.
+
+Two rules, as sshd's ``StrictModes`` and sudo apply them:
+
+- **Who can change it** (:func:`ensure_owner_only_writable`): the plan, its folder,
+  ``.env``, the keys and their folders, and the state directory must be owned by root or
+  the user running Reprise and must not be writable by group or others; so must every
+  folder above them, except a world-writable folder with the sticky bit such as ``/tmp``
+  (there only an entry's owner can rename or remove it). Whoever can change the plan
+  chooses the commands that Reprise runs as root and the keys backups are encrypted to.
+- **Who can read it** (:func:`ensure_private_file`): a file that holds secrets (``.env``,
+  the age identity, the signing key) is refused when group or others can access it, as ssh
+  does for private keys. The one exception is the plan's dedicated readers group
+  (``keys.readers_group``): the file may then be ``0640`` with that group, so that the
+  ``postgres`` user, a member of it, can run ``reprise wal push``.
+
+What Reprise creates is private from its first byte: files ``0600``, folders ``0700``
+(:func:`write_private_file`, :func:`create_private_file`, :func:`make_private_dirs`).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import grp
 import os
+import pwd
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 from reprise.errors import UnsafePermissionsError
 
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+PRIVATE_UMASK = 0o077
 
-def ensure_private_file(path: Path, what: str) -> None:
+_outer_umasks: list[int] = []
+
+
+@contextlib.contextmanager
+def private_umask() -> Iterator[None]:
+    """Run the block with umask 077 (what it creates is 0600 / 0700 even where no mode is
+    given), then restore the umask in force before; nests."""
+    _outer_umasks.append(os.umask(PRIVATE_UMASK))
+    try:
+        yield
+    finally:
+        os.umask(_outer_umasks.pop())
+
+
+def operator_umask() -> int:
+    """The umask the operator started Reprise with (before :func:`private_umask`): for the
+    plan's own commands (runbook steps, command sources), whose files are the operator's
+    business, e.g. ``subprocess.run(..., umask=operator_umask())``."""
+    if _outer_umasks:
+        return _outer_umasks[0]
+    current = os.umask(PRIVATE_UMASK)
+    os.umask(current)
+    return current
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _group_id(name: str) -> int | None:
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        return None
+
+
+def _refuse(path: Path, detail: str, hint: str) -> UnsafePermissionsError:
+    error = UnsafePermissionsError(f"{path}: {detail}", hint=hint)
+    error.detail = detail
+    return error
+
+
+def _check_one(path: Path, status: os.stat_result, role: str, *, above: bool) -> None:
+    user = os.geteuid()
+    mode = stat.S_IMODE(status.st_mode)
+    what = f"a folder above the {role}" if above else f"the {role}"
+    if status.st_uid not in (0, user):
+        owner = _user_name(status.st_uid)
+        fixes = [f"chown {_user_name(user)} {path}"]
+        if mode & 0o022:
+            fixes.append(f"chmod go-w {path}")
+        raise _refuse(path, f"{what} is owned by {owner}, not by root or the user running "
+                            f"Reprise ({_user_name(user)}); {owner} could change it",
+                      " && ".join(fixes))
+    if not mode & 0o022:
+        return
+    if above and stat.S_ISDIR(status.st_mode) and mode & stat.S_ISVTX and mode & 0o002:
+        return  # /tmp: others cannot rename or remove what they do not own
+    writers = " and ".join(who for who, bit in (("group", 0o020), ("others", 0o002))
+                           if mode & bit)
+    raise _refuse(path, f"{what} is writable by {writers} (mode {mode:04o}); whoever can "
+                        "write it decides what Reprise runs", f"chmod go-w {path}")
+
+
+def _folders_above(path: Path) -> list[Path]:
+    """Every folder above ``path``, both as written (a symlink's own folder) and resolved."""
+    absolute = path.absolute()
+    found = list(absolute.parents)
+    found += [parent for parent in path.resolve().parents if parent not in found]
+    return found
+
+
+def ensure_owner_only_writable(path: Path, role: str, *, parents: bool = True) -> None:
+    """Refuse ``path`` (file or folder) unless only its owner, root or the running user,
+    can change it; with ``parents``, check every folder above it the same way.
+
+    ``role`` names it in the message ("plan file", "keys folder"…). Raises
+    UnsafePermissionsError (exit 2) whose hint is the exact ``chmod go-w`` or ``chown`` to
+    run. A missing path is not this function's concern (its folders still are).
+    """
+    try:
+        status: os.stat_result | None = path.stat()
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        status = None  # missing, or not ours to see: reading it will say so
+    if status is not None:
+        _check_one(path, status, role, above=False)
+    if not parents:
+        return
+    seen: set[tuple[int, int]] = set()
+    for folder in _folders_above(path):
+        try:
+            above = folder.stat()
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            continue
+        if (above.st_dev, above.st_ino) in seen:
+            continue
+        seen.add((above.st_dev, above.st_ino))
+        _check_one(folder, above, role, above=True)
+
+
+def ensure_private_file(path: Path, what: str, *, readers_group: str | None = None) -> None:
     """Refuse a secret file that group or others can access, as ssh does for private keys.
 
-    ``what`` names the file's role in the message (".env file", "age identity"…). A missing
+    ``what`` names the file's role in the message (".env file", "age identity"…). With
+    ``readers_group`` (the plan's ``keys.readers_group``), mode 0640 is accepted when the
+    file's group is that group: read-only for its members, nothing for others. A missing
     file is not this function's concern.
     """
     try:
-        mode = stat.S_IMODE(path.stat().st_mode)
+        status = path.stat()
     except FileNotFoundError:
         return
-    if mode & 0o077:
-        detail = (f"the {what} is accessible by group or others (mode {mode:04o}); "
-                  "it holds secrets")
-        error = UnsafePermissionsError(f"{path}: {detail}", hint=f"chmod 600 {path}")
-        error.detail = detail
-        raise error
+    mode = stat.S_IMODE(status.st_mode)
+    if not mode & 0o077:
+        return
+    gid = _group_id(readers_group) if readers_group else None
+    if gid is not None and status.st_gid == gid and not mode & 0o037:
+        return
+    detail = (f"the {what} is accessible by group or others (mode {mode:04o}); "
+              "it holds secrets")
+    hint = f"chmod 600 {path}"
+    if readers_group:
+        if gid is None:
+            detail += f"; keys.readers_group {readers_group!r} is not a group on this host"
+            hint += f" (or create the group: groupadd --system {readers_group})"
+        else:
+            hint += f" (or, for the readers group: chgrp {readers_group} {path} && " \
+                    f"chmod 640 {path})"
+    raise _refuse(path, detail, hint)
 
 
-def write_private_file(path: Path, data: bytes, *, mode: int = 0o600) -> None:
+def create_private_file(path: Path, *, exclusive: bool = True) -> int:
+    """Open a new file for writing with mode 0600 from its first byte; returns the
+    descriptor. ``exclusive`` refuses an existing file (O_EXCL), and never follows a
+    symlink at ``path``."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    flags |= os.O_EXCL if exclusive else os.O_TRUNC
+    return os.open(path, flags, PRIVATE_FILE)
+
+
+def make_private_dirs(path: Path, *, mode: int = PRIVATE_DIR) -> None:
+    """``mkdir -p`` where every folder created gets ``mode`` (0700), not only the last
+    one as ``Path.mkdir(parents=True, mode=…)`` does; existing folders are left as they are.
+    """
+    missing: list[Path] = []
+    current = path
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=mode)
+        except FileExistsError:
+            continue  # created meanwhile by another process
+    if not path.is_dir():
+        path.mkdir(mode=mode, exist_ok=True)  # raise the usual error (a file is in the way)
+
+
+def write_private_file(path: Path, data: bytes, *, mode: int = PRIVATE_FILE) -> None:
     """Create ``path`` with ``mode`` from the first byte (never briefly world-readable).
 
     Writes to a temporary name beside it, fsyncs, then renames, so that a crash leaves
     either the old file or the complete new one.
     """
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
+                         mode)
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)

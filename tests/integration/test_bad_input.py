@@ -85,3 +85,49 @@ def test_plan_import_into_a_folder_writes_its_reprise_yaml(cli, tmp_path: Path) 
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["output"] == str(tmp_path / "reprise.yaml")
     assert cli("plan", "validate", tmp_path / "reprise.yaml").exit_code == 0
+
+
+def test_a_bad_incident_target_time_names_the_target_option(cli, plan_dir: Path) -> None:
+    assert cli("--plan", plan_dir, "incident", "open", "Test", "--services",
+               "website").exit_code == 0
+    result = cli("--plan", plan_dir, "incident", "update", "1", "--target", "website=garbage")
+    assert result.exit_code == 2
+    assert "--target website= 'garbage': not a date and time" in result.stderr
+    assert "--at" not in result.stderr
+
+
+def test_a_state_directory_that_is_a_file_is_bad_input(cli, plan_dir: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    for state in (blocker, blocker / "state"):
+        monkeypatch.setenv("REPRISE_STATE_DIR", str(state))
+        result = cli("--plan", plan_dir, "events", "list")
+        assert result.exit_code == 2
+        assert f"{blocker} is a file, not a folder" in result.stderr
+
+
+def test_a_read_needs_no_write_lock_and_a_write_waits_then_says_who_to_wait_for(
+        cli, plan_dir: Path, tmp_path: Path) -> None:
+    import sqlite3
+
+    assert cli("--plan", plan_dir, "events", "list").exit_code == 0
+    plan = plan_dir / "reprise.yaml"
+    plan.write_text(plan.read_text() + "# changed: the next command records a plan version\n")
+    holder = sqlite3.connect(tmp_path / "state" / "reprise.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another process writing, as a backup would
+        read = cli("--plan", plan_dir, "events", "list", "--json")
+        assert read.exit_code == 0, read.stderr
+        write = cli("--plan", plan_dir, "incident", "open", "Coupure", "--services", "website")
+        assert write.exit_code == 1
+        assert "database is locked" in write.stderr
+        assert "another process" in write.stderr and "run the command again" in write.stderr
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert cli("--plan", plan_dir, "incident", "open", "Coupure", "--services",
+               "website").exit_code == 0
+    kinds = [event["kind"] for event in
+             json.loads(cli("--plan", plan_dir, "events", "list", "--json").stdout)]
+    assert "plan.changed" in kinds

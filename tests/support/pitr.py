@@ -58,11 +58,29 @@ def shared_world(prefix: str) -> World:
 
 
 def give_to_server_user(path: Path) -> None:
-    """chown -R to the server's user (no-op when not root)."""
+    """Let the server's user run `wal push` on the shared_world at ``path`` as
+    docs/restore.md says (no-op when not root): the plan and keys stay root's, readable
+    by the server user's group (0750 / 0640, ``keys.readers_group``; the identity stays
+    0600); the repository stays root's, with a ``wal/`` folder the server user owns."""
+    import grp
+
     user = server_os_user()
     if user is None:
         return
-    for directory, dirs, files in os.walk(path):
+    plan_dir, repository = path / "plan", path / "repository"
+    plan = plan_dir / "reprise.yaml"
+    group = grp.getgrgid(user.pw_gid).gr_name
+    plan.write_text(plan.read_text().replace("keys:\n", f"keys:\n  readers_group: {group}\n", 1))
+    for entry in [plan_dir, *plan_dir.rglob("*")]:
+        if entry.name == "identity.txt":
+            continue
+        os.chown(entry, 0, user.pw_gid)
+        entry.chmod(0o750 if entry.is_dir() else 0o640)
+    os.chown(repository, 0, user.pw_gid)
+    repository.chmod(0o750)
+    wal = repository / "wal"
+    wal.mkdir(mode=0o700, exist_ok=True)
+    for directory, dirs, files in os.walk(wal):
         os.chown(directory, user.pw_uid, user.pw_gid)
         for name in dirs + files:
             os.lchown(Path(directory, name), user.pw_uid, user.pw_gid)

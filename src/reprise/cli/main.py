@@ -87,7 +87,20 @@ def _root(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit code (used by ``run`` and by tests)."""
+    """Run the CLI and return its exit code (used by ``run`` and by tests).
+
+    The umask is 077 while a command runs, so that everything it creates is private
+    (files 0600, folders 0700) from its first byte even where the core gives no mode (the
+    core gives one wherever it creates a file, for the other doors and for tests that call
+    it directly); the previous umask is restored after (tests run many commands in one
+    process)."""
+    from reprise.security import private_umask
+
+    with private_umask():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         result = app(args=argv, prog_name="reprise", standalone_mode=False)
     except RepriseError as error:

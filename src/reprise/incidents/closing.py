@@ -16,7 +16,7 @@ from reprise.incidents.records import Incident, get_incident, record_report
 from reprise.incidents.runs import runs_of
 from reprise.plan.model import Plan
 from reprise.reports.incident import render_report
-from reprise.security import write_private_file
+from reprise.security import make_private_dirs, write_private_file
 from reprise.store import state_dir
 from reprise.store.database import Store
 
@@ -45,13 +45,13 @@ def write_final_report(plan: Plan, store: Store, incident_id: int, now: datetime
     runs = runs_of(store, incident_id=incident_id)
     language = plan.organisation.language
     folder = report_folder(plan, incident_id)
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dirs(folder)
     paths = []
     markdown = ""
     for fmt in ("md", "html"):
         text = render_report(plan, incident, runs, now=now, fmt=fmt, kind="final")
         path = folder / f"report-{language}.{fmt}"
-        write_private_file(path, text.encode(), mode=0o640)
+        write_private_file(path, text.encode())
         paths.append(path)
         if fmt == "md":
             markdown = text

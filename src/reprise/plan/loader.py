@@ -1,5 +1,10 @@
 """Load ``reprise.yaml``: read, parse with positions, expand ``${VAR}``, validate the model
-and its cross-references, and check the permissions of secret files.
+and its cross-references, and check who can change the plan and read its secrets.
+
+StrictModes (as sshd): the plan file, its folder and every folder above, ``.env``, and each
+key file the plan names with its folder must be owned by root or the running user and not
+writable by group or others (``reprise.security.ensure_owner_only_writable``); ``.env``, the
+identity and the signing key must also be private (``ensure_private_file``).
 
 Every problem becomes a ``PlanIssue`` with ``file:line:column``; all problems of one stage
 are reported together, so that fixing a plan takes one round trip, not one per error.
@@ -21,7 +26,7 @@ from reprise.plan.envsubst import EnvFileError, Substitution, read_env_file
 from reprise.plan.model import Plan
 from reprise.plan.references import check_references
 from reprise.plan.yamlsource import SourceMap, YamlSourceError, load_yaml
-from reprise.security import ensure_private_file
+from reprise.security import ensure_owner_only_writable, ensure_private_file
 
 DEFAULT_PLAN_NAME = "reprise.yaml"
 
@@ -79,14 +84,38 @@ def _decode(raw: bytes, path: Path) -> str:
     return text.removeprefix("\ufeff")
 
 
-def _environment(path: Path, environ: Mapping[str, str]) -> tuple[dict[str, str], Path | None]:
+def _refused(error: UnsafePermissionsError) -> PlanError:
+    """The refusal located at the file or folder it is about (its message starts with it)."""
+    offending = error.message[:len(error.message) - len(error.detail) - 2]
+    return _fail(offending, error.detail, error.hint)
+
+
+def _check_plan_file(path: Path) -> None:
+    """The plan and its folder (and every folder above): nobody else can change them."""
+    try:
+        ensure_owner_only_writable(path.absolute().parent, "plan folder")
+        ensure_owner_only_writable(path, "plan file")
+    except UnsafePermissionsError as error:
+        raise _refused(error) from None
+
+
+def _readers_group(data: dict[str, object]) -> str | None:
+    """``keys.readers_group`` as written: needed to check ``.env`` before validation."""
+    keys = data.get("keys")
+    group = keys.get("readers_group") if isinstance(keys, dict) else None
+    return group if isinstance(group, str) else None
+
+
+def _environment(path: Path, environ: Mapping[str, str], readers_group: str | None = None
+                 ) -> tuple[dict[str, str], Path | None]:
     env_file = path.parent / ".env"
     if not env_file.is_file():
         return dict(environ), None
     try:
-        ensure_private_file(env_file, ".env file")
+        ensure_owner_only_writable(env_file, ".env file")
+        ensure_private_file(env_file, ".env file", readers_group=readers_group)
     except UnsafePermissionsError as error:
-        raise _fail(env_file, error.detail, error.hint) from None
+        raise _refused(error) from None
     try:
         values = read_env_file(env_file)
     except EnvFileError as error:
@@ -95,16 +124,42 @@ def _environment(path: Path, environ: Mapping[str, str]) -> tuple[dict[str, str]
     return {**values, **environ}, env_file
 
 
+_KEY_ROLES = {"identity": "age identity", "signing_key": "signing key",
+              "recipients_file": "recipients file",
+              "trusted_signing_keys": "trusted public signing key"}
+_SECRET_KEYS = ("identity", "signing_key")
+
+
+def _key_files(plan: Plan) -> list[tuple[tuple[str | int, ...], str, Path]]:
+    """Every file under ``keys:``: (position in the plan, field, path), lists included, so
+    that a key file added to the model later is checked without a change here."""
+    found: list[tuple[tuple[str | int, ...], str, Path]] = []
+    for name in type(plan.keys).model_fields:
+        value = getattr(plan.keys, name)
+        if isinstance(value, Path):
+            found.append((("keys", name), name, value))
+        elif isinstance(value, list):
+            found += [(("keys", name, index), name, item) for index, item in enumerate(value)
+                      if isinstance(item, Path)]
+    return found
+
+
 def _check_key_files(plan: Plan, source: SourceMap) -> None:
+    """Key files and their folders: nobody else can change them (a world-writable
+    recipients file lets anyone add a recipient); secret ones are private too."""
     issues: list[PlanIssue] = []
-    for key, what in (("identity", "age identity"), ("signing_key", "signing key")):
-        key_path = getattr(plan.keys, key)
-        if key_path is None:
-            continue
+    checked_folders: set[Path] = set()
+    for where, name, key_path in _key_files(plan):
+        what = _KEY_ROLES.get(name, name.replace("_", " "))
         try:
-            ensure_private_file(key_path, what)
+            if key_path.parent not in checked_folders:
+                ensure_owner_only_writable(key_path.parent, "keys folder")
+                checked_folders.add(key_path.parent)
+            ensure_owner_only_writable(key_path, what)
+            if name in _SECRET_KEYS:
+                ensure_private_file(key_path, what, readers_group=plan.keys.readers_group)
         except UnsafePermissionsError as error:
-            issues.append(source.issue(("keys", key), error.message, error.hint))
+            issues.append(source.issue(where, error.message, error.hint))
     if issues:
         raise PlanError(issues)
 
@@ -135,6 +190,7 @@ def load_plan(path: Path | None = None, environ: Mapping[str, str] | None = None
     archiver) that never notify.
     """
     path = resolve_plan_path(path)
+    _check_plan_file(path)
     raw = _read(path)
     text = _decode(raw, path)
     file = str(path)
@@ -150,7 +206,8 @@ def load_plan(path: Path | None = None, environ: Mapping[str, str] | None = None
         raise PlanError([PlanIssue(file, root.line if root else 1, root.column if root else 1,
                                    "", "the plan must be a mapping of sections",
                                    "start with organisation:, objectives: and services:")])
-    variables, env_file = _environment(path, os.environ if environ is None else environ)
+    variables, env_file = _environment(path, os.environ if environ is None else environ,
+                                       _readers_group(data))
     substitution = Substitution(variables, source, env_file)
     data = substitution.expand(data)
     if substitution.issues:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from reprise.plan.checks import CommandCheck
 from reprise.probes.result import ProbeResult, degraded, down, up
+from reprise.security import operator_umask
 
 KEPT_OUTPUT = 64 * 1024
 """Bytes of output kept for stdout_regex and messages."""
@@ -38,9 +39,11 @@ async def run_shell(command: str, *, flood_limit: int | None = FLOOD_LIMIT) -> S
 
     Cancel the awaiting task (``asyncio.wait_for``) to enforce a timeout: the whole group
     is killed on the way out. Raises OSError when the shell cannot start."""
+    # The plan's own commands create the operator's files (a runbook's `tar x -C /var/www`):
+    # they get the umask Reprise was started with, not the private one Reprise runs under.
     process = await asyncio.create_subprocess_shell(
         command, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+        stderr=asyncio.subprocess.STDOUT, start_new_session=True, umask=operator_umask())
     try:
         output, flooded = await _read_output(process, flood_limit)
         if flooded:

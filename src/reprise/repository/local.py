@@ -1,7 +1,9 @@
 """A repository in a local directory (a disk, an NFS mount, a mounted backup server).
 
 Writes go to a temporary name in the target folder, are fsynced, then renamed, and the
-folder is fsynced: after a crash an object is either absent or complete.
+folder is fsynced: after a crash an object is either absent or complete. Files are created
+0600 and folders 0700 from the first byte, whatever the umask: parts are encrypted, but
+their names, sizes and times are nobody else's business, and nobody else may add any.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import BinaryIO
 
 from reprise.errors import OperationError
 from reprise.repository.backend import NotFoundError, ObjectInfo, check_key
+from reprise.security import create_private_file, make_private_dirs
 
 TEMPORARY_MARK = ".tmp-"
 
@@ -59,8 +62,9 @@ class _LocalWriter:
         self._root = root
         self._temporary = final.with_name(f".{final.name}{TEMPORARY_MARK}{secrets.token_hex(4)}")
         try:
-            final.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
-            self._handle: BinaryIO | None = self._temporary.open("xb")
+            make_private_dirs(final.parent)
+            self._handle: BinaryIO | None = os.fdopen(create_private_file(self._temporary),
+                                                      "wb")
         except OSError as error:
             raise storage_error(error, final.parent, "creating a file") from error
 
@@ -115,8 +119,8 @@ class LocalBackend:
         """Create ``key`` with ``data`` unless it exists (O_EXCL: atomic on local and NFSv3+)."""
         path = self._path(key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+            make_private_dirs(path.parent)
+            descriptor = create_private_file(path)
         except FileExistsError:
             return False
         except OSError as error:

@@ -18,6 +18,7 @@ from typing import Any
 
 from reprise.errors import RepriseError
 from reprise.plan.units import format_duration, format_size
+from reprise.security import make_private_dirs, write_private_file
 
 
 @dataclass
@@ -125,6 +126,8 @@ _LABELS = {
 
 def _cell(text: object) -> str:
     """Table-safe Markdown: no pipes or line breaks from data."""
+    if text is None:
+        return "—"  # not known (e.g. no transaction time in the replayed WAL), never "None"
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
@@ -168,13 +171,14 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
 def write_report(report: Report, directory: Path, language: str = "en") -> Path:
-    """Write ``<kind>-<time>-<service>.md`` and ``.json``; return the Markdown path."""
-    directory.mkdir(parents=True, exist_ok=True, mode=0o750)
+    """Write ``<kind>-<time>-<service>.md`` and ``.json`` (0600, in a 0700 folder); return
+    the Markdown path."""
+    make_private_dirs(directory)
     stamp = report.started_at.strftime("%Y%m%dT%H%M%S")
     base = directory / f"{report.kind}-{stamp}-{_UNSAFE.sub('_', report.service)}"
     markdown = base.with_suffix(".md")
-    base.with_suffix(".json").write_text(json.dumps(report.to_dict(), indent=2,
-                                                    ensure_ascii=False) + "\n",
-                                         encoding="utf-8")
-    markdown.write_text(render_markdown(report, language), encoding="utf-8")
+    write_private_file(base.with_suffix(".json"),
+                       (json.dumps(report.to_dict(), indent=2, ensure_ascii=False)
+                        + "\n").encode())
+    write_private_file(markdown, render_markdown(report, language).encode())
     return markdown

@@ -7,7 +7,11 @@ A database migrated by a newer Reprise is refused rather than used half-understo
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import os
+import sqlite3
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,7 +29,7 @@ if TYPE_CHECKING:
 
 _MIGRATION_LOCK_KEY = 0x5265707269736531  # "Reprise1": the advisory lock taken while migrating
 _MIGRATIONS = "reprise.store:migrations"
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 """The newest migration (a test checks it against Alembic's): a database already there is
 used without importing Alembic, which keeps every command's start-up fast."""
 
@@ -65,6 +69,72 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _prepare_sqlite_file(database: Path) -> None:
+    """Create the SQLite file 0600 before SQLite does (it would make it 0644), so that its
+    -wal and -shm files, which SQLite creates with the database's mode, are private too; its
+    folder is created 0700 and refused when others can change it. A file left 0644 by an
+    older Reprise is narrowed to 0600."""
+    from reprise.paths import prepare_state_dir
+    from reprise.security import PRIVATE_FILE, create_private_file
+
+    prepare_state_dir(database.parent, "folder of the state database")
+    try:
+        os.close(create_private_file(database))
+    except FileExistsError:
+        pass
+    except OSError as error:
+        raise StateStoreError(f"cannot create the state database {database}: "
+                              f"{error.strerror}",
+                              hint="check the owner and mode of its folder") from None
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        with contextlib.suppress(OSError):
+            status = path.stat()
+            if status.st_uid == os.geteuid() and stat.S_IMODE(status.st_mode) & 0o077:
+                path.chmod(PRIVATE_FILE)
+
+
+def _sqlite_problem(reason: str) -> tuple[str, bool] | None:
+    """The fix for an SQLite failure a person can act on, and whether retrying may help;
+    None for the others (e.g. "no such table", which migration handles)."""
+    lowered = reason.lower()
+    if "locked" in lowered or "busy" in lowered:
+        return ("another process (a backup, the monitor, a `sqlite3` shell?) is writing to "
+                "it; run the command again when it is done", True)
+    if "readonly" in lowered or "read-only" in lowered:
+        return ("Reprise writes its state: the database file and its folder must be owned "
+                "by the user running Reprise and writable by it (chmod 600 the file, 700 the "
+                "folder)", False)
+    if "unable to open" in lowered:
+        return ("check that the state directory exists and that the user running Reprise "
+                "can write it", False)
+    if "disk is full" in lowered or "disk i/o" in lowered:
+        return "free space on the disk of the state directory, then run it again", True
+    if "not a database" in lowered or "malformed" in lowered:
+        return ("the file is not a Reprise state database (or it is damaged): point state.url "
+                "elsewhere, or move it aside and run `reprise repo reindex` to rebuild the "
+                "catalog", False)
+    return None
+
+
+def _translate_sqlite_errors(engine: Engine, display: str) -> None:
+    """Turn SQLite failures a person can fix into one clear StateStoreError, wherever they
+    happen (opening, reading, writing), instead of an internal error."""
+
+    def handle(context: Any) -> None:
+        original = context.original_exception
+        if not isinstance(original, sqlite3.OperationalError | sqlite3.DatabaseError):
+            return
+        reason = str(original).strip().splitlines()[0] if str(original).strip() else ""
+        known = _sqlite_problem(reason)
+        if known is None:
+            return
+        hint, retryable = known
+        raise StateStoreError(f"the state database {display}: {reason}", hint=hint,
+                              retryable=retryable) from None
+
+    event.listen(engine, "handle_error", handle)
+
+
 def create_store_engine(url: str) -> tuple[Engine, str]:
     """An engine for ``url`` and its printable form; no connection is made yet."""
     try:
@@ -78,9 +148,10 @@ def create_store_engine(url: str) -> tuple[Engine, str]:
     if backend == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            _prepare_sqlite_file(Path(database))
         engine = create_engine(parsed)
         event.listen(engine, "connect", _sqlite_pragmas)
+        _translate_sqlite_errors(engine, display)
     elif backend == "postgresql":
         engine = create_engine(parsed, pool_pre_ping=True,
                                connect_args={"connect_timeout": 10})
@@ -104,7 +175,9 @@ def _migration_lock(connection: Connection, engine: Engine) -> Iterator[None]:
     if not database or database == ":memory:":
         yield
         return
-    with Path(f"{database}.migrate-lock").open("a") as handle:
+    lock = Path(f"{database}.migrate-lock")
+    descriptor = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+    with os.fdopen(descriptor, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -187,9 +260,11 @@ def open_store(url: str) -> Store:
     except SQLAlchemyError as error:
         store.close()
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        hint = ("check that the server is running and the URL, user and password in "
+                "state.url are right") if store.dialect == "postgresql" else \
+            (_sqlite_problem(reason) or ("check the state database file and its folder",))[0]
         raise StateStoreError(f"cannot open the state database {display}: {reason}",
-                              hint="check that the server is running and the URL, user and "
-                                   "password in state.url are right") from None
+                              hint=hint) from None
     except OSError as error:
         store.close()
         raise StateStoreError(f"cannot open the state database {display}: {error.strerror}",

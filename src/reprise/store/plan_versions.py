@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
+from sqlalchemy.exc import SQLAlchemyError
 
+from reprise.errors import StateStoreError
 from reprise.store.database import Store
 from reprise.store.events import append_event
 from reprise.store.tables import plan_versions
@@ -37,13 +40,24 @@ def record_plan_version(store: Store, sha256: str, path: str) -> bool:
     """
     now = datetime.now(UTC)
     with store.engine.begin() as connection:
-        latest = connection.execute(
-            select(plan_versions.c.sha256).order_by(plan_versions.c.id.desc()).limit(1)
-        ).scalar()
-        if latest == sha256:
-            return False
-        connection.execute(insert(plan_versions).values(sha256=sha256, path=path,
-                                                        loaded_at=now))
-        append_event(connection, "plan.changed", path,
-                     {"sha256": sha256, "previous_sha256": latest}, at=now)
+        if store.dialect == "sqlite":
+            # Bookkeeping, not the command's job: wait 1 s for a writer, not the usual 10.
+            connection.exec_driver_sql("PRAGMA busy_timeout=1000")
+        try:
+            return _record(connection, sha256, path, now)
+        finally:
+            if store.dialect == "sqlite":
+                with contextlib.suppress(SQLAlchemyError, StateStoreError):
+                    connection.exec_driver_sql("PRAGMA busy_timeout=10000")
+
+
+def _record(connection: Connection, sha256: str, path: str, now: datetime) -> bool:
+    latest = connection.execute(
+        select(plan_versions.c.sha256).order_by(plan_versions.c.id.desc()).limit(1)
+    ).scalar()
+    if latest == sha256:
+        return False
+    connection.execute(insert(plan_versions).values(sha256=sha256, path=path, loaded_at=now))
+    append_event(connection, "plan.changed", path,
+                 {"sha256": sha256, "previous_sha256": latest}, at=now)
     return True

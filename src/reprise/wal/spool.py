@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from reprise.errors import RepriseError
+from reprise.security import make_private_dirs, write_private_file
 from reprise.wal.archive import ArchivedFile, WalArchive
 from reprise.wal.names import is_segment
 
@@ -52,7 +53,7 @@ def fetch_with_prefetch(archive: WalArchive, name: str, destination: Path,
     wanted = next((item for item in files if item.name == name), None)
     if wanted is None:
         return False
-    spool.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dirs(spool)
     _forget_older(spool, name)
     following = [item for item in files if item.name > name and is_segment(item.name)
                  and not (spool / item.name).exists()][:prefetch] if is_segment(name) else []
@@ -123,10 +124,11 @@ class Feeder:
 
     def prepare(self) -> None:
         """Create the spool, the list of expected names and the script."""
-        self.spool.mkdir(parents=True, exist_ok=True, mode=0o700)
-        (self.spool / "expected").write_text("".join(item.name + "\n" for item in self.files))
-        self.script.write_text(SCRIPT.format(spool=shlex.quote(str(self.spool))))
-        self.script.chmod(0o700)
+        make_private_dirs(self.spool)
+        write_private_file(self.spool / "expected",
+                           "".join(item.name + "\n" for item in self.files).encode())
+        write_private_file(self.script, SCRIPT.format(spool=shlex.quote(str(self.spool)))
+                           .encode(), mode=0o700)
         self._own(self.spool, self.spool / "expected", self.script)
 
     def _own(self, *paths: Path) -> None:
@@ -169,7 +171,7 @@ class Feeder:
         except BaseException as error:  # noqa: BLE001 - reported to the restore
             self.error = error
             with contextlib.suppress(OSError):
-                (self.spool / "failed").write_text(str(error))
+                write_private_file(self.spool / "failed", str(error).encode())
                 self._own(self.spool / "failed")
 
     def _ahead(self, index: int) -> int:
