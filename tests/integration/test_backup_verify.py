@@ -120,14 +120,23 @@ def test_reindex_rebuilds_the_catalog_from_the_repository_alone(world: World,
     assert damaged.returncode == 3 and ids[1] in damaged.stdout
 
 
-def test_a_repository_refuses_an_untrusted_signing_key(world: World) -> None:
+def test_a_replaced_signing_key_no_longer_vouches_for_older_backups(world: World) -> None:
+    # Trust is the plan's: its new key signs new backups (the repository file, which
+    # still lists the old key, is not consulted), and backups signed by the old key fail
+    # verification naming it until the plan keeps it in keys.trusted_signing_keys.
     _setup(world)
+    old_id = world.backup_once()
+    old_fingerprint = json.loads(world.reprise("keys", "show", "--json").stdout)[
+        "signing_key"]["fingerprint"]
     key = world.plan_dir / "keys" / "signing.key"
     key.write_bytes(generate_signing_key().private_pem)
     key.chmod(0o600)
-    result = world.reprise("backup", "run", "app")
-    assert result.returncode == 2 and "does not trust the signing key" in result.stderr
-    assert world.backups() == []
+    new_id = world.backup_once()
+    assert world.reprise("backup", "verify", new_id).returncode == 0
+    old = world.reprise("backup", "verify", old_id)
+    assert old.returncode == 3, old.stdout + old.stderr
+    assert old_fingerprint in old.stderr and "does not trust" in old.stderr
+    assert "keys.trusted_signing_keys" in old.stderr
 
 
 def test_a_signing_key_readable_by_others_is_refused(world: World) -> None:

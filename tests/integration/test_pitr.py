@@ -203,7 +203,8 @@ def test_targets_outside_the_window_and_a_missing_segment(history: History) -> N
     assert bad.returncode == 2 and "not a date and time" in bad.stderr
     archive = world.repository / "wal" / "app-postgres-physical"
     segments = sorted(path for path in archive.iterdir()
-                      if path.name.startswith("00000001") and len(path.name.split("-")[0]) == 24)
+                      if path.name.startswith("00000001") and len(path.name.split("-")[0]) == 24
+                      and path.name.endswith(".zst.age"))
     victim = segments[len(segments) // 2]
     hidden = victim.with_name("hidden")
     victim.rename(hidden)
@@ -223,7 +224,8 @@ def test_wal_fetch_prefetches_and_speaks_postgresql_exit_codes(history: History,
     world = history.world
     archive = world.repository / "wal" / "app-postgres-physical"
     names = sorted(path.name.split("-")[0] for path in archive.iterdir()
-                   if path.name.startswith("00000001") and len(path.name.split("-")[0]) == 24)
+                   if path.name.startswith("00000001") and len(path.name.split("-")[0]) == 24
+                   and path.name.endswith(".zst.age"))
     spool = tmp_path / "spool"
     first = world.reprise("wal", "fetch", names[0], str(tmp_path / "one"), "--spool",
                           str(spool), "--prefetch", "2")
@@ -266,6 +268,41 @@ def test_push_is_idempotent_and_refuses_a_different_segment(history: History,
     different = world.reprise("wal", "push", str(fetched))
     assert different.returncode == 1
     assert f"a different {name} is already archived" in different.stderr
+
+
+def test_a_segment_signed_by_an_untrusted_key_stops_pitr_and_wal_fetch(history: History,
+                                                                       tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    from reprise.backup.keyring import SigningKey
+    from reprise.keys import generate_signing_key
+    from reprise.wal.archive import Statement, encode_sidecar
+
+    world = history.world
+    archive = world.repository / "wal" / "app-postgres-physical"
+    segments = sorted(path for path in archive.iterdir()
+                      if path.name.startswith("00000001") and path.name.endswith(".zst.age")
+                      and len(path.name.split("-")[0]) == 24)
+    victim = segments[len(segments) // 2]
+    sidecar = victim.with_name(victim.name + ".sig")
+    genuine = sidecar.read_bytes()
+    statement = Statement.parse(json.loads(genuine)["statement"])
+    assert statement is not None
+    pair = generate_signing_key()
+    private = serialization.load_pem_private_key(pair.private_pem, password=None)
+    attacker = SigningKey(private, pair.public_pem, tmp_path / "attacker.key")  # type: ignore[arg-type]
+    sidecar.write_bytes(encode_sidecar(statement, attacker))
+    try:
+        refused = _recover(world, "--latest", "--to-dir", str(world.root / "forged"))
+        assert refused.returncode == 3, refused.stdout + refused.stderr
+        assert pair.fingerprint in refused.stderr and "does not trust" in refused.stderr
+        assert not (world.root / "forged").exists()
+        name = victim.name.split("-")[0]
+        fetched = world.reprise("wal", "fetch", name, str(tmp_path / name), "--prefetch", "0")
+        assert fetched.returncode == 255 and pair.fingerprint in fetched.stderr
+        assert not (tmp_path / name).exists()
+    finally:
+        sidecar.write_bytes(genuine)
 
 
 def test_measured_rpo_after_sigkill() -> None:

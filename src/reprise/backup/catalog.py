@@ -2,6 +2,11 @@
 
 It is an index only: every row comes from a signed manifest in a repository, and
 ``reprise repo reindex`` rebuilds a repository's rows from the repository alone.
+
+A folder that looks like a backup but does not verify (damaged, signed by a key the plan
+does not trust, renamed or moved, replayed from another repository) is kept as a row with
+a ``problem``: :func:`list_problems` shows it, :func:`list_backups` and :func:`find_backup`
+never offer it for a restore, and it stays until someone runs ``reprise backup forget``.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, insert, select, update
 
 from reprise.backup.manifest import Manifest
-from reprise.errors import InputError
+from reprise.errors import InputError, VerificationError
+from reprise.repository.layout import backup_time
 from reprise.store.database import Store
 from reprise.store.tables import backup_parts, backups
 
@@ -81,9 +87,36 @@ def forget_backup(store: Store, repository: str, backup_id: str) -> None:
         _forget(connection, repository, backup_id)
 
 
-def replace_repository(store: Store, repository: str, manifests: Iterable[Manifest]) -> int:
-    """Make the repository's rows exactly ``manifests``, keeping verification times of
-    backups that stay. Returns how many rows were written."""
+@dataclass(frozen=True)
+class ProblemEntry:
+    """A folder that looks like a backup and does not verify, and why."""
+
+    repository: str
+    source: str
+    backup_id: str
+    problem: str
+    """damaged, untrusted, moved or replayed."""
+    detail: str
+    since: datetime
+    stored_size: int = 0
+    claimed: dict[str, Any] | None = None
+    """What its (unverified) manifest claims, when it could be read: never trusted."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (in `backup list --json`, with ``problem`` set)."""
+        claimed = self.claimed or {}
+        return {"id": self.backup_id, "repository": self.repository, "source": self.source,
+                "service": claimed.get("service"), "kind": claimed.get("kind"),
+                "stored_size": self.stored_size, "problem": self.problem,
+                "problem_detail": self.detail, "problem_since": self.since.isoformat(),
+                "claimed_signing_key": claimed.get("signing_key")}
+
+
+def replace_repository(store: Store, repository: str, manifests: Iterable[Manifest],
+                       problems: Iterable[ProblemEntry] = ()) -> int:
+    """Make the repository's rows exactly ``manifests`` plus ``problems``, keeping
+    verification times of backups that stay and when each problem was first seen.
+    Returns how many sound backups were written."""
     manifests = list(manifests)
     with store.engine.begin() as connection:
         kept_times = {
@@ -94,6 +127,10 @@ def replace_repository(store: Store, repository: str, manifests: Iterable[Manife
             row.backup_id: (row.verified_at, row.verify_status, row.verify_detail)
             for row in connection.execute(select(backups).where(
                 backups.c.repository == repository))}
+        seen = {
+            row.backup_id: (row.problem, row.problem_since)
+            for row in connection.execute(select(backups).where(
+                and_(backups.c.repository == repository, backups.c.problem.is_not(None))))}
         for table in (backup_parts, backups):
             connection.execute(delete(table).where(table.c.repository == repository))
         for manifest in manifests:
@@ -111,7 +148,68 @@ def replace_repository(store: Store, repository: str, manifests: Iterable[Manife
                         backup_parts.c.backup_id == manifest.id,
                         backup_parts.c.name == part.name))
                         .values(verified_at=times[0], deep_verified_at=times[1]))
+        for entry in problems:
+            earlier = seen.get(entry.backup_id)
+            since = earlier[1] if earlier and earlier[0] == entry.problem and earlier[1] \
+                else entry.since
+            _record_problem(connection, repository, entry, since)
     return len(manifests)
+
+
+def _record_problem(connection: Connection, repository: str, entry: ProblemEntry,
+                    since: datetime) -> None:
+    claimed = entry.claimed or {}
+    moment = backup_time(entry.backup_id) or since
+
+    def text(key: str, size: int) -> str:
+        value = claimed.get(key)
+        return value[:size] if isinstance(value, str) and value else "?"
+
+    connection.execute(insert(backups).values(
+        repository=repository, backup_id=entry.backup_id[:40], source=entry.source[:100],
+        service=text("service", 100), kind=text("kind", 40), started_at=moment,
+        finished_at=moment, plain_size=0, stored_size=entry.stored_size,
+        manifest={"claimed": entry.claimed}, verified_at=since, verify_status="failed",
+        verify_detail=entry.detail, problem=entry.problem, problem_detail=entry.detail,
+        problem_since=since))
+
+
+def _problem(row: Any) -> ProblemEntry:
+    claimed = row.manifest.get("claimed") if isinstance(row.manifest, dict) else None
+    return ProblemEntry(row.repository, row.source, row.backup_id, row.problem,
+                        row.problem_detail or "", row.problem_since or row.finished_at,
+                        row.stored_size, claimed if isinstance(claimed, dict) else None)
+
+
+def list_problems(store: Store, *, repository: str | None = None,
+                  source: str | None = None) -> list[ProblemEntry]:
+    """Folders kept in the catalog because they do not verify, oldest first."""
+    query = select(backups).where(backups.c.problem.is_not(None)).order_by(
+        backups.c.finished_at, backups.c.backup_id)
+    if repository:
+        query = query.where(backups.c.repository == repository)
+    if source:
+        query = query.where(backups.c.source == source)
+    with store.engine.connect() as connection:
+        return [_problem(row) for row in connection.execute(query)]
+
+
+def find_any(store: Store, wanted: str) -> CatalogEntry | ProblemEntry:
+    """The cataloged backup or problem folder whose id is ``wanted`` or starts with it."""
+    query = select(backups).where(backups.c.backup_id.startswith(wanted, autoescape=True))
+    with store.engine.connect() as connection:
+        rows = list(connection.execute(query.limit(5)))
+    if not rows:
+        raise InputError(f"no backup {wanted!r} in the catalog",
+                         hint="see `reprise backup list`; on a new machine run "
+                              "`reprise repo reindex NAME` first")
+    exact = [row for row in rows if row.backup_id == wanted]
+    if len(rows) > 1 and not exact:
+        ids = ", ".join(f"{row.repository}/{row.backup_id}" for row in rows)
+        raise InputError(f"{wanted!r} matches several backups: {ids}",
+                         hint="give more of the id")
+    row = exact[0] if exact else rows[0]
+    return _problem(row) if row.problem else _entry(row)
 
 
 def _entry(row: Any) -> CatalogEntry:
@@ -121,8 +219,9 @@ def _entry(row: Any) -> CatalogEntry:
 
 def list_backups(store: Store, *, service: str | None = None, source: str | None = None,
                  repository: str | None = None) -> list[CatalogEntry]:
-    """Cataloged backups, oldest first."""
-    query = select(backups).order_by(backups.c.finished_at, backups.c.backup_id)
+    """Cataloged sound backups, oldest first (never a folder with a problem)."""
+    query = select(backups).where(backups.c.problem.is_(None)).order_by(
+        backups.c.finished_at, backups.c.backup_id)
     if service:
         query = query.where(backups.c.service == service)
     if source:
@@ -134,20 +233,16 @@ def list_backups(store: Store, *, service: str | None = None, source: str | None
 
 
 def find_backup(store: Store, wanted: str) -> CatalogEntry:
-    """The backup whose id is ``wanted`` or starts with it (unambiguously)."""
-    query = select(backups).where(backups.c.backup_id.startswith(wanted, autoescape=True))
-    with store.engine.connect() as connection:
-        rows = list(connection.execute(query.limit(5)))
-    if not rows:
-        raise InputError(f"no backup {wanted!r} in the catalog",
-                         hint="see `reprise backup list`; on a new machine run "
-                              "`reprise repo reindex NAME` first")
-    exact = [row for row in rows if row.backup_id == wanted]
-    if len(rows) > 1 and not exact:
-        ids = ", ".join(row.backup_id for row in rows)
-        raise InputError(f"{wanted!r} matches several backups: {ids}",
-                         hint="give more of the id")
-    return _entry(exact[0] if exact else rows[0])
+    """The backup whose id is ``wanted`` or starts with it (unambiguously); a folder with a
+    problem is refused (VerificationError), so nothing restores it."""
+    found = find_any(store, wanted)
+    if isinstance(found, ProblemEntry):
+        raise VerificationError(
+            f"backup {found.source}/{found.backup_id} in {found.repository} is "
+            f"{found.problem}: {found.detail}",
+            hint="use another backup; once examined, remove it with "
+                 f"`reprise backup forget {found.backup_id}`")
+    return found
 
 
 def record_verification(store: Store, repository: str, backup_id: str, *, ok: bool,

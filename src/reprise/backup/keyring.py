@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from reprise.plan.model import Keys
+    from reprise.repository.trust import Trust, TrustedKey
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def signing_key(keys: Keys) -> SigningKey:
     if path is None:
         raise InputError("the plan has no signing key; backups cannot be completed",
                          hint="set keys.signing_key (`reprise init` makes one)")
-    ensure_private_file(path, "signing key")
+    ensure_private_file(path, "signing key", readers_group=keys.readers_group)
     try:
         data = path.read_bytes()
     except OSError as error:
@@ -111,6 +112,55 @@ def signing_key(keys: Keys) -> SigningKey:
     return SigningKey(key, public_pem, path)
 
 
+def trusted_keys(keys: Keys) -> Trust:
+    """The public signing keys verification accepts: ``signing_key``'s public half (when
+    the private key is on this host) and every ``trusted_signing_keys`` entry."""
+    from reprise.repository.trust import Trust, TrustedKey
+
+    found: list[TrustedKey] = []
+    notes: list[str] = []
+    if keys.signing_key is not None:
+        if keys.signing_key.exists():
+            signer = signing_key(keys)
+            found.append(TrustedKey(signer.fingerprint, "keys.signing_key", signer.public_pem))
+        else:
+            notes.append(f"keys.signing_key {keys.signing_key} is not on this host")
+    for index, entry in enumerate(keys.trusted_signing_keys):
+        origin = f"keys.trusted_signing_keys[{index}]"
+        if isinstance(entry, str):
+            found.append(TrustedKey(entry, origin))
+            continue
+        found.append(_public_key_file(entry, origin))
+    return Trust(tuple(found), tuple(notes))
+
+
+def _public_key_file(path: Path, origin: str) -> TrustedKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from reprise.repository.trust import TrustedKey
+
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InputError(f"{path}: cannot read the trusted signing key ({error.strerror})",
+                         hint=f"fix {origin} in the plan: a PEM public key file such as "
+                              "keys/signing.pub, or the key's SHA256:… fingerprint") from error
+    try:
+        key = serialization.load_pem_public_key(data)
+    except (ValueError, TypeError) as error:
+        raise InputError(f"{path}: not a PEM public key ({origin})",
+                         hint="give the public half (-----BEGIN PUBLIC KEY-----), as "
+                              "`openssl pkey -pubout` or `reprise init` (signing.pub) "
+                              "writes it; never the private key") from error
+    if not isinstance(key, Ed25519PublicKey):
+        raise InputError(f"{path}: not an Ed25519 public key ({origin})",
+                         hint="Reprise signs with Ed25519 keys only")
+    pem = key.public_bytes(serialization.Encoding.PEM,
+                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    return TrustedKey(public_key_fingerprint(pem), origin, pem)
+
+
 def identities(keys: Keys) -> list[Any]:
     """The age identities (private) for decrypting: restore and deep verification only."""
     import pyrage
@@ -120,7 +170,7 @@ def identities(keys: Keys) -> list[Any]:
         raise InputError("this needs the age identity (private key) and the plan names none",
                          hint="set keys.identity to the identity file, on the machine "
                               "where restores and deep verification run")
-    ensure_private_file(path, "age identity")
+    ensure_private_file(path, "age identity", readers_group=keys.readers_group)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:

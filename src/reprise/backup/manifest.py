@@ -2,6 +2,7 @@
 
 ``manifest.json`` is stable, readable JSON; ``manifest.json.sig`` is the raw 64-byte
 Ed25519 signature of its exact bytes, which ``openssl pkeyutl -verify -rawin`` checks.
+A signature counts only when it is made by a key the plan trusts (:mod:`reprise.repository.trust`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reprise.errors import VerificationError
 from reprise.repository.config import RepositoryConfig
+from reprise.repository.trust import Trust, check_signature, claimed_signer
 
 MANIFEST_FORMAT = "reprise-manifest"
 MANIFEST_VERSION = 1
@@ -96,28 +98,13 @@ def encode_manifest(manifest: Manifest) -> bytes:
             + "\n").encode("utf-8")
 
 
-def verify_signature(data: bytes, signature: bytes, config: RepositoryConfig,
-                     where: str) -> None:
-    """Check ``signature`` over ``data`` with the keys the repository trusts."""
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-    if len(signature) != 64:
-        raise VerificationError(f"{where}.sig: not an Ed25519 signature "
-                                f"({len(signature)} bytes, expected 64)",
-                                hint="the backup is damaged; use another one")
-    for trusted in config.signing_keys:
-        key = serialization.load_pem_public_key(trusted.pem.encode("ascii"))
-        assert isinstance(key, Ed25519PublicKey)
-        try:
-            key.verify(signature, data)
-        except InvalidSignature:
-            continue
-        return
-    raise VerificationError(f"{where}: the signature does not match (the manifest or its "
-                            "signature was altered, or signed by a key the repository does "
-                            "not trust)", hint="the backup cannot be trusted; use another one")
+def verify_signature(data: bytes, signature: bytes, trust: Trust, where: str, *,
+                     config: RepositoryConfig | None = None) -> str:
+    """Check ``signature`` over the manifest bytes with the keys the plan trusts; the
+    fingerprint of the key that signed. The manifest's own ``signing_key`` is reported in
+    the error, never believed."""
+    return check_signature(data, signature, trust, where, claimed=claimed_signer(data),
+                           config=config)
 
 
 def parse_manifest(data: bytes, where: str) -> Manifest:

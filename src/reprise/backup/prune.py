@@ -2,9 +2,11 @@
 
 Safety rules beyond retention: the newest verified backup of each source and its newest
 backup are always kept; backups under an S3 Object Lock retention are left until it ends;
-a folder whose manifest fails verification is reported, never deleted (it may be evidence
-of tampering); leftovers are removed only after a grace period, so a running backup's
-parts are never touched.
+a folder whose manifest fails verification (damaged, untrusted, moved, replayed) is
+reported and kept as evidence until it has been in the catalog with that problem for
+``problem_grace`` (30 days by default; ``reprise backup forget`` removes it sooner);
+leftovers are removed only after a grace period, so a running backup's parts are never
+touched.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from reprise.backup.catalog import forget_backup, list_backups
+from reprise.backup.catalog import forget_backup, list_backups, list_problems
 from reprise.backup.retention import apply_retention
 from reprise.backup.run import backup_jobs
 from reprise.backup.verify import load_manifest
-from reprise.errors import RepriseError
+from reprise.errors import InputError, RepriseError
 from reprise.repository import BackupFolder, Repository, open_repository, scan_folders
 from reprise.repository.layout import MANIFEST, SIGNATURE
 from reprise.store.events import append_event
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from reprise.store import Store
 
 DEFAULT_GRACE = timedelta(hours=24)
+DEFAULT_PROBLEM_GRACE = timedelta(days=30)
 
 
 @dataclass
@@ -49,7 +52,8 @@ class Decision:
                 "stored_size": self.stored_size}
 
 
-def _delete_folder(repository: Repository, folder: BackupFolder) -> None:
+def delete_backup_folder(repository: Repository, folder: BackupFolder) -> None:
+    """Delete every object of a backup folder, signature first."""
     # The signature goes first: an interrupted prune leaves an incomplete leftover,
     # never a "complete" backup with missing parts.
     order = {SIGNATURE: 0, MANIFEST: 1}
@@ -59,6 +63,7 @@ def _delete_folder(repository: Repository, folder: BackupFolder) -> None:
 
 
 def plan_prune(plan: Plan, store: Store, *, grace: timedelta = DEFAULT_GRACE,
+               problem_grace: timedelta = DEFAULT_PROBLEM_GRACE,
                now: datetime | None = None) -> list[tuple[Repository, BackupFolder, Decision]]:
     """Decide, without deleting anything, for every folder of every source of the plan."""
     now = now or datetime.now(UTC)
@@ -71,6 +76,8 @@ def plan_prune(plan: Plan, store: Store, *, grace: timedelta = DEFAULT_GRACE,
         verified = [entry.backup_id for entry in
                     list_backups(store, source=job.name, repository=repository.name)
                     if entry.verify_status == "ok"]
+        problems = {(entry.source, entry.backup_id): entry.since for entry in
+                    list_problems(store, source=job.name, repository=repository.name)}
         complete: list[tuple[BackupFolder, datetime, int, datetime | None]] = []
         for folder in scan_folders(repository.backend, job.name):
             decision = Decision(repository.name, folder.source, folder.backup_id, "keep")
@@ -87,9 +94,19 @@ def plan_prune(plan: Plan, store: Store, *, grace: timedelta = DEFAULT_GRACE,
                 continue
             try:
                 manifest = load_manifest(repository, folder.source, folder.backup_id)
+            except InputError:
+                raise  # the plan trusts no key: nothing can be judged
             except RepriseError as error:
-                decision.action = "damaged"
-                decision.reasons.append(f"not deleted: {error.message}")
+                since = problems.get((folder.source, folder.backup_id))
+                if since is not None and now - since >= problem_grace:
+                    decision.action = "forget"
+                    decision.reasons.append(f"known as damaged since {since:%Y-%m-%d}, past "
+                                            f"the {problem_grace.days}-day grace: "
+                                            f"{error.message}")
+                else:
+                    decision.action = "damaged"
+                    until = f" until {since + problem_grace:%Y-%m-%d}" if since else ""
+                    decision.reasons.append(f"kept as evidence{until}: {error.message}")
                 decisions.append((repository, folder, decision))
                 continue
             complete.append((folder, manifest.finished_at, decision.stored_size,
@@ -130,16 +147,17 @@ def _hours(delta: timedelta) -> str:
 
 
 def prune(plan: Plan, store: Store, *, dry_run: bool, grace: timedelta = DEFAULT_GRACE,
+          problem_grace: timedelta = DEFAULT_PROBLEM_GRACE,
           now: datetime | None = None) -> list[Decision]:
     """Apply :func:`plan_prune` (unless ``dry_run``) and record one event per source."""
-    decisions = plan_prune(plan, store, grace=grace, now=now)
+    decisions = plan_prune(plan, store, grace=grace, problem_grace=problem_grace, now=now)
     if dry_run:
         return [decision for _r, _f, decision in decisions]
     removed: dict[str, dict[str, int]] = {}
     for repository, folder, decision in decisions:
         if decision.action not in ("forget", "leftover"):
             continue
-        _delete_folder(repository, folder)
+        delete_backup_folder(repository, folder)
         if decision.action == "forget":
             forget_backup(store, repository.name, folder.backup_id)
         counts = removed.setdefault(folder.source, {"backups": 0, "leftovers": 0, "bytes": 0})

@@ -23,6 +23,7 @@ from reprise.backup.catalog import record_backup
 from reprise.backup.lock import source_lock
 from reprise.backup.manifest import Compression, Encryption, Manifest, Part, encode_manifest
 from reprise.backup.pipeline import STORED_SUFFIX, Progress, no_progress, store_stream
+from reprise.backup.recipients import check_recipients
 from reprise.backup.sources.base import SourceRun
 from reprise.errors import InputError, OperationError, RepriseError
 from reprise.plan.sources import default_source_name
@@ -118,16 +119,6 @@ def _open_source(job: BackupJob, work_dir: Path) -> SourceRun:
     return PhysicalRun(source, job.name)
 
 
-def _check_trust(repository: Repository, key: keyring.SigningKey) -> None:
-    trusted = repository.config.fingerprints()
-    if key.fingerprint not in trusted:
-        raise InputError(
-            f"repository {repository.name!r} does not trust the signing key {key.path} "
-            f"({key.fingerprint}); it trusts {', '.join(sorted(trusted))}",
-            hint="use the signing key the repository was initialised with, or a new "
-                 "repository (reprise repo init)")
-
-
 def run_backup(plan: Plan, store: Store, job: BackupJob, *, work_dir: Path,
                progress: ProgressFactory | None = None) -> BackupResult:
     """Make one backup of ``job`` and index it; raises RepriseError when it fails (the
@@ -160,7 +151,10 @@ def _make_backup(plan: Plan, store: Store, job: BackupJob, repository: Repositor
     recipients = keyring.recipients(plan.keys)
     age_recipients = keyring.age_recipients(recipients)
     signer = keyring.signing_key(plan.keys)
-    _check_trust(repository, signer)
+    # The repository must be initialised and its file readable (a foreign file means the
+    # wrong folder); beyond that the file is informational and trusted for nothing.
+    repository.config  # noqa: B018
+    check_recipients(store, repository, recipients)
     warnings: list[str] = []
     with source_lock(repository.backend, job.name, warnings):
         started = datetime.now(UTC)

@@ -21,10 +21,11 @@ from reprise.backup.catalog import (
 )
 from reprise.backup.manifest import Manifest, parse_manifest, verify_signature
 from reprise.backup.pipeline import Progress, hash_stream, no_progress, read_stream
-from reprise.errors import RepriseError
+from reprise.errors import InputError, RepriseError
 from reprise.repository import BackupFolder, Repository, read_signed, scan_folders
 from reprise.repository.backend import NotFoundError
 from reprise.repository.layout import MANIFEST, backup_prefix
+from reprise.repository.trust import TrustError
 from reprise.store.database import Store
 
 VerifyProgress = Callable[[str, int], AbstractContextManager[Progress]]
@@ -43,6 +44,8 @@ class Outcome:
     checked_parts: list[str] = field(default_factory=list)
     checked_bytes: int = 0
     incomplete: bool = False
+    hint: str | None = None
+    """The fix of the manifest's problem, when it has one (an untrusted key…)."""
 
     @property
     def ok(self) -> bool:
@@ -58,18 +61,27 @@ class Outcome:
 
 
 def load_manifest(repository: Repository, source: str, backup_id: str) -> Manifest:
-    """Read and check a backup's signed manifest (raises VerificationError / NotFound)."""
+    """Read and check a backup's signed manifest: signed by a key the plan trusts, for
+    this very folder of this repository. Raises TrustError (a VerificationError whose
+    ``problem`` says why) or NotFoundError."""
     prefix = backup_prefix(source, backup_id)
     where = repository.where(prefix + MANIFEST)
     data, signature = read_signed(repository.backend, prefix)
-    verify_signature(data, signature, repository.config, where)
+    verify_signature(data, signature, repository.trust, where,
+                     config=repository.config_or_none())
     manifest = parse_manifest(data, where)
     if manifest.id != backup_id or manifest.source != source:
-        from reprise.errors import VerificationError
-
-        raise VerificationError(f"{where}: signed for backup {manifest.source}/{manifest.id}, "
-                                f"found in {source}/{backup_id} (moved or replaced)",
-                                hint="the backup cannot be trusted; use another one")
+        raise TrustError(f"{where}: signed for backup {manifest.source}/{manifest.id}, "
+                         f"found in {source}/{backup_id} (renamed or moved)",
+                         problem="moved",
+                         hint="the backup cannot be trusted under this name; use another "
+                              "one, and `reprise backup forget` this one once examined")
+    if manifest.repository != repository.name:
+        raise TrustError(f"{where}: signed for repository {manifest.repository!r}, found "
+                         f"in {repository.name!r} (replayed from another repository)",
+                         problem="replayed",
+                         hint="restore it from the repository it was made for; "
+                              "`reprise backup forget` this copy once examined")
     return manifest
 
 
@@ -86,8 +98,11 @@ def verify_backup(repository: Repository, source: str, backup_id: str, *, deep: 
         outcome.problems.append(f"{repository.where(prefix)}: incomplete backup "
                                 f"({error.args[0].rsplit('/', 1)[-1]} is missing)")
         return outcome
+    except InputError:
+        raise  # the plan (its trusted keys) is wrong, not the backup
     except RepriseError as error:
         outcome.problems.append(error.message)
+        outcome.hint = error.hint
         return outcome
     report = progress or no_progress
     for part in manifest.parts:

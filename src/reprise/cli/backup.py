@@ -6,10 +6,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from reprise.cli.context import ByOption
+
 if TYPE_CHECKING:
     from reprise.backup.catalog import CatalogEntry
 
-app = typer.Typer(help="Encrypted, signed backups: run, list, show, verify, prune.",
+app = typer.Typer(help="Encrypted, signed backups: run, list, show, verify, forget, prune.",
                   no_args_is_help=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -103,20 +105,25 @@ def list_command(
     service: Annotated[str | None, typer.Option(help="Only this service's backups.")] = None,
     json: JsonOption = False,
 ) -> None:
-    """Complete backups from the catalog, oldest first (incomplete ones never appear)."""
+    """Complete backups from the catalog, oldest first (incomplete ones never appear),
+    then folders kept with a problem (damaged, untrusted, moved, replayed), marked."""
+    from rich.markup import escape
     from rich.table import Table
 
-    from reprise.backup.catalog import list_backups
+    from reprise.backup.catalog import list_backups, list_problems
     from reprise.cli.context import open_state
     from reprise.cli.output import print_json, stdout
 
     _loaded, store = open_state(ctx)
     try:
         entries = list_backups(store, service=service)
+        problems = [entry for entry in list_problems(store)
+                    if service is None or (entry.claimed or {}).get("service") == service]
     finally:
         store.close()
     if json:
-        print_json([entry.to_dict() for entry in entries])
+        print_json([{**entry.to_dict(), "problem": None} for entry in entries]
+                   + [entry.to_dict() for entry in problems])
         return
     table = Table(title=f"Backups ({len(entries)})", title_justify="left")
     for column in ("ID", "Service", "Source", "Time (UTC)", "Plain", "Stored", "Duration",
@@ -129,7 +136,17 @@ def list_command(
                       manifest.finished_at.strftime("%Y-%m-%d %H:%M:%S"),
                       _size(manifest.plain_size), _size(manifest.stored_size),
                       f"{manifest.duration:.1f} s", _verified(entry))
+    for problem in problems:
+        claimed = problem.claimed or {}
+        table.add_row(f"[red]{problem.backup_id}[/]", escape(str(claimed.get("service", "?"))),
+                      problem.source, f"{problem.since:%Y-%m-%d %H:%M:%S}", "-",
+                      _size(problem.stored_size), "-", f"[red]{problem.problem.upper()}[/]")
     stdout().print(table)
+    for problem in problems:
+        stdout().print(f"[red]{problem.problem}:[/] {problem.source}/{problem.backup_id} in "
+                       f"{problem.repository}: {escape(problem.detail)}")
+    if problems:
+        stdout().print("Never restored; `reprise backup forget ID` removes one once examined.")
 
 
 @app.command("show")
@@ -202,7 +219,8 @@ def verify_command(
     the file).
     """
     from reprise.backup import keyring
-    from reprise.backup.catalog import find_backup, list_backups
+    from reprise.backup.catalog import find_backup, list_backups, list_problems
+    from reprise.backup.repo_admin import trust_warnings
     from reprise.backup.verify import budget_selection, leftovers, verify_and_record
     from reprise.cli import progress
     from reprise.cli.context import open_state
@@ -222,6 +240,8 @@ def verify_command(
     outcomes = []
     incomplete: list[str] = []
     unreachable: list[str] = []
+    warnings: list[str] = []
+    problems = []
     try:
         if backup_id is not None:
             entry = find_backup(store, backup_id)
@@ -252,8 +272,11 @@ def verify_command(
                 opened = repositories.setdefault(name, open_repository(plan, name))
                 try:
                     incomplete += [opened.where(folder.prefix) for folder in leftovers(opened)]
+                    warnings += trust_warnings(store, opened)
                 except RepriseError as error:
                     unreachable.append(f"{name}: {error.message}")
+            problems = [entry for entry in list_problems(store, repository=repository)
+                        if entry.repository in used]
         with progress.byte_bars(progress.wanted(json)) as bars:
             for repo_name, source, bid, names in targets:
                 outcomes.append(verify_and_record(
@@ -264,14 +287,28 @@ def verify_command(
         store.close()
     failed = [outcome for outcome in outcomes if not outcome.ok]
     if json:
-        print_json({"ok": not failed, "deep": deep, "backups": [o.to_dict() for o in outcomes],
-                    "incomplete": incomplete, "unreachable": unreachable})
-        if failed:
+        print_json({"ok": not failed and not problems, "deep": deep,
+                    "backups": [o.to_dict() for o in outcomes],
+                    "problems": [entry.to_dict() for entry in problems],
+                    "incomplete": incomplete, "unreachable": unreachable,
+                    "warnings": warnings})
+        if failed or problems:
             raise typer.Exit(EXIT_VERIFICATION_FAILED)
         if unreachable:
             raise typer.Exit(1)
         return
     _print_outcomes(outcomes, incomplete, deep)
+    _print_problems(problems, warnings)
+    if problems and not failed:
+        from reprise.errors import VerificationError
+
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise VerificationError(
+            f"{first.source}/{first.backup_id} in {first.repository} is {first.problem}: "
+            f"{first.detail}{more}",
+            hint="examine it, then remove it with `reprise backup forget ID` (add "
+                 "--delete to remove its folder too)")
     if unreachable and not failed:
         raise OperationError("could not list repository " + "; ".join(unreachable),
                              hint="the backups listed above were checked; fix access to "
@@ -281,8 +318,8 @@ def verify_command(
 
         more = f" (and {len(failed) - 1} more backup(s))" if len(failed) > 1 else ""
         raise VerificationError(f"verification failed: {failed[0].problems[0]}{more}",
-                                hint="use another backup; find out who or what altered "
-                                     "the repository")
+                                hint=failed[0].hint or "use another backup; find out who or "
+                                                       "what altered the repository")
 
 
 def _print_outcomes(outcomes: list[Any], incomplete: list[str], deep: bool) -> None:
@@ -305,6 +342,18 @@ def _print_outcomes(outcomes: list[Any], incomplete: list[str], deep: bool) -> N
                   f"{_size(checked)} read{' and decrypted' if deep else ''}.")
 
 
+def _print_problems(problems: list[Any], warnings: list[str]) -> None:
+    from reprise.cli.output import stderr, stdout
+
+    console = stdout()
+    for entry in problems:
+        console.print(f"[red]✗ {entry.problem}:[/] {entry.source} {entry.backup_id} "
+                      f"({entry.repository}, since {entry.since:%Y-%m-%d %H:%M}): "
+                      f"{_escape(entry.detail)}")
+    for warning in warnings:
+        stderr().print(f"[yellow]warning:[/] {_escape(warning)}")
+
+
 def _escape(text: str) -> str:
     from rich.markup import escape
 
@@ -324,6 +373,40 @@ def _budget(text: str) -> float:
     return number / 100
 
 
+@app.command("forget")
+def forget_command(
+    ctx: typer.Context,
+    backup_id: Annotated[str, typer.Argument(metavar="ID", help="A backup id (or its "
+                                                                "unique beginning).")],
+    delete: Annotated[bool, typer.Option(
+        "--delete", help="Also delete its folder from the repository.")] = False,
+    by: ByOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Remove a backup from the catalog, typically one kept with a problem (damaged,
+    untrusted, moved, replayed) once examined; with --delete, its folder too.
+
+    Journaled as a `backup.forgotten` event. Without --delete the folder stays in the
+    repository and the next `repo reindex` finds it again.
+    """
+    from reprise.backup.repo_admin import forget
+    from reprise.cli.context import open_state, who
+    from reprise.cli.output import print_json, stdout
+
+    loaded, store = open_state(ctx)
+    try:
+        result = forget(loaded.plan, store, backup_id, delete_folder=delete, by=who(by))
+    finally:
+        store.close()
+    if json:
+        print_json(result.to_dict())
+        return
+    what = f" ({result.problem})" if result.problem else ""
+    gone = f"; {result.deleted_objects} object(s) deleted from {result.repository}" \
+        if delete else "; its folder stays in the repository"
+    stdout().print(f"forgotten: {result.source}/{result.backup_id}{what}{gone}")
+
+
 @app.command("prune")
 def prune_command(
     ctx: typer.Context,
@@ -331,12 +414,17 @@ def prune_command(
                                                             "nothing.")] = False,
     grace: Annotated[str, typer.Option(help="Incomplete leftovers older than this are "
                                             "removed.")] = "24h",
+    problem_grace: Annotated[str, typer.Option(
+        help="Folders kept in the catalog with a problem (damaged, untrusted…) for this "
+             "long are removed.")] = "30d",
     json: JsonOption = False,
 ) -> None:
     """Apply each source's retention (restic-style) and remove incomplete leftovers.
 
     Never removes the newest verified backup or the newest backup of a source, nor a
-    backup under Object Lock, nor a folder whose signature fails (it is reported).
+    backup under Object Lock. A folder that does not verify (damaged, untrusted…) is
+    reported and kept as evidence until it has been cataloged with that problem for
+    --problem-grace.
     """
     from rich.table import Table
 
@@ -346,9 +434,11 @@ def prune_command(
     from reprise.cli.values import duration_option
 
     grace_period = duration_option("--grace", grace)
+    problem_period = duration_option("--problem-grace", problem_grace)
     loaded, store = open_state(ctx)
     try:
-        decisions = prune(loaded.plan, store, dry_run=dry_run, grace=grace_period)
+        decisions = prune(loaded.plan, store, dry_run=dry_run, grace=grace_period,
+                          problem_grace=problem_period)
     finally:
         store.close()
     if json:

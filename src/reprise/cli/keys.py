@@ -14,7 +14,8 @@ def show_command(
     ctx: typer.Context,
     json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Age recipients, the signing key's fingerprint, and whether the identity is here.
+    """Age recipients, the signing key's fingerprint, the signing keys verification trusts,
+    and whether the identity is here.
 
     Never prints a secret. Compare the fingerprint with the one `reprise repo init`
     recorded, and keep the identity offline except where restores run.
@@ -30,6 +31,9 @@ def show_command(
     if plan.keys.signing_key is not None:
         signer = keyring.signing_key(plan.keys)
         info["signing_key"] = {"path": str(signer.path), "fingerprint": signer.fingerprint}
+    trust = keyring.trusted_keys(plan.keys)
+    info["trusted_signing_keys"] = [{"fingerprint": key.fingerprint, "origin": key.origin}
+                                    for key in trust.keys]
     if plan.keys.identity is not None:
         path = plan.keys.identity
         if path.exists():
@@ -51,6 +55,10 @@ def show_command(
         console.print(f"[bold]Signing key[/] {signing['path']}\n  {signing['fingerprint']}")
     else:
         console.print("[bold]Signing key[/] none (this machine cannot make backups)")
+    console.print("[bold]Trusted signing keys[/] (verification accepts only these; the "
+                  "repository's file is never believed):")
+    for key in info["trusted_signing_keys"]:
+        console.print(f"  {key['fingerprint']}  ({key['origin']})", markup=False)
     identity = info["identity"]
     if identity is None:
         console.print("[bold]Identity[/] not configured (restores and deep verification "

@@ -1,10 +1,12 @@
-"""``reprise repo``: create repositories and rebuild the catalog from them."""
+"""``reprise repo``: create repositories, rebuild the catalog from them, accept recipients."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 import typer
+
+from reprise.cli.context import ByOption
 
 app = typer.Typer(help="Backup repositories (local directories, S3 buckets).",
                   no_args_is_help=True)
@@ -17,19 +19,25 @@ NameArgument = Annotated[str | None, typer.Argument(
 def init_command(
     ctx: typer.Context,
     name: NameArgument = None,
+    by: ByOption = None,
     json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Create the repository file, trusting the plan's recipients and signing key.
+    """Create the repository file, recording the plan's recipients and signing key.
 
-    Running it again on an initialised repository changes nothing.
+    The recipients become the repository's accepted set (kept in the state database).
+    Running it again on an initialised repository changes nothing. The file is
+    informational: verification trusts the plan's keys only.
     """
     from reprise.backup.repo_admin import init_repository
-    from reprise.cli.context import load
+    from reprise.cli.context import open_state, who
     from reprise.cli.output import print_json, stdout
 
-    plan = load(ctx).plan
-    names = [name] if name else sorted(plan.repositories)
-    results = [init_repository(plan, item) for item in names]
+    loaded, store = open_state(ctx)
+    try:
+        names = [name] if name else sorted(loaded.plan.repositories)
+        results = [init_repository(loaded.plan, item, store, by=who(by)) for item in names]
+    finally:
+        store.close()
     if json:
         print_json([{"repository": result.repository, "where": result.where,
                      "created": result.created,
@@ -52,11 +60,17 @@ def reindex_command(
 ) -> None:
     """Rebuild the backup catalog from the repository alone (a new machine, a lost state).
 
-    Every manifest's signature is checked; incomplete and damaged folders are reported.
+    Every manifest's signature is checked against the keys the plan trusts. Folders that do
+    not verify (damaged, signed by an untrusted key, renamed or moved, replayed from another
+    repository) stay in the catalog, marked with why, until `reprise backup forget`; where
+    the repository file disagrees with the plan, a warning says so. Exit 3 when any folder
+    does not verify.
     """
+    from rich.markup import escape
+
     from reprise.backup.repo_admin import reindex
     from reprise.cli.context import open_state
-    from reprise.cli.output import print_json, stdout
+    from reprise.cli.output import print_json, stderr, stdout
     from reprise.repository import open_repository
 
     loaded, store = open_state(ctx)
@@ -70,9 +84,76 @@ def reindex_command(
     else:
         console = stdout()
         for result in results:
+            for warning in result.warnings:
+                stderr().print(f"[yellow]warning:[/] {escape(warning)}")
             console.print(f"{result.repository}: {result.indexed} backup(s) indexed, "
-                          f"{len(result.incomplete)} incomplete, {len(result.damaged)} damaged")
-            for line in result.damaged:
-                console.print(f"  damaged: {line}")
-    if any(result.damaged for result in results):
+                          f"{len(result.incomplete)} incomplete, {len(result.problems)} "
+                          "kept with a problem")
+            for entry in result.problems:
+                console.print(f"  [red]{entry.problem}:[/] {entry.source}/{entry.backup_id}: "
+                              f"{escape(entry.detail)}")
+            if result.problems:
+                console.print("  (listed by `reprise backup list`, never restored; remove "
+                              "each with `reprise backup forget ID` once examined)")
+    if any(result.problems for result in results):
         raise typer.Exit(3)
+
+
+@app.command("recipients")
+def recipients_command(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Repository name from the plan.")],
+    accept: Annotated[bool, typer.Option(
+        "--accept", help="Make the plan's recipients the accepted set (journaled).")] = False,
+    by: ByOption = None,
+    json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """The age recipients backups of a repository are encrypted to: the accepted set
+    against the plan's. A backup is refused while they differ; --accept records the
+    plan's as the new accepted set (an `repository.recipients_accepted` event).
+
+    Exit 0 when they agree (or were accepted), 2 when they differ.
+    """
+    from reprise.backup import keyring
+    from reprise.backup.recipients import compare
+    from reprise.backup.repo_admin import accept_recipients
+    from reprise.cli.context import open_state, who
+    from reprise.cli.output import print_json, stdout
+    from reprise.repository import open_repository
+
+    loaded, store = open_state(ctx)
+    try:
+        if accept:
+            before = compare(store, open_repository(loaded.plan, name),
+                             keyring.recipients(loaded.plan.keys), bootstrap=False)
+            accept_recipients(loaded.plan, store, name, by=who(by))
+            diff = before
+        else:
+            diff = compare(store, open_repository(loaded.plan, name),
+                           keyring.recipients(loaded.plan.keys))
+    finally:
+        store.close()
+    if json:
+        print_json({**diff.to_dict(), "accepted_now": accept and not diff.same})
+    else:
+        console = stdout()
+        if diff.accepted is None:
+            console.print(f"{name}: no accepted recipient set yet")
+        elif diff.pin is not None:
+            console.print(f"{name}: accepted set of {len(diff.accepted)} recipient(s) "
+                          f"({diff.pin.origin}, by {diff.pin.accepted_by}, "
+                          f"{diff.pin.accepted_at:%Y-%m-%d %H:%M} UTC)")
+        for item in diff.added:
+            console.print(f"  [green]+ {item}[/] (in the plan, not accepted)")
+        for item in diff.removed:
+            console.print(f"  [red]- {item}[/] (accepted, no longer in the plan)")
+        if diff.same:
+            console.print("  the plan's recipients are the accepted set")
+        elif accept:
+            console.print(f"accepted: backups of {name} are now encrypted to the plan's "
+                          f"{len(diff.plan)} recipient(s)")
+        else:
+            console.print(f"backups of {name} are refused until: reprise repo recipients "
+                          f"{name} --accept")
+    if not accept and not diff.same:
+        raise typer.Exit(2)

@@ -6,7 +6,11 @@
 Exit codes are PostgreSQL's contract. push: 0 archived (or already, identical), anything
 else: PostgreSQL keeps the segment and retries. fetch: 0 delivered, 1 not in the archive
 (the normal end of the WAL), 255 a fault (repository unreachable, damaged segment, wrong
-key): PostgreSQL stops recovery instead of ending it early at the wrong point.
+key, a segment not signed by a key the plan trusts): PostgreSQL stops recovery instead of
+ending it early at the wrong point. A verification failure is not exit 3 here, unlike
+every other command: PostgreSQL reads any exit status up to 125 as "not in the archive"
+and would end recovery (and promote) at the forged segment; only a status above 125 makes
+it stop.
 """
 
 from __future__ import annotations
@@ -32,9 +36,9 @@ def push_command(
     path: Annotated[Path, typer.Argument(help="The WAL file (%p).")],
     source: SourceOption = None,
 ) -> None:
-    """Archive one WAL file: compressed, encrypted, named by its checksum. Pushing the same
-    file again succeeds without storing it twice; a different file under an archived name
-    is refused."""
+    """Archive one WAL file: compressed, encrypted, named by its checksum, with a signed
+    sidecar (<object>.sig, the signing key). Pushing the same file again succeeds without
+    storing it twice; a different file under an archived name is refused."""
     from reprise.backup import keyring
     from reprise.cli.context import load
     from reprise.repository import open_repository
@@ -45,7 +49,8 @@ def push_command(
     job = wal_job(plan, source)
     repository = open_repository(plan, job.source.repository)
     recipients = keyring.age_recipients(keyring.recipients(plan.keys))
-    WalArchive(repository, job.name).push(path, recipients, level=1)
+    signer = keyring.signing_key(plan.keys)
+    WalArchive(repository, job.name).push(path, recipients, signer, level=1)
 
 
 @app.command("fetch")

@@ -12,7 +12,7 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, PlainSerializer, model_validator
+from pydantic import BeforeValidator, Field, PlainSerializer, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from reprise.plan.checks import Check
@@ -360,6 +360,26 @@ def _recipient(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
+_SIGNING_FINGERPRINT = re.compile(r"^SHA256:[0-9a-f]{32}$")
+
+
+def _trusted_signing_key(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().upper().startswith("SHA256:"):
+        value = value.strip()
+        if not _SIGNING_FINGERPRINT.match(value):
+            raise PydanticCustomError(
+                "fingerprint", "'{got}' is not a signing key fingerprint",
+                {"got": value, "hint": "copy the SHA256:… line (32 hex digits) that `reprise "
+                                       "keys show` prints, or give the public key file"})
+    return value
+
+
+TrustedSigningKey = Annotated[
+    Annotated[str, Field(pattern=_SIGNING_FINGERPRINT.pattern)] | PlanPath,
+    Field(union_mode="left_to_right"), BeforeValidator(_trusted_signing_key)]
+"""A trusted public signing key: a fingerprint (``SHA256:…``) or a PEM public key file."""
+
+
 class Keys(PlanModel):
     """Key material. Backup hosts need recipients and the signing key; only restores need
     the identity, which can stay offline."""
@@ -371,7 +391,21 @@ class Keys(PlanModel):
     identity: PlanPath | None = Field(None, description="age private key; only where "
                                                         "restores run.")
     signing_key: PlanPath | None = Field(None, description="Ed25519 private key (PEM) that "
-                                                           "signs manifests.")
+                                                           "signs manifests and WAL files; "
+                                                           "its public half is trusted.")
+    trusted_signing_keys: list[TrustedSigningKey] = Field(
+        default_factory=list,
+        description="Other public signing keys whose backups verify and restore: a key "
+                    "being retired, another backup host's, or on a restore-only host the "
+                    "backup host's. Each is a PEM public key file (keys/signing.pub) or a "
+                    "fingerprint as `reprise keys show` prints it (SHA256:…, its public key "
+                    "then read from the repository file and checked against it). Only "
+                    "these and keys.signing_key are trusted, never the repository's file.")
+    readers_group: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")] | None = Field(
+        None, description="A dedicated group (such as reprise) whose members may read the "
+                          "secret files: .env and the keys may then be 0640 with this group "
+                          "instead of 0600, so that the postgres user can run `wal push` "
+                          "(docs/security.md). Never group-writable.")
 
 
 class StateSettings(PlanModel):
@@ -393,6 +427,20 @@ class Drill(PlanModel):
     enabled: bool = True
     max_duration: Duration | None = Field(None, description="Fail the drill past this; "
                                                             "default: the service's RTO.")
+    assertion_timeout: Duration = Field(
+        timedelta(seconds=30), description="Each integrity assertion is cancelled (and "
+                                           "fails) past this (statement_timeout); from 1s "
+                                           "to 1h.")
+
+    @field_validator("assertion_timeout")
+    @classmethod
+    def _bounded_timeout(cls, value: timedelta) -> timedelta:
+        if not timedelta(seconds=1) <= value <= timedelta(hours=1):
+            raise PydanticCustomError(
+                "assertion_timeout", "must be between 1s and 1h (got {got})",
+                {"got": format_duration(value),
+                 "hint": "an assertion is one query on a restored copy: 30s is the default"})
+        return value
 
 
 class Service(PlanModel):

@@ -8,29 +8,63 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from reprise.errors import InputError
+from reprise.errors import InputError, RepriseError
 from reprise.repository.backend import Backend, NotFoundError, ObjectInfo, get_bytes
 from reprise.repository.config import RepositoryConfig, read_config
 from reprise.repository.layout import BACKUPS, MANIFEST, SIGNATURE, backup_time
 
 if TYPE_CHECKING:
-    from reprise.plan.model import Plan
+    from reprise.plan.model import Keys, Plan
+    from reprise.repository.trust import Trust
 
 
 @dataclass
 class Repository:
-    """A named repository of the plan, opened."""
+    """A named repository of the plan, opened.
+
+    ``keys`` are the plan's keys: the public signing keys they name are the only ones
+    whose signatures count here (:attr:`trust`); the repository file is informational.
+    """
 
     name: str
     backend: Backend
     _config: RepositoryConfig | None = None
+    keys: Keys | None = None
+    _trust: Trust | None = None
 
     @property
     def config(self) -> RepositoryConfig:
-        """The repository file (read once)."""
+        """The repository file (read once). Informational: never a source of trust."""
         if self._config is None:
             self._config = read_config(self.backend, self.name)
         return self._config
+
+    def config_or_none(self) -> RepositoryConfig | None:
+        """The repository file, or None when it is missing or unreadable (a verification
+        does not need it)."""
+        try:
+            return self.config
+        except RepriseError:
+            return None
+
+    @property
+    def trust(self) -> Trust:
+        """The public keys the plan trusts, those pinned by fingerprint looked up in the
+        repository file (and checked against the pin)."""
+        if self._trust is None:
+            from reprise.backup.keyring import trusted_keys
+            from reprise.repository.trust import Trust
+
+            base = trusted_keys(self.keys) if self.keys is not None else Trust()
+            if not base.keys:
+                notes = f" ({'; '.join(base.notes)})" if base.notes else ""
+                raise InputError(f"the plan trusts no signing key{notes}, so no backup of "
+                                 f"repository {self.name!r} can be verified",
+                                 hint="set keys.signing_key, or list the backup hosts' "
+                                      "public keys (file or SHA256:… fingerprint) in "
+                                      "keys.trusted_signing_keys")
+            self._trust = base.resolved(self.config_or_none())
+        return self._trust
 
     def where(self, key: str) -> str:
         """A person-readable address of an object."""
@@ -55,7 +89,7 @@ def open_backend(plan: Plan, name: str) -> Backend:
 
 def open_repository(plan: Plan, name: str) -> Repository:
     """The plan's repository ``name`` (its file is read on first use)."""
-    return Repository(name, open_backend(plan, name))
+    return Repository(name, open_backend(plan, name), keys=plan.keys)
 
 
 @dataclass

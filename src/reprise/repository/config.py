@@ -1,14 +1,16 @@
-"""``reprise-repository.json``: what a repository is, and which keys it trusts.
+"""``reprise-repository.json``: what a repository is, and which keys made it.
 
-It holds public material only (age recipients, Ed25519 public keys), so that a machine
-with nothing but the repository and the identity can verify and restore.
+It holds public material only (age recipients, Ed25519 public keys). It is informational:
+anyone who can write the repository can rewrite it, so the keys that verification accepts
+and the recipients that backups encrypt to come from the plan (and the state database),
+never from this file. Where the file disagrees with them, :func:`disagreements` says so.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -17,6 +19,9 @@ from reprise.errors import OperationError, VerificationError
 from reprise.keys import public_key_fingerprint
 from reprise.repository.backend import Backend, NotFoundError, get_bytes
 from reprise.repository.layout import CONFIG_KEY
+
+if TYPE_CHECKING:
+    from reprise.repository.trust import Trust
 
 FORMAT_NAME = "reprise-repository"
 FORMAT_VERSION = 1
@@ -42,7 +47,7 @@ class RepositoryConfig(BaseModel):
     signing_keys: list[SigningPublicKey] = Field(min_length=1)
 
     def fingerprints(self) -> set[str]:
-        """Fingerprints of the trusted signing keys."""
+        """Fingerprints the file states for its signing keys (claims, not trust)."""
         return {key.fingerprint for key in self.signing_keys}
 
 
@@ -82,3 +87,34 @@ def read_config(backend: Backend, name: str) -> RepositoryConfig:
         raise VerificationError(f"{backend.description}/{CONFIG_KEY}: unreadable repository "
                                 f"file ({str(error).splitlines()[0]})",
                                 hint="restore it from another copy of the repository") from error
+
+
+def disagreements(config: RepositoryConfig | None, trust: Trust,
+                  accepted_recipients: list[str] | None, where: str) -> list[str]:
+    """Where the repository file disagrees with what the plan trusts and what was accepted:
+    one line each, for warnings (the file is never believed)."""
+    if config is None:
+        return [f"{where}: missing or unreadable; ignored (trust comes from the plan)"]
+    found: list[str] = []
+    trusted = set(trust.fingerprints())
+    for entry in config.signing_keys:
+        try:
+            actual = public_key_fingerprint(entry.pem.encode("ascii"))
+        except (ValueError, TypeError, UnicodeError):
+            found.append(f"{where}: lists an unreadable public key as {entry.fingerprint}; "
+                         "ignored")
+            continue
+        if actual != entry.fingerprint:
+            found.append(f"{where}: lists key {actual} under the fingerprint "
+                         f"{entry.fingerprint} (forged entry); ignored")
+        if actual not in trusted:
+            found.append(f"{where}: lists signing key {actual}, which the plan does not "
+                         "trust; ignored")
+    if accepted_recipients is not None:
+        added = sorted(set(config.recipients) - set(accepted_recipients))
+        removed = sorted(set(accepted_recipients) - set(config.recipients))
+        if added or removed:
+            found.append(f"{where}: its recipients differ from the accepted set ("
+                         + ", ".join([f"+{item}" for item in added]
+                                     + [f"-{item}" for item in removed]) + "); ignored")
+    return found

@@ -105,10 +105,27 @@ backups = Table(
     Column("verified_at", UtcDateTime, nullable=True),
     Column("verify_status", String(20), nullable=True),
     Column("verify_detail", Text, nullable=True),
+    Column("problem", String(20), nullable=True),
+    Column("problem_detail", Text, nullable=True),
+    Column("problem_since", UtcDateTime, nullable=True),
     Index(None, "service", "finished_at"),
     Index(None, "source", "finished_at"),
 )
-"""Catalog of complete backups (an index of signed manifests; `repo reindex` rebuilds it)."""
+"""Catalog of complete backups (an index of signed manifests; `repo reindex` rebuilds it).
+A row with a ``problem`` (damaged, untrusted, moved, replayed) is a folder that looks like a
+backup but does not verify: listed and reported, never restored, until someone forgets it."""
+
+accepted_recipients = Table(
+    "accepted_recipients",
+    metadata,
+    Column("repository", String(100), primary_key=True),
+    Column("recipients", JSON, nullable=False),
+    Column("accepted_at", UtcDateTime, nullable=False),
+    Column("accepted_by", String(200), nullable=False),
+    Column("origin", String(40), nullable=False),
+)
+"""The age recipients backups of a repository may be encrypted to, pinned here (not in the
+repository, which its writers could change); each change is also journaled."""
 
 backup_parts = Table(
     "backup_parts",
