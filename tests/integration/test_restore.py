@@ -303,3 +303,27 @@ def test_fifos_and_sockets_are_left_out_of_a_files_backup_and_listed(
     copy = target / str(files_tree).lstrip("/")
     assert (copy / "data.bin").read_bytes() == (files_tree / "data.bin").read_bytes()
     assert not (copy / "queue.fifo").exists() and not (copy / "app.sock").exists()
+
+
+def test_a_part_deleted_from_the_repository_fails_the_restore_with_exit_3(
+        world: World) -> None:
+    world.write_plan("""\
+- kind: command
+  command: "printf 'interfaces {}'"
+  filename: router.conf
+  repository: local
+  schedule: "@daily"
+  retention: {keep_last: 3}
+""")
+    assert world.reprise("repo", "init").returncode == 0
+    backup_id = world.backup_once()
+    [folder] = world.backup_dirs("app-command")
+    [part] = [path for path in folder.iterdir() if path.name.endswith(".age")]
+    part.unlink()
+    target = world.root / "router"
+    result = world.reprise("restore", "app", "--target-dir", str(target))
+    assert result.returncode == 3, result.stderr
+    assert f"{part.name}: missing, although the signed manifest of backup {backup_id}" \
+        in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not target.exists() or not any(target.iterdir())  # nothing half-written

@@ -214,7 +214,8 @@ def incident_update(
     plan = loaded.plan
     try:
         require_services(plan, [s for s, _ in states + targets] + _split(add))
-        moments = [(s, parse_target_time(t, plan.organisation.timezone)) for s, t in targets]
+        moments = [(s, parse_target_time(t, plan.organisation.timezone,
+                                         label=f"--target {s}=")) for s, t in targets]
         now = _now()
         update_incident(store, incident_id, by=person, at=now, title=title, cause=cause,
                         commander=commander)

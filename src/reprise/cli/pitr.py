@@ -10,7 +10,7 @@ import typer
 def pitr_command(ctx: typer.Context, service: str, *, backup: str | None, at: str | None,
                  source: str | None, only: str | None, target: str | None,
                  to_dir: Path | None, as_name: str | None, start: bool, port: int | None,
-                 dry_run: bool, json: bool) -> None:
+                 dry_run: bool, json: bool, follow_target_symlinks: bool = False) -> None:
     """Recover a service to a point in time: into a data directory (--to-dir, optionally
     started), or just one database or table into a live server (--only … --target)."""
     from reprise.cli import progress
@@ -35,7 +35,7 @@ def pitr_command(ctx: typer.Context, service: str, *, backup: str | None, at: st
         moment = parse_target_time(at, loaded.plan.organisation.timezone) if at else None
         request = PitrRequest(service=service, source=source, backup_id=backup, at=moment,
                               to_dir=to_dir.absolute() if to_dir else None, start=start,
-                              port=port)
+                              port=port, follow_target_symlinks=follow_target_symlinks)
         if dry_run:
             pitr = plan_pitr(loaded.plan, store, request)
             if json:
@@ -64,8 +64,10 @@ def pitr_command(ctx: typer.Context, service: str, *, backup: str | None, at: st
     print_steps(report)
     figures = report.figures
     if "reached_time" in figures:
-        out.print(f"Recovered to {figures['reached_time']} (LSN {figures['reached_lsn']}), "
-                  f"target {figures['target']}, in {report.seconds:.1f} s.")
+        reached = figures["reached_time"] or ("the end of the archived WAL (no transaction "
+                                              "time recorded after the base backup)")
+        out.print(f"Recovered to {reached} (LSN {figures['reached_lsn']}), "
+                  f"target {figures['target']}, in {report.seconds:.1f} s.", markup=False)
     if only:
         out.print(f"{only} as it was then is now {report.target}.", markup=False)
     elif start:

@@ -34,6 +34,12 @@ def restore_command(
     clean: Annotated[bool, typer.Option(
         help="Replace the content of a non-empty target database.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace existing files.")] = False,
+    preserve_special: Annotated[bool, typer.Option(
+        "--preserve-special", help="Keep setuid, setgid and sticky bits (files sources that "
+                                   "declare preserve_special: true).")] = False,
+    follow_target_symlinks: Annotated[bool, typer.Option(
+        "--follow-target-symlinks", help="Follow symlinks found in the target path and "
+                                         "folders (refused by default).")] = False,
     pitr: Annotated[bool, typer.Option(
         "--pitr", help="Point-in-time recovery from a physical backup and the WAL "
                        "archive.")] = False,
@@ -57,9 +63,11 @@ def restore_command(
 
     A logical backup goes into a server (--target DSN: roles first, then each database
     with pg_restore -j N) or into a folder as plain dump files (--to-dir). Files and
-    command backups go into --target-dir. A report (Markdown and JSON) is written under
-    the state directory. Exit 0 restored, 1 failed, 2 bad input, 3 the backup failed
-    verification (nothing was written).
+    command backups go into --target-dir: unpacked into a private folder, refusing any
+    archive member that would land outside it (exit 3), then renamed into place without
+    following symlinks found in the target (refused unless --follow-target-symlinks).
+    A report (Markdown and JSON) is written under the state directory. Exit 0 restored,
+    1 failed, 2 bad input, 3 the backup failed verification (nothing was written).
     """
     if backup and latest:
         raise typer.BadParameter("--backup and --latest exclude each other",
@@ -67,9 +75,13 @@ def restore_command(
     if pitr:
         from reprise.cli.pitr import pitr_command
 
+        if preserve_special:
+            raise typer.BadParameter("--preserve-special is for files restores",
+                                     param_hint="--preserve-special")
         pitr_command(ctx, service, backup=backup, at=at, source=source, only=only,
                      target=target, to_dir=to_dir, as_name=as_name, start=start, port=port,
-                     dry_run=dry_run, json=json)
+                     dry_run=dry_run, json=json,
+                     follow_target_symlinks=follow_target_symlinks)
         return
     for flag, value in (("--at", at), ("--only", only), ("--start", start), ("--port", port)):
         if value:
@@ -83,7 +95,8 @@ def restore_command(
                              database=database, as_name=as_name, target=target,
                              to_dir=to_dir.absolute() if to_dir else None,
                              target_dir=target_dir, jobs=jobs, clean=clean,
-                             overwrite=overwrite)
+                             overwrite=overwrite, preserve_special=preserve_special,
+                             follow_target_symlinks=follow_target_symlinks)
     loaded, store = open_state(ctx)
     try:
         if dry_run:

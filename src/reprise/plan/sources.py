@@ -117,6 +117,10 @@ class FilesSource(SourceBase):
     paths: Annotated[list[AbsolutePath], Field(min_length=1)]
     exclude: list[str] = Field(default_factory=list, description="Glob patterns to leave out.")
     one_file_system: bool = False
+    preserve_special: bool = Field(
+        False, description="The tree legitimately holds setuid, setgid or sticky files "
+                           "(e.g. a system folder): a restore given --preserve-special keeps "
+                           "those bits. Otherwise every restore drops them.")
 
 
 class CommandSource(SourceBase):

@@ -9,13 +9,12 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reprise.errors import InputError, OperationError
+from reprise.errors import InputError, OperationError, VerificationError
 from reprise.pg.binaries import find_tool
 from reprise.pg.connect import connect, split_dsn
 
@@ -142,19 +141,27 @@ def restore_globals(server: TargetServer, path: Path) -> list[str]:
     return warnings
 
 
-def _dump_path(staged: Path, format_: str | None, scratch: Path) -> Path:
-    """A custom-format file is used as is; a directory-format tar is unpacked first."""
+def _dump_path(staged: Path, format_: str | None, scratch: Path, where: str) -> Path:
+    """A custom-format file is used as is; a directory-format tar is unpacked first, safely
+    (:mod:`reprise.restore.unpack`: nothing outside ``scratch``, no links leaving it, no
+    special files), and must hold exactly one folder."""
+    from reprise.restore.unpack import unpack
+
     if format_ != "directory":
         return staged
-    with tarfile.open(staged) as archive:
-        archive.extractall(scratch, filter="data")
-        top = archive.getnames()[0].split("/", 1)[0]
+    summary = unpack(staged, scratch, where=where)
+    folder = scratch / summary.top_level[0] if len(summary.top_level) == 1 else None
+    if folder is None or folder.is_symlink() or not folder.is_dir():
+        raise VerificationError(f"{where}: a directory-format dump must hold one folder, "
+                                f"not {', '.join(summary.top_level) or 'nothing'}",
+                                hint="the backup cannot be trusted; use another one")
     staged.unlink()
-    return scratch / top
+    return folder
 
 
 def restore_database(server: TargetServer, target: DatabaseTarget, staged: Path,
-                     format_: str | None, *, jobs: int, clean: bool, dump_major: int) -> None:
+                     format_: str | None, *, jobs: int, clean: bool, dump_major: int,
+                     where: str | None = None) -> None:
     """pg_restore one database (creating it when absent)."""
     from psycopg import sql
 
@@ -163,14 +170,15 @@ def restore_database(server: TargetServer, target: DatabaseTarget, staged: Path,
     from psycopg.conninfo import make_conninfo
 
     argv = [str(pg_restore), "--no-password", f"--jobs={max(1, jobs)}"]
-    if not target.exists:
-        with connect(server.dsn, what="restore target") as connection:
-            connection.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(
-                sql.Identifier(target.target)))
-    elif clean and not target.empty:
-        argv += ["--clean", "--if-exists"]
     with tempfile.TemporaryDirectory(dir=staged.parent, prefix="pgdir-") as scratch:
-        dump = _dump_path(staged, format_, Path(scratch))
+        # Unpacked (and refused if hostile) before the target is touched.
+        dump = _dump_path(staged, format_, Path(scratch), where or staged.name)
+        if not target.exists:
+            with connect(server.dsn, what="restore target") as connection:
+                connection.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(
+                    sql.Identifier(target.target)))
+        elif clean and not target.empty:
+            argv += ["--clean", "--if-exists"]
         argv += [f"--dbname={make_conninfo(conninfo, dbname=target.target)}", str(dump)]
         run_tool(argv, what=f"pg_restore {target.source} → {target.target}",
                  env=_env(password))

@@ -13,7 +13,6 @@ import contextlib
 import os
 import shutil
 import subprocess
-import tarfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from reprise.backup.catalog import CatalogEntry, find_backup, list_backups
-from reprise.errors import InputError, OperationError, RepriseError
+from reprise.errors import InputError, OperationError, RepriseError, VerificationError
 from reprise.pg.binaries import find_server
 from reprise.pg.scratch import free_port
 from reprise.repository import open_repository
@@ -55,6 +54,7 @@ class PitrRequest:
     to_dir: Path | None = None
     start: bool = False
     port: int | None = None
+    follow_target_symlinks: bool = False
 
 
 @dataclass
@@ -80,12 +80,13 @@ class PitrPlan:
                 "steps": self.steps}
 
 
-def parse_target_time(text: str, timezone: str) -> datetime:
-    """'2026-05-04 14:03:00+02' (no offset: the plan's time zone)."""
+def parse_target_time(text: str, timezone: str, *, label: str = "--at") -> datetime:
+    """'2026-05-04 14:03:00+02' (no offset: the plan's time zone); ``label`` names where the
+    text was typed, for the error."""
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise InputError(f"--at {text!r}: not a date and time",
+        raise InputError(f"{label} {text!r}: not a date and time",
                          hint="write it like '2026-05-04 14:03:00+02'") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(timezone))
@@ -133,6 +134,7 @@ def plan_pitr(plan: Plan, store: Store, request: PitrRequest) -> PitrPlan:
                              hint="find the segment (pg_wal of the server, another copy) and "
                                   "push it with `reprise wal push`, or recover to an earlier "
                                   "time from an older point")
+    archive.check_signatures(path.histories + path.files)  # before anything is restored
     pitr = PitrPlan(job, base, path, window, request.at)
     target = request.at.isoformat(sep=" ") if request.at else "the end of the archived WAL"
     taken = base.manifest.finished_at.strftime("%Y-%m-%d %H:%M:%S")
@@ -191,7 +193,7 @@ def side_folder() -> Path:
     directory is root's own)."""
     import tempfile
 
-    folder = Path(tempfile.mkdtemp(prefix="reprise-pitr-"))
+    folder = Path(tempfile.mkdtemp(prefix="reprise-pitr-")).resolve()
     owner = _server_user()
     if owner is not None:
         os.chown(folder, *owner)
@@ -207,26 +209,66 @@ def _chown_tree(root: Path, owner: tuple[int, int] | None) -> None:
             os.lchown(Path(directory, name), *owner)
 
 
+def _base_parts(manifest: Any) -> tuple[Any, list[Any]]:
+    """The data directory's tar, and any pg_wal tar (pg_basebackup -X stream)."""
+    base = [part for part in manifest.parts if part.role == "base"] or manifest.parts[:1]
+    wal = [part for part in manifest.parts if part.format == "tar"
+           and part.name.startswith("pg_wal.tar")]
+    return base[0], wal
+
+
 def unpack_base(plan: Plan, report: Report, entry: CatalogEntry, datadir: Path,
-                progress: PartProgress | None) -> tuple[Any, list[Any]]:
-    """Verify and unpack the base backup into ``datadir`` (absent or empty)."""
+                progress: PartProgress | None, *,
+                follow_symlinks: bool = False) -> tuple[Any, list[Any]]:
+    """Verify and unpack the base backup into ``datadir`` (absent or empty): unpacked
+    safely into a private folder beside it (:mod:`reprise.restore.unpack`), then renamed
+    into place, so a refused archive leaves nothing behind."""
+    from reprise.restore.unpack import (
+        UnsafeMemberError,
+        check_symlinks,
+        check_target_path,
+        move_into_place,
+        private_folder,
+        unpack,
+    )
+
     repository, manifest, identities = verified_manifest(plan, entry, report)
+    datadir = check_target_path(datadir, what="--to-dir", follow_symlinks=follow_symlinks)
     if datadir.exists() and any(datadir.iterdir()):
         raise InputError(f"{datadir} is not empty", hint="recover into a new folder")
-    part = manifest.parts[0]
-    staging = datadir.parent / f".{datadir.name}.reprise-staging"
-    try:
-        with report.step("fetch, decrypt and verify the base backup", size=part.stored_size):
-            free_space_check(datadir.parent, 2 * part.plain_size)
-            staged = stage_parts(repository, manifest, [part], identities, staging,
+    base, wal = _base_parts(manifest)
+    parts = [base, *wal]
+    datadir.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with private_folder(datadir.parent, f".{datadir.name}.reprise-") as work:
+        with report.step("fetch, decrypt and verify the base backup",
+                         size=sum(part.stored_size for part in parts)):
+            free_space_check(datadir.parent, 2 * sum(part.plain_size for part in parts))
+            staged = stage_parts(repository, manifest, parts, identities, work / "parts",
                                  progress=progress)
         with report.step("unpack the base backup"):
-            datadir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            with tarfile.open(staged[0].path) as archive:
-                archive.extractall(datadir, filter="fully_trusted")  # noqa: S202 - signed
-            datadir.chmod(0o700)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            tree = work / "data"
+            tree.mkdir(mode=0o700)
+            for item in staged:
+                where = f"backup {manifest.id} part {item.part.name}"
+                into = tree
+                if item.part is not base:
+                    into = tree / "pg_wal"
+                    if into.is_symlink() or (into.exists() and not into.is_dir()):
+                        raise UnsafeMemberError(f"{where}: pg_wal of the base backup is a "
+                                                "symlink or a file, not a folder",
+                                                hint="use another backup")
+                    into.mkdir(mode=0o700, exist_ok=True)
+                unpack(item.path, into, where=where)
+                item.path.unlink()
+            if wal:  # a pg_wal link can turn a base link outward ('pg_wal/a/..', a -> .)
+                check_symlinks(tree, where=f"backup {manifest.id}")
+            tree.chmod(0o700)
+            if datadir.exists():
+                move_into_place(tree, datadir, overwrite=False,
+                                follow_symlinks=follow_symlinks)
+                datadir.chmod(0o700)
+            else:
+                tree.rename(datadir)
     return manifest, identities
 
 
@@ -316,6 +358,9 @@ class RecoveringServer:
         started = time.monotonic()
         while time.monotonic() < deadline:
             if feeder is not None and feeder.error is not None:
+                if isinstance(feeder.error, VerificationError):
+                    raise VerificationError(f"fetching WAL failed: {feeder.error.message}",
+                                            hint=feeder.error.hint)
                 raise OperationError(f"fetching WAL failed: {feeder.error}")
             if time.monotonic() - started > 2 and not self.alive():
                 raise OperationError(f"the recovered instance stopped: {self.log_tail()}",
@@ -347,10 +392,12 @@ class RecoveringServer:
 
 def recover(plan: Plan, report: Report, pitr: PitrPlan, datadir: Path, *, start: bool,
             port: int | None, progress: PartProgress | None,
-            plan_path: Path | None = None) -> tuple[RecoveringServer | None, Reached | None]:
+            plan_path: Path | None = None, follow_target_symlinks: bool = False,
+            ) -> tuple[RecoveringServer | None, Reached | None]:
     """Unpack and configure ``datadir``; with ``start``, recover and return the running
     server and where it got to (the caller stops it, or leaves it running)."""
-    manifest, identities = unpack_base(plan, report, pitr.base, datadir, progress)
+    manifest, identities = unpack_base(plan, report, pitr.base, datadir, progress,
+                                       follow_symlinks=follow_target_symlinks)
     owner = _server_user()
     note = f"base backup {manifest.id}, target {pitr.at or 'latest'}"
     if not start:
@@ -409,7 +456,8 @@ def run_pitr(plan: Plan, store: Store, request: PitrRequest, *,
     reached: Reached | None = None
     try:
         _server, reached = recover(plan, report, pitr, request.to_dir, start=request.start,
-                                   port=request.port, progress=progress, plan_path=plan_path)
+                                   port=request.port, progress=progress, plan_path=plan_path,
+                                   follow_target_symlinks=request.follow_target_symlinks)
     except RepriseError as error:
         save_failure(plan, store, report, error)
         raise

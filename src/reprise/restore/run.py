@@ -60,6 +60,8 @@ class RestoreRequest:
     jobs: int = 2
     clean: bool = False
     overwrite: bool = False
+    preserve_special: bool = False
+    follow_target_symlinks: bool = False
 
 
 @dataclass
@@ -114,6 +116,9 @@ def _validate(request: RestoreRequest, kind: str) -> str:
     if request.target or request.database or request.as_name:
         raise InputError(f"--target, --database and --as are for postgres sources; this "
                          f"source is {kind}", hint="use --target-dir DIR")
+    if request.preserve_special and (kind != "files" or request.to_dir):
+        raise InputError("--preserve-special is for files sources restored with "
+                         "--target-dir", hint="drop --preserve-special")
     if not (request.target_dir or request.to_dir):
         raise InputError(f"a {kind} restore needs --target-dir DIR (never / by default)",
                          hint="e.g. --target-dir /srv/restore")
@@ -134,6 +139,12 @@ def plan_restore(plan: Plan, store: Store, request: RestoreRequest) -> RestorePl
     entry = choose_backup(store, job, request.backup_id)
     manifest = entry.manifest
     mode = _validate(request, manifest.kind)
+    if request.preserve_special and not getattr(job.source, "preserve_special", False):
+        raise InputError(f"--preserve-special: the source {job.name} does not declare "
+                         "preserve_special: true, so setuid, setgid and sticky bits are "
+                         "always dropped from its restores",
+                         hint="if its setuid/setgid files are meant to come back, add "
+                              "preserve_special: true to that files source in the plan")
     pairs: list[tuple[str, str]] = []
     if manifest.kind == "postgres":
         names = [part.database for part in manifest.parts if part.role == "database"
@@ -163,7 +174,10 @@ def plan_restore(plan: Plan, store: Store, request: RestoreRequest) -> RestorePl
     elif mode == "directory":
         steps.append(f"write the plain files into {target}")
     else:
-        steps.append(f"unpack into {target} and rename into place"
+        special = "kept" if request.preserve_special else "dropped"
+        steps.append(f"unpack into a private folder in {target} (refusing any member that "
+                     f"would land outside it; setuid/setgid/sticky bits {special}), then "
+                     "rename into place without following symlinks of the target"
                      + (" (replacing existing files)" if request.overwrite else ""))
     return restore_plan
 
@@ -229,11 +243,12 @@ def _carry_out(plan: Plan, store: Store, request: RestoreRequest, restore_plan: 
     elif restore_plan.mode == "directory":
         assert request.to_dir is not None
         _to_directory(request.to_dir, report, repository, manifest, identities, parts,
-                      overwrite=request.overwrite, progress=progress)
+                      overwrite=request.overwrite, progress=progress,
+                      follow_symlinks=request.follow_target_symlinks)
     else:
         assert request.target_dir is not None
-        _to_files(request.target_dir, report, repository, manifest, identities, parts,
-                  overwrite=request.overwrite, progress=progress)
+        _to_files(request, report, repository, manifest, identities, parts,
+                  progress=progress)
     if len(parts) == len(manifest.parts):
         record_verification(store, repository.name, manifest.id, ok=True, detail=None,
                             checked_parts=[part.name for part in parts], deep=True)
@@ -288,18 +303,21 @@ def restore_staged(report: Report, server: logical.TargetServer, repository: Rep
         with report.step(f"pg_restore {target.source} → {target.target}",
                          size=item.part.plain_size):
             logical.restore_database(server, target, item.path, item.part.format, jobs=jobs,
-                                     clean=clean, dump_major=major)
+                                     clean=clean, dump_major=major,
+                                     where=f"backup {manifest.id} part {item.part.name}")
 
 
 def _to_directory(to_dir: Path, report: Report, repository: Repository, manifest: Manifest,
                   identities: list[Any], parts: list[Part], *, overwrite: bool,
-                  progress: PartProgress | None) -> None:
+                  progress: PartProgress | None, follow_symlinks: bool = False) -> None:
     from reprise.backup.pipeline import no_progress
     from reprise.errors import FileExistsRefusal
+    from reprise.restore.unpack import check_target_path
 
     with report.step("fetch, decrypt and verify into the folder",
                      size=sum(part.plain_size for part in parts)):
-        to_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
+        to_dir = check_target_path(to_dir, what="--to-dir", follow_symlinks=follow_symlinks)
+        to_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         existing = [name for name in map(plain_name, parts) if (to_dir / name).exists()]
         if existing and not overwrite:
             raise FileExistsRefusal(f"{to_dir}: {', '.join(existing)} already exist(s)",
@@ -320,11 +338,16 @@ def _to_directory(to_dir: Path, report: Report, repository: Repository, manifest
     report.figures["files"] = [str(item.path) for item in written]
 
 
-def _to_files(target_dir: Path, report: Report, repository: Repository, manifest: Manifest,
-              identities: list[Any], parts: list[Part], *, overwrite: bool,
+def _to_files(request: RestoreRequest, report: Report, repository: Repository,
+              manifest: Manifest, identities: list[Any], parts: list[Part], *,
               progress: PartProgress | None) -> None:
-    target = files_restore.check_target_dir(target_dir)
+    from reprise.restore.unpack import remove_tree
+
+    assert request.target_dir is not None
+    follow = request.follow_target_symlinks
+    target = files_restore.check_target_dir(request.target_dir, follow_symlinks=follow)
     work = files_restore.work_folder(target)
+    policy = files_restore.files_policy(preserve_special=request.preserve_special)
     try:
         with report.step("fetch, decrypt and verify", size=sum(p.stored_size for p in parts)):
             free_space_check(target, 2 * sum(part.plain_size for part in parts))
@@ -332,15 +355,28 @@ def _to_files(target_dir: Path, report: Report, repository: Repository, manifest
                                  progress=progress)
         with report.step(f"put the files into {target}") as step:
             tree = work / "tree"
-            tree.mkdir()
+            tree.mkdir(mode=0o700)
+            dropped: list[str] = []
+            dropped_count = 0
             for item in staged:
                 if item.part.role == "files":
-                    files_restore.unpack_tar(item.path, tree)
+                    summary = files_restore.unpack_tar(
+                        item.path, tree, policy=policy,
+                        where=f"backup {manifest.id} part {item.part.name}")
+                    dropped_count += summary.special_bits_dropped
+                    dropped += summary.special_examples
                 else:
                     item.path.rename(tree / plain_name(item.part))
                 item.path.unlink(missing_ok=True)
-            count = files_restore.move_into_place(tree, target, overwrite=overwrite)
+            count = files_restore.move_into_place(tree, target, overwrite=request.overwrite,
+                                                  follow_symlinks=follow)
             step.detail = f"{count} file(s)"
             report.figures["files_restored"] = count
+            if dropped_count:
+                step.detail += (f"; setuid/setgid/sticky bits dropped on {dropped_count} "
+                                f"(e.g. {', '.join(dropped[:3])}): the source does not "
+                                "declare preserve_special, or --preserve-special was not "
+                                "given")
+                report.figures["special_bits_dropped"] = dropped_count
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        remove_tree(work)

@@ -14,14 +14,16 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from reprise.backup.manifest import Manifest, Part
 from reprise.backup.pipeline import STORED_SUFFIX, Progress, no_progress, read_stream
 from reprise.errors import InputError, OperationError, VerificationError
 from reprise.repository import Repository
+from reprise.repository.backend import NotFoundError
 from reprise.repository.layout import backup_prefix
 from reprise.repository.local import fsync_dir, storage_error
+from reprise.security import create_private_file
 
 PartProgress = Callable[[str, int], AbstractContextManager[Progress]]
 """Given (part name, stored size), a context giving the progress callback."""
@@ -59,16 +61,22 @@ def stage_part(repository: Repository, manifest: Manifest, part: Part, identitie
     import pyrage
     import zstandard
 
+    name = final_name or plain_name(part)
+    if "/" in part.name or "\x00" in part.name or name in ("", ".", ".."):
+        # A signed manifest can still come from a compromised host: a part is one file.
+        raise VerificationError(f"backup {manifest.id}: part name {part.name!r} is not a "
+                                "plain file name", hint="the backup cannot be trusted; use "
+                                                        "another one")
     key = backup_prefix(manifest.source, manifest.id) + part.name
     where = repository.where(key)
-    final = directory / (final_name or plain_name(part))
+    final = directory / name
     temporary = final.with_name(f".{final.name}.partial-{secrets.token_hex(4)}")
     try:
-        handle = temporary.open("xb")
+        handle = os.fdopen(create_private_file(temporary), "wb")  # 0600: plain data
     except OSError as error:
         raise storage_error(error, directory, "creating a file") from error
     try:
-        with handle, repository.backend.open_reader(key) as stored:
+        with handle, _open_part(repository, key, manifest) as stored:
             try:
                 result = read_stream(stored, identities, handle.write, progress)
             except pyrage.DecryptError as error:
@@ -102,6 +110,18 @@ def stage_part(repository: Repository, manifest: Manifest, part: Part, identitie
             temporary.unlink()
         raise
     return StagedPart(part, final)
+
+
+def _open_part(repository: Repository, key: str,
+               manifest: Manifest) -> BinaryIO:
+    try:
+        return repository.backend.open_reader(key)
+    except NotFoundError:
+        raise VerificationError(f"{repository.where(key)}: missing, although the signed "
+                                f"manifest of backup {manifest.id} lists it (deleted or "
+                                "moved after the backup)",
+                                hint="use another backup; `reprise backup verify --all` "
+                                     "shows which are whole") from None
 
 
 def stage_parts(repository: Repository, manifest: Manifest, parts: Iterable[Part],
