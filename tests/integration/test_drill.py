@@ -9,8 +9,8 @@ from reprise.pg.scratch import ConnectionInfo
 from tests.support.backups import World, sample_database
 
 
-def _drilled_world(world: World, postgres: ConnectionInfo, database: str, *,
-                   integrity: list[str], rto: str = "30m") -> None:
+def drilled_world(world: World, postgres: ConnectionInfo, database: str, *,
+                  integrity: list[str], rto: str = "30m", drill: str = "enabled: true") -> None:
     sample_database(postgres, database, rows=400)
     world.write_plan(f"""\
 - kind: postgres
@@ -24,7 +24,7 @@ def _drilled_world(world: World, postgres: ConnectionInfo, database: str, *,
     assertions = "".join(f"      - {json.dumps(text)}\n" for text in integrity)
     text = world.plan.read_text().replace(
         "    drill: {enabled: false}\n",
-        f"    objectives: {{rto: {rto}}}\n    drill: {{enabled: true}}\n"
+        f"    objectives: {{rto: {rto}}}\n    drill: {{{drill}}}\n"
         + (f"    integrity:\n{assertions}" if integrity else ""))
     world.plan.write_text(text)
     assert world.reprise("repo", "init").returncode == 0, world.reprise("plan", "validate")
@@ -40,7 +40,7 @@ def _drills(world: World) -> list[dict[str, object]]:
 
 def test_a_drill_restores_checks_and_measures_the_rto(world: World,
                                                       postgres: ConnectionInfo) -> None:
-    _drilled_world(world, postgres, "dr_ok", integrity=[
+    drilled_world(world, postgres, "dr_ok", integrity=[
         "SELECT count(*) > 0 FROM invoices",
         "dr_ok: SELECT max(issued) >= date '2026-01-01' FROM invoices"])
     result = world.reprise("drill", "app", timeout=300)
@@ -68,7 +68,7 @@ def test_a_drill_restores_checks_and_measures_the_rto(world: World,
 
 def test_a_false_assertion_and_a_missed_rto_fail_the_drill(world: World,
                                                             postgres: ConnectionInfo) -> None:
-    _drilled_world(world, postgres, "dr_bad", rto="1s", integrity=[
+    drilled_world(world, postgres, "dr_bad", rto="1ms", integrity=[
         "SELECT count(*) > 1000000 FROM invoices", "SELECT count(*) FROM nowhere"])
     result = world.reprise("drill", "--all", "--json", timeout=300)
     assert result.returncode == 3, result.stderr
@@ -77,7 +77,7 @@ def test_a_false_assertion_and_a_missed_rto_fail_the_drill(world: World,
     failures = " ".join(outcome["failures"])
     assert "returned False, expected true" in failures
     assert "no restored database has the tables it reads" in failures
-    assert "exceeds the objective 1s" in failures
+    assert "exceeds the objective 1ms" in failures
     assert _drills(world)[0]["result"] == "failed"
 
 
@@ -100,7 +100,7 @@ def _forge_manifest(world: World, change: dict[str, int]) -> None:
 
 def test_restored_rows_that_differ_from_the_backup_figures_fail(
         world: World, postgres: ConnectionInfo) -> None:
-    _drilled_world(world, postgres, "dr_rows", integrity=[])
+    drilled_world(world, postgres, "dr_rows", integrity=[])
     _forge_manifest(world, {"invoices": 5})
     result = world.reprise("drill", "app", timeout=300)
     assert result.returncode == 3, result.stdout + result.stderr
@@ -109,7 +109,7 @@ def test_restored_rows_that_differ_from_the_backup_figures_fail(
 
 def test_a_drill_without_backups_or_with_a_damaged_backup(world: World,
                                                           postgres: ConnectionInfo) -> None:
-    _drilled_world(world, postgres, "dr_none", integrity=[])
+    drilled_world(world, postgres, "dr_none", integrity=[])
     for folder in (world.repository / "backups" / "app-postgres").iterdir():
         part = folder / "db-dr_none.pgdump.zst.age"
         data = bytearray(part.read_bytes())

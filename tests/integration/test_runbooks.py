@@ -134,8 +134,8 @@ def test_parameters_cannot_inject_shell_and_unknown_ones_are_refused(tmp_path: P
     assert unknown.returncode == 2 and "has no parameter 'port'" in unknown.stderr
     hostile = reprise(plan, "runbook", "run", "recover", "--param",
                       f"host=x; touch {marker}")
-    assert hostile.returncode == 1
-    assert "cannot go into a shell command" in hostile.stdout
+    assert hostile.returncode == 2
+    assert "cannot go into a shell command; nothing was run" in hostile.stderr
     assert not marker.exists()
     needs_incident = write_plan(tmp_path, """\
         - {kind: command, command: "echo {{ incident }}"}

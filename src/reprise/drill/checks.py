@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from reprise.pg.connect import connect
+from reprise.plan.units import format_duration
 from reprise.restore.logical import table_figures
 
 
@@ -92,17 +94,47 @@ def check_indexes(dsn: str, database: str) -> list[Finding]:
 
 _PREFIX = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_$-]*):\s+(.*)$", re.DOTALL)
 UNDEFINED_TABLE = "42P01"
+DEFAULT_ASSERTION_TIMEOUT = timedelta(seconds=30)
+
+def _explain(database: str, error: Exception, timeout: timedelta) -> str:
+    """What went wrong, for the drill report: PostgreSQL's words, and ours where the cause
+    is the way assertions are run."""
+    sqlstate = getattr(error, "sqlstate", None)
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if sqlstate == "42601" and "multiple commands" in text:
+        why, fix = "holds several statements", "write one statement per assertion"
+    elif sqlstate == "57014":
+        why = f"cancelled after {format_duration(timeout)} (drill.assertion_timeout)"
+        fix = "make the query cheaper, or raise drill.assertion_timeout"
+    elif sqlstate == "25006":
+        why, fix = "assertions run read-only, and this one writes", "assert with a SELECT"
+    elif sqlstate == "42501":
+        why = "assertions run as a role that can only read the restored tables"
+        fix = "assert with a SELECT on the restored data"
+    else:
+        return f"{database}: {text}"
+    return f"{database}: {why}: {text} (fix: {fix})"
 
 
-def run_assertions(dsn: str, databases: list[str], assertions: list[str]) -> list[Finding]:
+def run_assertions(dsn: str, databases: list[str], assertions: list[str], *,
+                   timeout: timedelta = DEFAULT_ASSERTION_TIMEOUT) -> list[Finding]:
     """The plan's SQL assertions (``integrity``): each must return true.
 
     ``akig: SELECT …`` runs in that database; without a prefix, in every restored database
     but ``postgres``, where a missing table means "not this database" as long as one
     database answered.
+
+    Each assertion is one statement, sent with the extended query protocol (which
+    PostgreSQL refuses for several statements), in a read-only transaction, cancelled past
+    ``timeout``; ``dsn`` should be a role that can only read (see
+    :func:`reprise.pg.scratch.create_reader`).
     """
     import psycopg
 
+    milliseconds = max(1, int(timeout.total_seconds() * 1000))
+    options = (f"-c default_transaction_read_only=on -c statement_timeout={milliseconds} "
+               f"-c lock_timeout={milliseconds} -c idle_in_transaction_session_timeout="
+               f"{milliseconds}")
     findings = []
     for assertion in assertions:
         match = _PREFIX.match(assertion)
@@ -114,13 +146,15 @@ def run_assertions(dsn: str, databases: list[str], assertions: list[str]) -> lis
         answers: list[str] = []
         problems: list[str] = []
         for database in where:
-            with connect(dsn, what="drill", dbname=database) as connection:
+            with connect(dsn, what="drill", dbname=database, options=options) as connection:
                 try:
-                    row = connection.execute(query).fetchone()
+                    with connection.transaction():
+                        connection.execute("SET TRANSACTION READ ONLY")
+                        row = connection.execute(query, prepare=True).fetchone()
                 except psycopg.Error as error:
                     if error.sqlstate == UNDEFINED_TABLE and not match:
                         continue
-                    problems.append(f"{database}: {str(error).strip().splitlines()[0]}")
+                    problems.append(_explain(database, error, timeout))
                     continue
             value = row[0] if row else None
             answers.append(database)

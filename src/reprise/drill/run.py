@@ -11,10 +11,17 @@ from __future__ import annotations
 import logging
 import shutil
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reprise.drill.checks import Finding, check_indexes, compare_tables, run_assertions
+from reprise.drill.checks import (
+    DEFAULT_ASSERTION_TIMEOUT,
+    Finding,
+    check_indexes,
+    compare_tables,
+    run_assertions,
+)
 from reprise.drill.records import record_drill
 from reprise.errors import InputError, RepriseError
 from reprise.plan.units import format_duration
@@ -118,7 +125,10 @@ def run_drill(plan: Plan, store: Store, service_id: str, *,
     rto: float | None = None
     error: RepriseError | None = None
     try:
-        findings, rto = _restore_and_check(plan, report, entry, service.integrity, progress)
+        timeout = service.drill.assertion_timeout if service.drill else \
+            DEFAULT_ASSERTION_TIMEOUT
+        findings, rto = _restore_and_check(plan, report, entry, service.integrity, progress,
+                                           assertion_timeout=timeout)
         report.checks = [finding.to_dict() for finding in findings]
         failures = [f"{finding.name}: {finding.detail}" for finding in findings
                     if not finding.ok]
@@ -140,8 +150,9 @@ def run_drill(plan: Plan, store: Store, service_id: str, *,
 
 
 def _restore_and_check(plan: Plan, report: Report, entry: CatalogEntry,
-                       assertions: list[str],
-                       progress: PartProgress | None) -> tuple[list[Finding], float]:
+                       assertions: list[str], progress: PartProgress | None, *,
+                       assertion_timeout: timedelta = DEFAULT_ASSERTION_TIMEOUT,
+                       ) -> tuple[list[Finding], float]:
     repository, manifest, identities = verified_manifest(plan, entry, report)
     version = dump_version(manifest)
     databases = [part.database for part in manifest.parts
@@ -165,8 +176,14 @@ def _restore_and_check(plan: Plan, report: Report, entry: CatalogEntry,
             for name in databases:
                 findings += check_indexes(info.dsn(), name)
         if assertions:
-            with report.step("run the plan's integrity assertions"):
-                findings += run_assertions(info.dsn(), databases, assertions)
+            with report.step("run the plan's integrity assertions") as step:
+                from reprise.pg.scratch import create_reader
+
+                reader = create_reader(info, databases)
+                step.detail = (f"as {reader.user} (read-only, not a superuser), at most "
+                               f"{format_duration(assertion_timeout)} each")
+                findings += run_assertions(reader.dsn(), databases, assertions,
+                                           timeout=assertion_timeout)
         rto = report.seconds
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -39,6 +39,8 @@ from reprise.plan.steps import (
     RestoreStep,
     Step,
     WaitCheckStep,
+    command_parameters,
+    parameter_value_problem,
     step_texts,
 )
 from reprise.store.database import Store
@@ -49,7 +51,6 @@ if TYPE_CHECKING:
 Confirm = Callable[[str], bool | None]
 """Asks a person a yes/no question; None when nobody can answer."""
 
-_SHELL_SAFE = re.compile(r"^[A-Za-z0-9 _.,:+@/=%-]*$")
 OUTPUT_IN_TIMELINE = 4000
 
 
@@ -95,15 +96,32 @@ def _values(scenario: Scenario, given: dict[str, str], previous: dict[str, str],
             raise InputError(f"scenario {scenario.id!r} has no parameter {name!r}",
                              hint="its parameters: " + (", ".join(declared) or "none"))
     values = {**previous, **given}
+    origin = {**dict.fromkeys(previous, "kept from the run being resumed"),
+              **dict.fromkeys(given, "given with --param")}
     for name, parameter in declared.items():
         if name not in values:
             if parameter.default is None:
                 raise InputError(f"scenario {scenario.id!r} needs --param {name}=…",
                                  hint=parameter.description)
             values[name] = parameter.default
+            origin[name] = "the plan's default"
+    _check_values(scenario, values, origin)
     if incident is not None:
         values["incident"] = str(incident.id)
     return values
+
+
+def _check_values(scenario: Scenario, values: dict[str, str], origin: dict[str, str]) -> None:
+    """Refuse, before any step runs, a value that could change what a command does (an
+    option, a line break, shell syntax); the message never repeats the value."""
+    in_commands = command_parameters(scenario.steps)
+    for name, value in values.items():
+        problem = parameter_value_problem(value, in_command=name in in_commands)
+        if problem:
+            message, hint = problem
+            raise InputError(f"scenario {scenario.id!r}, parameter {name!r} "
+                             f"({origin.get(name, 'given')}): {message}; nothing was run",
+                             hint=hint)
 
 
 def _uses_incident(scenario: Scenario) -> bool:
@@ -112,14 +130,16 @@ def _uses_incident(scenario: Scenario) -> bool:
 
 
 def substitute(text: str, values: dict[str, str], *, quote_check: bool = False) -> str:
-    """Replace ``{{ name }}``; in shell commands only values that cannot change the
-    command's meaning are allowed (no quotes, $, ;, |, &, backticks, redirections)."""
+    """Replace ``{{ name }}``; in shell commands (``quote_check``) only values that cannot
+    change the command's meaning are allowed (checked for the whole run when it starts,
+    and again here)."""
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
         value = values[name]
-        if quote_check and not _SHELL_SAFE.match(value):
-            raise InputError(f"parameter {name}={value!r} cannot go into a shell command",
-                             hint="use letters, digits, spaces and . , : + @ / = % - _")
+        problem = parameter_value_problem(value, in_command=quote_check)
+        if problem:
+            message, hint = problem
+            raise InputError(f"parameter {name!r}: {message}", hint=hint)
         return value
     return PARAMETER.sub(replace, text)
 
@@ -273,7 +293,8 @@ class _Executor:
         if step.pitr:
             from reprise.restore.pitr import PitrRequest, parse_target_time, run_pitr
 
-            moment = parse_target_time(at, self.plan.organisation.timezone) if at else None
+            moment = (parse_target_time(at, self.plan.organisation.timezone,
+                                        label=f"step {step.kind} `at`") if at else None)
             request = PitrRequest(service=step.service, backup_id=backup_id, at=moment,
                                   to_dir=Path(to_dir).absolute() if to_dir else None,
                                   start=step.start, port=step.port)
@@ -354,13 +375,24 @@ class _Executor:
         paths = [substitute(path, self.values) for path in step.paths]
         bundle = collect_evidence(self.plan, paths, folder, at=at, labels={
             "incident": self.incident.id if self.incident else None,
-            "scenario": self.scenario.id})
+            "scenario": self.scenario.id}, plan_path=self.options.plan_path,
+            include_secrets=step.include_secrets)
         message = f"{len(bundle.files)} file(s) preserved in {folder} (SHA-256 each, signed " \
                   "manifest)"
         if bundle.missing:
             message += "; not found: " + ", ".join(bundle.missing)
-        if bundle.skipped:
-            message += "; skipped: " + ", ".join(bundle.skipped)
+        if bundle.secrets_included:
+            message += (f"; including {len(bundle.secrets_included)} secret file(s) of the "
+                        "plan (include_secrets: true): keep the bundle as safe as the keys")
+        secrets = bundle.secrets_skipped
+        if secrets:
+            message += (f"; {len(secrets)} secret file(s) of the plan left out ("
+                        + ", ".join(secrets) + "): add include_secrets: true to the step to "
+                        "collect them")
+        others = [f"{entry['path']} ({entry['reason']})" for entry in bundle.skipped
+                  if not entry.get("secret")]
+        if others:
+            message += "; skipped: " + ", ".join(others)
         return StepOutcome("done", message)
 
 

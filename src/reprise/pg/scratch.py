@@ -36,6 +36,7 @@ from urllib.parse import quote
 
 from reprise.errors import ScratchInstanceError
 from reprise.pg.binaries import Installation, find_server
+from reprise.security import write_private_file
 
 _PREFIX = "reprise-scratch-"
 _SUPERUSER = "reprise"
@@ -66,6 +67,59 @@ class ConnectionInfo:
         """PG* variables for command-line tools (psql, pg_dump, pg_restore)."""
         return {"PGHOST": self.host, "PGPORT": str(self.port), "PGUSER": self.user,
                 "PGPASSWORD": self.password, "PGDATABASE": dbname}
+
+
+def create_reader(info: ConnectionInfo, databases: list[str]) -> ConnectionInfo:
+    """A login role on the instance that can read every table of ``databases`` and do
+    nothing else, for running the plan's integrity assertions.
+
+    Not a superuser, and not a member of pg_read_server_files, pg_write_server_files or
+    pg_execute_server_program: ``COPY … TO PROGRAM``, ``lo_import`` and ``pg_read_file`` of
+    server files are refused. It reads through pg_read_all_data on PostgreSQL 14 and later,
+    through grants on every schema, table and sequence before that; it bypasses row-level
+    security so that an assertion sees every row, as a restore does.
+    """
+    import psycopg
+    from psycopg import sql
+
+    name = f"reprise_assertions_{secrets.token_hex(4)}"
+    password = secrets.token_urlsafe(24)
+    role = sql.Identifier(name)
+    try:
+        with psycopg.connect(info.dsn(), autocommit=True, connect_timeout=10) as connection:
+            connection.execute(sql.SQL(
+                "CREATE ROLE {} LOGIN PASSWORD {} NOSUPERUSER NOCREATEDB NOCREATEROLE "
+                "NOREPLICATION BYPASSRLS CONNECTION LIMIT 5").format(
+                    role, sql.Literal(password)))
+            version = connection.info.server_version
+            if version >= 140000:
+                connection.execute(sql.SQL("GRANT pg_read_all_data TO {}").format(role))
+            for database in databases:
+                connection.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                    sql.Identifier(database), role))
+        if version < 140000:
+            for database in databases:
+                _grant_reading(info, database, role)
+    except psycopg.Error as error:
+        raise ScratchInstanceError(f"cannot create the read-only role for assertions: "
+                                   f"{str(error).strip().splitlines()[0]}",
+                                   hint="see the message above") from error
+    return ConnectionInfo(info.host, info.port, name, password, info.socket_dir)
+
+
+def _grant_reading(info: ConnectionInfo, database: str, role: Any) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(info.dsn(database), autocommit=True, connect_timeout=10) as connection:
+        schemas = [row[0] for row in connection.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "
+            "AND nspname <> 'information_schema'")]
+        for schema in schemas:
+            for statement in ("GRANT USAGE ON SCHEMA {} TO {}",
+                              "GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}",
+                              "GRANT SELECT ON ALL SEQUENCES IN SCHEMA {} TO {}"):
+                connection.execute(sql.SQL(statement).format(sql.Identifier(schema), role))
 
 
 def free_port() -> int:
@@ -159,8 +213,7 @@ class ScratchPostgres:
         socket_dir.mkdir(mode=0o700)
         password = secrets.token_urlsafe(24)
         password_file = self.root / "password"
-        password_file.write_text(password)
-        password_file.chmod(0o600)
+        write_private_file(password_file, password.encode())
         if self._user:
             for path in (self.root, socket_dir, password_file):
                 os.chown(path, self._user.pw_uid, self._user.pw_gid)

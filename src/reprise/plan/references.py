@@ -15,13 +15,17 @@ from graphlib import CycleError, TopologicalSorter
 from reprise.plan.checks import BackupAgeCheck
 from reprise.plan.model import Plan
 from reprise.plan.sources import PostgresPhysicalSource, PostgresSource, default_source_name
+from reprise.plan.sqltext import split_statements
 from reprise.plan.steps import (
     PARAMETER,
     NotifyStep,
     RestoreStep,
     Step,
     WaitCheckStep,
+    command_parameters,
+    parameter_value_problem,
     step_texts,
+    template_errors,
 )
 from reprise.plan.yamlsource import Path_
 
@@ -66,6 +70,7 @@ def check_references(plan: Plan) -> list[Problem]:
     problems += _role_references(plan)
     problems += _service_references(plan)
     problems += _backup_rules(plan)
+    problems += _integrity_assertions(plan)
     problems += _cycles(plan)
     problems += _scenario_parameters(plan)
     problems += _alerting_references(plan)
@@ -193,6 +198,17 @@ def _backup_rules(plan: Plan) -> Iterator[Problem]:
                       "keys.recipients: [age1…]")
 
 
+def _integrity_assertions(plan: Plan) -> Iterator[Problem]:
+    for s_index, service in enumerate(plan.services):
+        for index, assertion in enumerate(service.integrity):
+            statements = split_statements(assertion)
+            if statements is not None and len(statements) > 1:
+                yield Problem(("services", s_index, "integrity", index),
+                              f"this assertion holds {len(statements)} statements; a drill "
+                              "runs each assertion as one read-only query that returns true",
+                              "split it into one list item per check, each a single SELECT")
+
+
 def _cycles(plan: Plan) -> Iterator[Problem]:
     known = {service.id for service in plan.services}
     graph = {service.id: [d for d in service.depends_on if d in known and d != service.id]
@@ -214,12 +230,31 @@ def _scenario_parameters(plan: Plan) -> Iterator[Problem]:
         declared = {parameter.name for parameter in scenario.parameters} | {"incident"}
         for index, step in enumerate(scenario.steps):
             for field, text in step_texts(step):
+                path: Path_ = ("scenarios", c_index, "steps", index, field)
+                for written in template_errors(text):
+                    yield Problem(path, f"{written} is not a plain parameter: runbooks "
+                                        "replace {{ name }} only, with no filters, "
+                                        "attributes or expressions",
+                                  "write a declared parameter alone between the braces, "
+                                  "e.g. {{ host }}, and do the rest in the command; for "
+                                  "literal braces (docker --format '{{.Names}}'), put the "
+                                  "command in a script")
                 for name in PARAMETER.findall(text):
                     if name not in declared:
-                        yield Problem(("scenarios", c_index, "steps", index, field),
+                        yield Problem(path,
                                       f"{{{{ {name} }}}} is not a parameter of this scenario",
                                       f"declare it under parameters: (name: {name}, "
                                       "description: …)")
+        in_commands = command_parameters(scenario.steps)
+        for p_index, parameter in enumerate(scenario.parameters):
+            if parameter.default is None:
+                continue
+            problem = parameter_value_problem(parameter.default,
+                                              in_command=parameter.name in in_commands)
+            if problem:
+                message, hint = problem
+                yield Problem(("scenarios", c_index, "parameters", p_index, "default"),
+                              f"default of parameter {parameter.name!r}: {message}", hint)
 
 
 def _alerting_references(plan: Plan) -> Iterator[Problem]:

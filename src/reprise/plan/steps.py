@@ -1,12 +1,16 @@
 """Steps of a service's recovery procedure and of a runbook scenario, on ``kind``.
 
 Text fields may use ``{{ name }}`` to take a scenario parameter at run time (``${…}`` is
-already taken by the environment, expanded when the plan loads).
+already taken by the environment, expanded when the plan loads). Nothing else between double
+braces is understood: no filters, attributes or expressions, so ``{{ host | upper }}`` is a
+plan error rather than a pipe handed to the shell.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
@@ -101,7 +105,13 @@ class EvidenceStep(StepBase):
 
     kind: Literal["evidence"]
     paths: Annotated[list[Text], BeforeValidator(one_or_many), Field(min_length=1)] = Field(
-        description="Files, directories or glob patterns (/var/log/nginx/*.log).")
+        description="Files, directories or glob patterns (/var/log/nginx/*.log). Symbolic "
+                    "links are recorded, never followed.")
+    include_secrets: bool = Field(False, description="Also collect the plan's own secrets "
+                                                     "(age identity, signing key, .env) "
+                                                     "when the paths reach them; by default "
+                                                     "they are skipped and the bundle says "
+                                                     "so.")
 
 
 Step = Annotated[
@@ -112,6 +122,60 @@ Step = Annotated[
 
 PARAMETER = re.compile(r"\{\{\s*([A-Za-z0-9_-]+)\s*\}\}")
 """``{{ name }}`` in a step's text: a scenario parameter."""
+
+_UNTIL_CLOSE = re.compile(r"\{\{.*?(\}\}|$)", re.DOTALL)
+
+
+def template_errors(text: str) -> list[str]:
+    """Every ``{{`` of ``text`` that does not open a plain ``{{ name }}`` parameter, as
+    written (``{{ host | upper }}``, ``{{ 1+1 }}``, an unclosed ``{{ host``)."""
+    found: list[str] = []
+    position = text.find("{{")
+    while position != -1:
+        plain = PARAMETER.match(text, position)
+        if plain:
+            position = text.find("{{", plain.end())
+            continue
+        written = _UNTIL_CLOSE.match(text, position)
+        snippet = written.group(0) if written else text[position:]
+        found.append(snippet if len(snippet) <= 60 else snippet[:57] + "...")
+        position = text.find("{{", position + max(len(snippet), 2))
+    return found
+
+
+SHELL_SAFE = re.compile(r"[A-Za-z0-9 _.,:+@/=%-]*")
+"""What a parameter value going into a command may contain: nothing the shell reads (no
+quotes, ``$``, ``;``, ``|``, ``&``, backquotes, redirections, globs, backslashes), so the value
+means the same bare, in single quotes or in double quotes."""
+
+
+def parameter_value_problem(value: str, *, in_command: bool) -> tuple[str, str] | None:
+    """Why a parameter value is refused (and how to fix it), or None when it is acceptable.
+
+    Every value: no control character (line break, tab, NUL…) and no leading ``-``, which a
+    program would read as an option (``ssh {{ host }}`` with ``-oProxyCommand=…``). A value
+    that goes into a command also keeps to :data:`SHELL_SAFE`, and none of its words may
+    start with ``-`` either (the shell splits it on spaces). The reasons never quote the
+    value itself: it may be hostile, and it ends up in logs.
+    """
+    for char in value:
+        if unicodedata.category(char) in ("Cc", "Zl", "Zp"):
+            return (f"its value contains a control character (U+{ord(char):04X}: a line "
+                    "break, a tab, NUL…), which could start another command",
+                    "give the value on one line, without tabs or control characters")
+    if value.lstrip().startswith("-"):
+        return ("its value starts with '-', which a program would read as an option",
+                "write the value without the leading '-' (a file name can be written "
+                "./-name)")
+    if in_command:
+        if not SHELL_SAFE.fullmatch(value):
+            char = next(c for c in value if not SHELL_SAFE.fullmatch(c))
+            return (f"its value contains {char!r}, which cannot go into a shell command",
+                    "use letters, digits, spaces and . , : + @ / = % - _")
+        if any(word.startswith("-") for word in value.split()):
+            return ("a word of its value starts with '-', which the command would read as "
+                    "an option", "remove the word starting with '-'")
+    return None
 
 
 def step_texts(step: StepBase) -> list[tuple[str, str]]:
@@ -124,6 +188,12 @@ def step_texts(step: StepBase) -> list[tuple[str, str]]:
         elif isinstance(value, list):
             found.extend((field, item) for item in value if isinstance(item, str))
     return found
+
+
+def command_parameters(steps: Sequence[StepBase]) -> set[str]:
+    """The parameters that a scenario's command steps put into a shell command."""
+    return {name for step in steps if isinstance(step, CommandStep)
+            for name in PARAMETER.findall(step.command)}
 
 
 STEP_KINDS = ("manual", "command", "restore", "wait_check", "notify", "evidence")
