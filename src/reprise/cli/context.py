@@ -36,11 +36,14 @@ def plan_path(ctx: typer.Context, override: Path | None = None) -> Path | None:
 
 def load(ctx: typer.Context, override: Path | None = None, *,
          contacts: bool = True) -> LoadedPlan:
-    """Load and validate the plan (raises PlanError); ``contacts=False`` skips the Apprise
-    check of contact URLs on paths that never notify."""
-    from reprise.plan.loader import load_plan
+    """Load and validate the plan (raises PlanError), and export its ``.env`` to the
+    programs and libraries the command starts; ``contacts=False`` skips the Apprise check
+    of contact URLs on paths that never notify."""
+    from reprise.plan.loader import export_env_file, load_plan
 
-    return load_plan(plan_path(ctx, override), contacts=contacts)
+    loaded = load_plan(plan_path(ctx, override), contacts=contacts)
+    export_env_file(loaded)
+    return loaded
 
 
 def open_state(ctx: typer.Context) -> tuple[LoadedPlan, Store]:

@@ -93,11 +93,17 @@ def main(argv: list[str] | None = None) -> int:
     (files 0600, folders 0700) from its first byte even where the core gives no mode (the
     core gives one wherever it creates a file, for the other doors and for tests that call
     it directly); the previous umask is restored after (tests run many commands in one
-    process)."""
+    process). Likewise the environment, to which a command exports the plan's ``.env``."""
     from reprise.security import private_umask
 
-    with private_umask():
-        return _main(argv)
+    environment = dict(os.environ)
+    try:
+        with private_umask():
+            return _main(argv)
+    finally:
+        if os.environ != environment:
+            os.environ.clear()
+            os.environ.update(environment)
 
 
 def _main(argv: list[str] | None) -> int:

@@ -1,4 +1,6 @@
-"""``${VAR}`` and ``${VAR:-default}`` in plan values, from the environment and a ``.env``.
+"""``${VAR}`` and ``${VAR:-default}`` in plan values, from the environment and a ``.env``;
+``${file:/path}`` and ``VAR_FILE`` read a secret from a file (systemd credentials, Docker
+secrets).
 
 Substitution happens on parsed string values, never on the raw text, so a variable's
 content cannot change the structure of the YAML (no injection through an environment
@@ -22,6 +24,8 @@ from reprise.plan.yamlsource import Path_, SourceMap
 
 _REFERENCE = re.compile(r"\$\$|\$\{([^}]*)\}")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_SECRET_FILE = 64 * 1024
+"""A secret file holds a password or a token, not a document."""
 _ENV_LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
 
 
@@ -99,6 +103,8 @@ class Substitution:
         if match.group(0) == "$$":
             return "$"
         body = match.group(1)
+        if body.startswith("file:"):
+            return self._from_file(Path(body[len("file:"):]), path, match.group(0))
         name, has_default, default = body.partition(":-")
         if not _NAME.match(name):
             self._problem(path, f"${{{body}}} is not a valid variable reference",
@@ -108,12 +114,45 @@ class Substitution:
             found = self.variables[name]
             if found or not has_default:
                 return found
+        if f"{name}_FILE" in self.variables:  # as systemd credentials and Docker secrets
+            return self._from_file(Path(self.variables[f"{name}_FILE"]), path, match.group(0),
+                                   via=f"{name}_FILE")
         if has_default:
             return default
         where = f"the environment or {self.env_file}" if self.env_file else "the environment"
         self._problem(path, f"${{{name}}} is not set",
                       f"set {name} in {where}, or write ${{{name}:-default}}")
         return match.group(0)
+
+    def _from_file(self, file: Path, path: Path_, written: str, via: str | None = None) -> str:
+        """A secret kept in a file (``/run/credentials/reprise/smtp``): its text without the
+        final newline. Such files are the operator's (systemd, Docker): their modes are
+        theirs to set, but one that group or others can read is refused like ``.env``."""
+        from reprise.errors import UnsafePermissionsError
+        from reprise.security import ensure_private_file
+
+        named = f"{via}={file}" if via else written
+        if not file.is_absolute():
+            self._problem(path, f"{named}: a secret file needs an absolute path",
+                          "write ${file:/run/credentials/reprise/NAME}")
+            return written
+        try:
+            ensure_private_file(file, "secret file")
+            with file.open(encoding="utf-8") as handle:
+                text = handle.read(MAX_SECRET_FILE + 1)
+        except UnsafePermissionsError as error:
+            self._problem(path, f"{named}: {error.detail}", error.hint or "chmod 600")
+            return written
+        except (OSError, UnicodeDecodeError) as error:
+            reason = getattr(error, "strerror", None) or str(error)
+            self._problem(path, f"{named}: cannot read the secret file ({reason})",
+                          "check the path, and that the user running Reprise can read it")
+            return written
+        if len(text) > MAX_SECRET_FILE:
+            self._problem(path, f"{named}: larger than {MAX_SECRET_FILE} characters",
+                          "a secret file holds one value")
+            return written
+        return text.removesuffix("\n").removesuffix("\r")
 
     def _problem(self, path: Path_, message: str, hint: str) -> None:
         self.issues.append(self.source.issue(path, message, hint))

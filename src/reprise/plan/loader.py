@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +41,8 @@ class LoadedPlan:
     sha256: str
     """SHA-256 of the plan file's bytes: which version of the plan was in force."""
     warnings: list[PlanIssue] = field(default_factory=list)
+    env_file_values: dict[str, str] = field(default_factory=dict)
+    """What the ``.env`` beside the plan sets (see :func:`export_env_file`)."""
 
 
 def resolve_plan_path(path: Path | None) -> Path:
@@ -107,10 +109,10 @@ def _readers_group(data: dict[str, object]) -> str | None:
 
 
 def _environment(path: Path, environ: Mapping[str, str], readers_group: str | None = None
-                 ) -> tuple[dict[str, str], Path | None]:
+                 ) -> tuple[dict[str, str], Path | None, dict[str, str]]:
     env_file = path.parent / ".env"
     if not env_file.is_file():
-        return dict(environ), None
+        return dict(environ), None, {}
     try:
         ensure_owner_only_writable(env_file, ".env file")
         ensure_private_file(env_file, ".env file", readers_group=readers_group)
@@ -121,7 +123,7 @@ def _environment(path: Path, environ: Mapping[str, str], readers_group: str | No
     except EnvFileError as error:
         raise PlanError([error.issue]) from None
     # The process environment wins, as with docker compose: a one-off override needs no edit.
-    return {**values, **environ}, env_file
+    return {**values, **environ}, env_file, values
 
 
 _KEY_ROLES = {"identity": "age identity", "signing_key": "signing key",
@@ -206,8 +208,8 @@ def load_plan(path: Path | None = None, environ: Mapping[str, str] | None = None
         raise PlanError([PlanIssue(file, root.line if root else 1, root.column if root else 1,
                                    "", "the plan must be a mapping of sections",
                                    "start with organisation:, objectives: and services:")])
-    variables, env_file = _environment(path, os.environ if environ is None else environ,
-                                       _readers_group(data))
+    variables, env_file, env_values = _environment(
+        path, os.environ if environ is None else environ, _readers_group(data))
     substitution = Substitution(variables, source, env_file)
     data = substitution.expand(data)
     if substitution.issues:
@@ -227,4 +229,17 @@ def load_plan(path: Path | None = None, environ: Mapping[str, str] | None = None
         raise PlanError(issues)
     _check_key_files(plan, source)
     return LoadedPlan(plan, path, source, hashlib.sha256(raw).hexdigest(),
-                      _warnings(plan, source))
+                      _warnings(plan, source), env_values)
+
+
+def export_env_file(loaded: LoadedPlan, environ: MutableMapping[str, str] | None = None
+                    ) -> list[str]:
+    """Put the ``.env`` values into the process environment (``os.environ`` by default),
+    where the process environment does not already set them, so that the programs and
+    libraries Reprise starts see them too (S3 credentials for boto3, ``PGPASSFILE`` for
+    pg_dump). Returns the names exported. A door calls this once, after loading."""
+    target = os.environ if environ is None else environ
+    exported = [name for name in loaded.env_file_values if name not in target]
+    for name in exported:
+        target[name] = loaded.env_file_values[name]
+    return exported
