@@ -52,6 +52,21 @@ def test_one_flipped_byte_fails_verification_naming_the_file(world: World, targe
     assert everything.returncode == 3
 
 
+@pytest.mark.parametrize("where", ["start", "middle", "end"])
+def test_deep_verification_of_a_flipped_byte_fails_with_exit_3_not_a_bug(world: World,
+                                                                         where: str) -> None:
+    _setup(world, size=300_000)
+    backup_id = world.backup_once()
+    path = world.repository / "backups" / "app-command" / backup_id / "output.txt.zst.age"
+    size = path.stat().st_size
+    _flip_byte(path, {"start": 0, "middle": size // 2, "end": size - 1}[where])
+    result = world.reprise("backup", "verify", "--deep", backup_id)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert f"app-command/{backup_id}/output.txt.zst.age" in result.stderr
+    assert "cannot decrypt" in result.stderr or "checksum mismatch" in result.stderr
+    assert "internal error" not in result.stderr
+
+
 def test_deep_verification_needs_the_identity_and_the_right_one(world: World) -> None:
     _setup(world)
     backup_id = world.backup_once()

@@ -146,6 +146,11 @@ def _check_part(repository: Repository, key: str, part: Any, deep: bool,
             return (f"cannot decrypt ({error}): damaged, or not encrypted to this identity")
         except zstandard.ZstdError as error:
             return f"decrypts but does not decompress ({error})"
+        except OSError as error:
+            if error.errno is not None:
+                raise
+            # pyrage reports a damaged chunk past the header as a plain I/O error.
+            return f"cannot decrypt ({error}): the stored bytes were altered"
     if result.sha256 != part.sha256:
         return "checksum mismatch: the stored bytes were altered"
     if result.plain_size != part.plain_size or result.plain_sha256 != part.plain_sha256:
