@@ -23,13 +23,19 @@ def default_state_dir() -> Path:
     return Path(xdg) / "reprise"
 
 
+def file_in_the_way(folder: Path) -> Path | None:
+    """The file (not a folder) at ``folder`` or above it that stops it from being a folder,
+    if any: a clear "is a file" error beats the OS's "File exists"."""
+    return next((path for path in (folder, *folder.parents)
+                 if path.exists() and not path.is_dir()), None)
+
+
 def prepare_state_dir(path: Path, role: str = "state directory") -> Path:
     """Create ``path`` (and any missing folder above it) with mode 0700, then refuse it
     (UnsafePermissionsError, exit 2) if it or a folder above it is writable by group or
     others or owned by someone other than root or the running user: the state directory
     holds the database, reports, staging and spools that later runs trust."""
-    blocker = next((folder for folder in (path, *path.parents)
-                    if folder.exists() and not folder.is_dir()), None)
+    blocker = file_in_the_way(path)
     if blocker is not None:
         raise InputError(f"{path}: cannot be the {role}: {blocker} is a file, not a folder",
                          hint="set state.dir in the plan or $REPRISE_STATE_DIR to a folder, "

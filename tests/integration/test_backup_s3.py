@@ -148,3 +148,34 @@ def test_verify_all_checks_what_it_can_when_a_repository_is_unreachable(world: W
     assert "1 of 1 backup(s) intact" in result.stdout
     assert "could not list repository offsite" in result.stderr
     assert world.reprise("backup", "verify", "--all", "--repository", "local").returncode == 0
+
+
+def test_prune_prunes_every_reachable_repository_and_names_the_unreachable_one(
+        world: World) -> None:
+    world.env.update(S3_ENV)
+    world.write_plan(SOURCE.format(command="echo x") + """\
+- kind: command
+  name: local-copy
+  command: "echo local"
+  repository: local
+  schedule: "@hourly"
+  retention: {keep_last: 1}
+""", repositories=(
+        f"  local: {{kind: local, path: {world.repository}}}\n"
+        "  offsite: {kind: s3, bucket: reprise-test, endpoint_url: 'http://127.0.0.1:9', "
+        "region: us-east-1}"))
+    assert world.reprise("repo", "init", "local").returncode == 0
+    for _ in range(3):
+        assert world.reprise("backup", "run", "app", "--source", "local-copy").returncode == 0
+    assert len(world.backup_dirs("local-copy")) == 3
+    result = world.reprise("backup", "prune", "--json")
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert list(report["unreachable"]) == ["offsite"]
+    assert [d["action"] for d in report["decisions"]].count("forget") == 2
+    assert len(world.backup_dirs("local-copy")) == 1
+    text = world.reprise("backup", "prune")
+    assert text.returncode == 1 and "not pruned, unreachable: offsite" in text.stderr
+    assert world.reprise("backup", "prune", "--repository", "local").returncode == 0
+    unknown = world.reprise("backup", "prune", "--repository", "elsewhere")
+    assert unknown.returncode == 2 and "no repository named 'elsewhere'" in unknown.stderr

@@ -20,7 +20,7 @@ from reprise.backup.catalog import forget_backup, list_backups, list_problems
 from reprise.backup.retention import apply_retention
 from reprise.backup.run import backup_jobs
 from reprise.backup.verify import load_manifest
-from reprise.errors import InputError, RepriseError
+from reprise.errors import InputError, OperationError, RepriseError, VerificationError
 from reprise.repository import BackupFolder, Repository, open_repository, scan_folders
 from reprise.repository.layout import MANIFEST, SIGNATURE
 from reprise.store.events import append_event
@@ -62,84 +62,127 @@ def delete_backup_folder(repository: Repository, folder: BackupFolder) -> None:
         repository.backend.delete(info.key)
 
 
+@dataclass
+class PruneResult:
+    """Every decision, and the repositories that could not be read (nothing was decided or
+    removed there; the others were pruned all the same)."""
+
+    decisions: list[Decision] = field(default_factory=list)
+    unreachable: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"decisions": [decision.to_dict() for decision in self.decisions],
+                "unreachable": self.unreachable}
+
+
+Planned = tuple[Repository, BackupFolder, Decision]
+
+
 def plan_prune(plan: Plan, store: Store, *, grace: timedelta = DEFAULT_GRACE,
                problem_grace: timedelta = DEFAULT_PROBLEM_GRACE,
-               now: datetime | None = None) -> list[tuple[Repository, BackupFolder, Decision]]:
-    """Decide, without deleting anything, for every folder of every source of the plan."""
+               now: datetime | None = None, repository: str | None = None,
+               unreachable: dict[str, str] | None = None) -> list[Planned]:
+    """Decide, without deleting anything, for every folder of every source of the plan (of
+    ``repository`` only, when given). A repository that cannot be read is skipped and named
+    in ``unreachable`` with why, so that a dead S3 endpoint never stops the local disk from
+    being pruned."""
     now = now or datetime.now(UTC)
     zone = ZoneInfo(plan.organisation.timezone)
-    decisions: list[tuple[Repository, BackupFolder, Decision]] = []
+    decisions: list[Planned] = []
     repositories: dict[str, Repository] = {}
+    failed = unreachable if unreachable is not None else {}
     for job in backup_jobs(plan):
-        repository = repositories.setdefault(job.source.repository,
-                                             open_repository(plan, job.source.repository))
-        verified = [entry.backup_id for entry in
-                    list_backups(store, source=job.name, repository=repository.name)
-                    if entry.verify_status == "ok"]
-        problems = {(entry.source, entry.backup_id): entry.since for entry in
-                    list_problems(store, source=job.name, repository=repository.name)}
-        complete: list[tuple[BackupFolder, datetime, int, datetime | None]] = []
-        for folder in scan_folders(repository.backend, job.name):
-            decision = Decision(repository.name, folder.source, folder.backup_id, "keep")
-            decision.stored_size = sum(info.size for info in folder.objects)
-            if not folder.has_manifest:
-                newest = folder.newest or now
-                if now - newest >= grace:
-                    decision.action = "leftover"
-                    decision.reasons.append("incomplete, untouched for "
-                                            f"{_hours(now - newest)}")
-                else:
-                    decision.reasons.append("incomplete but recent (may be running)")
-                decisions.append((repository, folder, decision))
-                continue
-            try:
-                manifest = load_manifest(repository, folder.source, folder.backup_id)
-            except InputError:
-                raise  # the plan trusts no key: nothing can be judged
-            except RepriseError as error:
-                since = problems.get((folder.source, folder.backup_id))
-                if since is not None and now - since >= problem_grace:
-                    decision.action = "forget"
-                    decision.reasons.append(f"known as damaged since {since:%Y-%m-%d}, past "
-                                            f"the {problem_grace.days}-day grace: "
-                                            f"{error.message}")
-                else:
-                    decision.action = "damaged"
-                    until = f" until {since + problem_grace:%Y-%m-%d}" if since else ""
-                    decision.reasons.append(f"kept as evidence{until}: {error.message}")
-                decisions.append((repository, folder, decision))
-                continue
-            complete.append((folder, manifest.finished_at, decision.stored_size,
-                             manifest.retain_until))
-            decisions.append((repository, folder, decision))
-        kept = apply_retention([(folder.backup_id, time) for folder, time, _s, _r in complete],
-                               job.source.retention, zone)
-        newest_id = max(complete, key=lambda item: item[1])[0].backup_id if complete else None
-        newest_verified = max(verified) if verified else None
-        by_id = {folder.backup_id: retain for folder, _t, _s, retain in complete}
-        for _repo, folder, decision in decisions:
-            if folder.source != job.name or decision.action != "keep" \
-                    or folder.backup_id not in by_id:
-                continue
-            rules = kept.get(folder.backup_id)
-            if rules:
-                decision.reasons.extend(rules)
-                continue
-            holds = []
-            if folder.backup_id == newest_verified:
-                holds.append("newest verified backup")
-            if folder.backup_id == newest_id:
-                holds.append("newest backup")
-            retain = by_id[folder.backup_id]
-            if retain is not None and retain > now:
-                holds.append(f"object lock until {retain:%Y-%m-%d}")
-            if holds:
-                decision.action = "hold"
-                decision.reasons.extend(holds)
-            else:
-                decision.action = "forget"
-                decision.reasons.append("no rule keeps it")
+        name = job.source.repository
+        if (repository is not None and name != repository) or name in failed:
+            continue
+        opened = repositories.setdefault(name, open_repository(plan, name))
+        try:
+            decisions += _decide_source(job.name, job.source.retention, opened, store,
+                                        grace=grace, problem_grace=problem_grace, now=now,
+                                        zone=zone)
+        except InputError:
+            raise  # the plan is wrong (it trusts no key): nothing can be judged anywhere
+        except RepriseError as error:
+            failed[name] = error.message
+            decisions = [planned for planned in decisions if planned[0].name != name]
     return decisions
+
+
+def _decide_source(source: str, retention: Any, repository: Repository, store: Store, *,
+                   grace: timedelta, problem_grace: timedelta, now: datetime,
+                   zone: ZoneInfo) -> list[Planned]:
+    verified = [entry.backup_id for entry in
+                list_backups(store, source=source, repository=repository.name)
+                if entry.verify_status == "ok"]
+    problems = {(entry.source, entry.backup_id): entry.since for entry in
+                list_problems(store, source=source, repository=repository.name)}
+    decisions: list[Planned] = []
+    complete: list[tuple[BackupFolder, datetime, int, datetime | None]] = []
+    for folder in scan_folders(repository.backend, source):
+        decision = Decision(repository.name, folder.source, folder.backup_id, "keep")
+        decision.stored_size = sum(info.size for info in folder.objects)
+        decisions.append((repository, folder, decision))
+        if not folder.has_manifest:
+            newest = folder.newest or now
+            if now - newest >= grace:
+                decision.action = "leftover"
+                decision.reasons.append(f"incomplete, untouched for {_hours(now - newest)}")
+            else:
+                decision.reasons.append("incomplete but recent (may be running)")
+            continue
+        try:
+            manifest = load_manifest(repository, folder.source, folder.backup_id)
+        except InputError:
+            raise
+        except RepriseError as error:
+            if _unreachable(error):
+                raise
+            since = problems.get((folder.source, folder.backup_id))
+            if since is not None and now - since >= problem_grace:
+                decision.action = "forget"
+                decision.reasons.append(f"known as damaged since {since:%Y-%m-%d}, past "
+                                        f"the {problem_grace.days}-day grace: "
+                                        f"{error.message}")
+            else:
+                decision.action = "damaged"
+                until = f" until {since + problem_grace:%Y-%m-%d}" if since else ""
+                decision.reasons.append(f"kept as evidence{until}: {error.message}")
+            continue
+        complete.append((folder, manifest.finished_at, decision.stored_size,
+                         manifest.retain_until))
+    kept = apply_retention([(folder.backup_id, time) for folder, time, _s, _r in complete],
+                           retention, zone)
+    newest_id = max(complete, key=lambda item: item[1])[0].backup_id if complete else None
+    newest_verified = max(verified) if verified else None
+    by_id = {folder.backup_id: retain for folder, _t, _s, retain in complete}
+    for _repo, folder, decision in decisions:
+        if decision.action != "keep" or folder.backup_id not in by_id:
+            continue
+        rules = kept.get(folder.backup_id)
+        if rules:
+            decision.reasons.extend(rules)
+            continue
+        holds = []
+        if folder.backup_id == newest_verified:
+            holds.append("newest verified backup")
+        if folder.backup_id == newest_id:
+            holds.append("newest backup")
+        retain = by_id[folder.backup_id]
+        if retain is not None and retain > now:
+            holds.append(f"object lock until {retain:%Y-%m-%d}")
+        if holds:
+            decision.action = "hold"
+            decision.reasons.extend(holds)
+        else:
+            decision.action = "forget"
+            decision.reasons.append("no rule keeps it")
+    return decisions
+
+
+def _unreachable(error: RepriseError) -> bool:
+    """A failure to reach the repository (retry later), not a verdict on one backup."""
+    return isinstance(error, OperationError) and not isinstance(error, VerificationError)
 
 
 def _hours(delta: timedelta) -> str:
@@ -148,21 +191,29 @@ def _hours(delta: timedelta) -> str:
 
 def prune(plan: Plan, store: Store, *, dry_run: bool, grace: timedelta = DEFAULT_GRACE,
           problem_grace: timedelta = DEFAULT_PROBLEM_GRACE,
-          now: datetime | None = None) -> list[Decision]:
-    """Apply :func:`plan_prune` (unless ``dry_run``) and record one event per source."""
-    decisions = plan_prune(plan, store, grace=grace, problem_grace=problem_grace, now=now)
+          now: datetime | None = None, repository: str | None = None) -> PruneResult:
+    """Apply :func:`plan_prune` (unless ``dry_run``) to every reachable repository (or to
+    ``repository``) and record one event per source."""
+    if repository is not None and repository not in plan.repositories:
+        known = ", ".join(sorted(plan.repositories)) or "none"
+        raise InputError(f"no repository named {repository!r} in the plan (known: {known})",
+                         hint="use a name under `repositories:`")
+    result = PruneResult()
+    decisions = plan_prune(plan, store, grace=grace, problem_grace=problem_grace, now=now,
+                           repository=repository, unreachable=result.unreachable)
+    result.decisions = [decision for _r, _f, decision in decisions]
     if dry_run:
-        return [decision for _r, _f, decision in decisions]
+        return result
     removed: dict[str, dict[str, int]] = {}
-    for repository, folder, decision in decisions:
+    for where, folder, decision in decisions:
         if decision.action not in ("forget", "leftover"):
             continue
-        delete_backup_folder(repository, folder)
+        delete_backup_folder(where, folder)
         if decision.action == "forget":
-            forget_backup(store, repository.name, folder.backup_id)
+            forget_backup(store, where.name, folder.backup_id)
         counts = removed.setdefault(folder.source, {"backups": 0, "leftovers": 0, "bytes": 0})
         counts["backups" if decision.action == "forget" else "leftovers"] += 1
         counts["bytes"] += decision.stored_size
     for source, counts in removed.items():
         append_event(store, "backup.pruned", source, counts)
-    return [decision for _r, _f, decision in decisions]
+    return result

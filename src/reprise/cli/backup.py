@@ -417,9 +417,14 @@ def prune_command(
     problem_grace: Annotated[str, typer.Option(
         help="Folders kept in the catalog with a problem (damaged, untrusted…) for this "
              "long are removed.")] = "30d",
+    repository: Annotated[str | None, typer.Option(
+        help="Prune only this repository of the plan.")] = None,
     json: JsonOption = False,
 ) -> None:
     """Apply each source's retention (restic-style) and remove incomplete leftovers.
+
+    Every reachable repository is pruned; one that cannot be reached (an S3 endpoint
+    down) is reported and the command exits 1, the others pruned all the same.
 
     Never removes the newest verified backup or the newest backup of a source, nor a
     backup under Object Lock. A folder that does not verify (damaged, untrusted…) is
@@ -432,17 +437,21 @@ def prune_command(
     from reprise.cli.context import open_state
     from reprise.cli.output import print_json, stdout
     from reprise.cli.values import duration_option
+    from reprise.errors import OperationError
 
     grace_period = duration_option("--grace", grace)
     problem_period = duration_option("--problem-grace", problem_grace)
     loaded, store = open_state(ctx)
     try:
-        decisions = prune(loaded.plan, store, dry_run=dry_run, grace=grace_period,
-                          problem_grace=problem_period)
+        result = prune(loaded.plan, store, dry_run=dry_run, grace=grace_period,
+                       problem_grace=problem_period, repository=repository)
     finally:
         store.close()
+    decisions = result.decisions
     if json:
-        print_json({"dry_run": dry_run, "decisions": [d.to_dict() for d in decisions]})
+        print_json({"dry_run": dry_run, **result.to_dict()})
+        if result.unreachable:
+            raise typer.Exit(1)
         return
     verb = {"forget": "would forget" if dry_run else "forgotten",
             "leftover": "would remove" if dry_run else "removed",
@@ -458,3 +467,9 @@ def prune_command(
     freed = sum(d.stored_size for d in gone)
     stdout().print(f"{len(gone)} folder(s) {'to remove' if dry_run else 'removed'}, "
                    f"{_size(freed)} {'would be ' if dry_run else ''}freed.")
+    if result.unreachable:
+        raise OperationError(
+            "not pruned, unreachable: " + "; ".join(f"{name} ({why})" for name, why in
+                                                   sorted(result.unreachable.items())),
+            hint="the other repositories were pruned; fix access and run again, or "
+                 "--repository NAME for one", retryable=True)

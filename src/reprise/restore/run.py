@@ -20,6 +20,7 @@ from reprise.backup.catalog import CatalogEntry, record_verification
 from reprise.backup.manifest import Manifest, Part
 from reprise.backup.verify import load_manifest
 from reprise.errors import InputError, RepriseError
+from reprise.paths import file_in_the_way
 from reprise.pg.connect import split_dsn
 from reprise.repository import Repository, open_repository
 from reprise.restore import files as files_restore
@@ -104,6 +105,11 @@ def _validate(request: RestoreRequest, kind: str) -> str:
     if len(chosen) > 1:
         raise InputError(f"{' and '.join(chosen)} exclude each other",
                          hint="restore into a server (--target), or write files (--to-dir)")
+    for flag, folder in (("--to-dir", request.to_dir), ("--target-dir", request.target_dir)):
+        blocker = file_in_the_way(folder) if folder else None
+        if blocker is not None:
+            raise InputError(f"{flag} {folder}: {blocker} is a file, not a folder",
+                             hint="give a folder (it is created when missing)")
     if kind == "postgres":
         if request.target_dir:
             raise InputError("--target-dir is for files and command sources",
