@@ -327,3 +327,23 @@ def test_a_part_deleted_from_the_repository_fails_the_restore_with_exit_3(
         in result.stderr
     assert "Traceback" not in result.stderr
     assert not target.exists() or not any(target.iterdir())  # nothing half-written
+
+
+def test_a_restore_folder_that_is_a_file_is_bad_input_naming_it(world: World) -> None:
+    world.write_plan("""\
+- kind: command
+  command: "printf 'interfaces {}'"
+  filename: router.conf
+  repository: local
+  schedule: "@daily"
+  retention: {keep_last: 3}
+""")
+    assert world.reprise("repo", "init").returncode == 0
+    world.backup_once()
+    blocker = world.root / "a-file"
+    blocker.write_text("keep me\n")
+    for flag, where in (("--to-dir", blocker), ("--target-dir", blocker / "below")):
+        result = world.reprise("restore", "app", flag, str(where))
+        assert result.returncode == 2, result.stderr
+        assert f"{flag} {where}: {blocker} is a file, not a folder" in result.stderr
+    assert blocker.read_text() == "keep me\n"
