@@ -128,7 +128,8 @@ def test_missing_bucket_is_a_clear_error(world: World, s3_server: S3Server) -> N
     assert "NoSuchBucket" in result.stderr and "create the bucket" in result.stderr
 
 
-def test_verify_all_checks_what_it_can_when_a_repository_is_unreachable(world: World) -> None:
+def _local_and_unreachable_s3(world: World) -> None:
+    """A plan backing up to a local repository and to an S3 endpoint nobody listens on."""
     world.env.update(S3_ENV)
     world.write_plan(SOURCE.format(command="echo x") + """\
 - kind: command
@@ -142,6 +143,10 @@ def test_verify_all_checks_what_it_can_when_a_repository_is_unreachable(world: W
         "  offsite: {kind: s3, bucket: reprise-test, endpoint_url: 'http://127.0.0.1:9', "
         "region: us-east-1}"))
     assert world.reprise("repo", "init", "local").returncode == 0
+
+
+def test_verify_all_checks_what_it_can_when_a_repository_is_unreachable(world: World) -> None:
+    _local_and_unreachable_s3(world)
     assert world.reprise("backup", "run", "app", "--source", "local-copy").returncode == 0
     result = world.reprise("backup", "verify", "--all")
     assert result.returncode == 1
@@ -152,19 +157,7 @@ def test_verify_all_checks_what_it_can_when_a_repository_is_unreachable(world: W
 
 def test_prune_prunes_every_reachable_repository_and_names_the_unreachable_one(
         world: World) -> None:
-    world.env.update(S3_ENV)
-    world.write_plan(SOURCE.format(command="echo x") + """\
-- kind: command
-  name: local-copy
-  command: "echo local"
-  repository: local
-  schedule: "@hourly"
-  retention: {keep_last: 1}
-""", repositories=(
-        f"  local: {{kind: local, path: {world.repository}}}\n"
-        "  offsite: {kind: s3, bucket: reprise-test, endpoint_url: 'http://127.0.0.1:9', "
-        "region: us-east-1}"))
-    assert world.reprise("repo", "init", "local").returncode == 0
+    _local_and_unreachable_s3(world)
     for _ in range(3):
         assert world.reprise("backup", "run", "app", "--source", "local-copy").returncode == 0
     assert len(world.backup_dirs("local-copy")) == 3

@@ -305,8 +305,8 @@ def test_fifos_and_sockets_are_left_out_of_a_files_backup_and_listed(
     assert not (copy / "queue.fifo").exists() and not (copy / "app.sock").exists()
 
 
-def test_a_part_deleted_from_the_repository_fails_the_restore_with_exit_3(
-        world: World) -> None:
+def _router_config_plan(world: World) -> None:
+    """A plan backing up one command's output (a router's configuration)."""
     world.write_plan("""\
 - kind: command
   command: "printf 'interfaces {}'"
@@ -316,6 +316,11 @@ def test_a_part_deleted_from_the_repository_fails_the_restore_with_exit_3(
   retention: {keep_last: 3}
 """)
     assert world.reprise("repo", "init").returncode == 0
+
+
+def test_a_part_deleted_from_the_repository_fails_the_restore_with_exit_3(
+        world: World) -> None:
+    _router_config_plan(world)
     backup_id = world.backup_once()
     [folder] = world.backup_dirs("app-command")
     [part] = [path for path in folder.iterdir() if path.name.endswith(".age")]
@@ -330,15 +335,7 @@ def test_a_part_deleted_from_the_repository_fails_the_restore_with_exit_3(
 
 
 def test_a_restore_folder_that_is_a_file_is_bad_input_naming_it(world: World) -> None:
-    world.write_plan("""\
-- kind: command
-  command: "printf 'interfaces {}'"
-  filename: router.conf
-  repository: local
-  schedule: "@daily"
-  retention: {keep_last: 3}
-""")
-    assert world.reprise("repo", "init").returncode == 0
+    _router_config_plan(world)
     world.backup_once()
     blocker = world.root / "a-file"
     blocker.write_text("keep me\n")
