@@ -109,9 +109,69 @@ def _folders_above(path: Path) -> list[Path]:
     return found
 
 
+_MAX_LINKS = 40
+
+
+def _links_on_the_way(path: Path) -> list[tuple[Path, os.stat_result]]:
+    """Every symbolic link met while resolving ``path`` (its components, and the
+    components of each link's target, recursively), with the link's own ``lstat``; each
+    link's path is real (no link above it). Stops quietly where a component is missing or
+    cannot be seen: reading the file will say so."""
+    found: list[tuple[Path, os.stat_result]] = []
+    absolute = path.absolute()
+    current = Path(absolute.anchor)
+    pending = list(reversed(absolute.parts[1:]))
+    while pending:
+        part = pending.pop()
+        if part in ("", "."):
+            continue
+        if part == "..":
+            current = current.parent
+            continue
+        candidate = current / part
+        try:
+            status = os.lstat(candidate)
+        except OSError:
+            return found
+        if not stat.S_ISLNK(status.st_mode):
+            current = candidate
+            continue
+        found.append((candidate, status))
+        if len(found) > _MAX_LINKS:
+            return found
+        try:
+            target = candidate.readlink()
+        except OSError:
+            return found
+        if target.is_absolute():
+            current = Path(target.anchor)
+            pending.extend(reversed(target.parts[1:]))
+        else:
+            pending.extend(reversed(target.parts))
+    return found
+
+
+def _check_link(link: Path, status: os.stat_result, role: str) -> None:
+    """A symbolic link on the way to ``role``: whoever owns it can point it elsewhere at
+    any moment (between the check and the read), so it must be root's or ours."""
+    user = os.geteuid()
+    if status.st_uid in (0, user):
+        return
+    owner = _user_name(status.st_uid)
+    raise _refuse(link, f"a symbolic link on the way to the {role} is owned by {owner}, not "
+                        f"by root or the user running Reprise ({_user_name(user)}); {owner} "
+                        "could point it elsewhere",
+                  f"chown -h {_user_name(user)} {link} (or use the real path: "
+                  f"{link.resolve()})")
+
+
 def ensure_owner_only_writable(path: Path, role: str, *, parents: bool = True) -> None:
     """Refuse ``path`` (file or folder) unless only its owner, root or the running user,
     can change it; with ``parents``, check every folder above it the same way.
+
+    Every symbolic link met on the way (in the path, or in a link's target) must be owned
+    by root or the running user, and the folder holding it is checked like the others:
+    otherwise its owner could point it elsewhere between this check and the read.
 
     ``role`` names it in the message ("plan file", "keys folder"…). Raises
     UnsafePermissionsError (exit 2) whose hint is the exact ``chmod go-w`` or ``chown`` to
@@ -125,8 +185,13 @@ def ensure_owner_only_writable(path: Path, role: str, *, parents: bool = True) -
         _check_one(path, status, role, above=False)
     if not parents:
         return
+    links = _links_on_the_way(path)
+    for link, link_status in links:
+        _check_link(link, link_status, role)
     seen: set[tuple[int, int]] = set()
-    for folder in _folders_above(path):
+    folders = _folders_above(path)
+    folders += [link.parent for link, _status in links if link.parent not in folders]
+    for folder in folders:
         try:
             above = folder.stat()
         except (FileNotFoundError, NotADirectoryError, PermissionError):

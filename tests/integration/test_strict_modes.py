@@ -147,6 +147,60 @@ def test_a_plan_reached_through_a_symlink_is_checked_where_it_really_is(
     assert "is owned by nobody" in result.stderr
 
 
+def test_a_plan_reached_through_a_symlink_another_user_owns_is_refused(
+        ready: World, cli: Any, tmp_path: Path) -> None:
+    # /tmp-like: others cannot replace the link, but its owner can point it elsewhere
+    # between the check and the read (fs.protected_symlinks is not always on).
+    sticky = tmp_path / "sticky"
+    sticky.mkdir(mode=0o1777)
+    sticky.chmod(0o1777)
+    link = sticky / "etc-reprise"
+    link.symlink_to(ready.plan_dir)
+    os.lchown(link, NOBODY, -1)
+    result = cli("plan", "validate", link / "reprise.yaml")
+    assert result.exit_code == 2, result.stdout
+    assert f"{link}: a symbolic link on the way to the plan folder is owned by nobody" \
+        in result.stderr
+    assert f"chown -h root {link}" in result.stderr
+    os.lchown(link, 0, -1)
+    assert cli("plan", "validate", link / "reprise.yaml").exit_code == 0
+
+
+def test_a_keys_folder_linked_through_a_group_writable_folder_is_refused(
+        ready: World, cli: Any, tmp_path: Path) -> None:
+    keys = ready.plan_dir / "keys"
+    real = tmp_path / "vault" / "keys"
+    real.parent.mkdir(mode=0o700)
+    shutil.move(keys, real)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "keys").symlink_to(real)  # a hop that a group member could swap
+    keys.symlink_to(shared / "keys")
+    assert cli("plan", "validate", ready.plan).exit_code == 0
+    shared.chmod(0o775)
+    result = cli("plan", "validate", ready.plan)
+    assert result.exit_code == 2, result.stdout
+    assert f"{shared}: a folder above the keys folder is writable by group" in result.stderr
+
+
+def test_a_state_directory_reached_through_another_users_symlink_is_refused(
+        ready: World, cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = tmp_path / "real-state"
+    real.mkdir(mode=0o700)
+    sticky = tmp_path / "sticky"
+    sticky.mkdir()
+    sticky.chmod(0o1777)
+    link = sticky / "state"
+    link.symlink_to(real)
+    os.lchown(link, NOBODY, -1)
+    monkeypatch.setenv("REPRISE_STATE_DIR", str(link))
+    result = cli("--plan", ready.plan, "backup", "run", "app")
+    assert result.exit_code == 2, result.stdout
+    assert "a symbolic link on the way to the state directory is owned by nobody" \
+        in result.stderr
+    assert not any(real.iterdir())
+
+
 def test_readable_plan_files_with_default_modes_are_accepted(ready: World, cli: Any) -> None:
     ready.plan.chmod(0o644)  # only writing is refused: a plan may be readable
     ready.plan_dir.chmod(0o755)

@@ -463,3 +463,146 @@ def test_wal_files_are_signed_and_a_planted_segment_is_never_delivered(
         swapped.stdout + swapped.stderr
     stored.write_bytes(data)
     assert not (tmp_path / "three").exists()
+
+
+def test_a_genuine_backup_copied_into_another_sources_folder_is_kept_marked_moved(
+        world: World, tmp_path: Path) -> None:
+    _setup(world)
+    backup_id = world.backup_once()
+    copy = world.repository / "backups" / "other-source" / backup_id
+    shutil.copytree(world.repository / "backups" / "app-command" / backup_id, copy)
+    fresh = {"REPRISE_STATE_DIR": str(tmp_path / "new-machine")}
+    reindex = world.reprise("repo", "reindex", "local", "--json", env=fresh)
+    assert reindex.returncode == 3, reindex.stderr  # not an internal error on the same id
+    [report] = json.loads(reindex.stdout)
+    assert report["indexed"] == 1
+    [problem] = report["problems"]
+    assert problem["problem"] == "moved" and problem["folder"] == f"other-source/{backup_id}"
+    assert problem["id"] != backup_id
+    listed = {item["id"]: item["problem"] for item in _listed(world, fresh)}
+    assert listed == {backup_id: None, problem["id"]: "moved"}
+    # Forgetting the copy removes the copy, never the genuine backup of the same id.
+    forget = world.reprise("backup", "forget", problem["id"], "--delete", env=fresh)
+    assert forget.returncode == 0, forget.stderr
+    assert not copy.exists()
+    assert (world.repository / "backups" / "app-command" / backup_id).is_dir()
+    assert {item["id"] for item in _listed(world, fresh)} == {backup_id}
+    assert world.reprise("backup", "verify", "--all", env=fresh).returncode == 0
+
+
+def test_oversized_or_oddly_named_folders_are_kept_as_damaged_not_a_reindex_failure(
+        world: World, tmp_path: Path) -> None:
+    _setup(world)
+    backup_id = world.backup_once()
+    source = world.repository / "backups" / "app-command"
+    huge_signature = source / "20991231T235959Z-aaaaaa"
+    shutil.copytree(source / backup_id, huge_signature)
+    (huge_signature / "manifest.json.sig").write_bytes(b"x" * 5000)
+    huge_manifest = source / "20991231T235959Z-bbbbbb"
+    shutil.copytree(source / backup_id, huge_manifest)
+    (huge_manifest / "manifest.json").write_bytes(b" " * (17 << 20))
+    shutil.copytree(source / backup_id, source / "odd name")
+    shutil.copytree(source / backup_id, source / ("2" * 60))
+    fresh = {"REPRISE_STATE_DIR": str(tmp_path / "new-machine")}
+    reindex = world.reprise("repo", "reindex", "local", "--json", env=fresh)
+    assert reindex.returncode == 3, reindex.stderr
+    [report] = json.loads(reindex.stdout)
+    assert report["indexed"] == 1
+    folders = {item["folder"]: item["problem"] for item in report["problems"]}
+    assert folders == {"app-command/20991231T235959Z-aaaaaa": "damaged",
+                       "app-command/20991231T235959Z-bbbbbb": "damaged",
+                       "app-command/odd name": "damaged",
+                       f"app-command/{'2' * 60}": "moved"}
+    assert all(len(item["id"]) <= 40 for item in report["problems"])
+    verify = world.reprise("backup", "verify", "--all", "--json", env=fresh)
+    assert verify.returncode == 3, verify.stderr
+    assert [item["id"] for item in json.loads(verify.stdout)["backups"]] == [backup_id]
+
+
+def test_a_fresh_state_never_takes_its_recipients_from_a_rewritten_repository_file(
+        world: World, tmp_path: Path) -> None:
+    _setup(world)
+    intruder = generate_age_identity().recipient
+    path = world.repository / "reprise-repository.json"
+    config = json.loads(path.read_text())
+    config["recipients"] = [intruder]  # whoever can write the repository
+    path.write_text(json.dumps(config, indent=2))
+    fresh = {"REPRISE_STATE_DIR": str(tmp_path / "new-machine")}
+    first = world.reprise("backup", "run", "app", env=fresh)
+    assert first.returncode == 0, first.stderr  # neither refused nor encrypted to them
+    shown = json.loads(world.reprise("repo", "recipients", "local", "--json", env=fresh).stdout)
+    assert shown["accepted"] == [_recipient(world)] and shown["origin"] == "plan (first use)"
+    assert intruder not in json.dumps(world.backups())
+    events = json.loads(world.reprise("events", "list", "--kind",
+                                      "repository.recipients_pinned", "--json",
+                                      env=fresh).stdout)
+    assert [event["payload"]["origin"] for event in events] == ["plan (first use)"]
+
+
+def test_a_fresh_state_without_a_catalog_pins_the_newest_signed_backups_recipients(
+        world: World, tmp_path: Path) -> None:
+    _setup(world)
+    world.backup_once()
+    recipients = world.plan_dir / "keys" / "recipients.txt"
+    intruder = generate_age_identity().recipient
+    recipients.write_text(recipients.read_text() + intruder + "\n")
+    fresh = {"REPRISE_STATE_DIR": str(tmp_path / "new-machine")}  # no reindex
+    refused = world.reprise("backup", "run", "app", env=fresh)
+    assert refused.returncode == 2, refused.stderr
+    assert f"added {intruder}" in refused.stderr
+    shown = json.loads(world.reprise("repo", "recipients", "local", "--json", env=fresh).stdout)
+    assert shown["origin"] == "newest signed backup in the repository"
+
+
+def test_symbolic_links_planted_in_a_local_repository_are_never_followed(
+        world: World, tmp_path: Path) -> None:
+    _setup(world)
+    backup_id = world.backup_once()
+    source = world.repository / "backups" / "app-command"
+    elsewhere = tmp_path / "elsewhere"
+    shutil.move(source, elsewhere)
+    source.symlink_to(elsewhere)  # e.g. /etc/cron.d, on a share the attacker writes
+    before = sorted(path.name for path in elsewhere.rglob("*"))
+    run = world.reprise("backup", "run", "app")
+    assert run.returncode != 0, run.stdout
+    assert "symbolic link inside the repository" in run.stderr
+    verify = world.reprise("backup", "verify", backup_id)
+    assert verify.returncode == 3, verify.stdout + verify.stderr
+    assert sorted(path.name for path in elsewhere.rglob("*")) == before
+    source.unlink()
+    shutil.move(elsewhere, source)
+    manifest = source / backup_id / "manifest.json"
+    outside = tmp_path / "manifest.json"
+    shutil.move(manifest, outside)
+    manifest.symlink_to(outside)
+    refused = world.reprise("backup", "verify", backup_id)
+    assert refused.returncode == 3 and "symbolic link" in refused.stdout + refused.stderr
+    # Deleting the folder removes the link, never what it points to.
+    assert world.reprise("backup", "forget", backup_id, "--delete").returncode == 0
+    assert outside.is_file() and not (source / backup_id).exists()
+
+
+def test_prune_forgets_a_moved_copy_past_its_grace_and_never_deletes_an_odd_name(
+        world: World, tmp_path: Path) -> None:
+    _setup(world)
+    backup_id = world.backup_once()
+    source = world.repository / "backups" / "app-command"
+    moved = source / "20991231T235959Z-cccccc"
+    shutil.copytree(source / backup_id, moved)
+    odd = source / "odd name"
+    shutil.copytree(source / backup_id, odd)
+    assert world.reprise("repo", "reindex", "local").returncode == 3
+    problems = {item["id"]: item["problem"] for item in _listed(world, {}) if item["problem"]}
+    assert len(problems) == 2 and "odd name" not in problems  # kept under another id
+    kept = world.reprise("backup", "prune", "--json")
+    assert kept.returncode == 0, kept.stderr
+    assert moved.is_dir() and odd.is_dir()  # within their grace: evidence
+    pruned = world.reprise("backup", "prune", "--problem-grace", "1ms", "--json")
+    assert pruned.returncode == 0, pruned.stderr
+    assert not moved.exists()
+    assert odd.is_dir()  # a name Reprise never writes is left to a person
+    why = {d["id"]: d["reasons"] for d in json.loads(pruned.stdout)["decisions"]}
+    assert any("remove" in reason and "by hand" in reason for reason in why["odd name"])
+    assert (source / backup_id).is_dir()
+    listed = [item["id"] for item in _listed(world, {}) if not item["problem"]]
+    assert listed == [backup_id]

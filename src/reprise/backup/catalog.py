@@ -11,6 +11,8 @@ never offer it for a restore, and it stays until someone runs ``reprise backup f
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -101,11 +103,21 @@ class ProblemEntry:
     stored_size: int = 0
     claimed: dict[str, Any] | None = None
     """What its (unverified) manifest claims, when it could be read: never trusted."""
+    folder: tuple[str, str] | None = None
+    """The folder's own (source, id) when the catalog keeps it under another id
+    (:func:`problem_key`): a name too long or odd for the catalog, or an id a sound backup
+    already has (a genuine backup copied into another source's folder)."""
+
+    @property
+    def location(self) -> tuple[str, str]:
+        """The (source, id) of its folder in the repository."""
+        return self.folder or (self.source, self.backup_id)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (in `backup list --json`, with ``problem`` set)."""
         claimed = self.claimed or {}
         return {"id": self.backup_id, "repository": self.repository, "source": self.source,
+                "folder": "/".join(self.location),
                 "service": claimed.get("service"), "kind": claimed.get("kind"),
                 "stored_size": self.stored_size, "problem": self.problem,
                 "problem_detail": self.detail, "problem_since": self.since.isoformat(),
@@ -156,6 +168,26 @@ def replace_repository(store: Store, repository: str, manifests: Iterable[Manife
     return len(manifests)
 
 
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
+
+
+def problem_key(source: str, backup_id: str, taken: set[str]) -> tuple[str, str,
+                                                                       tuple[str, str] | None]:
+    """The (source, id) under which the catalog keeps a problem folder, and its real
+    (source, id) when they differ. The catalog's key is (repository, id), ids at most 40
+    characters: a folder whose name would not fit, or whose id is ``taken`` (by a sound
+    backup or another problem: a genuine backup copied into another source), is kept under
+    ``problem-<hash of its real name>`` instead, so that it stays visible and
+    ``backup forget`` removes this row, never the genuine one. Adds the key to ``taken``."""
+    if _PLAIN_NAME.match(backup_id) and len(source) <= 100 and backup_id not in taken:
+        taken.add(backup_id)
+        return source, backup_id, None
+    digest = hashlib.sha256(f"{source}/{backup_id}".encode("utf-8", "replace")).hexdigest()
+    key = f"problem-{digest[:32]}"
+    taken.add(key)
+    return source[:100], key, (source, backup_id)
+
+
 def _record_problem(connection: Connection, repository: str, entry: ProblemEntry,
                     since: datetime) -> None:
     claimed = entry.claimed or {}
@@ -169,16 +201,23 @@ def _record_problem(connection: Connection, repository: str, entry: ProblemEntry
         repository=repository, backup_id=entry.backup_id[:40], source=entry.source[:100],
         service=text("service", 100), kind=text("kind", 40), started_at=moment,
         finished_at=moment, plain_size=0, stored_size=entry.stored_size,
-        manifest={"claimed": entry.claimed}, verified_at=since, verify_status="failed",
+        manifest={"claimed": entry.claimed,
+                  "folder": list(entry.folder) if entry.folder else None},
+        verified_at=since, verify_status="failed",
         verify_detail=entry.detail, problem=entry.problem, problem_detail=entry.detail,
         problem_since=since))
 
 
 def _problem(row: Any) -> ProblemEntry:
-    claimed = row.manifest.get("claimed") if isinstance(row.manifest, dict) else None
+    saved = row.manifest if isinstance(row.manifest, dict) else {}
+    claimed = saved.get("claimed")
+    folder = saved.get("folder")
+    location = (str(folder[0]), str(folder[1])) if isinstance(folder, list) \
+        and len(folder) == 2 else None
     return ProblemEntry(row.repository, row.source, row.backup_id, row.problem,
                         row.problem_detail or "", row.problem_since or row.finished_at,
-                        row.stored_size, claimed if isinstance(claimed, dict) else None)
+                        row.stored_size, claimed if isinstance(claimed, dict) else None,
+                        location)
 
 
 def list_problems(store: Store, *, repository: str | None = None,

@@ -22,6 +22,7 @@ from reprise.backup.run import backup_jobs
 from reprise.backup.verify import load_manifest
 from reprise.errors import InputError, OperationError, RepriseError, VerificationError
 from reprise.repository import BackupFolder, Repository, open_repository, scan_folders
+from reprise.repository.backend import check_key
 from reprise.repository.layout import MANIFEST, SIGNATURE
 from reprise.store.events import append_event
 
@@ -44,6 +45,9 @@ class Decision:
     """keep, forget, leftover (removed), hold (kept despite the rules) or damaged."""
     reasons: list[str] = field(default_factory=list)
     stored_size: int = 0
+    catalog_id: str | None = None
+    """The id the catalog keeps it under, when not its folder's (a problem folder whose
+    name is odd or already taken by a sound backup)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -115,7 +119,8 @@ def _decide_source(source: str, retention: Any, repository: Repository, store: S
     verified = [entry.backup_id for entry in
                 list_backups(store, source=source, repository=repository.name)
                 if entry.verify_status == "ok"]
-    problems = {(entry.source, entry.backup_id): entry.since for entry in
+    # Keyed by the folder itself: the catalog may keep a problem under another id.
+    problems = {entry.location: entry for entry in
                 list_problems(store, source=source, repository=repository.name)}
     decisions: list[Planned] = []
     complete: list[tuple[BackupFolder, datetime, int, datetime | None]] = []
@@ -138,7 +143,10 @@ def _decide_source(source: str, retention: Any, repository: Repository, store: S
         except RepriseError as error:
             if _unreachable(error):
                 raise
-            since = problems.get((folder.source, folder.backup_id))
+            known = problems.get((folder.source, folder.backup_id))
+            since = known.since if known is not None else None
+            if known is not None:
+                decision.catalog_id = known.backup_id
             if since is not None and now - since >= problem_grace:
                 decision.action = "forget"
                 decision.reasons.append(f"known as damaged since {since:%Y-%m-%d}, past "
@@ -157,6 +165,11 @@ def _decide_source(source: str, retention: Any, repository: Repository, store: S
     newest_verified = max(verified) if verified else None
     by_id = {folder.backup_id: retain for folder, _t, _s, retain in complete}
     for _repo, folder, decision in decisions:
+        if decision.action in ("forget", "leftover") and not _deletable(folder):
+            decision.action = "damaged"
+            decision.reasons.append("its name is not one Reprise writes, so Reprise does not "
+                                    f"delete it: remove {repository.where(folder.prefix)} by "
+                                    "hand once examined")
         if decision.action != "keep" or folder.backup_id not in by_id:
             continue
         rules = kept.get(folder.backup_id)
@@ -178,6 +191,17 @@ def _decide_source(source: str, retention: Any, repository: Repository, store: S
             decision.action = "forget"
             decision.reasons.append("no rule keeps it")
     return decisions
+
+
+def _deletable(folder: BackupFolder) -> bool:
+    """Whether every object of the folder has a name the backends accept (a folder an
+    intruder named oddly is never deleted through a name Reprise would refuse to write)."""
+    try:
+        for info in folder.objects:
+            check_key(info.key)
+    except InputError:
+        return False
+    return True
 
 
 def _unreachable(error: RepriseError) -> bool:
@@ -210,7 +234,7 @@ def prune(plan: Plan, store: Store, *, dry_run: bool, grace: timedelta = DEFAULT
             continue
         delete_backup_folder(where, folder)
         if decision.action == "forget":
-            forget_backup(store, where.name, folder.backup_id)
+            forget_backup(store, where.name, decision.catalog_id or folder.backup_id)
         counts = removed.setdefault(folder.source, {"backups": 0, "leftovers": 0, "bytes": 0})
         counts["backups" if decision.action == "forget" else "leftovers"] += 1
         counts["bytes"] += decision.stored_size

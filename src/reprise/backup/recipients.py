@@ -5,8 +5,10 @@ until someone accepts the change (``reprise repo recipients NAME --accept``, jou
 Why not the plan alone: a recipients file that someone else could append to would make
 every later backup readable by them, silently. Why not the repository file: whoever can
 write the repository could rewrite it. The first pin comes from ``repo init`` (the set it
-records), else from the newest cataloged backup of the repository (its signed manifest),
-else from the repository file as it is on first use; without any of them a person decides.
+records), else from the newest backup of the repository signed by a key the plan trusts
+(cataloged, else found in the repository), else from the plan itself on first use; each
+first pin is journaled (``repository.recipients_pinned``) with its origin. The repository
+file is never its source, only a witness whose disagreement is reported.
 """
 
 from __future__ import annotations
@@ -93,18 +95,47 @@ def record_pin(store: Store, repository: str, recipients: list[str], *, by: str,
     return pin
 
 
-def _bootstrap(store: Store, repository: Repository) -> Pin | None:
-    """A first pin for a repository that has none: its newest signed backup's recipients,
-    else its file's (trust on first use), journaled as such."""
+def _bootstrap(store: Store, repository: Repository, plan_recipients: list[str]) -> Pin:
+    """A first pin for a repository that has none, journaled with where it came from: the
+    recipients of its newest backup signed by a key the plan trusts (from the catalog, else
+    found in the repository), else the plan's own on first use. Never the repository file:
+    whoever can write the repository can rewrite it."""
     entries = list_backups(store, repository=repository.name)
     if entries:
         return record_pin(store, repository.name, entries[-1].manifest.encryption.recipients,
                           by="reprise", origin="newest backup",
                           kind="repository.recipients_pinned")
-    config = repository.config_or_none()
-    if config is not None:
-        return record_pin(store, repository.name, list(config.recipients), by="reprise",
-                          origin="repository file", kind="repository.recipients_pinned")
+    signed = _newest_signed(repository)
+    if signed is not None:
+        return record_pin(store, repository.name, signed, by="reprise",
+                          origin="newest signed backup in the repository",
+                          kind="repository.recipients_pinned")
+    return record_pin(store, repository.name, list(plan_recipients), by="reprise",
+                      origin="plan (first use)", kind="repository.recipients_pinned")
+
+
+_NEWEST_TRIED = 20
+
+
+def _newest_signed(repository: Repository) -> list[str] | None:
+    """The recipients of the newest backup folder of the repository whose manifest is
+    signed by a key the plan trusts for that very folder (a few tried, newest first)."""
+    from reprise.backup.verify import load_manifest
+    from reprise.errors import RepriseError
+    from reprise.repository import NotFoundError, scan_folders
+    from reprise.repository.layout import backup_time
+
+    folders = [folder for folder in scan_folders(repository.backend)
+               if folder.has_manifest and backup_time(folder.backup_id) is not None]
+    folders.sort(key=lambda folder: folder.backup_id[:16], reverse=True)
+    for folder in folders[:_NEWEST_TRIED]:
+        try:
+            manifest = load_manifest(repository, folder.source, folder.backup_id)
+        except InputError:
+            raise  # the plan trusts no key
+        except (RepriseError, NotFoundError):
+            continue
+        return list(manifest.encryption.recipients)
     return None
 
 
@@ -113,7 +144,7 @@ def compare(store: Store, repository: Repository, plan_recipients: list[str], *,
     """The plan's recipients against the accepted set (pinned first if needed)."""
     pin = get_pin(store, repository.name)
     if pin is None and bootstrap:
-        pin = _bootstrap(store, repository)
+        pin = _bootstrap(store, repository, plan_recipients)
     diff = RecipientsDiff(repository.name, pin.recipients if pin else None,
                           list(plan_recipients), pin)
     if pin is not None:
@@ -127,9 +158,8 @@ def check_recipients(store: Store, repository: Repository, plan_recipients: list
     diff = compare(store, repository, plan_recipients)
     fix = f"reprise repo recipients {repository.name} --accept"
     if diff.accepted is None:
-        raise InputError(f"repository {repository.name!r} has no accepted recipient set "
-                         "(no `repo init` here, no cataloged backup, no readable repository "
-                         "file)", hint=f"check `reprise keys show`, then run: {fix}")
+        raise InputError(f"repository {repository.name!r} has no accepted recipient set",
+                         hint=f"check `reprise keys show`, then run: {fix}")
     if not diff.same:
         changes = "; ".join([f"added {item}" for item in diff.added]
                             + [f"removed {item}" for item in diff.removed])

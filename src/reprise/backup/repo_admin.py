@@ -4,12 +4,18 @@ forget a backup, accept a change of recipients."""
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from reprise.backup import keyring
-from reprise.backup.catalog import ProblemEntry, find_any, forget_backup, replace_repository
+from reprise.backup.catalog import (
+    ProblemEntry,
+    find_any,
+    forget_backup,
+    problem_key,
+    replace_repository,
+)
 from reprise.backup.manifest import Manifest
 from reprise.backup.prune import delete_backup_folder
 from reprise.backup.recipients import RecipientsDiff, compare, get_pin, record_pin
@@ -128,6 +134,11 @@ def reindex(store: Store, repository: Repository) -> ReindexResult:
                 repository.name, folder.source, folder.backup_id, problem, error.message,
                 now, sum(info.size for info in folder.objects),
                 _claimed(repository, folder.prefix)))
+    taken = {manifest.id for manifest in manifests}
+    result.problems = [
+        replace(entry, source=key[0], backup_id=key[1], folder=key[2])
+        for entry in result.problems
+        for key in [problem_key(entry.source, entry.backup_id, taken)]]
     result.indexed = replace_repository(store, repository.name, manifests, result.problems)
     if result.problems:
         append_event(store, "repository.problems", repository.name, {
@@ -175,12 +186,14 @@ def forget(plan: Plan, store: Store, wanted: str, *, delete_folder: bool,
     entry = find_any(store, wanted)
     if isinstance(entry, ProblemEntry):
         result = ForgetResult(entry.repository, entry.source, entry.backup_id, entry.problem)
+        source, folder_id = entry.location
     else:
         result = ForgetResult(entry.repository, entry.manifest.source, entry.backup_id, None)
+        source, folder_id = result.source, result.backup_id
     if delete_folder:
         repository = open_repository(plan, result.repository)
-        for folder in scan_folders(repository.backend, result.source):
-            if folder.backup_id == result.backup_id:
+        for folder in scan_folders(repository.backend, source):
+            if (folder.source, folder.backup_id) == (source, folder_id):
                 delete_backup_folder(repository, folder)
                 result.deleted_objects = len(folder.objects)
     forget_backup(store, result.repository, result.backup_id)

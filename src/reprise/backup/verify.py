@@ -23,7 +23,7 @@ from reprise.backup.manifest import Manifest, parse_manifest, verify_signature
 from reprise.backup.pipeline import Progress, hash_stream, no_progress, read_stream
 from reprise.errors import InputError, RepriseError
 from reprise.repository import BackupFolder, Repository, read_signed, scan_folders
-from reprise.repository.backend import NotFoundError
+from reprise.repository.backend import NotFoundError, check_key
 from reprise.repository.layout import MANIFEST, backup_prefix
 from reprise.repository.trust import TrustError
 from reprise.store.database import Store
@@ -66,7 +66,14 @@ def load_manifest(repository: Repository, source: str, backup_id: str) -> Manife
     ``problem`` says why) or NotFoundError."""
     prefix = backup_prefix(source, backup_id)
     where = repository.where(prefix + MANIFEST)
-    data, signature = read_signed(repository.backend, prefix)
+    try:
+        check_key(prefix + MANIFEST)
+        data, signature = read_signed(repository.backend, prefix)
+    except InputError as error:  # an odd folder name, an oversized manifest or signature
+        raise TrustError(f"{where}: not a backup Reprise wrote ({error.message})",
+                         problem="damaged",
+                         hint="the folder cannot be trusted; `reprise backup forget` it once "
+                              "examined") from None
     verify_signature(data, signature, repository.trust, where,
                      config=repository.config_or_none())
     manifest = parse_manifest(data, where)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,7 +106,23 @@ class LocalBackend:
         self.description = str(root)
 
     def _path(self, key: str) -> Path:
-        return self.root.joinpath(*check_key(key).split("/"))
+        """The file of ``key``; refuses a key whose folders below the root include a
+        symbolic link: whoever can write the repository could otherwise make Reprise read,
+        write or delete elsewhere (the object itself is opened without following one)."""
+        parts = check_key(key).split("/")
+        current = self.root
+        for part in parts[:-1]:
+            current = current / part
+            try:
+                status = os.lstat(current)
+            except OSError:
+                break  # missing: created as a real folder by whoever writes it
+            if stat.S_ISLNK(status.st_mode):
+                raise OperationError(
+                    f"{current}: a symbolic link inside the repository; refusing to follow it",
+                    hint="Reprise never creates one: whoever can write the repository put it "
+                         "there. Examine it, then remove it")
+        return self.root.joinpath(*parts)
 
     def where(self, key: str) -> str:
         """The object's path."""
@@ -135,11 +152,23 @@ class LocalBackend:
         """The file opened for reading."""
         path = self._path(key)
         try:
-            return path.open("rb")
+            descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
+                                 | os.O_CLOEXEC)
         except FileNotFoundError as error:
             raise NotFoundError(key) from error
         except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise OperationError(f"{path}: a symbolic link inside the repository; "
+                                     "refusing to follow it",
+                                     hint="Reprise never creates one: whoever can write the "
+                                          "repository put it there") from error
             raise storage_error(error, path, "reading") from error
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            os.close(descriptor)
+            raise OperationError(f"{path}: not a regular file (a device, a FIFO or a folder "
+                                 "inside the repository)", hint="remove it")
+        os.set_blocking(descriptor, True)
+        return os.fdopen(descriptor, "rb")
 
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
         """Files under ``prefix`` (temporary files of unfinished writes included)."""
