@@ -193,6 +193,32 @@ def test_a_file_swapped_for_a_link_while_collected_is_not_followed(
                    if path.is_file())
 
 
+def _remove_nested(top: Path) -> None:
+    """Remove a tree too deep for shutil.rmtree (and for pytest's clean-up of old temporary
+    folders, which would fail on it later): one pass, by descriptors, no recursion."""
+    if not top.exists():
+        return
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+    stack: list[tuple[int, str]] = [(os.open(top, flags), "")]
+    while stack:
+        descriptor = stack[-1][0]
+        child = None
+        with os.scandir(descriptor) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    child = entry.name
+                    break
+                os.unlink(entry.name, dir_fd=descriptor)
+        if child is not None:
+            stack.append((os.open(child, flags, dir_fd=descriptor), child))
+            continue
+        os.close(descriptor)
+        name = stack.pop()[1]
+        if stack:
+            os.rmdir(name, dir_fd=stack[-1][0])
+    top.rmdir()
+
+
 def test_planted_link_loops_and_deep_folders_do_not_stall_or_crash_a_globbing_step(
         world: World, tmp_path: Path) -> None:
     """Whoever can write a collected folder (the intruder, often) plants two 'loop -> .'
@@ -203,21 +229,27 @@ def test_planted_link_loops_and_deep_folders_do_not_stall_or_crash_a_globbing_st
     (logs / "app" / "error.log").write_text("boom\n")
     (logs / "app" / "loop").symlink_to(".")
     (logs / "app" / "loop2").symlink_to(".")
-    deep = logs
-    for _level in range(1100):  # Path.mkdir(parents=True) would recurse too deep
-        deep = deep / "d"
-        deep.mkdir()
-    (deep / "deep.log").write_text("deep\n")
-    _scenario(world, [f"{logs}/**/*.log", logs / "app"])
-    result = subprocess.run([sys.executable, "-m", "reprise", "--plan", str(world.plan),
-                             "runbook", "run", "intrusion", "--json"], capture_output=True,
-                            text=True, timeout=60, check=False, env={**os.environ, **world.env})
-    message = _message(result)
-    _bundle_path, manifest = _bundle(world)
-    collected = sorted(entry["path"] for entry in manifest["files"])
-    assert collected == sorted([str(logs / "app" / "error.log"), str(deep / "deep.log")])
-    reasons = {entry["path"]: entry["reason"] for entry in manifest["skipped"]}
-    assert reasons[str(logs / "app" / "loop")] == "symbolic link to ., not followed"
-    assert reasons[str(logs / "app" / "loop2")] == "symbolic link to ., not followed"
-    assert "loop/" not in json.dumps(manifest)
-    assert "2 file(s) preserved" in message
+    try:
+        deep = logs
+        for _level in range(1100):  # Path.mkdir(parents=True) would recurse too deep
+            deep = deep / "d"
+            deep.mkdir()
+        (deep / "deep.log").write_text("deep\n")
+        _scenario(world, [f"{logs}/**/*.log", logs / "app"])
+        result = subprocess.run([sys.executable, "-m", "reprise", "--plan", str(world.plan),
+                                 "runbook", "run", "intrusion", "--json"], capture_output=True,
+                                text=True, timeout=60, check=False,
+                                env={**os.environ, **world.env})
+        message = _message(result)
+        _bundle_path, manifest = _bundle(world)
+        collected = sorted(entry["path"] for entry in manifest["files"])
+        assert collected == sorted([str(logs / "app" / "error.log"), str(deep / "deep.log")])
+        reasons = {entry["path"]: entry["reason"] for entry in manifest["skipped"]}
+        assert reasons[str(logs / "app" / "loop")] == "symbolic link to ., not followed"
+        assert reasons[str(logs / "app" / "loop2")] == "symbolic link to ., not followed"
+        assert "loop/" not in json.dumps(manifest)
+        assert "2 file(s) preserved" in message
+    finally:
+        _remove_nested(logs / "d")
+        for bundle in (world.root / "state" / "evidence").glob("*"):
+            _remove_nested(bundle)
