@@ -10,6 +10,7 @@ fetcher, and the time and LSN actually reached are reported.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import subprocess
@@ -285,15 +286,46 @@ def write_recovery_settings(datadir: Path, *, restore_command: str, at: datetime
         lines += [f"port = {port}", "listen_addresses = '127.0.0.1'"]
     if socket_dir is not None:
         lines.append(f"unix_socket_directories = '{socket_dir}'")
-    with (datadir / "postgresql.auto.conf").open("a", encoding="utf-8") as handle:
-        handle.write("\n" + "\n".join(lines) + "\n")
-    (datadir / "recovery.signal").touch()
+    _write_own_file(datadir / "postgresql.auto.conf", "\n" + "\n".join(lines) + "\n",
+                    append=True)
+    _write_own_file(datadir / "recovery.signal", "", append=True)
     if not (datadir / "postgresql.conf").exists():  # Debian keeps it in /etc
-        (datadir / "postgresql.conf").write_text("# written by reprise restore --pitr\n")
+        _write_own_file(datadir / "postgresql.conf", "# written by reprise restore --pitr\n")
     hba = datadir / "pg_hba.conf"
-    previous = hba.read_text() if hba.exists() else ""
-    hba.write_text("# reprise restore --pitr: its private socket folder only\n"
-                   "local all all trust\n" + previous)
+    previous = _read_own_file(hba) if hba.exists() else ""
+    _write_own_file(hba, "# reprise restore --pitr: its private socket folder only\n"
+                         "local all all trust\n" + previous)
+
+
+def _no_link(path: Path, error: OSError) -> VerificationError:
+    return VerificationError(f"{path}: a symbolic link in the restored data directory, "
+                             "where PostgreSQL keeps a plain file", hint="the base backup "
+                             "cannot be trusted; use another one")
+
+
+def _write_own_file(path: Path, text: str, *, append: bool = False) -> None:
+    """Write a settings file of the restored data directory, never through a symlink (the
+    unpacker keeps links inside the directory; this is the second lock on the door)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | (os.O_APPEND if append else os.O_TRUNC)
+    try:
+        descriptor = os.open(path, flags, 0o600)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise _no_link(path, error) from None
+        raise
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def _read_own_file(path: Path) -> str:
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise _no_link(path, error) from None
+        raise
+    with os.fdopen(descriptor, encoding="utf-8", errors="replace") as handle:
+        return handle.read()
 
 
 class RecoveringServer:
