@@ -238,3 +238,24 @@ def test_prune_never_deletes_a_damaged_backup(world: World) -> None:
     actions = {item["id"]: item["action"] for item in dry["decisions"]}
     assert actions == {ids[0]: "damaged", ids[1]: "forget", ids[2]: "keep"}
     assert (world.repository / "backups" / "app-command" / ids[0]).is_dir()
+
+
+def test_list_and_verify_point_at_complete_backups_the_catalog_lacks(world: World,
+                                                                    tmp_path: Path) -> None:
+    """A backup killed after its signature but before the catalog insert, or a repository
+    seen from a new machine: listed nowhere until a reindex, and said so."""
+    _setup(world)
+    backup_id = world.backup_once()
+    new_machine = {"REPRISE_STATE_DIR": str(tmp_path / "new-machine")}
+    listed = world.reprise("backup", "list", "--json", env=new_machine)
+    assert listed.returncode == 0 and json.loads(listed.stdout) == []
+    assert f"holds 1 complete-looking backup(s) the catalog lacks (app-command/{backup_id})" \
+        in listed.stderr
+    assert "reprise repo reindex local" in listed.stderr
+    verified = world.reprise("backup", "verify", "--all", env=new_machine)
+    assert verified.returncode == 0, verified.stderr
+    assert f"local: app-command/{backup_id} is complete-looking but not in the catalog" \
+        in verified.stderr
+    assert world.reprise("repo", "reindex", "local", env=new_machine).returncode == 0
+    again = world.reprise("backup", "list", env=new_machine)
+    assert backup_id in again.stdout and "catalog lacks" not in again.stderr

@@ -111,16 +111,24 @@ def list_command(
     from rich.table import Table
 
     from reprise.backup.catalog import list_backups, list_problems
+    from reprise.backup.drift import uncatalogued_local
     from reprise.cli.context import open_state
-    from reprise.cli.output import print_json, stdout
+    from reprise.cli.output import print_json, stderr, stdout
 
-    _loaded, store = open_state(ctx)
+    loaded, store = open_state(ctx)
     try:
         entries = list_backups(store, service=service)
         problems = [entry for entry in list_problems(store)
                     if service is None or (entry.claimed or {}).get("service") == service]
+        missing = uncatalogued_local(loaded.plan, store)
     finally:
         store.close()
+    for found in missing:  # on stderr: the JSON on stdout keeps its shape
+        shown = ", ".join(found.folders[:3]) + (" …" if len(found.folders) > 3 else "")
+        stderr().print(f"note: repository {found.repository} holds {len(found.folders)} "
+                       f"complete-looking backup(s) the catalog lacks ({shown}): run "
+                       f"`reprise repo reindex {found.repository}` to verify and list them",
+                       markup=False, highlight=False)
     if json:
         print_json([{**entry.to_dict(), "problem": None} for entry in entries]
                    + [entry.to_dict() for entry in problems])
@@ -220,6 +228,7 @@ def verify_command(
     """
     from reprise.backup import keyring
     from reprise.backup.catalog import find_backup, list_backups, list_problems
+    from reprise.backup.drift import uncatalogued
     from reprise.backup.repo_admin import trust_warnings
     from reprise.backup.verify import budget_selection, leftovers, verify_and_record
     from reprise.cli import progress
@@ -273,6 +282,10 @@ def verify_command(
                 try:
                     incomplete += [opened.where(folder.prefix) for folder in leftovers(opened)]
                     warnings += trust_warnings(store, opened)
+                    warnings += [f"{name}: {folder} is complete-looking but not in the "
+                                 f"catalog, so it was not verified: run `reprise repo "
+                                 f"reindex {name}`"
+                                 for folder in uncatalogued(store, opened).folders]
                 except RepriseError as error:
                     unreachable.append(f"{name}: {error.message}")
             problems = [entry for entry in list_problems(store, repository=repository)
