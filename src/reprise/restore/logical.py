@@ -43,6 +43,7 @@ class TargetServer:
     version_num: int
     user: str
     databases: list[DatabaseTarget]
+    superuser: bool = False
 
     @property
     def description(self) -> str:
@@ -63,7 +64,8 @@ def check_target(dsn: str, dump_version_num: int, pairs: list[tuple[str, str]], 
     """Check the target server without changing it; raise naming what is wrong."""
     with connect(dsn, what="restore target") as connection:
         version = connection.info.server_version
-        user = str(connection.execute("SELECT current_user").fetchone()[0])  # type: ignore[index]
+        user, superuser = connection.execute(
+            "SELECT current_user, current_setting('is_superuser') = 'on'").fetchone()  # type: ignore[misc]
         existing = {str(row[0]) for row in connection.execute(
             "SELECT datname FROM pg_database").fetchall()}
     if version // 10000 < dump_version_num // 10000:
@@ -84,14 +86,23 @@ def check_target(dsn: str, dump_version_num: int, pairs: list[tuple[str, str]], 
                     hint="restore under another name (--as NEW_NAME), or replace its "
                          "content with --clean")
         targets.append(DatabaseTarget(source, target, target in existing, empty))
-    return TargetServer(dsn, version, user, targets)
+    return TargetServer(dsn, version, str(user), targets, bool(superuser))
 
 
-def _env(password: str | None) -> dict[str, str]:
+def _env(password: str | None, *, options: str | None = None) -> dict[str, str]:
     env = dict(os.environ)
     if password is not None:
         env["PGPASSWORD"] = password
+    if options:
+        env["PGOPTIONS"] = f"{env.get('PGOPTIONS', '')} {options}".strip()
     return env
+
+
+#: For pg_restore as a superuser: the dump's data already holds what its triggers did.
+#: pg_restore -j creates a trigger on a partitioned table as soon as the (data-less)
+#: parent exists, possibly while its partitions are still being loaded: the trigger then
+#: fires on restored rows (an audit table gets extra rows, or duplicate keys).
+NO_TRIGGERS = "-c session_replication_role=replica"
 
 
 PARTIAL_HINT = ("the target may now hold part of the data; fix the cause and restore again "
@@ -159,29 +170,62 @@ def _dump_path(staged: Path, format_: str | None, scratch: Path, where: str) -> 
     return folder
 
 
+OLD_BACKUP_WARNING = (
+    "{name}: this backup predates Reprise recording database properties; the database "
+    "was created with the target's defaults (owned by {user}, the target's encoding and "
+    "locale) and without the original's settings, privileges or comment. Its dump holds "
+    "them: `restore --to-dir` then `pg_restore --create` brings them back")
+
+
 def restore_database(server: TargetServer, target: DatabaseTarget, staged: Path,
                      format_: str | None, *, jobs: int, clean: bool, dump_major: int,
-                     where: str | None = None) -> None:
-    """pg_restore one database (creating it when absent)."""
+                     where: str | None = None,
+                     properties: dict[str, Any] | None = None) -> list[str]:
+    """pg_restore one database (creating it when absent), then give it the backup's
+    properties (owner, encoding, locale, settings, privileges, comment) under the target
+    name. ``properties`` is None for backups made before they were recorded: then the
+    database is created as before, with the target's defaults. Returns warnings."""
+    import psycopg
     from psycopg import sql
+    from psycopg.conninfo import make_conninfo
+
+    from reprise.pg import database_properties
 
     pg_restore = find_tool("pg_restore", min_major=dump_major)
     conninfo, password = split_dsn(server.dsn)
-    from psycopg.conninfo import make_conninfo
-
+    warnings: list[str] = []
     argv = [str(pg_restore), "--no-password", f"--jobs={max(1, jobs)}"]
     with tempfile.TemporaryDirectory(dir=staged.parent, prefix="pgdir-") as scratch:
         # Unpacked (and refused if hostile) before the target is touched.
         dump = _dump_path(staged, format_, Path(scratch), where or staged.name)
-        if not target.exists:
-            with connect(server.dsn, what="restore target") as connection:
-                connection.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(
-                    sql.Identifier(target.target)))
-        elif clean and not target.empty:
+        with connect(server.dsn, what="restore target") as connection:
+            if target.exists:
+                if properties is not None:
+                    warnings += database_properties.existing_differences(
+                        connection, target.target, properties)
+            elif properties is not None:
+                warnings += database_properties.create_database(connection, target.target,
+                                                                properties)
+            else:
+                warnings.append(OLD_BACKUP_WARNING.format(name=target.target,
+                                                          user=server.user))
+                try:
+                    connection.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0")
+                                       .format(sql.Identifier(target.target)))
+                except psycopg.Error as error:
+                    raise OperationError(f"cannot create database {target.target!r}: "
+                                         f"{str(error).strip().splitlines()[0]}",
+                                         hint="nothing of this database was written; fix "
+                                              "the cause and restore again") from error
+        if target.exists and clean and not target.empty:
             argv += ["--clean", "--if-exists"]
         argv += [f"--dbname={make_conninfo(conninfo, dbname=target.target)}", str(dump)]
         run_tool(argv, what=f"pg_restore {target.source} → {target.target}",
-                 env=_env(password))
+                 env=_env(password, options=NO_TRIGGERS if server.superuser else None))
+    if properties is not None:
+        with connect(server.dsn, what="restore target") as connection:
+            database_properties.apply_properties(connection, target.target, properties)
+    return warnings
 
 
 def database_pairs(manifest_databases: list[str], only: str | None,

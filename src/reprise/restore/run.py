@@ -177,6 +177,14 @@ def plan_restore(plan: Plan, store: Store, request: RestoreRequest) -> RestorePl
         steps += [f"pg_restore -j {request.jobs}: {source} → {target_name}"
                   + (" (replacing its content)" if request.clean else "")
                   for source, target_name in pairs]
+        recorded = {entry.get("name"): entry for entry in manifest.databases}
+        if all(isinstance(recorded.get(source, {}).get("properties"), dict)
+               for source, _target in pairs):
+            steps.append("give each database the owner, encoding, locale, settings, "
+                         "privileges and comment it had")
+        else:
+            steps.append("create missing databases with the target's defaults (this backup "
+                         "predates Reprise recording database properties)")
     elif mode == "directory":
         steps.append(f"write the plain files into {target}")
     else:
@@ -304,13 +312,17 @@ def restore_staged(report: Report, server: logical.TargetServer, repository: Rep
             with report.step("restore roles and tablespaces") as step:
                 warnings = logical.restore_globals(server, item.path)
                 step.detail = "; ".join(warnings) or None
+    recorded = {str(entry.get("name")): entry for entry in manifest.databases}
     for target in server.databases:
         item = next(item for item in staged if item.part.database == target.source)
+        properties = recorded.get(target.source, {}).get("properties")
         with report.step(f"pg_restore {target.source} → {target.target}",
-                         size=item.part.plain_size):
-            logical.restore_database(server, target, item.path, item.part.format, jobs=jobs,
-                                     clean=clean, dump_major=major,
-                                     where=f"backup {manifest.id} part {item.part.name}")
+                         size=item.part.plain_size) as step:
+            warnings = logical.restore_database(
+                server, target, item.path, item.part.format, jobs=jobs, clean=clean,
+                dump_major=major, where=f"backup {manifest.id} part {item.part.name}",
+                properties=properties if isinstance(properties, dict) else None)
+            step.detail = "; ".join(warnings) or None
 
 
 def _to_directory(to_dir: Path, report: Report, repository: Repository, manifest: Manifest,

@@ -3,6 +3,10 @@
 Per database, ``pg_dump`` in custom format (or directory format with parallel jobs), plus
 ``pg_dumpall --globals-only`` so that a restore on a new server recreates roles and
 tablespaces first. Large objects are included (pg_dump does so for whole databases).
+What pg_dump leaves to ``--create`` (the database's owner, encoding, locale, settings,
+privileges and comment) is read in the dump's snapshot into the manifest
+(:mod:`reprise.pg.database_properties`), so that a restore, also under another name,
+recreates the database as it was.
 
 Each database is dumped from a snapshot exported by a transaction of ours
 (``pg_dump --snapshot``); in that same snapshot, while the dump streams, a second query
@@ -27,6 +31,7 @@ from reprise.backup.sources.process import producer_output, threaded_pipe
 from reprise.errors import InputError, OperationError
 from reprise.pg.binaries import find_tool
 from reprise.pg.connect import connect, split_dsn
+from reprise.pg.database_properties import read_properties
 from reprise.pg.table_stats import STATS_SETTINGS, table_stats
 
 if TYPE_CHECKING:
@@ -70,6 +75,13 @@ def _server_facts(connection: psycopg.Connection[Any]) -> dict[str, Any]:
     return facts
 
 
+_SERVER_GONE = ("server closed the connection", "terminating connection",
+                "connection to server", "could not connect", "no connection to the server",
+                "the database system is shutting down", "the database system is in recovery",
+                "could not receive data from server", "ssl syscall error")
+"""What libpq says when the server dies or goes away under pg_dump."""
+
+
 class PostgresRun:
     """Backs up the databases of one server, one part each, plus the globals."""
 
@@ -83,11 +95,26 @@ class PostgresRun:
             self.facts.server = _server_facts(connection)
             self.databases = _list_databases(connection, config)
         major = self.facts.server["version_num"] // 10000
-        hint = (f"install pg_dump {major} or newer (Debian: apt-get install "
-                f"postgresql-client-{major}); pg_dump must not be older than the server")
+        self.major = major
         self.pg_dump = find_tool("pg_dump", min_major=major)
         self.pg_dumpall = find_tool("pg_dumpall", min_major=major) if config.globals else None
-        self.tool_hint = hint
+
+    def tool_hint(self, detail: str) -> str:
+        """The fix for a pg_dump / pg_dumpall failure, from the end of what it printed."""
+        lowered = detail.lower()
+        if "version mismatch" in lowered:
+            return (f"install pg_dump {self.major} or newer (Debian: apt-get install "
+                    f"postgresql-client-{self.major}); pg_dump must not be older than the "
+                    "server")
+        if any(sign in lowered for sign in _SERVER_GONE):
+            return ("the server went away during the dump: check that it is running (and its "
+                    "log), then run the backup again; nothing incomplete was kept")
+        if "permission denied" in lowered:
+            return ("the backup role cannot read everything: grant it pg_read_all_data (or "
+                    "back up as a superuser)")
+        if "lock" in lowered and "timeout" in lowered:
+            return "another session held a lock too long; run the backup again"
+        return "see the end of its message above; nothing incomplete was kept"
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -113,7 +140,8 @@ class PostgresRun:
                 f"--dbname={self.base_conninfo}"]
         what = f"{self.source_name}: pg_dumpall --globals-only"
         try:
-            with producer_output(argv, what=what, env=self._env()) as stream:
+            with producer_output(argv, what=what, env=self._env(),
+                                 hint=self.tool_hint) as stream:
                 yield stream
         except OperationError as error:
             if "pg_authid" not in error.message:
@@ -122,7 +150,8 @@ class PostgresRun:
             self.facts.warnings.append("roles dumped without passwords (pg_authid is not "
                                        "readable by this user); set them again after a restore")
             argv.insert(2, "--no-role-passwords")
-            with producer_output(argv, what=what, env=self._env()) as stream:
+            with producer_output(argv, what=what, env=self._env(),
+                                 hint=self.tool_hint) as stream:
                 yield stream
 
     @contextmanager
@@ -134,6 +163,7 @@ class PostgresRun:
                      options=STATS_SETTINGS) as connection:
             connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             snapshot = connection.execute("SELECT pg_export_snapshot()").fetchone()[0]  # type: ignore[index]
+            entry["properties"] = self._properties(connection, database)
             stats: dict[str, Any] = {}
             worker = threading.Thread(target=self._collect_stats, args=(connection, stats),
                                       name=f"stats-{database}", daemon=True)
@@ -150,6 +180,21 @@ class PostgresRun:
             if "error" in stats:
                 raise stats["error"]
             entry.update(stats["result"])
+
+    def _properties(self, connection: psycopg.Connection[Any],
+                    database: str) -> dict[str, Any]:
+        """Owner, encoding, locale, settings, privileges, comment: what pg_dump leaves to
+        ``--create``, read in the dump's snapshot so that a restore recreates them."""
+        import psycopg
+
+        try:
+            return read_properties(connection)
+        except psycopg.Error as error:
+            text = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+            raise OperationError(f"{self.source_name}: cannot read the properties of "
+                                 f"database {database}: {text}",
+                                 hint="the backup user must be able to read pg_database, "
+                                      "pg_db_role_setting and pg_shseclabel") from error
 
     def _collect_stats(self, connection: psycopg.Connection[Any], out: dict[str, Any]) -> None:
         try:
