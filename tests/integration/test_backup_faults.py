@@ -229,3 +229,45 @@ def test_memory_stays_bounded_on_a_large_incompressible_stream(world: World) -> 
     assert peak_mb < 256, f"peak RSS {peak_mb:.0f} MB"
     [listed] = world.backups()
     assert listed["plain_size"] == 400_000_000
+
+
+def test_a_server_that_dies_mid_dump_is_named_not_a_pg_dump_to_install(world: World) -> None:
+    """pg_dump waits on a lock another session holds; the server then crashes (SIGQUIT to
+    the postmaster: immediate shutdown). The failure says the server went away."""
+    import psycopg
+
+    from reprise.pg.scratch import ScratchPostgres
+
+    scratch = ScratchPostgres()  # its own server: this test brings it down
+    info = scratch.start()
+    try:
+        with psycopg.connect(info.dsn(), autocommit=True) as connection:
+            connection.execute("CREATE DATABASE shop")
+        with psycopg.connect(info.dsn("shop"), autocommit=True) as connection:
+            connection.execute("CREATE TABLE orders (id int)")
+        _postgres_world(world, info.dsn())
+        locker = psycopg.connect(info.dsn("shop"))
+        locker.execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+        backup = world.spawn("backup", "run", "--all")
+        deadline = time.monotonic() + 120
+        with psycopg.connect(info.dsn(), autocommit=True) as watcher:
+            while time.monotonic() < deadline:
+                waiting = watcher.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                    "'pg_dump' AND wait_event_type = 'Lock'").fetchone()
+                if waiting and waiting[0]:
+                    break
+                assert backup.poll() is None, backup.communicate()
+                time.sleep(0.2)
+            else:
+                pytest.fail("pg_dump never waited on the lock")
+        pid = int((scratch.datadir / "postmaster.pid").read_text().splitlines()[0])
+        os.kill(pid, signal.SIGQUIT)
+        _out, err = backup.communicate(timeout=120)
+        locker.close()
+    finally:
+        scratch.stop()
+    assert backup.returncode == 1, err
+    assert "the server went away during the dump" in err
+    assert "install pg_dump" not in err and "Traceback" not in err
+    _assert_consistent(world, "app-postgres", [])

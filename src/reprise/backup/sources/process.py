@@ -29,16 +29,21 @@ def _tail(handle: BinaryIO) -> str:
     return handle.read().decode("utf-8", "replace").strip()
 
 
+def _hint(hint: str | Callable[[str], str] | None, detail: str) -> str | None:
+    return hint(detail) if callable(hint) else hint
+
+
 @contextmanager
 def producer_output(argv: list[str], *, what: str, env: dict[str, str] | None = None,
                     timeout: float | None = None, cwd: str | None = None,
-                    hint: str | None = None,
+                    hint: str | Callable[[str], str] | None = None,
                     stderr_out: list[str] | None = None) -> Iterator[BinaryIO]:
     """The stdout of ``argv`` as a stream. On leaving: the program must have exited 0
     within ``timeout`` seconds, else OperationError with the end of its stderr. The program
     runs in its own process group, killed whole on timeout or when the reader fails.
     ``stderr_out`` receives the end of its stderr on success (programs that report facts
-    there, like pg_basebackup -v)."""
+    there, like pg_basebackup -v). ``hint`` may be a function of the end of stderr, to fit
+    the fix to what went wrong."""
     with tempfile.TemporaryFile() as errors:
         try:
             process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors,
@@ -46,7 +51,7 @@ def producer_output(argv: list[str], *, what: str, env: dict[str, str] | None = 
                                        start_new_session=True)
         except OSError as error:
             raise OperationError(f"{what}: cannot start {argv[0]}: {error.strerror}",
-                                 hint=hint) from error
+                                 hint=_hint(hint, "")) from error
         timed_out = threading.Event()
 
         def expire() -> None:
@@ -71,14 +76,14 @@ def producer_output(argv: list[str], *, what: str, env: dict[str, str] | None = 
         code = process.wait()
         if timed_out.is_set():
             raise OperationError(f"{what}: did not finish within {timeout:g} s and was killed",
-                                 hint=hint or "raise the timeout, or find why it hangs")
+                                 hint="raise the timeout, or find why it hangs")
         if code != 0:
             detail = _tail(errors)
             reason = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
             message = f"{what}: {reason}"
             if detail:
                 message += f": {detail}"
-            raise OperationError(message, hint=hint)
+            raise OperationError(message, hint=_hint(hint, detail))
         if stderr_out is not None:
             stderr_out.append(_tail(errors))
 
