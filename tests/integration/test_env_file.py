@@ -59,11 +59,16 @@ def _minimal(tmp_path: Path) -> Path:
     return plan
 
 
+def _secret(tmp_path: Path, text: str, mode: int) -> Path:
+    secret = tmp_path / "smtp-password"
+    secret.write_text(text)
+    secret.chmod(mode)
+    return secret
+
+
 def test_a_secret_comes_from_a_file_by_reference_or_by_a_file_variable(
         tmp_path: Path) -> None:
-    secret = tmp_path / "smtp-password"
-    secret.write_text("s3cr3t-from-a-file\n")
-    secret.chmod(0o400)
+    secret = _secret(tmp_path, "s3cr3t-from-a-file\n", 0o400)
     plan = _minimal(tmp_path)
     by_variable = load_plan(plan, environ={"SMTP_PASSWORD_FILE": str(secret)}, contacts=False)
     contact = by_variable.plan.roles[0].members[0].contacts[0]
@@ -75,9 +80,7 @@ def test_a_secret_comes_from_a_file_by_reference_or_by_a_file_variable(
 
 def test_a_secret_file_others_can_read_or_a_relative_one_is_refused_and_located(
         tmp_path: Path) -> None:
-    secret = tmp_path / "smtp-password"
-    secret.write_text("s3cr3t\n")
-    secret.chmod(0o644)
+    secret = _secret(tmp_path, "s3cr3t\n", 0o644)
     plan = _minimal(tmp_path)
     with pytest.raises(PlanError) as refused:
         load_plan(plan, environ={"SMTP_PASSWORD_FILE": str(secret)}, contacts=False)

@@ -222,15 +222,20 @@ def test_no_space_left_in_to_dir(world: World, postgres: ConnectionInfo) -> None
         assert list(folder.iterdir()) == []
 
 
-def test_files_restore_into_a_target_dir(world: World, files_tree: Path) -> None:
+def _files_plan(world: World, tree: Path) -> None:
+    """A plan backing up ``tree`` as a files source, its repository initialised."""
     world.write_plan(f"""\
 - kind: files
-  paths: [{files_tree}]
+  paths: [{tree}]
   repository: local
   schedule: "@daily"
   retention: {{keep_last: 3}}
 """)
     assert world.reprise("repo", "init").returncode == 0
+
+
+def test_files_restore_into_a_target_dir(world: World, files_tree: Path) -> None:
+    _files_plan(world, files_tree)
     world.backup_once()
     target = world.root / "restored"
     result = world.reprise("restore", "app", "--target-dir", str(target))
@@ -281,14 +286,7 @@ def test_fifos_and_sockets_are_left_out_of_a_files_backup_and_listed(
     listener = socket.socket(socket.AF_UNIX)
     listener.bind(str(files_tree / "app.sock"))
     try:
-        world.write_plan(f"""\
-- kind: files
-  paths: [{files_tree}]
-  repository: local
-  schedule: "@daily"
-  retention: {{keep_last: 3}}
-""")
-        assert world.reprise("repo", "init").returncode == 0
+        _files_plan(world, files_tree)
         backup_id = world.backup_once()
     finally:
         listener.close()

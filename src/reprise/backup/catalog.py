@@ -223,14 +223,20 @@ def _problem(row: Any) -> ProblemEntry:
 def list_problems(store: Store, *, repository: str | None = None,
                   source: str | None = None) -> list[ProblemEntry]:
     """Folders kept in the catalog because they do not verify, oldest first."""
-    query = select(backups).where(backups.c.problem.is_not(None)).order_by(
-        backups.c.finished_at, backups.c.backup_id)
-    if repository:
-        query = query.where(backups.c.repository == repository)
-    if source:
-        query = query.where(backups.c.source == source)
+    query = _rows(backups.c.problem.is_not(None), repository=repository, source=source)
     with store.engine.connect() as connection:
         return [_problem(row) for row in connection.execute(query)]
+
+
+def _rows(kind: Any, *, repository: str | None = None, source: str | None = None,
+          service: str | None = None) -> Any:
+    """The catalog rows of one kind (sound, or with a problem), filtered, oldest first."""
+    query = select(backups).where(kind).order_by(backups.c.finished_at, backups.c.backup_id)
+    for column, value in ((backups.c.repository, repository), (backups.c.source, source),
+                          (backups.c.service, service)):
+        if value:
+            query = query.where(column == value)
+    return query
 
 
 def find_any(store: Store, wanted: str) -> CatalogEntry | ProblemEntry:
@@ -259,14 +265,8 @@ def _entry(row: Any) -> CatalogEntry:
 def list_backups(store: Store, *, service: str | None = None, source: str | None = None,
                  repository: str | None = None) -> list[CatalogEntry]:
     """Cataloged sound backups, oldest first (never a folder with a problem)."""
-    query = select(backups).where(backups.c.problem.is_(None)).order_by(
-        backups.c.finished_at, backups.c.backup_id)
-    if service:
-        query = query.where(backups.c.service == service)
-    if source:
-        query = query.where(backups.c.source == source)
-    if repository:
-        query = query.where(backups.c.repository == repository)
+    query = _rows(backups.c.problem.is_(None), repository=repository, source=source,
+                  service=service)
     with store.engine.connect() as connection:
         return [_entry(row) for row in connection.execute(query)]
 
