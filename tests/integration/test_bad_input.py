@@ -131,3 +131,12 @@ def test_a_read_needs_no_write_lock_and_a_write_waits_then_says_who_to_wait_for(
     kinds = [event["kind"] for event in
              json.loads(cli("--plan", plan_dir, "events", "list", "--json").stdout)]
     assert "plan.changed" in kinds
+
+
+def test_a_retention_count_past_any_real_need_is_located(cli, tmp_path: Path) -> None:
+    plan = tmp_path / "reprise.yaml"
+    text = (EXAMPLES / "minimal" / "reprise.yaml").read_text()
+    plan.write_text(text.replace("keep_daily: 7", "keep_daily: 99999999999999999999999"))
+    result = cli("plan", "validate", plan)
+    assert result.exit_code == 2
+    assert "retention.keep_daily: must be at most 100000" in result.stderr

@@ -67,7 +67,7 @@ class HttpCheck(CheckBase):
     json_equals: str | int | float | bool | None = Field(
         None, description="Expected value at json_path.")
     verify_tls: bool = Field(True, description="Verify the certificate chain and host name.")
-    cert_expiry_days: int = Field(14, ge=0, description="Degraded when the certificate "
+    cert_expiry_days: int = Field(14, ge=0, le=3650, description="Degraded when the certificate "
                                                         "expires within this many days.")
     degraded_latency: Duration | None = None
 
@@ -105,7 +105,7 @@ class SmtpCheck(CheckBase):
     tls: TlsMode = Field("starttls", description="starttls: required on the plain port; "
                                                  "implicit: TLS from the first byte (465).")
     verify_tls: bool = True
-    cert_expiry_days: int = Field(14, ge=0)
+    cert_expiry_days: int = Field(14, ge=0, le=3650)
     expect_banner: Regex | None = None
 
 
@@ -117,7 +117,7 @@ class ImapCheck(CheckBase):
     port: Port | None = Field(None, description="Default: 993 with implicit TLS, else 143.")
     tls: TlsMode = "implicit"
     verify_tls: bool = True
-    cert_expiry_days: int = Field(14, ge=0)
+    cert_expiry_days: int = Field(14, ge=0, le=3650)
 
 
 class PostgresCheck(CheckBase):
@@ -180,8 +180,8 @@ class TlsCheck(CheckBase):
     host: Host
     port: Port = 443
     server_name: str | None = Field(None, description="SNI name; default: host.")
-    warn_days: int = Field(21, ge=0, description="Degraded when expiring within.")
-    critical_days: int = Field(7, ge=0, description="Down when expiring within.")
+    warn_days: int = Field(21, ge=0, le=3650, description="Degraded when expiring within.")
+    critical_days: int = Field(7, ge=0, le=3650, description="Down when expiring within.")
     verify_tls: bool = True
 
 

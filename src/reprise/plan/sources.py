@@ -25,14 +25,15 @@ class Retention(PlanModel):
     The newest verified backup of a service is always kept, whatever the rules say.
     """
 
-    keep_last: int | None = Field(None, ge=1, description="The newest N backups.")
+    keep_last: int | None = Field(None, ge=1, le=100_000, description="The newest N backups.")
     keep_within: Duration | None = Field(None, description="Every backup younger than this.")
-    keep_hourly: int | None = Field(None, ge=1, description="The newest backup of each of the "
-                                                            "last N hours that have one.")
-    keep_daily: int | None = Field(None, ge=1)
-    keep_weekly: int | None = Field(None, ge=1)
-    keep_monthly: int | None = Field(None, ge=1)
-    keep_yearly: int | None = Field(None, ge=1)
+    keep_hourly: int | None = Field(None, ge=1, le=100_000,
+                                    description="The newest backup of each of the last N "
+                                                "hours that have one.")
+    keep_daily: int | None = Field(None, ge=1, le=100_000)
+    keep_weekly: int | None = Field(None, ge=1, le=100_000)
+    keep_monthly: int | None = Field(None, ge=1, le=100_000)
+    keep_yearly: int | None = Field(None, ge=1, le=100_000)
 
     @model_validator(mode="after")
     def _has_a_rule(self) -> Retention:
