@@ -7,18 +7,22 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from reprise.plan.checks import BackupAgeCheck
-from reprise.plan.model import Plan
 from reprise.plan.units import format_duration
 from reprise.probes.result import ProbeResult, degraded, down, up
 from reprise.store.database import Store
 
+if TYPE_CHECKING:
+    from reprise.probes.context import ProbeRun
 
-async def probe_backup_age(check: BackupAgeCheck, service_id: str, plan: Plan,
-                           store: Store | None, now: datetime | None = None) -> ProbeResult:
+
+async def probe_backup_age(check: BackupAgeCheck, run: ProbeRun,
+                           now: datetime | None = None) -> ProbeResult:
     """Judge the age of the service's newest verified backup against its RPO."""
-    target = check.service or service_id
+    target = check.service or run.service_id
+    plan, store = run.context.plan, run.context.store
     limit = check.max_age or plan.rpo(plan.service(target))
     if store is None:
         return down("no state database: the backup catalog cannot be read")

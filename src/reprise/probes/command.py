@@ -14,10 +14,14 @@ import re
 import signal
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from reprise.plan.checks import CommandCheck
 from reprise.probes.result import ProbeResult, degraded, down, up
 from reprise.security import operator_umask
+
+if TYPE_CHECKING:
+    from reprise.probes.context import ProbeRun
 
 KEPT_OUTPUT = 64 * 1024
 """Bytes of output kept for stdout_regex and messages."""
@@ -54,7 +58,7 @@ async def run_shell(command: str, *, flood_limit: int | None = FLOOD_LIMIT) -> S
     return ShellOutcome(code, output.decode("utf-8", "replace").strip(), flooded)
 
 
-async def probe_command(check: CommandCheck) -> ProbeResult:
+async def probe_command(check: CommandCheck, _run: ProbeRun) -> ProbeResult:
     """Run the command with /bin/sh; judge its exit code and output."""
     started = time.perf_counter()
     try:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import os
+from typing import TYPE_CHECKING
 
 from reprise.plan.checks import DiskCheck
 from reprise.plan.units import format_size
 from reprise.probes.result import ProbeResult, degraded, down, up
 
+if TYPE_CHECKING:
+    from reprise.probes.context import ProbeRun
 
-async def probe_disk(check: DiskCheck) -> ProbeResult:
+
+async def probe_disk(check: DiskCheck, _run: ProbeRun) -> ProbeResult:
     """Compare the free space of ``path``'s file system with the thresholds."""
     try:
         # In a thread: statvfs on a dead NFS mount blocks, and the runner's timeout must win.

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from reprise.plan.checks import DnsCheck
 from reprise.probes.result import ProbeResult, down, up
 
+if TYPE_CHECKING:
+    from reprise.probes.context import ProbeRun
 
-async def probe_dns(check: DnsCheck) -> ProbeResult:
+
+async def probe_dns(check: DnsCheck, _run: ProbeRun) -> ProbeResult:
     """Ask for ``record_type`` of ``lookup`` and compare with ``expect``."""
     import dns.asyncresolver
     import dns.exception

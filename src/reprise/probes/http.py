@@ -6,7 +6,7 @@ import json
 import re
 import ssl
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -14,6 +14,9 @@ from reprise.plan.checks import HttpCheck
 from reprise.probes.net import describe
 from reprise.probes.result import ProbeResult, down, slow, up
 from reprise.probes.tlsinfo import certificate_expiry, expiry_note, expiry_verdict
+
+if TYPE_CHECKING:
+    from reprise.probes.context import ProbeRun
 
 _BODY_LIMIT = 1024 * 1024
 """Bytes of body read for body_regex / json_path; a huge page never fills the memory."""
@@ -42,9 +45,9 @@ class HttpClients:
         self._clients.clear()
 
 
-async def probe_http(check: HttpCheck, clients: HttpClients) -> ProbeResult:
+async def probe_http(check: HttpCheck, run: ProbeRun) -> ProbeResult:
     """Send the request and judge status, body, JSON value, latency and certificate."""
-    client = clients.get(check.verify_tls)
+    client = run.context.http.get(check.verify_tls)
     timeout = check.timeout.total_seconds()
     started = time.perf_counter()
     try:

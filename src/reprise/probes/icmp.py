@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from reprise.plan.checks import IcmpCheck
 from reprise.probes.result import ProbeResult, degraded, down, up
+
+if TYPE_CHECKING:
+    from reprise.probes.context import ProbeRun
 
 PING_GROUP_HINT = ("this system forbids unprivileged ping for this user: allow it with "
                    "`sysctl -w net.ipv4.ping_group_range='0 2147483647'` (persist it in "
                    "/etc/sysctl.d/), or use a tcp check instead")
 
 
-async def probe_icmp(check: IcmpCheck) -> ProbeResult:
+async def probe_icmp(check: IcmpCheck, _run: ProbeRun) -> ProbeResult:
     """Send ``count`` echo requests; judge loss and round-trip time."""
     from icmplib import async_ping
     from icmplib.exceptions import ICMPLibError, NameLookupError, SocketPermissionError

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import TYPE_CHECKING
 
 from reprise.plan.checks import ImapCheck
 from reprise.probes.net import ProtocolError, address, converse
 from reprise.probes.result import ProbeResult, down, up
 from reprise.probes.tlsinfo import certificate_expiry, client_context, expiry_verdict
+
+if TYPE_CHECKING:
+    from reprise.probes.context import ProbeRun
 
 
 async def _line(reader: asyncio.StreamReader) -> str:
@@ -44,7 +48,7 @@ def _capabilities(lines: list[str]) -> list[str]:
     return []
 
 
-async def probe_imap(check: ImapCheck) -> ProbeResult:
+async def probe_imap(check: ImapCheck, _run: ProbeRun) -> ProbeResult:
     """Greeting, CAPABILITY, STARTTLS (when asked), CAPABILITY again, LOGOUT."""
     port = check.port or (993 if check.tls == "implicit" else 143)
     target = address(check.host, port)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import math
 import time
+from typing import TYPE_CHECKING
 
 from reprise.plan.checks import PostgresCheck
 from reprise.probes.result import ProbeResult, down, slow, up
 
+if TYPE_CHECKING:
+    from reprise.probes.context import ProbeRun
 
-async def probe_postgres(check: PostgresCheck) -> ProbeResult:
+
+async def probe_postgres(check: PostgresCheck, _run: ProbeRun) -> ProbeResult:
     """Connect, run ``query`` read-only and compare the first column of the first row."""
     import psycopg
 

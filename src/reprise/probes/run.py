@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
 
 from reprise.plan.checks import (
     BackupAgeCheck,
@@ -24,26 +23,15 @@ from reprise.plan.checks import (
     TcpCheck,
     TlsCheck,
 )
-from reprise.plan.model import Plan, Service
-from reprise.probes.http import HttpClients
+from reprise.plan.model import Service
+from reprise.probes.context import ProbeContext, ProbeRun
 from reprise.probes.net import address
+from reprise.probes.registry import probe_for
 from reprise.probes.result import ProbeResult, down
-from reprise.store.database import Store
+
+__all__ = ["ProbeContext", "check_line", "describe_check", "run_check", "service_checks"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class ProbeContext:
-    """What probes share during one run of the monitor (or of `reprise status`)."""
-
-    plan: Plan
-    store: Store | None = None
-    http: HttpClients = field(default_factory=HttpClients)
-
-    async def aclose(self) -> None:
-        """Release shared connections."""
-        await self.http.aclose()
 
 
 def describe_check(check: Check) -> str:
@@ -113,50 +101,4 @@ async def run_check(check: Check, service_id: str, context: ProbeContext) -> Pro
 
 
 async def _probe(check: Check, service_id: str, context: ProbeContext) -> ProbeResult:
-    # Probe modules import their libraries lazily: `reprise status` loads only what it uses.
-    match check:
-        case TcpCheck():
-            from reprise.probes.tcp import probe_tcp
-
-            return await probe_tcp(check)
-        case HttpCheck():
-            from reprise.probes.http import probe_http
-
-            return await probe_http(check, context.http)
-        case IcmpCheck():
-            from reprise.probes.icmp import probe_icmp
-
-            return await probe_icmp(check)
-        case DnsCheck():
-            from reprise.probes.dns import probe_dns
-
-            return await probe_dns(check)
-        case SmtpCheck():
-            from reprise.probes.smtp import probe_smtp
-
-            return await probe_smtp(check)
-        case ImapCheck():
-            from reprise.probes.imap import probe_imap
-
-            return await probe_imap(check)
-        case PostgresCheck():
-            from reprise.probes.postgres import probe_postgres
-
-            return await probe_postgres(check)
-        case DiskCheck():
-            from reprise.probes.disk import probe_disk
-
-            return await probe_disk(check)
-        case CommandCheck():
-            from reprise.probes.command import probe_command
-
-            return await probe_command(check)
-        case BackupAgeCheck():
-            from reprise.probes.backup_age import probe_backup_age
-
-            return await probe_backup_age(check, service_id, context.plan, context.store)
-        case TlsCheck():
-            from reprise.probes.tls import probe_tls
-
-            return await probe_tls(check)
-    raise AssertionError(f"no probe for {check.kind}")
+    return await probe_for(check.kind)(check, ProbeRun(context, service_id))

@@ -6,11 +6,15 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from typing import TYPE_CHECKING
 
 from reprise.plan.checks import SmtpCheck
 from reprise.probes.net import ProtocolError, address, converse
 from reprise.probes.result import ProbeResult, down, up
 from reprise.probes.tlsinfo import certificate_expiry, client_context, expiry_verdict
+
+if TYPE_CHECKING:
+    from reprise.probes.context import ProbeRun
 
 
 async def _reply(reader: asyncio.StreamReader) -> tuple[int, list[str]]:
@@ -39,7 +43,7 @@ async def _command(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
     return lines
 
 
-async def probe_smtp(check: SmtpCheck) -> ProbeResult:
+async def probe_smtp(check: SmtpCheck, _run: ProbeRun) -> ProbeResult:
     """Greeting, EHLO, STARTTLS (when required), EHLO again, QUIT."""
     target = address(check.host, check.port)
     context = client_context(check.verify_tls)

@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from typing import TYPE_CHECKING
 
 from reprise.plan.checks import TcpCheck
 from reprise.probes.net import address, close_quietly, describe
 from reprise.probes.result import ProbeResult, down, slow, up
 
+if TYPE_CHECKING:
+    from reprise.probes.context import ProbeRun
 
-async def probe_tcp(check: TcpCheck) -> ProbeResult:
+
+async def probe_tcp(check: TcpCheck, _run: ProbeRun) -> ProbeResult:
     """Connect to host:port; read the banner when ``expect_banner`` is set."""
     target = address(check.host, check.port)
     started = time.perf_counter()

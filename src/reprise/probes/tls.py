@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
+from typing import TYPE_CHECKING
 
 from reprise.plan.checks import TlsCheck
 from reprise.probes.net import address, close_quietly, describe
@@ -16,8 +17,11 @@ from reprise.probes.tlsinfo import (
     expiry_verdict,
 )
 
+if TYPE_CHECKING:
+    from reprise.probes.context import ProbeRun
 
-async def probe_tls(check: TlsCheck) -> ProbeResult:
+
+async def probe_tls(check: TlsCheck, _run: ProbeRun) -> ProbeResult:
     """Complete a TLS handshake and judge the certificate's expiry."""
     target = address(check.host, check.port)
     started = time.perf_counter()
