@@ -36,6 +36,8 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_VERIFICATION_FAILED = 3
+EXIT_WAITING_FOR_PERSON = 4
+"""`runbook run`: a manual step waits for a person (run again on a terminal, or --yes)."""
 EXIT_INTERNAL_ERROR = 70
 EXIT_INTERRUPTED = 130
 

@@ -8,6 +8,7 @@ import typer
 
 from reprise.cli.context import ByOption, who
 from reprise.cli.values import ROW_ID_MAX
+from reprise.errors import EXIT_FAILED
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
@@ -145,7 +146,7 @@ def alert_test(
         failed = sum(1 for r in records if not r.ok)
         out.print(f"{len(records) - failed} of {len(records)} contacts reached.")
     if any(not r.ok for r in records):
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)
 
 
 @silence_app.command("add")

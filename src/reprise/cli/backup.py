@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from reprise.cli.context import ByOption
+from reprise.errors import EXIT_FAILED
 
 if TYPE_CHECKING:
     from reprise.backup.catalog import CatalogEntry
@@ -308,7 +309,7 @@ def verify_command(
         if failed or problems:
             raise typer.Exit(EXIT_VERIFICATION_FAILED)
         if unreachable:
-            raise typer.Exit(1)
+            raise typer.Exit(EXIT_FAILED)
         return
     _print_outcomes(outcomes, incomplete, deep)
     _print_problems(problems, warnings)
@@ -464,7 +465,7 @@ def prune_command(
     if json:
         print_json({"dry_run": dry_run, **result.to_dict()})
         if result.unreachable:
-            raise typer.Exit(1)
+            raise typer.Exit(EXIT_FAILED)
         return
     verb = {"forget": "would forget" if dry_run else "forgotten",
             "leftover": "would remove" if dry_run else "removed",

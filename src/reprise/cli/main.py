@@ -34,7 +34,7 @@ from reprise.cli import (
     wal,
 )
 from reprise.cli.context import CliState
-from reprise.errors import EXIT_FAILED, EXIT_INTERNAL_ERROR, EXIT_INTERRUPTED, RepriseError
+from reprise.errors import EXIT_FAILED, EXIT_INTERNAL_ERROR, EXIT_INTERRUPTED, EXIT_OK, RepriseError
 
 app = typer.Typer(
     name="reprise",
@@ -69,7 +69,7 @@ app.add_typer(runbook.app, name="runbook")
 def _show_version(value: bool) -> None:
     if value:
         print(f"reprise {__version__}")
-        raise typer.Exit(0)
+        raise typer.Exit(EXIT_OK)
 
 
 @app.callback()

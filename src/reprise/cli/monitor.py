@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from reprise.errors import EXIT_FAILED
+
 if TYPE_CHECKING:
     from reprise.monitor.status import ServiceStatus
 
@@ -61,7 +63,7 @@ def status_command(
         healthy = sum(1 for s in checked if s.state == "up")
         stdout().print(f"{healthy} of {len(checked)} checked services up.")
     if any(status.state != "up" for status in statuses if status.checks):
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)
 
 
 def check_command(
@@ -86,7 +88,7 @@ def check_command(
     else:
         _print_detail(status)
     if status.checks and status.state != "up":
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)
 
 
 def _print_detail(status: ServiceStatus) -> None:

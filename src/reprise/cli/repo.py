@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from reprise.cli.context import ByOption
+from reprise.errors import EXIT_BAD_INPUT, EXIT_VERIFICATION_FAILED
 
 app = typer.Typer(help="Backup repositories (local directories, S3 buckets).",
                   no_args_is_help=True)
@@ -96,7 +97,7 @@ def reindex_command(
                 console.print("  (listed by `reprise backup list`, never restored; remove "
                               "each with `reprise backup forget ID` once examined)")
     if any(result.problems for result in results):
-        raise typer.Exit(3)
+        raise typer.Exit(EXIT_VERIFICATION_FAILED)
 
 
 @app.command("recipients")
@@ -156,4 +157,4 @@ def recipients_command(
             console.print(f"backups of {name} are refused until: reprise repo recipients "
                           f"{name} --accept")
     if not accept and not diff.same:
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_BAD_INPUT)

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from reprise.cli.context import who
+from reprise.errors import EXIT_FAILED, EXIT_WAITING_FOR_PERSON
 
 app = typer.Typer(no_args_is_help=True, help="Runbooks (the plan's scenarios): run them step "
                                              "by step into an incident.")
@@ -111,7 +112,7 @@ def runbook_run(
                   f"cause, then `{again}` resumes at that step.", markup=False,
                   highlight=False)
     if run.status != "done":
-        raise typer.Exit(1 if run.status == "failed" else 4)
+        raise typer.Exit(EXIT_FAILED if run.status == "failed" else EXIT_WAITING_FOR_PERSON)
 
 
 @app.command("verify-evidence")

@@ -23,7 +23,7 @@ from reprise.drill.checks import (
     run_assertions,
 )
 from reprise.drill.records import record_drill
-from reprise.errors import InputError, RepriseError
+from reprise.errors import EXIT_OK, EXIT_VERIFICATION_FAILED, InputError, RepriseError
 from reprise.plan.units import format_duration
 from reprise.restore import logical
 from reprise.restore.choose import choose_backup, choose_job
@@ -71,7 +71,7 @@ class DrillOutcome:
         """0 passed, 3 integrity or objective failure, else the error's code."""
         if self.error is not None:
             return self.error.exit_code
-        return 3 if self.failures else 0
+        return EXIT_VERIFICATION_FAILED if self.failures else EXIT_OK
 
 
 def drill_services(plan: Plan, service_id: str | None) -> list[Service]:
