@@ -13,6 +13,13 @@ from tests.conftest import EXAMPLES
 SEEDS = Path(__file__).parent.parent / "data" / "seeds"
 
 
+def _minimal_with(tmp_path: Path, old: str, new: str) -> Path:
+    """The minimal example plan with one piece of text replaced."""
+    plan = tmp_path / "reprise.yaml"
+    plan.write_text((EXAMPLES / "minimal" / "reprise.yaml").read_text().replace(old, new))
+    return plan
+
+
 @pytest.fixture
 def plan_dir(cli, tmp_path: Path) -> Path:
     folder = tmp_path / "site"
@@ -41,9 +48,7 @@ def test_a_silence_of_a_thousand_centuries_is_refused_with_the_limit(cli, plan_d
 
 
 def test_a_huge_objective_in_the_plan_is_located(cli, tmp_path: Path) -> None:
-    plan = tmp_path / "reprise.yaml"
-    text = (EXAMPLES / "minimal" / "reprise.yaml").read_text()
-    plan.write_text(text.replace("rpo: 24h", "rpo: 999999999999999999d"))
+    plan = _minimal_with(tmp_path, "rpo: 24h", "rpo: 999999999999999999d")
     result = cli("plan", "validate", plan)
     assert result.exit_code == 2
     assert "objectives.rpo: too long (got '999999999999999999d'); at most 100 years" \
@@ -53,9 +58,7 @@ def test_a_huge_objective_in_the_plan_is_located(cli, tmp_path: Path) -> None:
 
 def test_a_lone_surrogate_is_refused_at_validation_so_json_output_cannot_crash(
         cli, tmp_path: Path) -> None:
-    plan = tmp_path / "reprise.yaml"
-    text = (EXAMPLES / "minimal" / "reprise.yaml").read_text()
-    plan.write_text(text.replace("name: My organisation", 'name: "My \\ud800 org"'))
+    plan = _minimal_with(tmp_path, "name: My organisation", 'name: "My \\ud800 org"')
     for args in (("plan", "validate", plan), ("plan", "show", "--json", plan)):
         result = cli(*args)
         assert result.exit_code == 2, result
@@ -134,9 +137,7 @@ def test_a_read_needs_no_write_lock_and_a_write_waits_then_says_who_to_wait_for(
 
 
 def test_a_retention_count_past_any_real_need_is_located(cli, tmp_path: Path) -> None:
-    plan = tmp_path / "reprise.yaml"
-    text = (EXAMPLES / "minimal" / "reprise.yaml").read_text()
-    plan.write_text(text.replace("keep_daily: 7", "keep_daily: 99999999999999999999999"))
+    plan = _minimal_with(tmp_path, "keep_daily: 7", "keep_daily: 99999999999999999999999")
     result = cli("plan", "validate", plan)
     assert result.exit_code == 2
     assert "retention.keep_daily: must be at most 100000" in result.stderr
