@@ -6,15 +6,9 @@ from typing import Any
 
 import pytest
 
-from tests.support.backups import World
+from tests.support.backups import ECHO_SOURCE, World
 
-SOURCE = """\
-- kind: command
-  command: "echo data"
-  repository: local
-  schedule: "@hourly"
-  retention: {keep_last: 3}
-"""
+SOURCE = ECHO_SOURCE
 
 
 @pytest.fixture

@@ -25,16 +25,9 @@ from reprise.restore.report import Report, write_report
 from reprise.security import operator_umask, private_umask
 from reprise.store import open_plan_store, open_store
 from reprise.wal.spool import Feeder
-from tests.support.backups import World
+from tests.support.backups import ROUTER_CONFIG_SOURCE, World
 
-SOURCE = """\
-- kind: command
-  command: "printf 'interfaces {\\\\n  eth0\\\\n}\\\\n'"
-  filename: router.conf
-  repository: local
-  schedule: "@daily"
-  retention: {keep_last: 3}
-"""
+SOURCE = ROUTER_CONFIG_SOURCE
 
 
 def mode(path: Path) -> int:

@@ -12,7 +12,7 @@ import pytest
 
 from reprise.pg.binaries import find_tool
 from reprise.pg.scratch import ConnectionInfo
-from tests.support.backups import World, mounted_tmpfs, sample_database
+from tests.support.backups import ROUTER_CONFIG_SOURCE, World, mounted_tmpfs, sample_database
 
 
 def _source(postgres: ConnectionInfo, database: str) -> str:
@@ -261,14 +261,7 @@ def test_files_restore_into_a_target_dir(world: World, files_tree: Path) -> None
 
 
 def test_command_output_restore(world: World) -> None:
-    world.write_plan("""\
-- kind: command
-  command: "printf 'interfaces {\\\\n  eth0\\\\n}\\\\n'"
-  filename: router.conf
-  repository: local
-  schedule: "@daily"
-  retention: {keep_last: 3}
-""")
+    world.write_plan(ROUTER_CONFIG_SOURCE)
     assert world.reprise("repo", "init").returncode == 0
     world.backup_once()
     target = world.root / "router"

@@ -22,17 +22,11 @@ import pytest
 
 from reprise.errors import UnsafePermissionsError
 from reprise.security import ensure_owner_only_writable, ensure_private_file
-from tests.support.backups import World
+from tests.support.backups import ECHO_SOURCE, World
 
 NOBODY = 65534
 
-SOURCE = """\
-- kind: command
-  command: "echo data"
-  repository: local
-  schedule: "@hourly"
-  retention: {keep_last: 3}
-"""
+SOURCE = ECHO_SOURCE
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="changes owners: runs as root (CI)")
 

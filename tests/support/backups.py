@@ -42,6 +42,26 @@ services:
 """
 
 
+ROUTER_CONFIG_SOURCE = """\
+- kind: command
+  command: "printf 'interfaces {\\\\n  eth0\\\\n}\\\\n'"
+  filename: router.conf
+  repository: local
+  schedule: "@daily"
+  retention: {keep_last: 3}
+"""
+"""A command source backing up a router's configuration (three lines of text)."""
+
+ECHO_SOURCE = """\
+- kind: command
+  command: "echo data"
+  repository: local
+  schedule: "@hourly"
+  retention: {keep_last: 3}
+"""
+"""The smallest backup source: one line of command output."""
+
+
 def sample_database(postgres: ConnectionInfo, name: str, rows: int = 2000) -> str:
     """Create database ``name`` with two tables of business-like rows and a role."""
     with psycopg.connect(postgres.dsn(), autocommit=True) as connection:
