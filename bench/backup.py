@@ -75,8 +75,7 @@ class Measure:
 def run_measured(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB, largest process of the tree) of one command."""
     start = time.perf_counter()
-    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _pid, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -101,8 +100,12 @@ def build_databases(info: ConnectionInfo, only: str | None, scale: int, rows: in
     env = {**os.environ, **info.env()}
     if "bench_pgbench" in names:
         print(f"building pgbench scale {scale}…", flush=True)
-        subprocess.run([str(find_tool("pgbench")), "-i", "-q", "-s", str(scale),
-                        "bench_pgbench"], env=env, check=True, capture_output=True)
+        subprocess.run(
+            [str(find_tool("pgbench")), "-i", "-q", "-s", str(scale), "bench_pgbench"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
     if "bench_mixed" in names:
         print(f"building the mixed database ({rows} rows)…", flush=True)
         with psycopg.connect(info.dsn("bench_mixed"), autocommit=True) as connection:
@@ -110,8 +113,9 @@ def build_databases(info: ConnectionInfo, only: str | None, scale: int, rows: in
             connection.execute("VACUUM ANALYZE")
     with psycopg.connect(info.dsn(), autocommit=True) as connection:
         for name in names:
-            size = connection.execute("SELECT pg_size_pretty(pg_database_size(%s))",
-                                      (name,)).fetchone()
+            size = connection.execute(
+                "SELECT pg_size_pretty(pg_database_size(%s))", (name,)
+            ).fetchone()
             print(f"  {name}: {size[0] if size else '?'}")
     return names
 
@@ -129,7 +133,7 @@ version: 1
 organisation: {{name: Bench, timezone: UTC}}
 objectives: {{rpo: 1h, rto: 30m, uptime: 99.9%}}
 repositories:
-  local: {{kind: local, path: {directory / f'repository-{stats}'}}}
+  local: {{kind: local, path: {directory / f"repository-{stats}"}}}
 keys: {{recipients_file: keys/recipients.txt, signing_key: keys/signing.key}}
 services:
   - id: bench
@@ -139,7 +143,7 @@ services:
     drill: {{enabled: false}}
     backups:
       - kind: postgres
-        name: {database.replace('_', '-')}-{stats}
+        name: {database.replace("_", "-")}-{stats}
         dsn: "{info.dsn()}"
         databases: [{database}]
         globals: false
@@ -150,33 +154,47 @@ services:
         retention: {{keep_last: 1}}
 """)
     env = {**os.environ, "REPRISE_STATE_DIR": str(directory / "state")}
-    subprocess.run([sys.executable, "-m", "reprise", "--plan", str(plan), "repo", "init"],
-                   env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "reprise", "--plan", str(plan), "repo", "init"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     return plan
 
 
-def bench_database(info: ConnectionInfo, database: str, directory: Path,
-                   runs: int) -> list[Measure]:
+def bench_database(
+    info: ConnectionInfo, database: str, directory: Path, runs: int
+) -> list[Measure]:
     """All methods on one database, interleaved run by run (noise hits them alike)."""
     pg_dump = find_tool("pg_dump")
     env = {**os.environ, **info.env(), "REPRISE_STATE_DIR": str(directory / "state")}
     dsn = info.dsn(database)
     out = directory / "out"
     methods: dict[str, tuple[list[str], Path | None]] = {
-        "(a) pg_dump | gzip": (["sh", "-c", f"'{pg_dump}' -d '{dsn}' | gzip > '{out}.sql.gz'"],
-                               Path(f"{out}.sql.gz")),
+        "(a) pg_dump | gzip": (
+            ["sh", "-c", f"'{pg_dump}' -d '{dsn}' | gzip > '{out}.sql.gz'"],
+            Path(f"{out}.sql.gz"),
+        ),
         "(b) pg_dump -Fc -Z0 > /dev/null": (
-            ["sh", "-c", f"'{pg_dump}' -Fc -Z0 -d '{dsn}' > /dev/null"], None),
+            ["sh", "-c", f"'{pg_dump}' -Fc -Z0 -d '{dsn}' > /dev/null"],
+            None,
+        ),
         "(c) pg_dump -Fc -Z0 | zstd -1 -T2": (
             ["sh", "-c", f"'{pg_dump}' -Fc -Z0 -d '{dsn}' | zstd -q -1 -T2 > '{out}.zst'"],
-            Path(f"{out}.zst")),
+            Path(f"{out}.zst"),
+        ),
     }
     repositories = {}
-    for label, stats in (("(d) reprise backup run", "counts"),
-                         ("(e) reprise, table_stats: checksums", "checksums")):
+    for label, stats in (
+        ("(d) reprise backup run", "counts"),
+        ("(e) reprise, table_stats: checksums", "checksums"),
+    ):
         plan = write_plan(directory, info, database, stats)
-        methods[label] = ([sys.executable, "-m", "reprise", "--plan", str(plan), "backup",
-                           "run", "bench"], None)
+        methods[label] = (
+            [sys.executable, "-m", "reprise", "--plan", str(plan), "backup", "run", "bench"],
+            None,
+        )
         repositories[label] = directory / f"repository-{stats}" / "backups"
     measures = {label: Measure(label) for label in methods}
     for run in range(runs):
@@ -190,8 +208,9 @@ def bench_database(info: ConnectionInfo, database: str, directory: Path,
             else:
                 folder = repositories.get(label)
                 if folder is not None:
-                    measures[label].size = sum(path.stat().st_size
-                                               for path in folder.rglob("*.zst.age"))
+                    measures[label].size = sum(
+                        path.stat().st_size for path in folder.rglob("*.zst.age")
+                    )
                     shutil.rmtree(folder, ignore_errors=True)
         print(f"  run {run + 1}/{runs} done", flush=True)
     return list(measures.values())
@@ -203,15 +222,19 @@ def report(database: str, measures: list[Measure]) -> None:
     gzip_time = median["(a) pg_dump | gzip"]
     zstd = next(m for m in measures if m.label.startswith("(c)"))
     print(f"\n{database}")
-    print(f"{'method':38} {'median s':>9} {'vs (a)':>8} {'vs (c)':>8} {'peak RSS':>9} "
-          f"{'size':>10} {'size/(c)':>9}")
+    print(
+        f"{'method':38} {'median s':>9} {'vs (a)':>8} {'vs (c)':>8} {'peak RSS':>9} "
+        f"{'size':>10} {'size/(c)':>9}"
+    )
     for m in measures:
         time_c = median[m.label] / median[zstd.label]
         faster_a = gzip_time / median[m.label]
         size = f"{m.size / 1e6:.1f} MB" if m.size else "-"
         size_ratio = f"{m.size / zstd.size:.2f}" if m.size and zstd.size else "-"
-        print(f"{m.label:38} {median[m.label]:9.2f} {faster_a:7.2f}x {time_c:7.2f}x "
-              f"{max(m.rss_mb):6.0f} MB {size:>10} {size_ratio:>9}")
+        print(
+            f"{m.label:38} {median[m.label]:9.2f} {faster_a:7.2f}x {time_c:7.2f}x "
+            f"{max(m.rss_mb):6.0f} MB {size:>10} {size_ratio:>9}"
+        )
 
 
 def main() -> None:
@@ -230,8 +253,13 @@ def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="reprise-bench-", dir=args.workdir))
     base.chmod(0o711)
     try:
-        settings = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
-                    "max_wal_size": "4GB", "shared_buffers": "256MB"}
+        settings = {
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
+            "max_wal_size": "4GB",
+            "shared_buffers": "256MB",
+        }
         with ScratchPostgres(settings=settings, base_dir=base) as info:
             databases = build_databases(info, args.only, args.scale, args.mixed_rows)
             results = {}
@@ -241,8 +269,11 @@ def main() -> None:
             for database, measures in results.items():
                 report(database, measures)
             if args.json:
-                args.json.write_text(json.dumps({db: [m.__dict__ for m in ms]
-                                                 for db, ms in results.items()}, indent=2))
+                args.json.write_text(
+                    json.dumps(
+                        {db: [m.__dict__ for m in ms] for db, ms in results.items()}, indent=2
+                    )
+                )
     finally:
         shutil.rmtree(base, ignore_errors=True)
 

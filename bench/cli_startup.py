@@ -55,12 +55,15 @@ def main() -> int:
     base = medians["python -c pass (baseline)"]
     print(f"{'command':<36} {'median':>9} {'× python':>9} {'p90':>9}")
     for name, median in medians.items():
-        print(f"{name:<36} {median * 1000:>7.0f}ms {median / base:>8.1f}× "
-              f"{p90s[name] * 1000:>7.0f}ms")
+        print(
+            f"{name:<36} {median * 1000:>7.0f}ms {median / base:>8.1f}× {p90s[name] * 1000:>7.0f}ms"
+        )
     help_median = medians["reprise --help"]
     verdict = "OK" if help_median < TARGET_SECONDS else "OVER TARGET"
-    print(f"\nreprise --help: median {help_median * 1000:.0f} ms over {runs} runs "
-          f"(target < {TARGET_SECONDS * 1000:.0f} ms): {verdict}")
+    print(
+        f"\nreprise --help: median {help_median * 1000:.0f} ms over {runs} runs "
+        f"(target < {TARGET_SECONDS * 1000:.0f} ms): {verdict}"
+    )
     return 0 if help_median < TARGET_SECONDS else 1
 
 

@@ -34,7 +34,7 @@ from reprise.monitor.daemon import Monitor
 from reprise.plan.loader import load_plan
 from reprise.store import open_store
 
-SERVERS = r'''
+SERVERS = r"""
 import asyncio, sys
 async def http(reader, writer):
     try:
@@ -55,9 +55,9 @@ async def main():
     print("ready", flush=True)
     await asyncio.Event().wait()
 asyncio.run(main())
-'''
+"""
 
-SMTP = r'''
+SMTP = r"""
 import sys, time, asyncio
 from aiosmtpd.controller import Controller
 class Handler:
@@ -68,34 +68,44 @@ controller = Controller(Handler(), hostname="127.0.0.1", port=int(sys.argv[1]))
 controller.start()
 print("ready", flush=True)
 time.sleep(10**6)
-'''
+"""
 
 
 def _start(code: str, *args: int) -> subprocess.Popen[str]:
-    process = subprocess.Popen([sys.executable, "-c", code, *map(str, args)],
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, *map(str, args)], stdout=subprocess.PIPE, text=True
+    )
     assert process.stdout is not None
     assert process.stdout.readline().strip() == "ready"
     return process
 
 
-def _plan(directory: Path, checks: int, http_port: int, tcp_port: int, victim_port: int,
-          smtp_port: int) -> Path:
+def _plan(
+    directory: Path, checks: int, http_port: int, tcp_port: int, victim_port: int, smtp_port: int
+) -> Path:
     per_service = 10
     services = []
     for index in range(checks // per_service):
-        lines = [f'{{kind: tcp, host: 127.0.0.1, port: {tcp_port}, name: "tcp {i}", '
-                 "interval: 10s, timeout: 5s, retries: 1}" for i in range(per_service // 2)]
-        lines += [f'{{kind: http, url: "http://127.0.0.1:{http_port}/s{index}/{i}", '
-                  f'name: "http {i}", interval: 10s, timeout: 5s, retries: 1}}'
-                  for i in range(per_service - per_service // 2)]
-        services.append(f"  - {{id: s{index}, name: Service {index}, category: bench, "
-                        f"criticality: minor, checks: [{', '.join(lines)}]}}")
+        lines = [
+            f'{{kind: tcp, host: 127.0.0.1, port: {tcp_port}, name: "tcp {i}", '
+            "interval: 10s, timeout: 5s, retries: 1}"
+            for i in range(per_service // 2)
+        ]
+        lines += [
+            f'{{kind: http, url: "http://127.0.0.1:{http_port}/s{index}/{i}", '
+            f'name: "http {i}", interval: 10s, timeout: 5s, retries: 1}}'
+            for i in range(per_service - per_service // 2)
+        ]
+        services.append(
+            f"  - {{id: s{index}, name: Service {index}, category: bench, "
+            f"criticality: minor, checks: [{', '.join(lines)}]}}"
+        )
     services.append(f"""  - {{id: victim, name: Victim, category: bench, criticality: critical,
       owner: oncall, checks: [{{kind: http, url: "http://127.0.0.1:{victim_port}/",
       interval: 10s, timeout: 5s, retries: 1}}]}}""")
     path = directory / "reprise.yaml"
-    path.write_text(textwrap.dedent(f"""\
+    path.write_text(
+        textwrap.dedent(f"""\
         version: 1
         organisation: {{name: Bench, timezone: UTC}}
         objectives: {{rpo: 1h, rto: 30m, uptime: 99.9%}}
@@ -106,7 +116,10 @@ def _plan(directory: Path, checks: int, http_port: int, tcp_port: int, victim_po
           - {{id: nobody, title: Minor problems, members: []}}
         alerting: {{routes: [{{priorities: [P3], roles: [nobody]}}]}}
         services:
-        """) + "\n".join(services) + "\n")
+        """)
+        + "\n".join(services)
+        + "\n"
+    )
     return path
 
 
@@ -117,16 +130,27 @@ def measure(checks: int, duration: float, *, kill_victim: bool) -> dict[str, flo
         http_port, tcp_port, victim_port, smtp_port = (free_port() for _ in range(4))
         children: list[subprocess.Popen[str]] = []
         try:
-            return _measure(directory, checks, duration, kill_victim, children,
-                            (http_port, tcp_port, victim_port, smtp_port))
+            return _measure(
+                directory,
+                checks,
+                duration,
+                kill_victim,
+                children,
+                (http_port, tcp_port, victim_port, smtp_port),
+            )
         finally:
             for child in children:
                 child.kill()
 
 
-def _measure(directory: Path, checks: int, duration: float, kill_victim: bool,
-             children: list[subprocess.Popen[str]], ports: tuple[int, int, int, int]
-             ) -> dict[str, float]:
+def _measure(
+    directory: Path,
+    checks: int,
+    duration: float,
+    kill_victim: bool,
+    children: list[subprocess.Popen[str]],
+    ports: tuple[int, int, int, int],
+) -> dict[str, float]:
     http_port, tcp_port, victim_port, smtp_port = ports
     servers = _start(SERVERS, http_port, tcp_port)
     children.append(servers)
@@ -134,8 +158,9 @@ def _measure(directory: Path, checks: int, duration: float, kill_victim: bool,
     children.append(victim)
     smtp = _start(SMTP, smtp_port)
     children.append(smtp)
-    plan = load_plan(_plan(directory, checks, http_port, tcp_port, victim_port, smtp_port),
-                     environ={}).plan
+    plan = load_plan(
+        _plan(directory, checks, http_port, tcp_port, victim_port, smtp_port), environ={}
+    ).plan
     store = open_store(f"sqlite:///{directory / 'state.db'}")
     monitor = Monitor(plan, store)
     figures: dict[str, float] = {}
@@ -154,8 +179,11 @@ def _measure(directory: Path, checks: int, duration: float, kill_victim: bool,
             await asyncio.sleep(duration)
         usage = resource.getrusage(resource.RUSAGE_SELF)
         wall = time.monotonic() - started
-        figures["cpu_percent"] = 100 * ((usage.ru_utime - start_usage.ru_utime)
-                                        + (usage.ru_stime - start_usage.ru_stime)) / wall
+        figures["cpu_percent"] = (
+            100
+            * ((usage.ru_utime - start_usage.ru_utime) + (usage.ru_stime - start_usage.ru_stime))
+            / wall
+        )
         stop.set()
         await task
 
@@ -192,23 +220,33 @@ def main() -> None:
     args = parser.parse_args()
     main_run = measure(args.checks, args.duration, kill_victim=True)
     target = 10 * 2 + 2
-    print(f"{args.checks} checks (half TCP, half HTTP) every 10 s for {args.duration:.0f} s, "
-          f"{main_run['runs']:.0f} runs:")
-    print(f"  CPU {main_run['cpu_percent']:.0f}% of one core (target ≤ 100%), peak RSS "
-          f"{main_run['rss_mb']:.0f} MB (target < 300 MB)")
-    print(f"  scheduling lag p50 {main_run['lag_p50'] * 1000:.1f} ms, p99 "
-          f"{main_run['lag_p99'] * 1000:.1f} ms (target < 1 s), skipped runs "
-          f"{main_run['skipped']:.0f}")
-    print(f"  server stopped → alert e-mail received: {main_run['notify_seconds']:.1f} s "
-          f"(target ≤ interval × (retries + 1) + 2 s = {target} s)")
+    print(
+        f"{args.checks} checks (half TCP, half HTTP) every 10 s for {args.duration:.0f} s, "
+        f"{main_run['runs']:.0f} runs:"
+    )
+    print(
+        f"  CPU {main_run['cpu_percent']:.0f}% of one core (target ≤ 100%), peak RSS "
+        f"{main_run['rss_mb']:.0f} MB (target < 300 MB)"
+    )
+    print(
+        f"  scheduling lag p50 {main_run['lag_p50'] * 1000:.1f} ms, p99 "
+        f"{main_run['lag_p99'] * 1000:.1f} ms (target < 1 s), skipped runs "
+        f"{main_run['skipped']:.0f}"
+    )
+    print(
+        f"  server stopped → alert e-mail received: {main_run['notify_seconds']:.1f} s "
+        f"(target ≤ interval × (retries + 1) + 2 s = {target} s)"
+    )
     best = args.checks if main_run["lag_p99"] < 1 and main_run["cpu_percent"] <= 100 else 0
     for count in [int(value) for value in args.scale.split(",") if value]:
         figures = measure(count, args.scale_duration, kill_victim=False)
         holds = figures["lag_p99"] < 1 and figures["cpu_percent"] <= 100
-        print(f"{count} checks for {args.scale_duration:.0f} s: CPU {figures['cpu_percent']:.0f}%,"
-              f" lag p50 {figures['lag_p50'] * 1000:.1f} ms p99 "
-              f"{figures['lag_p99'] * 1000:.1f} ms, skipped {figures['skipped']:.0f}, RSS "
-              f"{figures['rss_mb']:.0f} MB: {'holds' if holds else 'does NOT hold'} the targets")
+        print(
+            f"{count} checks for {args.scale_duration:.0f} s: CPU {figures['cpu_percent']:.0f}%,"
+            f" lag p50 {figures['lag_p50'] * 1000:.1f} ms p99 "
+            f"{figures['lag_p99'] * 1000:.1f} ms, skipped {figures['skipped']:.0f}, RSS "
+            f"{figures['rss_mb']:.0f} MB: {'holds' if holds else 'does NOT hold'} the targets"
+        )
         if holds:
             best = max(best, count)
     print(f"Largest count holding lag and CPU targets: {best}")

@@ -35,8 +35,13 @@ from reprise.pg.scratch import ConnectionInfo, ScratchPostgres
 
 def _timed(argv: list[str], env: dict[str, str], *, pipeline: bool = False) -> float:
     start = time.perf_counter()
-    result = subprocess.run(argv if not pipeline else ["bash", "-o", "pipefail", "-c", argv[0]],
-                            env=env, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        argv if not pipeline else ["bash", "-o", "pipefail", "-c", argv[0]],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:
         raise SystemExit(f"{argv[0][:80]}… failed: {result.stderr[-1500:]}")
     return time.perf_counter() - start
@@ -52,7 +57,7 @@ version: 1
 organisation: {{name: Bench, timezone: UTC}}
 objectives: {{rpo: 1h, rto: 2h, uptime: 99.9%}}
 repositories:
-  local: {{kind: local, path: {directory / f'repository-{database}'}}}
+  local: {{kind: local, path: {directory / f"repository-{database}"}}}
 keys: {{recipients_file: keys/recipients.txt, signing_key: keys/signing.key,
         identity: keys/identity.txt}}
 services:
@@ -92,58 +97,98 @@ def _stop(datadir: Path) -> None:
 
     user = server_os_user()
     kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []} if user else {}
-    subprocess.run([str(find_server().tool("pg_ctl")), "-D", str(datadir), "-m", "immediate",
-                    "-w", "stop"], capture_output=True, check=False, cwd="/", **kwargs)
+    subprocess.run(
+        [str(find_server().tool("pg_ctl")), "-D", str(datadir), "-m", "immediate", "-w", "stop"],
+        capture_output=True,
+        check=False,
+        cwd="/",
+        **kwargs,
+    )
 
 
-def bench_database(info: ConnectionInfo, database: str, directory: Path,
-                   runs: int) -> dict[str, list[float]]:
+def bench_database(
+    info: ConnectionInfo, database: str, directory: Path, runs: int
+) -> dict[str, list[float]]:
     """Every method on one database, interleaved."""
     env = {**os.environ, **info.env(), "REPRISE_STATE_DIR": str(directory / "state")}
     plain = directory / f"{database}.sql.gz"
     custom = directory / f"{database}.pgdump"
     pg_dump = find_tool("pg_dump")
-    subprocess.run(["bash", "-o", "pipefail", "-c",
-                    f"{pg_dump} -d {database} | gzip > {plain}"], env=env, check=True)
-    subprocess.run([str(pg_dump), "-Fc", "-Z0", "-d", database, "-f", str(custom)], env=env,
-                   check=True)
+    subprocess.run(
+        ["bash", "-o", "pipefail", "-c", f"{pg_dump} -d {database} | gzip > {plain}"],
+        env=env,
+        check=True,
+    )
+    subprocess.run(
+        [str(pg_dump), "-Fc", "-Z0", "-d", database, "-f", str(custom)], env=env, check=True
+    )
     plan = _plan(directory, info, database)
     reprise = [sys.executable, "-m", "reprise", "--plan", str(plan)]
     subprocess.run([*reprise, "repo", "init"], env=env, check=True, capture_output=True)
-    subprocess.run([*reprise, "backup", "run", "bench"], env=env, check=True,
-                   capture_output=True)
+    subprocess.run([*reprise, "backup", "run", "bench"], env=env, check=True, capture_output=True)
     samples: dict[str, list[float]] = {key: [] for key in "abcde"}
     psql, pg_restore = find_tool("psql"), find_tool("pg_restore")
 
     def createdb(name: str) -> None:
-        subprocess.run([str(psql), "-X", "-q", "-d", "postgres", "-c",
-                        f'CREATE DATABASE "{name}"'], env=env, check=True)
+        subprocess.run(
+            [str(psql), "-X", "-q", "-d", "postgres", "-c", f'CREATE DATABASE "{name}"'],
+            env=env,
+            check=True,
+        )
+
     for run in range(runs):
         for key in "abcde":
             target = f"restored_{key}"
             _drop(info, target)
             if key == "a":
                 createdb(target)
-                seconds = _timed([f"gunzip -c {plain} | {psql} -q -X -d {target} "
-                                  ">/dev/null"], env, pipeline=True)
+                seconds = _timed(
+                    [f"gunzip -c {plain} | {psql} -q -X -d {target} >/dev/null"], env, pipeline=True
+                )
             elif key == "b":
                 createdb(target)
                 seconds = _timed([str(pg_restore), "-j", "2", "-d", target, str(custom)], env)
             elif key == "c":
-                seconds = _timed([*reprise, "restore", "bench", "--target", info.dsn(),
-                                  "--as", target, "--jobs", "2"], env)
+                seconds = _timed(
+                    [
+                        *reprise,
+                        "restore",
+                        "bench",
+                        "--target",
+                        info.dsn(),
+                        "--as",
+                        target,
+                        "--jobs",
+                        "2",
+                    ],
+                    env,
+                )
             elif key == "d":
                 seconds = _timed([*reprise, "drill", "bench"], env)
             else:
                 datadir = directory / f"pitr-{run}"
-                seconds = _timed([*reprise, "restore", "bench", "--pitr", "--latest",
-                                  "--to-dir", str(datadir), "--start"], env)
+                seconds = _timed(
+                    [
+                        *reprise,
+                        "restore",
+                        "bench",
+                        "--pitr",
+                        "--latest",
+                        "--to-dir",
+                        str(datadir),
+                        "--start",
+                    ],
+                    env,
+                )
                 _stop(datadir)
                 shutil.rmtree(datadir, ignore_errors=True)
             _drop(info, target)
             samples[key].append(seconds)
-        print(f"  run {run + 1}: " + ", ".join(f"({key}) {samples[key][-1]:.2f} s"
-                                               for key in samples), flush=True)
+        print(
+            f"  run {run + 1}: "
+            + ", ".join(f"({key}) {samples[key][-1]:.2f} s" for key in samples),
+            flush=True,
+        )
     return samples
 
 
@@ -154,8 +199,12 @@ def wal_push_cost(directory: Path, plan: Path, count: int = 10) -> float:
     for index in range(count):
         segment = directory / f"0000000900000000000000{index:02X}"
         segment.write_bytes(os.urandom(1024 * 1024) * 16)
-        times.append(_timed([sys.executable, "-m", "reprise", "--plan", str(plan), "wal",
-                             "push", str(segment)], env))
+        times.append(
+            _timed(
+                [sys.executable, "-m", "reprise", "--plan", str(plan), "wal", "push", str(segment)],
+                env,
+            )
+        )
         segment.unlink()
     return statistics.median(times)
 
@@ -171,25 +220,34 @@ def main() -> None:
     directory = Path(tempfile.mkdtemp(prefix="reprise-bench-restore-"))
     directory.chmod(0o755)
     try:
-        with ScratchPostgres(durable=True, settings={"wal_level": "replica",
-                                                     "max_wal_size": "'4GB'"}) as info:
+        with ScratchPostgres(
+            durable=True, settings={"wal_level": "replica", "max_wal_size": "'4GB'"}
+        ) as info:
             for database in build_databases(info, args.only, args.scale, args.mixed_rows):
                 print(f"{database}:", flush=True)
                 samples = bench_database(info, database, directory, args.runs)
                 median = {key: statistics.median(values) for key, values in samples.items()}
-                labels = {"a": "gunzip | psql", "b": "pg_restore -j 2 (-Fc, plain)",
-                          "c": "reprise restore --jobs 2", "d": "reprise drill",
-                          "e": "reprise restore --pitr --latest --start"}
+                labels = {
+                    "a": "gunzip | psql",
+                    "b": "pg_restore -j 2 (-Fc, plain)",
+                    "c": "reprise restore --jobs 2",
+                    "d": "reprise drill",
+                    "e": "reprise restore --pitr --latest --start",
+                }
                 for key, label in labels.items():
                     print(f"  ({key}) {label:42} median {median[key]:7.2f} s")
-                print(f"  (c)/(b) = {median['c'] / median['b']:.2f} (target 1.10); "
-                      f"(d)-(b) = {median['d'] - median['b']:.2f} s (target 2 s); "
-                      f"(a)/(e) = {median['a'] / median['e']:.2f}")
+                print(
+                    f"  (c)/(b) = {median['c'] / median['b']:.2f} (target 1.10); "
+                    f"(d)-(b) = {median['d'] - median['b']:.2f} s (target 2 s); "
+                    f"(a)/(e) = {median['a'] / median['e']:.2f}"
+                )
                 if shutil.which("pgbackrest") is None:
                     print("  (f) pgbackrest: not installed (apt-get install pgbackrest)")
             plan = next(directory.glob("plan-*/reprise.yaml"))
-            print(f"wal push of a 16 MiB segment (startup included), median of 10: "
-                  f"{wal_push_cost(directory, plan):.3f} s")
+            print(
+                f"wal push of a 16 MiB segment (startup included), median of 10: "
+                f"{wal_push_cost(directory, plan):.3f} s"
+            )
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 

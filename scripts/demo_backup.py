@@ -57,22 +57,58 @@ def run_demo(plan: Path, base: Path) -> None:
             connection.execute("CREATE DATABASE akig")
         with psycopg.connect(server.dsn("akig"), autocommit=True) as connection:
             connection.execute(SAMPLE)  # type: ignore[arg-type]
-        print(f"\nA scratch PostgreSQL on port {server.port} with the database akig "
-              "(5,000 customers, 200,000 invoices).", flush=True)
+        print(
+            f"\nA scratch PostgreSQL on port {server.port} with the database akig "
+            "(5,000 customers, 200,000 invoices).",
+            flush=True,
+        )
         env = {**os.environ, "AKIG_DB_DSN": server.dsn()}
         show("--plan", str(plan), "keys", "show", env=env)
         show("--plan", str(plan), "repo", "init", "local", env=env)
-        show("--plan", str(plan), "backup", "run", "akig-db", "--source", "akig-db-postgres",
-             env=env)
+        show(
+            "--plan", str(plan), "backup", "run", "akig-db", "--source", "akig-db-postgres", env=env
+        )
         show("--plan", str(plan), "backup", "list", env=env)
-        show("--plan", str(plan), "backup", "verify", "--all", "--deep", "--repository",
-             "local", env=env)
+        show(
+            "--plan",
+            str(plan),
+            "backup",
+            "verify",
+            "--all",
+            "--deep",
+            "--repository",
+            "local",
+            env=env,
+        )
         show("--plan", str(plan), "events", "list", "--kind", "backup", env=env)
         target = server.dsn()
-        show("--plan", str(plan), "restore", "akig-db", "--target", target, "--database",
-             "akig", "--as", "akig_restored", "--dry-run", env=env)
-        show("--plan", str(plan), "restore", "akig-db", "--target", target, "--database",
-             "akig", "--as", "akig_restored", env=env)
+        show(
+            "--plan",
+            str(plan),
+            "restore",
+            "akig-db",
+            "--target",
+            target,
+            "--database",
+            "akig",
+            "--as",
+            "akig_restored",
+            "--dry-run",
+            env=env,
+        )
+        show(
+            "--plan",
+            str(plan),
+            "restore",
+            "akig-db",
+            "--target",
+            target,
+            "--database",
+            "akig",
+            "--as",
+            "akig_restored",
+            env=env,
+        )
         with psycopg.connect(server.dsn("akig_restored")) as connection:
             row = connection.execute("SELECT count(*) FROM invoices").fetchone()
         print(f"akig_restored holds {row[0] if row else 0} invoices, as akig does.")

@@ -23,6 +23,8 @@ from tests.support.peers import SwitchableListener, smtp_server
 from tests.support.seed import SEED, wait_until, write_seed_plan
 
 BOLD, PLAIN = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("", "")
+
+
 def reprise(plan: Path, *args: str) -> int:
     """Run and show a reprise command; return its exit code."""
     print(f"\n{BOLD}$ reprise --plan {plan.parent.name} {' '.join(args)}{PLAIN}", flush=True)
@@ -31,8 +33,9 @@ def reprise(plan: Path, *args: str) -> int:
 
 def quietly(plan: Path, *args: str) -> object:
     """A reprise command's JSON output, not shown."""
-    result = subprocess.run(["reprise", "--plan", str(plan), *args], capture_output=True,
-                            text=True, check=True)
+    result = subprocess.run(
+        ["reprise", "--plan", str(plan), *args], capture_output=True, text=True, check=True
+    )
     return json.loads(result.stdout)
 
 
@@ -47,10 +50,13 @@ def main() -> None:
     with smtp_server() as (smtp, _mailbox):
         contact = f"mailto://127.0.0.1:{smtp}?from=reprise@infra.test&to=equipe@infra.test"
         write_seed_plan(plan, {s: listener.port for s, listener in listeners.items()}, contact)
-        print(f"\n{BOLD}$ reprise --plan incident monitor --quiet{PLAIN}   (in the "
-              "background)", flush=True)
-        monitor = subprocess.Popen(["reprise", "--plan", str(plan), "monitor", "--quiet"],
-                                   env={**os.environ})
+        print(
+            f"\n{BOLD}$ reprise --plan incident monitor --quiet{PLAIN}   (in the background)",
+            flush=True,
+        )
+        monitor = subprocess.Popen(
+            ["reprise", "--plan", str(plan), "monitor", "--quiet"], env={**os.environ}
+        )
         try:
             time.sleep(3)
             print(f"\n{BOLD}Power failure: the six machines stop at once.{PLAIN}", flush=True)
@@ -65,22 +71,32 @@ def main() -> None:
             reprise(plan, "incident", "list")
             reprise(plan, "incident", "plan", "1")
             reprise(plan, "incident", "next", "1")
-            order = [entry["service"] for entry in quietly(
-                plan, "incident", "plan", "1", "--json")["order"]]  # type: ignore[index]
+            order = [
+                entry["service"]
+                for entry in quietly(plan, "incident", "plan", "1", "--json")["order"]
+            ]  # type: ignore[index]
             for service_id in order:
                 print(f"\n{BOLD}{service_id} is repaired and starts again.{PLAIN}", flush=True)
                 listeners[service_id].start()
 
                 def back(service: str = service_id) -> bool:
                     shown = quietly(plan, "incident", "show", "1", "--json")
-                    return any(s["service"] == service and s["state"] == "up"
-                               for s in shown["services"])  # type: ignore[index]
+                    return any(
+                        s["service"] == service and s["state"] == "up" for s in shown["services"]
+                    )  # type: ignore[index]
 
                 wait_until(back, 20, f"{service_id} back up")
                 if service_id == order[0]:
                     reprise(plan, "incident", "next", "1")
-            reprise(plan, "incident", "note", "1", "Onduleur du local technique remplacé",
-                    "--by", "Mohamed")
+            reprise(
+                plan,
+                "incident",
+                "note",
+                "1",
+                "Onduleur du local technique remplacé",
+                "--by",
+                "Mohamed",
+            )
         except TimeoutError as error:
             raise SystemExit(f"demo: {error}") from None
         finally:
@@ -90,8 +106,19 @@ def main() -> None:
                 listener.stop()
         if monitor.returncode != 0:
             raise SystemExit(f"the monitor exited with {monitor.returncode}")
-        if reprise(plan, "incident", "close", "1", "--by", "Mohamed", "--note",
-                   "Courant rétabli, tous les éléments fonctionnent") != 0:
+        if (
+            reprise(
+                plan,
+                "incident",
+                "close",
+                "1",
+                "--by",
+                "Mohamed",
+                "--note",
+                "Courant rétabli, tous les éléments fonctionnent",
+            )
+            != 0
+        ):
             raise SystemExit("demo: closing the incident failed")
     reprise(plan, "incident", "report", "1")
 

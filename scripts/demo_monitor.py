@@ -48,7 +48,8 @@ def main() -> None:
         zabbix = free_port()  # nothing listens: Zabbix is down
         plan = demo / "monitoring" / "reprise.yaml"
         plan.parent.mkdir(parents=True, exist_ok=True)
-        plan.write_text(textwrap.dedent(f"""\
+        plan.write_text(
+            textwrap.dedent(f"""\
             version: 1
             organisation: {{name: AKIG, language: fr, timezone: Europe/Paris}}
             objectives: {{rpo: 1h, rto: 30m, uptime: 99.9%}}
@@ -93,16 +94,21 @@ def main() -> None:
                            interval: 2s, timeout: 1s, retries: 1}}]
                 procedure:
                   - {{kind: manual, text: "Redémarrer zabbix-server, lire ses logs"}}
-            """))
-        print(f"Loopback services: router SSH :{ssh}, site :{web}, IMAP :{imap}, Zabbix "
-              f":{zabbix} (stopped); alerts go to an SMTP server on :{smtp}.")
+            """)
+        )
+        print(
+            f"Loopback services: router SSH :{ssh}, site :{web}, IMAP :{imap}, Zabbix "
+            f":{zabbix} (stopped); alerts go to an SMTP server on :{smtp}."
+        )
         status = reprise(plan, "status")
         print(f"(exit code {status}: 1 means a service is not up)")
         reprise(plan, "check", "zabbix")
-        print(f"\n{BOLD}$ reprise --plan monitoring monitor{PLAIN}   (in the background, until "
-              "the alert arrives)", flush=True)
-        monitor = subprocess.Popen(["reprise", "--plan", str(plan), "monitor"],
-                                   env={**os.environ})
+        print(
+            f"\n{BOLD}$ reprise --plan monitoring monitor{PLAIN}   (in the background, until "
+            "the alert arrives)",
+            flush=True,
+        )
+        monitor = subprocess.Popen(["reprise", "--plan", str(plan), "monitor"], env={**os.environ})
         try:
             (message,) = mailbox.wait_for(1, timeout=60)
             print(f"\n{BOLD}E-mail received by the SMTP server:{PLAIN}")

@@ -41,12 +41,22 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Iterator[object]:
     yield run
 
 
-def run_reprise(*args: str | os.PathLike[str], env: dict[str, str] | None = None,
-                cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_reprise(
+    *args: str | os.PathLike[str],
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
     """Run the real ``reprise`` program in a child process."""
-    return subprocess.run([sys.executable, "-m", "reprise", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout, check=False,
-                          env={**os.environ, **(env or {})}, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "reprise", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+    )
 
 
 @pytest.fixture(autouse=True)

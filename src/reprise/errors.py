@@ -52,8 +52,9 @@ class RepriseError(Exception):
     exit_code: int = EXIT_FAILED
     retryable: bool = False
 
-    def __init__(self, message: str, *, hint: str | None = None,
-                 retryable: bool | None = None) -> None:
+    def __init__(
+        self, message: str, *, hint: str | None = None, retryable: bool | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint

@@ -26,8 +26,9 @@ def default_state_dir() -> Path:
 def file_in_the_way(folder: Path) -> Path | None:
     """The file (not a folder) at ``folder`` or above it that stops it from being a folder,
     if any: a clear "is a file" error beats the OS's "File exists"."""
-    return next((path for path in (folder, *folder.parents)
-                 if path.exists() and not path.is_dir()), None)
+    return next(
+        (path for path in (folder, *folder.parents) if path.exists() and not path.is_dir()), None
+    )
 
 
 def prepare_state_dir(path: Path, role: str = "state directory") -> Path:
@@ -37,14 +38,18 @@ def prepare_state_dir(path: Path, role: str = "state directory") -> Path:
     holds the database, reports, staging and spools that later runs trust."""
     blocker = file_in_the_way(path)
     if blocker is not None:
-        raise InputError(f"{path}: cannot be the {role}: {blocker} is a file, not a folder",
-                         hint="set state.dir in the plan or $REPRISE_STATE_DIR to a folder, "
-                              f"or move {blocker} aside")
+        raise InputError(
+            f"{path}: cannot be the {role}: {blocker} is a file, not a folder",
+            hint="set state.dir in the plan or $REPRISE_STATE_DIR to a folder, "
+            f"or move {blocker} aside",
+        )
     try:
         make_private_dirs(path)
     except OSError as error:
-        raise OperationError(f"{path}: cannot create the {role} ({error.strerror})",
-                             hint="create it (mode 0700) as the user who runs Reprise, or "
-                                  "set state.dir in the plan or $REPRISE_STATE_DIR") from None
+        raise OperationError(
+            f"{path}: cannot create the {role} ({error.strerror})",
+            hint="create it (mode 0700) as the user who runs Reprise, or "
+            "set state.dir in the plan or $REPRISE_STATE_DIR",
+        ) from None
     ensure_owner_only_writable(path, role)
     return path

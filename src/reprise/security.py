@@ -88,17 +88,23 @@ def _check_one(path: Path, status: os.stat_result, role: str, *, above: bool) ->
         fixes = [f"chown {_user_name(user)} {path}"]
         if mode & 0o022:
             fixes.append(f"chmod go-w {path}")
-        raise _refuse(path, f"{what} is owned by {owner}, not by root or the user running "
-                            f"Reprise ({_user_name(user)}); {owner} could change it",
-                      " && ".join(fixes))
+        raise _refuse(
+            path,
+            f"{what} is owned by {owner}, not by root or the user running "
+            f"Reprise ({_user_name(user)}); {owner} could change it",
+            " && ".join(fixes),
+        )
     if not mode & 0o022:
         return
     if above and stat.S_ISDIR(status.st_mode) and mode & stat.S_ISVTX and mode & 0o002:
         return  # /tmp: others cannot rename or remove what they do not own
-    writers = " and ".join(who for who, bit in (("group", 0o020), ("others", 0o002))
-                           if mode & bit)
-    raise _refuse(path, f"{what} is writable by {writers} (mode {mode:04o}); whoever can "
-                        "write it decides what Reprise runs", f"chmod go-w {path}")
+    writers = " and ".join(who for who, bit in (("group", 0o020), ("others", 0o002)) if mode & bit)
+    raise _refuse(
+        path,
+        f"{what} is writable by {writers} (mode {mode:04o}); whoever can "
+        "write it decides what Reprise runs",
+        f"chmod go-w {path}",
+    )
 
 
 def _folders_above(path: Path) -> list[Path]:
@@ -158,11 +164,13 @@ def _check_link(link: Path, status: os.stat_result, role: str) -> None:
     if status.st_uid in (0, user):
         return
     owner = _user_name(status.st_uid)
-    raise _refuse(link, f"a symbolic link on the way to the {role} is owned by {owner}, not "
-                        f"by root or the user running Reprise ({_user_name(user)}); {owner} "
-                        "could point it elsewhere",
-                  f"chown -h {_user_name(user)} {link} (or use the real path: "
-                  f"{link.resolve()})")
+    raise _refuse(
+        link,
+        f"a symbolic link on the way to the {role} is owned by {owner}, not "
+        f"by root or the user running Reprise ({_user_name(user)}); {owner} "
+        "could point it elsewhere",
+        f"chown -h {_user_name(user)} {link} (or use the real path: {link.resolve()})",
+    )
 
 
 def ensure_owner_only_writable(path: Path, role: str, *, parents: bool = True) -> None:
@@ -220,16 +228,16 @@ def ensure_private_file(path: Path, what: str, *, readers_group: str | None = No
     gid = _group_id(readers_group) if readers_group else None
     if gid is not None and status.st_gid == gid and not mode & 0o037:
         return
-    detail = (f"the {what} is accessible by group or others (mode {mode:04o}); "
-              "it holds secrets")
+    detail = f"the {what} is accessible by group or others (mode {mode:04o}); it holds secrets"
     hint = f"chmod 600 {path}"
     if readers_group:
         if gid is None:
             detail += f"; keys.readers_group {readers_group!r} is not a group on this host"
             hint += f" (or create the group: groupadd --system {readers_group})"
         else:
-            hint += f" (or, for the readers group: chgrp {readers_group} {path} && " \
-                    f"chmod 640 {path})"
+            hint += (
+                f" (or, for the readers group: chgrp {readers_group} {path} && chmod 640 {path})"
+            )
     raise _refuse(path, detail, hint)
 
 
@@ -269,8 +277,7 @@ def write_private_file(path: Path, data: bytes, *, mode: int = PRIVATE_FILE) -> 
     either the old file or the complete new one.
     """
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
-                         mode)
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)

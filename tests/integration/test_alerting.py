@@ -30,8 +30,10 @@ def plan_text(language: str = "en", extra: str = "") -> str:
         f"""  - {{id: {name}, name: Service {name}, category: serveur, criticality: major,
       owner: responders, depends_on: [router],
       checks: [{{kind: tcp, host: 10.0.0.{index}, port: 22, retries: 0}}]}}"""
-        for index, name in enumerate(BEHIND_ROUTER, start=2))
-    return textwrap.dedent(f"""\
+        for index, name in enumerate(BEHIND_ROUTER, start=2)
+    )
+    return (
+        textwrap.dedent(f"""\
         version: 1
         organisation: {{name: AKIG, language: {language}, timezone: Europe/Paris}}
         objectives: {{rpo: 1h, rto: 30m, uptime: 99.9%}}
@@ -43,7 +45,9 @@ def plan_text(language: str = "en", extra: str = "") -> str:
           - {{id: responders, title: Responders, members: []}}
           - {{id: direction, title: Direction, members: []}}
           - {{id: minor, title: Minor, members: []}}
-        """) + extra + textwrap.dedent("""\
+        """)
+        + extra
+        + textwrap.dedent("""\
         services:
           - id: router
             name: Routeur VyOS
@@ -57,7 +61,10 @@ def plan_text(language: str = "en", extra: str = "") -> str:
              checks: [{kind: tcp, host: 10.0.0.50, port: 80, retries: 0}]}
           - {id: intranet, name: Intranet, category: application, criticality: minor,
              owner: minor, checks: [{kind: tcp, host: 10.0.0.51, port: 80, retries: 0}]}
-        """) + services + "\n"
+        """)
+        + services
+        + "\n"
+    )
 
 
 class Harness:
@@ -76,8 +83,7 @@ class Harness:
 
     def feed(self, service: str, state: str, message: str = "connection refused") -> None:
         for name in self.board.checks[service]:
-            change = self.board.observe(service, name, ProbeResult(state, message, 0.01),
-                                        self.now)  # type: ignore[arg-type]
+            change = self.board.observe(service, name, ProbeResult(state, message, 0.01), self.now)  # type: ignore[arg-type]
             if change:
                 self.engine.on_change(service, *change, self.now)
         self.engine.evaluate(self.now)
@@ -111,8 +117,9 @@ def test_a_router_failure_sends_one_alert_naming_the_five_services_behind_it(h: 
     for name in BEHIND_ROUTER:
         assert f"Service {name} ({name})" in body
     assert h.sent[0].roles == ("lead",)
-    assert "Redémarrer le routeur" in body and h.sent[0].subject == \
-        "[P1] DOWN — Routeur VyOS (router)"
+    assert (
+        "Redémarrer le routeur" in body and h.sent[0].subject == "[P1] DOWN — Routeur VyOS (router)"
+    )
     # Suppression holds alerts only: states are recorded, and the services still alert
     # on their own once the router is back and they are still down.
     states = [e for e in list_events(h.store, kind="service.state") if e.payload["to"] == "down"]
@@ -214,7 +221,7 @@ def test_flapping_gives_one_alert_then_quiet_until_stable(h: Harness) -> None:
     assert h.kinds()[count] == ("stable", "router") and "DOWN" in h.sent[count].body
     # The problem, open since before the flapping, escalates again on its schedule.
     h.advance(minutes=5)
-    assert ("escalation", "router") in h.kinds()[count + 1:]
+    assert ("escalation", "router") in h.kinds()[count + 1 :]
     assert flapping_at <= 5
 
 
@@ -237,8 +244,9 @@ def test_maintenance_windows_hold_alerts_until_they_end(tmp_path: Path) -> None:
 
 
 def test_a_silence_holds_alerts_and_ending_it_releases_them(h: Harness) -> None:
-    silence = add_silence(h.store, "router", h.now, h.now + timedelta(hours=2),
-                          "disk replacement", "alice")
+    silence = add_silence(
+        h.store, "router", h.now, h.now + timedelta(hours=2), "disk replacement", "alice"
+    )
     h.advance(seconds=1)
     h.feed("router", "down")
     h.advance(minutes=30)
@@ -297,8 +305,10 @@ def test_deliveries_are_retried_with_backoff_and_failures_stored(h: Harness) -> 
 
 
 def test_invalid_apprise_urls_are_rejected_naming_role_and_contact(tmp_path: Path) -> None:
-    text = plan_text().replace('contacts: ["json://127.0.0.1:9/lead"]',
-                               'contacts: ["json://127.0.0.1:9/lead", "tgram://nope"]')
+    text = plan_text().replace(
+        'contacts: ["json://127.0.0.1:9/lead"]',
+        'contacts: ["json://127.0.0.1:9/lead", "tgram://nope"]',
+    )
     path = tmp_path / "reprise.yaml"
     path.write_text(text)
     with pytest.raises(PlanError) as caught:

@@ -40,7 +40,8 @@ def _deep_read(world: World, source: str, backup_id: str, part: str) -> bytes:
     from reprise.backup.pipeline import read_stream
 
     identity = pyrage.x25519.Identity.from_str(
-        (world.plan_dir / "keys" / "identity.txt").read_text().splitlines()[-1])
+        (world.plan_dir / "keys" / "identity.txt").read_text().splitlines()[-1]
+    )
     chunks: list[bytes] = []
     path = world.repository / "backups" / source / backup_id / part
     with path.open("rb") as stream:
@@ -49,7 +50,8 @@ def _deep_read(world: World, source: str, backup_id: str, part: str) -> bytes:
 
 
 def test_postgres_backup_lists_verifies_and_restores_with_the_same_table_figures(
-        world: World, postgres: ConnectionInfo) -> None:
+    world: World, postgres: ConnectionInfo
+) -> None:
     database = sample_database(postgres, "bk_roundtrip")
     with psycopg.connect(postgres.dsn(database), autocommit=True) as connection:
         row = connection.execute("SELECT lo_from_bytea(0, 'scan de la facture')").fetchone()
@@ -83,18 +85,21 @@ def test_postgres_backup_lists_verifies_and_restores_with_the_same_table_figures
     globals_sql = _deep_read(world, "app-postgres", done["id"], "globals.sql.zst.age")
     assert b"CREATE ROLE" in globals_sql
     dump = world.root / "db.pgdump"
-    dump.write_bytes(_deep_read(world, "app-postgres", done["id"],
-                                f"db-{database}.pgdump.zst.age"))
+    dump.write_bytes(_deep_read(world, "app-postgres", done["id"], f"db-{database}.pgdump.zst.age"))
     with psycopg.connect(postgres.dsn(), autocommit=True) as connection:
         connection.execute("DROP DATABASE IF EXISTS bk_restored")
         connection.execute("CREATE DATABASE bk_restored")
-    subprocess.run([str(find_tool("pg_restore")), "--no-owner", "-d",
-                    postgres.dsn("bk_restored"), str(dump)], check=True, env=postgres.env())
+    subprocess.run(
+        [str(find_tool("pg_restore")), "--no-owner", "-d", postgres.dsn("bk_restored"), str(dump)],
+        check=True,
+        env=postgres.env(),
+    )
     from reprise.pg.connect import connect
     from reprise.pg.table_stats import STATS_SETTINGS, table_stats
 
-    with connect(postgres.dsn(), what="test", dbname="bk_restored",
-                 options=STATS_SETTINGS) as connection:
+    with connect(
+        postgres.dsn(), what="test", dbname="bk_restored", options=STATS_SETTINGS
+    ) as connection:
         restored = table_stats(connection, "checksums")
     assert restored["tables"] == figures["tables"]
     with psycopg.connect(postgres.dsn("bk_restored")) as connection:
@@ -116,16 +121,20 @@ def test_table_checksum_changes_when_one_value_changes(postgres: ConnectionInfo)
     assert before[1]["checksum"] != after[1]["checksum"]
 
 
-def test_files_backup_keeps_modes_links_and_honours_excludes(world: World,
-                                                             files_tree: Path) -> None:
-    _ready(world, f"""\
+def test_files_backup_keeps_modes_links_and_honours_excludes(
+    world: World, files_tree: Path
+) -> None:
+    _ready(
+        world,
+        f"""\
 - kind: files
   paths: [{files_tree}]
   exclude: ["*.tmp"]
   repository: local
   schedule: "@daily"
   retention: {{keep_last: 3}}
-""")
+""",
+    )
     result = world.reprise("backup", "run", "app", "--json")
     assert result.returncode == 0, result.stderr
     backup_id = json.loads(result.stdout)[0]["id"]
@@ -144,31 +153,41 @@ def test_files_backup_keeps_modes_links_and_honours_excludes(world: World,
 
 
 def test_command_output_is_one_part(world: World) -> None:
-    _ready(world, """\
+    _ready(
+        world,
+        """\
 - kind: command
   command: "printf 'set system host-name vyos\\nset interfaces ethernet eth0\\n'"
   filename: vyos.conf
   repository: local
   schedule: "@daily"
   retention: {keep_last: 3}
-""")
+""",
+    )
     result = world.reprise("backup", "run", "app", "--json")
     assert result.returncode == 0, result.stderr
     backup_id = json.loads(result.stdout)[0]["id"]
-    assert _deep_read(world, "app-command", backup_id, "vyos.conf.zst.age") == \
-        b"set system host-name vyos\nset interfaces ethernet eth0\n"
+    assert (
+        _deep_read(world, "app-command", backup_id, "vyos.conf.zst.age")
+        == b"set system host-name vyos\nset interfaces ethernet eth0\n"
+    )
 
 
-def test_run_all_records_one_event_per_backup(world: World, postgres: ConnectionInfo,
-                                              files_tree: Path) -> None:
+def test_run_all_records_one_event_per_backup(
+    world: World, postgres: ConnectionInfo, files_tree: Path
+) -> None:
     database = sample_database(postgres, "bk_events", rows=10)
-    _ready(world, _postgres_source(postgres, database) + f"""\
+    _ready(
+        world,
+        _postgres_source(postgres, database)
+        + f"""\
 - kind: files
   paths: [{files_tree}]
   repository: local
   schedule: "@daily"
   retention: {{keep_last: 3}}
-""")
+""",
+    )
     assert world.reprise("backup", "run", "--all").returncode == 0
     events = json.loads(world.reprise("events", "list", "--kind", "backup", "--json").stdout)
     completed = [event for event in events if event["kind"] == "backup.completed"]
@@ -182,8 +201,10 @@ def test_run_all_records_one_event_per_backup(world: World, postgres: Connection
 
 def test_directory_format_with_parallel_jobs(world: World, postgres: ConnectionInfo) -> None:
     database = sample_database(postgres, "bk_directory", rows=500)
-    _ready(world, _postgres_source(postgres, database, "  format: directory\n  jobs: 2\n"
-                                                       "  globals: false\n"))
+    _ready(
+        world,
+        _postgres_source(postgres, database, "  format: directory\n  jobs: 2\n  globals: false\n"),
+    )
     result = world.reprise("backup", "run", "app", "--json")
     assert result.returncode == 0, result.stderr
     backup_id = json.loads(result.stdout)[0]["id"]

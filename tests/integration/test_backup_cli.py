@@ -18,19 +18,23 @@ def ready(world: World, cli: Any) -> World:
     return world
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["backup", "run"], "give a SERVICE or --all"),
-    (["backup", "run", "app", "--all"], "give a SERVICE or --all"),
-    (["backup", "run", "nosuch"], "no service 'nosuch'"),
-    (["backup", "run", "app", "--source", "nosuch"], "sources: app-command"),
-    (["backup", "show", "20991231"], "no backup '20991231' in the catalog"),
-    (["backup", "verify"], "give an ID, --all or --budget"),
-    (["backup", "verify", "x", "--all"], "cannot be combined"),
-    (["backup", "prune", "--grace", "soon"], "--grace"),
-    (["repo", "init", "nosuch"], "no repository named 'nosuch'"),
-])
-def test_bad_arguments_exit_2_with_a_message(ready: World, cli: Any, args: list[str],
-                                            message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["backup", "run"], "give a SERVICE or --all"),
+        (["backup", "run", "app", "--all"], "give a SERVICE or --all"),
+        (["backup", "run", "nosuch"], "no service 'nosuch'"),
+        (["backup", "run", "app", "--source", "nosuch"], "sources: app-command"),
+        (["backup", "show", "20991231"], "no backup '20991231' in the catalog"),
+        (["backup", "verify"], "give an ID, --all or --budget"),
+        (["backup", "verify", "x", "--all"], "cannot be combined"),
+        (["backup", "prune", "--grace", "soon"], "--grace"),
+        (["repo", "init", "nosuch"], "no repository named 'nosuch'"),
+    ],
+)
+def test_bad_arguments_exit_2_with_a_message(
+    ready: World, cli: Any, args: list[str], message: str
+) -> None:
     before = sorted(path.name for path in ready.repository.rglob("*"))
     result = cli("--plan", ready.plan, *args)
     assert result.exit_code == 2, (result.stdout, result.stderr)

@@ -76,12 +76,16 @@ def test_hanging_command_is_killed_at_the_timeout(world: World) -> None:
     assert survivors.stdout.strip() == ""
 
 
-@pytest.mark.parametrize(("dsn", "expected"), [
-    ("postgresql://postgres:wrong@127.0.0.1:{port}/postgres", "password authentication failed"),
-    ("postgresql://postgres@127.0.0.1:1/postgres", "cannot connect to PostgreSQL"),
-])
-def test_unreachable_database_or_wrong_password(world: World, postgres: ConnectionInfo,
-                                                dsn: str, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("dsn", "expected"),
+    [
+        ("postgresql://postgres:wrong@127.0.0.1:{port}/postgres", "password authentication failed"),
+        ("postgresql://postgres@127.0.0.1:1/postgres", "cannot connect to PostgreSQL"),
+    ],
+)
+def test_unreachable_database_or_wrong_password(
+    world: World, postgres: ConnectionInfo, dsn: str, expected: str
+) -> None:
     good = dsn.format(port=postgres.port)
     _postgres_world(world, good)
     result = world.reprise("backup", "run", "app")
@@ -92,7 +96,8 @@ def test_unreachable_database_or_wrong_password(world: World, postgres: Connecti
 
 
 def test_pg_dump_older_than_the_server_names_the_version_needed(
-        world: World, postgres: ConnectionInfo, monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World, postgres: ConnectionInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The server reports a future major version (there is no older pg_dump to install
     here): the backup must refuse with the version it needs."""
     from reprise.backup.run import backup_jobs, run_backup
@@ -103,8 +108,11 @@ def test_pg_dump_older_than_the_server_names_the_version_needed(
 
     _postgres_world(world, postgres.dsn())
     real = source_module._server_facts
-    monkeypatch.setattr(source_module, "_server_facts",
-                        lambda connection: {**real(connection), "version_num": 990004})
+    monkeypatch.setattr(
+        source_module,
+        "_server_facts",
+        lambda connection: {**real(connection), "version_num": 990004},
+    )
     loaded = load_plan(world.plan)
     store = open_plan_store(loaded.plan, loaded.path, loaded.sha256)
     with pytest.raises(ToolNotFoundError) as caught:
@@ -115,8 +123,9 @@ def test_pg_dump_older_than_the_server_names_the_version_needed(
     _assert_consistent(world, "app-postgres", [])
 
 
-def test_missing_pg_dump(world: World, postgres: ConnectionInfo,
-                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_pg_dump(
+    world: World, postgres: ConnectionInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No PostgreSQL client programs on the host at all."""
     from reprise.pg import binaries
 
@@ -176,8 +185,15 @@ def test_a_live_lock_refuses_and_a_dead_one_is_taken_over(world: World) -> None:
     lock.parent.mkdir(parents=True)
     sleeper = subprocess.Popen(["sleep", "60"])
     try:
-        lock.write_text(json.dumps({"host": os.uname().nodename, "pid": sleeper.pid,
-                                    "time": "2026-11-21T10:00:00+00:00"}))
+        lock.write_text(
+            json.dumps(
+                {
+                    "host": os.uname().nodename,
+                    "pid": sleeper.pid,
+                    "time": "2026-11-21T10:00:00+00:00",
+                }
+            )
+        )
         refused = world.reprise("backup", "run", "app")
         assert refused.returncode == 1
         assert "another backup of app-command is running" in refused.stderr
@@ -208,8 +224,11 @@ def test_sigkill_at_random_points_never_lists_an_incomplete_backup(world: World)
     report = json.loads(verified.stdout)
     assert verified.returncode == 0, verified.stdout
     assert [backup["id"] for backup in report["backups"]] == listed
-    complete = {folder.name for folder in world.backup_dirs("app-command")
-                if (folder / "manifest.json.sig").exists()}
+    complete = {
+        folder.name
+        for folder in world.backup_dirs("app-command")
+        if (folder / "manifest.json.sig").exists()
+    }
     assert set(listed) <= complete
     result = world.reprise("backup", "run", "app", "--json")
     assert result.returncode == 0, result.stderr
@@ -254,7 +273,8 @@ def test_a_server_that_dies_mid_dump_is_named_not_a_pg_dump_to_install(world: Wo
             while time.monotonic() < deadline:
                 waiting = watcher.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
-                    "'pg_dump' AND wait_event_type = 'Lock'").fetchone()
+                    "'pg_dump' AND wait_event_type = 'Lock'"
+                ).fetchone()
                 if waiting and waiting[0]:
                     break
                 assert backup.poll() is None, backup.communicate()

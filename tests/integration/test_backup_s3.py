@@ -23,9 +23,13 @@ def _s3_world(world: World, server: S3Server, command: str, *, lock: bool = Fals
     client.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=lock)
     object_lock = ", object_lock: {mode: governance, days: 2}" if lock else ""
     world.env.update(S3_ENV)
-    world.write_plan(SOURCE.format(command=command), repositories=(
-        f"  offsite: {{kind: s3, bucket: {bucket}, prefix: prod/reprise, "
-        f"endpoint_url: '{server.url}', region: us-east-1, part_size: 5MiB{object_lock}}}"))
+    world.write_plan(
+        SOURCE.format(command=command),
+        repositories=(
+            f"  offsite: {{kind: s3, bucket: {bucket}, prefix: prod/reprise, "
+            f"endpoint_url: '{server.url}', region: us-east-1, part_size: 5MiB{object_lock}}}"
+        ),
+    )
     result = world.reprise("repo", "init")
     assert result.returncode == 0, result.stderr
 
@@ -35,8 +39,9 @@ def _keys(server: S3Server, bucket: str = "reprise-test") -> list[str]:
     return [item["Key"] for item in listed.get("Contents", [])]
 
 
-def test_large_parts_go_up_in_multipart_and_verify_deeply(world: World, s3_server: S3Server,
-                                                          tmp_path: Path) -> None:
+def test_large_parts_go_up_in_multipart_and_verify_deeply(
+    world: World, s3_server: S3Server, tmp_path: Path
+) -> None:
     _s3_world(world, s3_server, "head -c 12000000 /dev/urandom")
     backup_id = world.backup_once()
     key = f"prod/reprise/backups/app-command/{backup_id}/output.txt.zst.age"
@@ -61,8 +66,9 @@ def test_prune_on_s3_forgets_what_retention_drops(world: World, s3_server: S3Ser
     assert any(second in key for key in keys)
 
 
-def test_object_lock_retention_is_applied_and_honoured_by_prune(world: World,
-                                                                 s3_server: S3Server) -> None:
+def test_object_lock_retention_is_applied_and_honoured_by_prune(
+    world: World, s3_server: S3Server
+) -> None:
     _s3_world(world, s3_server, "echo config", lock=True)
     first, _second = world.backup_once(), world.backup_once()
     key = f"prod/reprise/backups/app-command/{first}/manifest.json"
@@ -81,11 +87,16 @@ def test_s3_server_stopped_mid_upload(world: World, s3_server: S3Server) -> None
     backup succeeds."""
     _s3_world(world, s3_server, "head -c 100000 /dev/urandom")
     good = world.backup_once()
-    world.write_plan(SOURCE.format(
-        command="for i in $(seq 60); do head -c 1000000 /dev/urandom; sleep 0.1; done"),
-        repositories=(f"  offsite: {{kind: s3, bucket: reprise-test, prefix: prod/reprise, "
-                      f"endpoint_url: '{s3_server.url}', region: us-east-1, "
-                      "part_size: 5MiB}"))
+    world.write_plan(
+        SOURCE.format(
+            command="for i in $(seq 60); do head -c 1000000 /dev/urandom; sleep 0.1; done"
+        ),
+        repositories=(
+            f"  offsite: {{kind: s3, bucket: reprise-test, prefix: prod/reprise, "
+            f"endpoint_url: '{s3_server.url}', region: us-east-1, "
+            "part_size: 5MiB}"
+        ),
+    )
     process = world.spawn("backup", "run", "app")
     client = s3_server.client()
     deadline = time.monotonic() + 30
@@ -102,17 +113,25 @@ def test_s3_server_stopped_mid_upload(world: World, s3_server: S3Server) -> None
     assert [item["id"] for item in listed] == [good]
     assert world.reprise("backup", "verify", "--all").returncode == 0
     assert not [key for key in _keys(s3_server) if "/backups/" in key and good not in key]
-    world.write_plan(SOURCE.format(command="echo back"), repositories=(
-        f"  offsite: {{kind: s3, bucket: reprise-test, prefix: prod/reprise, "
-        f"endpoint_url: '{s3_server.url}', region: us-east-1}}"))
+    world.write_plan(
+        SOURCE.format(command="echo back"),
+        repositories=(
+            f"  offsite: {{kind: s3, bucket: reprise-test, prefix: prod/reprise, "
+            f"endpoint_url: '{s3_server.url}', region: us-east-1}}"
+        ),
+    )
     world.backup_once()
 
 
 def test_unreachable_s3_endpoint_is_a_clear_error(world: World) -> None:
     world.env.update(S3_ENV)
-    world.write_plan(SOURCE.format(command="echo x"), repositories=(
-        "  offsite: {kind: s3, bucket: reprise-test, endpoint_url: 'http://127.0.0.1:9', "
-        "region: us-east-1}"))
+    world.write_plan(
+        SOURCE.format(command="echo x"),
+        repositories=(
+            "  offsite: {kind: s3, bucket: reprise-test, endpoint_url: 'http://127.0.0.1:9', "
+            "region: us-east-1}"
+        ),
+    )
     result = world.reprise("repo", "init")
     assert result.returncode == 1
     assert "S3 unreachable" in result.stderr and "endpoint_url" in result.stderr
@@ -120,9 +139,13 @@ def test_unreachable_s3_endpoint_is_a_clear_error(world: World) -> None:
 
 def test_missing_bucket_is_a_clear_error(world: World, s3_server: S3Server) -> None:
     world.env.update(S3_ENV)
-    world.write_plan(SOURCE.format(command="echo x"), repositories=(
-        f"  offsite: {{kind: s3, bucket: no-such-bucket, endpoint_url: '{s3_server.url}', "
-        "region: us-east-1}"))
+    world.write_plan(
+        SOURCE.format(command="echo x"),
+        repositories=(
+            f"  offsite: {{kind: s3, bucket: no-such-bucket, endpoint_url: '{s3_server.url}', "
+            "region: us-east-1}"
+        ),
+    )
     result = world.reprise("repo", "init")
     assert result.returncode == 1
     assert "NoSuchBucket" in result.stderr and "create the bucket" in result.stderr
@@ -131,17 +154,22 @@ def test_missing_bucket_is_a_clear_error(world: World, s3_server: S3Server) -> N
 def _local_and_unreachable_s3(world: World) -> None:
     """A plan backing up to a local repository and to an S3 endpoint nobody listens on."""
     world.env.update(S3_ENV)
-    world.write_plan(SOURCE.format(command="echo x") + """\
+    world.write_plan(
+        SOURCE.format(command="echo x")
+        + """\
 - kind: command
   name: local-copy
   command: "echo local"
   repository: local
   schedule: "@hourly"
   retention: {keep_last: 1}
-""", repositories=(
-        f"  local: {{kind: local, path: {world.repository}}}\n"
-        "  offsite: {kind: s3, bucket: reprise-test, endpoint_url: 'http://127.0.0.1:9', "
-        "region: us-east-1}"))
+""",
+        repositories=(
+            f"  local: {{kind: local, path: {world.repository}}}\n"
+            "  offsite: {kind: s3, bucket: reprise-test, endpoint_url: 'http://127.0.0.1:9', "
+            "region: us-east-1}"
+        ),
+    )
     assert world.reprise("repo", "init", "local").returncode == 0
 
 
@@ -156,7 +184,8 @@ def test_verify_all_checks_what_it_can_when_a_repository_is_unreachable(world: W
 
 
 def test_prune_prunes_every_reachable_repository_and_names_the_unreachable_one(
-        world: World) -> None:
+    world: World,
+) -> None:
     _local_and_unreachable_s3(world)
     for _ in range(3):
         assert world.reprise("backup", "run", "app", "--source", "local-copy").returncode == 0

@@ -35,8 +35,9 @@ def _flip_byte(path: Path, offset: int) -> None:
 
 @pytest.mark.parametrize("target", ["output.txt.zst.age", "manifest.json", "manifest.json.sig"])
 @pytest.mark.parametrize("where", ["start", "middle", "end"])
-def test_one_flipped_byte_fails_verification_naming_the_file(world: World, target: str,
-                                                              where: str) -> None:
+def test_one_flipped_byte_fails_verification_naming_the_file(
+    world: World, target: str, where: str
+) -> None:
     _setup(world)
     first, second = world.backup_once(), world.backup_once()
     path = world.repository / "backups" / "app-command" / second / target
@@ -53,8 +54,9 @@ def test_one_flipped_byte_fails_verification_naming_the_file(world: World, targe
 
 
 @pytest.mark.parametrize("where", ["start", "middle", "end"])
-def test_deep_verification_of_a_flipped_byte_fails_with_exit_3_not_a_bug(world: World,
-                                                                         where: str) -> None:
+def test_deep_verification_of_a_flipped_byte_fails_with_exit_3_not_a_bug(
+    world: World, where: str
+) -> None:
     _setup(world, size=300_000)
     backup_id = world.backup_once()
     path = world.repository / "backups" / "app-command" / backup_id / "output.txt.zst.age"
@@ -86,7 +88,8 @@ def test_deep_verification_needs_the_identity_and_the_right_one(world: World) ->
 
 
 def test_budgeted_deep_verification_covers_everything_in_ceil_one_over_budget_runs(
-        world: World) -> None:
+    world: World,
+) -> None:
     _setup(world)
     ids = [world.backup_once() for _ in range(8)]
     covered: set[str] = set()
@@ -103,8 +106,9 @@ def test_budgeted_deep_verification_covers_everything_in_ceil_one_over_budget_ru
         if not unchecked <= this_run:
             assert not this_run & covered, "a part was checked again before all were"
         covered |= this_run
-    again = json.loads(world.reprise("backup", "verify", "--budget", "25%", "--deep",
-                                     "--json").stdout)
+    again = json.loads(
+        world.reprise("backup", "verify", "--budget", "25%", "--deep", "--json").stdout
+    )
     rechecked = [backup["id"] for backup in again["backups"]]
     assert rechecked and set(rechecked) <= covered  # the least recently checked come again
 
@@ -116,8 +120,9 @@ def test_bad_budget_is_a_usage_error(world: World) -> None:
         assert result.returncode == 2 and "--budget" in result.stderr
 
 
-def test_reindex_rebuilds_the_catalog_from_the_repository_alone(world: World,
-                                                                tmp_path: Path) -> None:
+def test_reindex_rebuilds_the_catalog_from_the_repository_alone(
+    world: World, tmp_path: Path
+) -> None:
     _setup(world)
     ids = [world.backup_once() for _ in range(3)]
     # An incomplete leftover and a damaged backup are reported, not indexed.
@@ -141,8 +146,9 @@ def test_a_replaced_signing_key_no_longer_vouches_for_older_backups(world: World
     # verification naming it until the plan keeps it in keys.trusted_signing_keys.
     _setup(world)
     old_id = world.backup_once()
-    old_fingerprint = json.loads(world.reprise("keys", "show", "--json").stdout)[
-        "signing_key"]["fingerprint"]
+    old_fingerprint = json.loads(world.reprise("keys", "show", "--json").stdout)["signing_key"][
+        "fingerprint"
+    ]
     key = world.plan_dir / "keys" / "signing.key"
     key.write_bytes(generate_signing_key().private_pem)
     key.chmod(0o600)
@@ -202,7 +208,8 @@ def test_backup_into_an_uninitialised_repository_says_how_to_fix(world: World) -
 
 
 def test_prune_applies_retention_keeps_the_newest_verified_and_clears_old_leftovers(
-        world: World) -> None:
+    world: World,
+) -> None:
     _setup(world, retention="{keep_last: 2}")
     ids = [world.backup_once() for _ in range(4)]
     assert world.reprise("backup", "verify", ids[0]).returncode == 0  # newest *verified*
@@ -218,8 +225,14 @@ def test_prune_applies_retention_keeps_the_newest_verified_and_clears_old_leftov
 
     dry = json.loads(world.reprise("backup", "prune", "--dry-run", "--json").stdout)
     actions = {item["id"]: item["action"] for item in dry["decisions"]}
-    assert actions == {ids[0]: "hold", ids[1]: "forget", ids[2]: "keep", ids[3]: "keep",
-                       old_leftover.name: "leftover", recent_leftover.name: "keep"}
+    assert actions == {
+        ids[0]: "hold",
+        ids[1]: "forget",
+        ids[2]: "keep",
+        ids[3]: "keep",
+        old_leftover.name: "leftover",
+        recent_leftover.name: "keep",
+    }
     assert len(list(source_dir.iterdir())) == 6, "a dry run deleted something"
 
     result = world.reprise("backup", "prune")
@@ -240,8 +253,9 @@ def test_prune_never_deletes_a_damaged_backup(world: World) -> None:
     assert (world.repository / "backups" / "app-command" / ids[0]).is_dir()
 
 
-def test_list_and_verify_point_at_complete_backups_the_catalog_lacks(world: World,
-                                                                    tmp_path: Path) -> None:
+def test_list_and_verify_point_at_complete_backups_the_catalog_lacks(
+    world: World, tmp_path: Path
+) -> None:
     """A backup killed after its signature but before the catalog insert, or a repository
     seen from a new machine: listed nowhere until a reindex, and said so."""
     _setup(world)
@@ -249,13 +263,17 @@ def test_list_and_verify_point_at_complete_backups_the_catalog_lacks(world: Worl
     new_machine = {"REPRISE_STATE_DIR": str(tmp_path / "new-machine")}
     listed = world.reprise("backup", "list", "--json", env=new_machine)
     assert listed.returncode == 0 and json.loads(listed.stdout) == []
-    assert f"holds 1 complete-looking backup(s) the catalog lacks (app-command/{backup_id})" \
+    assert (
+        f"holds 1 complete-looking backup(s) the catalog lacks (app-command/{backup_id})"
         in listed.stderr
+    )
     assert "reprise repo reindex local" in listed.stderr
     verified = world.reprise("backup", "verify", "--all", env=new_machine)
     assert verified.returncode == 0, verified.stderr
-    assert f"local: app-command/{backup_id} is complete-looking but not in the catalog" \
+    assert (
+        f"local: app-command/{backup_id} is complete-looking but not in the catalog"
         in verified.stderr
+    )
     assert world.reprise("repo", "reindex", "local", env=new_machine).returncode == 0
     again = world.reprise("backup", "list", env=new_machine)
     assert backup_id in again.stdout and "catalog lacks" not in again.stderr

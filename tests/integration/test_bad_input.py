@@ -27,21 +27,26 @@ def plan_dir(cli, tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("args", [
-    ("incident", "show", "99999999999999999999"),
-    ("incident", "task", "1", "99999999999999999999", "done"),
-    ("silence", "remove", "99999999999999999999"),
-])
-def test_an_id_past_what_the_database_holds_is_a_usage_error(cli, plan_dir: Path,
-                                                           args: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("incident", "show", "99999999999999999999"),
+        ("incident", "task", "1", "99999999999999999999", "done"),
+        ("silence", "remove", "99999999999999999999"),
+    ],
+)
+def test_an_id_past_what_the_database_holds_is_a_usage_error(
+    cli, plan_dir: Path, args: tuple[str, ...]
+) -> None:
     result = cli("--plan", plan_dir, *args)
     assert result.exit_code == 2, result.stderr
     assert "less than or equal to 9223372036854775807" in result.stderr
 
 
 def test_a_silence_of_a_thousand_centuries_is_refused_with_the_limit(cli, plan_dir) -> None:
-    result = cli("--plan", plan_dir, "silence", "add", "website", "--for", "99999999999d",
-                 "--reason", "typo")
+    result = cli(
+        "--plan", plan_dir, "silence", "add", "website", "--for", "99999999999d", "--reason", "typo"
+    )
     assert result.exit_code == 2
     assert "--for '99999999999d': too long" in result.stderr
     assert "at most 100 years" in result.stderr
@@ -51,13 +56,15 @@ def test_a_huge_objective_in_the_plan_is_located(cli, tmp_path: Path) -> None:
     plan = _minimal_with(tmp_path, "rpo: 24h", "rpo: 999999999999999999d")
     result = cli("plan", "validate", plan)
     assert result.exit_code == 2
-    assert "objectives.rpo: too long (got '999999999999999999d'); at most 100 years" \
-        in result.stderr
+    assert (
+        "objectives.rpo: too long (got '999999999999999999d'); at most 100 years" in result.stderr
+    )
     assert "reprise.yaml:15:" in result.stderr
 
 
 def test_a_lone_surrogate_is_refused_at_validation_so_json_output_cannot_crash(
-        cli, tmp_path: Path) -> None:
+    cli, tmp_path: Path
+) -> None:
     plan = _minimal_with(tmp_path, "name: My organisation", 'name: "My \\ud800 org"')
     for args in (("plan", "validate", plan), ("plan", "show", "--json", plan)):
         result = cli(*args)
@@ -66,7 +73,8 @@ def test_a_lone_surrogate_is_refused_at_validation_so_json_output_cannot_crash(
 
 
 def test_thousands_of_nested_brackets_are_refused_not_a_recursion_error(
-        cli, tmp_path: Path) -> None:
+    cli, tmp_path: Path
+) -> None:
     plan = tmp_path / "reprise.yaml"
     plan.write_text("x: " + "[" * 5000 + "]" * 5000 + "\n")
     result = cli("plan", "validate", plan)
@@ -91,16 +99,18 @@ def test_plan_import_into_a_folder_writes_its_reprise_yaml(cli, tmp_path: Path) 
 
 
 def test_a_bad_incident_target_time_names_the_target_option(cli, plan_dir: Path) -> None:
-    assert cli("--plan", plan_dir, "incident", "open", "Test", "--services",
-               "website").exit_code == 0
+    assert (
+        cli("--plan", plan_dir, "incident", "open", "Test", "--services", "website").exit_code == 0
+    )
     result = cli("--plan", plan_dir, "incident", "update", "1", "--target", "website=garbage")
     assert result.exit_code == 2
     assert "--target website= 'garbage': not a date and time" in result.stderr
     assert "--at" not in result.stderr
 
 
-def test_a_state_directory_that_is_a_file_is_bad_input(cli, plan_dir: Path, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_state_directory_that_is_a_file_is_bad_input(
+    cli, plan_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
     for state in (blocker, blocker / "state"):
@@ -111,7 +121,8 @@ def test_a_state_directory_that_is_a_file_is_bad_input(cli, plan_dir: Path, tmp_
 
 
 def test_a_read_needs_no_write_lock_and_a_write_waits_then_says_who_to_wait_for(
-        cli, plan_dir: Path, tmp_path: Path) -> None:
+    cli, plan_dir: Path, tmp_path: Path
+) -> None:
     import sqlite3
 
     assert cli("--plan", plan_dir, "events", "list").exit_code == 0
@@ -129,10 +140,14 @@ def test_a_read_needs_no_write_lock_and_a_write_waits_then_says_who_to_wait_for(
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    assert cli("--plan", plan_dir, "incident", "open", "Coupure", "--services",
-               "website").exit_code == 0
-    kinds = [event["kind"] for event in
-             json.loads(cli("--plan", plan_dir, "events", "list", "--json").stdout)]
+    assert (
+        cli("--plan", plan_dir, "incident", "open", "Coupure", "--services", "website").exit_code
+        == 0
+    )
+    kinds = [
+        event["kind"]
+        for event in json.loads(cli("--plan", plan_dir, "events", "list", "--json").stdout)
+    ]
     assert "plan.changed" in kinds
 
 

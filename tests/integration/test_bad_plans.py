@@ -53,13 +53,15 @@ def _load_case(entry: Path, work: Path) -> Case:
     elif line_header:
         lines = {int(line_header.group(1))}
     else:
-        lines = {number for number, line in enumerate(text.splitlines(), 1)
-                 if "# <-- error" in line}
+        lines = {
+            number for number, line in enumerate(text.splitlines(), 1) if "# <-- error" in line
+        }
         assert lines, f"{entry.name}: mark the faulty line with '# <-- error'"
     other_file = re.search(r"^# expect-file: (.+)$", text, re.M)
     error_file = str(copy / other_file.group(1)) if other_file else str(plan)
-    chmods = [(name, int(mode, 8)) for name, mode in
-              re.findall(r"^# chmod: (\S+) (\d+)$", text, re.M)]
+    chmods = [
+        (name, int(mode, 8)) for name, mode in re.findall(r"^# chmod: (\S+) (\d+)$", text, re.M)
+    ]
     for name, mode in chmods:
         (copy / name).chmod(mode)
     return Case(entry.name, plan, expect.group(1), lines, error_file, chmods)
@@ -95,8 +97,16 @@ def test_bad_plan_gives_one_located_line_with_a_fix(name: str, tmp_path: Path, c
         assert int(match.group(1)) in case.lines, line
 
 
-@pytest.mark.parametrize("name", ["yaml-bomb.yaml", "python-object-tag.yaml",
-                                  "world-readable-env", "non-utf8.yaml", "dependency-cycle.yaml"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "yaml-bomb.yaml",
+        "python-object-tag.yaml",
+        "world-readable-env",
+        "non-utf8.yaml",
+        "dependency-cycle.yaml",
+    ],
+)
 def test_the_real_program_exits_2_without_a_traceback(name: str, tmp_path: Path) -> None:
     case = _load_case(BAD_PLANS / name, tmp_path)
     result = run_reprise("plan", "validate", case.plan)

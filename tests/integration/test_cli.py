@@ -28,16 +28,19 @@ def test_version(cli) -> None:
 
 
 def test_help_does_not_load_heavy_libraries() -> None:
-    probe = ("import sys; from reprise.cli.main import main; "
-             "code = main(['--help']); "
-             "heavy = [m for m in ('sqlalchemy', 'pydantic', 'alembic', 'psycopg', 'pyrage', "
-             "'cryptography', 'croniter', 'yaml') if m in sys.modules]; "
-             "print('HEAVY', heavy)")
+    probe = (
+        "import sys; from reprise.cli.main import main; "
+        "code = main(['--help']); "
+        "heavy = [m for m in ('sqlalchemy', 'pydantic', 'alembic', 'psycopg', 'pyrage', "
+        "'cryptography', 'croniter', 'yaml') if m in sys.modules]; "
+        "print('HEAVY', heavy)"
+    )
     import subprocess
     import sys
 
-    output = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                            check=True).stdout
+    output = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
     assert output.strip().endswith("HEAVY []")
 
 
@@ -54,8 +57,7 @@ def test_validate_json_reports_counts_and_warnings(cli) -> None:
     assert report["valid"] is True
     assert report["services"] == 6
     # The examples point at keys that `reprise init` writes; here they do not exist yet.
-    assert {w["path"] for w in report["warnings"]} == {"keys.recipients_file",
-                                                      "keys.signing_key"}
+    assert {w["path"] for w in report["warnings"]} == {"keys.recipients_file", "keys.signing_key"}
 
 
 def test_order_puts_the_router_before_its_dependents(cli) -> None:
@@ -63,8 +65,9 @@ def test_order_puts_the_router_before_its_dependents(cli) -> None:
     assert result.exit_code == 0
     entries = json.loads(result.stdout)
     order = [entry["service"] for entry in entries]
-    assert order.index("router") < min(order.index(s) for s in
-                                       ("openvpn", "zabbix", "mail", "storage", "windows"))
+    assert order.index("router") < min(
+        order.index(s) for s in ("openvpn", "zabbix", "mail", "storage", "windows")
+    )
     router = entries[0]
     assert router["needed_by"] == ["openvpn", "zabbix", "mail", "storage", "windows"]
 
@@ -89,8 +92,12 @@ def test_show_groups_services_by_priority(cli) -> None:
 
 def test_show_never_prints_secrets_from_the_environment(cli, monkeypatch) -> None:
     monkeypatch.setenv("SMTP_PASSWORD", "hunter2-secret")
-    for command in (["plan", "show"], ["plan", "show", "--json"], ["plan", "order", "--json"],
-                    ["plan", "validate", "--json"]):
+    for command in (
+        ["plan", "show"],
+        ["plan", "show", "--json"],
+        ["plan", "order", "--json"],
+        ["plan", "validate", "--json"],
+    ):
         result = cli(*command, AKIG)
         assert result.exit_code == 0
         assert "hunter2-secret" not in result.stdout + result.stderr
@@ -104,8 +111,9 @@ def test_schema_is_json_and_can_be_written_to_a_file(cli, tmp_path: Path) -> Non
     assert json.loads(target.read_text()) == printed
 
 
-def test_the_plan_comes_from_the_option_the_environment_or_the_directory(cli, monkeypatch,
-                                                                          tmp_path: Path) -> None:
+def test_the_plan_comes_from_the_option_the_environment_or_the_directory(
+    cli, monkeypatch, tmp_path: Path
+) -> None:
     assert cli("--plan", PCRA, "plan", "validate").exit_code == 0
     monkeypatch.setenv("REPRISE_PLAN", str(PCRA))
     assert cli("plan", "validate").exit_code == 0
@@ -144,8 +152,9 @@ def test_a_changed_plan_is_recorded_as_a_new_version(cli, tmp_path: Path) -> Non
     plan.write_text(PCRA.read_text())
     cli("--plan", plan, "state", "info")
     cli("--plan", plan, "state", "info")
-    plan.write_text(PCRA.read_text().replace("progress_report_every: 4h",
-                                             "progress_report_every: 2h"))
+    plan.write_text(
+        PCRA.read_text().replace("progress_report_every: 4h", "progress_report_every: 2h")
+    )
     result = cli("--plan", plan, "events", "list", "--json", "--kind", "plan")
     events = json.loads(result.stdout)
     assert [e["kind"] for e in events] == ["plan.changed", "plan.changed"]
@@ -156,8 +165,11 @@ def test_a_changed_plan_is_recorded_as_a_new_version(cli, tmp_path: Path) -> Non
 
 def test_an_unreachable_state_database_is_one_clear_error(cli, tmp_path: Path) -> None:
     plan = tmp_path / "reprise.yaml"
-    plan.write_text(PCRA.read_text().replace(
-        "keys:\n", "state: {url: 'postgresql://reprise:pw@127.0.0.1:1/state'}\nkeys:\n", 1))
+    plan.write_text(
+        PCRA.read_text().replace(
+            "keys:\n", "state: {url: 'postgresql://reprise:pw@127.0.0.1:1/state'}\nkeys:\n", 1
+        )
+    )
     result = cli("--plan", plan, "state", "info")
     assert result.exit_code == 1
     assert result.stderr.startswith("error: cannot open the state database")
@@ -181,8 +193,12 @@ def test_output_piped_into_a_closed_reader_is_not_an_error(tmp_path: Path) -> No
     import sys
 
     pipeline = subprocess.run(  # noqa: S602 - a shell pipeline is the point
-        f"{sys.executable} -m reprise plan schema | head -c 10 >/dev/null; "
-        "echo ${PIPESTATUS[0]}", shell=True, capture_output=True, text=True,
-        executable="/bin/bash", check=True)
+        f"{sys.executable} -m reprise plan schema | head -c 10 >/dev/null; echo ${{PIPESTATUS[0]}}",
+        shell=True,
+        capture_output=True,
+        text=True,
+        executable="/bin/bash",
+        check=True,
+    )
     assert pipeline.stdout.strip() == "0"
     assert "Traceback" not in pipeline.stderr

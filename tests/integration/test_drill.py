@@ -9,8 +9,15 @@ from reprise.pg.scratch import ConnectionInfo
 from tests.support.backups import World, sample_database
 
 
-def drilled_world(world: World, postgres: ConnectionInfo, database: str, *,
-                  integrity: list[str], rto: str = "30m", drill: str = "enabled: true") -> None:
+def drilled_world(
+    world: World,
+    postgres: ConnectionInfo,
+    database: str,
+    *,
+    integrity: list[str],
+    rto: str = "30m",
+    drill: str = "enabled: true",
+) -> None:
     sample_database(postgres, database, rows=400)
     world.write_plan(f"""\
 - kind: postgres
@@ -25,7 +32,8 @@ def drilled_world(world: World, postgres: ConnectionInfo, database: str, *,
     text = world.plan.read_text().replace(
         "    drill: {enabled: false}\n",
         f"    objectives: {{rto: {rto}}}\n    drill: {{{drill}}}\n"
-        + (f"    integrity:\n{assertions}" if integrity else ""))
+        + (f"    integrity:\n{assertions}" if integrity else ""),
+    )
     world.plan.write_text(text)
     assert world.reprise("repo", "init").returncode == 0, world.reprise("plan", "validate")
     world.backup_once()
@@ -38,11 +46,18 @@ def _drills(world: World) -> list[dict[str, object]]:
     return listed
 
 
-def test_a_drill_restores_checks_and_measures_the_rto(world: World,
-                                                      postgres: ConnectionInfo) -> None:
-    drilled_world(world, postgres, "dr_ok", integrity=[
-        "SELECT count(*) > 0 FROM invoices",
-        "dr_ok: SELECT max(issued) >= date '2026-01-01' FROM invoices"])
+def test_a_drill_restores_checks_and_measures_the_rto(
+    world: World, postgres: ConnectionInfo
+) -> None:
+    drilled_world(
+        world,
+        postgres,
+        "dr_ok",
+        integrity=[
+            "SELECT count(*) > 0 FROM invoices",
+            "dr_ok: SELECT max(issued) >= date '2026-01-01' FROM invoices",
+        ],
+    )
     result = world.reprise("drill", "app", timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "passed" in result.stdout and "RTO achieved" in result.stdout
@@ -66,10 +81,16 @@ def test_a_drill_restores_checks_and_measures_the_rto(world: World,
     assert "passed" in table.stdout and "dr_ok" not in table.stderr
 
 
-def test_a_false_assertion_and_a_missed_rto_fail_the_drill(world: World,
-                                                            postgres: ConnectionInfo) -> None:
-    drilled_world(world, postgres, "dr_bad", rto="1ms", integrity=[
-        "SELECT count(*) > 1000000 FROM invoices", "SELECT count(*) FROM nowhere"])
+def test_a_false_assertion_and_a_missed_rto_fail_the_drill(
+    world: World, postgres: ConnectionInfo
+) -> None:
+    drilled_world(
+        world,
+        postgres,
+        "dr_bad",
+        rto="1ms",
+        integrity=["SELECT count(*) > 1000000 FROM invoices", "SELECT count(*) FROM nowhere"],
+    )
     result = world.reprise("drill", "--all", "--json", timeout=300)
     assert result.returncode == 3, result.stderr
     outcome = json.loads(result.stdout)[0]
@@ -92,14 +113,16 @@ def _forge_manifest(world: World, change: dict[str, int]) -> None:
         table["rows"] += change.get(table["name"], 0)
     data = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
     key = serialization.load_pem_private_key(
-        (world.plan_dir / "keys" / "signing.key").read_bytes(), password=None)
+        (world.plan_dir / "keys" / "signing.key").read_bytes(), password=None
+    )
     (folder / "manifest.json").write_bytes(data)
     (folder / "manifest.json.sig").write_bytes(key.sign(data))  # type: ignore[call-arg, union-attr, arg-type]
     assert world.reprise("repo", "reindex", "local").returncode == 0
 
 
 def test_restored_rows_that_differ_from_the_backup_figures_fail(
-        world: World, postgres: ConnectionInfo) -> None:
+    world: World, postgres: ConnectionInfo
+) -> None:
     drilled_world(world, postgres, "dr_rows", integrity=[])
     _forge_manifest(world, {"invoices": 5})
     result = world.reprise("drill", "app", timeout=300)
@@ -107,8 +130,9 @@ def test_restored_rows_that_differ_from_the_backup_figures_fail(
     assert "dr_rows.public.invoices: 1205 rows at backup, 1200 restored" in result.stdout
 
 
-def test_a_drill_without_backups_or_with_a_damaged_backup(world: World,
-                                                          postgres: ConnectionInfo) -> None:
+def test_a_drill_without_backups_or_with_a_damaged_backup(
+    world: World, postgres: ConnectionInfo
+) -> None:
     drilled_world(world, postgres, "dr_none", integrity=[])
     for folder in (world.repository / "backups" / "app-postgres").iterdir():
         part = folder / "db-dr_none.pgdump.zst.age"

@@ -26,35 +26,40 @@ def restored(postgres: ConnectionInfo) -> tuple[ConnectionInfo, ConnectionInfo]:
 
 
 def _finding(reader: ConnectionInfo, assertion: str, timeout: float = 30) -> tuple[bool, str]:
-    [finding] = run_assertions(reader.dsn(), ["as_restored"], [assertion],
-                               timeout=timedelta(seconds=timeout))
+    [finding] = run_assertions(
+        reader.dsn(), ["as_restored"], [assertion], timeout=timedelta(seconds=timeout)
+    )
     return finding.ok, finding.detail or ""
 
 
 def test_a_normal_assertion_passes_as_the_reader_role(
-        restored: tuple[ConnectionInfo, ConnectionInfo]) -> None:
+    restored: tuple[ConnectionInfo, ConnectionInfo],
+) -> None:
     _superuser, reader = restored
-    assert _finding(reader, "SELECT count(*) = 150 FROM invoices") == (True,
-                                                                       "true in as_restored")
+    assert _finding(reader, "SELECT count(*) = 150 FROM invoices") == (True, "true in as_restored")
     assert _finding(reader, "SELECT ';' = ';' AND $$;$$ = ';';")[0]
 
 
 def test_the_reader_role_is_not_a_superuser_and_cannot_read_server_files(
-        restored: tuple[ConnectionInfo, ConnectionInfo]) -> None:
+    restored: tuple[ConnectionInfo, ConnectionInfo],
+) -> None:
     _superuser, reader = restored
     with psycopg.connect(reader.dsn("as_restored")) as connection:
         row = connection.execute(
-            "SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles "
-            "WHERE rolname = current_user").fetchone()
+            "SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user"
+        ).fetchone()
     assert row == (False, False, False)
-    for assertion in ("SELECT length(pg_read_file('/etc/hostname')) > 0",
-                      "SELECT lo_import('/etc/hostname') > 0"):
+    for assertion in (
+        "SELECT length(pg_read_file('/etc/hostname')) > 0",
+        "SELECT lo_import('/etc/hostname') > 0",
+    ):
         ok, detail = _finding(reader, assertion)
         assert not ok and "permission denied" in detail, detail
 
 
 def test_copy_to_program_fails_without_running_the_program(
-        restored: tuple[ConnectionInfo, ConnectionInfo], tmp_path: Path) -> None:
+    restored: tuple[ConnectionInfo, ConnectionInfo], tmp_path: Path
+) -> None:
     _superuser, reader = restored
     sentinel = tmp_path / "pwned"
     ok, detail = _finding(reader, f"COPY (SELECT 1) TO PROGRAM 'touch {sentinel}'")
@@ -64,24 +69,29 @@ def test_copy_to_program_fails_without_running_the_program(
 
 
 def test_two_statements_are_refused_by_postgresql_itself(
-        restored: tuple[ConnectionInfo, ConnectionInfo]) -> None:
+    restored: tuple[ConnectionInfo, ConnectionInfo],
+) -> None:
     superuser, reader = restored
     ok, detail = _finding(reader, "SELECT true; SELECT true")
     assert not ok and "holds several statements" in detail, detail
     # even as the superuser, the second statement never runs
-    [finding] = run_assertions(superuser.dsn(), ["as_restored"],
-                               ["SELECT true; DROP TABLE invoices"])
+    [finding] = run_assertions(
+        superuser.dsn(), ["as_restored"], ["SELECT true; DROP TABLE invoices"]
+    )
     assert not finding.ok
     with psycopg.connect(superuser.dsn("as_restored")) as connection:
         assert connection.execute("SELECT count(*) FROM invoices").fetchone() == (150,)
 
 
 def test_a_write_fails_read_only_even_as_the_superuser(
-        restored: tuple[ConnectionInfo, ConnectionInfo]) -> None:
+    restored: tuple[ConnectionInfo, ConnectionInfo],
+) -> None:
     superuser, _reader = restored
-    [finding] = run_assertions(superuser.dsn(), ["as_restored"],
-                               ["WITH gone AS (DELETE FROM invoices RETURNING 1) "
-                                "SELECT count(*) = 0 FROM gone"])
+    [finding] = run_assertions(
+        superuser.dsn(),
+        ["as_restored"],
+        ["WITH gone AS (DELETE FROM invoices RETURNING 1) SELECT count(*) = 0 FROM gone"],
+    )
     assert not finding.ok
     assert "assertions run read-only, and this one writes" in (finding.detail or "")
     with psycopg.connect(superuser.dsn("as_restored")) as connection:
@@ -89,22 +99,33 @@ def test_a_write_fails_read_only_even_as_the_superuser(
 
 
 def test_a_slow_assertion_is_cancelled_at_its_timeout(
-        restored: tuple[ConnectionInfo, ConnectionInfo]) -> None:
+    restored: tuple[ConnectionInfo, ConnectionInfo],
+) -> None:
     _superuser, reader = restored
     ok, detail = _finding(reader, "SELECT pg_sleep(20) IS NOT NULL", timeout=1)
     assert not ok
     assert "cancelled after 1s (drill.assertion_timeout)" in detail, detail
 
 
-@pytest.mark.parametrize(("text", "count"), [
-    ("SELECT 1", 1), ("SELECT 1;", 1), ("SELECT 1; SELECT 2", 2),
-    ("SELECT ';' = ';'", 1), ("SELECT 'it''s; fine'", 1), ("SELECT E'\\';' ; SELECT 2", 2),
-    ("SELECT $$;$$, $tag$ ; $$ ; $tag$", 1), ("SELECT \"odd;name\" FROM t", 1),
-    ("SELECT 1 -- ; DROP TABLE t", 1), ("SELECT /* ; /* ; */ ; */ 1", 1),
-    ("DELETE FROM t; SELECT true", 2),
-])
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [
+        ("SELECT 1", 1),
+        ("SELECT 1;", 1),
+        ("SELECT 1; SELECT 2", 2),
+        ("SELECT ';' = ';'", 1),
+        ("SELECT 'it''s; fine'", 1),
+        ("SELECT E'\\';' ; SELECT 2", 2),
+        ("SELECT $$;$$, $tag$ ; $$ ; $tag$", 1),
+        ('SELECT "odd;name" FROM t', 1),
+        ("SELECT 1 -- ; DROP TABLE t", 1),
+        ("SELECT /* ; /* ; */ ; */ 1", 1),
+        ("DELETE FROM t; SELECT true", 2),
+    ],
+)
 def test_statements_are_counted_past_semicolons_in_strings_and_comments(
-        text: str, count: int) -> None:
+    text: str, count: int
+) -> None:
     statements = split_statements(text)
     assert statements is not None and len(statements) == count
 
@@ -114,12 +135,15 @@ def test_plan_validation_refuses_an_assertion_with_two_statements(world: World) 
         - {kind: postgres, dsn: "postgresql://backup@db/postgres", databases: [app],
            repository: local, schedule: "@hourly", retention: {keep_last: 2}}
         """)
-    text = world.plan.read_text().replace("    drill: {enabled: false}\n", """\
+    text = world.plan.read_text().replace(
+        "    drill: {enabled: false}\n",
+        """\
     drill: {enabled: true, assertion_timeout: 2h}
     integrity:
       - "SELECT ';' = ';'"
       - "SELECT count(*) > 0 FROM invoices; DELETE FROM invoices"
-""")
+""",
+    )
     world.plan.write_text(text)
     lines = text.splitlines()
     timeout_line = next(i for i, line in enumerate(lines, 1) if "assertion_timeout" in line)
@@ -138,16 +162,22 @@ def test_plan_validation_refuses_an_assertion_with_two_statements(world: World) 
 
 
 def test_hostile_assertions_fail_the_drill_and_change_nothing(
-        world: World, postgres: ConnectionInfo, tmp_path: Path) -> None:
+    world: World, postgres: ConnectionInfo, tmp_path: Path
+) -> None:
     sentinel = tmp_path / "copied-to-program"
-    drilled_world(world, postgres, "dr_hostile", drill="enabled: true, assertion_timeout: 1s",
-                  integrity=[
-                      "SELECT count(*) = 1200 FROM invoices",
-                      f"COPY (SELECT 1) TO PROGRAM 'touch {sentinel}'",
-                      "SELECT pg_sleep(30) IS NOT NULL",
-                      "WITH gone AS (DELETE FROM invoices RETURNING 1) SELECT true",
-                      "SELECT lo_import('/etc/hostname') > 0",
-                  ])
+    drilled_world(
+        world,
+        postgres,
+        "dr_hostile",
+        drill="enabled: true, assertion_timeout: 1s",
+        integrity=[
+            "SELECT count(*) = 1200 FROM invoices",
+            f"COPY (SELECT 1) TO PROGRAM 'touch {sentinel}'",
+            "SELECT pg_sleep(30) IS NOT NULL",
+            "WITH gone AS (DELETE FROM invoices RETURNING 1) SELECT true",
+            "SELECT lo_import('/etc/hostname') > 0",
+        ],
+    )
     result = world.reprise("drill", "app", "--json", timeout=300)
     assert result.returncode == 3, result.stdout + result.stderr
     [outcome] = json.loads(result.stdout)

@@ -31,7 +31,8 @@ def _restored_token(world: World, name: str, env: dict[str, str] | None = None) 
 
 
 def test_env_file_values_reach_the_commands_reprise_starts_and_the_environment_wins(
-        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("REPRISE_TEST_TOKEN", raising=False)
     world.write_plan(PRINTENV)
     env_file = world.plan_dir / ".env"
@@ -39,12 +40,14 @@ def test_env_file_values_reach_the_commands_reprise_starts_and_the_environment_w
     env_file.chmod(0o600)
     assert world.reprise("repo", "init").returncode == 0
     assert _restored_token(world, "first") == "from-dot-env"
-    assert _restored_token(world, "second", {"REPRISE_TEST_TOKEN": "from-process"}) \
-        == "from-process"
+    assert (
+        _restored_token(world, "second", {"REPRISE_TEST_TOKEN": "from-process"}) == "from-process"
+    )
 
 
-def test_the_in_process_cli_gives_the_environment_back(cli, world: World,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_in_process_cli_gives_the_environment_back(
+    cli, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("REPRISE_TEST_TOKEN", raising=False)
     world.write_plan(PRINTENV)
     (world.plan_dir / ".env").write_text("REPRISE_TEST_TOKEN=from-dot-env\n")
@@ -66,8 +69,7 @@ def _secret(tmp_path: Path, text: str, mode: int) -> Path:
     return secret
 
 
-def test_a_secret_comes_from_a_file_by_reference_or_by_a_file_variable(
-        tmp_path: Path) -> None:
+def test_a_secret_comes_from_a_file_by_reference_or_by_a_file_variable(tmp_path: Path) -> None:
     secret = _secret(tmp_path, "s3cr3t-from-a-file\n", 0o400)
     plan = _minimal(tmp_path)
     by_variable = load_plan(plan, environ={"SMTP_PASSWORD_FILE": str(secret)}, contacts=False)
@@ -79,7 +81,8 @@ def test_a_secret_comes_from_a_file_by_reference_or_by_a_file_variable(
 
 
 def test_a_secret_file_others_can_read_or_a_relative_one_is_refused_and_located(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     secret = _secret(tmp_path, "s3cr3t\n", 0o644)
     plan = _minimal(tmp_path)
     with pytest.raises(PlanError) as refused:
@@ -90,7 +93,8 @@ def test_a_secret_file_others_can_read_or_a_relative_one_is_refused_and_located(
     plan.write_text(plan.read_text().replace("${SMTP_PASSWORD:-}", "${file:relative/pw}"))
     with pytest.raises(PlanError, match="a secret file needs an absolute path"):
         load_plan(plan, environ={}, contacts=False)
-    plan.write_text(plan.read_text().replace("${file:relative/pw}",
-                                             f"${{file:{tmp_path}/missing}}"))
+    plan.write_text(
+        plan.read_text().replace("${file:relative/pw}", f"${{file:{tmp_path}/missing}}")
+    )
     with pytest.raises(PlanError, match="cannot read the secret file"):
         load_plan(plan, environ={}, contacts=False)

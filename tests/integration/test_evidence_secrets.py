@@ -20,18 +20,35 @@ from tests.support.backups import World
 
 def _scenario(world: World, paths: list[str | Path], *, include_secrets: bool = False) -> None:
     with world.plan.open("a", encoding="utf-8") as plan:
-        plan.write("scenarios:\n  - id: intrusion\n    title: Intrusion\n    steps:\n"
-                   f"      - kind: evidence\n        paths: {json.dumps([str(p) for p in paths])}\n"
-                   + ("        include_secrets: true\n" if include_secrets else ""))
+        plan.write(
+            "scenarios:\n  - id: intrusion\n    title: Intrusion\n    steps:\n"
+            f"      - kind: evidence\n        paths: {json.dumps([str(p) for p in paths])}\n"
+            + ("        include_secrets: true\n" if include_secrets else "")
+        )
     (world.plan_dir / ".env").write_text("SMTP_PASSWORD=hunter2\n")
     (world.plan_dir / ".env").chmod(0o600)
 
 
 def _run(world: World, umask: int = 0o022) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "reprise", "--plan", str(world.plan),
-                           "runbook", "run", "intrusion", "--json"], capture_output=True,
-                          text=True, timeout=120, check=False, umask=umask,
-                          env={**os.environ, **world.env})
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reprise",
+            "--plan",
+            str(world.plan),
+            "runbook",
+            "run",
+            "intrusion",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        umask=umask,
+        env={**os.environ, **world.env},
+    )
 
 
 def _bundle(world: World) -> tuple[Path, dict[str, Any]]:
@@ -64,12 +81,14 @@ def test_the_plans_own_secrets_are_left_out_and_the_bundle_says_so(world: World)
     stored = {path.name for path in bundle.rglob("*")}
     assert not {".env", "identity.txt", "signing.key"} & stored
     for secret in (b"hunter2", b"AGE-SECRET-KEY", b"PRIVATE KEY"):
-        assert not any(secret in path.read_bytes() for path in bundle.rglob("*")
-                       if path.is_file()), secret
+        assert not any(
+            secret in path.read_bytes() for path in bundle.rglob("*") if path.is_file()
+        ), secret
 
 
 def test_a_secret_reached_through_a_link_or_another_name_is_still_left_out(
-        world: World, tmp_path: Path) -> None:
+    world: World, tmp_path: Path
+) -> None:
     logs = tmp_path / "logs"
     logs.mkdir()
     (logs / "app.log").write_text("GET /admin 403\n")
@@ -82,14 +101,19 @@ def test_a_secret_reached_through_a_link_or_another_name_is_still_left_out(
     assert [Path(entry["path"]).name for entry in manifest["files"]] == ["app.log"]
     skipped = {entry["path"]: entry for entry in manifest["skipped"]}
     assert skipped[str(logs / "backup-of-key.log")]["reason"].startswith(
-        "the plan's signing key")  # a hard link: same file, another name
+        "the plan's signing key"
+    )  # a hard link: same file, another name
     link = skipped[str(logs / "identity.log")]
-    assert link["reason"] == f"symbolic link to {world.plan_dir / 'keys' / 'identity.txt'}, " \
-                             "not followed"
+    assert (
+        link["reason"] == f"symbolic link to {world.plan_dir / 'keys' / 'identity.txt'}, "
+        "not followed"
+    )
     assert link["target"] == str(world.plan_dir / "keys" / "identity.txt")
     assert skipped[str(logs / "plan")]["reason"].startswith("symbolic link to")
-    assert skipped[str(logs / "plan" / ".env")]["reason"] == \
-        f"reached through the symbolic link {logs / 'plan'}, not followed"
+    assert (
+        skipped[str(logs / "plan" / ".env")]["reason"]
+        == f"reached through the symbolic link {logs / 'plan'}, not followed"
+    )
     assert "1 secret file(s) of the plan left out" in message
     assert "not followed" in message
 
@@ -101,7 +125,10 @@ def test_include_secrets_collects_them_and_says_so(world: World) -> None:
     collected = {Path(entry["path"]).name for entry in manifest["files"]}
     assert {".env", "identity.txt", "signing.key"} <= collected
     assert sorted(Path(path).name for path in manifest["secrets_included"]) == [
-        ".env", "identity.txt", "signing.key"]
+        ".env",
+        "identity.txt",
+        "signing.key",
+    ]
     assert "including 3 secret file(s) of the plan (include_secrets: true)" in message
     assert "left out" not in message
     copied = next(bundle.rglob(".env"))
@@ -109,7 +136,8 @@ def test_include_secrets_collects_them_and_says_so(world: World) -> None:
 
 
 def test_symbolic_links_out_of_the_folder_are_recorded_not_followed(
-        world: World, tmp_path: Path) -> None:
+    world: World, tmp_path: Path
+) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "shadow").write_text("root:$6$SHADOW-MARKER\n")
@@ -121,22 +149,28 @@ def test_symbolic_links_out_of_the_folder_are_recorded_not_followed(
     _scenario(world, [logs, f"{logs}/**/*"])
     message = _message(_run(world))
     bundle, manifest = _bundle(world)
-    assert [entry["path"] for entry in manifest["files"]] == [str(logs / "nginx" /
-                                                                  "access.log")]
+    assert [entry["path"] for entry in manifest["files"]] == [str(logs / "nginx" / "access.log")]
     reasons = {entry["path"]: entry["reason"] for entry in manifest["skipped"]}
-    assert reasons[str(logs / "nginx" / "shadow.log")] == \
-        f"symbolic link to {outside / 'shadow'}, not followed"
+    assert (
+        reasons[str(logs / "nginx" / "shadow.log")]
+        == f"symbolic link to {outside / 'shadow'}, not followed"
+    )
     assert reasons[str(logs / "etc")] == f"symbolic link to {outside}, not followed"
-    assert not any(path.startswith(str(logs / "etc") + "/") for path in reasons), \
+    assert not any(path.startswith(str(logs / "etc") + "/") for path in reasons), (
         "nothing is listed through the link"
+    )
     assert f"{logs / 'etc'} (symbolic link to {outside}, not followed)" in message
-    assert not any(b"SHADOW-MARKER" in path.read_bytes() for path in bundle.rglob("*")
-                   if path.is_file() and not path.is_symlink())
+    assert not any(
+        b"SHADOW-MARKER" in path.read_bytes()
+        for path in bundle.rglob("*")
+        if path.is_file() and not path.is_symlink()
+    )
     assert not any(path.is_symlink() for path in bundle.rglob("*"))
 
 
 def test_the_bundle_is_private_from_the_first_byte_whatever_the_umask(
-        world: World, tmp_path: Path) -> None:
+    world: World, tmp_path: Path
+) -> None:
     logs = tmp_path / "logs"
     (logs / "deep").mkdir(parents=True)
     (logs / "deep" / "app.log").write_text("hello\n")
@@ -156,7 +190,8 @@ def test_the_bundle_is_private_from_the_first_byte_whatever_the_umask(
 
 
 def test_a_file_swapped_for_a_link_while_collected_is_not_followed(
-        world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from datetime import UTC, datetime
 
     from reprise.incidents import evidence
@@ -181,16 +216,20 @@ def test_a_file_swapped_for_a_link_while_collected_is_not_followed(
 
     monkeypatch.setattr(evidence, "_expand", racing)
     plan = load_plan(world.plan).plan
-    bundle = evidence.collect_evidence(plan, [str(logs)], tmp_path / "bundle",
-                                       at=datetime.now(UTC), labels={})
+    bundle = evidence.collect_evidence(
+        plan, [str(logs)], tmp_path / "bundle", at=datetime.now(UTC), labels={}
+    )
     assert bundle.files == []
     reasons = {entry["path"]: entry["reason"] for entry in bundle.skipped}
-    assert reasons == {str(logs / "a.log"): "became a symbolic link while collected, "
-                                            "not followed",
-                       str(logs / "sub" / "b.log"): "became a symbolic link while "
-                                                    "collected, not followed"}
-    assert not any(b"MARKER" in path.read_bytes() for path in (tmp_path / "bundle").rglob("*")
-                   if path.is_file())
+    assert reasons == {
+        str(logs / "a.log"): "became a symbolic link while collected, not followed",
+        str(logs / "sub" / "b.log"): "became a symbolic link while collected, not followed",
+    }
+    assert not any(
+        b"MARKER" in path.read_bytes()
+        for path in (tmp_path / "bundle").rglob("*")
+        if path.is_file()
+    )
 
 
 def _remove_nested(top: Path) -> None:
@@ -220,7 +259,8 @@ def _remove_nested(top: Path) -> None:
 
 
 def test_planted_link_loops_and_deep_folders_do_not_stall_or_crash_a_globbing_step(
-        world: World, tmp_path: Path) -> None:
+    world: World, tmp_path: Path
+) -> None:
     """Whoever can write a collected folder (the intruder, often) plants two 'loop -> .'
     links: glob.glob follows them into 2^40 paths (the step never ends), and 1,100 nested
     folders overflow a recursive walk. Both are collected in seconds, links recorded."""
@@ -236,10 +276,24 @@ def test_planted_link_loops_and_deep_folders_do_not_stall_or_crash_a_globbing_st
             deep.mkdir()
         (deep / "deep.log").write_text("deep\n")
         _scenario(world, [f"{logs}/**/*.log", logs / "app"])
-        result = subprocess.run([sys.executable, "-m", "reprise", "--plan", str(world.plan),
-                                 "runbook", "run", "intrusion", "--json"], capture_output=True,
-                                text=True, timeout=60, check=False,
-                                env={**os.environ, **world.env})
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "reprise",
+                "--plan",
+                str(world.plan),
+                "runbook",
+                "run",
+                "intrusion",
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, **world.env},
+        )
         message = _message(result)
         _bundle_path, manifest = _bundle(world)
         collected = sorted(entry["path"] for entry in manifest["files"])

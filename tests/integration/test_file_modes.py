@@ -43,8 +43,11 @@ def modes_under(root: Path) -> dict[str, int]:
 
 
 def assert_private_tree(root: Path) -> None:
-    loose = {name: f"{value:04o}" for name, value in modes_under(root).items()
-             if value != (0o700 if (root / name).is_dir() else 0o600)}
+    loose = {
+        name: f"{value:04o}"
+        for name, value in modes_under(root).items()
+        if value != (0o700 if (root / name).is_dir() else 0o600)
+    }
     assert not loose, f"not 0600/0700 under {root}: {loose}"
 
 
@@ -59,7 +62,8 @@ def usual_umask() -> Iterator[None]:
 
 
 def test_a_backup_and_a_restore_leave_only_private_files_in_the_repository_and_state(
-        world: World) -> None:
+    world: World,
+) -> None:
     world.write_plan(SOURCE)
     assert world.reprise("repo", "init").returncode == 0
     world.backup_once()
@@ -74,7 +78,8 @@ def test_a_backup_and_a_restore_leave_only_private_files_in_the_repository_and_s
 
 
 def test_the_state_database_and_its_wal_files_are_created_0600_in_a_0700_folder(
-        tmp_path: Path, usual_umask: None) -> None:
+    tmp_path: Path, usual_umask: None
+) -> None:
     folder = tmp_path / "new" / "state"
     store = open_store(f"sqlite:///{folder / 'reprise.db'}")
     try:
@@ -88,7 +93,8 @@ def test_the_state_database_and_its_wal_files_are_created_0600_in_a_0700_folder(
 
 
 def test_a_state_database_left_0644_by_an_older_reprise_is_narrowed_to_0600(
-        tmp_path: Path, usual_umask: None) -> None:
+    tmp_path: Path, usual_umask: None
+) -> None:
     database = tmp_path / "reprise.db"
     open_store(f"sqlite:///{database}").close()
     database.chmod(0o644)
@@ -97,7 +103,8 @@ def test_a_state_database_left_0644_by_an_older_reprise_is_narrowed_to_0600(
 
 
 def test_local_repository_parts_and_every_folder_created_are_private(
-        tmp_path: Path, usual_umask: None) -> None:
+    tmp_path: Path, usual_umask: None
+) -> None:
     root = tmp_path / "mnt" / "repository"
     backend = LocalBackend(root)
     writer = backend.open_writer("backups/app/20260101T000000Z-abcd/db.pgdump.zst.age")
@@ -108,10 +115,18 @@ def test_local_repository_parts_and_every_folder_created_are_private(
     assert_private_tree(root)
 
 
-def test_restore_reports_are_written_0600_in_a_0700_folder(tmp_path: Path,
-                                                          usual_umask: None) -> None:
-    report = Report("restore", "app", "app-command", "local", "20260101T000000Z-abcd",
-                    datetime(2026, 1, 1, tzinfo=UTC), "folder /srv/app")
+def test_restore_reports_are_written_0600_in_a_0700_folder(
+    tmp_path: Path, usual_umask: None
+) -> None:
+    report = Report(
+        "restore",
+        "app",
+        "app-command",
+        "local",
+        "20260101T000000Z-abcd",
+        datetime(2026, 1, 1, tzinfo=UTC),
+        "folder /srv/app",
+    )
     folder = tmp_path / "state" / "reports"
     markdown = write_report(report, folder)
     assert markdown.is_file() and markdown.with_suffix(".json").is_file()
@@ -120,7 +135,8 @@ def test_restore_reports_are_written_0600_in_a_0700_folder(tmp_path: Path,
 
 
 def test_an_incident_final_report_is_written_0600_in_0700_folders(
-        world: World, usual_umask: None) -> None:
+    world: World, usual_umask: None
+) -> None:
     world.write_plan(SOURCE)
     loaded = load_plan(world.plan, contacts=False)
     store = open_plan_store(loaded.plan, loaded.path, loaded.sha256)
@@ -136,7 +152,8 @@ def test_an_incident_final_report_is_written_0600_in_0700_folders(
 
 
 def test_a_wal_spool_is_private_and_its_script_only_runs_for_its_owner(
-        tmp_path: Path, usual_umask: None) -> None:
+    tmp_path: Path, usual_umask: None
+) -> None:
     archive: Any = None  # preparing the spool reads nothing from the archive
     spool = tmp_path / "work" / "wal-spool" / "db"
     feeder = Feeder(archive, [], [], spool, owner=None)
@@ -148,7 +165,8 @@ def test_a_wal_spool_is_private_and_its_script_only_runs_for_its_owner(
 
 
 def test_the_cli_runs_with_umask_077_and_gives_the_callers_umask_back(
-        cli: Any, usual_umask: None, tmp_path: Path) -> None:
+    cli: Any, usual_umask: None, tmp_path: Path
+) -> None:
     assert cli("init", tmp_path / "plan").exit_code == 0
     assert_private_tree(tmp_path / "plan")
     current = os.umask(0o022)
@@ -164,7 +182,8 @@ def test_the_plans_own_commands_can_run_with_the_operators_umask(usual_umask: No
 
 
 def test_a_plan_command_creates_files_with_the_operators_umask_not_reprises(
-        usual_umask: None, tmp_path: Path) -> None:
+    usual_umask: None, tmp_path: Path
+) -> None:
     import asyncio
 
     from reprise.probes.command import run_shell

@@ -40,9 +40,13 @@ def _files_plan(world: World, paths: list[Path], extra: str = "") -> None:
 
 
 def _forge_files(world: World, data: bytes) -> str:
-    return forge_backup(world.plan, source="app-files", kind="files",
-                        parts=[ForgedPart("files.tar", "files", data, format="tar")],
-                        server={"paths": ["/srv/site"]})
+    return forge_backup(
+        world.plan,
+        source="app-files",
+        kind="files",
+        parts=[ForgedPart("files.tar", "files", data, format="tar")],
+        server={"paths": ["/srv/site"]},
+    )
 
 
 def _reindex(world: World) -> None:
@@ -55,7 +59,8 @@ def _leftovers(folder: Path) -> list[str]:
 
 
 def test_hostile_files_backups_are_refused_with_exit_3_and_nothing_outside_changes(
-        world: World, tmp_path: Path) -> None:
+    world: World, tmp_path: Path
+) -> None:
     outside = sentinel(tmp_path / "outside")
     before = snapshot(outside)
     _files_plan(world, [tmp_path / "site"])
@@ -64,8 +69,7 @@ def test_hostile_files_backups_are_refused_with_exit_3_and_nothing_outside_chang
     _reindex(world)
     for case, backup_id in forged.items():
         target = tmp_path / "targets" / case.replace(" ", "-")
-        result = world.reprise("restore", "app", "--backup", backup_id,
-                               "--target-dir", str(target))
+        result = world.reprise("restore", "app", "--backup", backup_id, "--target-dir", str(target))
         assert result.returncode == 3, (case, result.stderr)
         assert "member " in result.stderr and "refused: " in result.stderr, case
         assert "Traceback" not in result.stderr
@@ -74,35 +78,46 @@ def test_hostile_files_backups_are_refused_with_exit_3_and_nothing_outside_chang
 
 
 def test_setuid_bits_are_dropped_unless_the_source_and_the_restore_both_keep_them(
-        world: World, tmp_path: Path) -> None:
-    data = tar_bytes(regular("bin/su", b"#!/bin/sh\n", mode=0o4755, uid=0),
-                     regular("bin/wall", b"wall\n", mode=0o2711))
+    world: World, tmp_path: Path
+) -> None:
+    data = tar_bytes(
+        regular("bin/su", b"#!/bin/sh\n", mode=0o4755, uid=0),
+        regular("bin/wall", b"wall\n", mode=0o2711),
+    )
     _files_plan(world, [tmp_path / "site"])
     assert world.reprise("repo", "init").returncode == 0
     backup_id = _forge_files(world, data)
     _reindex(world)
     target = tmp_path / "dropped"
-    result = world.reprise("restore", "app", "--backup", backup_id, "--target-dir",
-                           str(target))
+    result = world.reprise("restore", "app", "--backup", backup_id, "--target-dir", str(target))
     assert result.returncode == 0, result.stderr
     assert (target / "bin" / "su").stat().st_mode & 0o7777 == 0o755
     assert (target / "bin" / "wall").stat().st_mode & 0o7777 == 0o711
     assert "setuid/setgid/sticky bits dropped on 2" in result.stdout
-    undeclared = world.reprise("restore", "app", "--backup", backup_id, "--target-dir",
-                               str(tmp_path / "undeclared"), "--preserve-special")
+    undeclared = world.reprise(
+        "restore",
+        "app",
+        "--backup",
+        backup_id,
+        "--target-dir",
+        str(tmp_path / "undeclared"),
+        "--preserve-special",
+    )
     assert undeclared.returncode == 2 and "preserve_special: true" in undeclared.stderr
     assert not (tmp_path / "undeclared" / "bin").exists()
     _files_plan(world, [tmp_path / "site"], "  preserve_special: true\n")
     kept = tmp_path / "kept"
-    result = world.reprise("restore", "app", "--backup", backup_id, "--target-dir",
-                           str(kept), "--preserve-special")
+    result = world.reprise(
+        "restore", "app", "--backup", backup_id, "--target-dir", str(kept), "--preserve-special"
+    )
     assert result.returncode == 0, result.stderr
     assert (kept / "bin" / "su").stat().st_mode & 0o7777 == 0o4755
     assert (kept / "bin" / "wall").stat().st_mode & 0o7777 == 0o2711
 
 
 def test_archives_that_would_crash_the_unpacker_end_with_exit_3_not_an_internal_error(
-        world: World, tmp_path: Path) -> None:
+    world: World, tmp_path: Path
+) -> None:
     """Headers no system call accepts (an infinite time, a damaged sparse map, a name too
     long or too deep) are refused by name: exit 3, no traceback, nothing left in the
     target."""
@@ -110,9 +125,16 @@ def test_archives_that_would_crash_the_unpacker_end_with_exit_3_not_an_internal_
     assert world.reprise("repo", "init").returncode == 0
     cases = {
         "infinite mtime": pax_member("srv/f", {"mtime": b"inf"}),
-        "damaged sparse map": pax_member("srv/f", {
-            "GNU.sparse.major": b"1", "GNU.sparse.minor": b"0", "GNU.sparse.name": b"big",
-            "GNU.sparse.realsize": b"8589934592"}, content=b"1"),
+        "damaged sparse map": pax_member(
+            "srv/f",
+            {
+                "GNU.sparse.major": b"1",
+                "GNU.sparse.minor": b"0",
+                "GNU.sparse.name": b"big",
+                "GNU.sparse.realsize": b"8589934592",
+            },
+            content=b"1",
+        ),
         "sparse file": pax_member("srv/f", {}, kind=tarfile.GNUTYPE_SPARSE),
         "name too long": pax_member("srv/" + "n" * 300, {}),
         "too deep": pax_member("d/" * 1500 + "f", {}),
@@ -121,8 +143,7 @@ def test_archives_that_would_crash_the_unpacker_end_with_exit_3_not_an_internal_
     _reindex(world)
     for case, backup_id in forged.items():
         target = tmp_path / "targets" / case.replace(" ", "-")
-        result = world.reprise("restore", "app", "--backup", backup_id,
-                               "--target-dir", str(target))
+        result = world.reprise("restore", "app", "--backup", backup_id, "--target-dir", str(target))
         assert result.returncode == 3, (case, result.returncode, result.stderr)
         assert "Traceback" not in result.stderr and "This is a bug" not in result.stderr
         assert _leftovers(target) == [], case
@@ -155,8 +176,7 @@ def rich_tree(tmp_path: Path) -> Path:
     return root
 
 
-def test_a_legitimate_files_backup_still_round_trips_exactly(world: World,
-                                                             rich_tree: Path) -> None:
+def test_a_legitimate_files_backup_still_round_trips_exactly(world: World, rich_tree: Path) -> None:
     _files_plan(world, [rich_tree])
     assert world.reprise("repo", "init").returncode == 0
     world.backup_once()
@@ -170,7 +190,8 @@ def test_a_legitimate_files_backup_still_round_trips_exactly(world: World,
 
 
 def test_a_symlink_planted_in_the_target_is_refused_or_replaced_never_followed(
-        world: World, files_tree: Path, tmp_path: Path) -> None:
+    world: World, files_tree: Path, tmp_path: Path
+) -> None:
     outside = sentinel(tmp_path / "outside")
     before = snapshot(outside)
     _files_plan(world, [files_tree])
@@ -210,11 +231,11 @@ def test_a_symlink_planted_in_the_target_is_refused_or_replaced_never_followed(
     target = tmp_path / "followed"
     target.mkdir()
     (target / top).symlink_to(elsewhere)
-    followed = world.reprise("restore", "app", "--target-dir", str(target),
-                             "--follow-target-symlinks")
+    followed = world.reprise(
+        "restore", "app", "--target-dir", str(target), "--follow-target-symlinks"
+    )
     assert followed.returncode == 0, followed.stderr
-    assert (elsewhere / str(files_tree).lstrip("/").split("/", 1)[1] / "conf" /
-            "app.ini").exists()
+    assert (elsewhere / str(files_tree).lstrip("/").split("/", 1)[1] / "conf" / "app.ini").exists()
 
 
 PHYSICAL = """\
@@ -225,42 +246,57 @@ PHYSICAL = """\
   retention: {keep_last: 50}
 """
 
-BASE_SERVER = {"version_num": 150000, "start_lsn": "0/2000028", "end_lsn": "0/2000100",
-               "start_timeline": 1, "wal_segment_size": 16 * 1024 * 1024,
-               "system_identifier": "7000000000000000000", "superuser": "postgres"}
+BASE_SERVER = {
+    "version_num": 150000,
+    "start_lsn": "0/2000028",
+    "end_lsn": "0/2000100",
+    "start_timeline": 1,
+    "wal_segment_size": 16 * 1024 * 1024,
+    "system_identifier": "7000000000000000000",
+    "superuser": "postgres",
+}
 
 
 def _forge_base(world: World, data: bytes) -> str:
-    return forge_backup(world.plan, source="app-postgres-physical", kind="postgres_physical",
-                        parts=[ForgedPart("base.tar", "base", data, format="tar")],
-                        server=BASE_SERVER)
+    return forge_backup(
+        world.plan,
+        source="app-postgres-physical",
+        kind="postgres_physical",
+        parts=[ForgedPart("base.tar", "base", data, format="tar")],
+        server=BASE_SERVER,
+    )
 
 
 def test_hostile_base_backups_are_refused_by_pitr_and_nothing_outside_changes(
-        world: World, tmp_path: Path) -> None:
+    world: World, tmp_path: Path
+) -> None:
     outside = sentinel(tmp_path / "outside")
     before = snapshot(outside)
     world.write_plan(PHYSICAL)
     assert world.reprise("repo", "init").returncode == 0
     forged = {case: _forge_base(world, data) for case, data in hostile_cases(outside).items()}
-    benign = _forge_base(world, tar_bytes(regular("PG_VERSION", b"15\n", mode=0o600),
-                                          entry("global", tarfile.DIRTYPE, mode=0o700),
-                                          regular("global/pg_control", b"\0" * 64,
-                                                  mode=0o600)))
+    benign = _forge_base(
+        world,
+        tar_bytes(
+            regular("PG_VERSION", b"15\n", mode=0o600),
+            entry("global", tarfile.DIRTYPE, mode=0o700),
+            regular("global/pg_control", b"\0" * 64, mode=0o600),
+        ),
+    )
     _reindex(world)
     recoveries = tmp_path / "recoveries"
     for case, backup_id in forged.items():
         datadir = recoveries / case.replace(" ", "-")
-        result = world.reprise("restore", "app", "--pitr", "--backup", backup_id,
-                               "--to-dir", str(datadir))
+        result = world.reprise(
+            "restore", "app", "--pitr", "--backup", backup_id, "--to-dir", str(datadir)
+        )
         assert result.returncode == 3, (case, result.stderr)
         assert "member " in result.stderr and "refused: " in result.stderr, case
         assert not datadir.exists(), case
         assert _leftovers(recoveries) == [], (case, "a private folder was left behind")
         assert snapshot(outside) == before, case
     datadir = recoveries / "benign"
-    result = world.reprise("restore", "app", "--pitr", "--backup", benign,
-                           "--to-dir", str(datadir))
+    result = world.reprise("restore", "app", "--pitr", "--backup", benign, "--to-dir", str(datadir))
     assert result.returncode == 0, result.stderr
     assert (datadir / "PG_VERSION").read_text() == "15\n"
     assert datadir.stat().st_mode & 0o777 == 0o700
@@ -269,29 +305,41 @@ def test_hostile_base_backups_are_refused_by_pitr_and_nothing_outside_changes(
 
 
 def test_a_base_backup_whose_pg_wal_is_a_file_is_refused_before_the_wal_tar_unpacks(
-        world: World, tmp_path: Path) -> None:
+    world: World, tmp_path: Path
+) -> None:
     world.write_plan(PHYSICAL)
     assert world.reprise("repo", "init").returncode == 0
     backup_id = forge_backup(
-        world.plan, source="app-postgres-physical", kind="postgres_physical",
-        parts=[ForgedPart("base.tar", "base", tar_bytes(regular("PG_VERSION", b"15\n"),
-                                                        regular("pg_wal", b"not a folder")),
-                          format="tar"),
-               ForgedPart("pg_wal.tar", "wal", tar_bytes(regular("000000010000000000000002")),
-                          format="tar")],
-        server=BASE_SERVER)
+        world.plan,
+        source="app-postgres-physical",
+        kind="postgres_physical",
+        parts=[
+            ForgedPart(
+                "base.tar",
+                "base",
+                tar_bytes(regular("PG_VERSION", b"15\n"), regular("pg_wal", b"not a folder")),
+                format="tar",
+            ),
+            ForgedPart(
+                "pg_wal.tar", "wal", tar_bytes(regular("000000010000000000000002")), format="tar"
+            ),
+        ],
+        server=BASE_SERVER,
+    )
     _reindex(world)
     recoveries = tmp_path / "recoveries"
     datadir = recoveries / "data"
-    result = world.reprise("restore", "app", "--pitr", "--backup", backup_id,
-                           "--to-dir", str(datadir))
+    result = world.reprise(
+        "restore", "app", "--pitr", "--backup", backup_id, "--to-dir", str(datadir)
+    )
     assert result.returncode == 3, result.stderr
     assert "pg_wal of the base backup" in result.stderr and "Traceback" not in result.stderr
     assert not datadir.exists() and _leftovers(recoveries) == []
 
 
 def test_a_pg_wal_tar_cannot_turn_a_link_of_the_base_backup_outward(
-        world: World, tmp_path: Path) -> None:
+    world: World, tmp_path: Path
+) -> None:
     """Each tar alone is fine: the base's postgresql.auto.conf -> 'pg_wal/a/../../…'
     stays inside while pg_wal/a is missing, and the pg_wal tar's 'a -> .' stays in pg_wal.
     Together the link reaches the sentinel, and the recovery settings (written as root)
@@ -300,20 +348,33 @@ def test_a_pg_wal_tar_cannot_turn_a_link_of_the_base_backup_outward(
     before = snapshot(outside)
     world.write_plan(PHYSICAL)
     assert world.reprise("repo", "init").returncode == 0
-    base = tar_bytes(regular("PG_VERSION", b"15\n", mode=0o600),
-                     entry("pg_wal", tarfile.DIRTYPE, mode=0o700),
-                     entry("postgresql.auto.conf", tarfile.SYMTYPE,
-                           linkname="pg_wal/a/../../outside/victim.txt"))
+    base = tar_bytes(
+        regular("PG_VERSION", b"15\n", mode=0o600),
+        entry("pg_wal", tarfile.DIRTYPE, mode=0o700),
+        entry(
+            "postgresql.auto.conf", tarfile.SYMTYPE, linkname="pg_wal/a/../../outside/victim.txt"
+        ),
+    )
     backup_id = forge_backup(
-        world.plan, source="app-postgres-physical", kind="postgres_physical",
-        parts=[ForgedPart("base.tar", "base", base, format="tar"),
-               ForgedPart("pg_wal.tar", "wal", tar_bytes(entry("a", tarfile.SYMTYPE,
-                                                               linkname=".")), format="tar")],
-        server=BASE_SERVER)
+        world.plan,
+        source="app-postgres-physical",
+        kind="postgres_physical",
+        parts=[
+            ForgedPart("base.tar", "base", base, format="tar"),
+            ForgedPart(
+                "pg_wal.tar",
+                "wal",
+                tar_bytes(entry("a", tarfile.SYMTYPE, linkname=".")),
+                format="tar",
+            ),
+        ],
+        server=BASE_SERVER,
+    )
     _reindex(world)
     datadir = tmp_path / "data"
-    result = world.reprise("restore", "app", "--pitr", "--backup", backup_id,
-                           "--to-dir", str(datadir))
+    result = world.reprise(
+        "restore", "app", "--pitr", "--backup", backup_id, "--to-dir", str(datadir)
+    )
     assert result.returncode == 3, result.stderr
     assert "member 'postgresql.auto.conf' refused" in result.stderr
     assert not datadir.exists()
@@ -322,18 +383,27 @@ def test_a_pg_wal_tar_cannot_turn_a_link_of_the_base_backup_outward(
 
 
 def test_a_second_files_part_cannot_turn_the_first_ones_links_outward(
-        world: World, tmp_path: Path) -> None:
+    world: World, tmp_path: Path
+) -> None:
     outside = sentinel(tmp_path / "outside")
     before = snapshot(outside)
     _files_plan(world, [tmp_path / "site"])
     assert world.reprise("repo", "init").returncode == 0
-    first = tar_bytes(entry("d", tarfile.DIRTYPE),
-                      entry("x", tarfile.SYMTYPE, linkname="d/a/a/../../../outside/victim.txt"))
+    first = tar_bytes(
+        entry("d", tarfile.DIRTYPE),
+        entry("x", tarfile.SYMTYPE, linkname="d/a/a/../../../outside/victim.txt"),
+    )
     second = tar_bytes(entry("d/a", tarfile.SYMTYPE, linkname="."))
-    backup_id = forge_backup(world.plan, source="app-files", kind="files",
-                             parts=[ForgedPart("files.tar", "files", first, format="tar"),
-                                    ForgedPart("more.tar", "files", second, format="tar")],
-                             server={"paths": ["/srv/site"]})
+    backup_id = forge_backup(
+        world.plan,
+        source="app-files",
+        kind="files",
+        parts=[
+            ForgedPart("files.tar", "files", first, format="tar"),
+            ForgedPart("more.tar", "files", second, format="tar"),
+        ],
+        server={"paths": ["/srv/site"]},
+    )
     _reindex(world)
     target = tmp_path / "target"
     result = world.reprise("restore", "app", "--backup", backup_id, "--target-dir", str(target))
@@ -356,47 +426,85 @@ def _postgres_plan(world: World, postgres: ConnectionInfo, extra: str = "") -> N
 
 def _exists(postgres: ConnectionInfo, database: str) -> bool:
     with psycopg.connect(postgres.dsn()) as connection:
-        return connection.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                                  (database,)).fetchone() is not None
+        return (
+            connection.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+            ).fetchone()
+            is not None
+        )
 
 
 def test_hostile_directory_format_dumps_are_refused_before_the_server_is_touched(
-        world: World, postgres: ConnectionInfo, tmp_path: Path) -> None:
+    world: World, postgres: ConnectionInfo, tmp_path: Path
+) -> None:
     outside = sentinel(tmp_path / "outside")
     before = snapshot(outside)
     _postgres_plan(world, postgres)
     assert world.reprise("repo", "init").returncode == 0
     cases = dict(hostile_cases(outside))
     cases["two folders"] = tar_bytes(regular("one/toc.dat"), regular("two/toc.dat"))
-    forged = {case: forge_backup(
-        world.plan, source="app-postgres", kind="postgres",
-        parts=[ForgedPart("db-hostile_src.pgdir.tar", "database", data, format="directory",
-                          database="hostile_src")],
-        server={"version_num": 100000}) for case, data in cases.items()}
+    forged = {
+        case: forge_backup(
+            world.plan,
+            source="app-postgres",
+            kind="postgres",
+            parts=[
+                ForgedPart(
+                    "db-hostile_src.pgdir.tar",
+                    "database",
+                    data,
+                    format="directory",
+                    database="hostile_src",
+                )
+            ],
+            server={"version_num": 100000},
+        )
+        for case, data in cases.items()
+    }
     _reindex(world)
     for number, (case, backup_id) in enumerate(forged.items()):
         name = f"hostile_copy_{number}"
-        result = world.reprise("restore", "app", "--backup", backup_id, "--target",
-                               postgres.dsn(), "--database", "hostile_src", "--as", name)
+        result = world.reprise(
+            "restore",
+            "app",
+            "--backup",
+            backup_id,
+            "--target",
+            postgres.dsn(),
+            "--database",
+            "hostile_src",
+            "--as",
+            name,
+        )
         assert result.returncode == 3, (case, result.stderr)
         assert "Traceback" not in result.stderr
         assert not _exists(postgres, name), (case, "the target server was touched")
         assert snapshot(outside) == before, case
 
 
-def test_a_directory_format_dump_still_restores(world: World,
-                                                postgres: ConnectionInfo) -> None:
+def test_a_directory_format_dump_still_restores(world: World, postgres: ConnectionInfo) -> None:
     sample_database(postgres, "hostile_src", rows=300)
     _postgres_plan(world, postgres, "  format: directory\n  jobs: 2\n  globals: false\n")
     assert world.reprise("repo", "init").returncode == 0
     world.backup_once()
     with psycopg.connect(postgres.dsn(), autocommit=True) as connection:
         connection.execute('DROP DATABASE IF EXISTS "hostile_dir_copy" WITH (FORCE)')
-    result = world.reprise("restore", "app", "--target", postgres.dsn(), "--database",
-                           "hostile_src", "--as", "hostile_dir_copy", "--json")
+    result = world.reprise(
+        "restore",
+        "app",
+        "--target",
+        postgres.dsn(),
+        "--database",
+        "hostile_src",
+        "--as",
+        "hostile_dir_copy",
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["result"] == "ok"
     query = "SELECT count(*), sum(amount) FROM invoices"
-    with psycopg.connect(postgres.dsn("hostile_src")) as source, \
-            psycopg.connect(postgres.dsn("hostile_dir_copy")) as copy:
+    with (
+        psycopg.connect(postgres.dsn("hostile_src")) as source,
+        psycopg.connect(postgres.dsn("hostile_dir_copy")) as copy,
+    ):
         assert copy.execute(query).fetchone() == source.execute(query).fetchone()

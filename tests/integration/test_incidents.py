@@ -71,11 +71,13 @@ def listeners() -> Iterator[dict[str, SwitchableListener]]:
 
 
 def test_power_failure_is_one_incident_recovered_in_order_and_reported(
-        tmp_path: Path, listeners: dict[str, SwitchableListener]) -> None:
+    tmp_path: Path, listeners: dict[str, SwitchableListener]
+) -> None:
     with smtp_server() as (smtp, mailbox):
         contact = f"mailto://127.0.0.1:{smtp}?from=reprise@infra.test&to=team@infra.test"
-        path = write_seed_plan(tmp_path / "reprise.yaml",
-                         {s: listeners[s].port for s in SEED}, contact)
+        path = write_seed_plan(
+            tmp_path / "reprise.yaml", {s: listeners[s].port for s in SEED}, contact
+        )
         plan = load_plan(path).plan
         store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
         with RunningMonitor(plan, store):
@@ -83,13 +85,15 @@ def test_power_failure_is_one_incident_recovered_in_order_and_reported(
             assert list_incidents(store) == []
             for server in listeners.values():  # the power goes out
                 server.stop()
-            wait_until(lambda: list_incidents(store) and len(
-                list_incidents(store)[0].services) == 6, 20, "one incident with 6 services")
+            wait_until(
+                lambda: list_incidents(store) and len(list_incidents(store)[0].services) == 6,
+                20,
+                "one incident with 6 services",
+            )
             incident = the_incident(store)
             assert incident.severity == "P1"
             assert all(s.state == "down" for s in incident.services)
-            assert all(s.target_at == s.added_at + timedelta(hours=4)
-                       for s in incident.services)
+            assert all(s.target_at == s.added_at + timedelta(hours=4) for s in incident.services)
             order = [entry.service.id for entry in incident_plan(plan, incident)]
             # router first (all depend on it), then P1 in plan order, P2, P3
             assert order == ["router", "mail", "zabbix", "openvpn", "storage", "windows"]
@@ -100,24 +104,32 @@ def test_power_failure_is_one_incident_recovered_in_order_and_reported(
 
             for service in order:  # recovered one by one, in order
                 listeners[service].start()
-                wait_until(lambda s=service: get_incident(store, incident.id)
-                           .affected(s).state == "up", 15, f"{service} back up")
+                wait_until(
+                    lambda s=service: get_incident(store, incident.id).affected(s).state == "up",
+                    15,
+                    f"{service} back up",
+                )
             incident = get_incident(store, incident.id)
         resolved = [incident.affected(s).resolved_at for s in order]
         assert all(resolved) and resolved == sorted(resolved)
         notified = [e.text for e in incident.timeline if e.kind == "notification"]
-        assert any("problem notification to reprise" in text and ": sent:" in text
-                   for text in notified), notified  # the router's alert, in the timeline
+        assert any(
+            "problem notification to reprise" in text and ": sent:" in text for text in notified
+        ), notified  # the router's alert, in the timeline
         wait_check_tasks = [t for t in incident.tasks if t.kind == "wait_check"]
         assert {t.status for t in wait_check_tasks} == {"done"}
 
-        closed = close_and_report(plan, store, incident.id, by="Mohamed",
-                                  at=datetime.now(UTC), note="Courant rétabli")
+        closed = close_and_report(
+            plan, store, incident.id, by="Mohamed", at=datetime.now(UTC), note="Courant rétabli"
+        )
         assert closed.incident.status == "closed"
         report = closed.paths[0].read_text(encoding="utf-8")
         for service in order:
-            row = next(line for line in report.splitlines()
-                       if line.startswith(f"| {NAMES[service]} |") and "Fonctionnel" in line)
+            row = next(
+                line
+                for line in report.splitlines()
+                if line.startswith(f"| {NAMES[service]} |") and "Fonctionnel" in line
+            )
             moment = incident.affected(service).resolved_at
             assert moment is not None
             assert moment.astimezone(ZoneInfo("Europe/Paris")).strftime("%d/%m/%Y %H:%M") in row
@@ -132,12 +144,12 @@ def test_power_failure_is_one_incident_recovered_in_order_and_reported(
 
 def _plan(tmp_path: Path, every: str = "4h") -> Plan:
     ports = dict.fromkeys(SEED, 9)
-    return load_plan(write_seed_plan(tmp_path / "reprise.yaml", ports,
-                               "json://127.0.0.1:9/hook", every=every)).plan
+    return load_plan(
+        write_seed_plan(tmp_path / "reprise.yaml", ports, "json://127.0.0.1:9/hook", every=every)
+    ).plan
 
 
-def test_failures_within_the_window_join_later_ones_open_a_new_incident(
-        tmp_path: Path) -> None:
+def test_failures_within_the_window_join_later_ones_open_a_new_incident(tmp_path: Path) -> None:
     plan = _plan(tmp_path)
     store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
     watcher = IncidentWatcher(plan, store, lambda _n: None)
@@ -159,8 +171,10 @@ def test_failures_within_the_window_join_later_ones_open_a_new_incident(
     assert len(found) == 2
     assert [s.service for s in found[0].services] == ["openvpn"]
     history = get_incident(store, incident.id).history("router")
-    assert [(r.state, r.source) for r in history] == [("down", "check: no route"),
-                                                        ("up", "check: checks pass")]
+    assert [(r.state, r.source) for r in history] == [
+        ("down", "check: no route"),
+        ("up", "check: checks pass"),
+    ]
 
 
 def test_progress_reports_go_out_every_period_and_are_kept(tmp_path: Path) -> None:
@@ -169,8 +183,9 @@ def test_progress_reports_go_out_every_period_and_are_kept(tmp_path: Path) -> No
     sent: list[object] = []
     watcher = IncidentWatcher(plan, store, sent.append)
     start = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
-    incident_id = open_incident(store, plan, "Coupure électrique", ["router", "mail"],
-                                by="Mohamed", at=start)
+    incident_id = open_incident(
+        store, plan, "Coupure électrique", ["router", "mail"], by="Mohamed", at=start
+    )
     watcher.tick(start + timedelta(hours=3, minutes=59))
     assert sent == []
     watcher.tick(start + timedelta(hours=4))
@@ -187,8 +202,9 @@ def test_progress_reports_go_out_every_period_and_are_kept(tmp_path: Path) -> No
 
 
 def test_incident_commands_refuse_bad_input_clearly(tmp_path: Path, cli: object) -> None:
-    path = write_seed_plan(tmp_path / "reprise.yaml", dict.fromkeys(SEED, 9),
-                     "json://127.0.0.1:9/hook")
+    path = write_seed_plan(
+        tmp_path / "reprise.yaml", dict.fromkeys(SEED, 9), "json://127.0.0.1:9/hook"
+    )
     run = cli  # type: ignore[assignment]
     cases = [
         (["incident", "open", "   "], "the title is empty"),

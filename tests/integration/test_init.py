@@ -21,8 +21,15 @@ def test_init_writes_a_valid_plan_and_private_keys(cli, tmp_path: Path, example:
     target = tmp_path / "site"
     result = cli("init", target, "--example", example)
     assert result.exit_code == 0, result.stderr
-    for name in ("reprise.yaml", ".env.example", ".gitignore", "keys/identity.txt",
-                 "keys/recipients.txt", "keys/signing.key", "keys/signing.pub"):
+    for name in (
+        "reprise.yaml",
+        ".env.example",
+        ".gitignore",
+        "keys/identity.txt",
+        "keys/recipients.txt",
+        "keys/signing.key",
+        "keys/signing.pub",
+    ):
         assert mode(target / name) == 0o600, name
     assert mode(target / "keys") == 0o700
     loaded = load_plan(target / "reprise.yaml", environ={})
@@ -39,8 +46,11 @@ def test_the_keys_work_with_each_other(cli, tmp_path: Path) -> None:
     )
 
     cli("init", tmp_path)
-    recipient_line = [line for line in (tmp_path / "keys/recipients.txt").read_text()
-                      .splitlines() if line.startswith("age1")]
+    recipient_line = [
+        line
+        for line in (tmp_path / "keys/recipients.txt").read_text().splitlines()
+        if line.startswith("age1")
+    ]
     [recipient] = recipient_line
     identity_text = (tmp_path / "keys/identity.txt").read_text()
     assert f"# public key: {recipient}" in identity_text
@@ -54,19 +64,32 @@ def test_the_keys_work_with_each_other(cli, tmp_path: Path) -> None:
     public.verify(signature, b"manifest")  # type: ignore[union-attr, call-arg]
 
 
-def test_stock_openssl_verifies_a_signature_made_with_the_signing_key(cli,
-                                                                      tmp_path: Path) -> None:
+def test_stock_openssl_verifies_a_signature_made_with_the_signing_key(cli, tmp_path: Path) -> None:
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
     cli("init", tmp_path)
     private = load_pem_private_key((tmp_path / "keys/signing.key").read_bytes(), None)
     (tmp_path / "manifest.json").write_bytes(b'{"backup": "x"}')
-    (tmp_path / "manifest.sig").write_bytes(
-        private.sign(b'{"backup": "x"}'))  # type: ignore[union-attr, call-arg]
+    (tmp_path / "manifest.sig").write_bytes(private.sign(b'{"backup": "x"}'))  # type: ignore[union-attr, call-arg]
     verified = subprocess.run(
-        ["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", "keys/signing.pub", "-rawin",
-         "-in", "manifest.json", "-sigfile", "manifest.sig"],
-        cwd=tmp_path, capture_output=True, text=True, check=False)
+        [
+            "openssl",
+            "pkeyutl",
+            "-verify",
+            "-pubin",
+            "-inkey",
+            "keys/signing.pub",
+            "-rawin",
+            "-in",
+            "manifest.json",
+            "-sigfile",
+            "manifest.sig",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert verified.returncode == 0, verified.stderr
     assert "Signature Verified Successfully" in verified.stdout
 
@@ -109,8 +132,12 @@ def test_the_gitignore_keeps_secrets_out_of_version_control(cli, tmp_path: Path)
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     (tmp_path / ".env").write_text("SMTP_PASSWORD=x\n")
     subprocess.run(["git", "-C", str(tmp_path), "add", "-A"], check=True)
-    staged = subprocess.run(["git", "-C", str(tmp_path), "diff", "--cached", "--name-only"],
-                            capture_output=True, text=True, check=True).stdout.split()
+    staged = subprocess.run(
+        ["git", "-C", str(tmp_path), "diff", "--cached", "--name-only"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert "keys/recipients.txt" in staged
     assert "reprise.yaml" in staged
     for secret in (".env", "keys/identity.txt", "keys/signing.key"):

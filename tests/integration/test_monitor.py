@@ -31,7 +31,8 @@ from tests.support.peers import (
 
 def write_plan(path: Path, services: str, contacts: list[str], language: str = "en") -> Path:
     quoted = ", ".join(json.dumps(contact) for contact in contacts)
-    path.write_text(textwrap.dedent(f"""\
+    path.write_text(
+        textwrap.dedent(f"""\
         version: 1
         organisation: {{name: AKIG, language: {language}, timezone: Europe/Paris}}
         objectives: {{rpo: 1h, rto: 30m, uptime: 99.9%}}
@@ -43,13 +44,17 @@ def write_plan(path: Path, services: str, contacts: list[str], language: str = "
         alerting:
           delivery: {{attempts: 2, backoff: 200ms, timeout: 5s}}
         services:
-        """) + textwrap.indent(textwrap.dedent(services), "  "))
+        """)
+        + textwrap.indent(textwrap.dedent(services), "  ")
+    )
     return path
 
 
 def test_status_shows_every_service_and_exits_1_when_one_is_down(tmp_path: Path) -> None:
     with http_server() as (web, _), tcp_listener() as ssh, imap_server(starttls=False) as imap:
-        plan = write_plan(tmp_path / "reprise.yaml", f"""\
+        plan = write_plan(
+            tmp_path / "reprise.yaml",
+            f"""\
             - id: router
               name: Routeur
               category: réseau
@@ -72,7 +77,9 @@ def test_status_shows_every_service_and_exits_1_when_one_is_down(tmp_path: Path)
               category: supervision
               criticality: minor
               checks: [{{kind: tcp, host: 127.0.0.1, port: {free_port()}}}]
-            """, [])
+            """,
+            [],
+        )
         result = run_reprise("--plan", plan, "status")
         assert result.returncode == 1, result.stderr
         lines = {line.split()[0]: line for line in result.stdout.splitlines() if line.strip()}
@@ -99,11 +106,18 @@ def test_status_shows_every_service_and_exits_1_when_one_is_down(tmp_path: Path)
 def test_the_monitor_alerts_by_mail_and_webhook_when_postgres_stops(tmp_path: Path) -> None:
     scratch = ScratchPostgres()
     pg = scratch.start()
-    with smtp_server() as (smtp, mailbox), http_server() as (hook, posts), \
-            http_server() as (web, _):
-        contacts = [f"mailto://127.0.0.1:{smtp}?from=reprise@akig.test&to=oncall@akig.test",
-                    f"json://127.0.0.1:{hook}/alerts"]
-        plan = write_plan(tmp_path / "reprise.yaml", f"""\
+    with (
+        smtp_server() as (smtp, mailbox),
+        http_server() as (hook, posts),
+        http_server() as (web, _),
+    ):
+        contacts = [
+            f"mailto://127.0.0.1:{smtp}?from=reprise@akig.test&to=oncall@akig.test",
+            f"json://127.0.0.1:{hook}/alerts",
+        ]
+        plan = write_plan(
+            tmp_path / "reprise.yaml",
+            f"""\
             - id: akig-db
               name: Base AKIG
               category: base de données
@@ -119,10 +133,16 @@ def test_the_monitor_alerts_by_mail_and_webhook_when_postgres_stops(tmp_path: Pa
               criticality: major
               checks: [{{kind: http, url: "http://127.0.0.1:{web}/", interval: 1s,
                          timeout: 1s, retries: 1}}]
-            """, contacts, language="fr")
-        monitor = subprocess.Popen([sys.executable, "-m", "reprise", "--plan", str(plan),
-                                    "monitor"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True)
+            """,
+            contacts,
+            language="fr",
+        )
+        monitor = subprocess.Popen(
+            [sys.executable, "-m", "reprise", "--plan", str(plan), "monitor"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             _wait_for_rows(tmp_path / "state" / "reprise.db", 4, timeout=20)
             stopped_at = time.time()
@@ -132,8 +152,10 @@ def test_the_monitor_alerts_by_mail_and_webhook_when_postgres_stops(tmp_path: Pa
             subject, body = subject_of(message), body_of(message)
             assert subject == "[P1] EN PANNE — Base AKIG (akig-db)"
             assert "Ce qui a échoué" in body and "connection" in body
-            assert "Première étape de la procédure: Vérifier le serveur et ses disques" in \
-                body.splitlines(), "one fact per line, as written"
+            assert (
+                "Première étape de la procédure: Vérifier le serveur et ses disques"
+                in body.splitlines()
+            ), "one fact per line, as written"
             assert "reprise alert ack" in body
             # Interval 1 s × (retries 1 + 1) + 2 s of slack.
             assert received - stopped_at < 1 * 2 + 2 + 2, received - stopped_at
@@ -156,8 +178,10 @@ def test_the_monitor_alerts_by_mail_and_webhook_when_postgres_stops(tmp_path: Pa
     (alert,) = listed["alerts"]
     assert alert["service"] == "akig-db" and alert["acked_by"] == "alice"
     with sqlite3.connect(tmp_path / "state" / "reprise.db") as db:
-        states = {row[0] for row in db.execute("select state from check_results "
-                                               "where service = 'akig-db'")}
+        states = {
+            row[0]
+            for row in db.execute("select state from check_results where service = 'akig-db'")
+        }
         kinds = {row[0] for row in db.execute("select kind from events")}
     assert states == {"up", "down"}
     assert {"service.state", "alert.opened", "alert.notified", "alert.acked"} <= kinds
@@ -169,8 +193,9 @@ def _wait_for_rows(database: Path, count: int, timeout: float) -> None:
         if database.exists():
             try:
                 with sqlite3.connect(database) as db:
-                    rows = db.execute("select count(*) from check_results where state = 'up'"
-                                      ).fetchone()[0]
+                    rows = db.execute(
+                        "select count(*) from check_results where state = 'up'"
+                    ).fetchone()[0]
                 if rows >= count:
                     return
             except sqlite3.OperationalError:
@@ -181,10 +206,16 @@ def _wait_for_rows(database: Path, count: int, timeout: float) -> None:
 
 def test_alert_test_reports_each_contact(tmp_path: Path) -> None:
     with smtp_server() as (smtp, mailbox):
-        plan = write_plan(tmp_path / "reprise.yaml", """\
+        plan = write_plan(
+            tmp_path / "reprise.yaml",
+            """\
             - {id: app, name: App, category: application, criticality: minor}
-            """, [f"mailto://127.0.0.1:{smtp}?from=reprise@akig.test&to=oncall@akig.test",
-                  f"json://127.0.0.1:{free_port()}/down"])
+            """,
+            [
+                f"mailto://127.0.0.1:{smtp}?from=reprise@akig.test&to=oncall@akig.test",
+                f"json://127.0.0.1:{free_port()}/down",
+            ],
+        )
         result = run_reprise("--plan", plan, "alert", "test", "--json")
         assert result.returncode == 1
         outcome = {row["contact"].split(":")[0]: row for row in json.loads(result.stdout)}
@@ -198,23 +229,41 @@ def test_alert_test_reports_each_contact(tmp_path: Path) -> None:
 
 
 def test_silences_are_added_listed_and_removed(tmp_path: Path) -> None:
-    plan = write_plan(tmp_path / "reprise.yaml", """\
+    plan = write_plan(
+        tmp_path / "reprise.yaml",
+        """\
         - {id: app, name: App, category: application, criticality: minor}
-        """, [])
-    added = run_reprise("--plan", plan, "silence", "add", "app", "--for", "2h",
-                        "--reason", "remplacement disque", "--by", "bob")
+        """,
+        [],
+    )
+    added = run_reprise(
+        "--plan",
+        plan,
+        "silence",
+        "add",
+        "app",
+        "--for",
+        "2h",
+        "--reason",
+        "remplacement disque",
+        "--by",
+        "bob",
+    )
     assert added.returncode == 0 and "held back for 2h" in added.stdout
     listed: list[dict[str, Any]] = json.loads(
-        run_reprise("--plan", plan, "silence", "list", "--json").stdout)
+        run_reprise("--plan", plan, "silence", "list", "--json").stdout
+    )
     assert [(s["service"], s["reason"], s["created_by"]) for s in listed] == [
-        ("app", "remplacement disque", "bob")]
-    assert run_reprise("--plan", plan, "silence", "remove", str(listed[0]["id"])
-                       ).returncode == 0
+        ("app", "remplacement disque", "bob")
+    ]
+    assert run_reprise("--plan", plan, "silence", "remove", str(listed[0]["id"])).returncode == 0
     assert json.loads(run_reprise("--plan", plan, "silence", "list", "--json").stdout) == []
-    for args, expected in ((["add", "app", "--for", "soon", "--reason", "x"], "--for 'soon'"),
-                           (["add", "nope", "--for", "1h", "--reason", "x"], "unknown service"),
-                           (["add", "app", "--for", "1h", "--reason", " "], "--reason is empty"),
-                           (["remove", "99"], "no active silence")):
+    for args, expected in (
+        (["add", "app", "--for", "soon", "--reason", "x"], "--for 'soon'"),
+        (["add", "nope", "--for", "1h", "--reason", "x"], "unknown service"),
+        (["add", "app", "--for", "1h", "--reason", " "], "--reason is empty"),
+        (["remove", "99"], "no active silence"),
+    ):
         bad = run_reprise("--plan", plan, "silence", *args)
         assert bad.returncode == 2 and expected in bad.stderr, bad.stderr
         assert "Traceback" not in bad.stderr

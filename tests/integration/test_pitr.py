@@ -54,8 +54,9 @@ def _rows(dsn: str) -> int:
 
 def _insert(dsn: str, count: int, label: str) -> datetime:
     with psycopg.connect(dsn, autocommit=True) as connection:
-        connection.execute("INSERT INTO t (v) SELECT %s FROM generate_series(1, %s)",
-                           (label, count))
+        connection.execute(
+            "INSERT INTO t (v) SELECT %s FROM generate_series(1, %s)", (label, count)
+        )
         row = connection.execute("SELECT clock_timestamp()").fetchone()
         assert row is not None
         return row[0]  # type: ignore[no-any-return]
@@ -64,8 +65,13 @@ def _insert(dsn: str, count: int, label: str) -> datetime:
 def _stop_datadir(datadir: Path) -> None:
     user = server_os_user()
     kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []} if user else {}
-    subprocess.run([str(find_server().tool("pg_ctl")), "-D", str(datadir), "-m", "immediate",
-                    "-w", "stop"], capture_output=True, check=False, cwd="/", **kwargs)
+    subprocess.run(
+        [str(find_server().tool("pg_ctl")), "-D", str(datadir), "-m", "immediate", "-w", "stop"],
+        capture_output=True,
+        check=False,
+        cwd="/",
+        **kwargs,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +87,10 @@ def history() -> Iterator[History]:
         connection.execute("CREATE DATABASE shop")
     shop = info.dsn("shop")
     with psycopg.connect(shop, autocommit=True) as connection:
-        connection.execute("CREATE TABLE t (id serial PRIMARY KEY, at timestamptz DEFAULT "
-                           "clock_timestamp(), v text)")
+        connection.execute(
+            "CREATE TABLE t (id serial PRIMARY KEY, at timestamptz DEFAULT "
+            "clock_timestamp(), v text)"
+        )
     _insert(shop, 100, "before")
     world.backup_once()
     state = History(world, server, info)
@@ -114,14 +122,14 @@ def test_recover_to_a_time_then_to_the_latest_point(history: History) -> None:
     world = history.world
     target = history.moments["after_a"]
     datadir = world.root / "at-a"
-    result = _recover(world, "--at", target.isoformat(sep=" "), "--to-dir", str(datadir),
-                      "--start")
+    result = _recover(world, "--at", target.isoformat(sep=" "), "--to-dir", str(datadir), "--start")
     history.started.append(datadir)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Recovered to" in result.stdout
     assert _rows(_socket_dsn(datadir)) == 200
-    report = json.loads(Path(result.stdout.split("Report: ")[1].split()[0]).with_suffix(
-        ".json").read_text())
+    report = json.loads(
+        Path(result.stdout.split("Report: ")[1].split()[0]).with_suffix(".json").read_text()
+    )
     reached = datetime.fromisoformat(report["figures"]["reached_time"])
     assert reached <= target and report["figures"]["timeline"] == 2
     latest = world.root / "latest"
@@ -144,9 +152,21 @@ def test_a_timeline_switch_is_followed(history: History) -> None:
         connection.execute(f"ALTER SYSTEM SET archive_command = '{command}'")  # type: ignore[arg-type]
     user = server_os_user()
     kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []} if user else {}
-    subprocess.run([str(find_server().tool("pg_ctl")), "-D", str(datadir), "-w", "restart",
-                    "-l", str(datadir.parent / "at-a.log")], check=True, capture_output=True,
-                   cwd="/", **kwargs)
+    subprocess.run(
+        [
+            str(find_server().tool("pg_ctl")),
+            "-D",
+            str(datadir),
+            "-w",
+            "restart",
+            "-l",
+            str(datadir.parent / "at-a.log"),
+        ],
+        check=True,
+        capture_output=True,
+        cwd="/",
+        **kwargs,
+    )
     # It was promoted while archive_mode was off: push its history file by hand, as an
     # operator making the copy the new primary would.
     pushed = world.reprise("wal", "push", str(datadir / "pg_wal" / "00000002.history"))
@@ -165,46 +185,66 @@ def test_a_timeline_switch_is_followed(history: History) -> None:
     _stop_datadir(followed)
 
 
-def test_partial_recovery_of_a_table_and_a_database_into_the_live_server(
-        history: History) -> None:
+def test_partial_recovery_of_a_table_and_a_database_into_the_live_server(history: History) -> None:
     world = history.world
     live = history.info.dsn("shop")
     with psycopg.connect(live, autocommit=True) as connection:
         connection.execute("UPDATE t SET v = 'corrupted'")
     at = history.moments["after_a"].isoformat(sep=" ")
-    result = _recover(world, "--at", at, "--only", "shop.public.t", "--target",
-                      history.info.dsn(), "--as", "before_incident")
+    result = _recover(
+        world,
+        "--at",
+        at,
+        "--only",
+        "shop.public.t",
+        "--target",
+        history.info.dsn(),
+        "--as",
+        "before_incident",
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     with psycopg.connect(live) as connection:
         restored = connection.execute(
-            "SELECT count(*), count(*) FILTER (WHERE v = 'corrupted') "
-            "FROM before_incident.t").fetchone()
+            "SELECT count(*), count(*) FILTER (WHERE v = 'corrupted') FROM before_incident.t"
+        ).fetchone()
         assert restored == (200, 0)
         assert connection.execute("SELECT count(*) FROM public.t").fetchone() == (300,)
-    result = _recover(world, "--at", at, "--only", "shop", "--target", history.info.dsn(),
-                      "--as", "shop_then")
+    result = _recover(
+        world, "--at", at, "--only", "shop", "--target", history.info.dsn(), "--as", "shop_then"
+    )
     assert result.returncode == 0, result.stderr
     assert _rows(history.info.dsn("shop_then")) == 200
-    again = _recover(world, "--at", at, "--only", "shop.public.t", "--target",
-                     history.info.dsn(), "--as", "before_incident")
+    again = _recover(
+        world,
+        "--at",
+        at,
+        "--only",
+        "shop.public.t",
+        "--target",
+        history.info.dsn(),
+        "--as",
+        "before_incident",
+    )
     assert again.returncode == 2 and "already exists" in again.stderr
 
 
 def test_targets_outside_the_window_and_a_missing_segment(history: History) -> None:
     world = history.world
-    before = _recover(world, "--at", "2001-01-01 00:00:00+00", "--to-dir",
-                      str(world.root / "x"))
+    before = _recover(world, "--at", "2001-01-01 00:00:00+00", "--to-dir", str(world.root / "x"))
     assert before.returncode == 2 and "no base backup precedes" in before.stderr
     assert "recovery is possible from" in before.stderr
-    after = _recover(world, "--at", "2099-01-01 00:00:00+00", "--to-dir",
-                     str(world.root / "x"))
+    after = _recover(world, "--at", "2099-01-01 00:00:00+00", "--to-dir", str(world.root / "x"))
     assert after.returncode == 2 and "after the newest archived WAL" in after.stderr
     bad = _recover(world, "--at", "yesterday", "--to-dir", str(world.root / "x"))
     assert bad.returncode == 2 and "not a date and time" in bad.stderr
     archive = world.repository / "wal" / "app-postgres-physical"
-    segments = sorted(path for path in archive.iterdir()
-                      if path.name.startswith("00000001") and len(path.name.split("-")[0]) == 24
-                      and path.name.endswith(".zst.age"))
+    segments = sorted(
+        path
+        for path in archive.iterdir()
+        if path.name.startswith("00000001")
+        and len(path.name.split("-")[0]) == 24
+        and path.name.endswith(".zst.age")
+    )
     victim = segments[len(segments) // 2]
     hidden = victim.with_name("hidden")
     victim.rename(hidden)
@@ -219,21 +259,26 @@ def test_targets_outside_the_window_and_a_missing_segment(history: History) -> N
     assert not (world.root / "x").exists()
 
 
-def test_wal_fetch_prefetches_and_speaks_postgresql_exit_codes(history: History,
-                                                              tmp_path: Path) -> None:
+def test_wal_fetch_prefetches_and_speaks_postgresql_exit_codes(
+    history: History, tmp_path: Path
+) -> None:
     world = history.world
     archive = world.repository / "wal" / "app-postgres-physical"
-    names = sorted(path.name.split("-")[0] for path in archive.iterdir()
-                   if path.name.startswith("00000001") and len(path.name.split("-")[0]) == 24
-                   and path.name.endswith(".zst.age"))
+    names = sorted(
+        path.name.split("-")[0]
+        for path in archive.iterdir()
+        if path.name.startswith("00000001")
+        and len(path.name.split("-")[0]) == 24
+        and path.name.endswith(".zst.age")
+    )
     spool = tmp_path / "spool"
-    first = world.reprise("wal", "fetch", names[0], str(tmp_path / "one"), "--spool",
-                          str(spool), "--prefetch", "2")
+    first = world.reprise(
+        "wal", "fetch", names[0], str(tmp_path / "one"), "--spool", str(spool), "--prefetch", "2"
+    )
     assert first.returncode == 0, first.stderr
     assert (tmp_path / "one").stat().st_size == 16 * 1024 * 1024
     assert sorted(path.name for path in spool.iterdir()) == names[1:3]
-    second = world.reprise("wal", "fetch", names[1], str(tmp_path / "two"), "--spool",
-                           str(spool))
+    second = world.reprise("wal", "fetch", names[1], str(tmp_path / "two"), "--spool", str(spool))
     assert second.returncode == 0 and not (spool / names[1]).exists()
     absent = world.reprise("wal", "fetch", "0000000100000000000000FF", str(tmp_path / "n"))
     assert absent.returncode == 1
@@ -243,8 +288,7 @@ def test_wal_fetch_prefetches_and_speaks_postgresql_exit_codes(history: History,
     data = victim.read_bytes()
     victim.write_bytes(data[:200] + bytes([data[200] ^ 1]) + data[201:])
     try:
-        damaged = world.reprise("wal", "fetch", names[-1], str(tmp_path / "d"), "--prefetch",
-                                "0")
+        damaged = world.reprise("wal", "fetch", names[-1], str(tmp_path / "d"), "--prefetch", "0")
         assert damaged.returncode == 255, damaged.stderr
         assert not (tmp_path / "d").exists()
     finally:
@@ -253,8 +297,9 @@ def test_wal_fetch_prefetches_and_speaks_postgresql_exit_codes(history: History,
     assert push.returncode == 2 and "not a WAL file name" in push.stderr
 
 
-def test_push_is_idempotent_and_refuses_a_different_segment(history: History,
-                                                            tmp_path: Path) -> None:
+def test_push_is_idempotent_and_refuses_a_different_segment(
+    history: History, tmp_path: Path
+) -> None:
     world = history.world
     archive = world.repository / "wal" / "app-postgres-physical"
     name = sorted(path.name.split("-")[0] for path in archive.iterdir())[0]
@@ -270,8 +315,9 @@ def test_push_is_idempotent_and_refuses_a_different_segment(history: History,
     assert f"a different {name} is already archived" in different.stderr
 
 
-def test_a_segment_signed_by_an_untrusted_key_stops_pitr_and_wal_fetch(history: History,
-                                                                       tmp_path: Path) -> None:
+def test_a_segment_signed_by_an_untrusted_key_stops_pitr_and_wal_fetch(
+    history: History, tmp_path: Path
+) -> None:
     from cryptography.hazmat.primitives import serialization
 
     from reprise.backup.keyring import SigningKey
@@ -280,9 +326,13 @@ def test_a_segment_signed_by_an_untrusted_key_stops_pitr_and_wal_fetch(history: 
 
     world = history.world
     archive = world.repository / "wal" / "app-postgres-physical"
-    segments = sorted(path for path in archive.iterdir()
-                      if path.name.startswith("00000001") and path.name.endswith(".zst.age")
-                      and len(path.name.split("-")[0]) == 24)
+    segments = sorted(
+        path
+        for path in archive.iterdir()
+        if path.name.startswith("00000001")
+        and path.name.endswith(".zst.age")
+        and len(path.name.split("-")[0]) == 24
+    )
     victim = segments[len(segments) // 2]
     sidecar = victim.with_name(victim.name + ".sig")
     genuine = sidecar.read_bytes()
@@ -321,8 +371,10 @@ def test_measured_rpo_after_sigkill() -> None:
         with psycopg.connect(info.dsn(), autocommit=True) as connection:
             connection.execute("CREATE DATABASE shop")
         with psycopg.connect(info.dsn("shop"), autocommit=True) as connection:
-            connection.execute("CREATE TABLE t (id serial PRIMARY KEY, at timestamptz "
-                               "DEFAULT clock_timestamp(), v text)")
+            connection.execute(
+                "CREATE TABLE t (id serial PRIMARY KEY, at timestamptz "
+                "DEFAULT clock_timestamp(), v text)"
+            )
         world.backup_once()
         last_commit: list[datetime] = []
         stop = threading.Event()
@@ -332,7 +384,8 @@ def test_measured_rpo_after_sigkill() -> None:
                 while not stop.is_set():
                     try:
                         row = connection.execute(
-                            "INSERT INTO t (v) VALUES ('x') RETURNING at").fetchone()
+                            "INSERT INTO t (v) VALUES ('x') RETURNING at"
+                        ).fetchone()
                     except psycopg.Error:
                         return
                     assert row is not None
@@ -347,16 +400,19 @@ def test_measured_rpo_after_sigkill() -> None:
         stop.set()
         writer.join(timeout=10)
         killed_at = last_commit[-1]
-        result = world.reprise("restore", "app", "--pitr", "--latest", "--to-dir",
-                               str(datadir), "--start", timeout=300)
+        result = world.reprise(
+            "restore", "app", "--pitr", "--latest", "--to-dir", str(datadir), "--start", timeout=300
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         with psycopg.connect(_socket_dsn(datadir)) as connection:
             row = connection.execute("SELECT max(at), count(*) FROM t").fetchone()
         assert row is not None and row[0] is not None
         window = (killed_at - row[0]).total_seconds()
         lost = len(last_commit) - int(row[1])
-        print(f"\nmeasured RPO: {window:.2f} s of inserts lost ({lost} of "
-              f"{len(last_commit)} rows), archive_timeout 1 s")
+        print(
+            f"\nmeasured RPO: {window:.2f} s of inserts lost ({lost} of "
+            f"{len(last_commit)} rows), archive_timeout 1 s"
+        )
         assert 0 <= window < 8, f"lost {window:.2f} s of 12 s of inserts"
     finally:
         _stop_datadir(datadir)

@@ -20,13 +20,20 @@ def test_the_seed_pcra_becomes_a_valid_plan(tmp_path: Path, cli: Any) -> None:
     summary = json.loads(result.stdout)
     plan = load_plan(output, environ={}, contacts=False).plan
     services = {service.name: service for service in plan.services}
-    assert set(services) == {"Serveur Iredmail", "Routeur Vyos",
-                             "Serveur GUI : Disques de sauvegarde et stockage",
-                             "Windows Server Core", "OpenVPN : Carte réseau",
-                             "Zabbix : Carte réseau"}
+    assert set(services) == {
+        "Serveur Iredmail",
+        "Routeur Vyos",
+        "Serveur GUI : Disques de sauvegarde et stockage",
+        "Windows Server Core",
+        "OpenVPN : Carte réseau",
+        "Zabbix : Carte réseau",
+    }
     router = services["Routeur Vyos"]
-    assert (router.id, router.category, router.criticality) == ("routeur-vyos", "réseau",
-                                                                 "critical")
+    assert (router.id, router.category, router.criticality) == (
+        "routeur-vyos",
+        "réseau",
+        "critical",
+    )
     # the strategy puts a *major* mail server in priority 1, as the seed says
     assert services["Serveur Iredmail"].criticality == "major"
     assert services["Serveur Iredmail"].effective_priority == "P1"
@@ -35,8 +42,10 @@ def test_the_seed_pcra_becomes_a_valid_plan(tmp_path: Path, cli: Any) -> None:
     assert services["Windows Server Core"].effective_priority == "P3"
     steps = services["Serveur Iredmail"].procedure
     assert [getattr(step, "text", None) for step in steps] == [
-        "Vérifier et redémarrer les services", "Restaurer les sauvegardes",
-        "Tester la messagerie"]
+        "Vérifier et redémarrer les services",
+        "Restaurer les sauvegardes",
+        "Tester la messagerie",
+    ]
     assert [r.id for r in plan.roles] == ["recovery-lead", "responders", "communication"]
     assert [m.name for m in plan.roles[1].members] == ["Joris", "Nicolas"]
     assert plan.roles[0].permission == "admin"
@@ -64,9 +73,11 @@ def test_documents_without_the_tables_are_refused(tmp_path: Path, cli: Any) -> N
     prose.write_text("# Notre PCRA\n\nTout redémarrer dans l'ordre.\n", encoding="utf-8")
     binary = tmp_path / "plan.docx"
     binary.write_bytes(b"PK\x03\x04\xff\xfe\x00garbage")
-    for document, message in ((prose, "no 'état des lieux' or 'procédures' table"),
-                              (binary, "not UTF-8 text"),
-                              (tmp_path / "absent.md", "cannot read")):
+    for document, message in (
+        (prose, "no 'état des lieux' or 'procédures' table"),
+        (binary, "not UTF-8 text"),
+        (tmp_path / "absent.md", "cannot read"),
+    ):
         result = cli("plan", "import", document, "--output", output)
         assert result.exit_code == 2, result.stdout
         assert message in result.stderr and "Traceback" not in result.stderr
@@ -74,14 +85,14 @@ def test_documents_without_the_tables_are_refused(tmp_path: Path, cli: Any) -> N
     assert not list(tmp_path.glob(".reprise-import-*"))
 
 
-def test_unknown_criticality_and_unmatched_elements_are_listed(tmp_path: Path,
-                                                              cli: Any) -> None:
+def test_unknown_criticality_and_unmatched_elements_are_listed(tmp_path: Path, cli: Any) -> None:
     document = tmp_path / "pcra.md"
     document.write_text(
         "# PCRA\n\n## État des lieux\n\n| Élément | Catégorie | Criticité |\n|---|---|---|\n"
         "| Serveur <b>web</b> | Web | Vitale |\n\n## Procédures\n\n"
         "| Élément | Action de reprise |\n|---|---|\n| Imprimante | Redémarrer |\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     output = tmp_path / "reprise.yaml"
     result = cli("plan", "import", document, "--output", output, "--json")
     assert result.exit_code == 0, result.stderr

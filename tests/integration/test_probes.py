@@ -46,11 +46,11 @@ def probe(spec: dict[str, Any], context: ProbeContext | None = None) -> ProbeRes
 def test_tcp_open_closed_and_unresolvable() -> None:
     with tcp_listener(b"SSH-2.0-OpenSSH_9.2\r\n") as port:
         assert probe({"kind": "tcp", "host": "127.0.0.1", "port": port}).state == "up"
-        good = probe({"kind": "tcp", "host": "127.0.0.1", "port": port,
-                      "expect_banner": "^SSH-2.0"})
+        good = probe(
+            {"kind": "tcp", "host": "127.0.0.1", "port": port, "expect_banner": "^SSH-2.0"}
+        )
         assert good.state == "up" and "OpenSSH" in good.message
-        bad = probe({"kind": "tcp", "host": "127.0.0.1", "port": port,
-                     "expect_banner": "^220 "})
+        bad = probe({"kind": "tcp", "host": "127.0.0.1", "port": port, "expect_banner": "^220 "})
         assert bad.state == "down" and "does not match" in bad.message
     closed = probe({"kind": "tcp", "host": "127.0.0.1", "port": free_port()})
     assert closed.state == "down" and "connection refused" in closed.message
@@ -66,19 +66,24 @@ def test_http_healthy_slow_500_json_and_body() -> None:
         assert probe({"kind": "http", "url": f"{base}/", "body_regex": "nope"}).state == "down"
         error = probe({"kind": "http", "url": f"{base}/500"})
         assert error.state == "down" and "HTTP 500 (expected 200)" in error.message
-        assert probe({"kind": "http", "url": f"{base}/500", "expect_status": [500]}
-                     ).state == "up"
+        assert probe({"kind": "http", "url": f"{base}/500", "expect_status": [500]}).state == "up"
         slow = probe({"kind": "http", "url": f"{base}/slow/0.5", "degraded_latency": "200ms"})
         assert slow.state == "degraded" and "slow" in slow.message
         started = time.monotonic()
-        hung = probe({"kind": "http", "url": f"{base}/slow/5", "timeout": "1s",
-                      "interval": "10s"})
+        hung = probe({"kind": "http", "url": f"{base}/slow/5", "timeout": "1s", "interval": "10s"})
         assert hung.state == "down" and time.monotonic() - started < 3
-        value = probe({"kind": "http", "url": f"{base}/json", "json_path": "status.db",
-                       "json_equals": "ok"})
+        value = probe(
+            {"kind": "http", "url": f"{base}/json", "json_path": "status.db", "json_equals": "ok"}
+        )
         assert value.state == "up" and value.details["json_value"] == "ok"
-        wrong = probe({"kind": "http", "url": f"{base}/json", "json_path": "status.replicas",
-                       "json_equals": 3})
+        wrong = probe(
+            {
+                "kind": "http",
+                "url": f"{base}/json",
+                "json_path": "status.replicas",
+                "json_equals": 3,
+            }
+        )
         assert wrong.state == "down" and "expected 3" in wrong.message
         missing = probe({"kind": "http", "url": f"{base}/json", "json_path": "status.cache"})
         assert missing.state == "down" and "not in the JSON body" in missing.message
@@ -104,19 +109,39 @@ def test_certificate_expiring_soon_is_degraded(tmp_path: Path) -> None:
     with http_server(server_context(cert, key)) as (port, _):
         soon = probe({"kind": "tls", "host": "localhost", "port": port, "verify_tls": False})
         assert soon.state == "degraded" and "expires in" in soon.message
-        critical = probe({"kind": "tls", "host": "localhost", "port": port,
-                          "verify_tls": False, "critical_days": 20})
+        critical = probe(
+            {
+                "kind": "tls",
+                "host": "localhost",
+                "port": port,
+                "verify_tls": False,
+                "critical_days": 20,
+            }
+        )
         assert critical.state == "down"
-        http = probe({"kind": "http", "url": f"https://localhost:{port}/",
-                      "verify_tls": False, "cert_expiry_days": 5})
+        http = probe(
+            {
+                "kind": "http",
+                "url": f"https://localhost:{port}/",
+                "verify_tls": False,
+                "cert_expiry_days": 5,
+            }
+        )
         assert http.state == "up" and http.details["certificate_days_left"] > 9
 
 
 def test_smtp_banner_ehlo_and_starttls(tmp_path: Path) -> None:
     cert, key = self_signed(tmp_path, expired=False)
     with smtp_server(server_context(cert, key)) as (port, _):
-        ok = probe({"kind": "smtp", "host": "localhost", "port": port, "verify_tls": False,
-                    "cert_expiry_days": 5})
+        ok = probe(
+            {
+                "kind": "smtp",
+                "host": "localhost",
+                "port": port,
+                "verify_tls": False,
+                "cert_expiry_days": 5,
+            }
+        )
         assert ok.state == "up" and "STARTTLS" in ok.details["extensions"]
         soon = probe({"kind": "smtp", "host": "localhost", "port": port, "verify_tls": False})
         assert soon.state == "degraded" and "certificate expires in" in soon.message
@@ -126,8 +151,9 @@ def test_smtp_banner_ehlo_and_starttls(tmp_path: Path) -> None:
     with smtp_server() as (port, _):
         plain = probe({"kind": "smtp", "host": "127.0.0.1", "port": port})
         assert plain.state == "down" and "STARTTLS not offered" in plain.message
-        assert probe({"kind": "smtp", "host": "127.0.0.1", "port": port, "tls": "none"}
-                     ).state == "up"
+        assert (
+            probe({"kind": "smtp", "host": "127.0.0.1", "port": port, "tls": "none"}).state == "up"
+        )
 
 
 def test_imap_greeting_and_capabilities() -> None:
@@ -147,15 +173,24 @@ def test_dns_expected_values_missing_names_and_dead_resolver() -> None:
         base = {"kind": "dns", "resolver": "127.0.0.1", "resolver_port": port}
         ok = probe({**base, "lookup": "mail.akig.test", "expect": ["10.0.0.25"]})
         assert ok.state == "up" and ok.details["values"] == ["10.0.0.25"]
-        mx = probe({**base, "lookup": "akig.test", "record_type": "MX",
-                    "expect": ["10 mail.akig.test"]})
+        mx = probe(
+            {**base, "lookup": "akig.test", "record_type": "MX", "expect": ["10 mail.akig.test"]}
+        )
         assert mx.state == "up"
         wrong = probe({**base, "lookup": "mail.akig.test", "expect": ["10.0.0.26"]})
         assert wrong.state == "down" and "10.0.0.26 missing" in wrong.message
         missing = probe({**base, "lookup": "nope.akig.test"})
         assert missing.state == "down" and "does not exist" in missing.message
-    dead = probe({"kind": "dns", "lookup": "akig.test", "resolver": "127.0.0.1",
-                  "resolver_port": free_port(), "timeout": "1s", "interval": "5s"})
+    dead = probe(
+        {
+            "kind": "dns",
+            "lookup": "akig.test",
+            "resolver": "127.0.0.1",
+            "resolver_port": free_port(),
+            "timeout": "1s",
+            "interval": "5s",
+        }
+    )
     assert dead.state == "down"
 
 
@@ -175,13 +210,25 @@ def test_postgres_query_expected_result_and_stopped_server(postgres: Any) -> Non
 def test_disk_thresholds(tmp_path: Path) -> None:
     stats = os.statvfs(tmp_path)
     free_percent = 100 * stats.f_bavail / stats.f_blocks
-    assert probe({"kind": "disk", "path": str(tmp_path), "min_free_percent": "0.001%"}
-                 ).state == "up"
-    low = probe({"kind": "disk", "path": str(tmp_path),
-                 "min_free_percent": f"{min(99.9, free_percent + 0.5):.1f}%"})
+    assert (
+        probe({"kind": "disk", "path": str(tmp_path), "min_free_percent": "0.001%"}).state == "up"
+    )
+    low = probe(
+        {
+            "kind": "disk",
+            "path": str(tmp_path),
+            "min_free_percent": f"{min(99.9, free_percent + 0.5):.1f}%",
+        }
+    )
     assert low.state == "down" and "free" in low.message
-    warn = probe({"kind": "disk", "path": str(tmp_path), "min_free_bytes": "1B",
-                  "warn_free_percent": f"{min(99.9, free_percent + 0.5):.1f}%"})
+    warn = probe(
+        {
+            "kind": "disk",
+            "path": str(tmp_path),
+            "min_free_bytes": "1B",
+            "warn_free_percent": f"{min(99.9, free_percent + 0.5):.1f}%",
+        }
+    )
     assert warn.state == "degraded"
     gone = probe({"kind": "disk", "path": str(tmp_path / "absent"), "min_free_bytes": "1B"})
     assert gone.state == "down" and "No such file" in gone.message
@@ -189,10 +236,13 @@ def test_disk_thresholds(tmp_path: Path) -> None:
 
 def test_command_exit_codes_output_and_regex() -> None:
     assert probe({"kind": "command", "command": "echo ready"}).state == "up"
-    assert probe({"kind": "command", "command": "echo ready",
-                  "stdout_regex": "^ready$"}).state == "up"
-    assert probe({"kind": "command", "command": "echo busy",
-                  "stdout_regex": "^ready$"}).state == "down"
+    assert (
+        probe({"kind": "command", "command": "echo ready", "stdout_regex": "^ready$"}).state == "up"
+    )
+    assert (
+        probe({"kind": "command", "command": "echo busy", "stdout_regex": "^ready$"}).state
+        == "down"
+    )
     failed = probe({"kind": "command", "command": "echo 'disk full' >&2; exit 2"})
     assert failed.state == "down" and "exit 2" in failed.message and "disk full" in failed.message
     warning = probe({"kind": "command", "command": "exit 1", "degraded_exit": [1]})
@@ -202,14 +252,22 @@ def test_command_exit_codes_output_and_regex() -> None:
 def test_a_hanging_command_is_killed_with_its_whole_process_group(tmp_path: Path) -> None:
     marker = tmp_path / "child.pid"
     started = time.monotonic()
-    result = probe({"kind": "command", "timeout": "1s", "interval": "10s",
-                    "command": f"sh -c 'echo $$ > {marker}; exec sleep 60' & wait"})
+    result = probe(
+        {
+            "kind": "command",
+            "timeout": "1s",
+            "interval": "10s",
+            "command": f"sh -c 'echo $$ > {marker}; exec sleep 60' & wait",
+        }
+    )
     assert result.state == "down" and "killed with its process group" in result.message
     assert time.monotonic() - started < 3
     child = int(marker.read_text())
     time.sleep(0.2)
-    assert not Path(f"/proc/{child}").exists() or "Z" in Path(
-        f"/proc/{child}/stat").read_text().split()[2], "the grandchild outlived the check"
+    assert (
+        not Path(f"/proc/{child}").exists()
+        or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2]
+    ), "the grandchild outlived the check"
 
 
 def test_a_command_flooding_its_output_is_stopped() -> None:

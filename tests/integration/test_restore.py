@@ -44,8 +44,12 @@ def _figures(postgres: ConnectionInfo, database: str) -> list[tuple[object, ...]
 
 def _exists(postgres: ConnectionInfo, database: str) -> bool:
     with psycopg.connect(postgres.dsn()) as connection:
-        return connection.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                                  (database,)).fetchone() is not None
+        return (
+            connection.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+            ).fetchone()
+            is not None
+        )
 
 
 def _drop(postgres: ConnectionInfo, database: str) -> None:
@@ -54,11 +58,22 @@ def _drop(postgres: ConnectionInfo, database: str) -> None:
 
 
 def test_restore_into_a_new_database_with_a_report_and_an_event(
-        world: World, postgres: ConnectionInfo) -> None:
+    world: World, postgres: ConnectionInfo
+) -> None:
     backup_id = _backed_up(world, postgres, "rs_new")
     _drop(postgres, "rs_new_copy")
-    result = world.reprise("restore", "app", "--target", postgres.dsn(), "--database",
-                           "rs_new", "--as", "rs_new_copy", "--jobs", "2")
+    result = world.reprise(
+        "restore",
+        "app",
+        "--target",
+        postgres.dsn(),
+        "--database",
+        "rs_new",
+        "--as",
+        "rs_new_copy",
+        "--jobs",
+        "2",
+    )
     assert result.returncode == 0, result.stderr
     assert _figures(postgres, "rs_new_copy") == _figures(postgres, "rs_new")
     assert "Report: " in result.stdout
@@ -67,12 +82,10 @@ def test_restore_into_a_new_database_with_a_report_and_an_event(
     assert report["backup_id"] == backup_id and report["result"] == "ok"
     names = [step["name"] for step in report["steps"]]
     assert names[0] == "verify signature and identity"
-    assert names.index("fetch, decrypt and verify") < names.index(
-        "pg_restore rs_new → rs_new_copy")
+    assert names.index("fetch, decrypt and verify") < names.index("pg_restore rs_new → rs_new_copy")
     assert all(step["seconds"] >= 0 for step in report["steps"])
     assert "rs_new_copy" in report_md.read_text()
-    events = json.loads(world.reprise("events", "list", "--kind", "restore",
-                                      "--json").stdout)
+    events = json.loads(world.reprise("events", "list", "--kind", "restore", "--json").stdout)
     assert events[0]["kind"] == "restore.completed"
     assert events[0]["payload"]["report"] == str(report_md)
     # A full staging is a deep verification: the catalog knows.
@@ -80,8 +93,9 @@ def test_restore_into_a_new_database_with_a_report_and_an_event(
     assert listed["verify_status"] == "ok"
 
 
-def test_a_non_empty_database_is_refused_unless_clean(world: World,
-                                                      postgres: ConnectionInfo) -> None:
+def test_a_non_empty_database_is_refused_unless_clean(
+    world: World, postgres: ConnectionInfo
+) -> None:
     _backed_up(world, postgres, "rs_clean")
     with psycopg.connect(postgres.dsn("rs_clean"), autocommit=True) as connection:
         connection.execute("DELETE FROM invoices WHERE id % 2 = 0")
@@ -99,40 +113,45 @@ def test_a_non_empty_database_is_refused_unless_clean(world: World,
 
 
 def test_dry_run_shows_the_backup_and_steps_and_changes_nothing(
-        world: World, postgres: ConnectionInfo) -> None:
+    world: World, postgres: ConnectionInfo
+) -> None:
     backup_id = _backed_up(world, postgres, "rs_dry")
     _drop(postgres, "rs_dry_copy")
-    result = world.reprise("restore", "app", "--target", postgres.dsn(), "--as",
-                           "rs_dry_copy", "--dry-run")
+    result = world.reprise(
+        "restore", "app", "--target", postgres.dsn(), "--as", "rs_dry_copy", "--dry-run"
+    )
     assert result.returncode == 0, result.stderr
     assert backup_id in result.stdout and "ago" in result.stdout
     assert "pg_restore -j 2: rs_dry → rs_dry_copy" in result.stdout
     assert "nothing was read or written" in result.stdout
     assert not _exists(postgres, "rs_dry_copy")
-    planned = json.loads(world.reprise("restore", "app", "--target", postgres.dsn(),
-                                       "--dry-run", "--json").stdout)
+    planned = json.loads(
+        world.reprise("restore", "app", "--target", postgres.dsn(), "--dry-run", "--json").stdout
+    )
     assert planned["backup_id"] == backup_id and planned["plain_bytes"] > 0
     assert planned["backup_age_seconds"] >= 0
     assert not (world.root / "state" / "reports").exists()
 
 
 def test_to_dir_writes_standard_files_that_stock_pg_restore_reads(
-        world: World, postgres: ConnectionInfo, tmp_path: Path) -> None:
+    world: World, postgres: ConnectionInfo, tmp_path: Path
+) -> None:
     _backed_up(world, postgres, "rs_dir")
     folder = tmp_path / "dump"
     result = world.reprise("restore", "app", "--to-dir", str(folder))
     assert result.returncode == 0, result.stderr
-    assert sorted(path.name for path in folder.iterdir()) == ["db-rs_dir.pgdump",
-                                                               "globals.sql"]
-    listing = subprocess.run([str(find_tool("pg_restore")), "-l",
-                              str(folder / "db-rs_dir.pgdump")],
-                             capture_output=True, text=True, check=True).stdout
+    assert sorted(path.name for path in folder.iterdir()) == ["db-rs_dir.pgdump", "globals.sql"]
+    listing = subprocess.run(
+        [str(find_tool("pg_restore")), "-l", str(folder / "db-rs_dir.pgdump")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "TABLE DATA public invoices" in listing
     assert "CREATE ROLE" in (folder / "globals.sql").read_text()
     again = world.reprise("restore", "app", "--to-dir", str(folder))
     assert again.returncode == 2 and "already exist" in again.stderr
-    assert world.reprise("restore", "app", "--to-dir", str(folder),
-                         "--overwrite").returncode == 0
+    assert world.reprise("restore", "app", "--to-dir", str(folder), "--overwrite").returncode == 0
 
 
 def _corrupt_part(world: World, source: str, name: str) -> None:
@@ -144,12 +163,12 @@ def _corrupt_part(world: World, source: str, name: str) -> None:
 
 
 def test_a_corrupted_part_is_detected_before_the_target_is_touched(
-        world: World, postgres: ConnectionInfo) -> None:
+    world: World, postgres: ConnectionInfo
+) -> None:
     _backed_up(world, postgres, "rs_bad")
     _drop(postgres, "rs_bad_copy")
     _corrupt_part(world, "app-postgres", "db-rs_bad.pgdump.zst.age")
-    result = world.reprise("restore", "app", "--target", postgres.dsn(), "--as",
-                           "rs_bad_copy")
+    result = world.reprise("restore", "app", "--target", postgres.dsn(), "--as", "rs_bad_copy")
     assert result.returncode == 3, result.stderr
     assert "db-rs_bad.pgdump.zst.age" in result.stderr
     assert "Traceback" not in result.stderr
@@ -158,13 +177,13 @@ def test_a_corrupted_part_is_detected_before_the_target_is_touched(
     assert not any(work.iterdir()) if work.exists() else True
     reports = list((world.root / "state" / "reports").glob("restore-*.json"))
     assert json.loads(reports[0].read_text())["result"] == "failed"
-    events = json.loads(world.reprise("events", "list", "--kind", "restore",
-                                      "--json").stdout)
+    events = json.loads(world.reprise("events", "list", "--kind", "restore", "--json").stdout)
     assert events[0]["kind"] == "restore.failed"
 
 
-def test_missing_or_wrong_identity_names_the_recipient(world: World,
-                                                       postgres: ConnectionInfo) -> None:
+def test_missing_or_wrong_identity_names_the_recipient(
+    world: World, postgres: ConnectionInfo
+) -> None:
     _backed_up(world, postgres, "rs_key")
     recipient = (world.plan_dir / "keys" / "recipients.txt").read_text().split()[-1]
     identity = world.plan_dir / "keys" / "identity.txt"
@@ -204,8 +223,11 @@ def test_a_target_older_than_the_dump_is_refused(postgres: ConnectionInfo) -> No
     from reprise.errors import InputError
     from reprise.restore.logical import check_target
 
-    with pytest.raises(InputError, match=r"runs PostgreSQL 15, older than the dump's server "
-                                         r"\(99\)"):
+    with pytest.raises(
+        InputError,
+        match=r"runs PostgreSQL 15, older than the dump's server "
+        r"\(99\)",
+    ):
         check_target(postgres.dsn(), 990000, [("a", "a")], clean=False)
 
 
@@ -251,8 +273,9 @@ def test_files_restore_into_a_target_dir(world: World, files_tree: Path) -> None
     again = world.reprise("restore", "app", "--target-dir", str(target))
     assert again.returncode == 2 and "already exist" in again.stderr
     assert (copy / "conf" / "app.ini").read_text() == "changed since\n"
-    assert world.reprise("restore", "app", "--target-dir", str(target),
-                         "--overwrite").returncode == 0
+    assert (
+        world.reprise("restore", "app", "--target-dir", str(target), "--overwrite").returncode == 0
+    )
     assert (copy / "conf" / "app.ini").read_text() == "[db]\nhost = db.local\n"
     root = world.reprise("restore", "app", "--target-dir", "/")
     assert root.returncode == 2 and "refused" in root.stderr
@@ -271,7 +294,8 @@ def test_command_output_restore(world: World) -> None:
 
 
 def test_fifos_and_sockets_are_left_out_of_a_files_backup_and_listed(
-        world: World, files_tree: Path) -> None:
+    world: World, files_tree: Path
+) -> None:
     import os
     import socket
 
@@ -286,7 +310,9 @@ def test_fifos_and_sockets_are_left_out_of_a_files_backup_and_listed(
     manifest = json.loads((world.backup_dirs("app-files")[0] / "manifest.json").read_text())
     assert manifest["id"] == backup_id
     assert sorted(manifest["server"]["skipped_special_files"]) == [
-        str(files_tree / "app.sock"), str(files_tree / "queue.fifo")]
+        str(files_tree / "app.sock"),
+        str(files_tree / "queue.fifo"),
+    ]
     assert manifest["server"]["counts"]["skipped"] == 2
     target = world.root / "restored"
     result = world.reprise("restore", "app", "--target-dir", str(target))
@@ -309,8 +335,7 @@ def _router_config_plan(world: World) -> None:
     assert world.reprise("repo", "init").returncode == 0
 
 
-def test_a_part_deleted_from_the_repository_fails_the_restore_with_exit_3(
-        world: World) -> None:
+def test_a_part_deleted_from_the_repository_fails_the_restore_with_exit_3(world: World) -> None:
     _router_config_plan(world)
     backup_id = world.backup_once()
     [folder] = world.backup_dirs("app-command")
@@ -319,8 +344,9 @@ def test_a_part_deleted_from_the_repository_fails_the_restore_with_exit_3(
     target = world.root / "router"
     result = world.reprise("restore", "app", "--target-dir", str(target))
     assert result.returncode == 3, result.stderr
-    assert f"{part.name}: missing, although the signed manifest of backup {backup_id}" \
-        in result.stderr
+    assert (
+        f"{part.name}: missing, although the signed manifest of backup {backup_id}" in result.stderr
+    )
     assert "Traceback" not in result.stderr
     assert not target.exists() or not any(target.iterdir())  # nothing half-written
 

@@ -21,22 +21,36 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "restore-without-reprise.md
 
 def _blocks() -> dict[str, str]:
     text = DOC.read_text()
-    return {name: body for name, body in re.findall(
-        r"<!-- tested: (\w+) -->\n```sh\n(.*?)```", text, flags=re.DOTALL)}
+    return {
+        name: body
+        for name, body in re.findall(
+            r"<!-- tested: (\w+) -->\n```sh\n(.*?)```", text, flags=re.DOTALL
+        )
+    }
 
 
 def _run(block: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["bash", "-euo", "pipefail", "-c", block], capture_output=True,
-                          text=True, env=env, check=False, timeout=120)
+    return subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", block],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=120,
+    )
 
 
 def test_the_documented_stock_commands_restore_a_real_backup(
-        world: World, postgres: ConnectionInfo, files_tree: Path, tmp_path: Path) -> None:
-    missing = [tool for tool in ("age", "zstd", "jq", "openssl", "sha256sum")
-               if shutil.which(tool) is None]
+    world: World, postgres: ConnectionInfo, files_tree: Path, tmp_path: Path
+) -> None:
+    missing = [
+        tool for tool in ("age", "zstd", "jq", "openssl", "sha256sum") if shutil.which(tool) is None
+    ]
     if missing:
-        pytest.skip(f"stock tools missing: {', '.join(missing)} (scripts/bootstrap.sh "
-                    "installs them as root)")
+        pytest.skip(
+            f"stock tools missing: {', '.join(missing)} (scripts/bootstrap.sh "
+            "installs them as root)"
+        )
     blocks = _blocks()
     assert set(blocks) == {"verify", "decrypt", "logical", "files"}
     database = sample_database(postgres, "by_hand", rows=300)
@@ -57,13 +71,22 @@ def test_the_documented_stock_commands_restore_a_real_backup(
     world.backup_once()
     listed = {entry["source"]: entry["id"] for entry in world.backups()}
     bindir = str(find_tool("pg_restore").parent)
-    env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}",
-           "REPO": str(world.repository), "SOURCE": "app-postgres",
-           "ID": listed["app-postgres"], "IDENTITY": str(world.plan_dir / "keys/identity.txt"),
-           "SIGNING_PUB": str(world.plan_dir / "keys/signing.pub"), "OUT": str(tmp_path / "out"),
-           "TARGET_DSN": postgres.dsn(), "NEW_DB": "by_hand_copy", "DB": database,
-           "FILES_SOURCE": "app-files", "FILES_ID": listed["app-files"],
-           "FILES_OUT": str(tmp_path / "files")}
+    env = {
+        **os.environ,
+        "PATH": f"{bindir}:{os.environ['PATH']}",
+        "REPO": str(world.repository),
+        "SOURCE": "app-postgres",
+        "ID": listed["app-postgres"],
+        "IDENTITY": str(world.plan_dir / "keys/identity.txt"),
+        "SIGNING_PUB": str(world.plan_dir / "keys/signing.pub"),
+        "OUT": str(tmp_path / "out"),
+        "TARGET_DSN": postgres.dsn(),
+        "NEW_DB": "by_hand_copy",
+        "DB": database,
+        "FILES_SOURCE": "app-files",
+        "FILES_ID": listed["app-files"],
+        "FILES_OUT": str(tmp_path / "files"),
+    }
     with psycopg.connect(postgres.dsn(), autocommit=True) as connection:
         connection.execute("DROP DATABASE IF EXISTS by_hand_copy")
     for name in ("verify", "decrypt", "logical", "files"):
@@ -75,15 +98,18 @@ def test_the_documented_stock_commands_restore_a_real_backup(
         if name == "decrypt":
             assert "globals.sql: OK" in result.stdout
     query = "SELECT (SELECT count(*) FROM invoices), (SELECT sum(amount) FROM invoices)"
-    with psycopg.connect(postgres.dsn(database)) as original, \
-            psycopg.connect(postgres.dsn("by_hand_copy")) as copy:
+    with (
+        psycopg.connect(postgres.dsn(database)) as original,
+        psycopg.connect(postgres.dsn("by_hand_copy")) as copy,
+    ):
         assert copy.execute(query).fetchone() == original.execute(query).fetchone()
     copied = tmp_path / "files" / str(files_tree).lstrip("/")
     assert (copied / "data.bin").read_bytes() == (files_tree / "data.bin").read_bytes()
     assert (copied / "current").readlink() == Path("conf/app.ini")
     # A tampered manifest fails the documented signature check.
-    manifest = world.repository / "backups" / "app-postgres" / listed["app-postgres"] / \
-        "manifest.json"
+    manifest = (
+        world.repository / "backups" / "app-postgres" / listed["app-postgres"] / "manifest.json"
+    )
     manifest.write_text(manifest.read_text().replace('"app"', '"app2"', 1))
     tampered = _run(blocks["verify"], env)
     assert tampered.returncode != 0

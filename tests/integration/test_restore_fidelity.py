@@ -181,14 +181,18 @@ def awkward() -> Iterator[ConnectionInfo]:
         _execute(info.dsn(), GLOBALS)
         _execute(info.dsn(), DATABASES)
         _execute(info.dsn("ventes"), VENTES)
-        _execute(info.dsn("archives"), "SET default_transaction_read_only = off;\n"
-                 + ARCHIVES)
+        _execute(info.dsn("archives"), "SET default_transaction_read_only = off;\n" + ARCHIVES)
         _execute(info.dsn(WEIRD_DATABASE), WEIRD)
         yield info
 
 
-def _backup(world: World, server: ConnectionInfo, databases: str = "all",
-            roles: bool = True, dump_format: str = "custom") -> str:
+def _backup(
+    world: World,
+    server: ConnectionInfo,
+    databases: str = "all",
+    roles: bool = True,
+    dump_format: str = "custom",
+) -> str:
     jobs = 2 if dump_format == "directory" else 1
     world.write_plan(f"""\
 - kind: postgres
@@ -209,14 +213,16 @@ def _backup(world: World, server: ConnectionInfo, databases: str = "all",
 def _dumpall(server: ConnectionInfo) -> str:
     pg_dumpall = find_tool("pg_dumpall")
     argv = [str(pg_dumpall), "--no-password", "--quote-all-identifiers"]
-    usage = subprocess.run([str(pg_dumpall), "--help"], capture_output=True, text=True,
-                           check=False).stdout
+    usage = subprocess.run(
+        [str(pg_dumpall), "--help"], capture_output=True, text=True, check=False
+    ).stdout
     if "--restrict-key" in usage:
         # 15.14 and later fence the script with \restrict KEY, a random KEY per run
         # unless given: the same key for both dumps instead of a filter.
         argv.append("--restrict-key=reprisefidelity")
-    result = subprocess.run(argv, capture_output=True, text=True, check=False,
-                            env={**os.environ, **server.env()})
+    result = subprocess.run(
+        argv, capture_output=True, text=True, check=False, env={**os.environ, **server.env()}
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -227,8 +233,10 @@ TOLERATED = [
     # The bootstrap superuser (initdb -U reprise) is the role Reprise connects as: each
     # scratch server gets its own random password, and a restore deliberately never
     # changes the password of the role it connects as (it would lock itself out).
-    (re.compile(r"^(ALTER ROLE \"reprise\" WITH .* PASSWORD )'SCRAM-SHA-256\$[^']*';$"),
-     r"\1'<bootstrap password>';"),
+    (
+        re.compile(r"^(ALTER ROLE \"reprise\" WITH .* PASSWORD )'SCRAM-SHA-256\$[^']*';$"),
+        r"\1'<bootstrap password>';",
+    ),
 ]
 
 
@@ -243,32 +251,37 @@ def _comparable(dump: str) -> list[str]:
 
 @pytest.mark.parametrize("dump_format", ["custom", "directory"])
 def test_a_restore_onto_a_fresh_server_gives_back_the_same_pg_dumpall(
-        world: World, awkward: ConnectionInfo, dump_format: str) -> None:
+    world: World, awkward: ConnectionInfo, dump_format: str
+) -> None:
     _backup(world, awkward, dump_format=dump_format)
     with ScratchPostgres() as fresh:
-        result = world.reprise("restore", "app", "--target", fresh.dsn(), "--jobs", "3",
-                               timeout=300)
+        result = world.reprise(
+            "restore", "app", "--target", fresh.dsn(), "--jobs", "3", timeout=300
+        )
         assert result.returncode == 0, result.stderr
         assert "predates" not in result.stdout
         source, restored = _comparable(_dumpall(awkward)), _comparable(_dumpall(fresh))
     # The comparison covers what a restore used to lose (pg_dumpall dumps each database
     # as pg_dump --create does): owner, locale, settings, privileges, comments.
-    for expected in ['ALTER DATABASE "ventes" OWNER TO "app_owner";',
-                     "ICU_LOCALE = 'fr-FR'", "ENCODING = 'LATIN1'",
-                     'ALTER DATABASE "ventes" CONNECTION LIMIT = 50;',
-                     'ALTER DATABASE "ventes" SET "search_path" TO \'Ventes 2026\', '
-                     "'public', 'weird\"quote';",
-                     'ALTER ROLE "analyste" IN DATABASE "ventes" SET "work_mem" TO \'64MB\';',
-                     'REVOKE CONNECT,TEMPORARY ON DATABASE "ventes" FROM PUBLIC;',
-                     'GRANT CONNECT ON DATABASE "ventes" TO "analyste";',
-                     'COMMENT ON DATABASE "archives" IS \'Archives (LATIN1)\';',
-                     f'REVOKE CONNECT,TEMPORARY ON DATABASE {WEIRD_QUOTED} FROM PUBLIC;',
-                     'ALTER DATABASE "archives" SET "default_transaction_read_only" TO \'on\';',
-                     "SELECT pg_catalog.lo_create('424243');",
-                     "SELECT pg_catalog.setval('\"weird\"\"quote\".\"numéros\"', 424242, false);"]:
+    for expected in [
+        'ALTER DATABASE "ventes" OWNER TO "app_owner";',
+        "ICU_LOCALE = 'fr-FR'",
+        "ENCODING = 'LATIN1'",
+        'ALTER DATABASE "ventes" CONNECTION LIMIT = 50;',
+        "ALTER DATABASE \"ventes\" SET \"search_path\" TO 'Ventes 2026', 'public', 'weird\"quote';",
+        'ALTER ROLE "analyste" IN DATABASE "ventes" SET "work_mem" TO \'64MB\';',
+        'REVOKE CONNECT,TEMPORARY ON DATABASE "ventes" FROM PUBLIC;',
+        'GRANT CONNECT ON DATABASE "ventes" TO "analyste";',
+        "COMMENT ON DATABASE \"archives\" IS 'Archives (LATIN1)';",
+        f"REVOKE CONNECT,TEMPORARY ON DATABASE {WEIRD_QUOTED} FROM PUBLIC;",
+        'ALTER DATABASE "archives" SET "default_transaction_read_only" TO \'on\';',
+        "SELECT pg_catalog.lo_create('424243');",
+        'SELECT pg_catalog.setval(\'"weird""quote"."numéros"\', 424242, false);',
+    ]:
         assert expected in "\n".join(source), expected
-    difference = "\n".join(difflib.unified_diff(source, restored, "source", "restored",
-                                                lineterm="", n=1))
+    difference = "\n".join(
+        difflib.unified_diff(source, restored, "source", "restored", lineterm="", n=1)
+    )
     assert source == restored, difference
 
 
@@ -278,24 +291,46 @@ def _database_facts(server: ConnectionInfo, name: str) -> dict[str, Any]:
             "SELECT pg_get_userbyid(datdba), pg_encoding_to_char(encoding), datcollate, "
             "datctype, datlocprovider, daticulocale, datconnlimit, datacl::text[], "
             "shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
-            (name,)).fetchone()
+            (name,),
+        ).fetchone()
         assert row is not None, f"no database {name}"
         settings = connection.execute(
             "SELECT coalesce(pg_get_userbyid(nullif(s.setrole, 0)), '-'), s.setconfig "
             "FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase "
-            "WHERE d.datname = %s ORDER BY 1", (name,)).fetchall()
+            "WHERE d.datname = %s ORDER BY 1",
+            (name,),
+        ).fetchall()
     acl = sorted(row[7] or [])
-    return {"owner": row[0], "encoding": row[1], "collate": row[2], "ctype": row[3],
-            "provider": row[4], "icu": row[5], "limit": row[6], "acl": acl,
-            "comment": row[8], "settings": settings}
+    return {
+        "owner": row[0],
+        "encoding": row[1],
+        "collate": row[2],
+        "ctype": row[3],
+        "provider": row[4],
+        "icu": row[5],
+        "limit": row[6],
+        "acl": acl,
+        "comment": row[8],
+        "settings": settings,
+    }
 
 
 def test_restoring_as_a_new_name_keeps_owner_settings_privileges_and_comment(
-        world: World, awkward: ConnectionInfo) -> None:
+    world: World, awkward: ConnectionInfo
+) -> None:
     _backup(world, awkward, databases="[ventes]")
-    new_name = "ventes copie \"2\" été"
-    result = world.reprise("restore", "app", "--target", awkward.dsn(), "--database",
-                           "ventes", "--as", new_name, timeout=300)
+    new_name = 'ventes copie "2" été'
+    result = world.reprise(
+        "restore",
+        "app",
+        "--target",
+        awkward.dsn(),
+        "--database",
+        "ventes",
+        "--as",
+        new_name,
+        timeout=300,
+    )
     try:
         assert result.returncode == 0, result.stderr
         original = _database_facts(awkward, "ventes")
@@ -309,21 +344,25 @@ def test_restoring_as_a_new_name_keeps_owner_settings_privileges_and_comment(
     assert copy == original
     assert copy["owner"] == "app_owner" and copy["provider"] == "i"
     assert copy["comment"] == "Ventes — données clients, l'an 2026 🧾"
-    assert ("-", ['search_path="Ventes 2026", public, "weird""quote"', "work_mem=8MB",
-                  "DateStyle=ISO, DMY"]) in copy["settings"]
+    assert (
+        "-",
+        ['search_path="Ventes 2026", public, "weird""quote"', "work_mem=8MB", "DateStyle=ISO, DMY"],
+    ) in copy["settings"]
     assert ("analyste", ["work_mem=64MB"]) in copy["settings"]
     assert '"Comptable Été"=c/analyste' not in copy["acl"]
-    assert "analyste=c/\"Comptable Été\"" in copy["acl"]
+    assert 'analyste=c/"Comptable Été"' in copy["acl"]
 
 
 def test_a_database_whose_owner_is_missing_on_the_target_is_not_created_half_way(
-        world: World, awkward: ConnectionInfo) -> None:
+    world: World, awkward: ConnectionInfo
+) -> None:
     _backup(world, awkward, databases="[ventes]", roles=False)
     with ScratchPostgres() as fresh:
         result = world.reprise("restore", "app", "--target", fresh.dsn(), timeout=300)
         with psycopg.connect(fresh.dsn()) as connection:
             created = connection.execute(
-                "SELECT count(*) FROM pg_database WHERE datname = 'ventes'").fetchone()
+                "SELECT count(*) FROM pg_database WHERE datname = 'ventes'"
+            ).fetchone()
     assert result.returncode == 1, result.stderr
     message = " ".join(result.stderr.split())
     assert "cannot create database 'ventes' as it was backed up (owner app_owner" in message
@@ -333,7 +372,8 @@ def test_a_database_whose_owner_is_missing_on_the_target_is_not_created_half_way
 
 
 def test_a_backup_made_before_properties_were_recorded_restores_as_before_and_says_so(
-        world: World, postgres: ConnectionInfo, monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World, postgres: ConnectionInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from reprise.backup.sources.postgres import PostgresRun
     from reprise.cli.main import main
     from tests.support.backups import sample_database
@@ -341,8 +381,7 @@ def test_a_backup_made_before_properties_were_recorded_restores_as_before_and_sa
     sample_database(postgres, "fid_old", rows=50)
     _drop(postgres, "fid_old_copy")
     with psycopg.connect(postgres.dsn(), autocommit=True) as connection:
-        if not connection.execute("SELECT 1 FROM pg_roles WHERE rolname = 'fid_owner'"
-                                  ).fetchone():
+        if not connection.execute("SELECT 1 FROM pg_roles WHERE rolname = 'fid_owner'").fetchone():
             connection.execute("CREATE ROLE fid_owner")
         connection.execute("ALTER DATABASE fid_old OWNER TO fid_owner")
     # Such a manifest has no "properties" for its databases.
@@ -357,11 +396,11 @@ def test_a_backup_made_before_properties_were_recorded_restores_as_before_and_sa
 """)
     assert main(["--plan", str(world.plan), "repo", "init"]) == 0
     assert main(["--plan", str(world.plan), "backup", "run", "app"]) == 0
-    planned = world.reprise("restore", "app", "--target", postgres.dsn(), "--as",
-                            "fid_old_copy", "--dry-run")
+    planned = world.reprise(
+        "restore", "app", "--target", postgres.dsn(), "--as", "fid_old_copy", "--dry-run"
+    )
     assert "predates Reprise recording database properties" in planned.stdout
-    result = world.reprise("restore", "app", "--target", postgres.dsn(), "--as",
-                           "fid_old_copy")
+    result = world.reprise("restore", "app", "--target", postgres.dsn(), "--as", "fid_old_copy")
     try:
         assert result.returncode == 0, result.stderr
         assert "fid_old_copy: this backup predates" in " ".join(result.stdout.split())
@@ -372,5 +411,6 @@ def test_a_backup_made_before_properties_were_recorded_restores_as_before_and_sa
 
 def _drop(server: ConnectionInfo, name: str) -> None:
     with psycopg.connect(server.dsn(), autocommit=True) as connection:
-        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
+        connection.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )

@@ -110,8 +110,9 @@ HOLDER = textwrap.dedent("""
 
 
 def start_holder(base: Path) -> tuple[subprocess.Popen[str], Path, int]:
-    process = subprocess.Popen([sys.executable, "-c", HOLDER, str(base)],
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(base)], stdout=subprocess.PIPE, text=True
+    )
     assert process.stdout is not None
     line = process.stdout.readline()
     process.stdout.close()  # the holder prints one line only
@@ -124,8 +125,9 @@ def start_holder(base: Path) -> tuple[subprocess.Popen[str], Path, int]:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_to_the_owner_stops_and_removes_the_instance(base: Path,
-                                                              sig: signal.Signals) -> None:
+def test_a_signal_to_the_owner_stops_and_removes_the_instance(
+    base: Path, sig: signal.Signals
+) -> None:
     process, root, pid = start_holder(base)
     try:
         assert alive(pid)
@@ -188,8 +190,13 @@ def test_as_root_a_directory_the_server_user_cannot_enter_is_refused(tmp_path: P
 
 def test_stock_client_tools_connect_with_the_pg_environment(base: Path) -> None:
     with ScratchPostgres(base_dir=base) as info:
-        result = subprocess.run([str(find_tool("psql")), "-Atc", "select current_user"],
-                                env={**os.environ, **info.env()}, capture_output=True,
-                                text=True, timeout=30, check=False)
+        result = subprocess.run(
+            [str(find_tool("psql")), "-Atc", "select current_user"],
+            env={**os.environ, **info.env()},
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == info.user

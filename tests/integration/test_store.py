@@ -73,13 +73,19 @@ def test_opening_again_is_a_no_op(state_url: str) -> None:
 def test_events_are_listed_newest_first_and_filtered(store: Store) -> None:
     now = datetime.now(UTC)
     append_event(store, "backup.completed", "akig-db", {"bytes": 10}, at=now - timedelta(hours=2))
-    append_event(store, "backup.failed", "akig-db", {"error": "disk full"},
-                 at=now - timedelta(hours=1))
+    append_event(
+        store, "backup.failed", "akig-db", {"error": "disk full"}, at=now - timedelta(hours=1)
+    )
     append_event(store, "check.down", "router", at=now)
-    assert [e.kind for e in list_events(store)] == ["check.down", "backup.failed",
-                                                    "backup.completed"]
-    assert [e.kind for e in list_events(store, kind="backup")] == ["backup.failed",
-                                                                   "backup.completed"]
+    assert [e.kind for e in list_events(store)] == [
+        "check.down",
+        "backup.failed",
+        "backup.completed",
+    ]
+    assert [e.kind for e in list_events(store, kind="backup")] == [
+        "backup.failed",
+        "backup.completed",
+    ]
     assert [e.subject for e in list_events(store, subject="router")] == ["router"]
     recent = list_events(store, since=now - timedelta(minutes=90))
     assert [e.kind for e in recent] == ["check.down", "backup.failed"]

@@ -61,7 +61,8 @@ def _add_mode(path: Path, bits: int) -> None:
 @pytest.mark.parametrize("role", TARGETS)
 @pytest.mark.parametrize(("who", "bits"), [("others", 0o002), ("group", 0o020)])
 def test_a_plan_file_writable_by_group_or_others_is_refused_with_the_chmod_to_run(
-        ready: World, cli: Any, role: str, who: str, bits: int) -> None:
+    ready: World, cli: Any, role: str, who: str, bits: int
+) -> None:
     path = TARGETS[role](ready)
     _add_mode(path, bits)
     result = cli("plan", "validate", ready.plan)
@@ -73,20 +74,23 @@ def test_a_plan_file_writable_by_group_or_others_is_refused_with_the_chmod_to_ru
 
 @pytest.mark.parametrize("role", TARGETS)
 def test_a_plan_file_owned_by_another_user_is_refused_with_the_chown_to_run(
-        ready: World, cli: Any, role: str) -> None:
+    ready: World, cli: Any, role: str
+) -> None:
     path = TARGETS[role](ready)
     os.chown(path, NOBODY, -1)
     result = cli("plan", "validate", ready.plan)
     assert result.exit_code == 2, result.stderr
-    assert f"the {role} is owned by nobody, not by root or the user running Reprise (root)" \
+    assert (
+        f"the {role} is owned by nobody, not by root or the user running Reprise (root)"
         in result.stderr
+    )
     assert f"Fix: chown root {path}" in result.stderr
 
 
-@pytest.mark.parametrize("role", ["plan folder", "recipients file", "signing key",
-                                  "keys folder"])
+@pytest.mark.parametrize("role", ["plan folder", "recipients file", "signing key", "keys folder"])
 def test_backup_run_refuses_a_world_writable_plan_file_before_doing_anything(
-        ready: World, cli: Any, role: str) -> None:
+    ready: World, cli: Any, role: str
+) -> None:
     path = TARGETS[role](ready)
     _add_mode(path, 0o002)
     result = cli("--plan", ready.plan, "backup", "run", "app")
@@ -95,15 +99,16 @@ def test_backup_run_refuses_a_world_writable_plan_file_before_doing_anything(
     assert not (ready.repository / "backups").exists()
 
 
-def test_a_world_writable_recipients_file_is_refused_by_the_real_program(
-        ready: World) -> None:
+def test_a_world_writable_recipients_file_is_refused_by_the_real_program(ready: World) -> None:
     recipients = ready.plan_dir / "keys" / "recipients.txt"
     recipients.chmod(0o666)
     recipients.write_text(recipients.read_text() + "age1" + "q" * 58 + "\n")
     result = ready.reprise("backup", "run", "app")
     assert result.returncode == 2, result.stderr
-    assert f"{recipients}: the recipients file is writable by group and others (mode 0666)" \
+    assert (
+        f"{recipients}: the recipients file is writable by group and others (mode 0666)"
         in result.stderr
+    )
     assert f"Fix: chmod go-w {recipients}" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -117,14 +122,12 @@ def test_a_group_writable_folder_above_the_plan_is_refused(ready: World, cli: An
     assert f"Fix: chmod go-w {above}" in result.stderr
 
 
-def test_a_sticky_world_writable_folder_above_the_plan_is_accepted(ready: World,
-                                                                   cli: Any) -> None:
+def test_a_sticky_world_writable_folder_above_the_plan_is_accepted(ready: World, cli: Any) -> None:
     ready.root.chmod(0o1777)  # like /tmp: others cannot replace what they do not own
     assert cli("plan", "validate", ready.plan).exit_code == 0
 
 
-def test_a_sticky_world_writable_plan_folder_itself_is_refused(ready: World,
-                                                               cli: Any) -> None:
+def test_a_sticky_world_writable_plan_folder_itself_is_refused(ready: World, cli: Any) -> None:
     ready.plan_dir.chmod(0o1777)  # anyone could add a .env or a key file there
     result = cli("plan", "validate", ready.plan)
     assert result.exit_code == 2
@@ -132,7 +135,8 @@ def test_a_sticky_world_writable_plan_folder_itself_is_refused(ready: World,
 
 
 def test_a_plan_reached_through_a_symlink_is_checked_where_it_really_is(
-        ready: World, cli: Any, tmp_path: Path) -> None:
+    ready: World, cli: Any, tmp_path: Path
+) -> None:
     link = tmp_path / "etc-reprise"
     link.symlink_to(ready.plan_dir)
     os.chown(ready.plan_dir, NOBODY, -1)
@@ -142,7 +146,8 @@ def test_a_plan_reached_through_a_symlink_is_checked_where_it_really_is(
 
 
 def test_a_plan_reached_through_a_symlink_another_user_owns_is_refused(
-        ready: World, cli: Any, tmp_path: Path) -> None:
+    ready: World, cli: Any, tmp_path: Path
+) -> None:
     # /tmp-like: others cannot replace the link, but its owner can point it elsewhere
     # between the check and the read (fs.protected_symlinks is not always on).
     sticky = tmp_path / "sticky"
@@ -153,15 +158,17 @@ def test_a_plan_reached_through_a_symlink_another_user_owns_is_refused(
     os.lchown(link, NOBODY, -1)
     result = cli("plan", "validate", link / "reprise.yaml")
     assert result.exit_code == 2, result.stdout
-    assert f"{link}: a symbolic link on the way to the plan folder is owned by nobody" \
-        in result.stderr
+    assert (
+        f"{link}: a symbolic link on the way to the plan folder is owned by nobody" in result.stderr
+    )
     assert f"chown -h root {link}" in result.stderr
     os.lchown(link, 0, -1)
     assert cli("plan", "validate", link / "reprise.yaml").exit_code == 0
 
 
 def test_a_keys_folder_linked_through_a_group_writable_folder_is_refused(
-        ready: World, cli: Any, tmp_path: Path) -> None:
+    ready: World, cli: Any, tmp_path: Path
+) -> None:
     keys = ready.plan_dir / "keys"
     real = tmp_path / "vault" / "keys"
     real.parent.mkdir(mode=0o700)
@@ -178,7 +185,8 @@ def test_a_keys_folder_linked_through_a_group_writable_folder_is_refused(
 
 
 def test_a_state_directory_reached_through_another_users_symlink_is_refused(
-        ready: World, cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ready: World, cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real = tmp_path / "real-state"
     real.mkdir(mode=0o700)
     sticky = tmp_path / "sticky"
@@ -190,8 +198,7 @@ def test_a_state_directory_reached_through_another_users_symlink_is_refused(
     monkeypatch.setenv("REPRISE_STATE_DIR", str(link))
     result = cli("--plan", ready.plan, "backup", "run", "app")
     assert result.exit_code == 2, result.stdout
-    assert "a symbolic link on the way to the state directory is owned by nobody" \
-        in result.stderr
+    assert "a symbolic link on the way to the state directory is owned by nobody" in result.stderr
     assert not any(real.iterdir())
 
 
@@ -204,8 +211,9 @@ def test_readable_plan_files_with_default_modes_are_accepted(ready: World, cli: 
 
 
 @pytest.mark.parametrize("problem", ["world-writable", "group-writable", "foreign-owned"])
-def test_an_unsafe_state_directory_is_refused_with_the_fix(ready: World, cli: Any,
-                                                           problem: str) -> None:
+def test_an_unsafe_state_directory_is_refused_with_the_fix(
+    ready: World, cli: Any, problem: str
+) -> None:
     state = Path(os.environ["REPRISE_STATE_DIR"])
     state.mkdir(mode=0o700, exist_ok=True)
     if problem == "foreign-owned":
@@ -271,8 +279,7 @@ def test_a_secret_file_may_be_0640_only_with_the_plans_readers_group(tmp_path: P
         ensure_private_file(key, "signing key", readers_group=group.gr_name)
         with pytest.raises(UnsafePermissionsError) as refused:
             ensure_private_file(key, "signing key")  # the plan names no readers group
-        assert refused.value.hint is not None and refused.value.hint.startswith(
-            f"chmod 600 {key}")
+        assert refused.value.hint is not None and refused.value.hint.startswith(f"chmod 600 {key}")
         for mode in (0o660, 0o644, 0o650):  # group-writable, world-readable, executable
             key.chmod(mode)
             with pytest.raises(UnsafePermissionsError):
@@ -310,8 +317,12 @@ services:
 
 
 def _venv_reachable_by(user: str) -> bool:
-    probe = subprocess.run(["runuser", "-u", user, "--", sys.executable, "-c", "import reprise"],
-                           capture_output=True, check=False, cwd="/")
+    probe = subprocess.run(
+        ["runuser", "-u", user, "--", sys.executable, "-c", "import reprise"],
+        capture_output=True,
+        check=False,
+        cwd="/",
+    )
     return probe.returncode == 0
 
 
@@ -329,8 +340,10 @@ def postgres_setup(cli: Any) -> Iterator[tuple[Path, grp.struct_group]]:
     if shutil.which("runuser") is None:
         pytest.skip("runuser is needed to run reprise as postgres")
     if not _venv_reachable_by("postgres"):
-        pytest.skip(f"{sys.executable} (the venv) is not readable by postgres; the permission "
-                    "rules are still tested through the core function above")
+        pytest.skip(
+            f"{sys.executable} (the venv) is not readable by postgres; the permission "
+            "rules are still tested through the core function above"
+        )
     with readers_group() as group:
         base = Path(tempfile.mkdtemp(prefix="reprise-strict-"))
         try:
@@ -338,8 +351,9 @@ def postgres_setup(cli: Any) -> Iterator[tuple[Path, grp.struct_group]]:
             plan_dir = base / "etc-reprise"
             repository = base / "repository"
             assert cli("init", plan_dir, "--example", "minimal").exit_code == 0
-            (plan_dir / "reprise.yaml").write_text(PHYSICAL_PLAN.format(
-                repository=repository, group=group.gr_name))
+            (plan_dir / "reprise.yaml").write_text(
+                PHYSICAL_PLAN.format(repository=repository, group=group.gr_name)
+            )
             (plan_dir / ".env").write_text("BACKUP_PASSWORD=s3cret\n")
             (plan_dir / "keys" / "identity.txt").unlink()  # not on a backup host
             for path in [plan_dir, *plan_dir.rglob("*")]:
@@ -360,23 +374,47 @@ def postgres_setup(cli: Any) -> Iterator[tuple[Path, grp.struct_group]]:
             shutil.rmtree(base, ignore_errors=True)
 
 
-def _as_postgres(group: grp.struct_group, base: Path, *args: str
-                 ) -> subprocess.CompletedProcess[str]:
+def _as_postgres(
+    group: grp.struct_group, base: Path, *args: str
+) -> subprocess.CompletedProcess[str]:
     """``reprise ARGS`` run as postgres, a member of the readers group, as PostgreSQL runs
     its archive_command."""
     return subprocess.run(
-        ["runuser", "-u", "postgres", "-G", group.gr_name, "--", sys.executable, "-m",
-         "reprise", "--plan", str(base / "etc-reprise"), *args],
-        capture_output=True, text=True, timeout=120, check=False, cwd="/",
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8",
-             "HOME": str(base), "REPRISE_STATE_DIR": str(base / "postgres-state")})
+        [
+            "runuser",
+            "-u",
+            "postgres",
+            "-G",
+            group.gr_name,
+            "--",
+            sys.executable,
+            "-m",
+            "reprise",
+            "--plan",
+            str(base / "etc-reprise"),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd="/",
+        env={
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LC_ALL": "C.UTF-8",
+            "HOME": str(base),
+            "REPRISE_STATE_DIR": str(base / "postgres-state"),
+        },
+    )
 
 
 def test_postgres_in_the_readers_group_can_archive_wal_with_read_only_access(
-        postgres_setup: tuple[Path, grp.struct_group]) -> None:
+    postgres_setup: tuple[Path, grp.struct_group],
+) -> None:
     base, group = postgres_setup
-    result = _as_postgres(group, base, "wal", "push",
-                          str(base / "pg_wal" / "000000010000000000000001"))
+    result = _as_postgres(
+        group, base, "wal", "push", str(base / "pg_wal" / "000000010000000000000001")
+    )
     assert result.returncode == 0, result.stderr
     archived = list((base / "repository" / "wal").rglob("000000010000000000000001-*"))
     assert [path.name.endswith(".zst.age") for path in archived].count(True) == 1
@@ -387,18 +425,21 @@ def test_postgres_in_the_readers_group_can_archive_wal_with_read_only_access(
 
 
 def test_postgres_is_refused_when_the_plan_is_group_writable(
-        postgres_setup: tuple[Path, grp.struct_group]) -> None:
+    postgres_setup: tuple[Path, grp.struct_group],
+) -> None:
     base, group = postgres_setup
     plan = base / "etc-reprise" / "reprise.yaml"
     plan.chmod(0o660)  # any member of the group could change the commands root runs
-    result = _as_postgres(group, base, "wal", "push",
-                          str(base / "pg_wal" / "000000010000000000000001"))
+    result = _as_postgres(
+        group, base, "wal", "push", str(base / "pg_wal" / "000000010000000000000001")
+    )
     assert result.returncode == 2, result.stderr
     assert f"Fix: chmod go-w {plan}" in result.stderr
 
 
 def test_postgres_is_refused_a_signing_key_readable_by_others(
-        postgres_setup: tuple[Path, grp.struct_group]) -> None:
+    postgres_setup: tuple[Path, grp.struct_group],
+) -> None:
     base, group = postgres_setup
     key = base / "etc-reprise" / "keys" / "signing.key"
     key.chmod(0o644)
@@ -408,7 +449,8 @@ def test_postgres_is_refused_a_signing_key_readable_by_others(
 
 
 def test_postgres_is_refused_a_plan_owned_by_another_user(
-        postgres_setup: tuple[Path, grp.struct_group]) -> None:
+    postgres_setup: tuple[Path, grp.struct_group],
+) -> None:
     base, group = postgres_setup
     plan = base / "etc-reprise" / "reprise.yaml"
     os.chown(plan, NOBODY, group.gr_gid)

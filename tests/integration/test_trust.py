@@ -57,8 +57,14 @@ def _plan_fingerprint(world: World) -> str:
     return str(shown["signing_key"]["fingerprint"])
 
 
-def _forge(world: World, folder: Path, attacker: SigningKeyPair, payload: bytes, *,
-           backup_id: str | None = None) -> Path:
+def _forge(
+    world: World,
+    folder: Path,
+    attacker: SigningKeyPair,
+    payload: bytes,
+    *,
+    backup_id: str | None = None,
+) -> Path:
     """Put the attacker's content in ``folder`` (a copy of a genuine backup, renamed to
     ``backup_id`` if given), with a manifest signed by the attacker's key."""
     import pyrage
@@ -82,10 +88,19 @@ def _forge(world: World, folder: Path, attacker: SigningKeyPair, payload: bytes,
 
             def abort(self) -> None: ...
 
-        result = store_stream(part["name"], io.BytesIO(payload), Writer(),  # type: ignore[arg-type]
-                              recipients, level=3)
-    part.update(plain_size=result.plain_size, plain_sha256=result.plain_sha256,
-                stored_size=result.stored_size, sha256=result.sha256)
+        result = store_stream(
+            part["name"],
+            io.BytesIO(payload),
+            Writer(),  # type: ignore[arg-type]
+            recipients,
+            level=3,
+        )
+    part.update(
+        plain_size=result.plain_size,
+        plain_sha256=result.plain_sha256,
+        stored_size=result.stored_size,
+        sha256=result.sha256,
+    )
     manifest["id"] = folder.name
     manifest["signing_key"] = attacker.fingerprint
     data = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
@@ -97,16 +112,18 @@ def _forge(world: World, folder: Path, attacker: SigningKeyPair, payload: bytes,
 def _add_key_to_repository_file(world: World, attacker: SigningKeyPair) -> None:
     path = world.repository / "reprise-repository.json"
     config = json.loads(path.read_text())
-    config["signing_keys"].append({"fingerprint": attacker.fingerprint,
-                                   "pem": attacker.public_pem.decode()})
+    config["signing_keys"].append(
+        {"fingerprint": attacker.fingerprint, "pem": attacker.public_pem.decode()}
+    )
     path.write_text(json.dumps(config, indent=2))
 
 
 def _replace_repository_file(world: World, attacker: SigningKeyPair) -> None:
     path = world.repository / "reprise-repository.json"
     config = json.loads(path.read_text())
-    config["signing_keys"] = [{"fingerprint": attacker.fingerprint,
-                               "pem": attacker.public_pem.decode()}]
+    config["signing_keys"] = [
+        {"fingerprint": attacker.fingerprint, "pem": attacker.public_pem.decode()}
+    ]
     config["recipients"] = [generate_age_identity().recipient]
     path.write_text(json.dumps(config, indent=2))
 
@@ -119,13 +136,15 @@ def _listed(world: World, env: dict[str, str] | None = None) -> list[dict[str, A
 
 
 def test_a_backup_swapped_for_one_signed_by_a_key_added_to_the_repository_file_is_refused(
-        world: World) -> None:
+    world: World,
+) -> None:
     _setup(world)
     genuine, swapped = world.backup_once(), world.backup_once()
     attacker = generate_signing_key()
     _add_key_to_repository_file(world, attacker)
-    _forge(world, world.repository / "backups" / "app-command" / swapped, attacker,
-           b"attacker data\n")
+    _forge(
+        world, world.repository / "backups" / "app-command" / swapped, attacker, b"attacker data\n"
+    )
     trusted = _plan_fingerprint(world)
 
     verify = world.reprise("backup", "verify", swapped)
@@ -149,8 +168,9 @@ def test_a_backup_swapped_for_one_signed_by_a_key_added_to_the_repository_file_i
     [problem] = report["problems"]
     assert problem["id"] == swapped and problem["problem"] == "untrusted"
     assert problem["claimed_signing_key"] == attacker.fingerprint
-    assert any(attacker.fingerprint in line and "does not trust" in line
-               for line in report["warnings"])
+    assert any(
+        attacker.fingerprint in line and "does not trust" in line for line in report["warnings"]
+    )
 
     # Nothing is hidden: the forged backup stays listed, marked, and never restored.
     listed = {item["id"]: item for item in _listed(world)}
@@ -158,14 +178,16 @@ def test_a_backup_swapped_for_one_signed_by_a_key_added_to_the_repository_file_i
     restored = world.reprise("restore", "app", "--target-dir", str(target))
     assert restored.returncode == 0, restored.stderr
     assert (target / "data.txt").read_text() == "genuine data\n"
-    chosen = world.reprise("restore", "app", "--backup", swapped, "--target-dir",
-                           str(world.root / "other"))
+    chosen = world.reprise(
+        "restore", "app", "--backup", swapped, "--target-dir", str(world.root / "other")
+    )
     assert chosen.returncode == 3 and "untrusted" in chosen.stderr
     assert not (world.root / "other").exists()
 
 
 def test_reindex_keeps_forged_damaged_and_moved_backups_visible_until_forgotten(
-        world: World, tmp_path: Path) -> None:
+    world: World, tmp_path: Path
+) -> None:
     _setup(world)
     first, second, third = (world.backup_once() for _ in range(3))
     source = world.repository / "backups" / "app-command"
@@ -189,8 +211,13 @@ def test_reindex_keeps_forged_damaged_and_moved_backups_visible_until_forgotten(
     assert not any("recipients differ" in line for line in report["warnings"])  # no pin
 
     listed = {item["id"]: item["problem"] for item in _listed(world, fresh)}
-    assert listed == {first: None, third: None, forged_id: "untrusted", second: "damaged",
-                      moved_id: "moved"}
+    assert listed == {
+        first: None,
+        third: None,
+        forged_id: "untrusted",
+        second: "damaged",
+        moved_id: "moved",
+    }
     text = world.reprise("backup", "list", env=fresh)
     assert "UNTRUSTED" in text.stdout and "backup forget" in text.stdout
     verify = world.reprise("backup", "verify", "--all", "--json", env=fresh)
@@ -204,23 +231,23 @@ def test_reindex_keeps_forged_damaged_and_moved_backups_visible_until_forgotten(
     assert world.reprise("repo", "reindex", "local", env=fresh).returncode == 3
     assert len(_listed(world, fresh)) == 5
 
-    forget = world.reprise("backup", "forget", forged_id, "--delete", "--by", "alice",
-                           env=fresh)
+    forget = world.reprise("backup", "forget", forged_id, "--delete", "--by", "alice", env=fresh)
     assert forget.returncode == 0, forget.stderr
     assert not (source / forged_id).exists()
     for backup_id in (second, moved_id):
-        assert world.reprise("backup", "forget", backup_id, "--delete", env=fresh) \
-            .returncode == 0
+        assert world.reprise("backup", "forget", backup_id, "--delete", env=fresh).returncode == 0
     assert world.reprise("backup", "verify", "--all", env=fresh).returncode == 0
-    events = json.loads(world.reprise("events", "list", "--kind", "backup.forgotten",
-                                      "--json", env=fresh).stdout)
+    events = json.loads(
+        world.reprise("events", "list", "--kind", "backup.forgotten", "--json", env=fresh).stdout
+    )
     assert len(events) == 3
     assert {event["payload"]["id"] for event in events} == {forged_id, second, moved_id}
     assert any(event["payload"]["by"] == "alice" for event in events)
 
 
 def test_a_genuine_backup_still_verifies_and_restores_after_the_repository_file_is_forged(
-        world: World) -> None:
+    world: World,
+) -> None:
     _setup(world)
     backup_id = world.backup_once()
     _replace_repository_file(world, generate_signing_key())
@@ -236,17 +263,20 @@ def test_a_genuine_backup_still_verifies_and_restores_after_the_repository_file_
     assert (target / "data.txt").read_text() == "genuine data\n"
     (world.repository / "reprise-repository.json").write_text("{not json")
     assert world.reprise("backup", "verify", backup_id).returncode == 0
-    assert world.reprise("restore", "app", "--target-dir", str(world.root / "again")) \
-        .returncode == 0
+    assert (
+        world.reprise("restore", "app", "--target-dir", str(world.root / "again")).returncode == 0
+    )
     # Backups stop: a file that is not a repository file may mean the wrong folder.
     assert world.reprise("backup", "run", "app").returncode == 3
-    events = json.loads(world.reprise("events", "list", "--kind", "repository.file_mismatch",
-                                      "--json").stdout)
+    events = json.loads(
+        world.reprise("events", "list", "--kind", "repository.file_mismatch", "--json").stdout
+    )
     assert events
 
 
 def test_a_drill_refuses_a_backup_signed_by_an_untrusted_key(
-        world: World, postgres: ConnectionInfo) -> None:
+    world: World, postgres: ConnectionInfo
+) -> None:
     sample_database(postgres, "trust_drill", rows=50)
     world.write_plan(f"""\
 - kind: postgres
@@ -256,8 +286,9 @@ def test_a_drill_refuses_a_backup_signed_by_an_untrusted_key(
   schedule: "@hourly"
   retention: {{keep_last: 2}}
 """)
-    world.plan.write_text(world.plan.read_text().replace("drill: {enabled: false}",
-                                                         "drill: {enabled: true}"))
+    world.plan.write_text(
+        world.plan.read_text().replace("drill: {enabled: false}", "drill: {enabled: true}")
+    )
     assert world.reprise("repo", "init").returncode == 0
     backup_id = world.backup_once()
     attacker = generate_signing_key()
@@ -292,10 +323,13 @@ def test_an_appended_recipient_refuses_backups_until_an_admin_accepts_it(world: 
     backup_id = world.backup_once()
     shown_backup = json.loads(world.reprise("backup", "show", backup_id, "--json").stdout)
     assert intruder in shown_backup["manifest"]["encryption"]["recipients"]
-    events = json.loads(world.reprise("events", "list", "--kind", "repository.recipients_accepted",
-                                      "--json").stdout)
-    assert any(event["payload"]["added"] == [intruder] and event["payload"]["by"] == "admin"
-               for event in events)
+    events = json.loads(
+        world.reprise("events", "list", "--kind", "repository.recipients_accepted", "--json").stdout
+    )
+    assert any(
+        event["payload"]["added"] == [intruder] and event["payload"]["by"] == "admin"
+        for event in events
+    )
     # Removing one is a decision too.
     recipients.write_text(recipients.read_text().replace(intruder + "\n", ""))
     removed = world.reprise("backup", "run", "app")
@@ -303,7 +337,8 @@ def test_an_appended_recipient_refuses_backups_until_an_admin_accepts_it(world: 
 
 
 def test_a_state_without_a_pin_takes_the_newest_signed_backups_recipients(
-        world: World, tmp_path: Path) -> None:
+    world: World, tmp_path: Path
+) -> None:
     _setup(world)
     world.backup_once()
     fresh = {"REPRISE_STATE_DIR": str(tmp_path / "new-machine")}
@@ -314,8 +349,7 @@ def test_a_state_without_a_pin_takes_the_newest_signed_backups_recipients(
     assert refused.returncode == 2 and "added age1" in refused.stderr
 
 
-def test_key_rotation_keeps_old_backups_trusted_until_the_old_key_is_retired(
-        world: World) -> None:
+def test_key_rotation_keeps_old_backups_trusted_until_the_old_key_is_retired(world: World) -> None:
     _setup(world)
     old_id = world.backup_once()
     old_fingerprint = _plan_fingerprint(world)
@@ -325,9 +359,10 @@ def test_key_rotation_keeps_old_backups_trusted_until_the_old_key_is_retired(
     (keys / "signing.key").write_bytes(new.private_pem)
     (keys / "signing.pub").write_bytes(new.public_pem)
     plan = world.plan.read_text()
-    rotating = plan.replace("  signing_key: keys/signing.key\n",
-                            "  signing_key: keys/signing.key\n"
-                            "  trusted_signing_keys: [keys/retiring.pub]\n")
+    rotating = plan.replace(
+        "  signing_key: keys/signing.key\n",
+        "  signing_key: keys/signing.key\n  trusted_signing_keys: [keys/retiring.pub]\n",
+    )
     world.plan.write_text(rotating)
     new_id = world.backup_once()
     for backup_id in (old_id, new_id):
@@ -336,13 +371,18 @@ def test_key_rotation_keeps_old_backups_trusted_until_the_old_key_is_retired(
     restored = world.reprise("restore", "app", "--backup", old_id, "--target-dir", str(target))
     assert restored.returncode == 0, restored.stderr
     # Pinned by fingerprint: the public key comes from the repository file, checked.
-    world.plan.write_text(plan.replace("  signing_key: keys/signing.key\n",
-                                       "  signing_key: keys/signing.key\n"
-                                       f"  trusted_signing_keys: [\"{old_fingerprint}\"]\n"))
+    world.plan.write_text(
+        plan.replace(
+            "  signing_key: keys/signing.key\n",
+            f'  signing_key: keys/signing.key\n  trusted_signing_keys: ["{old_fingerprint}"]\n',
+        )
+    )
     assert world.reprise("backup", "verify", "--all").returncode == 0
     # A restore-only host: no private key, the backup host's public key only.
-    restore_only = plan.replace("  signing_key: keys/signing.key\n",
-                                "  trusted_signing_keys: [keys/signing.pub, keys/retiring.pub]\n")
+    restore_only = plan.replace(
+        "  signing_key: keys/signing.key\n",
+        "  trusted_signing_keys: [keys/signing.pub, keys/retiring.pub]\n",
+    )
     world.plan.write_text(restore_only)
     assert world.reprise("backup", "verify", "--all").returncode == 0
     # Retired: old backups fail with a clear message; new ones still verify.
@@ -360,14 +400,20 @@ def test_a_plan_that_trusts_no_key_or_a_bad_one_is_bad_input(world: World) -> No
     world.plan.write_text(plan.replace("  signing_key: keys/signing.key\n", ""))
     nothing = world.reprise("backup", "verify", backup_id)
     assert nothing.returncode == 2 and "trusts no signing key" in nothing.stderr
-    world.plan.write_text(plan.replace("  signing_key: keys/signing.key\n",
-                                       "  signing_key: keys/signing.key\n"
-                                       "  trusted_signing_keys: [keys/signing.key]\n"))
+    world.plan.write_text(
+        plan.replace(
+            "  signing_key: keys/signing.key\n",
+            "  signing_key: keys/signing.key\n  trusted_signing_keys: [keys/signing.key]\n",
+        )
+    )
     private = world.reprise("backup", "verify", backup_id)
     assert private.returncode == 2 and "not a PEM public key" in private.stderr
-    world.plan.write_text(plan.replace("  signing_key: keys/signing.key\n",
-                                       "  signing_key: keys/signing.key\n"
-                                       "  trusted_signing_keys: [\"SHA256:abc\"]\n"))
+    world.plan.write_text(
+        plan.replace(
+            "  signing_key: keys/signing.key\n",
+            '  signing_key: keys/signing.key\n  trusted_signing_keys: ["SHA256:abc"]\n',
+        )
+    )
     malformed = world.reprise("plan", "validate")
     assert malformed.returncode == 2 and "not a signing key fingerprint" in malformed.stderr
 
@@ -380,8 +426,7 @@ WAL_SOURCE = """\
   retention: {keep_last: 5}
 """
 
-SEGMENTS = ["000000010000000000000001", "000000010000000000000002",
-            "000000010000000000000003"]
+SEGMENTS = ["000000010000000000000001", "000000010000000000000002", "000000010000000000000003"]
 
 
 @pytest.fixture
@@ -402,7 +447,8 @@ def _archive(world: World) -> Path:
 
 
 def test_wal_files_are_signed_and_a_planted_segment_is_never_delivered(
-        wal_world: World, tmp_path: Path) -> None:
+    wal_world: World, tmp_path: Path
+) -> None:
     world = wal_world
     import pyrage
 
@@ -410,11 +456,11 @@ def test_wal_files_are_signed_and_a_planted_segment_is_never_delivered(
     assert world.reprise("wal", "push", str(pushed)).returncode == 0
     [stored] = _archive(world).glob(f"{SEGMENTS[0]}-*.zst.age")
     sidecar = json.loads(stored.with_name(stored.name + ".sig").read_text())
-    assert sidecar["statement"].startswith(f"reprise-wal-v1 local app-postgres-physical "
-                                           f"{SEGMENTS[0]} ")
+    assert sidecar["statement"].startswith(
+        f"reprise-wal-v1 local app-postgres-physical {SEGMENTS[0]} "
+    )
     assert sidecar["signing_key"] == _plan_fingerprint(world)
-    fetched = world.reprise("wal", "fetch", SEGMENTS[0], str(tmp_path / "one"), "--prefetch",
-                            "0")
+    fetched = world.reprise("wal", "fetch", SEGMENTS[0], str(tmp_path / "one"), "--prefetch", "0")
     assert fetched.returncode == 0, fetched.stderr
     assert (tmp_path / "one").read_bytes() == pushed.read_bytes()
 
@@ -435,38 +481,34 @@ def test_wal_files_are_signed_and_a_planted_segment_is_never_delivered(
     foreign.push(_segment(tmp_path, SEGMENTS[1], b"x"), recipients, _signer(attacker), level=1)
     [planted] = _archive(world).glob(f"{SEGMENTS[1]}-*.zst.age")
     signed_by_attacker = planted.with_name(planted.name + ".sig")
-    unsigned = world.reprise("wal", "fetch", SEGMENTS[1], str(tmp_path / "two"), "--prefetch",
-                             "0")
+    unsigned = world.reprise("wal", "fetch", SEGMENTS[1], str(tmp_path / "two"), "--prefetch", "0")
     assert unsigned.returncode == 255, unsigned.stderr  # PostgreSQL stops recovery
     assert attacker.fingerprint in unsigned.stdout + unsigned.stderr
     assert not (tmp_path / "two").exists()
     signed_by_attacker.unlink()
-    missing = world.reprise("wal", "fetch", SEGMENTS[1], str(tmp_path / "two"), "--prefetch",
-                            "0")
+    missing = world.reprise("wal", "fetch", SEGMENTS[1], str(tmp_path / "two"), "--prefetch", "0")
     assert missing.returncode == 255 and "not signed" in missing.stdout + missing.stderr
     assert not (tmp_path / "two").exists()
 
     # A genuine signature copied next to a different segment vouches for nothing.
     genuine = stored.with_name(stored.name + ".sig")
     shutil.copy(genuine, signed_by_attacker)
-    copied = world.reprise("wal", "fetch", SEGMENTS[1], str(tmp_path / "two"), "--prefetch",
-                           "0")
+    copied = world.reprise("wal", "fetch", SEGMENTS[1], str(tmp_path / "two"), "--prefetch", "0")
     assert copied.returncode == 255 and "another file" in copied.stdout + copied.stderr
 
     # Stored bytes replaced under a genuine signature.
     data = stored.read_bytes()
     planted_bytes = planted.read_bytes()
     stored.write_bytes(planted_bytes)
-    swapped = world.reprise("wal", "fetch", SEGMENTS[0], str(tmp_path / "three"),
-                            "--prefetch", "0")
-    assert swapped.returncode == 255 and "differ from the signed" in \
-        swapped.stdout + swapped.stderr
+    swapped = world.reprise("wal", "fetch", SEGMENTS[0], str(tmp_path / "three"), "--prefetch", "0")
+    assert swapped.returncode == 255 and "differ from the signed" in swapped.stdout + swapped.stderr
     stored.write_bytes(data)
     assert not (tmp_path / "three").exists()
 
 
 def test_a_genuine_backup_copied_into_another_sources_folder_is_kept_marked_moved(
-        world: World, tmp_path: Path) -> None:
+    world: World, tmp_path: Path
+) -> None:
     _setup(world)
     backup_id = world.backup_once()
     copy = world.repository / "backups" / "other-source" / backup_id
@@ -491,7 +533,8 @@ def test_a_genuine_backup_copied_into_another_sources_folder_is_kept_marked_move
 
 
 def test_oversized_or_oddly_named_folders_are_kept_as_damaged_not_a_reindex_failure(
-        world: World, tmp_path: Path) -> None:
+    world: World, tmp_path: Path
+) -> None:
     _setup(world)
     backup_id = world.backup_once()
     source = world.repository / "backups" / "app-command"
@@ -509,10 +552,12 @@ def test_oversized_or_oddly_named_folders_are_kept_as_damaged_not_a_reindex_fail
     [report] = json.loads(reindex.stdout)
     assert report["indexed"] == 1
     folders = {item["folder"]: item["problem"] for item in report["problems"]}
-    assert folders == {"app-command/20991231T235959Z-aaaaaa": "damaged",
-                       "app-command/20991231T235959Z-bbbbbb": "damaged",
-                       "app-command/odd name": "damaged",
-                       f"app-command/{'2' * 60}": "moved"}
+    assert folders == {
+        "app-command/20991231T235959Z-aaaaaa": "damaged",
+        "app-command/20991231T235959Z-bbbbbb": "damaged",
+        "app-command/odd name": "damaged",
+        f"app-command/{'2' * 60}": "moved",
+    }
     assert all(len(item["id"]) <= 40 for item in report["problems"])
     verify = world.reprise("backup", "verify", "--all", "--json", env=fresh)
     assert verify.returncode == 3, verify.stderr
@@ -520,7 +565,8 @@ def test_oversized_or_oddly_named_folders_are_kept_as_damaged_not_a_reindex_fail
 
 
 def test_a_fresh_state_never_takes_its_recipients_from_a_rewritten_repository_file(
-        world: World, tmp_path: Path) -> None:
+    world: World, tmp_path: Path
+) -> None:
     _setup(world)
     intruder = generate_age_identity().recipient
     path = world.repository / "reprise-repository.json"
@@ -533,14 +579,17 @@ def test_a_fresh_state_never_takes_its_recipients_from_a_rewritten_repository_fi
     shown = json.loads(world.reprise("repo", "recipients", "local", "--json", env=fresh).stdout)
     assert shown["accepted"] == [_recipient(world)] and shown["origin"] == "plan (first use)"
     assert intruder not in json.dumps(world.backups())
-    events = json.loads(world.reprise("events", "list", "--kind",
-                                      "repository.recipients_pinned", "--json",
-                                      env=fresh).stdout)
+    events = json.loads(
+        world.reprise(
+            "events", "list", "--kind", "repository.recipients_pinned", "--json", env=fresh
+        ).stdout
+    )
     assert [event["payload"]["origin"] for event in events] == ["plan (first use)"]
 
 
 def test_a_fresh_state_without_a_catalog_pins_the_newest_signed_backups_recipients(
-        world: World, tmp_path: Path) -> None:
+    world: World, tmp_path: Path
+) -> None:
     _setup(world)
     world.backup_once()
     recipients = world.plan_dir / "keys" / "recipients.txt"
@@ -555,7 +604,8 @@ def test_a_fresh_state_without_a_catalog_pins_the_newest_signed_backups_recipien
 
 
 def test_symbolic_links_planted_in_a_local_repository_are_never_followed(
-        world: World, tmp_path: Path) -> None:
+    world: World, tmp_path: Path
+) -> None:
     _setup(world)
     backup_id = world.backup_once()
     source = world.repository / "backups" / "app-command"
@@ -583,7 +633,8 @@ def test_symbolic_links_planted_in_a_local_repository_are_never_followed(
 
 
 def test_prune_forgets_a_moved_copy_past_its_grace_and_never_deletes_an_odd_name(
-        world: World, tmp_path: Path) -> None:
+    world: World, tmp_path: Path
+) -> None:
     _setup(world)
     backup_id = world.backup_once()
     source = world.repository / "backups" / "app-command"

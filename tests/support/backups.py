@@ -70,18 +70,24 @@ def sample_database(postgres: ConnectionInfo, name: str, rows: int = 2000) -> st
     with psycopg.connect(postgres.dsn(name), autocommit=True) as connection:
         connection.execute(
             "CREATE TABLE customers (id serial PRIMARY KEY, email text NOT NULL, "
-            "created_at timestamptz NOT NULL, note text)")
+            "created_at timestamptz NOT NULL, note text)"
+        )
         connection.execute(
             "CREATE TABLE invoices (id bigserial PRIMARY KEY, customer int REFERENCES "
-            "customers, amount numeric(12,2), paid boolean, issued date, ratio float8)")
+            "customers, amount numeric(12,2), paid boolean, issued date, ratio float8)"
+        )
         connection.execute(
             "INSERT INTO customers (email, created_at, note) SELECT 'client' || i || "
             "'@exemple.fr', timestamptz '2026-01-01 08:00+01' + i * interval '37 minutes', "
-            "'Facture réglée le ' || i FROM generate_series(1, %s) i", (rows,))
+            "'Facture réglée le ' || i FROM generate_series(1, %s) i",
+            (rows,),
+        )
         connection.execute(
             "INSERT INTO invoices (customer, amount, paid, issued, ratio) SELECT 1 + i %% %s, "
             "(i * 7.31)::numeric(12,2), i %% 3 = 0, date '2026-01-01' + i %% 300, i / 7.0 "
-            "FROM generate_series(1, %s) i", (rows, rows * 3))
+            "FROM generate_series(1, %s) i",
+            (rows, rows * 3),
+        )
     return name
 
 
@@ -109,21 +115,35 @@ class World:
     def write_plan(self, sources: str, repositories: str | None = None) -> None:
         """Write the plan with these `backups` entries (YAML list items)."""
         repositories = repositories or f"  local: {{kind: local, path: {self.repository}}}"
-        self.plan.write_text(PLAN_HEAD.format(
-            repositories=repositories, sources=textwrap.indent(textwrap.dedent(sources), "      ")))
+        self.plan.write_text(
+            PLAN_HEAD.format(
+                repositories=repositories,
+                sources=textwrap.indent(textwrap.dedent(sources), "      "),
+            )
+        )
 
-    def reprise(self, *args: str, timeout: float = 120,
-                env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def reprise(
+        self, *args: str, timeout: float = 120, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run the real program on this plan in a child process."""
-        return subprocess.run([sys.executable, "-m", "reprise", "--plan", str(self.plan), *args],
-                              capture_output=True, text=True, timeout=timeout, check=False,
-                              env={**os.environ, **self.env, **(env or {})})
+        return subprocess.run(
+            [sys.executable, "-m", "reprise", "--plan", str(self.plan), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env={**os.environ, **self.env, **(env or {})},
+        )
 
     def spawn(self, *args: str) -> subprocess.Popen[str]:
         """Start the real program without waiting."""
-        return subprocess.Popen([sys.executable, "-m", "reprise", "--plan", str(self.plan),
-                                 *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, env={**os.environ, **self.env})
+        return subprocess.Popen(
+            [sys.executable, "-m", "reprise", "--plan", str(self.plan), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **self.env},
+        )
 
     def backup_once(self) -> str:
         """`backup run app`, which must succeed; the new backup's id."""
@@ -153,9 +173,12 @@ class S3Server:
 
     def __init__(self) -> None:
         self.port = free_port()
-        self.process = subprocess.Popen([sys.executable, str(HERE / "s3server.py"),
-                                         str(self.port)], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, str(HERE / "s3server.py"), str(self.port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         self._expect("ready")
 
     @property
@@ -207,12 +230,20 @@ class S3Server:
         """A boto3 client on this server."""
         import boto3
 
-        return boto3.client("s3", endpoint_url=self.url, region_name="us-east-1",
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+        return boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
 
-S3_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-          "AWS_DEFAULT_REGION": "us-east-1"}
+S3_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
 
 
 @contextlib.contextmanager
@@ -220,8 +251,12 @@ def mounted_tmpfs(path: Path, options: str) -> Iterator[Path]:
     """A small tmpfs at ``path`` (full-disk tests); skips the test where mounting needs
     root and we are not."""
     path.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
-                             capture_output=True, text=True, check=False)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}); needs root")
     try:

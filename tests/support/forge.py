@@ -39,10 +39,17 @@ class ForgedPart:
     database: str | None = None
 
 
-def forge_backup(plan_file: Path, *, source: str, kind: str, parts: list[ForgedPart],
-                 service: str = "app", repository: str = "local",
-                 server: dict[str, Any] | None = None,
-                 databases: list[dict[str, Any]] | None = None) -> str:
+def forge_backup(
+    plan_file: Path,
+    *,
+    source: str,
+    kind: str,
+    parts: list[ForgedPart],
+    service: str = "app",
+    repository: str = "local",
+    server: dict[str, Any] | None = None,
+    databases: list[dict[str, Any]] | None = None,
+) -> str:
     """Store ``parts`` as a complete, correctly signed backup; returns its id. The catalog
     learns of it with `repo reindex`."""
     plan = load_plan(plan_file).plan
@@ -56,19 +63,39 @@ def forge_backup(plan_file: Path, *, source: str, kind: str, parts: list[ForgedP
     for part in parts:
         name = part.name + STORED_SUFFIX
         writer = store.backend.open_writer(prefix + name)
-        stored = store_stream(name, io.BytesIO(part.data), writer,
-                              keyring.age_recipients(recipients))
+        stored = store_stream(
+            name, io.BytesIO(part.data), writer, keyring.age_recipients(recipients)
+        )
         writer.commit()
-        stored_parts.append(Part(name=name, role=part.role, database=part.database,
-                                 format=part.format, plain_size=stored.plain_size,
-                                 plain_sha256=stored.plain_sha256,
-                                 stored_size=stored.stored_size, sha256=stored.sha256))
+        stored_parts.append(
+            Part(
+                name=name,
+                role=part.role,
+                database=part.database,
+                format=part.format,
+                plain_size=stored.plain_size,
+                plain_sha256=stored.plain_sha256,
+                stored_size=stored.stored_size,
+                sha256=stored.sha256,
+            )
+        )
     manifest = Manifest(
-        id=backup_id, repository=repository, source=source, kind=kind, service=service,
-        host=socket.gethostname(), started_at=started, finished_at=datetime.now(UTC),
-        tool={"name": "reprise", "version": "forged"}, compression=Compression(level=3),
-        encryption=Encryption(recipients=recipients), signing_key=signer.fingerprint,
-        parts=stored_parts, server=server or {}, databases=databases or [])
+        id=backup_id,
+        repository=repository,
+        source=source,
+        kind=kind,
+        service=service,
+        host=socket.gethostname(),
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        tool={"name": "reprise", "version": "forged"},
+        compression=Compression(level=3),
+        encryption=Encryption(recipients=recipients),
+        signing_key=signer.fingerprint,
+        parts=stored_parts,
+        server=server or {},
+        databases=databases or [],
+    )
     data = encode_manifest(manifest)
     put_bytes(store.backend, prefix + MANIFEST, data)
     put_bytes(store.backend, prefix + SIGNATURE, signer.sign(data))
@@ -87,30 +114,45 @@ def tar_bytes(*members: Member) -> bytes:
     return buffer.getvalue()
 
 
-def regular(name: str, content: bytes = b"hostile\n", mode: int = 0o644,
-            uid: int = 0) -> Member:
+def regular(name: str, content: bytes = b"hostile\n", mode: int = 0o644, uid: int = 0) -> Member:
     """A regular file member."""
+
     def add(archive: tarfile.TarFile) -> None:
         info = tarfile.TarInfo(name)
         info.size, info.mode, info.uid, info.gid = len(content), mode, uid, 0
         info.mtime = 1_700_000_000
         archive.addfile(info, io.BytesIO(content))
+
     return add
 
 
-def entry(name: str, kind: bytes, *, linkname: str = "", mode: int = 0o755,
-          devmajor: int = 0, devminor: int = 0) -> Member:
+def entry(
+    name: str,
+    kind: bytes,
+    *,
+    linkname: str = "",
+    mode: int = 0o755,
+    devmajor: int = 0,
+    devminor: int = 0,
+) -> Member:
     """A member without content: folder, symlink, hard link, device or FIFO."""
+
     def add(archive: tarfile.TarFile) -> None:
         info = tarfile.TarInfo(name)
         info.type, info.linkname, info.mode = kind, linkname, mode
         info.devmajor, info.devminor, info.mtime = devmajor, devminor, 1_700_000_000
         archive.addfile(info)
+
     return add
 
 
-def pax_member(name: str, records: dict[str, bytes], content: bytes = b"x",
-                kind: bytes = tarfile.REGTYPE, linkname: str = "") -> bytes:
+def pax_member(
+    name: str,
+    records: dict[str, bytes],
+    content: bytes = b"x",
+    kind: bytes = tarfile.REGTYPE,
+    linkname: str = "",
+) -> bytes:
     """A member preceded by a PAX header holding exactly ``records`` (values tarfile itself
     would never write: inf, NaN, huge numbers, a sparse map), byte for byte. Long names
     and link targets go into the PAX header."""
@@ -129,17 +171,26 @@ def pax_member(name: str, records: dict[str, bytes], content: bytes = b"x",
 
     def header(member: str, type_: bytes, size: int, link: str = "") -> bytes:
         info = tarfile.TarInfo(member)
-        info.type, info.size, info.mode, info.mtime, info.linkname = type_, size, 0o644, \
-            1_700_000_000, link
+        info.type, info.size, info.mode, info.mtime, info.linkname = (
+            type_,
+            size,
+            0o644,
+            1_700_000_000,
+            link,
+        )
         return info.tobuf(tarfile.USTAR_FORMAT, "utf-8", "surrogateescape")
 
     def blocks(data: bytes) -> bytes:
         return data + b"\0" * (-len(data) % tarfile.BLOCKSIZE)
 
     data = content if kind in (tarfile.REGTYPE, tarfile.GNUTYPE_SPARSE) else b""
-    return (header("././@PaxHeader", tarfile.XHDTYPE, len(body)) + blocks(body)
-            + header(name, kind, len(data), linkname) + blocks(data)
-            + b"\0" * (2 * tarfile.BLOCKSIZE))
+    return (
+        header("././@PaxHeader", tarfile.XHDTYPE, len(body))
+        + blocks(body)
+        + header(name, kind, len(data), linkname)
+        + blocks(data)
+        + b"\0" * (2 * tarfile.BLOCKSIZE)
+    )
 
 
 def hostile_cases(outside: Path) -> dict[str, bytes]:
@@ -148,14 +199,19 @@ def hostile_cases(outside: Path) -> dict[str, bytes]:
     return {
         "absolute name": tar_bytes(regular(str(outside / "absolute.txt"))),
         "dot-dot": tar_bytes(regular("data/" + up + "/dotdot.txt")),
-        "symlink then file": tar_bytes(entry("escape", tarfile.SYMTYPE, linkname=str(outside)),
-                                       regular("escape/through-link.txt")),
+        "symlink then file": tar_bytes(
+            entry("escape", tarfile.SYMTYPE, linkname=str(outside)),
+            regular("escape/through-link.txt"),
+        ),
         "relative symlink then file": tar_bytes(
-            entry("escape", tarfile.SYMTYPE, linkname=up), regular("escape/through-link.txt")),
-        "hard link outside": tar_bytes(entry("victim-link", tarfile.LNKTYPE,
-                                             linkname=up + "/victim.txt")),
-        "device node": tar_bytes(entry("null", tarfile.CHRTYPE, mode=0o666, devmajor=1,
-                                       devminor=3)),
+            entry("escape", tarfile.SYMTYPE, linkname=up), regular("escape/through-link.txt")
+        ),
+        "hard link outside": tar_bytes(
+            entry("victim-link", tarfile.LNKTYPE, linkname=up + "/victim.txt")
+        ),
+        "device node": tar_bytes(
+            entry("null", tarfile.CHRTYPE, mode=0o666, devmajor=1, devminor=3)
+        ),
         "fifo": tar_bytes(entry("pipe", tarfile.FIFOTYPE, mode=0o644)),
     }
 
@@ -176,9 +232,14 @@ def snapshot(root: Path) -> dict[str, tuple[Any, ...]]:
                 what = ("file", hashlib.sha256(path.read_bytes()).hexdigest())
             else:
                 what = ("dir" if stat.S_ISDIR(info.st_mode) else "other", None)
-            found[str(path.relative_to(root))] = (*what, stat.S_IMODE(info.st_mode),
-                                                  info.st_uid, info.st_gid,
-                                                  info.st_mtime_ns, info.st_nlink)
+            found[str(path.relative_to(root))] = (
+                *what,
+                stat.S_IMODE(info.st_mode),
+                info.st_uid,
+                info.st_gid,
+                info.st_mtime_ns,
+                info.st_nlink,
+            )
     return found
 
 

@@ -38,16 +38,24 @@ class _Handler(BaseHTTPRequestHandler):
         elif self.path == "/500":
             self._reply(500, b"internal error")
         elif self.path == "/json":
-            self._reply(200, json.dumps({"status": {"db": "ok", "replicas": 2}}).encode(),
-                        "application/json")
+            self._reply(
+                200,
+                json.dumps({"status": {"db": "ok", "replicas": 2}}).encode(),
+                "application/json",
+            )
         else:
             self._reply(200, b"<html>AKIG OK</html>")
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
-        self.server.posts.append({"path": self.path, "body": body,  # type: ignore[attr-defined]
-                                  "at": time.time()})
+        self.server.posts.append(
+            {
+                "path": self.path,
+                "body": body,  # type: ignore[attr-defined]
+                "at": time.time(),
+            }
+        )
         self._reply(200, b"ok")
 
 
@@ -74,8 +82,7 @@ def http_server(tls: ssl.SSLContext | None = None) -> Iterator[tuple[int, list[d
         yield port, server.posts  # type: ignore[attr-defined]
 
 
-def self_signed(directory: Path, *, expired: bool, name: str = "localhost"
-                ) -> tuple[Path, Path]:
+def self_signed(directory: Path, *, expired: bool, name: str = "localhost") -> tuple[Path, Path]:
     """A self-signed certificate (expired or valid 30 days) and its key, as PEM files."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -84,19 +91,32 @@ def self_signed(directory: Path, *, expired: bool, name: str = "localhost"
 
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.now(UTC)
-    start, end = ((now - timedelta(days=60), now - timedelta(days=30)) if expired
-                  else (now - timedelta(days=1), now + timedelta(days=10)))
+    start, end = (
+        (now - timedelta(days=60), now - timedelta(days=30))
+        if expired
+        else (now - timedelta(days=1), now + timedelta(days=10))
+    )
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(start).not_valid_after(end)
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = directory / f"{name}-{expired}.crt", directory / f"{name}-{expired}.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return cert_path, key_path
 
 
@@ -191,8 +211,9 @@ def smtp_server(tls: ssl.SSLContext | None = None) -> Iterator[tuple[int, Mailbo
 
     mailbox = Mailbox()
     port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port, tls_context=tls,
-                            require_starttls=False)
+    controller = Controller(
+        mailbox, hostname="127.0.0.1", port=port, tls_context=tls, require_starttls=False
+    )
     controller.start()
     try:
         yield port, mailbox
@@ -236,8 +257,7 @@ def dns_server(records: dict[tuple[str, str], list[str]]) -> Iterator[int]:
             if values is None:
                 response.set_rcode(dns.rcode.NXDOMAIN)
             else:
-                response.answer.append(dns.rrset.from_text(question.name, 60, "IN", kind,
-                                                           *values))
+                response.answer.append(dns.rrset.from_text(question.name, 60, "IN", kind, *values))
             sock.sendto(response.to_wire(), peer)
 
     import dns.rdatatype

@@ -35,12 +35,21 @@ def server_side_reprise() -> str:
     python = shutil.which("python3", path="/usr/bin:/usr/local/bin") or sys.executable
     path = f"{SOURCE}:{sysconfig.get_paths()['purelib']}"
     prefix = f"PYTHONPATH={shlex.quote(path)} {shlex.quote(python)} -m reprise"
-    probe = subprocess.run(["sh", "-c", f"{prefix} --version"], capture_output=True, text=True,
-                           user=user.pw_uid, group=user.pw_gid, extra_groups=[], check=False,
-                           cwd="/")
+    probe = subprocess.run(
+        ["sh", "-c", f"{prefix} --version"],
+        capture_output=True,
+        text=True,
+        user=user.pw_uid,
+        group=user.pw_gid,
+        extra_groups=[],
+        check=False,
+        cwd="/",
+    )
     if probe.returncode != 0:
-        pytest.skip(f"user {user.pw_name} cannot run Reprise from {SOURCE} "
-                    f"({probe.stderr.strip()[-200:]}); archive_command needs it")
+        pytest.skip(
+            f"user {user.pw_name} cannot run Reprise from {SOURCE} "
+            f"({probe.stderr.strip()[-200:]}); archive_command needs it"
+        )
     return prefix
 
 
@@ -89,10 +98,16 @@ def give_to_server_user(path: Path) -> None:
 def archiving_server(world: World, *, archive_timeout: str = "0") -> ScratchPostgres:
     """A durable scratch server whose archive_command is `reprise wal push`."""
     command = f"{server_side_reprise()} --plan {shlex.quote(str(world.plan))} wal push %p"
-    return ScratchPostgres(durable=True, settings={
-        "wal_level": "replica", "archive_mode": "on",
-        "archive_command": "'" + command.replace("'", "''") + "'",
-        "archive_timeout": f"'{archive_timeout}'", "max_wal_senders": "4"})
+    return ScratchPostgres(
+        durable=True,
+        settings={
+            "wal_level": "replica",
+            "archive_mode": "on",
+            "archive_command": "'" + command.replace("'", "''") + "'",
+            "archive_timeout": f"'{archive_timeout}'",
+            "max_wal_senders": "4",
+        },
+    )
 
 
 def physical_source(info: ConnectionInfo) -> str:
@@ -114,11 +129,13 @@ def switch_and_wait(dsn: str, timeout: float = 60) -> str:
         segment = str(row[0])
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            status = connection.execute("SELECT last_archived_wal, last_failed_wal "
-                                        "FROM pg_stat_archiver").fetchone()
+            status = connection.execute(
+                "SELECT last_archived_wal, last_failed_wal FROM pg_stat_archiver"
+            ).fetchone()
             assert status is not None
             if status[0] is not None and status[0] >= segment:
                 return segment
             time.sleep(0.1)
-    raise AssertionError(f"{segment} was not archived within {timeout} s "
-                         f"(last failure: {status[1]})")
+    raise AssertionError(
+        f"{segment} was not archived within {timeout} s (last failure: {status[1]})"
+    )

@@ -21,8 +21,7 @@ SEED = [element[0] for element in ELEMENTS]
 NAMES = {element[0]: element[1] for element in ELEMENTS}
 
 
-def write_seed_plan(path: Path, ports: dict[str, int], contact: str, *,
-                    every: str = "4h") -> Path:
+def write_seed_plan(path: Path, ports: dict[str, int], contact: str, *, every: str = "4h") -> Path:
     """Write the plan: every element checked over TCP every second, all behind the router,
     a procedure of two steps each, two roles reached at ``contact``."""
     services = []
@@ -42,7 +41,8 @@ def write_seed_plan(path: Path, ports: dict[str, int], contact: str, *,
       - {{kind: manual, text: "Redémarrer {name} et vérifier sa configuration"}}
       - {{kind: wait_check, service: {service_id}, timeout: 30m}}
 """)
-    path.write_text(textwrap.dedent(f"""\
+    path.write_text(
+        textwrap.dedent(f"""\
         version: 1
         organisation: {{name: Infrastructure, language: fr, timezone: Europe/Paris}}
         objectives: {{rpo: 24h, rto: 4h, uptime: 99.5%}}
@@ -59,7 +59,9 @@ def write_seed_plan(path: Path, ports: dict[str, int], contact: str, *,
         communication: {{progress_report_every: {every}, audiences: [communication]}}
         alerting: {{delivery: {{attempts: 1, timeout: 5s}}}}
         services:
-        """) + "".join(services))
+        """)
+        + "".join(services)
+    )
     return path
 
 

@@ -16,7 +16,8 @@ def test_the_plan_reference_is_up_to_date() -> None:
     current = (REPO / "docs" / "plan-reference.md").read_text()
     assert current == render_reference(), (
         "docs/plan-reference.md is stale: run "
-        ".venv/bin/python -m reprise.plan.reference > docs/plan-reference.md")
+        ".venv/bin/python -m reprise.plan.reference > docs/plan-reference.md"
+    )
 
 
 def test_ci_runs_the_test_command_written_in_the_readme() -> None:
@@ -35,9 +36,14 @@ def test_every_command_group_appears_in_the_readme() -> None:
 
 def test_the_exit_code_table_matches_the_code() -> None:
     table = dict(re.findall(r"^\| (\d+) \| (.+) \|$", README, re.M))
-    for code in (errors.EXIT_OK, errors.EXIT_FAILED, errors.EXIT_BAD_INPUT,
-                 errors.EXIT_VERIFICATION_FAILED, errors.EXIT_INTERRUPTED,
-                 errors.EXIT_INTERNAL_ERROR):
+    for code in (
+        errors.EXIT_OK,
+        errors.EXIT_FAILED,
+        errors.EXIT_BAD_INPUT,
+        errors.EXIT_VERIFICATION_FAILED,
+        errors.EXIT_INTERRUPTED,
+        errors.EXIT_INTERNAL_ERROR,
+    ):
         assert str(code) in table, code
     assert "bad input" in table[str(errors.EXIT_BAD_INPUT)]
     assert "verification" in table[str(errors.EXIT_VERIFICATION_FAILED)]

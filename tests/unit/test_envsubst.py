@@ -19,7 +19,8 @@ def expand(text: str, variables: dict[str, str]) -> tuple[object, Substitution]:
 def test_variables_defaults_and_literal_dollars() -> None:
     result, substitution = expand(
         'a: "${HOST}:${PORT:-5432}"\nb: "$$HOME stays"\nc: "${EMPTY:-fallback}"\n',
-        {"HOST": "db", "EMPTY": ""})
+        {"HOST": "db", "EMPTY": ""},
+    )
     assert substitution.issues == []
     assert result == {"a": "db:5432", "b": "$HOME stays", "c": "fallback"}
 
@@ -44,19 +45,30 @@ def test_malformed_references_are_reported() -> None:
 
 def test_env_file_reads_quotes_exports_and_comments(tmp_path: Path) -> None:
     env = tmp_path / ".env"
-    env.write_text('# comment\nexport A=1\nB="two words" # note\nC=\'single\'\n'
-                   'D=plain # trailing\n\nE="line\\nbreak"\n')
-    assert read_env_file(env) == {"A": "1", "B": "two words", "C": "single", "D": "plain",
-                                  "E": "line\nbreak"}
+    env.write_text(
+        "# comment\nexport A=1\nB=\"two words\" # note\nC='single'\n"
+        'D=plain # trailing\n\nE="line\\nbreak"\n'
+    )
+    assert read_env_file(env) == {
+        "A": "1",
+        "B": "two words",
+        "C": "single",
+        "D": "plain",
+        "E": "line\nbreak",
+    }
 
 
-@pytest.mark.parametrize(("content", "line"), [
-    ("A=1\nthis is not a line\n", 2),
-    ('A="unterminated\n', 1),
-    ("1A=bad name\n", 1),
-])
-def test_env_file_lines_that_cannot_be_read_are_errors(tmp_path: Path, content: str,
-                                                       line: int) -> None:
+@pytest.mark.parametrize(
+    ("content", "line"),
+    [
+        ("A=1\nthis is not a line\n", 2),
+        ('A="unterminated\n', 1),
+        ("1A=bad name\n", 1),
+    ],
+)
+def test_env_file_lines_that_cannot_be_read_are_errors(
+    tmp_path: Path, content: str, line: int
+) -> None:
     env = tmp_path / ".env"
     env.write_text(content)
     with pytest.raises(EnvFileError) as caught:

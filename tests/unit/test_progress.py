@@ -9,8 +9,9 @@ import pytest
 from reprise.cli import progress
 
 
-def test_bars_render_bytes_and_throughput(capsys: pytest.CaptureFixture[str],
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bars_render_bytes_and_throughput(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("COLUMNS", "160")
     with progress.byte_bars(True) as bars:
         with bars("20261121T101500Z-a1b2c3", "db-akig.pgdump") as advance:

@@ -50,8 +50,9 @@ def test_rules_combine_and_reasons_are_given() -> None:
 
 
 def test_weekly_and_monthly_buckets() -> None:
-    daily = [(f"d{i:03d}", datetime(2026, 1, 1, 12, tzinfo=UTC) + timedelta(days=i))
-             for i in range(120)]
+    daily = [
+        (f"d{i:03d}", datetime(2026, 1, 1, 12, tzinfo=UTC) + timedelta(days=i)) for i in range(120)
+    ]
     weekly = apply_retention(daily, Retention(keep_weekly=4), PARIS)
     assert len(weekly) == 4
     monthly = apply_retention(daily, Retention(keep_monthly=12), PARIS)
@@ -61,19 +62,32 @@ def test_weekly_and_monthly_buckets() -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(
-    offsets=st.lists(st.integers(min_value=0, max_value=60 * 24 * 400), min_size=0,
-                     max_size=60, unique=True),
-    last=st.none() | st.integers(1, 10), hourly=st.none() | st.integers(1, 10),
-    daily=st.none() | st.integers(1, 10), weekly=st.none() | st.integers(1, 6),
+    offsets=st.lists(
+        st.integers(min_value=0, max_value=60 * 24 * 400), min_size=0, max_size=60, unique=True
+    ),
+    last=st.none() | st.integers(1, 10),
+    hourly=st.none() | st.integers(1, 10),
+    daily=st.none() | st.integers(1, 10),
+    weekly=st.none() | st.integers(1, 6),
     monthly=st.none() | st.integers(1, 12),
 )
-def test_retention_properties(offsets: list[int], last: int | None, hourly: int | None,
-                              daily: int | None, weekly: int | None,
-                              monthly: int | None) -> None:
+def test_retention_properties(
+    offsets: list[int],
+    last: int | None,
+    hourly: int | None,
+    daily: int | None,
+    weekly: int | None,
+    monthly: int | None,
+) -> None:
     if not any((last, hourly, daily, weekly, monthly)):
         last = 1
-    rules = Retention(keep_last=last, keep_hourly=hourly, keep_daily=daily,
-                      keep_weekly=weekly, keep_monthly=monthly)
+    rules = Retention(
+        keep_last=last,
+        keep_hourly=hourly,
+        keep_daily=daily,
+        keep_weekly=weekly,
+        keep_monthly=monthly,
+    )
     start = datetime(2025, 3, 1, tzinfo=UTC)
     backups = [(f"b{offset:07d}", start + timedelta(minutes=offset)) for offset in offsets]
     kept = apply_retention(backups, rules, PARIS)

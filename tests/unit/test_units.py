@@ -21,23 +21,27 @@ from reprise.plan.units import (
 )
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("30s", timedelta(seconds=30)),
-    ("15m", timedelta(minutes=15)),
-    ("4h", timedelta(hours=4)),
-    ("1d", timedelta(days=1)),
-    ("2w", timedelta(weeks=2)),
-    ("1h30m", timedelta(minutes=90)),
-    ("1h 30m", timedelta(minutes=90)),
-    ("500ms", timedelta(milliseconds=500)),
-    ("1M".lower(), timedelta(minutes=1)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("30s", timedelta(seconds=30)),
+        ("15m", timedelta(minutes=15)),
+        ("4h", timedelta(hours=4)),
+        ("1d", timedelta(days=1)),
+        ("2w", timedelta(weeks=2)),
+        ("1h30m", timedelta(minutes=90)),
+        ("1h 30m", timedelta(minutes=90)),
+        ("500ms", timedelta(milliseconds=500)),
+        ("1M".lower(), timedelta(minutes=1)),
+    ],
+)
 def test_durations_read_as_the_seed_writes_them(text: str, expected: timedelta) -> None:
     assert parse_duration(text) == expected
 
 
-@pytest.mark.parametrize("bad", ["30", "thirty seconds", "30 minutes", "1h1h", "", "h", "-5m",
-                                 "1.5h"])
+@pytest.mark.parametrize(
+    "bad", ["30", "thirty seconds", "30 minutes", "1h1h", "", "h", "-5m", "1.5h"]
+)
 def test_malformed_durations_are_refused_with_a_hint(bad: str) -> None:
     with pytest.raises(PydanticCustomError) as caught:
         parse_duration(bad)
@@ -52,15 +56,22 @@ def test_a_bare_number_is_refused_because_its_unit_is_ambiguous() -> None:
 
 @given(st.timedeltas(min_value=timedelta(milliseconds=1), max_value=timedelta(days=3650)))
 def test_formatting_a_duration_reads_back_to_the_same_value(value: timedelta) -> None:
-    value = timedelta(milliseconds=round(value.total_seconds() * 1000)) or timedelta(
-        milliseconds=1)
+    value = timedelta(milliseconds=round(value.total_seconds() * 1000)) or timedelta(milliseconds=1)
     assert parse_duration(format_duration(value)) == value
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("512MiB", 512 * 1024**2), ("10GiB", 10 * 1024**3), ("2GB", 2 * 1000**3),
-    ("1.5KiB", 1536), (4096, 4096), ("100", 100), ("7 TiB", 7 * 1024**4),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("512MiB", 512 * 1024**2),
+        ("10GiB", 10 * 1024**3),
+        ("2GB", 2 * 1000**3),
+        ("1.5KiB", 1536),
+        (4096, 4096),
+        ("100", 100),
+        ("7 TiB", 7 * 1024**4),
+    ],
+)
 def test_sizes_accept_binary_and_decimal_units(text: object, expected: int) -> None:
     assert parse_size(text) == expected
 
@@ -77,8 +88,9 @@ def test_sizes_are_shown_in_binary_units() -> None:
     assert format_size(12) == "12B"
 
 
-@pytest.mark.parametrize(("value", "expected"), [("99.9%", 99.9), (99.5, 99.5), ("100%", 100.0),
-                                                 ("99,95 %", 99.95)])
+@pytest.mark.parametrize(
+    ("value", "expected"), [("99.9%", 99.9), (99.5, 99.5), ("100%", 100.0), ("99,95 %", 99.95)]
+)
 def test_percentages(value: object, expected: float) -> None:
     assert parse_percent(value) == pytest.approx(expected)
 
@@ -89,8 +101,9 @@ def test_percentages_outside_zero_to_hundred_are_refused(bad: object) -> None:
         parse_percent(bad)
 
 
-@pytest.mark.parametrize("good", ["@hourly", "@DAILY", "@weekly", "0 * * * *", "30 2 * * 1-5",
-                                  "*/15   *  * * *"])
+@pytest.mark.parametrize(
+    "good", ["@hourly", "@DAILY", "@weekly", "0 * * * *", "30 2 * * 1-5", "*/15   *  * * *"]
+)
 def test_schedules_accept_cron_and_macros(good: str) -> None:
     assert parse_schedule(good)
 

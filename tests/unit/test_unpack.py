@@ -39,8 +39,9 @@ from tests.support.forge import (
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 
-def _unpack(tmp_path: Path, data: bytes, policy: UnpackPolicy | None = None,
-            name: str = "into") -> Path:
+def _unpack(
+    tmp_path: Path, data: bytes, policy: UnpackPolicy | None = None, name: str = "into"
+) -> Path:
     archive = tmp_path / f"{name}.tar"
     archive.write_bytes(data)
     into = tmp_path / name
@@ -51,7 +52,8 @@ def _unpack(tmp_path: Path, data: bytes, policy: UnpackPolicy | None = None,
 
 @pytest.mark.parametrize("case", sorted(hostile_cases(Path("/x"))))
 def test_each_hostile_member_is_refused_by_name_and_nothing_outside_changes(
-        tmp_path: Path, case: str) -> None:
+    tmp_path: Path, case: str
+) -> None:
     outside = sentinel(tmp_path / "outside")
     before = snapshot(outside)
     with pytest.raises(UnsafeMemberError) as refused:
@@ -61,47 +63,60 @@ def test_each_hostile_member_is_refused_by_name_and_nothing_outside_changes(
     assert snapshot(outside) == before
 
 
-def test_a_member_written_through_a_symlink_of_the_same_archive_is_refused(
-        tmp_path: Path) -> None:
-    data = tar_bytes(entry("real", tarfile.DIRTYPE), entry("alias", tarfile.SYMTYPE,
-                                                           linkname="real"),
-                     regular("alias/file.txt"))
+def test_a_member_written_through_a_symlink_of_the_same_archive_is_refused(tmp_path: Path) -> None:
+    data = tar_bytes(
+        entry("real", tarfile.DIRTYPE),
+        entry("alias", tarfile.SYMTYPE, linkname="real"),
+        regular("alias/file.txt"),
+    )
     with pytest.raises(UnsafeMemberError, match=r"'alias/file.txt'.*through the symlink"):
         _unpack(tmp_path, data)
 
 
 def test_a_symlink_chain_that_climbs_out_is_refused_even_when_each_link_looks_inside(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     outside = sentinel(tmp_path / "outside")
     before = snapshot(outside)
     # d/l -> .. is the root; x -> d/l/.. is lexically "d", really the root's parent.
-    chain = tar_bytes(entry("d", tarfile.DIRTYPE), entry("d/l", tarfile.SYMTYPE, linkname=".."),
-                      entry("x", tarfile.SYMTYPE, linkname="d/l/.."))
+    chain = tar_bytes(
+        entry("d", tarfile.DIRTYPE),
+        entry("d/l", tarfile.SYMTYPE, linkname=".."),
+        entry("x", tarfile.SYMTYPE, linkname="d/l/.."),
+    )
     with pytest.raises(UnsafeMemberError, match=r"'x'.*leaves the destination"):
         _unpack(tmp_path, chain)
     # The same, with the link that makes it escape coming later in the archive.
-    later = tar_bytes(entry("d", tarfile.DIRTYPE), entry("x", tarfile.SYMTYPE,
-                                                         linkname="d/l/.."),
-                      entry("d/l", tarfile.SYMTYPE, linkname=".."))
+    later = tar_bytes(
+        entry("d", tarfile.DIRTYPE),
+        entry("x", tarfile.SYMTYPE, linkname="d/l/.."),
+        entry("d/l", tarfile.SYMTYPE, linkname=".."),
+    )
     with pytest.raises(UnsafeMemberError, match=r"'x'.*symlinks unpacked after it"):
         _unpack(tmp_path, later, name="second")
     assert snapshot(outside) == before
 
 
 def test_hard_links_only_to_regular_files_already_unpacked(tmp_path: Path) -> None:
-    ahead = tar_bytes(entry("early", tarfile.LNKTYPE, linkname="later.txt"),
-                      regular("later.txt"))
+    ahead = tar_bytes(entry("early", tarfile.LNKTYPE, linkname="later.txt"), regular("later.txt"))
     with pytest.raises(UnsafeMemberError, match="already unpacked"):
         _unpack(tmp_path, ahead, name="a")
-    to_link = tar_bytes(regular("f.txt"), entry("s", tarfile.SYMTYPE, linkname="f.txt"),
-                        entry("h", tarfile.LNKTYPE, linkname="s"))
+    to_link = tar_bytes(
+        regular("f.txt"),
+        entry("s", tarfile.SYMTYPE, linkname="f.txt"),
+        entry("h", tarfile.LNKTYPE, linkname="s"),
+    )
     with pytest.raises(UnsafeMemberError, match="regular file"):
         _unpack(tmp_path, to_link, name="b")
 
 
 def test_setuid_setgid_and_sticky_bits_are_dropped_unless_preserved(tmp_path: Path) -> None:
-    data = tar_bytes(regular("bin/su", mode=0o4755), regular("bin/wall", mode=0o2755),
-                     entry("shared", tarfile.DIRTYPE, mode=0o1777), regular("plain", mode=0o640))
+    data = tar_bytes(
+        regular("bin/su", mode=0o4755),
+        regular("bin/wall", mode=0o2755),
+        entry("shared", tarfile.DIRTYPE, mode=0o1777),
+        regular("plain", mode=0o640),
+    )
     dropped = _unpack(tmp_path, data, name="a")
     assert stat.S_IMODE((dropped / "bin/su").stat().st_mode) == 0o755
     assert stat.S_IMODE((dropped / "bin/wall").stat().st_mode) == 0o755
@@ -137,8 +152,9 @@ def test_a_legitimate_tree_round_trips_exactly(tmp_path: Path) -> None:
     summary = unpack(archive, into, where="test")
     assert summary.top_level == ["site"] and summary.hardlinks == 1
     assert snapshot(into / "site") == snapshot(source)
-    assert (into / "site" / "data.bin").stat().st_ino == \
-        (into / "site" / "data-again.bin").stat().st_ino
+    assert (into / "site" / "data.bin").stat().st_ino == (
+        into / "site" / "data-again.bin"
+    ).stat().st_ino
 
 
 def test_not_a_tar_is_a_verification_failure(tmp_path: Path) -> None:
@@ -193,8 +209,7 @@ def test_a_symlink_planted_as_a_folder_of_the_target_is_refused(tmp_path: Path) 
     assert (elsewhere / "app" / "config.ini").read_text() == "restored\n"
 
 
-def test_a_symlink_planted_as_a_file_is_replaced_never_written_through(
-        tmp_path: Path) -> None:
+def test_a_symlink_planted_as_a_file_is_replaced_never_written_through(tmp_path: Path) -> None:
     outside = sentinel(tmp_path / "outside")
     before = snapshot(outside)
     tree, target = _target_with_tree(tmp_path)
@@ -212,12 +227,17 @@ def test_a_target_path_through_a_symlink_is_refused_unless_followed(tmp_path: Pa
     (tmp_path / "real").mkdir()
     (tmp_path / "alias").symlink_to(tmp_path / "real")
     with pytest.raises(UnsafeTargetError, match="alias is a symbolic link"):
-        check_target_path(tmp_path / "alias" / "restore", what="--target-dir",
-                          follow_symlinks=False)
-    assert check_target_path(tmp_path / "alias" / "restore", what="--target-dir",
-                             follow_symlinks=True) == tmp_path / "real" / "restore"
-    assert check_target_path(tmp_path / "new" / "x", what="--target-dir",
-                             follow_symlinks=False) == tmp_path / "new" / "x"
+        check_target_path(
+            tmp_path / "alias" / "restore", what="--target-dir", follow_symlinks=False
+        )
+    assert (
+        check_target_path(tmp_path / "alias" / "restore", what="--target-dir", follow_symlinks=True)
+        == tmp_path / "real" / "restore"
+    )
+    assert (
+        check_target_path(tmp_path / "new" / "x", what="--target-dir", follow_symlinks=False)
+        == tmp_path / "new" / "x"
+    )
 
 
 def test_no_source_file_extracts_with_tarfile_or_passes_filter() -> None:
@@ -230,37 +250,66 @@ def test_no_source_file_extracts_with_tarfile_or_passes_filter() -> None:
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 attribute = node.func.attr
                 has_filter = any(keyword.arg == "filter" for keyword in node.keywords)
-                if attribute in ("extractall", "unpack_archive") or \
-                        (attribute == "extract" and has_filter):
+                if attribute in ("extractall", "unpack_archive") or (
+                    attribute == "extract" and has_filter
+                ):
                     offenders.append(f"{path.relative_to(SRC)}:{node.lineno} {attribute}")
             if isinstance(node, ast.Attribute) and node.attr in (
-                    "extraction_filter", "data_filter", "tar_filter", "fully_trusted_filter"):
+                "extraction_filter",
+                "data_filter",
+                "tar_filter",
+                "fully_trusted_filter",
+            ):
                 offenders.append(f"{path.relative_to(SRC)}:{node.lineno} {node.attr}")
     assert offenders == []
 
 
-@pytest.mark.parametrize(("case", "member", "rule"), [
-    ("infinite mtime", pax_member("f", {"mtime": b"inf"}), "modification time"),
-    ("NaN mtime", pax_member("f", {"mtime": b"nan"}), "modification time"),
-    ("mtime beyond time_t", pax_member("f", {"mtime": b"1e30"}), "modification time"),
-    ("folder mtime beyond time_t", pax_member("d", {"mtime": b"-1e30"},
-                                               kind=tarfile.DIRTYPE), "modification time"),
-    ("symlink mtime beyond time_t", pax_member("s", {"mtime": b"1" + b"0" * 19},
-                                                kind=tarfile.SYMTYPE, linkname="f"),
-     "modification time"),
-    ("GNU sparse 0.0 of 1 TiB", pax_member("f", {
-        "GNU.sparse.size": str(2 ** 40).encode(), "GNU.sparse.numblocks": b"1",
-        "GNU.sparse.offset": str(2 ** 40 - 1).encode(), "GNU.sparse.numbytes": b"1"}),
-     "sparse files are refused"),
-    ("GNU sparse type S", pax_member("f", {}, kind=tarfile.GNUTYPE_SPARSE),
-     "sparse files are refused"),
-    ("name component over 255 bytes", pax_member("d/" + "n" * 256, {}), "255 bytes"),
-    ("folder more than 256 deep", pax_member("d/" * 300 + "f", {}), "256 folders deep"),
-    ("symlink target over 4095 bytes", pax_member("s", {}, kind=tarfile.SYMTYPE,
-                                                   linkname="a/" * 2100), "4095 bytes"),
-])
+@pytest.mark.parametrize(
+    ("case", "member", "rule"),
+    [
+        ("infinite mtime", pax_member("f", {"mtime": b"inf"}), "modification time"),
+        ("NaN mtime", pax_member("f", {"mtime": b"nan"}), "modification time"),
+        ("mtime beyond time_t", pax_member("f", {"mtime": b"1e30"}), "modification time"),
+        (
+            "folder mtime beyond time_t",
+            pax_member("d", {"mtime": b"-1e30"}, kind=tarfile.DIRTYPE),
+            "modification time",
+        ),
+        (
+            "symlink mtime beyond time_t",
+            pax_member("s", {"mtime": b"1" + b"0" * 19}, kind=tarfile.SYMTYPE, linkname="f"),
+            "modification time",
+        ),
+        (
+            "GNU sparse 0.0 of 1 TiB",
+            pax_member(
+                "f",
+                {
+                    "GNU.sparse.size": str(2**40).encode(),
+                    "GNU.sparse.numblocks": b"1",
+                    "GNU.sparse.offset": str(2**40 - 1).encode(),
+                    "GNU.sparse.numbytes": b"1",
+                },
+            ),
+            "sparse files are refused",
+        ),
+        (
+            "GNU sparse type S",
+            pax_member("f", {}, kind=tarfile.GNUTYPE_SPARSE),
+            "sparse files are refused",
+        ),
+        ("name component over 255 bytes", pax_member("d/" + "n" * 256, {}), "255 bytes"),
+        ("folder more than 256 deep", pax_member("d/" * 300 + "f", {}), "256 folders deep"),
+        (
+            "symlink target over 4095 bytes",
+            pax_member("s", {}, kind=tarfile.SYMTYPE, linkname="a/" * 2100),
+            "4095 bytes",
+        ),
+    ],
+)
 def test_times_sizes_and_names_no_system_call_can_take_are_refused_before_any_write(
-        tmp_path: Path, case: str, member: bytes, rule: str) -> None:
+    tmp_path: Path, case: str, member: bytes, rule: str
+) -> None:
     """Each would otherwise end as a traceback (OverflowError, ValueError), an unrelated
     "disk" error, a half-moved tree, or (sparse) a disk filled from a few bytes of archive."""
     with pytest.raises(UnsafeMemberError, match=rule) as refused:
@@ -269,13 +318,17 @@ def test_times_sizes_and_names_no_system_call_can_take_are_refused_before_any_wr
     assert list((tmp_path / "into").iterdir()) == [], case
 
 
-@pytest.mark.parametrize(("records", "shown"), [
-    ({"uid": str(2 ** 40).encode()}, "1099511627776:"),
-    ({"uid": b"-5"}, "-5:"),
-    ({"gid": str(2 ** 32 - 1).encode()}, ":4294967295"),
-])
+@pytest.mark.parametrize(
+    ("records", "shown"),
+    [
+        ({"uid": str(2**40).encode()}, "1099511627776:"),
+        ({"uid": b"-5"}, "-5:"),
+        ({"gid": str(2**32 - 1).encode()}, ":4294967295"),
+    ],
+)
 def test_owners_outside_the_id_range_are_refused_when_owners_are_applied(
-        tmp_path: Path, records: dict[str, bytes], shown: str) -> None:
+    tmp_path: Path, records: dict[str, bytes], shown: str
+) -> None:
     member = pax_member("f", {"uname": b"", "gname": b"", **records})
     with pytest.raises(UnsafeMemberError, match=f"owner .*{shown}.* out of range"):
         _unpack(tmp_path, member, UnpackPolicy(restore_owners=True))
@@ -283,8 +336,9 @@ def test_owners_outside_the_id_range_are_refused_when_owners_are_applied(
 
 
 def test_an_owner_name_with_a_nul_byte_falls_back_to_the_numeric_id(tmp_path: Path) -> None:
-    member = pax_member("f", {"uname": b"ro\x00ot", "gname": b"x\x00", "uid": b"4242",
-                               "gid": b"4343"})
+    member = pax_member(
+        "f", {"uname": b"ro\x00ot", "gname": b"x\x00", "uid": b"4242", "gid": b"4343"}
+    )
     into = _unpack(tmp_path, member, UnpackPolicy(restore_owners=os.geteuid() == 0))
     if os.geteuid() == 0:
         assert ((into / "f").stat().st_uid, (into / "f").stat().st_gid) == (4242, 4343)
@@ -292,9 +346,16 @@ def test_an_owner_name_with_a_nul_byte_falls_back_to_the_numeric_id(tmp_path: Pa
 
 def test_a_damaged_sparse_map_is_an_invalid_tar_not_a_crash(tmp_path: Path) -> None:
     # Python 3.11's GNU sparse 1.0 parser raises a bare ValueError on a map without "\n".
-    member = pax_member("f", {"GNU.sparse.major": b"1", "GNU.sparse.minor": b"0",
-                               "GNU.sparse.name": b"big",
-                               "GNU.sparse.realsize": str(2 ** 33).encode()}, content=b"1")
+    member = pax_member(
+        "f",
+        {
+            "GNU.sparse.major": b"1",
+            "GNU.sparse.minor": b"0",
+            "GNU.sparse.name": b"big",
+            "GNU.sparse.realsize": str(2**33).encode(),
+        },
+        content=b"1",
+    )
     with pytest.raises(VerificationError, match="not a valid tar") as refused:
         _unpack(tmp_path, member)
     assert refused.value.exit_code == 3
@@ -306,18 +367,25 @@ def test_a_link_through_a_missing_folder_is_checked_past_it(tmp_path: Path) -> N
     component after a missing one is checked too, as os.path.realpath does."""
     outside = sentinel(tmp_path / "outside")
     before = snapshot(outside)
-    data = tar_bytes(entry("d", tarfile.DIRTYPE), entry("d/l", tarfile.SYMTYPE, linkname=".."),
-                     entry("x", tarfile.SYMTYPE, linkname="etc/../d/l/../outside/victim.txt"))
+    data = tar_bytes(
+        entry("d", tarfile.DIRTYPE),
+        entry("d/l", tarfile.SYMTYPE, linkname=".."),
+        entry("x", tarfile.SYMTYPE, linkname="etc/../d/l/../outside/victim.txt"),
+    )
     with pytest.raises(UnsafeMemberError, match=r"'x'.*leaves the destination"):
         _unpack(tmp_path, data)
-    later = tar_bytes(entry("d", tarfile.DIRTYPE),
-                      entry("x", tarfile.SYMTYPE, linkname="etc/../d/l/.."),
-                      entry("d/l", tarfile.SYMTYPE, linkname=".."))
+    later = tar_bytes(
+        entry("d", tarfile.DIRTYPE),
+        entry("x", tarfile.SYMTYPE, linkname="etc/../d/l/.."),
+        entry("d/l", tarfile.SYMTYPE, linkname=".."),
+    )
     with pytest.raises(UnsafeMemberError, match=r"'x'.*symlinks unpacked after it"):
         _unpack(tmp_path, later, name="second")
-    fine = _unpack(tmp_path, tar_bytes(entry("d", tarfile.DIRTYPE),
-                                       entry("x", tarfile.SYMTYPE, linkname="etc/../d")),
-                   name="fine")
+    fine = _unpack(
+        tmp_path,
+        tar_bytes(entry("d", tarfile.DIRTYPE), entry("x", tarfile.SYMTYPE, linkname="etc/../d")),
+        name="fine",
+    )
     assert (fine / "x").readlink() == Path("etc/../d")
     assert snapshot(outside) == before
 
@@ -334,9 +402,12 @@ def test_a_second_archive_cannot_turn_the_first_ones_links_outward(tmp_path: Pat
     outside = sentinel(tmp_path / "outside")
     before = snapshot(outside)
     first = tmp_path / "first.tar"
-    first.write_bytes(tar_bytes(entry("d", tarfile.DIRTYPE),
-                                entry("x", tarfile.SYMTYPE,
-                                      linkname="d/" + _collapse_then_climb(3))))
+    first.write_bytes(
+        tar_bytes(
+            entry("d", tarfile.DIRTYPE),
+            entry("x", tarfile.SYMTYPE, linkname="d/" + _collapse_then_climb(3)),
+        )
+    )
     second = tmp_path / "second.tar"
     second.write_bytes(tar_bytes(entry("d/a", tarfile.SYMTYPE, linkname=".")))
     into = tmp_path / "into"
@@ -348,15 +419,23 @@ def test_a_second_archive_cannot_turn_the_first_ones_links_outward(tmp_path: Pat
 
 
 def test_links_of_a_tree_built_from_archives_in_different_folders_are_checked_together(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """A base backup's 'pg_wal/a/…/..' link and its pg_wal tar's 'a -> .' are each fine
     alone (each unpacker sees its own folder); check_symlinks on the whole tree refuses."""
     tree = tmp_path / "data"
     (tree / "pg_wal").mkdir(parents=True, mode=0o700)
     base = tmp_path / "base.tar"
-    base.write_bytes(tar_bytes(entry("pg_wal", tarfile.DIRTYPE, mode=0o700),
-                               entry("postgresql.auto.conf", tarfile.SYMTYPE,
-                                     linkname="pg_wal/" + _collapse_then_climb(4))))
+    base.write_bytes(
+        tar_bytes(
+            entry("pg_wal", tarfile.DIRTYPE, mode=0o700),
+            entry(
+                "postgresql.auto.conf",
+                tarfile.SYMTYPE,
+                linkname="pg_wal/" + _collapse_then_climb(4),
+            ),
+        )
+    )
     wal = tmp_path / "pg_wal.tar"
     wal.write_bytes(tar_bytes(entry("a", tarfile.SYMTYPE, linkname=".")))
     unpack(base, tree, where="base")
@@ -367,12 +446,16 @@ def test_links_of_a_tree_built_from_archives_in_different_folders_are_checked_to
 
 
 def test_a_link_whose_target_cannot_be_looked_at_is_refused_not_assumed_inside(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """Folders deep enough that root + target exceed PATH_MAX: lstat fails with
     ENAMETOOLONG where the kernel, walking relative to the link, would not."""
     names = [f"{index:02d}" + "n" * 250 for index in range(16)]  # + the root: > 4096
     deep = "/".join(names)
-    data = tar_bytes(regular(deep + "/f"), entry(deep + "/l", tarfile.SYMTYPE, linkname=".."),
-                     entry("x", tarfile.SYMTYPE, linkname=deep + "/l/f"))
+    data = tar_bytes(
+        regular(deep + "/f"),
+        entry(deep + "/l", tarfile.SYMTYPE, linkname=".."),
+        entry("x", tarfile.SYMTYPE, linkname=deep + "/l/f"),
+    )
     with pytest.raises(UnsafeMemberError, match=r"'x' refused: its target cannot be checked"):
         _unpack(tmp_path, data)

@@ -48,13 +48,15 @@ def test_recursive_aliases_are_refused() -> None:
 
 
 def test_merge_keys_work_and_local_keys_win() -> None:
-    data, _ = load_yaml("base: &b {interval: 30s, retries: 2}\n"
-                        "check: {<<: *b, retries: 5}\n", "f.yaml")
+    data, _ = load_yaml(
+        "base: &b {interval: 30s, retries: 2}\ncheck: {<<: *b, retries: 5}\n", "f.yaml"
+    )
     assert data["check"] == {"interval": "30s", "retries": 5}
 
 
-@pytest.mark.parametrize("text", ["a: !!python/object/apply:os.system ['true']",
-                                  "a: !custom 1", "a: !!binary aGVsbG8="])
+@pytest.mark.parametrize(
+    "text", ["a: !!python/object/apply:os.system ['true']", "a: !custom 1", "a: !!binary aGVsbG8="]
+)
 def test_custom_tags_are_refused(text: str) -> None:
     with pytest.raises(YamlSourceError) as caught:
         load_yaml(text, "f.yaml")

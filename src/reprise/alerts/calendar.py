@@ -45,6 +45,7 @@ def maintenance(plan: Plan, service_id: str, now: datetime) -> MaintenanceWindow
     zone = ZoneInfo(plan.organisation.timezone)
     for window in plan.alerting.maintenance:
         if (not window.services or service_id in window.services) and window_active(
-                window, now, zone):
+            window, now, zone
+        ):
             return window
     return None

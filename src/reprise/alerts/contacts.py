@@ -23,10 +23,12 @@ def redact(url: str) -> str:
 
 def contact_problems(plan: Plan) -> Iterator[Problem]:
     """Each contact Apprise cannot use, named by its role, member and position."""
-    contacts = [(r_index, role, m_index, member, c_index, url)
-                for r_index, role in enumerate(plan.roles)
-                for m_index, member in enumerate(role.members)
-                for c_index, url in enumerate(member.contacts)]
+    contacts = [
+        (r_index, role, m_index, member, c_index, url)
+        for r_index, role in enumerate(plan.roles)
+        for m_index, member in enumerate(role.members)
+        for c_index, url in enumerate(member.contacts)
+    ]
     if not contacts:
         return
     from apprise import Apprise  # 0.1 s to import: only for plans that have contacts
@@ -38,4 +40,5 @@ def contact_problems(plan: Plan) -> Iterator[Problem]:
                 f"role {role.id!r}, member {member.name!r}: contact {c_index + 1} "
                 f"({redact(url)}) is not a URL Apprise can send to",
                 "check the scheme and its required parts (https://github.com/caronc/apprise"
-                "/wiki), e.g. mailtos://user:pass@smtp.example.org?to=oncall@example.org")
+                "/wiki), e.g. mailtos://user:pass@smtp.example.org?to=oncall@example.org",
+            )

@@ -60,8 +60,7 @@ def apprise_send(url: str, subject: str, body: str) -> str | None:
         return "not a URL Apprise can send to"
     _LOG.start()
     try:
-        sent = notifier.notify(title=subject, body=body,
-                               body_format=apprise.NotifyFormat.TEXT)
+        sent = notifier.notify(title=subject, body=body, body_format=apprise.NotifyFormat.TEXT)
     finally:
         lines = _LOG.stop()
     if sent:
@@ -83,9 +82,14 @@ def contacts_of(plan: Plan, roles: tuple[str, ...] | list[str]) -> list[tuple[st
 class Dispatcher:
     """Sends notifications in the background of the monitor."""
 
-    def __init__(self, plan: Plan, store: Store | None, sender: Sender = apprise_send,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 on_result: Callable[[DeliveryRecord], None] | None = None) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        store: Store | None,
+        sender: Sender = apprise_send,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        on_result: Callable[[DeliveryRecord], None] | None = None,
+    ) -> None:
         self.plan, self.store, self.sender, self.sleep = plan, store, sender, sleep
         self.on_result = on_result
         self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="notify")
@@ -95,8 +99,9 @@ class Dispatcher:
         """Start delivering (from inside the event loop); returns at once."""
         contacts = contacts_of(self.plan, notification.roles)
         if not contacts:
-            logger.warning("no contact for roles %s: %s not sent", notification.roles,
-                           notification.subject)
+            logger.warning(
+                "no contact for roles %s: %s not sent", notification.roles, notification.subject
+            )
         for role, url in contacts:
             task = asyncio.get_running_loop().create_task(self.deliver(role, url, notification))
             self.tasks.add(task)
@@ -112,14 +117,28 @@ class Dispatcher:
             error = await self._try(url, notification, settings.timeout.total_seconds())
             if error is None:
                 break
-            logger.warning("notification to %s (%s) failed, attempt %d/%d: %s", redact(url),
-                           role, attempt, settings.attempts, error)
+            logger.warning(
+                "notification to %s (%s) failed, attempt %d/%d: %s",
+                redact(url),
+                role,
+                attempt,
+                settings.attempts,
+                error,
+            )
             if attempt < settings.attempts:
                 await self.sleep(wait)
                 wait *= 2
-        record = DeliveryRecord(notification.alert_id, notification.kind, role, redact(url),
-                                notification.subject, datetime.now(UTC), attempt,
-                                error is None, error)
+        record = DeliveryRecord(
+            notification.alert_id,
+            notification.kind,
+            role,
+            redact(url),
+            notification.subject,
+            datetime.now(UTC),
+            attempt,
+            error is None,
+            error,
+        )
         if self.store is not None:
             try:
                 await asyncio.to_thread(record_delivery, self.store, record)
@@ -131,8 +150,9 @@ class Dispatcher:
 
     async def _try(self, url: str, notification: Notification, timeout: float) -> str | None:
         loop = asyncio.get_running_loop()
-        call = loop.run_in_executor(self.executor, self.sender, url, notification.subject,
-                                    notification.body)
+        call = loop.run_in_executor(
+            self.executor, self.sender, url, notification.subject, notification.body
+        )
         try:
             return await asyncio.wait_for(call, timeout)
         except TimeoutError:
@@ -150,13 +170,19 @@ class Dispatcher:
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 
-async def send_to_roles(plan: Plan, store: Store | None, notification: Notification,
-                        sender: Sender = apprise_send) -> list[DeliveryRecord]:
+async def send_to_roles(
+    plan: Plan, store: Store | None, notification: Notification, sender: Sender = apprise_send
+) -> list[DeliveryRecord]:
     """Deliver one notification to every contact of its roles and wait for the outcomes."""
     dispatcher = Dispatcher(plan, store, sender)
     try:
-        return list(await asyncio.gather(*(
-            dispatcher.deliver(role, url, notification)
-            for role, url in contacts_of(plan, notification.roles))))
+        return list(
+            await asyncio.gather(
+                *(
+                    dispatcher.deliver(role, url, notification)
+                    for role, url in contacts_of(plan, notification.roles)
+                )
+            )
+        )
     finally:
         dispatcher.close()

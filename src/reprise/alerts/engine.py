@@ -37,12 +37,16 @@ class AlertEngine:
     def __init__(self, plan: Plan, store: Store, board: Board, send: Send) -> None:
         self.plan, self.store, self.board, self.send = plan, store, board, send
         self.writer = Writer(plan)
-        self.open: dict[str, Alert] = {alert.service: alert
-                                       for alert in reversed(list_alerts(store))
-                                       if alert.kind != "flapping"}
+        self.open: dict[str, Alert] = {
+            alert.service: alert
+            for alert in reversed(list_alerts(store))
+            if alert.kind != "flapping"
+        }
         self.digest_pending: dict[int, Alert] = {
-            alert.id: alert for alert in self.open.values() if alert.digest_due is not None
-            and alert.notified_at is None}
+            alert.id: alert
+            for alert in self.open.values()
+            if alert.digest_due is not None and alert.notified_at is None
+        }
         self.notified_roles: dict[str, list[str]] = {}
         self.changes: dict[str, deque[datetime]] = {s.id: deque() for s in plan.services}
         self.flapping: set[str] = set()
@@ -58,13 +62,16 @@ class AlertEngine:
         """Roles told first: the owner and matching routes, else the admins (else all)."""
         roles = [service.owner] if service.owner else []
         for route in self.plan.alerting.routes:
-            if ((not route.priorities or service.effective_priority in route.priorities)
-                    and (not route.services or service.id in route.services)
-                    and (not route.categories or service.category in route.categories)):
+            if (
+                (not route.priorities or service.effective_priority in route.priorities)
+                and (not route.services or service.id in route.services)
+                and (not route.categories or service.category in route.categories)
+            ):
                 roles += route.roles
         if not roles:
             roles = [r.id for r in self.plan.roles if r.permission == "admin"] or [
-                r.id for r in self.plan.roles]
+                r.id for r in self.plan.roles
+            ]
         return list(dict.fromkeys(roles))
 
     def roles_at(self, service: Service, level: int) -> list[str]:
@@ -85,11 +92,14 @@ class AlertEngine:
     def on_change(self, service_id: str, old: str, new: str, at: datetime) -> None:
         """A service changed state: record it, count it for flapping, open or resolve."""
         service = self.plan.service(service_id)
-        append_event(self.store, "service.state", service_id,
-                     {"from": old, "to": new, "failures": self.board.failures(service_id)},
-                     at=at)
-        starts_flapping = (old != "unknown" or new in BAD) and self._count_change(
-            service, new, at)
+        append_event(
+            self.store,
+            "service.state",
+            service_id,
+            {"from": old, "to": new, "failures": self.board.failures(service_id)},
+            at=at,
+        )
+        starts_flapping = (old != "unknown" or new in BAD) and self._count_change(service, new, at)
         if starts_flapping or service_id in self.flapping:
             return
         if new in BAD:
@@ -109,8 +119,7 @@ class AlertEngine:
         self.flapping.add(service.id)
         subject, body = self.writer.flapping(service, len(changes), new)
         self._send("flapping", service, self.base_roles(service), subject, body, None, at)
-        append_event(self.store, "alert.flapping", service.id, {"changes": len(changes)},
-                     at=at)
+        append_event(self.store, "alert.flapping", service.id, {"changes": len(changes)}, at=at)
         return True
 
     def _open_or_worsen(self, service: Service, state: str, at: datetime) -> None:
@@ -124,12 +133,23 @@ class AlertEngine:
             save_alert(self.store, alert)
             return
         opened = self.board.failing_since(service.id) or at
-        alert = open_alert(self.store, service=service.id, kind=state,
-                           priority=service.effective_priority, opened_at=opened,
-                           message=message, roles=self.base_roles(service))
+        alert = open_alert(
+            self.store,
+            service=service.id,
+            kind=state,
+            priority=service.effective_priority,
+            opened_at=opened,
+            message=message,
+            roles=self.base_roles(service),
+        )
         self.open[service.id] = alert
-        append_event(self.store, "alert.opened", service.id,
-                     {"alert": alert.id, "kind": state, "message": message}, at=at)
+        append_event(
+            self.store,
+            "alert.opened",
+            service.id,
+            {"alert": alert.id, "kind": state, "message": message},
+            at=at,
+        )
 
     def _resolve(self, alert: Alert, at: datetime, *, quiet: bool = False) -> None:
         service = self.plan.service(alert.service)
@@ -146,8 +166,11 @@ class AlertEngine:
         else:
             return  # never announced (held back, silenced, or waiting for its digest)
         root = self.plan.service(alert.root) if alert.root else None
-        still = [self.plan.service(other.service) for other in self.open.values()
-                 if other.root == alert.service]
+        still = [
+            self.plan.service(other.service)
+            for other in self.open.values()
+            if other.root == alert.service
+        ]
         subject, body = self.writer.recovery(service, alert.opened_at, at, root, still)
         self._send("recovery", service, roles, subject, body, alert.id, at)
 
@@ -159,9 +182,11 @@ class AlertEngine:
         for alert in self.open.values():
             if alert.id in acks and alert.acked_at is None:
                 alert.acked_at, alert.acked_by = acks[alert.id]
-        self.silences = {silence.service: silence
-                         for silence in list_silences(self.store, active_at=now)
-                         if silence.active(now)}
+        self.silences = {
+            silence.service: silence
+            for silence in list_silences(self.store, active_at=now)
+            if silence.active(now)
+        }
         self._end_flapping(now)
         self.evaluate(now)
 
@@ -217,8 +242,9 @@ class AlertEngine:
         if alert.notified_at is None:
             if self.priority(service).response == "next_business_day":
                 if alert.digest_due is None:
-                    alert.digest_due = next_digest(self.plan, self.priority(service).digest_at,
-                                                   alert.opened_at)
+                    alert.digest_due = next_digest(
+                        self.plan, self.priority(service).digest_at, alert.opened_at
+                    )
                     save_alert(self.store, alert)
                     self.digest_pending[alert.id] = alert
                 return
@@ -229,14 +255,20 @@ class AlertEngine:
     def _announce(self, alert: Alert, service: Service, now: datetime, level: int) -> None:
         roles = self.roles_at(service, level)
         impacted = [self.plan.service(other) for other in self.board.impacted_by(service.id)]
-        subject, body = self.writer.problem(service, alert.kind, alert.opened_at,
-                                            self.board.failures(service.id) or [alert.message],
-                                            impacted, alert.id)
+        subject, body = self.writer.problem(
+            service,
+            alert.kind,
+            alert.opened_at,
+            self.board.failures(service.id) or [alert.message],
+            impacted,
+            alert.id,
+        )
         kind = "problem"
         if level:
             kind = "escalation"
-            subject, body = self.writer.escalation(subject, body, level,
-                                                   now - alert.opened_at, roles)
+            subject, body = self.writer.escalation(
+                subject, body, level, now - alert.opened_at, roles
+            )
         repeat = self.repeat_every(service) if alert.kind == "down" else None
         alert.level, alert.roles = level, roles
         alert.notified_at = alert.notified_at or now
@@ -246,8 +278,11 @@ class AlertEngine:
         self._send(kind, service, roles, subject, body, alert.id, now)
 
     def _digests(self, now: datetime) -> None:
-        due = [alert for alert in self.digest_pending.values()
-               if alert.digest_due is not None and alert.digest_due <= now]
+        due = [
+            alert
+            for alert in self.digest_pending.values()
+            if alert.digest_due is not None and alert.digest_due <= now
+        ]
         if not due:
             return
         by_roles: dict[tuple[str, ...], list[Alert]] = {}
@@ -257,17 +292,35 @@ class AlertEngine:
             save_alert(self.store, alert)
             self.digest_pending.pop(alert.id, None)
         for roles, alerts in by_roles.items():
-            items = [(self.plan.service(a.service), a.message, a.opened_at, a.resolved_at)
-                     for a in alerts]
+            items = [
+                (self.plan.service(a.service), a.message, a.opened_at, a.resolved_at)
+                for a in alerts
+            ]
             subject, body = self.writer.digest(items)
             self.send(Notification("digest", roles, subject, body))
-            append_event(self.store, "alert.notified", "digest",
-                         {"kind": "digest", "roles": list(roles),
-                          "alerts": [a.id for a in alerts]}, at=now)
+            append_event(
+                self.store,
+                "alert.notified",
+                "digest",
+                {"kind": "digest", "roles": list(roles), "alerts": [a.id for a in alerts]},
+                at=now,
+            )
 
-    def _send(self, kind: str, service: Service, roles: list[str], subject: str, body: str,
-              alert_id: int | None, at: datetime) -> None:
+    def _send(
+        self,
+        kind: str,
+        service: Service,
+        roles: list[str],
+        subject: str,
+        body: str,
+        alert_id: int | None,
+        at: datetime,
+    ) -> None:
         self.send(Notification(kind, tuple(roles), subject, body, alert_id, service.id))
-        append_event(self.store, "alert.notified", service.id,
-                     {"kind": kind, "roles": roles, "subject": subject, "alert": alert_id},
-                     at=at)
+        append_event(
+            self.store,
+            "alert.notified",
+            service.id,
+            {"kind": kind, "roles": roles, "subject": subject, "alert": alert_id},
+            at=at,
+        )

@@ -40,29 +40,66 @@ class Alert:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of `alert list --json`."""
-        return {key: value.isoformat() if isinstance(value, datetime) else value
-                for key, value in asdict(self).items()}
+        return {
+            key: value.isoformat() if isinstance(value, datetime) else value
+            for key, value in asdict(self).items()
+        }
 
 
-_FIELDS = ("service", "kind", "priority", "opened_at", "message", "roles", "root",
-           "notified_at", "level", "next_at", "digest_due", "acked_at", "acked_by",
-           "resolved_at")
+_FIELDS = (
+    "service",
+    "kind",
+    "priority",
+    "opened_at",
+    "message",
+    "roles",
+    "root",
+    "notified_at",
+    "level",
+    "next_at",
+    "digest_due",
+    "acked_at",
+    "acked_by",
+    "resolved_at",
+)
 
 
 def _alert(row: Any) -> Alert:
     return Alert(id=row.id, **{name: getattr(row, name) for name in _FIELDS})
 
 
-def open_alert(store: Store, *, service: str, kind: str, priority: str, opened_at: datetime,
-               message: str, roles: list[str]) -> Alert:
+def open_alert(
+    store: Store,
+    *,
+    service: str,
+    kind: str,
+    priority: str,
+    opened_at: datetime,
+    message: str,
+    roles: list[str],
+) -> Alert:
     """Insert a new alert and return it."""
-    values = {"service": service, "kind": kind, "priority": priority, "opened_at": opened_at,
-              "message": message, "roles": roles, "level": 0}
+    values = {
+        "service": service,
+        "kind": kind,
+        "priority": priority,
+        "opened_at": opened_at,
+        "message": message,
+        "roles": roles,
+        "level": 0,
+    }
     with store.engine.begin() as connection:
         key = connection.execute(insert(alerts).values(values)).inserted_primary_key
     assert key is not None
-    return Alert(id=int(key[0]), service=service, kind=kind, priority=priority,
-                 opened_at=opened_at, message=message, roles=roles)
+    return Alert(
+        id=int(key[0]),
+        service=service,
+        kind=kind,
+        priority=priority,
+        opened_at=opened_at,
+        message=message,
+        roles=roles,
+    )
 
 
 def save_alert(store: Store, alert: Alert) -> None:
@@ -86,7 +123,8 @@ def acknowledgements(store: Store, ids: list[int]) -> dict[int, tuple[datetime, 
     if not ids:
         return {}
     query = select(alerts.c.id, alerts.c.acked_at, alerts.c.acked_by).where(
-        and_(alerts.c.id.in_(ids), alerts.c.acked_at.is_not(None)))
+        and_(alerts.c.id.in_(ids), alerts.c.acked_at.is_not(None))
+    )
     with store.engine.connect() as connection:
         return {row.id: (row.acked_at, row.acked_by or "") for row in connection.execute(query)}
 
@@ -103,10 +141,15 @@ def acknowledge(store: Store, target: str, by: str, at: datetime | None = None) 
     with store.engine.begin() as connection:
         rows = [_alert(row) for row in connection.execute(select(alerts).where(where))]
         if not rows:
-            raise InputError(f"no open alert matches {target!r}",
-                             hint="`reprise alert list` shows the open alerts and their ids")
-        connection.execute(update(alerts).where(and_(where, alerts.c.acked_at.is_(None)))
-                           .values(acked_at=moment, acked_by=by))
+            raise InputError(
+                f"no open alert matches {target!r}",
+                hint="`reprise alert list` shows the open alerts and their ids",
+            )
+        connection.execute(
+            update(alerts)
+            .where(and_(where, alerts.c.acked_at.is_(None)))
+            .values(acked_at=moment, acked_by=by)
+        )
     for row in rows:
         if row.acked_at is None:
             row.acked_at, row.acked_by = moment, by
@@ -138,16 +181,28 @@ def record_delivery(store: Store, record: DeliveryRecord) -> None:
         connection.execute(insert(deliveries).values(asdict(record)))
 
 
-def list_deliveries(store: Store, *, failed_only: bool = False,
-                    limit: int = 100) -> list[DeliveryRecord]:
+def list_deliveries(
+    store: Store, *, failed_only: bool = False, limit: int = 100
+) -> list[DeliveryRecord]:
     """Recent deliveries, newest first."""
     query = select(deliveries).order_by(deliveries.c.at.desc(), deliveries.c.id.desc())
     if failed_only:
         query = query.where(deliveries.c.ok.is_(False))
     with store.engine.connect() as connection:
-        return [DeliveryRecord(row.alert_id, row.kind, row.role, row.contact, row.subject,
-                               row.at, row.attempts, row.ok, row.error)
-                for row in connection.execute(query.limit(limit))]
+        return [
+            DeliveryRecord(
+                row.alert_id,
+                row.kind,
+                row.role,
+                row.contact,
+                row.subject,
+                row.at,
+                row.attempts,
+                row.ok,
+                row.error,
+            )
+            for row in connection.execute(query.limit(limit))
+        ]
 
 
 @dataclass(frozen=True)
@@ -167,16 +222,27 @@ class Silence:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of `silence list --json`."""
-        return {"id": self.id, "service": self.service, "starts_at": self.starts_at.isoformat(),
-                "ends_at": self.ends_at.isoformat(), "reason": self.reason,
-                "created_by": self.created_by}
+        return {
+            "id": self.id,
+            "service": self.service,
+            "starts_at": self.starts_at.isoformat(),
+            "ends_at": self.ends_at.isoformat(),
+            "reason": self.reason,
+            "created_by": self.created_by,
+        }
 
 
-def add_silence(store: Store, service: str, starts_at: datetime, ends_at: datetime,
-                reason: str, by: str) -> Silence:
+def add_silence(
+    store: Store, service: str, starts_at: datetime, ends_at: datetime, reason: str, by: str
+) -> Silence:
     """Store a silence and return it."""
-    values = {"service": service, "starts_at": starts_at, "ends_at": ends_at,
-              "reason": reason, "created_by": by}
+    values = {
+        "service": service,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "reason": reason,
+        "created_by": by,
+    }
     with store.engine.begin() as connection:
         key = connection.execute(insert(silences).values(values)).inserted_primary_key
     assert key is not None
@@ -189,16 +255,22 @@ def list_silences(store: Store, *, active_at: datetime | None = None) -> list[Si
     if active_at is not None:
         query = query.where(silences.c.ends_at > active_at)
     with store.engine.connect() as connection:
-        return [Silence(row.id, row.service, row.starts_at, row.ends_at, row.reason,
-                        row.created_by) for row in connection.execute(query)]
+        return [
+            Silence(row.id, row.service, row.starts_at, row.ends_at, row.reason, row.created_by)
+            for row in connection.execute(query)
+        ]
 
 
 def end_silence(store: Store, silence_id: int, at: datetime | None = None) -> None:
     """End a silence now (InputError when there is no such silence)."""
     moment = at or datetime.now(UTC)
     with store.engine.begin() as connection:
-        done = connection.execute(update(silences).where(and_(
-            silences.c.id == silence_id, silences.c.ends_at > moment)).values(ends_at=moment))
+        done = connection.execute(
+            update(silences)
+            .where(and_(silences.c.id == silence_id, silences.c.ends_at > moment))
+            .values(ends_at=moment)
+        )
     if not done.rowcount:
-        raise InputError(f"no active silence with id {silence_id}",
-                         hint="`reprise silence list` shows them")
+        raise InputError(
+            f"no active silence with id {silence_id}", hint="`reprise silence list` shows them"
+        )

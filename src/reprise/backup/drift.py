@@ -34,12 +34,16 @@ class Uncatalogued:
 def uncatalogued(store: Store, repository: Repository) -> Uncatalogued:
     """The complete-looking folders of ``repository`` that the catalog lacks (raises
     RepriseError when the repository cannot be listed)."""
-    known = {(entry.manifest.source, entry.backup_id)
-             for entry in list_backups(store, repository=repository.name)}
+    known = {
+        (entry.manifest.source, entry.backup_id)
+        for entry in list_backups(store, repository=repository.name)
+    }
     known |= {entry.location for entry in list_problems(store, repository=repository.name)}
-    folders = [f"{folder.source}/{folder.backup_id}"
-               for folder in scan_folders(repository.backend)
-               if folder.has_manifest and (folder.source, folder.backup_id) not in known]
+    folders = [
+        f"{folder.source}/{folder.backup_id}"
+        for folder in scan_folders(repository.backend)
+        if folder.has_manifest and (folder.source, folder.backup_id) not in known
+    ]
     return Uncatalogued(repository.name, folders)
 
 

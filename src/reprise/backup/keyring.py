@@ -47,21 +47,26 @@ def recipients(keys: Keys) -> list[str]:
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as error:
-            raise InputError(f"{path}: cannot read the recipients file ({error.strerror})",
-                             hint="fix keys.recipients_file, or run `reprise init` to make "
-                                  "keys") from error
+            raise InputError(
+                f"{path}: cannot read the recipients file ({error.strerror})",
+                hint="fix keys.recipients_file, or run `reprise init` to make keys",
+            ) from error
         for number, raw in enumerate(text.splitlines(), 1):
             line = raw.strip()
             if not line or line.startswith("#"):
                 continue
             if not line.startswith("age1"):
-                raise InputError(f"{path}:{number}: not an age recipient",
-                                 hint="one 'age1…' public key per line; never a secret key")
+                raise InputError(
+                    f"{path}:{number}: not an age recipient",
+                    hint="one 'age1…' public key per line; never a secret key",
+                )
             found.append(line)
     unique = list(dict.fromkeys(found))
     if not unique:
-        raise InputError("the plan has no age recipient to encrypt backups to",
-                         hint="set keys.recipients or keys.recipients_file")
+        raise InputError(
+            "the plan has no age recipient to encrypt backups to",
+            hint="set keys.recipients or keys.recipients_file",
+        )
     _parse_recipients(unique)
     return unique
 
@@ -74,8 +79,10 @@ def _parse_recipients(values: list[str]) -> list[Any]:
         try:
             parsed.append(pyrage.x25519.Recipient.from_str(value))
         except pyrage.RecipientError as error:
-            raise InputError(f"invalid age recipient {value[:20]}…: {error}",
-                             hint="copy the line `age-keygen -y identity.txt` prints") from error
+            raise InputError(
+                f"invalid age recipient {value[:20]}…: {error}",
+                hint="copy the line `age-keygen -y identity.txt` prints",
+            ) from error
     return parsed
 
 
@@ -91,24 +98,32 @@ def signing_key(keys: Keys) -> SigningKey:
 
     path = keys.signing_key
     if path is None:
-        raise InputError("the plan has no signing key; backups cannot be completed",
-                         hint="set keys.signing_key (`reprise init` makes one)")
+        raise InputError(
+            "the plan has no signing key; backups cannot be completed",
+            hint="set keys.signing_key (`reprise init` makes one)",
+        )
     ensure_private_file(path, "signing key", readers_group=keys.readers_group)
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise InputError(f"{path}: cannot read the signing key ({error.strerror})",
-                         hint="fix keys.signing_key in the plan") from error
+        raise InputError(
+            f"{path}: cannot read the signing key ({error.strerror})",
+            hint="fix keys.signing_key in the plan",
+        ) from error
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as error:
-        raise InputError(f"{path}: not an unencrypted PEM private key",
-                         hint="use the file `reprise init` wrote (PKCS#8 PEM)") from error
+        raise InputError(
+            f"{path}: not an unencrypted PEM private key",
+            hint="use the file `reprise init` wrote (PKCS#8 PEM)",
+        ) from error
     if not isinstance(key, Ed25519PrivateKey):
-        raise InputError(f"{path}: not an Ed25519 key",
-                         hint="make one with `openssl genpkey -algorithm ed25519`")
-    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+        raise InputError(
+            f"{path}: not an Ed25519 key", hint="make one with `openssl genpkey -algorithm ed25519`"
+        )
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     return SigningKey(key, public_pem, path)
 
 
@@ -143,21 +158,28 @@ def _public_key_file(path: Path, origin: str) -> TrustedKey:
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise InputError(f"{path}: cannot read the trusted signing key ({error.strerror})",
-                         hint=f"fix {origin} in the plan: a PEM public key file such as "
-                              "keys/signing.pub, or the key's SHA256:… fingerprint") from error
+        raise InputError(
+            f"{path}: cannot read the trusted signing key ({error.strerror})",
+            hint=f"fix {origin} in the plan: a PEM public key file such as "
+            "keys/signing.pub, or the key's SHA256:… fingerprint",
+        ) from error
     try:
         key = serialization.load_pem_public_key(data)
     except (ValueError, TypeError) as error:
-        raise InputError(f"{path}: not a PEM public key ({origin})",
-                         hint="give the public half (-----BEGIN PUBLIC KEY-----), as "
-                              "`openssl pkey -pubout` or `reprise init` (signing.pub) "
-                              "writes it; never the private key") from error
+        raise InputError(
+            f"{path}: not a PEM public key ({origin})",
+            hint="give the public half (-----BEGIN PUBLIC KEY-----), as "
+            "`openssl pkey -pubout` or `reprise init` (signing.pub) "
+            "writes it; never the private key",
+        ) from error
     if not isinstance(key, Ed25519PublicKey):
-        raise InputError(f"{path}: not an Ed25519 public key ({origin})",
-                         hint="Reprise signs with Ed25519 keys only")
-    pem = key.public_bytes(serialization.Encoding.PEM,
-                           serialization.PublicFormat.SubjectPublicKeyInfo)
+        raise InputError(
+            f"{path}: not an Ed25519 public key ({origin})",
+            hint="Reprise signs with Ed25519 keys only",
+        )
+    pem = key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     return TrustedKey(public_key_fingerprint(pem), origin, pem)
 
 
@@ -167,15 +189,19 @@ def identities(keys: Keys) -> list[Any]:
 
     path = keys.identity
     if path is None:
-        raise InputError("this needs the age identity (private key) and the plan names none",
-                         hint="set keys.identity to the identity file, on the machine "
-                              "where restores and deep verification run")
+        raise InputError(
+            "this needs the age identity (private key) and the plan names none",
+            hint="set keys.identity to the identity file, on the machine "
+            "where restores and deep verification run",
+        )
     ensure_private_file(path, "age identity", readers_group=keys.readers_group)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise InputError(f"{path}: cannot read the age identity ({error.strerror})",
-                         hint="bring the identity file here, or fix keys.identity") from error
+        raise InputError(
+            f"{path}: cannot read the age identity ({error.strerror})",
+            hint="bring the identity file here, or fix keys.identity",
+        ) from error
     found = []
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
@@ -184,8 +210,10 @@ def identities(keys: Keys) -> list[Any]:
         try:
             found.append(pyrage.x25519.Identity.from_str(line))
         except pyrage.IdentityError as error:
-            raise InputError(f"{path}:{number}: not an age identity",
-                             hint="the file holds AGE-SECRET-KEY-1… lines") from error
+            raise InputError(
+                f"{path}:{number}: not an age identity",
+                hint="the file holds AGE-SECRET-KEY-1… lines",
+            ) from error
     if not found:
         raise InputError(f"{path}: no identity in the file", hint="AGE-SECRET-KEY-1… lines")
     return found

@@ -62,8 +62,11 @@ def source_lock(backend: Backend, source: str, warnings: list[str]) -> Iterator[
     """Hold the lock of ``source`` for the duration; stale takeovers add to ``warnings``."""
     key = lock_key(source)
     now = datetime.now(UTC)
-    mine = {"host": socket.gethostname(), "pid": os.getpid(),
-            "time": now.replace(microsecond=0).isoformat()}
+    mine = {
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "time": now.replace(microsecond=0).isoformat(),
+    }
     data = json.dumps(mine).encode()
     for _attempt in range(3):
         if backend.put_exclusive(key, data):
@@ -78,9 +81,11 @@ def source_lock(backend: Backend, source: str, warnings: list[str]) -> Iterator[
             holder = {}
         reason = _stale_reason(holder, now)
         if reason is None:
-            raise LockHeldError(f"another backup of {source} is running ({_describe(holder)})",
-                                hint="wait for it to finish; if that process is really gone, "
-                                     f"delete {key} in the repository")
+            raise LockHeldError(
+                f"another backup of {source} is running ({_describe(holder)})",
+                hint="wait for it to finish; if that process is really gone, "
+                f"delete {key} in the repository",
+            )
         warnings.append(f"took over a stale lock of {source} ({_describe(holder)}): {reason}")
         backend.delete(key)
     else:

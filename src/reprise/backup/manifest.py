@@ -94,17 +94,25 @@ class Manifest(_Model):
 
 def encode_manifest(manifest: Manifest) -> bytes:
     """The exact bytes that are signed and stored."""
-    return (json.dumps(manifest.model_dump(mode="json"), indent=2, ensure_ascii=False)
-            + "\n").encode("utf-8")
+    return (
+        json.dumps(manifest.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+    ).encode("utf-8")
 
 
-def verify_signature(data: bytes, signature: bytes, trust: Trust, where: str, *,
-                     config: RepositoryConfig | None = None) -> str:
+def verify_signature(
+    data: bytes,
+    signature: bytes,
+    trust: Trust,
+    where: str,
+    *,
+    config: RepositoryConfig | None = None,
+) -> str:
     """Check ``signature`` over the manifest bytes with the keys the plan trusts; the
     fingerprint of the key that signed. The manifest's own ``signing_key`` is reported in
     the error, never believed."""
-    return check_signature(data, signature, trust, where, claimed=claimed_signer(data),
-                           config=config)
+    return check_signature(
+        data, signature, trust, where, claimed=claimed_signer(data), config=config
+    )
 
 
 def parse_manifest(data: bytes, where: str) -> Manifest:
@@ -112,6 +120,7 @@ def parse_manifest(data: bytes, where: str) -> Manifest:
     try:
         return Manifest.model_validate_json(data)
     except ValidationError as error:
-        raise VerificationError(f"{where}: signed but not a valid manifest "
-                                f"({error.errors()[0]['msg']})",
-                                hint="was it written by a newer Reprise?") from error
+        raise VerificationError(
+            f"{where}: signed but not a valid manifest ({error.errors()[0]['msg']})",
+            hint="was it written by a newer Reprise?",
+        ) from error

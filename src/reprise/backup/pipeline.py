@@ -122,24 +122,37 @@ def _compressor(level: int) -> Any:
 
     threads = compression_threads()
     params = zstandard.ZstdCompressionParameters.from_level(
-        level, threads=threads if threads > 1 else 0, job_size=JOB_SIZE if threads > 1 else 0,
-        write_checksum=True)
+        level,
+        threads=threads if threads > 1 else 0,
+        job_size=JOB_SIZE if threads > 1 else 0,
+        write_checksum=True,
+    )
     return zstandard.ZstdCompressor(compression_params=params)
 
 
-def store_stream(name: str, source: BinaryIO, writer: ObjectWriter, recipients: list[Any], *,
-                 level: int = 3, progress: Progress | None = None) -> StoredPart:
+def store_stream(
+    name: str,
+    source: BinaryIO,
+    writer: ObjectWriter,
+    recipients: list[Any],
+    *,
+    level: int = 3,
+    progress: Progress | None = None,
+) -> StoredPart:
     """Compress, encrypt and store ``source``; the caller commits or aborts ``writer``."""
     import pyrage
 
     plain = _MeasuringReader(source, progress)
     compressor = _compressor(level)
     stored = _MeasuringWriter(writer.write)
-    with compressor.stream_reader(plain, read_size=BLOCK,
-                                  closefd=False) as compressed, _original_errors(plain, stored):
+    with (
+        compressor.stream_reader(plain, read_size=BLOCK, closefd=False) as compressed,
+        _original_errors(plain, stored),
+    ):
         pyrage.encrypt_io(compressed, stored, recipients)
-    return StoredPart(name, plain.size, plain.hash.hexdigest(), stored.size,
-                      stored.hash.hexdigest())
+    return StoredPart(
+        name, plain.size, plain.hash.hexdigest(), stored.size, stored.hash.hexdigest()
+    )
 
 
 @dataclass(frozen=True)
@@ -152,9 +165,12 @@ class ReadBack:
     plain_sha256: str
 
 
-def read_stream(stored: BinaryIO, identities: list[Any],
-                sink: Callable[[bytes], Any] | None = None,
-                progress: Progress | None = None) -> ReadBack:
+def read_stream(
+    stored: BinaryIO,
+    identities: list[Any],
+    sink: Callable[[bytes], Any] | None = None,
+    progress: Progress | None = None,
+) -> ReadBack:
     """Decrypt and decompress a stored part, measuring both sides; ``sink`` gets the plain
     bytes (None: they are only measured, as deep verification does)."""
     import pyrage
@@ -163,13 +179,13 @@ def read_stream(stored: BinaryIO, identities: list[Any],
     measured = _MeasuringReader(stored, progress)
     plain = _MeasuringWriter(sink or (lambda _data: None))
     decompressor = zstandard.ZstdDecompressor()
-    with decompressor.stream_writer(plain, write_size=BLOCK,  # type: ignore[arg-type]
-                                    closefd=False) as decompressing, \
-            _original_errors(measured, plain):
+    with (
+        decompressor.stream_writer(plain, write_size=BLOCK, closefd=False) as decompressing,  # type: ignore[arg-type]
+        _original_errors(measured, plain),
+    ):
         pyrage.decrypt_io(measured, decompressing, identities)
         decompressing.flush()  # type: ignore[no-untyped-call]
-    return ReadBack(measured.size, measured.hash.hexdigest(), plain.size,
-                    plain.hash.hexdigest())
+    return ReadBack(measured.size, measured.hash.hexdigest(), plain.size, plain.hash.hexdigest())
 
 
 def hash_stream(stored: BinaryIO, progress: Progress | None = None) -> tuple[int, str]:

@@ -51,9 +51,14 @@ class Decision:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"repository": self.repository, "source": self.source, "id": self.backup_id,
-                "action": self.action, "reasons": self.reasons,
-                "stored_size": self.stored_size}
+        return {
+            "repository": self.repository,
+            "source": self.source,
+            "id": self.backup_id,
+            "action": self.action,
+            "reasons": self.reasons,
+            "stored_size": self.stored_size,
+        }
 
 
 def delete_backup_folder(repository: Repository, folder: BackupFolder) -> None:
@@ -61,8 +66,7 @@ def delete_backup_folder(repository: Repository, folder: BackupFolder) -> None:
     # The signature goes first: an interrupted prune leaves an incomplete leftover,
     # never a "complete" backup with missing parts.
     order = {SIGNATURE: 0, MANIFEST: 1}
-    for info in sorted(folder.objects,
-                       key=lambda item: order.get(item.key.rsplit("/", 1)[1], 2)):
+    for info in sorted(folder.objects, key=lambda item: order.get(item.key.rsplit("/", 1)[1], 2)):
         repository.backend.delete(info.key)
 
 
@@ -76,17 +80,25 @@ class PruneResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"decisions": [decision.to_dict() for decision in self.decisions],
-                "unreachable": self.unreachable}
+        return {
+            "decisions": [decision.to_dict() for decision in self.decisions],
+            "unreachable": self.unreachable,
+        }
 
 
 Planned = tuple[Repository, BackupFolder, Decision]
 
 
-def plan_prune(plan: Plan, store: Store, *, grace: timedelta = DEFAULT_GRACE,
-               problem_grace: timedelta = DEFAULT_PROBLEM_GRACE,
-               now: datetime | None = None, repository: str | None = None,
-               unreachable: dict[str, str] | None = None) -> list[Planned]:
+def plan_prune(
+    plan: Plan,
+    store: Store,
+    *,
+    grace: timedelta = DEFAULT_GRACE,
+    problem_grace: timedelta = DEFAULT_PROBLEM_GRACE,
+    now: datetime | None = None,
+    repository: str | None = None,
+    unreachable: dict[str, str] | None = None,
+) -> list[Planned]:
     """Decide, without deleting anything, for every folder of every source of the plan (of
     ``repository`` only, when given). A repository that cannot be read is skipped and named
     in ``unreachable`` with why, so that a dead S3 endpoint never stops the local disk from
@@ -102,9 +114,16 @@ def plan_prune(plan: Plan, store: Store, *, grace: timedelta = DEFAULT_GRACE,
             continue
         opened = repositories.setdefault(name, open_repository(plan, name))
         try:
-            decisions += _decide_source(job.name, job.source.retention, opened, store,
-                                        grace=grace, problem_grace=problem_grace, now=now,
-                                        zone=zone)
+            decisions += _decide_source(
+                job.name,
+                job.source.retention,
+                opened,
+                store,
+                grace=grace,
+                problem_grace=problem_grace,
+                now=now,
+                zone=zone,
+            )
         except InputError:
             raise  # the plan is wrong (it trusts no key): nothing can be judged anywhere
         except RepriseError as error:
@@ -113,15 +132,27 @@ def plan_prune(plan: Plan, store: Store, *, grace: timedelta = DEFAULT_GRACE,
     return decisions
 
 
-def _decide_source(source: str, retention: Any, repository: Repository, store: Store, *,
-                   grace: timedelta, problem_grace: timedelta, now: datetime,
-                   zone: ZoneInfo) -> list[Planned]:
-    verified = [entry.backup_id for entry in
-                list_backups(store, source=source, repository=repository.name)
-                if entry.verify_status == "ok"]
+def _decide_source(
+    source: str,
+    retention: Any,
+    repository: Repository,
+    store: Store,
+    *,
+    grace: timedelta,
+    problem_grace: timedelta,
+    now: datetime,
+    zone: ZoneInfo,
+) -> list[Planned]:
+    verified = [
+        entry.backup_id
+        for entry in list_backups(store, source=source, repository=repository.name)
+        if entry.verify_status == "ok"
+    ]
     # Keyed by the folder itself: the catalog may keep a problem under another id.
-    problems = {entry.location: entry for entry in
-                list_problems(store, source=source, repository=repository.name)}
+    problems = {
+        entry.location: entry
+        for entry in list_problems(store, source=source, repository=repository.name)
+    }
     decisions: list[Planned] = []
     complete: list[tuple[BackupFolder, datetime, int, datetime | None]] = []
     for folder in scan_folders(repository.backend, source):
@@ -149,27 +180,31 @@ def _decide_source(source: str, retention: Any, repository: Repository, store: S
                 decision.catalog_id = known.backup_id
             if since is not None and now - since >= problem_grace:
                 decision.action = "forget"
-                decision.reasons.append(f"known as damaged since {since:%Y-%m-%d}, past "
-                                        f"the {problem_grace.days}-day grace: "
-                                        f"{error.message}")
+                decision.reasons.append(
+                    f"known as damaged since {since:%Y-%m-%d}, past "
+                    f"the {problem_grace.days}-day grace: "
+                    f"{error.message}"
+                )
             else:
                 decision.action = "damaged"
                 until = f" until {since + problem_grace:%Y-%m-%d}" if since else ""
                 decision.reasons.append(f"kept as evidence{until}: {error.message}")
             continue
-        complete.append((folder, manifest.finished_at, decision.stored_size,
-                         manifest.retain_until))
-    kept = apply_retention([(folder.backup_id, time) for folder, time, _s, _r in complete],
-                           retention, zone)
+        complete.append((folder, manifest.finished_at, decision.stored_size, manifest.retain_until))
+    kept = apply_retention(
+        [(folder.backup_id, time) for folder, time, _s, _r in complete], retention, zone
+    )
     newest_id = max(complete, key=lambda item: item[1])[0].backup_id if complete else None
     newest_verified = max(verified) if verified else None
     by_id = {folder.backup_id: retain for folder, _t, _s, retain in complete}
     for _repo, folder, decision in decisions:
         if decision.action in ("forget", "leftover") and not _deletable(folder):
             decision.action = "damaged"
-            decision.reasons.append("its name is not one Reprise writes, so Reprise does not "
-                                    f"delete it: remove {repository.where(folder.prefix)} by "
-                                    "hand once examined")
+            decision.reasons.append(
+                "its name is not one Reprise writes, so Reprise does not "
+                f"delete it: remove {repository.where(folder.prefix)} by "
+                "hand once examined"
+            )
         if decision.action != "keep" or folder.backup_id not in by_id:
             continue
         rules = kept.get(folder.backup_id)
@@ -213,18 +248,34 @@ def _hours(delta: timedelta) -> str:
     return f"{delta.total_seconds() / 3600:.0f} h"
 
 
-def prune(plan: Plan, store: Store, *, dry_run: bool, grace: timedelta = DEFAULT_GRACE,
-          problem_grace: timedelta = DEFAULT_PROBLEM_GRACE,
-          now: datetime | None = None, repository: str | None = None) -> PruneResult:
+def prune(
+    plan: Plan,
+    store: Store,
+    *,
+    dry_run: bool,
+    grace: timedelta = DEFAULT_GRACE,
+    problem_grace: timedelta = DEFAULT_PROBLEM_GRACE,
+    now: datetime | None = None,
+    repository: str | None = None,
+) -> PruneResult:
     """Apply :func:`plan_prune` (unless ``dry_run``) to every reachable repository (or to
     ``repository``) and record one event per source."""
     if repository is not None and repository not in plan.repositories:
         known = ", ".join(sorted(plan.repositories)) or "none"
-        raise InputError(f"no repository named {repository!r} in the plan (known: {known})",
-                         hint="use a name under `repositories:`")
+        raise InputError(
+            f"no repository named {repository!r} in the plan (known: {known})",
+            hint="use a name under `repositories:`",
+        )
     result = PruneResult()
-    decisions = plan_prune(plan, store, grace=grace, problem_grace=problem_grace, now=now,
-                           repository=repository, unreachable=result.unreachable)
+    decisions = plan_prune(
+        plan,
+        store,
+        grace=grace,
+        problem_grace=problem_grace,
+        now=now,
+        repository=repository,
+        unreachable=result.unreachable,
+    )
     result.decisions = [decision for _r, _f, decision in decisions]
     if dry_run:
         return result

@@ -58,40 +58,68 @@ class RecipientsDiff:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"repository": self.repository, "accepted": self.accepted, "plan": self.plan,
-                "added": self.added, "removed": self.removed, "same": self.same,
-                "accepted_at": self.pin.accepted_at.isoformat() if self.pin else None,
-                "accepted_by": self.pin.accepted_by if self.pin else None,
-                "origin": self.pin.origin if self.pin else None}
+        return {
+            "repository": self.repository,
+            "accepted": self.accepted,
+            "plan": self.plan,
+            "added": self.added,
+            "removed": self.removed,
+            "same": self.same,
+            "accepted_at": self.pin.accepted_at.isoformat() if self.pin else None,
+            "accepted_by": self.pin.accepted_by if self.pin else None,
+            "origin": self.pin.origin if self.pin else None,
+        }
 
 
 def get_pin(store: Store, repository: str) -> Pin | None:
     """The accepted set, if one was recorded."""
     with store.engine.connect() as connection:
-        row = connection.execute(select(accepted_recipients).where(
-            accepted_recipients.c.repository == repository)).first()
+        row = connection.execute(
+            select(accepted_recipients).where(accepted_recipients.c.repository == repository)
+        ).first()
     if row is None:
         return None
-    return Pin(row.repository, list(row.recipients), row.accepted_at, row.accepted_by,
-               row.origin)
+    return Pin(row.repository, list(row.recipients), row.accepted_at, row.accepted_by, row.origin)
 
 
-def record_pin(store: Store, repository: str, recipients: list[str], *, by: str,
-               origin: str, kind: str = "repository.recipients_accepted") -> Pin:
+def record_pin(
+    store: Store,
+    repository: str,
+    recipients: list[str],
+    *,
+    by: str,
+    origin: str,
+    kind: str = "repository.recipients_accepted",
+) -> Pin:
     """Pin ``recipients`` for ``repository`` and journal it (same transaction)."""
     previous = get_pin(store, repository)
     pin = Pin(repository, list(recipients), datetime.now(UTC), by[:200], origin)
     before = previous.recipients if previous else []
     with store.engine.begin() as connection:
-        connection.execute(delete(accepted_recipients).where(
-            accepted_recipients.c.repository == repository))
-        connection.execute(insert(accepted_recipients).values(
-            repository=repository, recipients=pin.recipients, accepted_at=pin.accepted_at,
-            accepted_by=pin.accepted_by, origin=origin))
-        append_event(connection, kind, repository, {
-            "recipients": pin.recipients, "by": pin.accepted_by, "origin": origin,
-            "added": sorted(set(pin.recipients) - set(before)),
-            "removed": sorted(set(before) - set(pin.recipients))})
+        connection.execute(
+            delete(accepted_recipients).where(accepted_recipients.c.repository == repository)
+        )
+        connection.execute(
+            insert(accepted_recipients).values(
+                repository=repository,
+                recipients=pin.recipients,
+                accepted_at=pin.accepted_at,
+                accepted_by=pin.accepted_by,
+                origin=origin,
+            )
+        )
+        append_event(
+            connection,
+            kind,
+            repository,
+            {
+                "recipients": pin.recipients,
+                "by": pin.accepted_by,
+                "origin": origin,
+                "added": sorted(set(pin.recipients) - set(before)),
+                "removed": sorted(set(before) - set(pin.recipients)),
+            },
+        )
     return pin
 
 
@@ -102,16 +130,32 @@ def _bootstrap(store: Store, repository: Repository, plan_recipients: list[str])
     whoever can write the repository can rewrite it."""
     entries = list_backups(store, repository=repository.name)
     if entries:
-        return record_pin(store, repository.name, entries[-1].manifest.encryption.recipients,
-                          by="reprise", origin="newest backup",
-                          kind="repository.recipients_pinned")
+        return record_pin(
+            store,
+            repository.name,
+            entries[-1].manifest.encryption.recipients,
+            by="reprise",
+            origin="newest backup",
+            kind="repository.recipients_pinned",
+        )
     signed = _newest_signed(repository)
     if signed is not None:
-        return record_pin(store, repository.name, signed, by="reprise",
-                          origin="newest signed backup in the repository",
-                          kind="repository.recipients_pinned")
-    return record_pin(store, repository.name, list(plan_recipients), by="reprise",
-                      origin="plan (first use)", kind="repository.recipients_pinned")
+        return record_pin(
+            store,
+            repository.name,
+            signed,
+            by="reprise",
+            origin="newest signed backup in the repository",
+            kind="repository.recipients_pinned",
+        )
+    return record_pin(
+        store,
+        repository.name,
+        list(plan_recipients),
+        by="reprise",
+        origin="plan (first use)",
+        kind="repository.recipients_pinned",
+    )
 
 
 _NEWEST_TRIED = 20
@@ -125,8 +169,11 @@ def _newest_signed(repository: Repository) -> list[str] | None:
     from reprise.repository import NotFoundError, scan_folders
     from reprise.repository.layout import backup_time
 
-    folders = [folder for folder in scan_folders(repository.backend)
-               if folder.has_manifest and backup_time(folder.backup_id) is not None]
+    folders = [
+        folder
+        for folder in scan_folders(repository.backend)
+        if folder.has_manifest and backup_time(folder.backup_id) is not None
+    ]
     folders.sort(key=lambda folder: folder.backup_id[:16], reverse=True)
     for folder in folders[:_NEWEST_TRIED]:
         try:
@@ -139,14 +186,16 @@ def _newest_signed(repository: Repository) -> list[str] | None:
     return None
 
 
-def compare(store: Store, repository: Repository, plan_recipients: list[str], *,
-            bootstrap: bool = True) -> RecipientsDiff:
+def compare(
+    store: Store, repository: Repository, plan_recipients: list[str], *, bootstrap: bool = True
+) -> RecipientsDiff:
     """The plan's recipients against the accepted set (pinned first if needed)."""
     pin = get_pin(store, repository.name)
     if pin is None and bootstrap:
         pin = _bootstrap(store, repository, plan_recipients)
-    diff = RecipientsDiff(repository.name, pin.recipients if pin else None,
-                          list(plan_recipients), pin)
+    diff = RecipientsDiff(
+        repository.name, pin.recipients if pin else None, list(plan_recipients), pin
+    )
     if pin is not None:
         diff.added = [item for item in plan_recipients if item not in pin.recipients]
         diff.removed = [item for item in pin.recipients if item not in plan_recipients]
@@ -158,14 +207,19 @@ def check_recipients(store: Store, repository: Repository, plan_recipients: list
     diff = compare(store, repository, plan_recipients)
     fix = f"reprise repo recipients {repository.name} --accept"
     if diff.accepted is None:
-        raise InputError(f"repository {repository.name!r} has no accepted recipient set",
-                         hint=f"check `reprise keys show`, then run: {fix}")
+        raise InputError(
+            f"repository {repository.name!r} has no accepted recipient set",
+            hint=f"check `reprise keys show`, then run: {fix}",
+        )
     if not diff.same:
-        changes = "; ".join([f"added {item}" for item in diff.added]
-                            + [f"removed {item}" for item in diff.removed])
+        changes = "; ".join(
+            [f"added {item}" for item in diff.added] + [f"removed {item}" for item in diff.removed]
+        )
         raise InputError(
             f"the plan's recipients differ from those accepted for repository "
             f"{repository.name!r} ({changes}); backups would be readable by whoever holds "
-            "an added key", hint=f"if the change is intended, review it with `reprise repo "
-                                 f"recipients {repository.name}` and run: {fix}; otherwise "
-                                 "find out who changed keys.recipients or its file")
+            "an added key",
+            hint=f"if the change is intended, review it with `reprise repo "
+            f"recipients {repository.name}` and run: {fix}; otherwise "
+            "find out who changed keys.recipients or its file",
+        )

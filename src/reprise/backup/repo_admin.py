@@ -49,8 +49,9 @@ class InitResult:
     config: RepositoryConfig
 
 
-def init_repository(plan: Plan, name: str, store: Store | None = None, *,
-                    by: str = "reprise") -> InitResult:
+def init_repository(
+    plan: Plan, name: str, store: Store | None = None, *, by: str = "reprise"
+) -> InitResult:
     """Create the repository file (recording the plan's recipients and signing key), or
     report the existing one unchanged. A new repository's recipients become its accepted
     set in the state database (journaled)."""
@@ -66,8 +67,9 @@ def init_repository(plan: Plan, name: str, store: Store | None = None, *,
     signer = keyring.signing_key(plan.keys)
     config = new_config(recipients, [signer.public_pem])
     if not repository.backend.put_exclusive(CONFIG_KEY, encode_config(config)):
-        return InitResult(name, repository.backend.description, False,
-                          read_config(repository.backend, name))
+        return InitResult(
+            name, repository.backend.description, False, read_config(repository.backend, name)
+        )
     if store is not None and get_pin(store, name) is None:
         record_pin(store, name, recipients, by=by, origin="repo init")
     return InitResult(name, repository.backend.description, True, config)
@@ -86,23 +88,33 @@ class ReindexResult:
     @property
     def damaged(self) -> list[str]:
         """Every folder kept with a problem, as ``source/id (problem): detail``."""
-        return [f"{entry.source}/{entry.backup_id} ({entry.problem}): {entry.detail}"
-                for entry in self.problems]
+        return [
+            f"{entry.source}/{entry.backup_id} ({entry.problem}): {entry.detail}"
+            for entry in self.problems
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"repository": self.repository, "indexed": self.indexed,
-                "incomplete": self.incomplete, "damaged": self.damaged,
-                "problems": [entry.to_dict() for entry in self.problems],
-                "warnings": self.warnings}
+        return {
+            "repository": self.repository,
+            "indexed": self.indexed,
+            "incomplete": self.incomplete,
+            "damaged": self.damaged,
+            "problems": [entry.to_dict() for entry in self.problems],
+            "warnings": self.warnings,
+        }
 
 
 def trust_warnings(store: Store, repository: Repository) -> list[str]:
     """Where the repository file disagrees with the plan's trust and the accepted
     recipients; each disagreement found is also journaled (`repository.file_mismatch`)."""
     pin = get_pin(store, repository.name)
-    found = disagreements(repository.config_or_none(), repository.trust,
-                          pin.recipients if pin else None, repository.where(CONFIG_KEY))
+    found = disagreements(
+        repository.config_or_none(),
+        repository.trust,
+        pin.recipients if pin else None,
+        repository.where(CONFIG_KEY),
+    )
     if found:
         append_event(store, "repository.file_mismatch", repository.name, {"warnings": found})
     return found
@@ -130,21 +142,42 @@ def reindex(store: Store, repository: Repository) -> ReindexResult:
             result.incomplete.append(label)
         except (VerificationError, OperationError) as error:
             problem = error.problem if isinstance(error, TrustError) else "damaged"
-            result.problems.append(ProblemEntry(
-                repository.name, folder.source, folder.backup_id, problem, error.message,
-                now, sum(info.size for info in folder.objects),
-                _claimed(repository, folder.prefix)))
+            result.problems.append(
+                ProblemEntry(
+                    repository.name,
+                    folder.source,
+                    folder.backup_id,
+                    problem,
+                    error.message,
+                    now,
+                    sum(info.size for info in folder.objects),
+                    _claimed(repository, folder.prefix),
+                )
+            )
     taken = {manifest.id for manifest in manifests}
     result.problems = [
         replace(entry, source=key[0], backup_id=key[1], folder=key[2])
         for entry in result.problems
-        for key in [problem_key(entry.source, entry.backup_id, taken)]]
+        for key in [problem_key(entry.source, entry.backup_id, taken)]
+    ]
     result.indexed = replace_repository(store, repository.name, manifests, result.problems)
     if result.problems:
-        append_event(store, "repository.problems", repository.name, {
-            "problems": [{"source": entry.source, "backup_id": entry.backup_id,
-                          "problem": entry.problem, "detail": entry.detail}
-                         for entry in result.problems]})
+        append_event(
+            store,
+            "repository.problems",
+            repository.name,
+            {
+                "problems": [
+                    {
+                        "source": entry.source,
+                        "backup_id": entry.backup_id,
+                        "problem": entry.problem,
+                        "detail": entry.detail,
+                    }
+                    for entry in result.problems
+                ]
+            },
+        )
     return result
 
 
@@ -158,8 +191,17 @@ def _claimed(repository: Repository, prefix: str) -> dict[str, Any] | None:
         return None
     if not isinstance(raw, dict):
         return None
-    keep = ("id", "source", "service", "kind", "repository", "signing_key", "started_at",
-            "finished_at", "host")
+    keep = (
+        "id",
+        "source",
+        "service",
+        "kind",
+        "repository",
+        "signing_key",
+        "started_at",
+        "finished_at",
+        "host",
+    )
     return {key: raw[key] for key in keep if isinstance(raw.get(key), str)}
 
 
@@ -175,12 +217,16 @@ class ForgetResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"repository": self.repository, "source": self.source, "id": self.backup_id,
-                "problem": self.problem, "deleted_objects": self.deleted_objects}
+        return {
+            "repository": self.repository,
+            "source": self.source,
+            "id": self.backup_id,
+            "problem": self.problem,
+            "deleted_objects": self.deleted_objects,
+        }
 
 
-def forget(plan: Plan, store: Store, wanted: str, *, delete_folder: bool,
-           by: str) -> ForgetResult:
+def forget(plan: Plan, store: Store, wanted: str, *, delete_folder: bool, by: str) -> ForgetResult:
     """Remove a backup (typically one with a problem) from the catalog and, with
     ``delete_folder``, its folder from the repository; journaled (`backup.forgotten`)."""
     entry = find_any(store, wanted)
@@ -197,8 +243,12 @@ def forget(plan: Plan, store: Store, wanted: str, *, delete_folder: bool,
                 delete_backup_folder(repository, folder)
                 result.deleted_objects = len(folder.objects)
     forget_backup(store, result.repository, result.backup_id)
-    append_event(store, "backup.forgotten", result.source, {
-        **result.to_dict(), "by": by, "folder_deleted": delete_folder})
+    append_event(
+        store,
+        "backup.forgotten",
+        result.source,
+        {**result.to_dict(), "by": by, "folder_deleted": delete_folder},
+    )
     return result
 
 

@@ -22,15 +22,16 @@ _BUCKETS: dict[str, Callable[[datetime], tuple[int, ...]]] = {
 }
 
 
-def apply_retention(backups: Sequence[tuple[str, datetime]], retention: Retention,
-                    zone: tzinfo) -> dict[str, list[str]]:
+def apply_retention(
+    backups: Sequence[tuple[str, datetime]], retention: Retention, zone: tzinfo
+) -> dict[str, list[str]]:
     """Map each backup id to keep to the rules that keep it; the others may go."""
     ordered = sorted(backups, key=lambda item: item[1], reverse=True)
     kept: dict[str, list[str]] = {}
     if not ordered:
         return kept
     if retention.keep_last:
-        for backup_id, _time in ordered[:retention.keep_last]:
+        for backup_id, _time in ordered[: retention.keep_last]:
             kept.setdefault(backup_id, []).append(f"last {retention.keep_last}")
     if retention.keep_within is not None:
         newest = ordered[0][1]

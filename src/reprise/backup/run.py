@@ -56,31 +56,38 @@ class BackupJob:
         return default_source_name(self.service.id, self.source)
 
 
-def backup_jobs(plan: Plan, service_id: str | None = None,
-                source: str | None = None) -> list[BackupJob]:
+def backup_jobs(
+    plan: Plan, service_id: str | None = None, source: str | None = None
+) -> list[BackupJob]:
     """The backup entries of one service, or of every service; only ``source`` if given."""
     if service_id is not None:
         try:
             service = plan.service(service_id)
         except KeyError:
             known = ", ".join(item.id for item in plan.services)
-            raise InputError(f"no service {service_id!r} in the plan",
-                             hint=f"services: {known}") from None
+            raise InputError(
+                f"no service {service_id!r} in the plan", hint=f"services: {known}"
+            ) from None
         if not service.backups:
-            raise InputError(f"service {service_id} has no backups in the plan",
-                             hint="add a `backups:` entry to it")
+            raise InputError(
+                f"service {service_id} has no backups in the plan",
+                hint="add a `backups:` entry to it",
+            )
         services = [service]
     else:
         services = [service for service in plan.services if service.backups]
         if not services:
-            raise InputError("no service of the plan has backups",
-                             hint="add a `backups:` entry to a service")
+            raise InputError(
+                "no service of the plan has backups", hint="add a `backups:` entry to a service"
+            )
     jobs = [BackupJob(service, entry) for service in services for entry in service.backups]
     if source is not None:
         chosen = [job for job in jobs if job.name == source]
         if not chosen:
-            raise InputError(f"no backup source named {source!r}",
-                             hint=f"sources: {', '.join(job.name for job in jobs)}")
+            raise InputError(
+                f"no backup source named {source!r}",
+                hint=f"sources: {', '.join(job.name for job in jobs)}",
+            )
         return chosen
     return jobs
 
@@ -119,8 +126,14 @@ def _open_source(job: BackupJob, work_dir: Path) -> SourceRun:
     return PhysicalRun(source, job.name)
 
 
-def run_backup(plan: Plan, store: Store, job: BackupJob, *, work_dir: Path,
-               progress: ProgressFactory | None = None) -> BackupResult:
+def run_backup(
+    plan: Plan,
+    store: Store,
+    job: BackupJob,
+    *,
+    work_dir: Path,
+    progress: ProgressFactory | None = None,
+) -> BackupResult:
     """Make one backup of ``job`` and index it; raises RepriseError when it fails (the
     failure is recorded as an event and nothing incomplete is listed)."""
     repository = open_repository(plan, job.source.repository)
@@ -129,25 +142,52 @@ def run_backup(plan: Plan, store: Store, job: BackupJob, *, work_dir: Path,
     try:
         result = _make_backup(plan, store, job, repository, work_dir, progress or no_progress)
     except RepriseError as error:
-        append_event(store, "backup.failed", job.service.id, {
-            "source": job.name, "repository": repository.name, "error": error.message,
-            "seconds": round(time.monotonic() - clock, 3), "started_at": started.isoformat()})
+        append_event(
+            store,
+            "backup.failed",
+            job.service.id,
+            {
+                "source": job.name,
+                "repository": repository.name,
+                "error": error.message,
+                "seconds": round(time.monotonic() - clock, 3),
+                "started_at": started.isoformat(),
+            },
+        )
         log.warning("backup of %s failed: %s", job.name, error.message)
         raise
     manifest = result.manifest
-    payload = {"source": job.name, "repository": repository.name, "backup_id": manifest.id,
-               "bytes_in": manifest.plain_size, "bytes_out": manifest.stored_size,
-               "seconds": round(manifest.duration, 3),
-               "bytes_per_second": round(result.throughput), "warnings": result.warnings}
+    payload = {
+        "source": job.name,
+        "repository": repository.name,
+        "backup_id": manifest.id,
+        "bytes_in": manifest.plain_size,
+        "bytes_out": manifest.stored_size,
+        "seconds": round(manifest.duration, 3),
+        "bytes_per_second": round(result.throughput),
+        "warnings": result.warnings,
+    }
     append_event(store, "backup.completed", job.service.id, payload)
-    log.info("backup %s of %s: %d bytes in, %d bytes out, %.1f s, %.1f MB/s", manifest.id,
-             job.name, manifest.plain_size, manifest.stored_size, manifest.duration,
-             result.throughput / 1e6)
+    log.info(
+        "backup %s of %s: %d bytes in, %d bytes out, %.1f s, %.1f MB/s",
+        manifest.id,
+        job.name,
+        manifest.plain_size,
+        manifest.stored_size,
+        manifest.duration,
+        result.throughput / 1e6,
+    )
     return result
 
 
-def _make_backup(plan: Plan, store: Store, job: BackupJob, repository: Repository,
-                 work_dir: Path, progress: ProgressFactory) -> BackupResult:
+def _make_backup(
+    plan: Plan,
+    store: Store,
+    job: BackupJob,
+    repository: Repository,
+    work_dir: Path,
+    progress: ProgressFactory,
+) -> BackupResult:
     recipients = keyring.recipients(plan.keys)
     age_recipients = keyring.age_recipients(recipients)
     signer = keyring.signing_key(plan.keys)
@@ -169,30 +209,52 @@ def _make_backup(plan: Plan, store: Store, job: BackupJob, repository: Repositor
                 writer = repository.backend.open_writer(key)
                 try:
                     with progress(backup_id, spec.name) as report, spec.open() as stream:
-                        stored = store_stream(spec.name + STORED_SUFFIX, stream, writer,
-                                              age_recipients,
-                                              level=job.source.compression_level,
-                                              progress=report)
+                        stored = store_stream(
+                            spec.name + STORED_SUFFIX,
+                            stream,
+                            writer,
+                            age_recipients,
+                            level=job.source.compression_level,
+                            progress=report,
+                        )
                 except BaseException:
                     writer.abort()
                     raise
                 writer.commit()
                 written.append(key)
-                parts.append(Part(name=stored.name, role=spec.role, database=spec.database,
-                                  format=spec.format, plain_size=stored.plain_size,
-                                  plain_sha256=stored.plain_sha256,
-                                  stored_size=stored.stored_size, sha256=stored.sha256))
+                parts.append(
+                    Part(
+                        name=stored.name,
+                        role=spec.role,
+                        database=spec.database,
+                        format=spec.format,
+                        plain_size=stored.plain_size,
+                        plain_sha256=stored.plain_sha256,
+                        stored_size=stored.stored_size,
+                        sha256=stored.sha256,
+                    )
+                )
             warnings.extend(run.facts.warnings)
             manifest = Manifest(
-                id=backup_id, repository=repository.name, source=job.name,
-                kind=job.source.kind, service=job.service.id, host=socket.gethostname(),
-                started_at=started, finished_at=datetime.now(UTC),
+                id=backup_id,
+                repository=repository.name,
+                source=job.name,
+                kind=job.source.kind,
+                service=job.service.id,
+                host=socket.gethostname(),
+                started_at=started,
+                finished_at=datetime.now(UTC),
                 tool={"name": "reprise", "version": __version__},
                 compression=Compression(level=job.source.compression_level),
-                encryption=Encryption(recipients=recipients), signing_key=signer.fingerprint,
-                parts=parts, server=run.facts.server, databases=run.facts.databases,
-                labels=job.source.labels, warnings=warnings,
-                retain_until=_retain_until(plan, repository.name))
+                encryption=Encryption(recipients=recipients),
+                signing_key=signer.fingerprint,
+                parts=parts,
+                server=run.facts.server,
+                databases=run.facts.databases,
+                labels=job.source.labels,
+                warnings=warnings,
+                retain_until=_retain_until(plan, repository.name),
+            )
             data = encode_manifest(manifest)
             put_bytes(repository.backend, prefix + MANIFEST, data)
             written.append(prefix + MANIFEST)
@@ -224,8 +286,15 @@ def _remove_quietly(repository: Repository, keys: list[str]) -> None:
 def summary(result: BackupResult) -> dict[str, Any]:
     """The JSON form of one completed backup."""
     manifest = result.manifest
-    return {"id": manifest.id, "service": manifest.service, "source": manifest.source,
-            "repository": result.repository, "bytes_in": manifest.plain_size,
-            "bytes_out": manifest.stored_size, "seconds": round(manifest.duration, 3),
-            "bytes_per_second": round(result.throughput), "parts": len(manifest.parts),
-            "warnings": result.warnings}
+    return {
+        "id": manifest.id,
+        "service": manifest.service,
+        "source": manifest.source,
+        "repository": result.repository,
+        "bytes_in": manifest.plain_size,
+        "bytes_out": manifest.stored_size,
+        "seconds": round(manifest.duration, 3),
+        "bytes_per_second": round(result.throughput),
+        "parts": len(manifest.parts),
+        "warnings": result.warnings,
+    }

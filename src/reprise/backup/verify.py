@@ -54,10 +54,17 @@ class Outcome:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"repository": self.repository, "source": self.source, "id": self.backup_id,
-                "deep": self.deep, "ok": self.ok, "incomplete": self.incomplete,
-                "problems": self.problems, "checked_parts": self.checked_parts,
-                "checked_bytes": self.checked_bytes}
+        return {
+            "repository": self.repository,
+            "source": self.source,
+            "id": self.backup_id,
+            "deep": self.deep,
+            "ok": self.ok,
+            "incomplete": self.incomplete,
+            "problems": self.problems,
+            "checked_parts": self.checked_parts,
+            "checked_bytes": self.checked_bytes,
+        }
 
 
 def load_manifest(repository: Repository, source: str, backup_id: str) -> Manifest:
@@ -70,31 +77,42 @@ def load_manifest(repository: Repository, source: str, backup_id: str) -> Manife
         check_key(prefix + MANIFEST)
         data, signature = read_signed(repository.backend, prefix)
     except InputError as error:  # an odd folder name, an oversized manifest or signature
-        raise TrustError(f"{where}: not a backup Reprise wrote ({error.message})",
-                         problem="damaged",
-                         hint="the folder cannot be trusted; `reprise backup forget` it once "
-                              "examined") from None
-    verify_signature(data, signature, repository.trust, where,
-                     config=repository.config_or_none())
+        raise TrustError(
+            f"{where}: not a backup Reprise wrote ({error.message})",
+            problem="damaged",
+            hint="the folder cannot be trusted; `reprise backup forget` it once examined",
+        ) from None
+    verify_signature(data, signature, repository.trust, where, config=repository.config_or_none())
     manifest = parse_manifest(data, where)
     if manifest.id != backup_id or manifest.source != source:
-        raise TrustError(f"{where}: signed for backup {manifest.source}/{manifest.id}, "
-                         f"found in {source}/{backup_id} (renamed or moved)",
-                         problem="moved",
-                         hint="the backup cannot be trusted under this name; use another "
-                              "one, and `reprise backup forget` this one once examined")
+        raise TrustError(
+            f"{where}: signed for backup {manifest.source}/{manifest.id}, "
+            f"found in {source}/{backup_id} (renamed or moved)",
+            problem="moved",
+            hint="the backup cannot be trusted under this name; use another "
+            "one, and `reprise backup forget` this one once examined",
+        )
     if manifest.repository != repository.name:
-        raise TrustError(f"{where}: signed for repository {manifest.repository!r}, found "
-                         f"in {repository.name!r} (replayed from another repository)",
-                         problem="replayed",
-                         hint="restore it from the repository it was made for; "
-                              "`reprise backup forget` this copy once examined")
+        raise TrustError(
+            f"{where}: signed for repository {manifest.repository!r}, found "
+            f"in {repository.name!r} (replayed from another repository)",
+            problem="replayed",
+            hint="restore it from the repository it was made for; "
+            "`reprise backup forget` this copy once examined",
+        )
     return manifest
 
 
-def verify_backup(repository: Repository, source: str, backup_id: str, *, deep: bool,
-                  identities: list[Any] | None = None, only_parts: set[str] | None = None,
-                  progress: VerifyProgress | None = None) -> Outcome:
+def verify_backup(
+    repository: Repository,
+    source: str,
+    backup_id: str,
+    *,
+    deep: bool,
+    identities: list[Any] | None = None,
+    only_parts: set[str] | None = None,
+    progress: VerifyProgress | None = None,
+) -> Outcome:
     """Check one backup; problems are collected, not raised, so a run reports them all."""
     outcome = Outcome(repository.name, source, backup_id, deep)
     prefix = backup_prefix(source, backup_id)
@@ -102,8 +120,10 @@ def verify_backup(repository: Repository, source: str, backup_id: str, *, deep: 
         manifest = load_manifest(repository, source, backup_id)
     except NotFoundError as error:
         outcome.incomplete = True
-        outcome.problems.append(f"{repository.where(prefix)}: incomplete backup "
-                                f"({error.args[0].rsplit('/', 1)[-1]} is missing)")
+        outcome.problems.append(
+            f"{repository.where(prefix)}: incomplete backup "
+            f"({error.args[0].rsplit('/', 1)[-1]} is missing)"
+        )
         return outcome
     except InputError:
         raise  # the plan (its trusted keys) is wrong, not the backup
@@ -122,8 +142,10 @@ def verify_backup(repository: Repository, source: str, backup_id: str, *, deep: 
             outcome.problems.append(f"{where}: missing")
             continue
         if info.size != part.stored_size:
-            outcome.problems.append(f"{where}: {info.size} bytes stored, the manifest says "
-                                    f"{part.stored_size} (truncated or altered)")
+            outcome.problems.append(
+                f"{where}: {info.size} bytes stored, the manifest says "
+                f"{part.stored_size} (truncated or altered)"
+            )
             continue
         problem = _check_part(repository, key, part, deep, identities, report)
         if problem:
@@ -134,13 +156,18 @@ def verify_backup(repository: Repository, source: str, backup_id: str, *, deep: 
     return outcome
 
 
-def _check_part(repository: Repository, key: str, part: Any, deep: bool,
-                identities: list[Any] | None, report: VerifyProgress) -> str | None:
+def _check_part(
+    repository: Repository,
+    key: str,
+    part: Any,
+    deep: bool,
+    identities: list[Any] | None,
+    report: VerifyProgress,
+) -> str | None:
     import pyrage
     import zstandard
 
-    with report(key, part.stored_size) as progress, \
-            repository.backend.open_reader(key) as stream:
+    with report(key, part.stored_size) as progress, repository.backend.open_reader(key) as stream:
         if not deep:
             size, digest = hash_stream(stream, progress)
             if digest != part.sha256 or size != part.stored_size:
@@ -150,7 +177,7 @@ def _check_part(repository: Repository, key: str, part: Any, deep: bool,
         try:
             result = read_stream(stream, identities, progress=progress)
         except pyrage.DecryptError as error:
-            return (f"cannot decrypt ({error}): damaged, or not encrypted to this identity")
+            return f"cannot decrypt ({error}): damaged, or not encrypted to this identity"
         except zstandard.ZstdError as error:
             return f"decrypts but does not decompress ({error})"
         except OSError as error:
@@ -165,22 +192,44 @@ def _check_part(repository: Repository, key: str, part: Any, deep: bool,
     return None
 
 
-def verify_and_record(store: Store, repository: Repository, source: str, backup_id: str, *,
-                      deep: bool, identities: list[Any] | None = None,
-                      only_parts: set[str] | None = None,
-                      progress: VerifyProgress | None = None) -> Outcome:
+def verify_and_record(
+    store: Store,
+    repository: Repository,
+    source: str,
+    backup_id: str,
+    *,
+    deep: bool,
+    identities: list[Any] | None = None,
+    only_parts: set[str] | None = None,
+    progress: VerifyProgress | None = None,
+) -> Outcome:
     """Verify and remember the outcome (and which parts were read) in the catalog."""
-    outcome = verify_backup(repository, source, backup_id, deep=deep, identities=identities,
-                            only_parts=only_parts, progress=progress)
+    outcome = verify_backup(
+        repository,
+        source,
+        backup_id,
+        deep=deep,
+        identities=identities,
+        only_parts=only_parts,
+        progress=progress,
+    )
     if not outcome.incomplete:
         detail = "; ".join(outcome.problems) or None
-        record_verification(store, repository.name, backup_id, ok=outcome.ok, detail=detail,
-                            checked_parts=outcome.checked_parts, deep=deep)
+        record_verification(
+            store,
+            repository.name,
+            backup_id,
+            ok=outcome.ok,
+            detail=detail,
+            checked_parts=outcome.checked_parts,
+            deep=deep,
+        )
     return outcome
 
 
-def budget_selection(store: Store, fraction: float, *, deep: bool) -> dict[tuple[str, str],
-                                                                         set[str]]:
+def budget_selection(
+    store: Store, fraction: float, *, deep: bool
+) -> dict[tuple[str, str], set[str]]:
     """The least recently checked parts holding at least ``fraction`` of all stored bytes,
     grouped by (repository, backup id). Never-checked parts come first, so that
     ``ceil(1 / fraction)`` runs check every part that existed at the first run."""
@@ -202,5 +251,12 @@ def leftovers(repository: Repository) -> Iterable[BackupFolder]:
     return (folder for folder in scan_folders(repository.backend) if not folder.has_manifest)
 
 
-__all__ = ["Outcome", "PartAge", "budget_selection", "leftovers", "load_manifest",
-           "verify_and_record", "verify_backup"]
+__all__ = [
+    "Outcome",
+    "PartAge",
+    "budget_selection",
+    "leftovers",
+    "load_manifest",
+    "verify_and_record",
+    "verify_backup",
+]

@@ -12,10 +12,11 @@ from reprise.errors import EXIT_FAILED
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
-alert_app = typer.Typer(no_args_is_help=True, help="Alerts: list, acknowledge, test the "
-                                                   "contacts.")
-silence_app = typer.Typer(no_args_is_help=True, help="Silences: hold a service's alerts "
-                                                     "back for a while (checks still run).")
+alert_app = typer.Typer(no_args_is_help=True, help="Alerts: list, acknowledge, test the contacts.")
+silence_app = typer.Typer(
+    no_args_is_help=True,
+    help="Silences: hold a service's alerts back for a while (checks still run).",
+)
 
 
 def _when(value: Any) -> str:
@@ -40,8 +41,12 @@ def alert_list(
     finally:
         store.close()
     if json:
-        print_json({"alerts": [a.to_dict() for a in alerts],
-                    "failed_deliveries": [d.to_dict() for d in failures]})
+        print_json(
+            {
+                "alerts": [a.to_dict() for a in alerts],
+                "failed_deliveries": [d.to_dict() for d in failures],
+            }
+        )
         return
     from rich.table import Table
 
@@ -50,29 +55,61 @@ def alert_list(
         out.print("No open alerts." if not all_ else "No alerts.")
     else:
         table = Table(box=None, pad_edge=False)
-        for column in ("Id", "Service", "Prio", "Kind", "Opened (UTC)", "Notified", "Level",
-                       "Acked", "Resolved", "Message"):
+        for column in (
+            "Id",
+            "Service",
+            "Prio",
+            "Kind",
+            "Opened (UTC)",
+            "Notified",
+            "Level",
+            "Acked",
+            "Resolved",
+            "Message",
+        ):
             table.add_column(column, overflow="fold")
         for a in alerts:
-            notified = _when(a.notified_at) if a.notified_at else (
-                f"held: {a.root} down" if a.root else
-                f"digest {_when(a.digest_due)}" if a.digest_due else "—")
+            notified = (
+                _when(a.notified_at)
+                if a.notified_at
+                else (
+                    f"held: {a.root} down"
+                    if a.root
+                    else f"digest {_when(a.digest_due)}"
+                    if a.digest_due
+                    else "—"
+                )
+            )
             acked = f"{_when(a.acked_at)} {a.acked_by}" if a.acked_at else "—"
-            table.add_row(str(a.id), a.service, a.priority, a.kind, _when(a.opened_at),
-                          notified, str(a.level), acked, _when(a.resolved_at), a.message)
+            table.add_row(
+                str(a.id),
+                a.service,
+                a.priority,
+                a.kind,
+                _when(a.opened_at),
+                notified,
+                str(a.level),
+                acked,
+                _when(a.resolved_at),
+                a.message,
+            )
         out.print(table)
     if failures:
         out.print("\n[bold red]Failed deliveries[/]")
         for d in failures:
-            out.print(f"  {_when(d.at)} {d.kind} to {d.role} ({d.contact}) after {d.attempts} "
-                      f"tries: {d.error}", highlight=False)
+            out.print(
+                f"  {_when(d.at)} {d.kind} to {d.role} ({d.contact}) after {d.attempts} "
+                f"tries: {d.error}",
+                highlight=False,
+            )
 
 
 @alert_app.command("ack")
 def alert_ack(
     ctx: typer.Context,
-    target: Annotated[str, typer.Argument(help="An alert id, or a service id (all its open "
-                                               "alerts).")],
+    target: Annotated[
+        str, typer.Argument(help="An alert id, or a service id (all its open alerts).")
+    ],
     by: ByOption = None,
 ) -> None:
     """Acknowledge: someone is on it, escalation stops (recovery is still notified)."""
@@ -86,13 +123,15 @@ def alert_ack(
         person = who(by)
         alerts = acknowledge(store, target, person)
         for alert in alerts:
-            append_event(store, "alert.acked", alert.service, {"alert": alert.id,
-                                                                "by": person})
+            append_event(store, "alert.acked", alert.service, {"alert": alert.id, "by": person})
     finally:
         store.close()
     for alert in alerts:
-        stdout().print(f"Alert {alert.id} ({alert.service}, {alert.kind}) acknowledged by "
-                       f"{alert.acked_by} at {_when(alert.acked_at)} UTC.", highlight=False)
+        stdout().print(
+            f"Alert {alert.id} ({alert.service}, {alert.kind}) acknowledged by "
+            f"{alert.acked_by} at {_when(alert.acked_at)} UTC.",
+            highlight=False,
+        )
 
 
 @alert_app.command("test")
@@ -124,8 +163,9 @@ def alert_test(
         outcomes: list[Any] = []
         for one in chosen:
             subject, body = writer.test(one)
-            outcomes += await send_to_roles(plan, store, Notification("test", (one,), subject,
-                                                                      body))
+            outcomes += await send_to_roles(
+                plan, store, Notification("test", (one,), subject, body)
+            )
         return outcomes
 
     try:
@@ -133,15 +173,18 @@ def alert_test(
     finally:
         store.close()
     if not records:
-        raise InputError("no contacts to test" + (f" in role {role!r}" if role else ""),
-                         hint="add contacts (Apprise URLs) to the members of roles: in the plan")
+        raise InputError(
+            "no contacts to test" + (f" in role {role!r}" if role else ""),
+            hint="add contacts (Apprise URLs) to the members of roles: in the plan",
+        )
     if json:
         print_json([r.to_dict() for r in records])
     else:
         out = stdout()
         for r in records:
-            verdict = "[green]sent[/]" if r.ok else f"[red]FAILED[/] after {r.attempts} " \
-                                                   f"tries: {r.error}"
+            verdict = (
+                "[green]sent[/]" if r.ok else f"[red]FAILED[/] after {r.attempts} tries: {r.error}"
+            )
             out.print(f"{r.role:<20} {r.contact:<40} {verdict}", highlight=False)
         failed = sum(1 for r in records if not r.ok)
         out.print(f"{len(records) - failed} of {len(records)} contacts reached.")
@@ -184,9 +227,11 @@ def silence_add(
         append_event(store, "silence.added", service, silence.to_dict())
     finally:
         store.close()
-    stdout().print(f"Silence {silence.id}: alerts of {service} held back for "
-                   f"{format_duration(duration)}, until {_when(silence.ends_at)} UTC.",
-                   highlight=False)
+    stdout().print(
+        f"Silence {silence.id}: alerts of {service} held back for "
+        f"{format_duration(duration)}, until {_when(silence.ends_at)} UTC.",
+        highlight=False,
+    )
 
 
 @silence_app.command("list")
@@ -219,16 +264,16 @@ def silence_list(
     for column in ("Id", "Service", "From (UTC)", "Until (UTC)", "By", "Reason"):
         table.add_column(column, overflow="fold")
     for s in silences:
-        table.add_row(str(s.id), s.service, _when(s.starts_at), _when(s.ends_at),
-                      s.created_by, s.reason)
+        table.add_row(
+            str(s.id), s.service, _when(s.starts_at), _when(s.ends_at), s.created_by, s.reason
+        )
     stdout().print(table)
 
 
 @silence_app.command("remove")
 def silence_remove(
     ctx: typer.Context,
-    silence_id: Annotated[int, typer.Argument(help="The silence's id.", min=1,
-                                              max=ROW_ID_MAX)],
+    silence_id: Annotated[int, typer.Argument(help="The silence's id.", min=1, max=ROW_ID_MAX)],
 ) -> None:
     """End a silence now."""
     from reprise.alerts.records import end_silence

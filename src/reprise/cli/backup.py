@@ -12,8 +12,9 @@ from reprise.errors import EXIT_FAILED
 if TYPE_CHECKING:
     from reprise.backup.catalog import CatalogEntry
 
-app = typer.Typer(help="Encrypted, signed backups: run, list, show, verify, forget, prune.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Encrypted, signed backups: run, list, show, verify, forget, prune.", no_args_is_help=True
+)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
@@ -29,9 +30,13 @@ def run_command(
     ctx: typer.Context,
     service: Annotated[str | None, typer.Argument(help="Service whose backups to run.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every service with backups.")] = False,
-    source: Annotated[str | None, typer.Option(
-        help="Only this source (its repository folder name, e.g. akig-db-postgres): sources "
-             "of one service often have different schedules.")] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            help="Only this source (its repository folder name, e.g. akig-db-postgres): sources "
+            "of one service often have different schedules."
+        ),
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Back up a service (every `backups` entry of it), or all of them with --all.
@@ -58,15 +63,15 @@ def run_command(
         with progress.byte_bars(progress.wanted(json)) as bars:
             for job in jobs:
                 try:
-                    result = run_backup(loaded.plan, store, job, work_dir=work_dir,
-                                        progress=bars)
+                    result = run_backup(loaded.plan, store, job, work_dir=work_dir, progress=bars)
                 except RepriseError as error:
                     if len(jobs) == 1:
                         raise
                     failures.append(error)
                     print_error(error)
-                    results.append({"source": job.name, "service": job.service.id,
-                                    "error": error.message})
+                    results.append(
+                        {"source": job.name, "service": job.service.id, "error": error.message}
+                    )
                     continue
                 results.append(summary(result))
                 if not json:
@@ -87,10 +92,12 @@ def _print_done(result: Any) -> None:
     from reprise.cli.output import stdout
 
     manifest = result.manifest
-    stdout().print(f"[green]✓[/] {manifest.source} {manifest.id}: "
-                   f"{_size(manifest.plain_size)} → {_size(manifest.stored_size)} in "
-                   f"{manifest.duration:.1f} s ({_size(int(result.throughput))}/s), "
-                   f"{len(manifest.parts)} part(s), repository {result.repository}")
+    stdout().print(
+        f"[green]✓[/] {manifest.source} {manifest.id}: "
+        f"{_size(manifest.plain_size)} → {_size(manifest.stored_size)} in "
+        f"{manifest.duration:.1f} s ({_size(int(result.throughput))}/s), "
+        f"{len(manifest.parts)} part(s), repository {result.repository}"
+    )
 
 
 def _verified(entry: CatalogEntry) -> str:
@@ -119,41 +126,73 @@ def list_command(
     loaded, store = open_state(ctx)
     try:
         entries = list_backups(store, service=service)
-        problems = [entry for entry in list_problems(store)
-                    if service is None or (entry.claimed or {}).get("service") == service]
+        problems = [
+            entry
+            for entry in list_problems(store)
+            if service is None or (entry.claimed or {}).get("service") == service
+        ]
         missing = uncatalogued_local(loaded.plan, store)
     finally:
         store.close()
     for found in missing:  # on stderr: the JSON on stdout keeps its shape
         shown = ", ".join(found.folders[:3]) + (" …" if len(found.folders) > 3 else "")
-        stderr().print(f"note: repository {found.repository} holds {len(found.folders)} "
-                       f"complete-looking backup(s) the catalog lacks ({shown}): run "
-                       f"`reprise repo reindex {found.repository}` to verify and list them",
-                       markup=False, highlight=False)
+        stderr().print(
+            f"note: repository {found.repository} holds {len(found.folders)} "
+            f"complete-looking backup(s) the catalog lacks ({shown}): run "
+            f"`reprise repo reindex {found.repository}` to verify and list them",
+            markup=False,
+            highlight=False,
+        )
     if json:
-        print_json([{**entry.to_dict(), "problem": None} for entry in entries]
-                   + [entry.to_dict() for entry in problems])
+        print_json(
+            [{**entry.to_dict(), "problem": None} for entry in entries]
+            + [entry.to_dict() for entry in problems]
+        )
         return
     table = Table(title=f"Backups ({len(entries)})", title_justify="left")
-    for column in ("ID", "Service", "Source", "Time (UTC)", "Plain", "Stored", "Duration",
-                   "Verified"):
-        table.add_column(column, justify="right" if column in ("Plain", "Stored", "Duration")
-                         else "left")
+    for column in (
+        "ID",
+        "Service",
+        "Source",
+        "Time (UTC)",
+        "Plain",
+        "Stored",
+        "Duration",
+        "Verified",
+    ):
+        table.add_column(
+            column, justify="right" if column in ("Plain", "Stored", "Duration") else "left"
+        )
     for entry in entries:
         manifest = entry.manifest
-        table.add_row(manifest.id, manifest.service, manifest.source,
-                      manifest.finished_at.strftime("%Y-%m-%d %H:%M:%S"),
-                      _size(manifest.plain_size), _size(manifest.stored_size),
-                      f"{manifest.duration:.1f} s", _verified(entry))
+        table.add_row(
+            manifest.id,
+            manifest.service,
+            manifest.source,
+            manifest.finished_at.strftime("%Y-%m-%d %H:%M:%S"),
+            _size(manifest.plain_size),
+            _size(manifest.stored_size),
+            f"{manifest.duration:.1f} s",
+            _verified(entry),
+        )
     for problem in problems:
         claimed = problem.claimed or {}
-        table.add_row(f"[red]{problem.backup_id}[/]", escape(str(claimed.get("service", "?"))),
-                      problem.source, f"{problem.since:%Y-%m-%d %H:%M:%S}", "-",
-                      _size(problem.stored_size), "-", f"[red]{problem.problem.upper()}[/]")
+        table.add_row(
+            f"[red]{problem.backup_id}[/]",
+            escape(str(claimed.get("service", "?"))),
+            problem.source,
+            f"{problem.since:%Y-%m-%d %H:%M:%S}",
+            "-",
+            _size(problem.stored_size),
+            "-",
+            f"[red]{problem.problem.upper()}[/]",
+        )
     stdout().print(table)
     for problem in problems:
-        stdout().print(f"[red]{problem.problem}:[/] {problem.source}/{problem.backup_id} in "
-                       f"{problem.repository}: {escape(problem.detail)}")
+        stdout().print(
+            f"[red]{problem.problem}:[/] {problem.source}/{problem.backup_id} in "
+            f"{problem.repository}: {escape(problem.detail)}"
+        )
     if problems:
         stdout().print("Never restored; `reprise backup forget ID` removes one once examined.")
 
@@ -161,8 +200,9 @@ def list_command(
 @app.command("show")
 def show_command(
     ctx: typer.Context,
-    backup_id: Annotated[str, typer.Argument(metavar="ID", help="A backup id (or its "
-                                                                "unique beginning).")],
+    backup_id: Annotated[
+        str, typer.Argument(metavar="ID", help="A backup id (or its unique beginning).")
+    ],
     json: JsonOption = False,
 ) -> None:
     """One backup: its parts, sizes, checksums, server facts and table figures."""
@@ -180,28 +220,43 @@ def show_command(
         print_json({**entry.to_dict(), "manifest": manifest.model_dump(mode="json")})
         return
     console = stdout()
-    console.print(f"[bold]Backup {manifest.id}[/] of {manifest.service} "
-                  f"(source {manifest.source}, {manifest.kind}) in {entry.repository}")
-    console.print(f"  {manifest.started_at:%Y-%m-%d %H:%M:%S} → "
-                  f"{manifest.finished_at:%H:%M:%S} UTC ({manifest.duration:.1f} s) "
-                  f"on {manifest.host}, reprise {manifest.tool.get('version')}")
-    console.print(f"  {_size(manifest.plain_size)} plain, {_size(manifest.stored_size)} "
-                  f"stored (zstd {manifest.compression.level}, age to "
-                  f"{len(manifest.encryption.recipients)} recipient(s)); "
-                  f"verified: {_verified(entry)}")
+    console.print(
+        f"[bold]Backup {manifest.id}[/] of {manifest.service} "
+        f"(source {manifest.source}, {manifest.kind}) in {entry.repository}"
+    )
+    console.print(
+        f"  {manifest.started_at:%Y-%m-%d %H:%M:%S} → "
+        f"{manifest.finished_at:%H:%M:%S} UTC ({manifest.duration:.1f} s) "
+        f"on {manifest.host}, reprise {manifest.tool.get('version')}"
+    )
+    console.print(
+        f"  {_size(manifest.plain_size)} plain, {_size(manifest.stored_size)} "
+        f"stored (zstd {manifest.compression.level}, age to "
+        f"{len(manifest.encryption.recipients)} recipient(s)); "
+        f"verified: {_verified(entry)}"
+    )
     if manifest.server.get("version"):
-        console.print(f"  server PostgreSQL {manifest.server['version']}"
-                      + (f", system id {manifest.server['system_identifier']}"
-                         if manifest.server.get("system_identifier") else ""))
+        console.print(
+            f"  server PostgreSQL {manifest.server['version']}"
+            + (
+                f", system id {manifest.server['system_identifier']}"
+                if manifest.server.get("system_identifier")
+                else ""
+            )
+        )
     console.print("[bold]Parts[/]")
     for part in manifest.parts:
-        console.print(f"  {part.name}  {_size(part.plain_size)} → {_size(part.stored_size)}  "
-                      f"sha256 {part.sha256[:16]}…")
+        console.print(
+            f"  {part.name}  {_size(part.plain_size)} → {_size(part.stored_size)}  "
+            f"sha256 {part.sha256[:16]}…"
+        )
     for database in manifest.databases:
         tables = database.get("tables", [])
         rows = sum(table.get("rows", 0) for table in tables)
-        console.print(f"[bold]Database {database['name']}[/]: {len(tables)} table(s), "
-                      f"{rows} row(s) ({database.get('table_stats', 'none')})")
+        console.print(
+            f"[bold]Database {database['name']}[/]: {len(tables)} table(s), "
+            f"{rows} row(s) ({database.get('table_stats', 'none')})"
+        )
     for warning in manifest.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
 
@@ -209,17 +264,24 @@ def show_command(
 @app.command("verify")
 def verify_command(
     ctx: typer.Context,
-    backup_id: Annotated[str | None, typer.Argument(metavar="[ID]",
-                                                    help="One backup.")] = None,
-    all_: Annotated[bool, typer.Option("--all", help="Every backup of every repository "
-                                                     "of the plan.")] = False,
-    deep: Annotated[bool, typer.Option("--deep", help="Also decrypt and decompress every "
-                                                      "part (needs the identity).")] = False,
-    budget: Annotated[str | None, typer.Option(
-        help="Check only the least recently verified share of the bytes, e.g. 10%: ten "
-             "runs cover everything. Implies --all.")] = None,
-    repository: Annotated[str | None, typer.Option(
-        help="With --all or --budget: only this repository of the plan.")] = None,
+    backup_id: Annotated[str | None, typer.Argument(metavar="[ID]", help="One backup.")] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Every backup of every repository of the plan.")
+    ] = False,
+    deep: Annotated[
+        bool,
+        typer.Option("--deep", help="Also decrypt and decompress every part (needs the identity)."),
+    ] = False,
+    budget: Annotated[
+        str | None,
+        typer.Option(
+            help="Check only the least recently verified share of the bytes, e.g. 10%: ten "
+            "runs cover everything. Implies --all."
+        ),
+    ] = None,
+    repository: Annotated[
+        str | None, typer.Option(help="With --all or --budget: only this repository of the plan.")
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Prove backups intact: signature, then size and SHA-256 of each stored part.
@@ -242,8 +304,7 @@ def verify_command(
     if backup_id is None and not all_ and fraction is None:
         raise typer.BadParameter("give an ID, --all or --budget", param_hint="ID")
     if backup_id is not None and (all_ or fraction is not None):
-        raise typer.BadParameter("an ID cannot be combined with --all or --budget",
-                                 param_hint="ID")
+        raise typer.BadParameter("an ID cannot be combined with --all or --budget", param_hint="ID")
     loaded, store = open_state(ctx)
     plan = loaded.plan
     identities = keyring.identities(plan.keys) if deep else None
@@ -256,26 +317,36 @@ def verify_command(
         if backup_id is not None:
             entry = find_backup(store, backup_id)
             targets: list[tuple[str, str, str, set[str] | None]] = [
-                (entry.repository, entry.manifest.source, entry.backup_id, None)]
+                (entry.repository, entry.manifest.source, entry.backup_id, None)
+            ]
         elif fraction is not None:
             selection = budget_selection(store, fraction, deep=deep)
-            sources = {(entry.repository, entry.backup_id): entry.manifest.source
-                       for entry in list_backups(store)}
-            targets = [(repo, sources[(repo, bid)], bid, names)
-                       for (repo, bid), names in sorted(selection.items())]
+            sources = {
+                (entry.repository, entry.backup_id): entry.manifest.source
+                for entry in list_backups(store)
+            }
+            targets = [
+                (repo, sources[(repo, bid)], bid, names)
+                for (repo, bid), names in sorted(selection.items())
+            ]
         else:
-            targets = [(entry.repository, entry.manifest.source, entry.backup_id, None)
-                       for entry in list_backups(store)]
+            targets = [
+                (entry.repository, entry.manifest.source, entry.backup_id, None)
+                for entry in list_backups(store)
+            ]
         if repository is not None:
             if repository not in plan.repositories:
-                raise typer.BadParameter(f"no repository {repository!r} in the plan",
-                                         param_hint="--repository")
+                raise typer.BadParameter(
+                    f"no repository {repository!r} in the plan", param_hint="--repository"
+                )
             targets = [target for target in targets if target[0] == repository]
-        repositories = {name: open_repository(plan, name)
-                        for name in {target[0] for target in targets}}
+        repositories = {
+            name: open_repository(plan, name) for name in {target[0] for target in targets}
+        }
         if all_ or fraction is not None:
-            used = {source.repository for service in plan.services
-                    for source in service.backups} | set(repositories)
+            used = {
+                source.repository for service in plan.services for source in service.backups
+            } | set(repositories)
             if repository is not None:
                 used = {repository}
             for name in sorted(used):
@@ -283,29 +354,48 @@ def verify_command(
                 try:
                     incomplete += [opened.where(folder.prefix) for folder in leftovers(opened)]
                     warnings += trust_warnings(store, opened)
-                    warnings += [f"{name}: {folder} is complete-looking but not in the "
-                                 f"catalog, so it was not verified: run `reprise repo "
-                                 f"reindex {name}`"
-                                 for folder in uncatalogued(store, opened).folders]
+                    warnings += [
+                        f"{name}: {folder} is complete-looking but not in the "
+                        f"catalog, so it was not verified: run `reprise repo "
+                        f"reindex {name}`"
+                        for folder in uncatalogued(store, opened).folders
+                    ]
                 except RepriseError as error:
                     unreachable.append(f"{name}: {error.message}")
-            problems = [entry for entry in list_problems(store, repository=repository)
-                        if entry.repository in used]
+            problems = [
+                entry
+                for entry in list_problems(store, repository=repository)
+                if entry.repository in used
+            ]
         with progress.byte_bars(progress.wanted(json)) as bars:
             for repo_name, source, bid, names in targets:
-                outcomes.append(verify_and_record(
-                    store, repositories[repo_name], source, bid, deep=deep,
-                    identities=identities, only_parts=names,
-                    progress=lambda key, size: bars(key.rsplit("/", 1)[-1], size)))
+                outcomes.append(
+                    verify_and_record(
+                        store,
+                        repositories[repo_name],
+                        source,
+                        bid,
+                        deep=deep,
+                        identities=identities,
+                        only_parts=names,
+                        progress=lambda key, size: bars(key.rsplit("/", 1)[-1], size),
+                    )
+                )
     finally:
         store.close()
     failed = [outcome for outcome in outcomes if not outcome.ok]
     if json:
-        print_json({"ok": not failed and not problems, "deep": deep,
-                    "backups": [o.to_dict() for o in outcomes],
-                    "problems": [entry.to_dict() for entry in problems],
-                    "incomplete": incomplete, "unreachable": unreachable,
-                    "warnings": warnings})
+        print_json(
+            {
+                "ok": not failed and not problems,
+                "deep": deep,
+                "backups": [o.to_dict() for o in outcomes],
+                "problems": [entry.to_dict() for entry in problems],
+                "incomplete": incomplete,
+                "unreachable": unreachable,
+                "warnings": warnings,
+            }
+        )
         if failed or problems:
             raise typer.Exit(EXIT_VERIFICATION_FAILED)
         if unreachable:
@@ -322,18 +412,23 @@ def verify_command(
             f"{first.source}/{first.backup_id} in {first.repository} is {first.problem}: "
             f"{first.detail}{more}",
             hint="examine it, then remove it with `reprise backup forget ID` (add "
-                 "--delete to remove its folder too)")
+            "--delete to remove its folder too)",
+        )
     if unreachable and not failed:
-        raise OperationError("could not list repository " + "; ".join(unreachable),
-                             hint="the backups listed above were checked; fix access to "
-                                  "this repository and run again")
+        raise OperationError(
+            "could not list repository " + "; ".join(unreachable),
+            hint="the backups listed above were checked; fix access to "
+            "this repository and run again",
+        )
     if failed:
         from reprise.errors import VerificationError
 
         more = f" (and {len(failed) - 1} more backup(s))" if len(failed) > 1 else ""
-        raise VerificationError(f"verification failed: {failed[0].problems[0]}{more}",
-                                hint=failed[0].hint or "use another backup; find out who or "
-                                                       "what altered the repository")
+        raise VerificationError(
+            f"verification failed: {failed[0].problems[0]}{more}",
+            hint=failed[0].hint
+            or "use another backup; find out who or what altered the repository",
+        )
 
 
 def _print_outcomes(outcomes: list[Any], incomplete: list[str], deep: bool) -> None:
@@ -342,18 +437,24 @@ def _print_outcomes(outcomes: list[Any], incomplete: list[str], deep: bool) -> N
     console = stdout()
     for outcome in outcomes:
         mark = "[green]✓[/]" if outcome.ok else "[red]✗[/]"
-        console.print(f"{mark} {outcome.source} {outcome.backup_id}: "
-                      f"{len(outcome.checked_parts)} part(s) "
-                      f"{'decrypted and ' if deep else ''}checked")
+        console.print(
+            f"{mark} {outcome.source} {outcome.backup_id}: "
+            f"{len(outcome.checked_parts)} part(s) "
+            f"{'decrypted and ' if deep else ''}checked"
+        )
         for problem in outcome.problems:
             console.print(f"    [red]{_escape(problem)}[/]")
     for folder in incomplete:
-        console.print(f"[yellow]incomplete leftover:[/] {_escape(folder)} (removed by "
-                      "`reprise backup prune` after the grace period)")
+        console.print(
+            f"[yellow]incomplete leftover:[/] {_escape(folder)} (removed by "
+            "`reprise backup prune` after the grace period)"
+        )
     failed = sum(1 for outcome in outcomes if not outcome.ok)
     checked = sum(outcome.checked_bytes for outcome in outcomes)
-    console.print(f"{len(outcomes) - failed} of {len(outcomes)} backup(s) intact, "
-                  f"{_size(checked)} read{' and decrypted' if deep else ''}.")
+    console.print(
+        f"{len(outcomes) - failed} of {len(outcomes)} backup(s) intact, "
+        f"{_size(checked)} read{' and decrypted' if deep else ''}."
+    )
 
 
 def _print_problems(problems: list[Any], warnings: list[str]) -> None:
@@ -361,9 +462,11 @@ def _print_problems(problems: list[Any], warnings: list[str]) -> None:
 
     console = stdout()
     for entry in problems:
-        console.print(f"[red]✗ {entry.problem}:[/] {entry.source} {entry.backup_id} "
-                      f"({entry.repository}, since {entry.since:%Y-%m-%d %H:%M}): "
-                      f"{_escape(entry.detail)}")
+        console.print(
+            f"[red]✗ {entry.problem}:[/] {entry.source} {entry.backup_id} "
+            f"({entry.repository}, since {entry.since:%Y-%m-%d %H:%M}): "
+            f"{_escape(entry.detail)}"
+        )
     for warning in warnings:
         stderr().print(f"[yellow]warning:[/] {_escape(warning)}")
 
@@ -379,21 +482,25 @@ def _budget(text: str) -> float:
     try:
         number = float(value)
     except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a percentage; write e.g. 10%",
-                                 param_hint="--budget") from None
+        raise typer.BadParameter(
+            f"{text!r} is not a percentage; write e.g. 10%", param_hint="--budget"
+        ) from None
     if not 0 < number <= 100:
-        raise typer.BadParameter("the budget is a percentage above 0 and at most 100",
-                                 param_hint="--budget")
+        raise typer.BadParameter(
+            "the budget is a percentage above 0 and at most 100", param_hint="--budget"
+        )
     return number / 100
 
 
 @app.command("forget")
 def forget_command(
     ctx: typer.Context,
-    backup_id: Annotated[str, typer.Argument(metavar="ID", help="A backup id (or its "
-                                                                "unique beginning).")],
-    delete: Annotated[bool, typer.Option(
-        "--delete", help="Also delete its folder from the repository.")] = False,
+    backup_id: Annotated[
+        str, typer.Argument(metavar="ID", help="A backup id (or its unique beginning).")
+    ],
+    delete: Annotated[
+        bool, typer.Option("--delete", help="Also delete its folder from the repository.")
+    ] = False,
     by: ByOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -416,23 +523,33 @@ def forget_command(
         print_json(result.to_dict())
         return
     what = f" ({result.problem})" if result.problem else ""
-    gone = f"; {result.deleted_objects} object(s) deleted from {result.repository}" \
-        if delete else "; its folder stays in the repository"
+    gone = (
+        f"; {result.deleted_objects} object(s) deleted from {result.repository}"
+        if delete
+        else "; its folder stays in the repository"
+    )
     stdout().print(f"forgotten: {result.source}/{result.backup_id}{what}{gone}")
 
 
 @app.command("prune")
 def prune_command(
     ctx: typer.Context,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would go; delete "
-                                                            "nothing.")] = False,
-    grace: Annotated[str, typer.Option(help="Incomplete leftovers older than this are "
-                                            "removed.")] = "24h",
-    problem_grace: Annotated[str, typer.Option(
-        help="Folders kept in the catalog with a problem (damaged, untrusted…) for this "
-             "long are removed.")] = "30d",
-    repository: Annotated[str | None, typer.Option(
-        help="Prune only this repository of the plan.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would go; delete nothing.")
+    ] = False,
+    grace: Annotated[
+        str, typer.Option(help="Incomplete leftovers older than this are removed.")
+    ] = "24h",
+    problem_grace: Annotated[
+        str,
+        typer.Option(
+            help="Folders kept in the catalog with a problem (damaged, untrusted…) for this "
+            "long are removed."
+        ),
+    ] = "30d",
+    repository: Annotated[
+        str | None, typer.Option(help="Prune only this repository of the plan.")
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Apply each source's retention (restic-style) and remove incomplete leftovers.
@@ -457,8 +574,14 @@ def prune_command(
     problem_period = duration_option("--problem-grace", problem_grace)
     loaded, store = open_state(ctx)
     try:
-        result = prune(loaded.plan, store, dry_run=dry_run, grace=grace_period,
-                       problem_grace=problem_period, repository=repository)
+        result = prune(
+            loaded.plan,
+            store,
+            dry_run=dry_run,
+            grace=grace_period,
+            problem_grace=problem_period,
+            repository=repository,
+        )
     finally:
         store.close()
     decisions = result.decisions
@@ -467,23 +590,36 @@ def prune_command(
         if result.unreachable:
             raise typer.Exit(EXIT_FAILED)
         return
-    verb = {"forget": "would forget" if dry_run else "forgotten",
-            "leftover": "would remove" if dry_run else "removed",
-            "keep": "keep", "hold": "keep", "damaged": "DAMAGED"}
+    verb = {
+        "forget": "would forget" if dry_run else "forgotten",
+        "leftover": "would remove" if dry_run else "removed",
+        "keep": "keep",
+        "hold": "keep",
+        "damaged": "DAMAGED",
+    }
     table = Table(title="Prune" + (" (dry run)" if dry_run else ""), title_justify="left")
     for column in ("Source", "ID", "Action", "Why", "Stored"):
         table.add_column(column, justify="right" if column == "Stored" else "left")
     for decision in decisions:
-        table.add_row(decision.source, decision.backup_id, verb[decision.action],
-                      ", ".join(decision.reasons), _size(decision.stored_size))
+        table.add_row(
+            decision.source,
+            decision.backup_id,
+            verb[decision.action],
+            ", ".join(decision.reasons),
+            _size(decision.stored_size),
+        )
     stdout().print(table)
     gone = [d for d in decisions if d.action in ("forget", "leftover")]
     freed = sum(d.stored_size for d in gone)
-    stdout().print(f"{len(gone)} folder(s) {'to remove' if dry_run else 'removed'}, "
-                   f"{_size(freed)} {'would be ' if dry_run else ''}freed.")
+    stdout().print(
+        f"{len(gone)} folder(s) {'to remove' if dry_run else 'removed'}, "
+        f"{_size(freed)} {'would be ' if dry_run else ''}freed."
+    )
     if result.unreachable:
         raise OperationError(
-            "not pruned, unreachable: " + "; ".join(f"{name} ({why})" for name, why in
-                                                   sorted(result.unreachable.items())),
+            "not pruned, unreachable: "
+            + "; ".join(f"{name} ({why})" for name, why in sorted(result.unreachable.items())),
             hint="the other repositories were pruned; fix access and run again, or "
-                 "--repository NAME for one", retryable=True)
+            "--repository NAME for one",
+            retryable=True,
+        )

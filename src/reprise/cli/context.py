@@ -14,8 +14,10 @@ if TYPE_CHECKING:
     from reprise.store import Store
 
 
-ByOption = Annotated[str | None, typer.Option(
-    "--by", help="Who does it (default: $REPRISE_USER, else the login name).")]
+ByOption = Annotated[
+    str | None,
+    typer.Option("--by", help="Who does it (default: $REPRISE_USER, else the login name)."),
+]
 """The ``--by`` option of commands that record who did something (see ``who``)."""
 
 
@@ -34,8 +36,7 @@ def plan_path(ctx: typer.Context, override: Path | None = None) -> Path | None:
     return state.plan_path if state else None
 
 
-def load(ctx: typer.Context, override: Path | None = None, *,
-         contacts: bool = True) -> LoadedPlan:
+def load(ctx: typer.Context, override: Path | None = None, *, contacts: bool = True) -> LoadedPlan:
     """Load and validate the plan (raises PlanError), and export its ``.env`` to the
     programs and libraries the command starts; ``contacts=False`` skips the Apprise check
     of contact URLs on paths that never notify."""
@@ -61,8 +62,7 @@ def require_services(plan: Plan, services: list[str]) -> None:
     known = [service.id for service in plan.services]
     for service in services:
         if service not in known:
-            raise InputError(f"unknown service {service!r}",
-                             hint=f"use one of: {', '.join(known)}")
+            raise InputError(f"unknown service {service!r}", hint=f"use one of: {', '.join(known)}")
 
 
 def who(by: str | None) -> str:

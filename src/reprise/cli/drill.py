@@ -17,9 +17,12 @@ class _RunByDefault(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-app = typer.Typer(cls=_RunByDefault, no_args_is_help=True,
-                  help="Restore drills: `reprise drill SERVICE|--all` runs one, "
-                       "`reprise drill list` shows the history.")
+app = typer.Typer(
+    cls=_RunByDefault,
+    no_args_is_help=True,
+    help="Restore drills: `reprise drill SERVICE|--all` runs one, "
+    "`reprise drill list` shows the history.",
+)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
@@ -28,8 +31,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable outpu
 def run_command(
     ctx: typer.Context,
     service: Annotated[str | None, typer.Argument(help="Service to drill.")] = None,
-    all_: Annotated[bool, typer.Option("--all", help="Every service whose drill is "
-                                                     "enabled.")] = False,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Every service whose drill is enabled.")
+    ] = False,
     json: JsonOption = False,
 ) -> None:
     """Restore the newest verified backup into a scratch PostgreSQL and check it.
@@ -62,9 +66,17 @@ def run_command(
     finally:
         store.close()
     if json:
-        print_json([{**outcome.report.to_dict(), "drill_id": outcome.drill_id,
-                     "report": str(outcome.path), "failures": outcome.failures}
-                    for outcome in outcomes])
+        print_json(
+            [
+                {
+                    **outcome.report.to_dict(),
+                    "drill_id": outcome.drill_id,
+                    "report": str(outcome.path),
+                    "failures": outcome.failures,
+                }
+                for outcome in outcomes
+            ]
+        )
     elif len(outcomes) > 1:
         passed = sum(1 for outcome in outcomes if outcome.exit_code == 0)
         stdout().print(f"{passed} of {len(outcomes)} drills passed.")
@@ -86,12 +98,17 @@ def _print_outcome(outcome: Any) -> None:
         out.print(f"  {mark} ", end="")
         out.print(f"{check['name']}: {check['detail']}", markup=False)
     figures = report.figures
-    verdict = {"passed": "[green]passed[/]", "failed": "[red]FAILED[/]",
-               "error": "[red]could not run[/]"}[report.result]
+    verdict = {
+        "passed": "[green]passed[/]",
+        "failed": "[red]FAILED[/]",
+        "error": "[red]could not run[/]",
+    }[report.result]
     rto = figures.get("rto_achieved", "n/a")
-    out.print(f"Drill {outcome.drill_id} of {report.service} ({report.backup_id}): {verdict}; "
-              f"RTO achieved {rto} (objective {figures['rto_objective']}); backup age "
-              f"{figures['data_loss_window']}.")
+    out.print(
+        f"Drill {outcome.drill_id} of {report.service} ({report.backup_id}): {verdict}; "
+        f"RTO achieved {rto} (objective {figures['rto_objective']}); backup age "
+        f"{figures['data_loss_window']}."
+    )
     for failure in outcome.failures:
         out.print(f"  [red]failure:[/] {failure}", highlight=False)
     out.print(f"Report: {outcome.path}")
@@ -119,16 +136,29 @@ def list_command(
         print_json([record.to_dict() for record in records])
         return
     table = Table(title=f"Drills ({len(records)})", title_justify="left")
-    for column in ("ID", "Time (UTC)", "Service", "Backup", "Backup age", "RTO achieved",
-                   "Objective", "Result"):
+    for column in (
+        "ID",
+        "Time (UTC)",
+        "Service",
+        "Backup",
+        "Backup age",
+        "RTO achieved",
+        "Objective",
+        "Result",
+    ):
         table.add_column(column)
     for record in records:
         rto = f"{record.rto_seconds:.1f} s" if record.rto_seconds is not None else "-"
-        objective = (f"{record.objective_seconds:.0f} s" if record.objective_seconds
-                     else "-")
+        objective = f"{record.objective_seconds:.0f} s" if record.objective_seconds else "-"
         style = {"passed": "green", "failed": "red", "error": "red"}.get(record.result, "")
-        table.add_row(str(record.id), record.started_at.strftime("%Y-%m-%d %H:%M"),
-                      record.service, record.backup_id,
-                      f"{record.backup_age_seconds / 3600:.1f} h", rto, objective,
-                      f"[{style}]{record.result}[/]")
+        table.add_row(
+            str(record.id),
+            record.started_at.strftime("%Y-%m-%d %H:%M"),
+            record.service,
+            record.backup_id,
+            f"{record.backup_age_seconds / 3600:.1f} h",
+            rto,
+            objective,
+            f"[{style}]{record.result}[/]",
+        )
     stdout().print(table)

@@ -6,15 +6,19 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="The events journal: plan changes, and later backups, checks, "
-                       "incidents.", no_args_is_help=True)
+app = typer.Typer(
+    help="The events journal: plan changes, and later backups, checks, incidents.",
+    no_args_is_help=True,
+)
 
 
 @app.command("list")
 def list_command(
     ctx: typer.Context,
-    kind: Annotated[str | None, typer.Option(help="Only this kind, or kinds under it "
-                                                  "(plan matches plan.changed).")] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option(help="Only this kind, or kinds under it (plan matches plan.changed)."),
+    ] = None,
     subject: Annotated[str | None, typer.Option(help="Only events about this.")] = None,
     since: Annotated[str | None, typer.Option(help="Only this recent, e.g. 1h, 7d.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000, help="At most this many.")] = 50,
@@ -44,6 +48,5 @@ def list_command(
         table.add_column(column)
     for event in found:
         details = ", ".join(f"{k}={v}" for k, v in event.payload.items() if v is not None)
-        table.add_row(event.time.strftime("%Y-%m-%d %H:%M:%S"), event.kind, event.subject,
-                      details)
+        table.add_row(event.time.strftime("%Y-%m-%d %H:%M:%S"), event.kind, event.subject, details)
     stdout().print(table)

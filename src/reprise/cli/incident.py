@@ -16,8 +16,10 @@ if TYPE_CHECKING:
     from reprise.incidents.records import Incident
     from reprise.plan.model import Plan
 
-app = typer.Typer(no_args_is_help=True, help="Incidents: the live recovery plan, element "
-                                             "states, tasks, timeline and reports.")
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Incidents: the live recovery plan, element states, tasks, timeline and reports.",
+)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 IncidentArg = Annotated[int, typer.Argument(help="Incident number.", min=1, max=ROW_ID_MAX)]
@@ -66,11 +68,17 @@ def _when(plan: Plan, value: datetime | None) -> str:
 def incident_open(
     ctx: typer.Context,
     title: Annotated[str, typer.Argument(help="What happened, e.g. 'Coupure électrique'.")],
-    services: Annotated[str | None, typer.Option(
-        "--services", help="Affected services, comma-separated (more can join later).")] = None,
+    services: Annotated[
+        str | None,
+        typer.Option(
+            "--services", help="Affected services, comma-separated (more can join later)."
+        ),
+    ] = None,
     cause: Annotated[str | None, typer.Option(help="The cause, if known.")] = None,
-    commander: Annotated[str | None, typer.Option(
-        help="Who leads the recovery (default: the plan's first admin role).")] = None,
+    commander: Annotated[
+        str | None,
+        typer.Option(help="Who leads the recovery (default: the plan's first admin role)."),
+    ] = None,
     by: ByOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -82,19 +90,34 @@ def incident_open(
 
     loaded, store = open_state(ctx)
     try:
-        incident_id = open_incident(store, loaded.plan, title, _split(services), by=who(by),
-                                    at=_now(), cause=cause, commander=commander)
+        incident_id = open_incident(
+            store,
+            loaded.plan,
+            title,
+            _split(services),
+            by=who(by),
+            at=_now(),
+            cause=cause,
+            commander=commander,
+        )
         incident = get_incident(store, incident_id)
     finally:
         store.close()
     if json:
         print_json(incident.to_dict())
         return
-    stdout().print(f"Incident {incident.id} opened: {incident.title} ({incident.severity}, "
-                   f"{len(incident.services)} service(s), {len(incident.tasks)} task(s)).",
-                   markup=False, highlight=False)
-    stdout().print(f"Recovery order: `reprise incident plan {incident.id}`; what to do now: "
-                   f"`reprise incident next {incident.id}`.", markup=False, highlight=False)
+    stdout().print(
+        f"Incident {incident.id} opened: {incident.title} ({incident.severity}, "
+        f"{len(incident.services)} service(s), {len(incident.tasks)} task(s)).",
+        markup=False,
+        highlight=False,
+    )
+    stdout().print(
+        f"Recovery order: `reprise incident plan {incident.id}`; what to do now: "
+        f"`reprise incident next {incident.id}`.",
+        markup=False,
+        highlight=False,
+    )
 
 
 @app.command("list")
@@ -126,15 +149,19 @@ def incident_list(
         table.add_column(column)
     for incident in found:
         up = sum(1 for s in incident.services if s.state == "up")
-        table.add_row(str(incident.id), incident.severity, incident.status,
-                      _when(loaded.plan, incident.opened_at), incident.title,
-                      f"{len(incident.services) - up}/{up}")
+        table.add_row(
+            str(incident.id),
+            incident.severity,
+            incident.status,
+            _when(loaded.plan, incident.opened_at),
+            incident.title,
+            f"{len(incident.services) - up}/{up}",
+        )
     stdout().print(table)
 
 
 @app.command("show")
-def incident_show(ctx: typer.Context, incident_id: IncidentArg,
-                  json: JsonOption = False) -> None:
+def incident_show(ctx: typer.Context, incident_id: IncidentArg, json: JsonOption = False) -> None:
     """Everything about an incident: services, tasks and timeline."""
     from reprise.cli.output import print_json
 
@@ -153,10 +180,14 @@ def _print_incident(plan: Plan, incident: Incident) -> None:
 
     out = stdout()
     out.print(Text(f"Incident {incident.id}: {incident.title}", style="bold"))
-    out.print(f"{incident.severity}, {incident.status}; opened {_when(plan, incident.opened_at)}"
-              f" by {incident.opened_by}" + (f", closed {_when(plan, incident.closed_at)}"
-                                             if incident.closed_at else "")
-              + f"; commander {incident.commander or '—'}", markup=False, highlight=False)
+    out.print(
+        f"{incident.severity}, {incident.status}; opened {_when(plan, incident.opened_at)}"
+        f" by {incident.opened_by}"
+        + (f", closed {_when(plan, incident.closed_at)}" if incident.closed_at else "")
+        + f"; commander {incident.commander or '—'}",
+        markup=False,
+        highlight=False,
+    )
     if incident.cause:
         out.print(f"Cause: {incident.cause}", markup=False, highlight=False)
     services = Table(title="Services", box=None, pad_edge=False, title_justify="left")
@@ -164,16 +195,21 @@ def _print_incident(plan: Plan, incident: Incident) -> None:
         services.add_column(column)
     for entry in incident.services:
         history = incident.history(entry.service)
-        services.add_row(entry.service, Text(entry.state, STATE_STYLE.get(entry.state, "")),
-                         _when(plan, history[-1].at if history else entry.added_at),
-                         _when(plan, entry.target_at), _when(plan, entry.resolved_at))
+        services.add_row(
+            entry.service,
+            Text(entry.state, STATE_STYLE.get(entry.state, "")),
+            _when(plan, history[-1].at if history else entry.added_at),
+            _when(plan, entry.target_at),
+            _when(plan, entry.resolved_at),
+        )
     out.print(services)
     tasks = Table(title="Tasks", box=None, pad_edge=False, title_justify="left")
     for column in ("id", "service", "task", "role", "status"):
         tasks.add_column(column)
     for task in incident.tasks:
-        tasks.add_row(str(task.id), task.service or "—", Text(task.title), task.role or "—",
-                      task.status)
+        tasks.add_row(
+            str(task.id), task.service or "—", Text(task.title), task.role or "—", task.status
+        )
     out.print(tasks)
     timeline = Table(title="Timeline", box=None, pad_edge=False, title_justify="left")
     for column in ("time", "author", "event"):
@@ -190,15 +226,27 @@ def incident_update(
     title: Annotated[str | None, typer.Option(help="New title.")] = None,
     cause: Annotated[str | None, typer.Option(help="The cause, once known.")] = None,
     commander: Annotated[str | None, typer.Option(help="Who leads the recovery.")] = None,
-    add: Annotated[str | None, typer.Option(
-        "--add", help="Services to add, comma-separated.")] = None,
-    state: Annotated[list[str] | None, typer.Option(
-        "--state", metavar="SERVICE=STATE", help="Set a state by hand: down, degraded or "
-                                                 "up (repeatable).")] = None,
-    target: Annotated[list[str] | None, typer.Option(
-        "--target", metavar="SERVICE=TIME", help="Change when a service is expected back, "
-                                                 "e.g. 'mail=2026-11-21 18:00' (plan time "
-                                                 "zone; repeatable).")] = None,
+    add: Annotated[
+        str | None, typer.Option("--add", help="Services to add, comma-separated.")
+    ] = None,
+    state: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--state",
+            metavar="SERVICE=STATE",
+            help="Set a state by hand: down, degraded or up (repeatable).",
+        ),
+    ] = None,
+    target: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--target",
+            metavar="SERVICE=TIME",
+            help="Change when a service is expected back, "
+            "e.g. 'mail=2026-11-21 18:00' (plan time "
+            "zone; repeatable).",
+        ),
+    ] = None,
     by: ByOption = None,
 ) -> None:
     """Change an open incident: title, cause, commander, services, states, targets."""
@@ -214,25 +262,37 @@ def incident_update(
     plan = loaded.plan
     try:
         require_services(plan, [s for s, _ in states + targets] + _split(add))
-        moments = [(s, parse_target_time(t, plan.organisation.timezone,
-                                         label=f"--target {s}=")) for s, t in targets]
+        moments = [
+            (s, parse_target_time(t, plan.organisation.timezone, label=f"--target {s}="))
+            for s, t in targets
+        ]
         now = _now()
-        update_incident(store, incident_id, by=person, at=now, title=title, cause=cause,
-                        commander=commander)
-        added = add_services(store, plan, incident_id, _split(add), by=person, at=now) \
-            if add else []
-        changed = [s for s, value in states
-                   if set_state(store, incident_id, s, value, source=f"person: {person}",
-                                at=now, author=person)]
+        update_incident(
+            store, incident_id, by=person, at=now, title=title, cause=cause, commander=commander
+        )
+        added = (
+            add_services(store, plan, incident_id, _split(add), by=person, at=now) if add else []
+        )
+        changed = [
+            s
+            for s, value in states
+            if set_state(
+                store, incident_id, s, value, source=f"person: {person}", at=now, author=person
+            )
+        ]
         for service, moment in moments:
             set_target(store, incident_id, service, moment, by=person, at=now)
     finally:
         store.close()
-    stdout().print(f"Incident {incident_id} updated"
-                   + (f"; added {', '.join(added)}" if added else "")
-                   + (f"; state set for {', '.join(changed)}" if changed else "")
-                   + (f"; target changed for {', '.join(s for s, _ in moments)}"
-                      if moments else "") + ".", markup=False, highlight=False)
+    stdout().print(
+        f"Incident {incident_id} updated"
+        + (f"; added {', '.join(added)}" if added else "")
+        + (f"; state set for {', '.join(changed)}" if changed else "")
+        + (f"; target changed for {', '.join(s for s, _ in moments)}" if moments else "")
+        + ".",
+        markup=False,
+        highlight=False,
+    )
 
 
 @app.command("note")
@@ -259,8 +319,9 @@ def incident_note(
 def incident_task(
     ctx: typer.Context,
     incident_id: IncidentArg,
-    task_id: Annotated[int, typer.Argument(help="Task id (`reprise incident show N`).", min=1,
-                                           max=ROW_ID_MAX)],
+    task_id: Annotated[
+        int, typer.Argument(help="Task id (`reprise incident show N`).", min=1, max=ROW_ID_MAX)
+    ],
     status: Annotated[str, typer.Argument(help="todo, doing, done or skipped.")],
     note: Annotated[str | None, typer.Option(help="Why (required to skip).")] = None,
     by: ByOption = None,
@@ -283,9 +344,12 @@ def incident_close(
     ctx: typer.Context,
     incident_id: IncidentArg,
     note: Annotated[str | None, typer.Option(help="Closing note.")] = None,
-    force: Annotated[bool, typer.Option(
-        "--force", help="Close although services are not back up (listed as "
-                        "unresolved).")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Close although services are not back up (listed as unresolved)."
+        ),
+    ] = False,
     by: ByOption = None,
 ) -> None:
     """Close an incident: the final report is written and sent to the audiences."""
@@ -295,8 +359,9 @@ def incident_close(
 
     loaded, store = open_state(ctx)
     try:
-        closed = close_and_report(loaded.plan, store, incident_id, by=who(by), at=_now(),
-                                  note=note, force=force)
+        closed = close_and_report(
+            loaded.plan, store, incident_id, by=who(by), at=_now(), note=note, force=force
+        )
     finally:
         store.close()
     out = stdout()
@@ -305,8 +370,11 @@ def incident_close(
         out.print(f"Final report: {path}", markup=False, highlight=False)
     for record in closed.deliveries:
         outcome = "sent" if record.ok else f"FAILED: {record.error}"
-        out.print(f"  report to {record.role} ({record.contact}): {outcome}", markup=False,
-                  highlight=False)
+        out.print(
+            f"  report to {record.role} ({record.contact}): {outcome}",
+            markup=False,
+            highlight=False,
+        )
 
 
 @app.command("report")
@@ -314,12 +382,17 @@ def incident_report(
     ctx: typer.Context,
     incident_id: IncidentArg,
     format_: Annotated[str, typer.Option("--format", help="md or html.")] = "md",
-    lang: Annotated[str | None, typer.Option(
-        "--lang", help="fr or en (default: the plan's language).")] = None,
-    kind: Annotated[str | None, typer.Option(
-        help="final or progress (default: progress while open, final once closed).")] = None,
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Write to this file instead of the terminal.")] = None,
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="fr or en (default: the plan's language).")
+    ] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option(help="final or progress (default: progress while open, final once closed)."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write to this file instead of the terminal."),
+    ] = None,
 ) -> None:
     """Render an incident's report now, in Markdown or HTML, in French or English."""
     from reprise.cli.context import open_state
@@ -334,8 +407,15 @@ def incident_report(
     loaded, store = open_state(ctx)
     try:
         incident = get_incident(store, incident_id)
-        text = render_report(loaded.plan, incident, runs_of(store, incident_id=incident_id),
-                             now=_now(), fmt=format_, language=lang, kind=kind)
+        text = render_report(
+            loaded.plan,
+            incident,
+            runs_of(store, incident_id=incident_id),
+            now=_now(),
+            fmt=format_,
+            language=lang,
+            kind=kind,
+        )
     finally:
         store.close()
     if output is None:
@@ -344,14 +424,16 @@ def incident_report(
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as error:
-        raise InputError(f"{output}: cannot write ({error.strerror})",
-                         hint="choose a writable path") from error
+        raise InputError(
+            f"{output}: cannot write ({error.strerror})", hint="choose a writable path"
+        ) from error
     stdout().print(f"Report written to {output}.", markup=False, highlight=False)
 
 
 @app.command("plan")
-def incident_plan_command(ctx: typer.Context, incident_id: IncidentArg,
-                          json: JsonOption = False) -> None:
+def incident_plan_command(
+    ctx: typer.Context, incident_id: IncidentArg, json: JsonOption = False
+) -> None:
     """The recovery plan: affected services in priority then dependency order, each with
     its tasks."""
     from rich.text import Text
@@ -374,13 +456,11 @@ def incident_plan_command(ctx: typer.Context, incident_id: IncidentArg,
             line.append(f", after {', '.join(entry.waits_for)}")
         out.print(line)
         for task in entry.tasks:
-            out.print(Text(f"     [{task.status}] {task.id}. {task.title} "
-                           f"({task.role or '—'})"))
+            out.print(Text(f"     [{task.status}] {task.id}. {task.title} ({task.role or '—'})"))
 
 
 @app.command("next")
-def incident_next(ctx: typer.Context, incident_id: IncidentArg,
-                  json: JsonOption = False) -> None:
+def incident_next(ctx: typer.Context, incident_id: IncidentArg, json: JsonOption = False) -> None:
     """What to do now, and who does it."""
     from rich.text import Text
 
@@ -390,21 +470,32 @@ def incident_next(ctx: typer.Context, incident_id: IncidentArg,
     plan, incident = _incident(ctx, incident_id)
     actions, waiting = next_actions(plan, incident)
     if json:
-        print_json({"incident": incident_id, "actions": [a.to_dict() for a in actions],
-                    "waiting": [{"service": w.service, "waits_for": w.waits_for}
-                                for w in waiting]})
+        print_json(
+            {
+                "incident": incident_id,
+                "actions": [a.to_dict() for a in actions],
+                "waiting": [{"service": w.service, "waits_for": w.waits_for} for w in waiting],
+            }
+        )
         return
     out = stdout()
     if not actions and not waiting:
-        out.print(f"Every service of incident {incident_id} is up: close it with "
-                  f"`reprise incident close {incident_id}`.", markup=False)
+        out.print(
+            f"Every service of incident {incident_id} is up: close it with "
+            f"`reprise incident close {incident_id}`.",
+            markup=False,
+        )
         return
     for index, action in enumerate(actions):
         who_does = action.role or "—"
         if action.people:
             who_does += f" ({', '.join(action.people)})"
         label = "Now" if index == 0 else "Also"
-        out.print(Text(f"{label}: {action.service}: {action.text} — {who_does}",
-                       style="bold" if index == 0 else ""))
+        out.print(
+            Text(
+                f"{label}: {action.service}: {action.text} — {who_does}",
+                style="bold" if index == 0 else "",
+            )
+        )
     for line in waiting:
         out.print(Text(f"Waiting: {line}", style="dim"))

@@ -13,20 +13,27 @@ from reprise.scaffold import EXAMPLES
 
 def _example(value: str) -> str:
     if value not in EXAMPLES:
-        raise typer.BadParameter(f"{value!r} is not an example; use one of: "
-                                 + ", ".join(EXAMPLES))
+        raise typer.BadParameter(f"{value!r} is not an example; use one of: " + ", ".join(EXAMPLES))
     return value
 
 
 def init_command(
-    directory: Annotated[Path, typer.Argument(help="Where to write (created if missing).")]
-    = Path(),
-    example: Annotated[str, typer.Option(
-        "--example", "-e", callback=_example,
-        help="Start from: " + ", ".join(EXAMPLES) + ".")] = "minimal",
-    force: Annotated[bool, typer.Option(
-        "--force", help="Replace existing files (a replaced identity cannot decrypt older "
-                        "backups).")] = False,
+    directory: Annotated[
+        Path, typer.Argument(help="Where to write (created if missing).")
+    ] = Path(),
+    example: Annotated[
+        str,
+        typer.Option(
+            "--example", "-e", callback=_example, help="Start from: " + ", ".join(EXAMPLES) + "."
+        ),
+    ] = "minimal",
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace existing files (a replaced identity cannot decrypt older backups).",
+        ),
+    ] = False,
 ) -> None:
     from reprise.cli.output import stdout
     from reprise.plan.loader import load_plan
@@ -44,8 +51,11 @@ def init_command(
         "somewhere offline (a password manager, a safe, an encrypted USB key) and delete it "
         "from hosts that only make backups: they need just keys/recipients.txt and "
         "keys/signing.key. Without the identity no backup can be restored; with it anyone "
-        "can read them all.")
+        "can read them all."
+    )
     loaded = load_plan(result.plan)
-    console.print(f"\nNext: edit {result.plan}, copy .env.example to .env (chmod 600), then "
-                  f"`reprise plan validate {result.plan}` "
-                  f"[dim]({len(loaded.plan.services)} services defined)[/].")
+    console.print(
+        f"\nNext: edit {result.plan}, copy .env.example to .env (chmod 600), then "
+        f"`reprise plan validate {result.plan}` "
+        f"[dim]({len(loaded.plan.services)} services defined)[/]."
+    )

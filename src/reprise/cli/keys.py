@@ -32,15 +32,20 @@ def show_command(
         signer = keyring.signing_key(plan.keys)
         info["signing_key"] = {"path": str(signer.path), "fingerprint": signer.fingerprint}
     trust = keyring.trusted_keys(plan.keys)
-    info["trusted_signing_keys"] = [{"fingerprint": key.fingerprint, "origin": key.origin}
-                                    for key in trust.keys]
+    info["trusted_signing_keys"] = [
+        {"fingerprint": key.fingerprint, "origin": key.origin} for key in trust.keys
+    ]
     if plan.keys.identity is not None:
         path = plan.keys.identity
         if path.exists():
             identities = keyring.identities(plan.keys)
             publics = [str(identity.to_public()) for identity in identities]
-            info["identity"] = {"path": str(path), "present": True, "recipients": publics,
-                                "matches": [key for key in publics if key in recipients]}
+            info["identity"] = {
+                "path": str(path),
+                "present": True,
+                "recipients": publics,
+                "matches": [key for key in publics if key in recipients],
+            }
         else:
             info["identity"] = {"path": str(path), "present": False}
     if json:
@@ -55,20 +60,29 @@ def show_command(
         console.print(f"[bold]Signing key[/] {signing['path']}\n  {signing['fingerprint']}")
     else:
         console.print("[bold]Signing key[/] none (this machine cannot make backups)")
-    console.print("[bold]Trusted signing keys[/] (verification accepts only these; the "
-                  "repository's file is never believed):")
+    console.print(
+        "[bold]Trusted signing keys[/] (verification accepts only these; the "
+        "repository's file is never believed):"
+    )
     for key in info["trusted_signing_keys"]:
         console.print(f"  {key['fingerprint']}  ({key['origin']})", markup=False)
     identity = info["identity"]
     if identity is None:
-        console.print("[bold]Identity[/] not configured (restores and deep verification "
-                      "run elsewhere)")
+        console.print(
+            "[bold]Identity[/] not configured (restores and deep verification run elsewhere)"
+        )
     elif not identity["present"]:
-        console.print(f"[bold]Identity[/] {identity['path']} is not on this machine "
-                      "(restores and deep verification need it)")
+        console.print(
+            f"[bold]Identity[/] {identity['path']} is not on this machine "
+            "(restores and deep verification need it)"
+        )
     else:
-        console.print(f"[bold]Identity[/] {identity['path']} (present; decrypts for "
-                      f"{', '.join(identity['recipients'])})")
+        console.print(
+            f"[bold]Identity[/] {identity['path']} (present; decrypts for "
+            f"{', '.join(identity['recipients'])})"
+        )
         if not identity["matches"]:
-            raise InputError("the identity decrypts none of the plan's recipients",
-                             hint="bring the identity whose public key is listed above")
+            raise InputError(
+                "the identity decrypts none of the plan's recipients",
+                hint="bring the identity whose public key is listed above",
+            )

@@ -39,7 +39,7 @@ from reprise.errors import EXIT_FAILED, EXIT_INTERNAL_ERROR, EXIT_INTERRUPTED, E
 app = typer.Typer(
     name="reprise",
     help="Reprise: your continuity plan (PCRA / PRA) as code. It watches services, keeps "
-         "backups proven restorable, drives the recovery and measures RPO, RTO and uptime.",
+    "backups proven restorable, drives the recovery and measures RPO, RTO and uptime.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -75,13 +75,25 @@ def _show_version(value: bool) -> None:
 @app.callback()
 def _root(
     ctx: typer.Context,
-    plan_path: Annotated[Path | None, typer.Option(
-        "--plan", "-p", envvar="REPRISE_PLAN", show_envvar=True,
-        help="The plan file (or a directory holding reprise.yaml). Default: ./reprise.yaml.",
-    )] = None,
-    version: Annotated[bool, typer.Option(
-        "--version", callback=_show_version, is_eager=True, help="Print the version and exit.",
-    )] = False,
+    plan_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--plan",
+            "-p",
+            envvar="REPRISE_PLAN",
+            show_envvar=True,
+            help="The plan file (or a directory holding reprise.yaml). Default: ./reprise.yaml.",
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
 ) -> None:
     ctx.obj = CliState(plan_path)
 
@@ -146,9 +158,12 @@ def _internal_error(error: Exception) -> int:
     if os.environ.get("REPRISE_DEBUG"):
         traceback.print_exception(error)
     else:
-        print(f"internal error: {type(error).__name__}: {error}\n"
-              "This is a bug in Reprise. Run again with REPRISE_DEBUG=1 to see the traceback, "
-              "and report it.", file=sys.stderr)
+        print(
+            f"internal error: {type(error).__name__}: {error}\n"
+            "This is a bug in Reprise. Run again with REPRISE_DEBUG=1 to see the traceback, "
+            "and report it.",
+            file=sys.stderr,
+        )
     return EXIT_INTERNAL_ERROR
 
 

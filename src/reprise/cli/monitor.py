@@ -13,8 +13,13 @@ if TYPE_CHECKING:
     from reprise.monitor.status import ServiceStatus
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-STATE_STYLE = {"up": "green", "degraded": "yellow", "down": "bold red", "impacted": "magenta",
-               "unknown": "dim"}
+STATE_STYLE = {
+    "up": "green",
+    "degraded": "yellow",
+    "down": "bold red",
+    "impacted": "magenta",
+    "unknown": "dim",
+}
 
 
 def _latency(value: float | None) -> str:
@@ -23,8 +28,9 @@ def _latency(value: float | None) -> str:
 
 def status_command(
     ctx: typer.Context,
-    service: Annotated[list[str] | None, typer.Option(
-        "--service", "-s", help="Only these services (repeatable).")] = None,
+    service: Annotated[
+        list[str] | None, typer.Option("--service", "-s", help="Only these services (repeatable).")
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Run every check once and show each service's state (like the seed's status.sh).
@@ -56,8 +62,7 @@ def status_command(
             if status.root:
                 state += f" ({', '.join(status.root)})"
             message = status.message + (f" [dim]({status.note})[/]" if status.note else "")
-            table.add_row(status.id, status.priority, state, _latency(status.latency),
-                          message)
+            table.add_row(status.id, status.priority, state, _latency(status.latency), message)
         stdout().print(table)
         checked = [s for s in statuses if s.checks]
         healthy = sum(1 for s in checked if s.state == "up")
@@ -96,8 +101,10 @@ def _print_detail(status: ServiceStatus) -> None:
 
     out = stdout()
     shown = status.display_state
-    out.print(f"[bold]{status.name}[/] ({status.id}) — {status.priority}, {status.category}: "
-              f"[{STATE_STYLE[shown]}]{shown}[/]")
+    out.print(
+        f"[bold]{status.name}[/] ({status.id}) — {status.priority}, {status.category}: "
+        f"[{STATE_STYLE[shown]}]{shown}[/]"
+    )
     if status.root:
         out.print(f"  caused by: {', '.join(status.root)} (down)")
     if status.note:
@@ -106,8 +113,10 @@ def _print_detail(status: ServiceStatus) -> None:
         out.print("  no checks in the plan")
     for line in status.checks:
         result = line.result
-        out.print(f"  [{STATE_STYLE[result.state]}]{result.state:<8}[/] {line.name} "
-                  f"[dim]({line.kind}, {_latency(result.latency)})[/]")
+        out.print(
+            f"  [{STATE_STYLE[result.state]}]{result.state:<8}[/] {line.name} "
+            f"[dim]({line.kind}, {_latency(result.latency)})[/]"
+        )
         out.print(f"           {result.message}", highlight=False)
         for key, value in result.details.items():
             if key != "output":
@@ -116,8 +125,7 @@ def _print_detail(status: ServiceStatus) -> None:
 
 def monitor_command(
     ctx: typer.Context,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
-    = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
 ) -> None:
     """Watch every service until SIGTERM or SIGINT: run the checks on their schedules,
     record results and state changes, and send alerts (escalation, digests, recovery).
@@ -137,15 +145,21 @@ def monitor_command(
 
     def changed(service: str, old: str, new: str, at: Any) -> None:
         if not quiet:
-            out.print(f"{at:%Y-%m-%d %H:%M:%S} {service}: {old} → "
-                      f"[{STATE_STYLE.get(new, '')}]{new}[/]", highlight=False)
+            out.print(
+                f"{at:%Y-%m-%d %H:%M:%S} {service}: {old} → [{STATE_STYLE.get(new, '')}]{new}[/]",
+                highlight=False,
+            )
 
     def delivered(record: Any) -> None:
         if not quiet or not record.ok:
-            verdict = "sent" if record.ok else f"FAILED after {record.attempts} tries " \
-                                               f"({record.error})"
-            out.print(f"{record.at:%Y-%m-%d %H:%M:%S} {record.kind} to {record.role} "
-                      f"({record.contact}): {verdict} — {record.subject}", highlight=False)
+            verdict = (
+                "sent" if record.ok else f"FAILED after {record.attempts} tries ({record.error})"
+            )
+            out.print(
+                f"{record.at:%Y-%m-%d %H:%M:%S} {record.kind} to {record.role} "
+                f"({record.contact}): {verdict} — {record.subject}",
+                highlight=False,
+            )
 
     async def watch() -> None:
         stop = asyncio.Event()
@@ -155,8 +169,11 @@ def monitor_command(
         monitor = Monitor(loaded.plan, store, on_change=changed, on_delivery=delivered)
         checks = sum(len(service.checks) for service in loaded.plan.services)
         if not quiet:
-            out.print(f"Watching {len(loaded.plan.services)} services ({checks} checks); "
-                      "Ctrl-C or SIGTERM stops.", highlight=False)
+            out.print(
+                f"Watching {len(loaded.plan.services)} services ({checks} checks); "
+                "Ctrl-C or SIGTERM stops.",
+                highlight=False,
+            )
         await monitor.run(stop)
 
     try:

@@ -7,10 +7,23 @@ from pathlib import Path
 import typer
 
 
-def pitr_command(ctx: typer.Context, service: str, *, backup: str | None, at: str | None,
-                 source: str | None, only: str | None, target: str | None,
-                 to_dir: Path | None, as_name: str | None, start: bool, port: int | None,
-                 dry_run: bool, json: bool, follow_target_symlinks: bool = False) -> None:
+def pitr_command(
+    ctx: typer.Context,
+    service: str,
+    *,
+    backup: str | None,
+    at: str | None,
+    source: str | None,
+    only: str | None,
+    target: str | None,
+    to_dir: Path | None,
+    as_name: str | None,
+    start: bool,
+    port: int | None,
+    dry_run: bool,
+    json: bool,
+    follow_target_symlinks: bool = False,
+) -> None:
     """Recover a service to a point in time: into a data directory (--to-dir, optionally
     started), or just one database or table into a live server (--only … --target)."""
     from reprise.cli import progress
@@ -20,22 +33,31 @@ def pitr_command(ctx: typer.Context, service: str, *, backup: str | None, at: st
     from reprise.restore.pitr import PitrRequest, parse_target_time, plan_pitr, run_pitr
 
     if only and not target:
-        raise typer.BadParameter("--only needs --target DSN (the live server)",
-                                 param_hint="--only")
+        raise typer.BadParameter("--only needs --target DSN (the live server)", param_hint="--only")
     if not only and not to_dir:
-        raise typer.BadParameter("give --to-dir DATADIR, or --only … --target DSN",
-                                 param_hint="--to-dir")
+        raise typer.BadParameter(
+            "give --to-dir DATADIR, or --only … --target DSN", param_hint="--to-dir"
+        )
     if only and (to_dir or start):
-        raise typer.BadParameter("--only recovers into a side instance of its own; drop "
-                                 "--to-dir and --start", param_hint="--only")
+        raise typer.BadParameter(
+            "--only recovers into a side instance of its own; drop --to-dir and --start",
+            param_hint="--only",
+        )
     if (start or port) and not to_dir:
         raise typer.BadParameter("--start and --port need --to-dir", param_hint="--start")
     loaded, store = open_state(ctx)
     try:
         moment = parse_target_time(at, loaded.plan.organisation.timezone) if at else None
-        request = PitrRequest(service=service, source=source, backup_id=backup, at=moment,
-                              to_dir=to_dir.absolute() if to_dir else None, start=start,
-                              port=port, follow_target_symlinks=follow_target_symlinks)
+        request = PitrRequest(
+            service=service,
+            source=source,
+            backup_id=backup,
+            at=moment,
+            to_dir=to_dir.absolute() if to_dir else None,
+            start=start,
+            port=port,
+            follow_target_symlinks=follow_target_symlinks,
+        )
         if dry_run:
             pitr = plan_pitr(loaded.plan, store, request)
             if json:
@@ -50,11 +72,23 @@ def pitr_command(ctx: typer.Context, service: str, *, backup: str | None, at: st
                 from reprise.restore.partial import run_partial
 
                 assert target is not None
-                report, path = run_partial(loaded.plan, store, request, only=only,
-                                           target=target, as_name=as_name, progress=bars)
+                report, path = run_partial(
+                    loaded.plan,
+                    store,
+                    request,
+                    only=only,
+                    target=target,
+                    as_name=as_name,
+                    progress=bars,
+                )
             else:
-                report, path, _reached = run_pitr(loaded.plan, store, request, progress=bars,
-                                                  plan_path=plan_path(ctx) or loaded.path)
+                report, path, _reached = run_pitr(
+                    loaded.plan,
+                    store,
+                    request,
+                    progress=bars,
+                    plan_path=plan_path(ctx) or loaded.path,
+                )
     finally:
         store.close()
     if json:
@@ -64,16 +98,25 @@ def pitr_command(ctx: typer.Context, service: str, *, backup: str | None, at: st
     print_steps(report)
     figures = report.figures
     if "reached_time" in figures:
-        reached = figures["reached_time"] or ("the end of the archived WAL (no transaction "
-                                              "time recorded after the base backup)")
-        out.print(f"Recovered to {reached} (LSN {figures['reached_lsn']}), "
-                  f"target {figures['target']}, in {report.seconds:.1f} s.", markup=False)
+        reached = figures["reached_time"] or (
+            "the end of the archived WAL (no transaction time recorded after the base backup)"
+        )
+        out.print(
+            f"Recovered to {reached} (LSN {figures['reached_lsn']}), "
+            f"target {figures['target']}, in {report.seconds:.1f} s.",
+            markup=False,
+        )
     if only:
         out.print(f"{only} as it was then is now {report.target}.", markup=False)
     elif start:
-        out.print(f"The recovered instance runs from {to_dir}; stop it with "
-                  f"`pg_ctl -D {to_dir} stop`.", markup=False)
+        out.print(
+            f"The recovered instance runs from {to_dir}; stop it with `pg_ctl -D {to_dir} stop`.",
+            markup=False,
+        )
     else:
-        out.print(f"{to_dir} is ready: start PostgreSQL on it to replay the WAL "
-                  "(restore_command runs `reprise wal fetch`).", markup=False)
+        out.print(
+            f"{to_dir} is ready: start PostgreSQL on it to replay the WAL "
+            "(restore_command runs `reprise wal fetch`).",
+            markup=False,
+        )
     out.print(f"Report: {path}")

@@ -19,8 +19,9 @@ def wanted(json_mode: bool) -> bool:
 
 
 @contextmanager
-def byte_bars(enabled: bool) -> Iterator[Callable[[str, str | int],
-                                                   AbstractContextManager[ByteProgress]]]:
+def byte_bars(
+    enabled: bool,
+) -> Iterator[Callable[[str, str | int], AbstractContextManager[ByteProgress]]]:
     """A factory of per-item byte bars (bytes, throughput, elapsed) sharing one display.
 
     The factory takes a label and either a total size (int) or a second label (str) when
@@ -55,9 +56,15 @@ def byte_bars(enabled: bool) -> Iterator[Callable[[str, str | int],
             text = f"{filesize.decimal(int(speed))}/s" if speed else "?"
             return Text(text, style="progress.data.speed")
 
-    bars: Progress = RichProgress(TextColumn("{task.description}"), BarColumn(),
-                                  DownloadColumn(), Throughput(), TimeElapsedColumn(),
-                                  console=stderr(), transient=False)
+    bars: Progress = RichProgress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        Throughput(),
+        TimeElapsedColumn(),
+        console=stderr(),
+        transient=False,
+    )
 
     @contextmanager
     def bar(label: str, extra: str | int) -> Iterator[ByteProgress]:

@@ -9,11 +9,12 @@ import typer
 from reprise.cli.context import ByOption
 from reprise.errors import EXIT_BAD_INPUT, EXIT_VERIFICATION_FAILED
 
-app = typer.Typer(help="Backup repositories (local directories, S3 buckets).",
-                  no_args_is_help=True)
+app = typer.Typer(help="Backup repositories (local directories, S3 buckets).", no_args_is_help=True)
 
-NameArgument = Annotated[str | None, typer.Argument(
-    help="Repository name from the plan; default: every repository of the plan.")]
+NameArgument = Annotated[
+    str | None,
+    typer.Argument(help="Repository name from the plan; default: every repository of the plan."),
+]
 
 
 @app.command("init")
@@ -40,17 +41,27 @@ def init_command(
     finally:
         store.close()
     if json:
-        print_json([{"repository": result.repository, "where": result.where,
-                     "created": result.created,
-                     "signing_keys": [key.fingerprint for key in result.config.signing_keys],
-                     "recipients": result.config.recipients} for result in results])
+        print_json(
+            [
+                {
+                    "repository": result.repository,
+                    "where": result.where,
+                    "created": result.created,
+                    "signing_keys": [key.fingerprint for key in result.config.signing_keys],
+                    "recipients": result.config.recipients,
+                }
+                for result in results
+            ]
+        )
         return
     console = stdout()
     for result in results:
         state = "created" if result.created else "already initialised"
         keys = ", ".join(key.fingerprint for key in result.config.signing_keys)
-        console.print(f"{result.repository}: {state} at {result.where} "
-                      f"(signing key {keys}, {len(result.config.recipients)} recipient(s))")
+        console.print(
+            f"{result.repository}: {state} at {result.where} "
+            f"(signing key {keys}, {len(result.config.recipients)} recipient(s))"
+        )
 
 
 @app.command("reindex")
@@ -87,15 +98,21 @@ def reindex_command(
         for result in results:
             for warning in result.warnings:
                 stderr().print(f"[yellow]warning:[/] {escape(warning)}")
-            console.print(f"{result.repository}: {result.indexed} backup(s) indexed, "
-                          f"{len(result.incomplete)} incomplete, {len(result.problems)} "
-                          "kept with a problem")
+            console.print(
+                f"{result.repository}: {result.indexed} backup(s) indexed, "
+                f"{len(result.incomplete)} incomplete, {len(result.problems)} "
+                "kept with a problem"
+            )
             for entry in result.problems:
-                console.print(f"  [red]{entry.problem}:[/] {entry.source}/{entry.backup_id}: "
-                              f"{escape(entry.detail)}")
+                console.print(
+                    f"  [red]{entry.problem}:[/] {entry.source}/{entry.backup_id}: "
+                    f"{escape(entry.detail)}"
+                )
             if result.problems:
-                console.print("  (listed by `reprise backup list`, never restored; remove "
-                              "each with `reprise backup forget ID` once examined)")
+                console.print(
+                    "  (listed by `reprise backup list`, never restored; remove "
+                    "each with `reprise backup forget ID` once examined)"
+                )
     if any(result.problems for result in results):
         raise typer.Exit(EXIT_VERIFICATION_FAILED)
 
@@ -104,8 +121,10 @@ def reindex_command(
 def recipients_command(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Repository name from the plan.")],
-    accept: Annotated[bool, typer.Option(
-        "--accept", help="Make the plan's recipients the accepted set (journaled).")] = False,
+    accept: Annotated[
+        bool,
+        typer.Option("--accept", help="Make the plan's recipients the accepted set (journaled)."),
+    ] = False,
     by: ByOption = None,
     json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
@@ -125,13 +144,18 @@ def recipients_command(
     loaded, store = open_state(ctx)
     try:
         if accept:
-            before = compare(store, open_repository(loaded.plan, name),
-                             keyring.recipients(loaded.plan.keys), bootstrap=False)
+            before = compare(
+                store,
+                open_repository(loaded.plan, name),
+                keyring.recipients(loaded.plan.keys),
+                bootstrap=False,
+            )
             accept_recipients(loaded.plan, store, name, by=who(by))
             diff = before
         else:
-            diff = compare(store, open_repository(loaded.plan, name),
-                           keyring.recipients(loaded.plan.keys))
+            diff = compare(
+                store, open_repository(loaded.plan, name), keyring.recipients(loaded.plan.keys)
+            )
     finally:
         store.close()
     if json:
@@ -141,9 +165,11 @@ def recipients_command(
         if diff.accepted is None:
             console.print(f"{name}: no accepted recipient set yet")
         elif diff.pin is not None:
-            console.print(f"{name}: accepted set of {len(diff.accepted)} recipient(s) "
-                          f"({diff.pin.origin}, by {diff.pin.accepted_by}, "
-                          f"{diff.pin.accepted_at:%Y-%m-%d %H:%M} UTC)")
+            console.print(
+                f"{name}: accepted set of {len(diff.accepted)} recipient(s) "
+                f"({diff.pin.origin}, by {diff.pin.accepted_by}, "
+                f"{diff.pin.accepted_at:%Y-%m-%d %H:%M} UTC)"
+            )
         for item in diff.added:
             console.print(f"  [green]+ {item}[/] (in the plan, not accepted)")
         for item in diff.removed:
@@ -151,10 +177,13 @@ def recipients_command(
         if diff.same:
             console.print("  the plan's recipients are the accepted set")
         elif accept:
-            console.print(f"accepted: backups of {name} are now encrypted to the plan's "
-                          f"{len(diff.plan)} recipient(s)")
+            console.print(
+                f"accepted: backups of {name} are now encrypted to the plan's "
+                f"{len(diff.plan)} recipient(s)"
+            )
         else:
-            console.print(f"backups of {name} are refused until: reprise repo recipients "
-                          f"{name} --accept")
+            console.print(
+                f"backups of {name} are refused until: reprise repo recipients {name} --accept"
+            )
     if not accept and not diff.same:
         raise typer.Exit(EXIT_BAD_INPUT)

@@ -12,8 +12,10 @@ import typer
 from reprise.cli.context import who
 from reprise.errors import EXIT_FAILED, EXIT_WAITING_FOR_PERSON
 
-app = typer.Typer(no_args_is_help=True, help="Runbooks (the plan's scenarios): run them step "
-                                             "by step into an incident.")
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Runbooks (the plan's scenarios): run them step by step into an incident.",
+)
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
@@ -26,34 +28,62 @@ def runbook_list(ctx: typer.Context, json: JsonOption = False) -> None:
 
     plan = load(ctx, contacts=False).plan
     if json:
-        print_json({"scenarios": [
-            {"id": s.id, "title": s.title, "services": s.services,
-             "parameters": [p.model_dump() for p in s.parameters],
-             "steps": [{"kind": step.kind, "title": step_title(step)} for step in s.steps]}
-            for s in plan.scenarios]})
+        print_json(
+            {
+                "scenarios": [
+                    {
+                        "id": s.id,
+                        "title": s.title,
+                        "services": s.services,
+                        "parameters": [p.model_dump() for p in s.parameters],
+                        "steps": [
+                            {"kind": step.kind, "title": step_title(step)} for step in s.steps
+                        ],
+                    }
+                    for s in plan.scenarios
+                ]
+            }
+        )
         return
     out = stdout()
     if not plan.scenarios:
         out.print("The plan has no scenarios.")
     for scenario in plan.scenarios:
-        out.print(f"{scenario.id}: {scenario.title} ({len(scenario.steps)} steps"
-                  + (f"; parameters: {', '.join(p.name for p in scenario.parameters)}"
-                     if scenario.parameters else "") + ")", markup=False, highlight=False)
+        out.print(
+            f"{scenario.id}: {scenario.title} ({len(scenario.steps)} steps"
+            + (
+                f"; parameters: {', '.join(p.name for p in scenario.parameters)}"
+                if scenario.parameters
+                else ""
+            )
+            + ")",
+            markup=False,
+            highlight=False,
+        )
 
 
 @app.command("run")
 def runbook_run(
     ctx: typer.Context,
     scenario: Annotated[str, typer.Argument(help="Scenario id (`reprise runbook list`).")],
-    incident: Annotated[int | None, typer.Option(
-        "--incident", min=1, help="Record the steps into this incident.")] = None,
-    param: Annotated[list[str] | None, typer.Option(
-        "--param", metavar="NAME=VALUE", help="A scenario parameter (repeatable).")] = None,
-    yes: Annotated[bool, typer.Option(
-        "--yes", help="Confirm manual steps and restores without asking (only once they "
-                      "are really done).")] = False,
-    restart: Annotated[bool, typer.Option(
-        "--restart", help="Start from the first step instead of resuming.")] = False,
+    incident: Annotated[
+        int | None, typer.Option("--incident", min=1, help="Record the steps into this incident.")
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", metavar="NAME=VALUE", help="A scenario parameter (repeatable)."),
+    ] = None,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            help="Confirm manual steps and restores without asking (only once they "
+            "are really done).",
+        ),
+    ] = False,
+    restart: Annotated[
+        bool, typer.Option("--restart", help="Start from the first step instead of resuming.")
+    ] = False,
     by: Annotated[str | None, typer.Option("--by", help="Who runs it.")] = None,
     json: JsonOption = False,
 ) -> None:
@@ -88,15 +118,27 @@ def runbook_run(
     def ended(record: StepRecord, total: int) -> None:
         if not json:
             mark = {"done": "  ✓", "failed": "  ✗", "waiting": "  …"}[record.status]
-            out.print(f"{mark} {record.message} ({record.seconds:.1f} s)", markup=False,
-                      highlight=False)
+            out.print(
+                f"{mark} {record.message} ({record.seconds:.1f} s)", markup=False, highlight=False
+            )
 
     loaded, store = open_state(ctx)
     try:
-        run = run_runbook(loaded.plan, store, scenario, RunbookOptions(
-            by=who(by), incident_id=incident, parameters=values, confirm=confirm,
-            restart=restart, on_step_start=started, on_step_end=ended,
-            plan_path=plan_path(ctx) or loaded.path))
+        run = run_runbook(
+            loaded.plan,
+            store,
+            scenario,
+            RunbookOptions(
+                by=who(by),
+                incident_id=incident,
+                parameters=values,
+                confirm=confirm,
+                restart=restart,
+                on_step_start=started,
+                on_step_end=ended,
+                plan_path=plan_path(ctx) or loaded.path,
+            ),
+        )
     finally:
         store.close()
     total = len(next(s for s in loaded.plan.scenarios if s.id == scenario).steps)
@@ -105,12 +147,14 @@ def runbook_run(
     elif run.status == "done":
         out.print(f"Runbook {scenario} finished: {total} steps done.", markup=False)
     else:
-        again = f"reprise runbook run {scenario}" + (f" --incident {incident}"
-                                                     if incident else "")
+        again = f"reprise runbook run {scenario}" + (f" --incident {incident}" if incident else "")
         what = "failed" if run.status == "failed" else "waits for a person"
-        out.print(f"Runbook {scenario} stopped: step {run.next_step + 1} {what}. Fix the "
-                  f"cause, then `{again}` resumes at that step.", markup=False,
-                  highlight=False)
+        out.print(
+            f"Runbook {scenario} stopped: step {run.next_step + 1} {what}. Fix the "
+            f"cause, then `{again}` resumes at that step.",
+            markup=False,
+            highlight=False,
+        )
     if run.status != "done":
         raise typer.Exit(EXIT_FAILED if run.status == "failed" else EXIT_WAITING_FOR_PERSON)
 
@@ -127,13 +171,23 @@ def runbook_verify_evidence(
     from reprise.incidents.evidence import verify_evidence
 
     if not (folder / "manifest.json").is_file():
-        raise InputError(f"{folder}: no manifest.json here",
-                         hint="give the folder an evidence step wrote")
+        raise InputError(
+            f"{folder}: no manifest.json here", hint="give the folder an evidence step wrote"
+        )
     manifest = verify_evidence(folder)
     if json:
-        print_json({"folder": str(folder), "ok": True, "files": len(manifest["files"]),
-                    "signing_key": manifest["signing_key"]})
+        print_json(
+            {
+                "folder": str(folder),
+                "ok": True,
+                "files": len(manifest["files"]),
+                "signing_key": manifest["signing_key"],
+            }
+        )
         return
-    stdout().print(f"{folder}: signature valid, {len(manifest['files'])} file(s) match "
-                   f"their SHA-256 (key {manifest['signing_key']}).", markup=False,
-                   highlight=False)
+    stdout().print(
+        f"{folder}: signature valid, {len(manifest['files'])} file(s) match "
+        f"their SHA-256 (key {manifest['signing_key']}).",
+        markup=False,
+        highlight=False,
+    )

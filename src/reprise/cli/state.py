@@ -6,14 +6,16 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="The state database: where it is, its schema, what it holds.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="The state database: where it is, its schema, what it holds.", no_args_is_help=True
+)
 
 
 @app.command()
-def info(ctx: typer.Context,
-         json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-         = False) -> None:
+def info(
+    ctx: typer.Context,
+    json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
     """Open the state database (migrating it on first use) and describe it."""
     from reprise.cli.context import open_state
     from reprise.cli.output import print_json, stdout
@@ -28,7 +30,12 @@ def info(ctx: typer.Context,
         print_json(description)
         return
     console = stdout()
-    for label, key in (("Database", "url"), ("Engine", "dialect"),
-                       ("Schema revision", "revision"), ("Plan versions", "plan_versions"),
-                       ("Events", "events"), ("Plan in force", "plan_sha256")):
+    for label, key in (
+        ("Database", "url"),
+        ("Engine", "dialect"),
+        ("Schema revision", "revision"),
+        ("Plan versions", "plan_versions"),
+        ("Events", "events"),
+        ("Plan in force", "plan_sha256"),
+    ):
         console.print(f"{label + ':':<17} {description[key]}")

@@ -20,14 +20,17 @@ from typing import Annotated, Any
 
 import typer
 
-app = typer.Typer(help="WAL archive: push (archive_command), fetch (restore_command), list.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="WAL archive: push (archive_command), fetch (restore_command), list.", no_args_is_help=True
+)
 
 FETCH_NOT_FOUND = 1
 FETCH_FATAL = 255
 
-SourceOption = Annotated[str | None, typer.Option(
-    help="The postgres_physical source (needed when the plan has several).")]
+SourceOption = Annotated[
+    str | None,
+    typer.Option(help="The postgres_physical source (needed when the plan has several)."),
+]
 
 
 @app.command("push")
@@ -59,11 +62,15 @@ def fetch_command(
     name: Annotated[str, typer.Argument(help="The WAL file name PostgreSQL wants (%f).")],
     destination: Annotated[Path, typer.Argument(help="Where to put it (%p).")],
     source: SourceOption = None,
-    spool: Annotated[Path | None, typer.Option(
-        help="Folder for segments fetched ahead (default: <state dir>/wal-spool/<source>).")
+    spool: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for segments fetched ahead (default: <state dir>/wal-spool/<source>)."
+        ),
     ] = None,
-    prefetch: Annotated[int, typer.Option(min=0, max=64, help="Segments fetched ahead, in "
-                                                              "parallel.")] = 8,
+    prefetch: Annotated[
+        int, typer.Option(min=0, max=64, help="Segments fetched ahead, in parallel.")
+    ] = 8,
 ) -> None:
     """Deliver one archived WAL file, fetching the next segments ahead in parallel."""
     from reprise.cli.output import print_error
@@ -84,8 +91,14 @@ def fetch_command(
         raise typer.Exit(FETCH_NOT_FOUND)
 
 
-def _fetch(ctx: typer.Context, name: str, destination: Path, source: str | None,
-           spool: Path | None, prefetch: int) -> bool:
+def _fetch(
+    ctx: typer.Context,
+    name: str,
+    destination: Path,
+    source: str | None,
+    spool: Path | None,
+    prefetch: int,
+) -> bool:
     from reprise.backup import keyring
     from reprise.cli.context import load
     from reprise.errors import InputError
@@ -97,14 +110,16 @@ def _fetch(ctx: typer.Context, name: str, destination: Path, source: str | None,
     from reprise.wal.spool import fetch_with_prefetch
 
     if not WAL_FILE.match(name):
-        raise InputError(f"{name!r} is not a WAL file name",
-                         hint="restore_command = 'reprise wal fetch %f %p'")
+        raise InputError(
+            f"{name!r} is not a WAL file name", hint="restore_command = 'reprise wal fetch %f %p'"
+        )
     plan = load(ctx, contacts=False).plan
     job = wal_job(plan, source)
     archive = WalArchive(open_repository(plan, job.source.repository), job.name)
     folder = spool or state_dir(plan) / "wal-spool" / job.name
-    return fetch_with_prefetch(archive, name, destination, keyring.identities(plan.keys),
-                               folder, prefetch=prefetch)
+    return fetch_with_prefetch(
+        archive, name, destination, keyring.identities(plan.keys), folder, prefetch=prefetch
+    )
 
 
 @app.command("list")
@@ -139,16 +154,20 @@ def list_command(
 
     for timeline in timelines:
         gaps = _gaps(timeline.gaps)
-        table.add_row(str(timeline.timeline), timeline.first or "-", timeline.last or "-",
-                      str(timeline.segments), format_size(timeline.stored_size),
-                      timeline.newest.strftime("%Y-%m-%d %H:%M:%S") if timeline.newest
-                      else "-", f"[red]{gaps}[/]" if gaps else "none")
+        table.add_row(
+            str(timeline.timeline),
+            timeline.first or "-",
+            timeline.last or "-",
+            str(timeline.segments),
+            format_size(timeline.stored_size),
+            timeline.newest.strftime("%Y-%m-%d %H:%M:%S") if timeline.newest else "-",
+            f"[red]{gaps}[/]" if gaps else "none",
+        )
     stdout().print(table)
     if not timelines:
         stdout().print("Nothing archived yet: is archive_command set to `reprise wal push %p`?")
 
 
 def _gaps(gaps: list[Any]) -> str:
-    shown = ", ".join(f"{first}…{last}" if first != last else first
-                      for first, last in gaps[:3])
+    shown = ", ".join(f"{first}…{last}" if first != last else first for first, last in gaps[:3])
     return shown + (f" (+{len(gaps) - 3})" if len(gaps) > 3 else "")

@@ -26,8 +26,7 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (also the report's rows)."""
-        return {"name": self.name, "result": "ok" if self.ok else "failed",
-                "detail": self.detail}
+        return {"name": self.name, "result": "ok" if self.ok else "failed", "detail": self.detail}
 
 
 def compare_tables(dsn: str, restored_as: str, recorded: dict[str, Any]) -> list[Finding]:
@@ -36,8 +35,10 @@ def compare_tables(dsn: str, restored_as: str, recorded: dict[str, Any]) -> list
     name = f"tables of {recorded['name']}"
     if mode == "none":
         return [Finding(name, True, "no figures recorded at backup time (table_stats: none)")]
-    now = {(item["schema"], item["name"]): item
-           for item in table_figures(dsn, restored_as, mode)["tables"]}
+    now = {
+        (item["schema"], item["name"]): item
+        for item in table_figures(dsn, restored_as, mode)["tables"]
+    }
     problems = []
     for before in recorded.get("tables", []):
         key = (before["schema"], before["name"])
@@ -46,16 +47,22 @@ def compare_tables(dsn: str, restored_as: str, recorded: dict[str, Any]) -> list
         if after is None:
             problems.append(f"{label}: missing after restore")
         elif after["rows"] != before["rows"]:
-            problems.append(f"{label}: {before['rows']} rows at backup, {after['rows']} "
-                            "restored")
+            problems.append(f"{label}: {before['rows']} rows at backup, {after['rows']} restored")
         elif mode == "checksums" and after.get("checksum") != before.get("checksum"):
             problems.append(f"{label}: same row count, different content checksum")
-    problems += [f"{recorded['name']}.{schema}.{table}: not in the backup's figures"
-                 for schema, table in now]
+    problems += [
+        f"{recorded['name']}.{schema}.{table}: not in the backup's figures" for schema, table in now
+    ]
     tables = len(recorded.get("tables", []))
     if problems:
-        return [Finding(name, False, "; ".join(problems[:10])
-                        + (f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""))]
+        return [
+            Finding(
+                name,
+                False,
+                "; ".join(problems[:10])
+                + (f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""),
+            )
+        ]
     what = "row counts and checksums" if mode == "checksums" else "row counts"
     return [Finding(name, True, f"{tables} table(s): {what} match the backup")]
 
@@ -88,13 +95,13 @@ def check_indexes(dsn: str, database: str) -> list[Finding]:
                 broken.append(f"{label}: {str(error).strip()}")
     if broken:
         return [Finding(name, False, "; ".join(broken))]
-    return [Finding(name, True, f"{len(indexes)} B-tree index(es) consistent with their "
-                                "tables")]
+    return [Finding(name, True, f"{len(indexes)} B-tree index(es) consistent with their tables")]
 
 
 _PREFIX = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_$-]*):\s+(.*)$", re.DOTALL)
 UNDEFINED_TABLE = "42P01"
 DEFAULT_ASSERTION_TIMEOUT = timedelta(seconds=30)
+
 
 def _explain(database: str, error: Exception, timeout: timedelta) -> str:
     """What went wrong, for the drill report: PostgreSQL's words, and ours where the cause
@@ -116,8 +123,13 @@ def _explain(database: str, error: Exception, timeout: timedelta) -> str:
     return f"{database}: {why}: {text} (fix: {fix})"
 
 
-def run_assertions(dsn: str, databases: list[str], assertions: list[str], *,
-                   timeout: timedelta = DEFAULT_ASSERTION_TIMEOUT) -> list[Finding]:
+def run_assertions(
+    dsn: str,
+    databases: list[str],
+    assertions: list[str],
+    *,
+    timeout: timedelta = DEFAULT_ASSERTION_TIMEOUT,
+) -> list[Finding]:
     """The plan's SQL assertions (``integrity``): each must return true.
 
     ``akig: SELECT …`` runs in that database; without a prefix, in every restored database
@@ -132,9 +144,11 @@ def run_assertions(dsn: str, databases: list[str], assertions: list[str], *,
     import psycopg
 
     milliseconds = max(1, int(timeout.total_seconds() * 1000))
-    options = (f"-c default_transaction_read_only=on -c statement_timeout={milliseconds} "
-               f"-c lock_timeout={milliseconds} -c idle_in_transaction_session_timeout="
-               f"{milliseconds}")
+    options = (
+        f"-c default_transaction_read_only=on -c statement_timeout={milliseconds} "
+        f"-c lock_timeout={milliseconds} -c idle_in_transaction_session_timeout="
+        f"{milliseconds}"
+    )
     findings = []
     for assertion in assertions:
         match = _PREFIX.match(assertion)
@@ -162,6 +176,9 @@ def run_assertions(dsn: str, databases: list[str], assertions: list[str], *,
                 problems.append(f"{database}: returned {value!r}, expected true")
         if not answers and not problems:
             problems.append("no restored database has the tables it reads")
-        findings.append(Finding(query.strip(), not problems,
-                                "; ".join(problems) or f"true in {', '.join(answers)}"))
+        findings.append(
+            Finding(
+                query.strip(), not problems, "; ".join(problems) or f"true in {', '.join(answers)}"
+            )
+        )
     return findings

@@ -40,35 +40,60 @@ class DrillRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form of `drill list --json`."""
-        return {"id": self.id, "service": self.service, "source": self.source,
-                "repository": self.repository, "backup_id": self.backup_id,
-                "backup_time": self.backup_time.isoformat(),
-                "backup_age_seconds": round(self.backup_age_seconds),
-                "started_at": self.started_at.isoformat(),
-                "finished_at": self.finished_at.isoformat(), "seconds": self.seconds,
-                "rto_seconds": self.rto_seconds, "objective_seconds": self.objective_seconds,
-                "result": self.result, "failures": self.failures, "steps": self.steps,
-                "report": self.report}
+        return {
+            "id": self.id,
+            "service": self.service,
+            "source": self.source,
+            "repository": self.repository,
+            "backup_id": self.backup_id,
+            "backup_time": self.backup_time.isoformat(),
+            "backup_age_seconds": round(self.backup_age_seconds),
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat(),
+            "seconds": self.seconds,
+            "rto_seconds": self.rto_seconds,
+            "objective_seconds": self.objective_seconds,
+            "result": self.result,
+            "failures": self.failures,
+            "steps": self.steps,
+            "report": self.report,
+        }
 
 
-def record_drill(store: Store, report: Report, *, rto_seconds: float | None,
-                 objective_seconds: float | None, failures: list[str],
-                 report_path: str | None) -> int:
+def record_drill(
+    store: Store,
+    report: Report,
+    *,
+    rto_seconds: float | None,
+    objective_seconds: float | None,
+    failures: list[str],
+    report_path: str | None,
+) -> int:
     """Store a finished drill; returns its id."""
     assert report.finished_at is not None
     with store.engine.begin() as connection:
-        result = connection.execute(insert(drills).values(
-            service=report.service, source=report.source, repository=report.repository,
-            backup_id=report.backup_id, backup_time=report.backup_time,
-            started_at=report.started_at, finished_at=report.finished_at,
-            seconds=report.seconds, rto_seconds=rto_seconds,
-            objective_seconds=objective_seconds, result=report.result, failures=failures,
-            steps=[step.to_dict() for step in report.steps], report=report_path))
+        result = connection.execute(
+            insert(drills).values(
+                service=report.service,
+                source=report.source,
+                repository=report.repository,
+                backup_id=report.backup_id,
+                backup_time=report.backup_time,
+                started_at=report.started_at,
+                finished_at=report.finished_at,
+                seconds=report.seconds,
+                rto_seconds=rto_seconds,
+                objective_seconds=objective_seconds,
+                result=report.result,
+                failures=failures,
+                steps=[step.to_dict() for step in report.steps],
+                report=report_path,
+            )
+        )
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
-def list_drills(store: Store, *, service: str | None = None,
-                limit: int = 100) -> list[DrillRecord]:
+def list_drills(store: Store, *, service: str | None = None, limit: int = 100) -> list[DrillRecord]:
     """Stored drills, newest first."""
     query = select(drills).order_by(drills.c.started_at.desc(), drills.c.id.desc()).limit(limit)
     if service:

@@ -80,43 +80,67 @@ def drill_services(plan: Plan, service_id: str | None) -> list[Service]:
         try:
             service = plan.service(service_id)
         except KeyError:
-            raise InputError(f"no service {service_id!r} in the plan",
-                             hint=f"services: {', '.join(s.id for s in plan.services)}") \
-                from None
+            raise InputError(
+                f"no service {service_id!r} in the plan",
+                hint=f"services: {', '.join(s.id for s in plan.services)}",
+            ) from None
         if not service.backups:
-            raise InputError(f"service {service_id} has no backups to drill",
-                             hint="add a `backups:` entry to it")
+            raise InputError(
+                f"service {service_id} has no backups to drill", hint="add a `backups:` entry to it"
+            )
         return [service]
-    chosen = [service for service in plan.services
-              if service.backups and service.drill and service.drill.enabled
-              and any(entry.kind == "postgres" for entry in service.backups)]
+    chosen = [
+        service
+        for service in plan.services
+        if service.backups
+        and service.drill
+        and service.drill.enabled
+        and any(entry.kind == "postgres" for entry in service.backups)
+    ]
     if not chosen:
-        raise InputError("no service has an enabled drill of a postgres backup",
-                         hint="drills restore postgres backups; see `drill:` in the plan")
+        raise InputError(
+            "no service has an enabled drill of a postgres backup",
+            hint="drills restore postgres backups; see `drill:` in the plan",
+        )
     return chosen
 
 
-def run_drill(plan: Plan, store: Store, service_id: str, *,
-              progress: PartProgress | None = None) -> DrillOutcome:
+def run_drill(
+    plan: Plan, store: Store, service_id: str, *, progress: PartProgress | None = None
+) -> DrillOutcome:
     """Drill one service; never raises for a drill that ran (the outcome says how it went),
     only for bad input found before it starts."""
     service = plan.service(service_id)
     job = choose_job(plan, service_id, None)
     if job.source.kind != "postgres":
-        raise InputError(f"{job.name}: drills restore postgres backups; this source is "
-                         f"{job.source.kind}", hint="restore it by hand with reprise restore")
+        raise InputError(
+            f"{job.name}: drills restore postgres backups; this source is {job.source.kind}",
+            hint="restore it by hand with reprise restore",
+        )
     warnings: list[str] = []
     try:
         entry = choose_backup(store, job, None, verified_only=True)
     except InputError:
         entry = choose_backup(store, job, None)
-        warnings.append(f"no verified backup of {job.name} yet: the drill verifies the "
-                        f"newest, {entry.backup_id}")
+        warnings.append(
+            f"no verified backup of {job.name} yet: the drill verifies the "
+            f"newest, {entry.backup_id}"
+        )
     manifest = entry.manifest
-    objective = (service.drill.max_duration if service.drill and service.drill.max_duration
-                 else plan.rto(service))
-    report = Report("drill", service.id, job.name, entry.repository, manifest.id,
-                    manifest.finished_at, "scratch PostgreSQL")
+    objective = (
+        service.drill.max_duration
+        if service.drill and service.drill.max_duration
+        else plan.rto(service)
+    )
+    report = Report(
+        "drill",
+        service.id,
+        job.name,
+        entry.repository,
+        manifest.id,
+        manifest.finished_at,
+        "scratch PostgreSQL",
+    )
     report.figures["rto_objective"] = format_duration(objective)
     report.figures["data_loss_window"] = format_duration(report.backup_age)
     if warnings:
@@ -125,38 +149,47 @@ def run_drill(plan: Plan, store: Store, service_id: str, *,
     rto: float | None = None
     error: RepriseError | None = None
     try:
-        timeout = service.drill.assertion_timeout if service.drill else \
-            DEFAULT_ASSERTION_TIMEOUT
-        findings, rto = _restore_and_check(plan, report, entry, service.integrity, progress,
-                                           assertion_timeout=timeout)
+        timeout = service.drill.assertion_timeout if service.drill else DEFAULT_ASSERTION_TIMEOUT
+        findings, rto = _restore_and_check(
+            plan, report, entry, service.integrity, progress, assertion_timeout=timeout
+        )
         report.checks = [finding.to_dict() for finding in findings]
-        failures = [f"{finding.name}: {finding.detail}" for finding in findings
-                    if not finding.ok]
+        failures = [f"{finding.name}: {finding.detail}" for finding in findings if not finding.ok]
         report.figures["rto_achieved"] = f"{rto:.1f} s"
         if rto > objective.total_seconds():
-            failures.append(f"RTO achieved {rto:.0f} s exceeds the objective "
-                            f"{format_duration(objective)}")
-        report.finish("failed" if failures else "passed",
-                      "; ".join(failures) if failures else None)
+            failures.append(
+                f"RTO achieved {rto:.0f} s exceeds the objective {format_duration(objective)}"
+            )
+        report.finish("failed" if failures else "passed", "; ".join(failures) if failures else None)
     except RepriseError as caught:
         error = caught
         report.finish("error", caught.message)
     path = save_report(plan, store, report)
-    drill_id = record_drill(store, report, rto_seconds=rto,
-                            objective_seconds=objective.total_seconds(),
-                            failures=failures or ([error.message] if error else []),
-                            report_path=str(path))
+    drill_id = record_drill(
+        store,
+        report,
+        rto_seconds=rto,
+        objective_seconds=objective.total_seconds(),
+        failures=failures or ([error.message] if error else []),
+        report_path=str(path),
+    )
     return DrillOutcome(report, path, drill_id, failures, error)
 
 
-def _restore_and_check(plan: Plan, report: Report, entry: CatalogEntry,
-                       assertions: list[str], progress: PartProgress | None, *,
-                       assertion_timeout: timedelta = DEFAULT_ASSERTION_TIMEOUT,
-                       ) -> tuple[list[Finding], float]:
+def _restore_and_check(
+    plan: Plan,
+    report: Report,
+    entry: CatalogEntry,
+    assertions: list[str],
+    progress: PartProgress | None,
+    *,
+    assertion_timeout: timedelta = DEFAULT_ASSERTION_TIMEOUT,
+) -> tuple[list[Finding], float]:
     repository, manifest, identities = verified_manifest(plan, entry, report)
     version = dump_version(manifest)
-    databases = [part.database for part in manifest.parts
-                 if part.role == "database" and part.database]
+    databases = [
+        part.database for part in manifest.parts if part.role == "database" and part.database
+    ]
     with report.step(f"start a scratch PostgreSQL {version // 10000 or ''}".rstrip()) as step:
         scratch = _scratch(version // 10000)
         info = scratch.start()
@@ -164,10 +197,21 @@ def _restore_and_check(plan: Plan, report: Report, entry: CatalogEntry,
     staging = staging_dir(plan)
     try:
         with report.step("check target (read-only)"):
-            server = logical.check_target(info.dsn(), version,
-                                          [(name, name) for name in databases], clean=False)
-        restore_staged(report, server, repository, manifest, identities,
-                       list(manifest.parts), staging, jobs=2, clean=False, progress=progress)
+            server = logical.check_target(
+                info.dsn(), version, [(name, name) for name in databases], clean=False
+            )
+        restore_staged(
+            report,
+            server,
+            repository,
+            manifest,
+            identities,
+            list(manifest.parts),
+            staging,
+            jobs=2,
+            clean=False,
+            progress=progress,
+        )
         findings: list[Finding] = []
         with report.step("check tables against the backup's figures"):
             for recorded in manifest.databases:
@@ -180,10 +224,13 @@ def _restore_and_check(plan: Plan, report: Report, entry: CatalogEntry,
                 from reprise.pg.scratch import create_reader
 
                 reader = create_reader(info, databases)
-                step.detail = (f"as {reader.user} (read-only, not a superuser), at most "
-                               f"{format_duration(assertion_timeout)} each")
-                findings += run_assertions(reader.dsn(), databases, assertions,
-                                           timeout=assertion_timeout)
+                step.detail = (
+                    f"as {reader.user} (read-only, not a superuser), at most "
+                    f"{format_duration(assertion_timeout)} each"
+                )
+                findings += run_assertions(
+                    reader.dsn(), databases, assertions, timeout=assertion_timeout
+                )
         rto = report.seconds
     finally:
         shutil.rmtree(staging, ignore_errors=True)

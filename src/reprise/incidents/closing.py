@@ -37,8 +37,9 @@ def report_folder(plan: Plan, incident_id: int) -> Path:
     return state_dir(plan) / "reports" / "incidents" / f"incident-{incident_id}"
 
 
-def write_final_report(plan: Plan, store: Store, incident_id: int, now: datetime
-                       ) -> tuple[list[Path], str]:
+def write_final_report(
+    plan: Plan, store: Store, incident_id: int, now: datetime
+) -> tuple[list[Path], str]:
     """Render the final report in both formats, write and record it; returns the paths
     and the Markdown text."""
     incident = get_incident(store, incident_id)
@@ -59,9 +60,17 @@ def write_final_report(plan: Plan, store: Store, incident_id: int, now: datetime
     return paths, markdown
 
 
-def close_and_report(plan: Plan, store: Store, incident_id: int, *, by: str, at: datetime,
-                     note: str | None = None, force: bool = False,
-                     sender: Sender = apprise_send) -> Closed:
+def close_and_report(
+    plan: Plan,
+    store: Store,
+    incident_id: int,
+    *,
+    by: str,
+    at: datetime,
+    note: str | None = None,
+    force: bool = False,
+    sender: Sender = apprise_send,
+) -> Closed:
     """Close the incident, write its final report and send it to the audiences (a failed
     delivery is recorded, never undoes the closing)."""
     close_incident(store, incident_id, by=by, at=at, note=note, force=force)
@@ -71,11 +80,21 @@ def close_and_report(plan: Plan, store: Store, incident_id: int, *, by: str, at:
     audiences = tuple(plan.communication.audiences)
     if audiences:
         label = _SUBJECTS.get(plan.organisation.language, _SUBJECTS["en"])
-        notification = Notification("final", audiences, f"[{plan.organisation.name}] {label}: "
-                                    f"incident {incident_id} — {incident.title}", markdown)
+        notification = Notification(
+            "final",
+            audiences,
+            f"[{plan.organisation.name}] {label}: incident {incident_id} — {incident.title}",
+            markdown,
+        )
         deliveries = asyncio.run(send_to_roles(plan, store, notification, sender))
     sent = sum(1 for record in deliveries if record.ok)
-    add_note(store, incident_id, f"final report written ({', '.join(p.name for p in paths)}) "
-             f"and sent to {sent} of {len(deliveries)} contact(s)", by=by, at=at,
-             kind="report")
+    add_note(
+        store,
+        incident_id,
+        f"final report written ({', '.join(p.name for p in paths)}) "
+        f"and sent to {sent} of {len(deliveries)} contact(s)",
+        by=by,
+        at=at,
+        kind="report",
+    )
     return Closed(get_incident(store, incident_id), paths, deliveries)

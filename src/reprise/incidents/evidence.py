@@ -130,19 +130,24 @@ def _glob(base: Path, components: tuple[str, ...], found: _Found) -> list[tuple[
         if head == "**":
             for below in _folders_below(folder, found, all_links=False):
                 relative = below.relative_to(base).parts
-                if any(name.startswith(".") for name in relative[len(names):]):
+                if any(name.startswith(".") for name in relative[len(names) :]):
                     continue
                 states.append((relative, tail))
                 if not tail:  # a final ** also matches the files (and links) of each folder
-                    states.extend(((*relative, entry.name), ()) for entry in
-                                  _entries(below, found) if not entry.name.startswith(".")
-                                  and (entry.is_symlink()
-                                       or not entry.is_dir(follow_symlinks=False)))
+                    states.extend(
+                        ((*relative, entry.name), ())
+                        for entry in _entries(below, found)
+                        if not entry.name.startswith(".")
+                        and (entry.is_symlink() or not entry.is_dir(follow_symlinks=False))
+                    )
             continue
         if glob.has_magic(head):
-            candidates = [entry.name for entry in _entries(folder, found)
-                          if fnmatch.fnmatchcase(entry.name, head)
-                          and (head.startswith(".") or not entry.name.startswith("."))]
+            candidates = [
+                entry.name
+                for entry in _entries(folder, found)
+                if fnmatch.fnmatchcase(entry.name, head)
+                and (head.startswith(".") or not entry.name.startswith("."))
+            ]
         else:
             candidates = [head] if os.path.lexists(folder / head) else []
         for name in reversed(candidates):
@@ -225,12 +230,17 @@ def _open_item(item: _Item) -> int:
 
 def plan_secrets(plan: Plan, plan_path: Path | None) -> dict[str, str]:
     """The plan's own secret files that exist here, by real path, with what each one is."""
-    candidates = [(plan.keys.identity, "the plan's age identity (keys.identity)"),
-                  (plan.keys.signing_key, "the plan's signing key (keys.signing_key)")]
+    candidates = [
+        (plan.keys.identity, "the plan's age identity (keys.identity)"),
+        (plan.keys.signing_key, "the plan's signing key (keys.signing_key)"),
+    ]
     if plan_path is not None:
         candidates.append((plan_path.parent / ".env", "the plan's .env"))
-    return {os.path.realpath(path): what for path, what in candidates
-            if path is not None and path.exists()}
+    return {
+        os.path.realpath(path): what
+        for path, what in candidates
+        if path is not None and path.exists()
+    }
 
 
 def _secret_identities(secrets: dict[str, str]) -> dict[tuple[int, int], str]:
@@ -249,8 +259,7 @@ def _make_dir(path: Path) -> None:
 
 def _create(path: Path) -> int:
     """A new file, 0600 from its first byte, never through a symbolic link."""
-    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                   0o600)
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
 
 
 def _write_new(path: Path, data: bytes) -> None:
@@ -284,9 +293,16 @@ def _copy(reader: int, folder: Path, stored: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def collect_evidence(plan: Plan, patterns: list[str], folder: Path, *, at: datetime,
-                     labels: dict[str, Any], plan_path: Path | None = None,
-                     include_secrets: bool = False) -> EvidenceBundle:
+def collect_evidence(
+    plan: Plan,
+    patterns: list[str],
+    folder: Path,
+    *,
+    at: datetime,
+    labels: dict[str, Any],
+    plan_path: Path | None = None,
+    include_secrets: bool = False,
+) -> EvidenceBundle:
     """Copy the files into ``folder`` (created 0700, must not exist; every file in it
     0600) with SHA256SUMS and a signed manifest. Raises OperationError when nothing could
     be collected; the signing key is loaded first so a missing key stops before any copy.
@@ -300,39 +316,50 @@ def collect_evidence(plan: Plan, patterns: list[str], folder: Path, *, at: datet
     secrets = plan_secrets(plan, plan_path)
     identities = _secret_identities(secrets)
     if not found.items:
-        raise OperationError("no evidence file found: " + ", ".join(
-            found.missing + [entry["path"] for entry in found.skipped] or patterns),
-            hint="check the paths of the evidence step")
+        raise OperationError(
+            "no evidence file found: "
+            + ", ".join(found.missing + [entry["path"] for entry in found.skipped] or patterns),
+            hint="check the paths of the evidence step",
+        )
     make_private_dirs(folder.parent)
     if folder.parent.stat().st_mode & 0o077 and folder.parent.stat().st_uid == os.geteuid():
         folder.parent.chmod(0o700)  # made by an older version: the bundles' names are private
     try:
         folder.mkdir(mode=0o700)
     except FileExistsError:
-        raise OperationError(f"{folder} already exists",
-                             hint="an evidence bundle is never overwritten") from None
+        raise OperationError(
+            f"{folder} already exists", hint="an evidence bundle is never overwritten"
+        ) from None
     bundle = EvidenceBundle(folder, missing=found.missing, skipped=found.skipped)
     for path, item in found.items.items():
         stored = Path("files") / Path(path).relative_to(Path(path).anchor)
         try:
             reader = _open_item(item)
         except OSError as error:
-            reason = "became a symbolic link while collected, not followed" \
-                if error.errno in (errno.ELOOP, errno.ENOTDIR) else error.strerror or str(error)
+            reason = (
+                "became a symbolic link while collected, not followed"
+                if error.errno in (errno.ELOOP, errno.ENOTDIR)
+                else error.strerror or str(error)
+            )
             bundle.skipped.append({"path": path, "reason": reason})
             continue
         try:
             info = os.fstat(reader)
-            secret = identities.get((info.st_dev, info.st_ino)) or \
-                secrets.get(os.path.realpath(path))
+            secret = identities.get((info.st_dev, info.st_ino)) or secrets.get(
+                os.path.realpath(path)
+            )
             if not stat.S_ISREG(info.st_mode):
                 bundle.skipped.append({"path": path, "reason": "not a regular file"})
                 continue
             if secret and not include_secrets:
-                bundle.skipped.append({
-                    "path": path, "secret": secret,
-                    "reason": f"{secret}: a secret of the plan, collected only with "
-                              "include_secrets: true"})
+                bundle.skipped.append(
+                    {
+                        "path": path,
+                        "secret": secret,
+                        "reason": f"{secret}: a secret of the plan, collected only with "
+                        "include_secrets: true",
+                    }
+                )
                 continue
             size, digest = _copy(reader, folder, stored)
         except OSError as error:
@@ -342,18 +369,34 @@ def collect_evidence(plan: Plan, patterns: list[str], folder: Path, *, at: datet
             os.close(reader)
         if secret:
             bundle.secrets_included.append(path)
-        bundle.files.append({
-            "path": path, "stored": str(stored), "size": size,
-            "mtime": datetime.fromtimestamp(info.st_mtime).astimezone().isoformat(),
-            "mode": f"{stat.S_IMODE(info.st_mode):04o}", "uid": info.st_uid,
-            "gid": info.st_gid, "sha256": digest})
-    manifest = {"format": FORMAT, "created_at": at.isoformat(), "host": socket.gethostname(),
-                **labels, "signing_key": key.fingerprint, "files": bundle.files,
-                "missing": bundle.missing, "skipped": bundle.skipped,
-                "secrets_included": bundle.secrets_included}
+        bundle.files.append(
+            {
+                "path": path,
+                "stored": str(stored),
+                "size": size,
+                "mtime": datetime.fromtimestamp(info.st_mtime).astimezone().isoformat(),
+                "mode": f"{stat.S_IMODE(info.st_mode):04o}",
+                "uid": info.st_uid,
+                "gid": info.st_gid,
+                "sha256": digest,
+            }
+        )
+    manifest = {
+        "format": FORMAT,
+        "created_at": at.isoformat(),
+        "host": socket.gethostname(),
+        **labels,
+        "signing_key": key.fingerprint,
+        "files": bundle.files,
+        "missing": bundle.missing,
+        "skipped": bundle.skipped,
+        "secrets_included": bundle.secrets_included,
+    }
     data = json.dumps(manifest, indent=2, ensure_ascii=False).encode() + b"\n"
-    _write_new(folder / "SHA256SUMS", "".join(f"{f['sha256']}  {f['stored']}\n"
-                                              for f in bundle.files).encode())
+    _write_new(
+        folder / "SHA256SUMS",
+        "".join(f"{f['sha256']}  {f['stored']}\n" for f in bundle.files).encode(),
+    )
     _write_new(folder / "manifest.json", data)
     _write_new(folder / "manifest.json.sig", key.sign(data))
     _write_new(folder / "signing-key.pub.pem", key.public_pem)
@@ -375,20 +418,25 @@ def verify_evidence(folder: Path, public_pem: bytes | None = None) -> dict[str, 
     try:
         public.verify((folder / "manifest.json.sig").read_bytes(), data)
     except InvalidSignature:
-        raise VerificationError(f"{folder}/manifest.json: the signature does not match",
-                                hint="the manifest was changed after it was signed") from None
+        raise VerificationError(
+            f"{folder}/manifest.json: the signature does not match",
+            hint="the manifest was changed after it was signed",
+        ) from None
     manifest: dict[str, Any] = json.loads(data)
     for entry in manifest["files"]:
         stored = Path(entry["stored"])
         if stored.is_absolute() or ".." in stored.parts or stored.parts[:1] != ("files",):
-            raise VerificationError(f"{folder}/manifest.json: a file is stored outside the "
-                                    f"bundle ({entry['stored']})",
-                                    hint="the manifest was not written by Reprise")
+            raise VerificationError(
+                f"{folder}/manifest.json: a file is stored outside the bundle ({entry['stored']})",
+                hint="the manifest was not written by Reprise",
+            )
         digest = hashlib.sha256()
         with (folder / stored).open("rb") as reader:
             while chunk := reader.read(_CHUNK):
                 digest.update(chunk)
         if digest.hexdigest() != entry["sha256"]:
-            raise VerificationError(f"{folder}/{entry['stored']}: SHA-256 differs from the "
-                                    "signed manifest", hint="the copy was altered")
+            raise VerificationError(
+                f"{folder}/{entry['stored']}: SHA-256 differs from the signed manifest",
+                hint="the copy was altered",
+            )
     return manifest

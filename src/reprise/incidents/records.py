@@ -133,33 +133,52 @@ class Incident:
         """When the service was first seen failing in this incident."""
         entry = self.affected(service)
         assert entry is not None
-        return min((r.at for r in self.history(service) if r.state != "up"),
-                   default=entry.added_at)
+        return min((r.at for r in self.history(service) if r.state != "up"), default=entry.added_at)
 
     def summary(self) -> dict[str, Any]:
         """The JSON form of `incident list --json`."""
         counts = {state: sum(1 for s in self.services if s.state == state) for state in STATES}
-        data: dict[str, Any] = _jsonable({
-            "id": self.id, "title": self.title, "severity": self.severity, "status": self.status,
-            "opened_at": self.opened_at, "closed_at": self.closed_at, "commander": self.commander,
-                          "services": [s.service for s in self.services],
-                          "states": {k: v for k, v in counts.items() if v}})
+        data: dict[str, Any] = _jsonable(
+            {
+                "id": self.id,
+                "title": self.title,
+                "severity": self.severity,
+                "status": self.status,
+                "opened_at": self.opened_at,
+                "closed_at": self.closed_at,
+                "commander": self.commander,
+                "services": [s.service for s in self.services],
+                "states": {k: v for k, v in counts.items() if v},
+            }
+        )
         return data
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of `incident show --json`."""
         data = asdict(self)
         data.pop("reports")
-        data["reports"] = [{"id": r.id, "kind": r.kind, "at": r.at, "language": r.language,
-                            "path": r.path} for r in self.reports]
+        data["reports"] = [
+            {"id": r.id, "kind": r.kind, "at": r.at, "language": r.language, "path": r.path}
+            for r in self.reports
+        ]
         result: dict[str, Any] = _jsonable(data)
         return result
 
 
 def _incident(row: Any) -> Incident:
-    return Incident(row.id, row.title, row.cause, row.severity, row.status, row.opened_at,
-                    row.opened_by, row.closed_at, row.commander, row.last_failure_at,
-                    row.last_report_at)
+    return Incident(
+        row.id,
+        row.title,
+        row.cause,
+        row.severity,
+        row.status,
+        row.opened_at,
+        row.opened_by,
+        row.closed_at,
+        row.commander,
+        row.last_failure_at,
+        row.last_report_at,
+    )
 
 
 def get_incident(target: Store | Connection, incident_id: int) -> Incident:
@@ -172,40 +191,69 @@ def get_incident(target: Store | Connection, incident_id: int) -> Incident:
     connection = target
     row = connection.execute(select(incidents).where(incidents.c.id == incident_id)).first()
     if row is None:
-        raise InputError(f"no incident {incident_id}",
-                         hint="`reprise incident list --all` shows them with their numbers")
+        raise InputError(
+            f"no incident {incident_id}",
+            hint="`reprise incident list --all` shows them with their numbers",
+        )
     incident = _incident(row)
     incident.services = [
-        AffectedService(r.service, r.position, r.state, r.initial_state, r.added_at,
-                        r.target_at, r.resolved_at)
-        for r in connection.execute(select(incident_services).where(
-            incident_services.c.incident_id == incident_id)
-            .order_by(incident_services.c.position))]
+        AffectedService(
+            r.service, r.position, r.state, r.initial_state, r.added_at, r.target_at, r.resolved_at
+        )
+        for r in connection.execute(
+            select(incident_services)
+            .where(incident_services.c.incident_id == incident_id)
+            .order_by(incident_services.c.position)
+        )
+    ]
     incident.states = [
         StateRecord(r.service, r.at, r.state, r.source)
-        for r in connection.execute(select(incident_states).where(
-            incident_states.c.incident_id == incident_id)
-            .order_by(incident_states.c.at, incident_states.c.id))]
+        for r in connection.execute(
+            select(incident_states)
+            .where(incident_states.c.incident_id == incident_id)
+            .order_by(incident_states.c.at, incident_states.c.id)
+        )
+    ]
     incident.tasks = [
-        Task(r.id, r.service, r.position, r.kind, r.title, r.role, r.status, r.started_at,
-             r.finished_at, r.updated_by, r.note)
-        for r in connection.execute(select(incident_tasks).where(
-            incident_tasks.c.incident_id == incident_id)
-            .order_by(incident_tasks.c.position, incident_tasks.c.id))]
+        Task(
+            r.id,
+            r.service,
+            r.position,
+            r.kind,
+            r.title,
+            r.role,
+            r.status,
+            r.started_at,
+            r.finished_at,
+            r.updated_by,
+            r.note,
+        )
+        for r in connection.execute(
+            select(incident_tasks)
+            .where(incident_tasks.c.incident_id == incident_id)
+            .order_by(incident_tasks.c.position, incident_tasks.c.id)
+        )
+    ]
     incident.timeline = [
         TimelineEntry(r.id, r.at, r.kind, r.author, r.text, r.details)
-        for r in connection.execute(select(incident_timeline).where(
-            incident_timeline.c.incident_id == incident_id)
-            .order_by(incident_timeline.c.at, incident_timeline.c.id))]
+        for r in connection.execute(
+            select(incident_timeline)
+            .where(incident_timeline.c.incident_id == incident_id)
+            .order_by(incident_timeline.c.at, incident_timeline.c.id)
+        )
+    ]
     incident.reports = [
         StoredReport(r.id, r.kind, r.at, r.language, r.body, r.path)
-        for r in connection.execute(select(incident_reports).where(
-            incident_reports.c.incident_id == incident_id).order_by(incident_reports.c.id))]
+        for r in connection.execute(
+            select(incident_reports)
+            .where(incident_reports.c.incident_id == incident_id)
+            .order_by(incident_reports.c.id)
+        )
+    ]
     return incident
 
 
-def list_incidents(store: Store, *, open_only: bool = True, limit: int = 100
-                   ) -> list[Incident]:
+def list_incidents(store: Store, *, open_only: bool = True, limit: int = 100) -> list[Incident]:
     """Incidents, newest first, with their services (not their timelines)."""
     query = select(incidents).order_by(incidents.c.id.desc()).limit(limit)
     if open_only:
@@ -215,29 +263,62 @@ def list_incidents(store: Store, *, open_only: bool = True, limit: int = 100
         ids = [incident.id for incident in found]
         by_id = {incident.id: incident for incident in found}
         if ids:
-            for r in connection.execute(select(incident_services).where(
-                    incident_services.c.incident_id.in_(ids))
-                    .order_by(incident_services.c.position)):
-                by_id[r.incident_id].services.append(AffectedService(
-                    r.service, r.position, r.state, r.initial_state, r.added_at,
-                    r.target_at, r.resolved_at))
+            for r in connection.execute(
+                select(incident_services)
+                .where(incident_services.c.incident_id.in_(ids))
+                .order_by(incident_services.c.position)
+            ):
+                by_id[r.incident_id].services.append(
+                    AffectedService(
+                        r.service,
+                        r.position,
+                        r.state,
+                        r.initial_state,
+                        r.added_at,
+                        r.target_at,
+                        r.resolved_at,
+                    )
+                )
     return found
 
 
-def add_timeline(connection: Connection, incident_id: int, at: datetime, kind: str,
-                 author: str, text: str, details: dict[str, Any] | None = None) -> None:
+def add_timeline(
+    connection: Connection,
+    incident_id: int,
+    at: datetime,
+    kind: str,
+    author: str,
+    text: str,
+    details: dict[str, Any] | None = None,
+) -> None:
     """Append one entry to an incident's timeline (inside the caller's transaction)."""
-    connection.execute(insert(incident_timeline).values(
-        incident_id=incident_id, at=at, kind=kind, author=author[:200], text=text,
-        details=_jsonable(details or {})))
+    connection.execute(
+        insert(incident_timeline).values(
+            incident_id=incident_id,
+            at=at,
+            kind=kind,
+            author=author[:200],
+            text=text,
+            details=_jsonable(details or {}),
+        )
+    )
 
 
-def record_report(store: Store, incident_id: int, kind: str, at: datetime, language: str,
-                  body: str, path: str | None = None) -> int:
+def record_report(
+    store: Store,
+    incident_id: int,
+    kind: str,
+    at: datetime,
+    language: str,
+    body: str,
+    path: str | None = None,
+) -> int:
     """Keep a report as sent or written."""
     with store.engine.begin() as connection:
-        key = connection.execute(insert(incident_reports).values(
-            incident_id=incident_id, kind=kind, at=at, language=language, body=body,
-            path=path)).inserted_primary_key
+        key = connection.execute(
+            insert(incident_reports).values(
+                incident_id=incident_id, kind=kind, at=at, language=language, body=body, path=path
+            )
+        ).inserted_primary_key
     assert key is not None
     return int(key[0])

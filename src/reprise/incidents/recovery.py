@@ -25,16 +25,23 @@ class PlanEntry:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form of `incident plan --json`."""
-        return {"position": self.position, "service": self.service.id,
-                "name": self.service.name, "state": self.affected.state,
-                "priority": self.service.effective_priority,
-                "recovery_priority": self.recovery_priority,
-                "target_at": self.affected.target_at.isoformat(),
-                "resolved_at": self.affected.resolved_at.isoformat()
-                if self.affected.resolved_at else None,
-                "waits_for": self.waits_for,
-                "tasks": [{"id": t.id, "title": t.title, "kind": t.kind, "role": t.role,
-                           "status": t.status} for t in self.tasks]}
+        return {
+            "position": self.position,
+            "service": self.service.id,
+            "name": self.service.name,
+            "state": self.affected.state,
+            "priority": self.service.effective_priority,
+            "recovery_priority": self.recovery_priority,
+            "target_at": self.affected.target_at.isoformat(),
+            "resolved_at": self.affected.resolved_at.isoformat()
+            if self.affected.resolved_at
+            else None,
+            "waits_for": self.waits_for,
+            "tasks": [
+                {"id": t.id, "title": t.title, "kind": t.kind, "role": t.role, "status": t.status}
+                for t in self.tasks
+            ],
+        }
 
 
 @dataclass(frozen=True)
@@ -52,15 +59,22 @@ class NextAction:
     def text(self) -> str:
         """The action in a sentence."""
         if self.task is None:
-            return (f"every task is done or skipped but {self.service} is {self.state}: "
-                    "check it, or mark it up by hand")
+            return (
+                f"every task is done or skipped but {self.service} is {self.state}: "
+                "check it, or mark it up by hand"
+            )
         verb = "carry on with" if self.task.status == "doing" else "start"
         return f"{verb} task {self.task.id}: {self.task.title}"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form of `incident next --json`."""
-        return {"service": self.service, "task": self.task.id if self.task else None,
-                "role": self.role, "people": self.people, "text": self.text}
+        return {
+            "service": self.service,
+            "task": self.task.id if self.task else None,
+            "role": self.role,
+            "people": self.people,
+            "text": self.text,
+        }
 
 
 @dataclass(frozen=True)
@@ -83,16 +97,25 @@ def incident_plan(plan: Plan, incident: Incident) -> list[PlanEntry]:
         entry = affected.get(order.service.id)
         if entry is None:
             continue
-        waits_for = [dep for dep in _dependencies(plan, order.service.id, affected)
-                     if affected[dep].state != "up"]
-        entries.append(PlanEntry(len(entries) + 1, order.service, entry,
-                                 order.recovery_priority, waits_for,
-                                 [t for t in incident.tasks if t.service == entry.service]))
+        waits_for = [
+            dep
+            for dep in _dependencies(plan, order.service.id, affected)
+            if affected[dep].state != "up"
+        ]
+        entries.append(
+            PlanEntry(
+                len(entries) + 1,
+                order.service,
+                entry,
+                order.recovery_priority,
+                waits_for,
+                [t for t in incident.tasks if t.service == entry.service],
+            )
+        )
     return entries
 
 
-def _dependencies(plan: Plan, service_id: str, affected: dict[str, AffectedService]
-                  ) -> list[str]:
+def _dependencies(plan: Plan, service_id: str, affected: dict[str, AffectedService]) -> list[str]:
     """Affected services this one depends on, directly or through unaffected ones."""
     services = {service.id: service for service in plan.services}
     found: list[str] = []
@@ -112,8 +135,7 @@ def _dependencies(plan: Plan, service_id: str, affected: dict[str, AffectedServi
 
 def members(plan: Plan, role_id: str | None) -> list[str]:
     """Names of the people in a role."""
-    return [member.name for role in plan.roles if role.id == role_id
-            for member in role.members]
+    return [member.name for role in plan.roles if role.id == role_id for member in role.members]
 
 
 def next_actions(plan: Plan, incident: Incident) -> tuple[list[NextAction], list[Waiting]]:
@@ -127,9 +149,11 @@ def next_actions(plan: Plan, incident: Incident) -> tuple[list[NextAction], list
         if entry.waits_for:
             waiting.append(Waiting(entry.service.id, entry.waits_for))
             continue
-        task = next((t for t in entry.tasks if t.status == "doing"), None) or \
-            next((t for t in entry.tasks if t.status == "todo"), None)
+        task = next((t for t in entry.tasks if t.status == "doing"), None) or next(
+            (t for t in entry.tasks if t.status == "todo"), None
+        )
         role = task.role if task else entry.service.owner or incident.commander
-        actions.append(NextAction(entry.service.id, entry.affected.state, task, role,
-                                  members(plan, role)))
+        actions.append(
+            NextAction(entry.service.id, entry.affected.state, task, role, members(plan, role))
+        )
     return actions, waiting

@@ -88,21 +88,27 @@ def find_scenario(plan: Plan, scenario_id: str) -> Scenario:
     raise InputError(f"unknown scenario {scenario_id!r}", hint=f"use one of: {known}")
 
 
-def _values(scenario: Scenario, given: dict[str, str], previous: dict[str, str],
-            incident: Incident | None) -> dict[str, str]:
+def _values(
+    scenario: Scenario, given: dict[str, str], previous: dict[str, str], incident: Incident | None
+) -> dict[str, str]:
     declared = {p.name: p for p in scenario.parameters}
     for name in given:
         if name not in declared:
-            raise InputError(f"scenario {scenario.id!r} has no parameter {name!r}",
-                             hint="its parameters: " + (", ".join(declared) or "none"))
+            raise InputError(
+                f"scenario {scenario.id!r} has no parameter {name!r}",
+                hint="its parameters: " + (", ".join(declared) or "none"),
+            )
     values = {**previous, **given}
-    origin = {**dict.fromkeys(previous, "kept from the run being resumed"),
-              **dict.fromkeys(given, "given with --param")}
+    origin = {
+        **dict.fromkeys(previous, "kept from the run being resumed"),
+        **dict.fromkeys(given, "given with --param"),
+    }
     for name, parameter in declared.items():
         if name not in values:
             if parameter.default is None:
-                raise InputError(f"scenario {scenario.id!r} needs --param {name}=…",
-                                 hint=parameter.description)
+                raise InputError(
+                    f"scenario {scenario.id!r} needs --param {name}=…", hint=parameter.description
+                )
             values[name] = parameter.default
             origin[name] = "the plan's default"
     _check_values(scenario, values, origin)
@@ -119,20 +125,26 @@ def _check_values(scenario: Scenario, values: dict[str, str], origin: dict[str, 
         problem = parameter_value_problem(value, in_command=name in in_commands)
         if problem:
             message, hint = problem
-            raise InputError(f"scenario {scenario.id!r}, parameter {name!r} "
-                             f"({origin.get(name, 'given')}): {message}; nothing was run",
-                             hint=hint)
+            raise InputError(
+                f"scenario {scenario.id!r}, parameter {name!r} "
+                f"({origin.get(name, 'given')}): {message}; nothing was run",
+                hint=hint,
+            )
 
 
 def _uses_incident(scenario: Scenario) -> bool:
-    return any("incident" in PARAMETER.findall(text) for step in scenario.steps
-               for _field, text in step_texts(step))
+    return any(
+        "incident" in PARAMETER.findall(text)
+        for step in scenario.steps
+        for _field, text in step_texts(step)
+    )
 
 
 def substitute(text: str, values: dict[str, str], *, quote_check: bool = False) -> str:
     """Replace ``{{ name }}``; in shell commands (``quote_check``) only values that cannot
     change the command's meaning are allowed (checked for the whole run when it starts,
     and again here)."""
+
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
         value = values[name]
@@ -141,34 +153,54 @@ def substitute(text: str, values: dict[str, str], *, quote_check: bool = False) 
             message, hint = problem
             raise InputError(f"parameter {name!r}: {message}", hint=hint)
         return value
+
     return PARAMETER.sub(replace, text)
 
 
-def run_runbook(plan: Plan, store: Store, scenario_id: str, options: RunbookOptions,
-                clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> RunRecord:
+def run_runbook(
+    plan: Plan,
+    store: Store,
+    scenario_id: str,
+    options: RunbookOptions,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> RunRecord:
     """Run a scenario from its first step, or resume its last unfinished run at the step
     that failed or waited (``restart`` starts over). Returns the run as it stands."""
     scenario = find_scenario(plan, scenario_id)
     incident = get_incident(store, options.incident_id) if options.incident_id else None
     if incident is not None and incident.status != "open":
-        raise InputError(f"incident {incident.id} is closed",
-                         hint="open a new one with `reprise incident open`")
+        raise InputError(
+            f"incident {incident.id} is closed", hint="open a new one with `reprise incident open`"
+        )
     if incident is None and _uses_incident(scenario):
-        raise InputError(f"scenario {scenario.id!r} uses {{{{ incident }}}}: give "
-                         "--incident N", hint="`reprise incident open TITLE` makes one")
-    previous = None if options.restart else \
-        resumable_run(store, scenario.id, incident.id if incident else None)
-    values = _values(scenario, options.parameters, previous.parameters if previous else {},
-                     incident)
+        raise InputError(
+            f"scenario {scenario.id!r} uses {{{{ incident }}}}: give --incident N",
+            hint="`reprise incident open TITLE` makes one",
+        )
+    previous = (
+        None
+        if options.restart
+        else resumable_run(store, scenario.id, incident.id if incident else None)
+    )
+    values = _values(
+        scenario, options.parameters, previous.parameters if previous else {}, incident
+    )
     stored = {k: v for k, v in values.items() if k != "incident"}
     if previous is not None:
         run = previous
         run.parameters = stored
     else:
-        run = create_run(store, scenario.id, incident.id if incident else None, stored,
-                         by=options.by, at=clock())
-        _timeline(store, run, incident, clock(), options.by,
-                  f"runbook {scenario.id} started ({scenario.title})")
+        run = create_run(
+            store, scenario.id, incident.id if incident else None, stored, by=options.by, at=clock()
+        )
+        _timeline(
+            store,
+            run,
+            incident,
+            clock(),
+            options.by,
+            f"runbook {scenario.id} started ({scenario.title})",
+        )
     executor = _Executor(plan, store, scenario, incident, values, options)
     total = len(scenario.steps)
     for position in range(run.next_step, total):
@@ -180,17 +212,37 @@ def run_runbook(plan: Plan, store: Store, scenario_id: str, options: RunbookOpti
         try:
             outcome = executor.run(step)
         except RepriseError as error:
-            outcome = StepOutcome("failed", error.message + (f" ({error.hint})"
-                                                             if error.hint else ""))
-        record = StepRecord(position, step.kind, title, outcome.status, started, clock(),
-                            outcome.message, outcome.output, options.by)
+            outcome = StepOutcome(
+                "failed", error.message + (f" ({error.hint})" if error.hint else "")
+            )
+        record = StepRecord(
+            position,
+            step.kind,
+            title,
+            outcome.status,
+            started,
+            clock(),
+            outcome.message,
+            outcome.output,
+            options.by,
+        )
         save_step(store, run, record)
-        _timeline(store, run, incident, record.finished_at, options.by,
-                  f"runbook {scenario.id} step {position + 1}/{total} ({title}): "
-                  f"{outcome.status} in {record.seconds:.1f} s — {outcome.message}",
-                  {"run": run.id, "step": position + 1, "status": outcome.status,
-                   "seconds": round(record.seconds, 3),
-                   "output": (outcome.output or "")[-OUTPUT_IN_TIMELINE:]})
+        _timeline(
+            store,
+            run,
+            incident,
+            record.finished_at,
+            options.by,
+            f"runbook {scenario.id} step {position + 1}/{total} ({title}): "
+            f"{outcome.status} in {record.seconds:.1f} s — {outcome.message}",
+            {
+                "run": run.id,
+                "step": position + 1,
+                "status": outcome.status,
+                "seconds": round(record.seconds, 3),
+                "output": (outcome.output or "")[-OUTPUT_IN_TIMELINE:],
+            },
+        )
         if options.on_step_end:
             options.on_step_end(record, total)
         if outcome.status != "done":
@@ -200,18 +252,39 @@ def run_runbook(plan: Plan, store: Store, scenario_id: str, options: RunbookOpti
     return run
 
 
-def _timeline(store: Store, run: RunRecord, incident: Incident | None, at: datetime,
-              by: str, text: str, details: dict[str, object] | None = None) -> None:
+def _timeline(
+    store: Store,
+    run: RunRecord,
+    incident: Incident | None,
+    at: datetime,
+    by: str,
+    text: str,
+    details: dict[str, object] | None = None,
+) -> None:
     if incident is not None:
-        add_note(store, incident.id, text, by=by, at=at, kind="runbook",
-                 details=details or {"run": run.id})
+        add_note(
+            store,
+            incident.id,
+            text,
+            by=by,
+            at=at,
+            kind="runbook",
+            details=details or {"run": run.id},
+        )
 
 
 class _Executor:
     """Carries out each kind of step."""
 
-    def __init__(self, plan: Plan, store: Store, scenario: Scenario, incident: Incident | None,
-                 values: dict[str, str], options: RunbookOptions) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        store: Store,
+        scenario: Scenario,
+        incident: Incident | None,
+        values: dict[str, str],
+        options: RunbookOptions,
+    ) -> None:
         self.plan, self.store, self.scenario = plan, store, scenario
         self.incident, self.values, self.options = incident, values, options
 
@@ -232,8 +305,11 @@ class _Executor:
     def _ask(self, question: str) -> StepOutcome | None:
         answer = self.options.confirm(question)
         if answer is None:
-            return StepOutcome("waiting", "waiting for a person to confirm: run the runbook "
-                                          "again on a terminal, or with --yes once done")
+            return StepOutcome(
+                "waiting",
+                "waiting for a person to confirm: run the runbook "
+                "again on a terminal, or with --yes once done",
+            )
         if not answer:
             return StepOutcome("failed", f"not confirmed by {self.options.by}")
         return None
@@ -250,28 +326,38 @@ class _Executor:
         command = substitute(step.command, self.values, quote_check=True)
         timeout = step.timeout.total_seconds()
         try:
-            outcome = asyncio.run(asyncio.wait_for(run_shell(command, flood_limit=None),
-                                                   timeout))
+            outcome = asyncio.run(asyncio.wait_for(run_shell(command, flood_limit=None), timeout))
         except TimeoutError:
-            return StepOutcome("failed", f"still running after {timeout:g} s: stopped (the "
-                                         "whole process group was killed)")
+            return StepOutcome(
+                "failed",
+                f"still running after {timeout:g} s: stopped (the whole process group was killed)",
+            )
         except OSError as error:
             return StepOutcome("failed", f"cannot run the command: {error.strerror or error}")
         last = outcome.output.splitlines()[-1][:200] if outcome.output else ""
         if outcome.code != step.expect_exit:
-            why = f"killed by signal {-outcome.code}" if outcome.code < 0 else \
-                f"exit {outcome.code}"
-            return StepOutcome("failed", f"{why} (expected {step.expect_exit})"
-                               + (f": {last}" if last else ""), outcome.output)
-        return StepOutcome("done", f"exit {outcome.code}" + (f": {last}" if last else ""),
-                           outcome.output)
+            why = (
+                f"killed by signal {-outcome.code}" if outcome.code < 0 else f"exit {outcome.code}"
+            )
+            return StepOutcome(
+                "failed",
+                f"{why} (expected {step.expect_exit})" + (f": {last}" if last else ""),
+                outcome.output,
+            )
+        return StepOutcome(
+            "done", f"exit {outcome.code}" + (f": {last}" if last else ""), outcome.output
+        )
 
     def restore(self, step: RestoreStep) -> StepOutcome:
         def value(text: str | None) -> str | None:
             return substitute(text, self.values) if text is not None else None
 
-        target, to_dir, only, as_name = (value(step.target), value(step.to_dir),
-                                         value(step.only), value(step.as_name))
+        target, to_dir, only, as_name = (
+            value(step.target),
+            value(step.to_dir),
+            value(step.only),
+            value(step.as_name),
+        )
         backup = value(step.backup)
         where = (target and _public(target)) or to_dir or "the plan's target"
         what = f"point in time {value(step.at) or 'latest'}" if step.pitr else backup
@@ -280,41 +366,78 @@ class _Executor:
             if refused:
                 return refused
         report, path = self._restore(step, backup, target, to_dir, only, as_name, value(step.at))
-        figures = ", ".join(f"{k} {v}" for k, v in report.figures.items()
-                            if k in ("target", "reached_time", "restored_as", "databases"))
-        return StepOutcome("done", f"{report.kind} of {report.service} into "
-                                   f"{report.target or where} in {report.seconds:.1f} s"
-                           + (f" ({figures})" if figures else "") + f"; report {path}")
+        figures = ", ".join(
+            f"{k} {v}"
+            for k, v in report.figures.items()
+            if k in ("target", "reached_time", "restored_as", "databases")
+        )
+        return StepOutcome(
+            "done",
+            f"{report.kind} of {report.service} into "
+            f"{report.target or where} in {report.seconds:.1f} s"
+            + (f" ({figures})" if figures else "")
+            + f"; report {path}",
+        )
 
-    def _restore(self, step: RestoreStep, backup: str | None, target: str | None,
-                 to_dir: str | None, only: str | None, as_name: str | None,
-                 at: str | None) -> tuple[Report, Path]:
+    def _restore(
+        self,
+        step: RestoreStep,
+        backup: str | None,
+        target: str | None,
+        to_dir: str | None,
+        only: str | None,
+        as_name: str | None,
+        at: str | None,
+    ) -> tuple[Report, Path]:
         backup_id = None if backup in (None, "latest") else backup
         if step.pitr:
             from reprise.restore.pitr import PitrRequest, parse_target_time, run_pitr
 
-            moment = (parse_target_time(at, self.plan.organisation.timezone,
-                                        label=f"step {step.kind} `at`") if at else None)
-            request = PitrRequest(service=step.service, backup_id=backup_id, at=moment,
-                                  to_dir=Path(to_dir).absolute() if to_dir else None,
-                                  start=step.start, port=step.port)
+            moment = (
+                parse_target_time(
+                    at, self.plan.organisation.timezone, label=f"step {step.kind} `at`"
+                )
+                if at
+                else None
+            )
+            request = PitrRequest(
+                service=step.service,
+                backup_id=backup_id,
+                at=moment,
+                to_dir=Path(to_dir).absolute() if to_dir else None,
+                start=step.start,
+                port=step.port,
+            )
             if to_dir:
-                report, path, _reached = run_pitr(self.plan, self.store, request,
-                                                  plan_path=self.options.plan_path)
+                report, path, _reached = run_pitr(
+                    self.plan, self.store, request, plan_path=self.options.plan_path
+                )
                 return report, path
             if not (only and target):
-                raise InputError("a point-in-time restore step needs to_dir, or only and "
-                                 "target", hint="fix the step in the plan")
+                raise InputError(
+                    "a point-in-time restore step needs to_dir, or only and target",
+                    hint="fix the step in the plan",
+                )
             from reprise.restore.partial import run_partial
 
-            return run_partial(self.plan, self.store, request, only=only, target=target,
-                               as_name=as_name)
+            return run_partial(
+                self.plan, self.store, request, only=only, target=target, as_name=as_name
+            )
         from reprise.restore.run import RestoreRequest, run_restore
 
-        return run_restore(self.plan, self.store, RestoreRequest(
-            service=step.service, backup_id=backup_id, database=only, as_name=as_name,
-            target=target, to_dir=Path(to_dir).absolute() if to_dir else None,
-            clean=step.clean))
+        return run_restore(
+            self.plan,
+            self.store,
+            RestoreRequest(
+                service=step.service,
+                backup_id=backup_id,
+                database=only,
+                as_name=as_name,
+                target=target,
+                to_dir=Path(to_dir).absolute() if to_dir else None,
+                clean=step.clean,
+            ),
+        )
 
     def wait_check(self, step: WaitCheckStep) -> StepOutcome:
         from reprise.monitor.status import check_services
@@ -325,15 +448,22 @@ class _Executor:
             rounds += 1
             status = check_services(self.plan, self.store, [step.service])[0]
             if not status.checks:
-                return StepOutcome("failed", f"{step.service} has no checks to wait for",)
+                return StepOutcome(
+                    "failed",
+                    f"{step.service} has no checks to wait for",
+                )
             if status.state == "up":
                 self._mark_up(step.service)
-                return StepOutcome("done", f"{step.service} up after {rounds} round(s) of "
-                                           f"checks: {status.message}")
+                return StepOutcome(
+                    "done", f"{step.service} up after {rounds} round(s) of checks: {status.message}"
+                )
             if time.monotonic() + self.options.poll_seconds > deadline:
-                return StepOutcome("failed", f"{step.service} still {status.state} after "
-                                             f"{step.timeout.total_seconds():g} s: "
-                                             f"{status.message}")
+                return StepOutcome(
+                    "failed",
+                    f"{step.service} still {status.state} after "
+                    f"{step.timeout.total_seconds():g} s: "
+                    f"{status.message}",
+                )
             time.sleep(self.options.poll_seconds)
 
     def _mark_up(self, service: str) -> None:
@@ -342,9 +472,15 @@ class _Executor:
         incident = get_incident(self.store, self.incident.id)
         entry = incident.affected(service)
         if entry is not None and entry.state != "up":
-            set_state(self.store, incident.id, service, "up",
-                      source=f"checks pass (runbook {self.scenario.id})",
-                      at=datetime.now(UTC), author=self.options.by)
+            set_state(
+                self.store,
+                incident.id,
+                service,
+                "up",
+                source=f"checks pass (runbook {self.scenario.id})",
+                at=datetime.now(UTC),
+                author=self.options.by,
+            )
 
     def notify(self, step: NotifyStep) -> StepOutcome:
         text = substitute(step.text, self.values)
@@ -352,12 +488,19 @@ class _Executor:
         body = text
         if self.incident is not None:
             body += f"\n\nIncident {self.incident.id}: {self.incident.title}"
-        records = asyncio.run(send_to_roles(
-            self.plan, self.store, Notification("runbook", tuple(step.roles), subject, body),
-            self.options.sender))
+        records = asyncio.run(
+            send_to_roles(
+                self.plan,
+                self.store,
+                Notification("runbook", tuple(step.roles), subject, body),
+                self.options.sender,
+            )
+        )
         if not records:
-            return StepOutcome("failed", "nobody to notify: the roles " + ", ".join(step.roles)
-                               + " have no contact")
+            return StepOutcome(
+                "failed",
+                "nobody to notify: the roles " + ", ".join(step.roles) + " have no contact",
+            )
         sent = [r for r in records if r.ok]
         failed = [f"{r.role} ({r.contact}): {r.error}" for r in records if not r.ok]
         if not sent:
@@ -373,24 +516,41 @@ class _Executor:
         name = f"incident-{self.incident.id}" if self.incident else f"run-{self.scenario.id}"
         folder = state_dir(self.plan) / "evidence" / f"{name}-{at:%Y%m%dT%H%M%SZ}"
         paths = [substitute(path, self.values) for path in step.paths]
-        bundle = collect_evidence(self.plan, paths, folder, at=at, labels={
-            "incident": self.incident.id if self.incident else None,
-            "scenario": self.scenario.id}, plan_path=self.options.plan_path,
-            include_secrets=step.include_secrets)
-        message = f"{len(bundle.files)} file(s) preserved in {folder} (SHA-256 each, signed " \
-                  "manifest)"
+        bundle = collect_evidence(
+            self.plan,
+            paths,
+            folder,
+            at=at,
+            labels={
+                "incident": self.incident.id if self.incident else None,
+                "scenario": self.scenario.id,
+            },
+            plan_path=self.options.plan_path,
+            include_secrets=step.include_secrets,
+        )
+        message = (
+            f"{len(bundle.files)} file(s) preserved in {folder} (SHA-256 each, signed manifest)"
+        )
         if bundle.missing:
             message += "; not found: " + ", ".join(bundle.missing)
         if bundle.secrets_included:
-            message += (f"; including {len(bundle.secrets_included)} secret file(s) of the "
-                        "plan (include_secrets: true): keep the bundle as safe as the keys")
+            message += (
+                f"; including {len(bundle.secrets_included)} secret file(s) of the "
+                "plan (include_secrets: true): keep the bundle as safe as the keys"
+            )
         secrets = bundle.secrets_skipped
         if secrets:
-            message += (f"; {len(secrets)} secret file(s) of the plan left out ("
-                        + ", ".join(secrets) + "): add include_secrets: true to the step to "
-                        "collect them")
-        others = [f"{entry['path']} ({entry['reason']})" for entry in bundle.skipped
-                  if not entry.get("secret")]
+            message += (
+                f"; {len(secrets)} secret file(s) of the plan left out ("
+                + ", ".join(secrets)
+                + "): add include_secrets: true to the step to "
+                "collect them"
+            )
+        others = [
+            f"{entry['path']} ({entry['reason']})"
+            for entry in bundle.skipped
+            if not entry.get("secret")
+        ]
         if others:
             message += "; skipped: " + ", ".join(others)
         return StepOutcome("done", message)

@@ -34,10 +34,17 @@ class StepRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"step": self.position + 1, "kind": self.kind, "title": self.title,
-                "status": self.status, "started_at": self.started_at.isoformat(),
-                "seconds": round(self.seconds, 3), "message": self.message,
-                "output": self.output, "by": self.by}
+        return {
+            "step": self.position + 1,
+            "kind": self.kind,
+            "title": self.title,
+            "status": self.status,
+            "started_at": self.started_at.isoformat(),
+            "seconds": round(self.seconds, 3),
+            "message": self.message,
+            "output": self.output,
+            "by": self.by,
+        }
 
 
 @dataclass
@@ -58,36 +65,71 @@ class RunRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form of `runbook run --json`."""
-        return {"run": self.id, "scenario": self.scenario, "incident": self.incident_id,
-                "parameters": self.parameters, "status": self.status,
-                "next_step": self.next_step + 1, "started_at": self.started_at.isoformat(),
-                "finished_at": self.finished_at.isoformat() if self.finished_at else None,
-                "steps": [step.to_dict() for step in self.steps]}
+        return {
+            "run": self.id,
+            "scenario": self.scenario,
+            "incident": self.incident_id,
+            "parameters": self.parameters,
+            "status": self.status,
+            "next_step": self.next_step + 1,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "steps": [step.to_dict() for step in self.steps],
+        }
 
 
 def _run(row: Any) -> RunRecord:
-    return RunRecord(row.id, row.scenario, row.incident_id, row.parameters, row.status,
-                     row.next_step, row.started_at, row.finished_at, row.started_by)
+    return RunRecord(
+        row.id,
+        row.scenario,
+        row.incident_id,
+        row.parameters,
+        row.status,
+        row.next_step,
+        row.started_at,
+        row.finished_at,
+        row.started_by,
+    )
 
 
-def create_run(store: Store, scenario: str, incident_id: int | None,
-               parameters: dict[str, str], *, by: str, at: datetime) -> RunRecord:
+def create_run(
+    store: Store,
+    scenario: str,
+    incident_id: int | None,
+    parameters: dict[str, str],
+    *,
+    by: str,
+    at: datetime,
+) -> RunRecord:
     """Start a new run at its first step."""
-    values = {"scenario": scenario, "incident_id": incident_id, "parameters": parameters,
-              "status": "running", "next_step": 0, "started_at": at, "started_by": by[:200]}
+    values = {
+        "scenario": scenario,
+        "incident_id": incident_id,
+        "parameters": parameters,
+        "status": "running",
+        "next_step": 0,
+        "started_at": at,
+        "started_by": by[:200],
+    }
     with store.engine.begin() as connection:
         key = connection.execute(insert(runbook_runs).values(values)).inserted_primary_key
     assert key is not None
-    return RunRecord(int(key[0]), scenario, incident_id, parameters, "running", 0, at, None,
-                     by)
+    return RunRecord(int(key[0]), scenario, incident_id, parameters, "running", 0, at, None, by)
 
 
 def resumable_run(store: Store, scenario: str, incident_id: int | None) -> RunRecord | None:
     """The latest unfinished run of this scenario for this incident, with its steps."""
-    condition = runbook_runs.c.incident_id.is_(None) if incident_id is None else \
-        runbook_runs.c.incident_id == incident_id
-    query = (select(runbook_runs).where(and_(runbook_runs.c.scenario == scenario, condition))
-             .order_by(runbook_runs.c.id.desc()).limit(1))
+    condition = (
+        runbook_runs.c.incident_id.is_(None)
+        if incident_id is None
+        else runbook_runs.c.incident_id == incident_id
+    )
+    query = (
+        select(runbook_runs)
+        .where(and_(runbook_runs.c.scenario == scenario, condition))
+        .order_by(runbook_runs.c.id.desc())
+        .limit(1)
+    )
     with store.engine.connect() as connection:
         row = connection.execute(query).first()
     if row is None or row.status == "done":
@@ -99,13 +141,26 @@ def resumable_run(store: Store, scenario: str, incident_id: int | None) -> RunRe
 
 def _steps(store: Store, run_ids: list[int]) -> dict[int, list[StepRecord]]:
     found: dict[int, list[StepRecord]] = {run_id: [] for run_id in run_ids}
-    query = (select(runbook_steps).where(runbook_steps.c.run_id.in_(run_ids))
-             .order_by(runbook_steps.c.id))
+    query = (
+        select(runbook_steps)
+        .where(runbook_steps.c.run_id.in_(run_ids))
+        .order_by(runbook_steps.c.id)
+    )
     with store.engine.connect() as connection:
         for r in connection.execute(query):
-            found[r.run_id].append(StepRecord(r.position, r.kind, r.title, r.status,
-                                              r.started_at, r.finished_at, r.message,
-                                              r.output, r.by))
+            found[r.run_id].append(
+                StepRecord(
+                    r.position,
+                    r.kind,
+                    r.title,
+                    r.status,
+                    r.started_at,
+                    r.finished_at,
+                    r.message,
+                    r.output,
+                    r.by,
+                )
+            )
     return found
 
 
@@ -116,24 +171,39 @@ def save_step(store: Store, run: RunRecord, step: StepRecord) -> None:
         run.next_step = step.position + 1
     run.status = {"done": "running", "failed": "failed", "waiting": "waiting"}[step.status]
     with store.engine.begin() as connection:
-        connection.execute(insert(runbook_steps).values(
-            run_id=run.id, position=step.position, kind=step.kind, title=step.title,
-            status=step.status, started_at=step.started_at, finished_at=step.finished_at,
-            message=step.message, output=step.output, by=step.by[:200]))
-        connection.execute(update(runbook_runs).where(runbook_runs.c.id == run.id)
-                           .values(status=run.status, next_step=run.next_step))
+        connection.execute(
+            insert(runbook_steps).values(
+                run_id=run.id,
+                position=step.position,
+                kind=step.kind,
+                title=step.title,
+                status=step.status,
+                started_at=step.started_at,
+                finished_at=step.finished_at,
+                message=step.message,
+                output=step.output,
+                by=step.by[:200],
+            )
+        )
+        connection.execute(
+            update(runbook_runs)
+            .where(runbook_runs.c.id == run.id)
+            .values(status=run.status, next_step=run.next_step)
+        )
 
 
 def finish_run(store: Store, run: RunRecord, at: datetime) -> None:
     """Mark a run whose every step is done."""
     run.status, run.finished_at = "done", at
     with store.engine.begin() as connection:
-        connection.execute(update(runbook_runs).where(runbook_runs.c.id == run.id)
-                           .values(status="done", finished_at=at))
+        connection.execute(
+            update(runbook_runs)
+            .where(runbook_runs.c.id == run.id)
+            .values(status="done", finished_at=at)
+        )
 
 
-def runs_of(store: Store, *, incident_id: int | None = None, limit: int = 100
-            ) -> list[RunRecord]:
+def runs_of(store: Store, *, incident_id: int | None = None, limit: int = 100) -> list[RunRecord]:
     """Runs (of one incident, or all), oldest first, with their steps."""
     query = select(runbook_runs).order_by(runbook_runs.c.id.desc()).limit(limit)
     if incident_id is not None:

@@ -32,16 +32,17 @@ from reprise.store.tables import alerts
 
 logger = logging.getLogger(__name__)
 MONITOR = "monitor"
-_TITLES = {"fr": ("{name} en panne", "{name} et {others} autre(s) élément(s) en panne"),
-           "en": ("{name} down", "{name} and {others} other service(s) down")}
+_TITLES = {
+    "fr": ("{name} en panne", "{name} et {others} autre(s) élément(s) en panne"),
+    "en": ("{name} down", "{name} and {others} other service(s) down"),
+}
 _PROGRESS = {"fr": "Rapport de progrès", "en": "Progress report"}
 
 
 class IncidentWatcher:
     """Turns the monitor's state changes into incidents and sends progress reports."""
 
-    def __init__(self, plan: Plan, store: Store,
-                 send: Callable[[Notification], None]) -> None:
+    def __init__(self, plan: Plan, store: Store, send: Callable[[Notification], None]) -> None:
         self.plan, self.store, self.send = plan, store, send
         self.failing: dict[str, tuple[datetime, str]] = {}
         """Services down now: since when, and why (to join a failure that came first)."""
@@ -55,27 +56,58 @@ class IncidentWatcher:
             self.failing.pop(service_id, None)
         involved = open_incidents_of(self.store, service_id)
         for incident_id in involved:
-            set_state(self.store, incident_id, service_id, state, source=f"check: {source}",
-                      at=at, author=MONITOR)
+            set_state(
+                self.store,
+                incident_id,
+                service_id,
+                state,
+                source=f"check: {source}",
+                at=at,
+                author=MONITOR,
+            )
         if involved or state != "down":
             return
         service = self.plan.service(service_id)
         candidate = grouping_candidate(self.store, at, self.plan.incidents.grouping_window)
         if candidate is not None:
             incident_id = candidate
-            add_services(self.store, self.plan, candidate, [service_id], by=MONITOR, at=at,
-                         source=f"check: {source}")
+            add_services(
+                self.store,
+                self.plan,
+                candidate,
+                [service_id],
+                by=MONITOR,
+                at=at,
+                source=f"check: {source}",
+            )
         elif service.effective_priority in self.plan.incidents.auto_open:
-            incident_id = open_incident(self.store, self.plan, service.name, [service_id],
-                                        by=MONITOR, at=at, source=f"check: {source}")
+            incident_id = open_incident(
+                self.store,
+                self.plan,
+                service.name,
+                [service_id],
+                by=MONITOR,
+                at=at,
+                source=f"check: {source}",
+            )
         else:
             return
         window = self.plan.incidents.grouping_window
         for other, (began, why) in list(self.failing.items()):
-            if other != service_id and at - began <= window and \
-                    not open_incidents_of(self.store, other):
-                add_services(self.store, self.plan, incident_id, [other], by=MONITOR,
-                             at=began, source=f"check: {why}")
+            if (
+                other != service_id
+                and at - began <= window
+                and not open_incidents_of(self.store, other)
+            ):
+                add_services(
+                    self.store,
+                    self.plan,
+                    incident_id,
+                    [other],
+                    by=MONITOR,
+                    at=began,
+                    source=f"check: {why}",
+                )
         self._title(incident_id)
 
     def _title(self, incident_id: int) -> None:
@@ -83,16 +115,15 @@ class IncidentWatcher:
         unless a person has given it a title."""
         incident = get_incident(self.store, incident_id)
         if incident.opened_by != MONITOR or any(
-                entry.kind == "update" and "title" in entry.details
-                for entry in incident.timeline):
+            entry.kind == "update" and "title" in entry.details for entry in incident.timeline
+        ):
             return
         entries = incident_plan(self.plan, incident)
         if not entries:
             return
         one, several = _TITLES.get(self.plan.organisation.language, _TITLES["en"])
         others = len(entries) - 1
-        title = (several if others else one).format(name=entries[0].service.name,
-                                                     others=others)
+        title = (several if others else one).format(name=entries[0].service.name, others=others)
         if title != incident.title:
             retitle(self.store, incident_id, title)
 
@@ -101,16 +132,23 @@ class IncidentWatcher:
         if record.alert_id is None:
             return
         with self.store.engine.connect() as connection:
-            service = connection.execute(select(alerts.c.service).where(
-                alerts.c.id == record.alert_id)).scalar()
+            service = connection.execute(
+                select(alerts.c.service).where(alerts.c.id == record.alert_id)
+            ).scalar()
         if service is None:
             return
         outcome = "sent" if record.ok else f"failed ({record.error})"
         for incident_id in open_incidents_of(self.store, service):
-            add_note(self.store, incident_id,
-                     f"{record.kind} notification to {record.role} ({record.contact}): "
-                     f"{outcome}: {record.subject}", by=MONITOR, at=record.at,
-                     kind="notification", details={"alert": record.alert_id})
+            add_note(
+                self.store,
+                incident_id,
+                f"{record.kind} notification to {record.role} ({record.contact}): "
+                f"{outcome}: {record.subject}",
+                by=MONITOR,
+                at=record.at,
+                kind="notification",
+                details={"alert": record.alert_id},
+            )
 
     def tick(self, now: datetime) -> None:
         """Send the progress reports that are due."""
@@ -120,22 +158,35 @@ class IncidentWatcher:
             if now - last >= every:
                 self.report_progress(summary.id, now, since=summary.last_report_at)
 
-    def report_progress(self, incident_id: int, now: datetime,
-                        since: datetime | None = None) -> str:
+    def report_progress(
+        self, incident_id: int, now: datetime, since: datetime | None = None
+    ) -> str:
         """Render, send and keep one progress report."""
         incident = get_incident(self.store, incident_id)
         language = self.plan.organisation.language
-        body = render_report(self.plan, incident, runs_of(self.store, incident_id=incident_id),
-                             now=now, kind="progress", since=since)
+        body = render_report(
+            self.plan,
+            incident,
+            runs_of(self.store, incident_id=incident_id),
+            now=now,
+            kind="progress",
+            since=since,
+        )
         label = _PROGRESS.get(language, _PROGRESS["en"])
-        subject = f"[{self.plan.organisation.name}] {label}: incident {incident_id} — " \
-                  f"{incident.title}"
+        subject = (
+            f"[{self.plan.organisation.name}] {label}: incident {incident_id} — {incident.title}"
+        )
         audiences = tuple(self.plan.communication.audiences)
         if audiences:
             self.send(Notification("progress", audiences, subject, body))
         record_report(self.store, incident_id, "progress", now, language, body)
         mark_reported(self.store, incident_id, now)
-        add_note(self.store, incident_id, f"progress report sent to "
-                 f"{', '.join(audiences) or 'nobody (no audience in the plan)'}",
-                 by=MONITOR, at=now, kind="report")
+        add_note(
+            self.store,
+            incident_id,
+            f"progress report sent to {', '.join(audiences) or 'nobody (no audience in the plan)'}",
+            by=MONITOR,
+            at=now,
+            kind="report",
+        )
         return body

@@ -71,9 +71,11 @@ class Board:
         self.checks: dict[str, dict[str, CheckState]] = {}
         for service in plan.services:
             self.checks[service.id] = {
-                name: CheckState(name, check.retries,
-                                 check.interval * (check.retries + 1) + check.timeout)
-                for name, check in service_checks(service)}
+                name: CheckState(
+                    name, check.retries, check.interval * (check.retries + 1) + check.timeout
+                )
+                for name, check in service_checks(service)
+            }
         self.state = {service.id: "unknown" for service in plan.services}
         self.changed_at: dict[str, datetime | None] = {s.id: None for s in plan.services}
         self.ancestors = {service.id: self._ancestors(service.id) for service in plan.services}
@@ -88,8 +90,15 @@ class Board:
                 todo.extend(self.plan.service(current).depends_on)
         return seen
 
-    def observe(self, service_id: str, check_name: str, result: ProbeResult, at: datetime,
-                *, confirm: bool = False) -> tuple[str, str] | None:
+    def observe(
+        self,
+        service_id: str,
+        check_name: str,
+        result: ProbeResult,
+        at: datetime,
+        *,
+        confirm: bool = False,
+    ) -> tuple[str, str] | None:
         """Record a result; return (old, new) when the service's state changed."""
         self.checks[service_id][check_name].observe(result, at, confirm=confirm)
         rule = self.plan.service(service_id).check_rule
@@ -102,21 +111,30 @@ class Board:
 
     def failing_since(self, service_id: str) -> datetime | None:
         """When the current failure of the service began (its first failed check run)."""
-        moments = [check.failing_since for check in self.checks[service_id].values()
-                   if check.failing_since is not None]
+        moments = [
+            check.failing_since
+            for check in self.checks[service_id].values()
+            if check.failing_since is not None
+        ]
         return min(moments) if moments else None
 
     def failures(self, service_id: str) -> list[str]:
         """``check: message`` for each check that is not up."""
-        return [check_line(check.name, check.last.message)
-                for check in self.checks[service_id].values()
-                if check.last is not None and check.state != "up"]
+        return [
+            check_line(check.name, check.last.message)
+            for check in self.checks[service_id].values()
+            if check.last is not None and check.state != "up"
+        ]
 
     def roots(self, service_id: str) -> list[str]:
         """The failed dependencies at the bottom of the chain (the router, not the VPN
         behind it) — empty when no dependency is down."""
-        return [dep for dep in self.ancestors[service_id] if self.state[dep] == "down"
-                and not any(self.state[a] == "down" for a in self.ancestors[dep])]
+        return [
+            dep
+            for dep in self.ancestors[service_id]
+            if self.state[dep] == "down"
+            and not any(self.state[a] == "down" for a in self.ancestors[dep])
+        ]
 
     def impacted(self, service_id: str) -> bool:
         """Failing while a dependency is down: the dependency is the cause."""
@@ -124,9 +142,13 @@ class Board:
 
     def impacted_by(self, root_id: str) -> list[str]:
         """Services failing because of ``root_id``."""
-        return [service.id for service in self.plan.services
-                if service.id != root_id and self.state[service.id] in BAD
-                and root_id in self.roots(service.id)]
+        return [
+            service.id
+            for service in self.plan.services
+            if service.id != root_id
+            and self.state[service.id] in BAD
+            and root_id in self.roots(service.id)
+        ]
 
     def held(self, service_id: str, now: datetime) -> bool:
         """Whether to wait before alerting about a failing service: a dependency is failing

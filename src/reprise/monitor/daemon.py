@@ -33,9 +33,16 @@ def utc_now() -> datetime:
 class Monitor:
     """One plan watched: checks, states, alerts and results."""
 
-    def __init__(self, plan: Plan, store: Store, *, clock: Clock = utc_now,
-                 sender: Sender = apprise_send, on_change: StateChange | None = None,
-                 on_delivery: Callable[[DeliveryRecord], None] | None = None) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        store: Store,
+        *,
+        clock: Clock = utc_now,
+        sender: Sender = apprise_send,
+        on_change: StateChange | None = None,
+        on_delivery: Callable[[DeliveryRecord], None] | None = None,
+    ) -> None:
         self.plan, self.store, self.clock = plan, store, clock
         self.board = Board(plan)
         self.dispatcher = Dispatcher(plan, store, sender, on_result=self._delivered)
@@ -78,8 +85,9 @@ class Monitor:
     async def run(self, stop: asyncio.Event, *, tick: float = 1.0) -> None:
         """Watch until ``stop`` is set."""
         context = ProbeContext(self.plan, self.store)
-        self.runner = Runner(plan_jobs(self.plan), context, self.observe,
-                             self.plan.monitoring.concurrency)
+        self.runner = Runner(
+            plan_jobs(self.plan), context, self.observe, self.plan.monitoring.concurrency
+        )
         runner = asyncio.get_running_loop().create_task(self.runner.run(stop))
         next_rollup = self.clock()
         try:
@@ -109,8 +117,9 @@ class Monitor:
         await self._flush()
         if rollup:
             try:
-                await asyncio.to_thread(roll_up, self.store, now,
-                                        self.plan.monitoring.raw_retention)
+                await asyncio.to_thread(
+                    roll_up, self.store, now, self.plan.monitoring.raw_retention
+                )
             except Exception:
                 logger.exception("rolling up check results failed")
 

@@ -38,13 +38,17 @@ class Job:
 
 def plan_jobs(plan: Plan, services: list[str] | None = None) -> list[Job]:
     """Every check of the plan (or of some services) as a job."""
-    return [Job(service.id, name, check) for service in plan.services
-            if services is None or service.id in services
-            for name, check in service_checks(service)]
+    return [
+        Job(service.id, name, check)
+        for service in plan.services
+        if services is None or service.id in services
+        for name, check in service_checks(service)
+    ]
 
 
-async def run_once(jobs: list[Job], context: ProbeContext, concurrency: int,
-                   on_result: OnResult) -> None:
+async def run_once(
+    jobs: list[Job], context: ProbeContext, concurrency: int, on_result: OnResult
+) -> None:
     """Run each job once, ``concurrency`` at a time (for `reprise status`)."""
     gate = asyncio.Semaphore(concurrency)
 
@@ -59,8 +63,14 @@ async def run_once(jobs: list[Job], context: ProbeContext, concurrency: int,
 class Runner:
     """The scheduling loop of the monitor."""
 
-    def __init__(self, jobs: list[Job], context: ProbeContext, on_result: OnResult,
-                 concurrency: int, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        jobs: list[Job],
+        context: ProbeContext,
+        on_result: OnResult,
+        concurrency: int,
+        rng: random.Random | None = None,
+    ) -> None:
         self.jobs, self.context, self.on_result = jobs, context, on_result
         self.gate = asyncio.Semaphore(concurrency)
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
@@ -76,7 +86,8 @@ class Runner:
         now = loop.time()
         queue: list[tuple[float, int, Job]] = [
             (now + self.rng.uniform(0, job.check.interval.total_seconds()), index, job)
-            for index, job in enumerate(self.jobs)]
+            for index, job in enumerate(self.jobs)
+        ]
         heapq.heapify(queue)
         try:
             while queue and not stop.is_set():

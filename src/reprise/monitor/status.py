@@ -70,15 +70,23 @@ class ServiceStatus:
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of `status --json`."""
         latency = self.latency
-        return {"service": self.id, "name": self.name, "priority": self.priority,
-                "category": self.category, "state": self.state,
-                "impacted_by": self.root, "note": self.note,
-                "latency_ms": None if latency is None else round(latency * 1000, 1),
-                "message": self.message, "checks": [c.to_dict() for c in self.checks]}
+        return {
+            "service": self.id,
+            "name": self.name,
+            "priority": self.priority,
+            "category": self.category,
+            "state": self.state,
+            "impacted_by": self.root,
+            "note": self.note,
+            "latency_ms": None if latency is None else round(latency * 1000, 1),
+            "message": self.message,
+            "checks": [c.to_dict() for c in self.checks],
+        }
 
 
-def check_services(plan: Plan, store: Store | None, services: list[str] | None = None
-                   ) -> list[ServiceStatus]:
+def check_services(
+    plan: Plan, store: Store | None, services: list[str] | None = None
+) -> list[ServiceStatus]:
     """Run the checks of every service (or of ``services``) once; results are stored."""
     board = Board(plan)
     buffer = ResultBuffer()
@@ -89,8 +97,7 @@ def check_services(plan: Plan, store: Store | None, services: list[str] | None =
     def take(service: str, name: str, result: ProbeResult, at: datetime) -> None:
         board.observe(service, name, result, at, confirm=True)
         buffer.add(service, name, result, at)
-        lines.setdefault(service, []).append(
-            CheckLine(name, kinds[(service, name)].kind, result))
+        lines.setdefault(service, []).append(CheckLine(name, kinds[(service, name)].kind, result))
 
     async def run() -> None:
         context = ProbeContext(plan, store)
@@ -112,13 +119,24 @@ def check_services(plan: Plan, store: Store | None, services: list[str] | None =
         checks = sorted(lines.get(service.id, []), key=lambda line: order[line.name])
         window = maintenance(plan, service.id, now)
         silence = silences.get(service.id)
-        note = (f"maintenance: {window.reason}" if window else
-                f"silenced until {silence.ends_at:%Y-%m-%d %H:%M} UTC: {silence.reason}"
-                if silence and silence.active(now) else None)
-        statuses.append(ServiceStatus(
-            service.id, service.name, service.effective_priority, service.category,
-            board.state[service.id], board.roots(service.id) if board.impacted(service.id)
-            else [], note, checks))
+        note = (
+            f"maintenance: {window.reason}"
+            if window
+            else f"silenced until {silence.ends_at:%Y-%m-%d %H:%M} UTC: {silence.reason}"
+            if silence and silence.active(now)
+            else None
+        )
+        statuses.append(
+            ServiceStatus(
+                service.id,
+                service.name,
+                service.effective_priority,
+                service.category,
+                board.state[service.id],
+                board.roots(service.id) if board.impacted(service.id) else [],
+                note,
+                checks,
+            )
+        )
     rank = {service.id: index for index, service in enumerate(plan.services)}
     return sorted(statuses, key=lambda s: (s.priority, rank[s.id]))
-

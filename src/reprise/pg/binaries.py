@@ -48,16 +48,19 @@ def _candidate_dirs() -> list[Path]:
     dirs: list[Path] = []
     if configured := os.environ.get("REPRISE_PG_BINDIR"):
         dirs.append(Path(configured))
-    for pattern_root, pattern in ((Path("/usr/lib/postgresql"), "*/bin"),
-                                  (Path("/usr"), "pgsql-*/bin"),
-                                  (Path("/usr/local"), "pgsql*/bin")):
+    for pattern_root, pattern in (
+        (Path("/usr/lib/postgresql"), "*/bin"),
+        (Path("/usr"), "pgsql-*/bin"),
+        (Path("/usr/local"), "pgsql*/bin"),
+    ):
         if pattern_root.is_dir():
             dirs.extend(sorted(pattern_root.glob(pattern)))
     pg_config = shutil.which("pg_config")
     if pg_config:
         try:
-            output = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True,
-                                    timeout=10, check=False).stdout.strip()
+            output = subprocess.run(
+                [pg_config, "--bindir"], capture_output=True, text=True, timeout=10, check=False
+            ).stdout.strip()
         except (OSError, subprocess.TimeoutExpired):
             output = ""
         if output:
@@ -68,8 +71,9 @@ def _candidate_dirs() -> list[Path]:
 
 def _version_of(program: Path) -> tuple[int, str] | None:
     try:
-        output = subprocess.run([str(program), "--version"], capture_output=True, text=True,
-                                timeout=10, check=False).stdout
+        output = subprocess.run(
+            [str(program), "--version"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
     except (OSError, subprocess.TimeoutExpired):
         return None
     match = _VERSION.search(output)
@@ -79,8 +83,19 @@ def _version_of(program: Path) -> tuple[int, str] | None:
 
 
 def _programs_in(directory: Path) -> dict[str, Path]:
-    names = (*SERVER_TOOLS, "pg_dump", "pg_dumpall", "pg_restore", "psql", "pg_basebackup",
-             "pg_isready", "pg_waldump", "pg_controldata", "pg_verifybackup", "pgbench")
+    names = (
+        *SERVER_TOOLS,
+        "pg_dump",
+        "pg_dumpall",
+        "pg_restore",
+        "psql",
+        "pg_basebackup",
+        "pg_isready",
+        "pg_waldump",
+        "pg_controldata",
+        "pg_verifybackup",
+        "pgbench",
+    )
     found: dict[str, Path] = {}
     for name in names:
         candidate = directory / name
@@ -111,8 +126,7 @@ def find_installations() -> tuple[Installation, ...]:
         version = _version_of(probe)
         if version is None:
             continue
-        installations.append(Installation(directory, version[0], version[1],
-                                          frozenset(programs)))
+        installations.append(Installation(directory, version[0], version[1], frozenset(programs)))
     installations.sort(key=lambda inst: (-inst.major, str(inst.bindir)))
     return tuple(installations)
 
@@ -121,8 +135,10 @@ def _install_hint(major: int | None, server: bool) -> str:
     package = "postgresql" if server else "postgresql-client"
     if major is not None:
         package = f"{package}-{major}"
-    return (f"install Debian's {package} package (apt-get install {package}), or set "
-            "REPRISE_PG_BINDIR to the directory holding the programs")
+    return (
+        f"install Debian's {package} package (apt-get install {package}), or set "
+        "REPRISE_PG_BINDIR to the directory holding the programs"
+    )
 
 
 def find_tool(name: str, *, min_major: int | None = None, major: int | None = None) -> Path:
@@ -138,12 +154,18 @@ def find_tool(name: str, *, min_major: int | None = None, major: int | None = No
     if candidates:
         return candidates[0].tool(name)
     available = sorted({inst.major for inst in find_installations() if name in inst.tools})
-    need = (f" version {major}" if major is not None else
-            f" version {min_major} or newer" if min_major is not None else "")
+    need = (
+        f" version {major}"
+        if major is not None
+        else f" version {min_major} or newer"
+        if min_major is not None
+        else ""
+    )
     have = f" (found versions: {', '.join(map(str, available))})" if available else ""
-    raise ToolNotFoundError(f"{name}{need} is not installed{have}",
-                            hint=_install_hint(major or min_major,
-                                               server=name in SERVER_TOOLS))
+    raise ToolNotFoundError(
+        f"{name}{need} is not installed{have}",
+        hint=_install_hint(major or min_major, server=name in SERVER_TOOLS),
+    )
 
 
 def find_server(*, major: int | None = None, min_major: int | None = None) -> Installation:
@@ -156,8 +178,15 @@ def find_server(*, major: int | None = None, min_major: int | None = None) -> In
         if min_major is not None and inst.major < min_major:
             continue
         return inst
-    need = (f" {major}" if major is not None else
-            f" {min_major} or newer" if min_major is not None else "")
-    raise ToolNotFoundError(f"no PostgreSQL server{need} is installed (initdb, pg_ctl and "
-                            "postgres are needed for scratch instances and drills)",
-                            hint=_install_hint(major or min_major, server=True))
+    need = (
+        f" {major}"
+        if major is not None
+        else f" {min_major} or newer"
+        if min_major is not None
+        else ""
+    )
+    raise ToolNotFoundError(
+        f"no PostgreSQL server{need} is installed (initdb, pg_ctl and "
+        "postgres are needed for scratch instances and drills)",
+        hint=_install_hint(major or min_major, server=True),
+    )

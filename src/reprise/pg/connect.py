@@ -25,8 +25,9 @@ def split_dsn(dsn: str) -> tuple[str, str | None]:
     try:
         parts = conninfo_to_dict(dsn)
     except Exception as error:
-        raise InputError(f"invalid PostgreSQL DSN: {error}",
-                         hint="postgresql://user@host:5432/dbname") from error
+        raise InputError(
+            f"invalid PostgreSQL DSN: {error}", hint="postgresql://user@host:5432/dbname"
+        ) from error
     password = parts.pop("password", None)
     return make_conninfo("", **parts), (str(password) if password is not None else None)
 
@@ -41,18 +42,25 @@ def _explain(error: Exception, where: str) -> OperationError:
         hint = "check that the server runs and listens on that host and port"
     else:
         hint = None
-    return OperationError(f"{where}: cannot connect to PostgreSQL: {text}", hint=hint,
-                          retryable=hint is None or "server runs" in hint)
+    return OperationError(
+        f"{where}: cannot connect to PostgreSQL: {text}",
+        hint=hint,
+        retryable=hint is None or "server runs" in hint,
+    )
 
 
 @contextmanager
-def connect(dsn: str, *, what: str, dbname: str | None = None,
-            options: str | None = None) -> Iterator[psycopg.Connection[Any]]:
+def connect(
+    dsn: str, *, what: str, dbname: str | None = None, options: str | None = None
+) -> Iterator[psycopg.Connection[Any]]:
     """A connection (autocommit) to ``dsn``, or to ``dbname`` on the same server."""
     import psycopg
 
-    extra: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT, "autocommit": True,
-                             "application_name": "reprise"}
+    extra: dict[str, Any] = {
+        "connect_timeout": CONNECT_TIMEOUT,
+        "autocommit": True,
+        "application_name": "reprise",
+    }
     if dbname is not None:
         extra["dbname"] = dbname
     if options:

@@ -60,13 +60,20 @@ class ConnectionInfo:
 
     def dsn(self, dbname: str = "postgres") -> str:
         """A libpq URL for ``dbname`` over TCP."""
-        return (f"postgresql://{quote(self.user)}:{quote(self.password)}@{self.host}:"
-                f"{self.port}/{quote(dbname)}")
+        return (
+            f"postgresql://{quote(self.user)}:{quote(self.password)}@{self.host}:"
+            f"{self.port}/{quote(dbname)}"
+        )
 
     def env(self, dbname: str = "postgres") -> dict[str, str]:
         """PG* variables for command-line tools (psql, pg_dump, pg_restore)."""
-        return {"PGHOST": self.host, "PGPORT": str(self.port), "PGUSER": self.user,
-                "PGPASSWORD": self.password, "PGDATABASE": dbname}
+        return {
+            "PGHOST": self.host,
+            "PGPORT": str(self.port),
+            "PGUSER": self.user,
+            "PGPASSWORD": self.password,
+            "PGDATABASE": dbname,
+        }
 
 
 def create_reader(info: ConnectionInfo, databases: list[str]) -> ConnectionInfo:
@@ -87,23 +94,30 @@ def create_reader(info: ConnectionInfo, databases: list[str]) -> ConnectionInfo:
     role = sql.Identifier(name)
     try:
         with psycopg.connect(info.dsn(), autocommit=True, connect_timeout=10) as connection:
-            connection.execute(sql.SQL(
-                "CREATE ROLE {} LOGIN PASSWORD {} NOSUPERUSER NOCREATEDB NOCREATEROLE "
-                "NOREPLICATION BYPASSRLS CONNECTION LIMIT 5").format(
-                    role, sql.Literal(password)))
+            connection.execute(
+                sql.SQL(
+                    "CREATE ROLE {} LOGIN PASSWORD {} NOSUPERUSER NOCREATEDB NOCREATEROLE "
+                    "NOREPLICATION BYPASSRLS CONNECTION LIMIT 5"
+                ).format(role, sql.Literal(password))
+            )
             version = connection.info.server_version
             if version >= 140000:
                 connection.execute(sql.SQL("GRANT pg_read_all_data TO {}").format(role))
             for database in databases:
-                connection.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
-                    sql.Identifier(database), role))
+                connection.execute(
+                    sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                        sql.Identifier(database), role
+                    )
+                )
         if version < 140000:
             for database in databases:
                 _grant_reading(info, database, role)
     except psycopg.Error as error:
-        raise ScratchInstanceError(f"cannot create the read-only role for assertions: "
-                                   f"{str(error).strip().splitlines()[0]}",
-                                   hint="see the message above") from error
+        raise ScratchInstanceError(
+            f"cannot create the read-only role for assertions: "
+            f"{str(error).strip().splitlines()[0]}",
+            hint="see the message above",
+        ) from error
     return ConnectionInfo(info.host, info.port, name, password, info.socket_dir)
 
 
@@ -112,13 +126,19 @@ def _grant_reading(info: ConnectionInfo, database: str, role: Any) -> None:
     from psycopg import sql
 
     with psycopg.connect(info.dsn(database), autocommit=True, connect_timeout=10) as connection:
-        schemas = [row[0] for row in connection.execute(
-            "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "
-            "AND nspname <> 'information_schema'")]
+        schemas = [
+            row[0]
+            for row in connection.execute(
+                "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "
+                "AND nspname <> 'information_schema'"
+            )
+        ]
         for schema in schemas:
-            for statement in ("GRANT USAGE ON SCHEMA {} TO {}",
-                              "GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}",
-                              "GRANT SELECT ON ALL SEQUENCES IN SCHEMA {} TO {}"):
+            for statement in (
+                "GRANT USAGE ON SCHEMA {} TO {}",
+                "GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}",
+                "GRANT SELECT ON ALL SEQUENCES IN SCHEMA {} TO {}",
+            ):
                 connection.execute(sql.SQL(statement).format(sql.Identifier(schema), role))
 
 
@@ -149,7 +169,7 @@ def server_os_user() -> pwd.struct_passwd | None:
         raise ScratchInstanceError(
             f"PostgreSQL refuses to run as root, and there is no user {name!r} to run it as",
             hint="install Debian's postgresql package (it creates 'postgres'), or set "
-                 "REPRISE_SCRATCH_USER to an unprivileged user",
+            "REPRISE_SCRATCH_USER to an unprivileged user",
         ) from None
 
 
@@ -160,9 +180,15 @@ class ScratchPostgres:
     fsync for speed, which is right for drills and tests and wrong for anything kept.
     """
 
-    def __init__(self, *, major: int | None = None, min_major: int | None = None,
-                 settings: dict[str, str] | None = None, durable: bool = False,
-                 base_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        major: int | None = None,
+        min_major: int | None = None,
+        settings: dict[str, str] | None = None,
+        durable: bool = False,
+        base_dir: Path | None = None,
+    ) -> None:
         self.installation: Installation = find_server(major=major, min_major=min_major)
         self.settings = {**({} if durable else _FAST_SETTINGS), **(settings or {})}
         self.base_dir = base_dir
@@ -180,15 +206,25 @@ class ScratchPostgres:
     def __enter__(self) -> ConnectionInfo:
         return self.start()
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
         self.stop()
 
     def _run(self, args: list[str], *, timeout: float) -> subprocess.CompletedProcess[str]:
         home = self._user.pw_dir if self._user else os.environ.get("HOME", "/")
         return subprocess.run(
-            args, capture_output=True, text=True, timeout=timeout, check=False,
-            start_new_session=True, cwd=self.root, **self._run_as_kwargs(),
+            args,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            start_new_session=True,
+            cwd=self.root,
+            **self._run_as_kwargs(),
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "HOME": home},
         )
 
@@ -207,8 +243,9 @@ class ScratchPostgres:
 
     def _create_and_start(self) -> ConnectionInfo:
         assert self.root is not None
-        (self.root / "owner.json").write_text(json.dumps(
-            {"pid": os.getpid(), "start": _process_start_time(os.getpid())}))
+        (self.root / "owner.json").write_text(
+            json.dumps({"pid": os.getpid(), "start": _process_start_time(os.getpid())})
+        )
         socket_dir = self.root / "socket"
         socket_dir.mkdir(mode=0o700)
         password = secrets.token_urlsafe(24)
@@ -218,39 +255,73 @@ class ScratchPostgres:
             for path in (self.root, socket_dir, password_file):
                 os.chown(path, self._user.pw_uid, self._user.pw_gid)
             _check_reachable(self.root, self._user)
-        result = self._run([str(self.installation.tool("initdb")), "-D", str(self.datadir),
-                            "-U", _SUPERUSER, f"--pwfile={password_file}",
-                            "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C",
-                            "--no-instructions"], timeout=120)
+        result = self._run(
+            [
+                str(self.installation.tool("initdb")),
+                "-D",
+                str(self.datadir),
+                "-U",
+                _SUPERUSER,
+                f"--pwfile={password_file}",
+                "--auth=scram-sha-256",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-instructions",
+            ],
+            timeout=120,
+        )
         password_file.unlink()
         if result.returncode != 0:
-            raise ScratchInstanceError(f"initdb failed: {_last_lines(result.stderr)}",
-                                       hint="check free disk space in the temporary directory")
+            raise ScratchInstanceError(
+                f"initdb failed: {_last_lines(result.stderr)}",
+                hint="check free disk space in the temporary directory",
+            )
         for _attempt in range(5):
             port = free_port()
             self._write_settings(port, socket_dir)
             log = self.root / "server.log"
-            result = self._run([str(self.installation.tool("pg_ctl")), "-D", str(self.datadir),
-                                "-l", str(log), "-w", "-t", "60", "start"], timeout=90)
+            result = self._run(
+                [
+                    str(self.installation.tool("pg_ctl")),
+                    "-D",
+                    str(self.datadir),
+                    "-l",
+                    str(log),
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ],
+                timeout=90,
+            )
             if result.returncode == 0:
                 return ConnectionInfo("127.0.0.1", port, _SUPERUSER, password, socket_dir)
             log_text = log.read_text(errors="replace") if log.exists() else result.stderr
             if "already in use" not in log_text:
                 raise ScratchInstanceError(
                     f"the scratch PostgreSQL did not start: {_last_lines(log_text)}",
-                    hint="see the message above; shared memory or disk space are the usual "
-                         "causes")
-        raise ScratchInstanceError("no free loopback port for a scratch PostgreSQL after 5 "
-                                   "tries", hint="retry; something is taking ports quickly")
+                    hint="see the message above; shared memory or disk space are the usual causes",
+                )
+        raise ScratchInstanceError(
+            "no free loopback port for a scratch PostgreSQL after 5 tries",
+            hint="retry; something is taking ports quickly",
+        )
 
     def _write_settings(self, port: int, socket_dir: Path) -> None:
-        settings = {"listen_addresses": "'127.0.0.1'", "port": str(port),
-                    "unix_socket_directories": f"'{socket_dir}'", "max_connections": "30",
-                    "shared_buffers": "'32MB'", "max_wal_senders": "2", "logging_collector": "off",
-                    **self.settings}
+        settings = {
+            "listen_addresses": "'127.0.0.1'",
+            "port": str(port),
+            "unix_socket_directories": f"'{socket_dir}'",
+            "max_connections": "30",
+            "shared_buffers": "'32MB'",
+            "max_wal_senders": "2",
+            "logging_collector": "off",
+            **self.settings,
+        }
         lines = "".join(f"{key} = {value}\n" for key, value in settings.items())
         (self.datadir / "postgresql.auto.conf").write_text(
-            "# Written by reprise.pg.scratch\n" + lines)
+            "# Written by reprise.pg.scratch\n" + lines
+        )
 
     def stop(self) -> None:
         """Stop the server (if running) and delete everything. Safe to call twice."""
@@ -275,7 +346,8 @@ def _check_reachable(root: Path, user: pwd.struct_passwd) -> None:
             raise ScratchInstanceError(
                 f"user {user.pw_name!r} cannot enter {parent}, which holds the scratch "
                 "instance's directory",
-                hint="set TMPDIR to a directory every user can enter, e.g. /tmp")
+                hint="set TMPDIR to a directory every user can enter, e.g. /tmp",
+            )
 
 
 def _stop_instance(root: Path, installation: Installation, run_as: dict[str, Any]) -> None:
@@ -284,9 +356,25 @@ def _stop_instance(root: Path, installation: Installation, run_as: dict[str, Any
     if not pid_file.exists():
         return
     with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-        subprocess.run([str(installation.tool("pg_ctl")), "-D", str(datadir), "-m", "immediate",
-                        "-w", "-t", "30", "stop"], capture_output=True, timeout=45, check=False,
-                       start_new_session=True, cwd=root, **run_as)
+        subprocess.run(
+            [
+                str(installation.tool("pg_ctl")),
+                "-D",
+                str(datadir),
+                "-m",
+                "immediate",
+                "-w",
+                "-t",
+                "30",
+                "stop",
+            ],
+            capture_output=True,
+            timeout=45,
+            check=False,
+            start_new_session=True,
+            cwd=root,
+            **run_as,
+        )
     if pid_file.exists():  # pg_ctl could not stop it: do it by force
         with contextlib.suppress(OSError, ValueError, IndexError):
             os.kill(int(pid_file.read_text().splitlines()[0]), signal.SIGKILL)
@@ -315,8 +403,11 @@ def reap_orphans(base_dir: Path | None = None) -> list[Path]:
         try:
             installation = find_server()
             uid = root.stat().st_uid
-            run_as = ({"user": uid, "group": root.stat().st_gid, "extra_groups": []}
-                      if os.geteuid() == 0 and uid != 0 else {})
+            run_as = (
+                {"user": uid, "group": root.stat().st_gid, "extra_groups": []}
+                if os.geteuid() == 0 and uid != 0
+                else {}
+            )
             _stop_instance(root, installation, run_as)
         except Exception:  # noqa: BLE001, S112 - best effort; the next start tries again
             continue
@@ -357,8 +448,10 @@ class _Registry:
             self._previous_handler = signal.signal(signal.SIGTERM, _exit_on_sigterm)
 
     def _restore_sigterm(self) -> None:
-        if self._previous_handler is not None and \
-                threading.current_thread() is threading.main_thread():
+        if (
+            self._previous_handler is not None
+            and threading.current_thread() is threading.main_thread()
+        ):
             signal.signal(signal.SIGTERM, self._previous_handler)
             self._previous_handler = None
 

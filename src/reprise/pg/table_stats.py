@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import psycopg
 
-STATS_SETTINGS = ("-c DateStyle=ISO,YMD -c TimeZone=UTC -c IntervalStyle=postgres "
-                  "-c extra_float_digits=1 -c bytea_output=hex -c lc_monetary=C")
+STATS_SETTINGS = (
+    "-c DateStyle=ISO,YMD -c TimeZone=UTC -c IntervalStyle=postgres "
+    "-c extra_float_digits=1 -c bytea_output=hex -c lc_monetary=C"
+)
 
 _TABLES = """
 SELECT n.nspname, c.relname
@@ -43,8 +45,10 @@ def table_stats(connection: psycopg.Connection[Any], mode: str) -> dict[str, Any
     for schema, name in connection.execute(_TABLES).fetchall():
         target = sql.Identifier(schema, name)
         if mode == "checksums":
-            query = sql.SQL("SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)), 0)"
-                            "::text FROM ONLY {} t").format(target)
+            query = sql.SQL(
+                "SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)), 0)"
+                "::text FROM ONLY {} t"
+            ).format(target)
         else:
             query = sql.SQL("SELECT count(*), NULL FROM ONLY {}").format(target)
         row = connection.execute(query).fetchone()

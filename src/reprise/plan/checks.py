@@ -22,12 +22,18 @@ TlsMode = Literal["starttls", "implicit", "none"]
 class CheckBase(PlanModel):
     """What every check has: how often, how long, how many failures before a change."""
 
-    name: Text | None = Field(None, description="Shown in status tables; defaults to the kind "
-                                                "and target (`tcp 10.0.0.1:22`).")
+    name: Text | None = Field(
+        None,
+        description="Shown in status tables; defaults to the kind and target (`tcp 10.0.0.1:22`).",
+    )
     interval: Duration = Field(timedelta(seconds=60), description="Time between two runs.")
     timeout: Duration = Field(timedelta(seconds=10), description="A run taking longer fails.")
-    retries: int = Field(2, ge=0, le=100, description="Consecutive failures tolerated before "
-                                                      "the state changes (flap damping).")
+    retries: int = Field(
+        2,
+        ge=0,
+        le=100,
+        description="Consecutive failures tolerated before the state changes (flap damping).",
+    )
 
     @model_validator(mode="after")
     def _timeout_fits_interval(self) -> CheckBase:
@@ -35,8 +41,11 @@ class CheckBase(PlanModel):
             raise PydanticCustomError(
                 "timeout_interval",
                 "timeout ({timeout}) is longer than interval ({interval})",
-                {"timeout": str(self.timeout), "interval": str(self.interval),
-                 "hint": "make the timeout shorter than the interval"},
+                {
+                    "timeout": str(self.timeout),
+                    "interval": str(self.interval),
+                    "hint": "make the timeout shorter than the interval",
+                },
             )
         return self
 
@@ -47,8 +56,9 @@ class TcpCheck(CheckBase):
     kind: Literal["tcp"]
     host: Host
     port: Port
-    expect_banner: Regex | None = Field(None, description="Regex the first line sent by the "
-                                                          "server must match (`^SSH-2.0`).")
+    expect_banner: Regex | None = Field(
+        None, description="Regex the first line sent by the server must match (`^SSH-2.0`)."
+    )
     degraded_latency: Duration | None = Field(None, description="Slower than this: degraded.")
 
 
@@ -60,15 +70,20 @@ class HttpCheck(CheckBase):
     method: Literal["GET", "HEAD", "POST", "PUT", "OPTIONS"] = "GET"
     headers: dict[str, str] = Field(default_factory=dict)
     expect_status: list[Annotated[int, Field(ge=100, le=599)]] = Field(
-        default_factory=lambda: [200], description="Accepted status codes.")
+        default_factory=lambda: [200], description="Accepted status codes."
+    )
     body_regex: Regex | None = Field(None, description="Regex the body must match.")
-    json_path: str | None = Field(None, description="Dotted path into a JSON body "
-                                                    "(`status.db`).")
+    json_path: str | None = Field(None, description="Dotted path into a JSON body (`status.db`).")
     json_equals: str | int | float | bool | None = Field(
-        None, description="Expected value at json_path.")
+        None, description="Expected value at json_path."
+    )
     verify_tls: bool = Field(True, description="Verify the certificate chain and host name.")
-    cert_expiry_days: int = Field(14, ge=0, le=3650, description="Degraded when the certificate "
-                                                        "expires within this many days.")
+    cert_expiry_days: int = Field(
+        14,
+        ge=0,
+        le=3650,
+        description="Degraded when the certificate expires within this many days.",
+    )
     degraded_latency: Duration | None = None
 
 
@@ -78,8 +93,9 @@ class IcmpCheck(CheckBase):
     kind: Literal["icmp"]
     host: Host
     count: int = Field(3, ge=1, le=100)
-    degraded_packet_loss: Percent | None = Field(None, description="More loss than this: "
-                                                                   "degraded (all lost: down).")
+    degraded_packet_loss: Percent | None = Field(
+        None, description="More loss than this: degraded (all lost: down)."
+    )
     degraded_latency: Duration | None = None
 
 
@@ -88,12 +104,12 @@ class DnsCheck(CheckBase):
 
     kind: Literal["dns"]
     lookup: Text = Field(description="The name to resolve.", examples=["mail.example.org"])
-    record_type: Literal["A", "AAAA", "CNAME", "MX", "NS", "PTR", "SOA", "SRV", "TXT",
-                         "CAA"] = "A"
+    record_type: Literal["A", "AAAA", "CNAME", "MX", "NS", "PTR", "SOA", "SRV", "TXT", "CAA"] = "A"
     resolver: Host | None = Field(None, description="Resolver to ask; default: the system's.")
     resolver_port: Port = 53
-    expect: list[str] = Field(default_factory=list, description="Values that must all be in "
-                                                                "the answer.")
+    expect: list[str] = Field(
+        default_factory=list, description="Values that must all be in the answer."
+    )
 
 
 class SmtpCheck(CheckBase):
@@ -102,8 +118,11 @@ class SmtpCheck(CheckBase):
     kind: Literal["smtp"]
     host: Host
     port: Port = 25
-    tls: TlsMode = Field("starttls", description="starttls: required on the plain port; "
-                                                 "implicit: TLS from the first byte (465).")
+    tls: TlsMode = Field(
+        "starttls",
+        description="starttls: required on the plain port; "
+        "implicit: TLS from the first byte (465).",
+    )
     verify_tls: bool = True
     cert_expiry_days: int = Field(14, ge=0, le=3650)
     expect_banner: Regex | None = None
@@ -126,8 +145,9 @@ class PostgresCheck(CheckBase):
     kind: Literal["postgres"]
     dsn: Dsn
     query: Text = "select 1"
-    expect: str | None = Field(None, description="Expected text of the first column of the "
-                                                 "first row.")
+    expect: str | None = Field(
+        None, description="Expected text of the first column of the first row."
+    )
     degraded_latency: Duration | None = None
 
 
@@ -143,10 +163,18 @@ class DiskCheck(CheckBase):
 
     @model_validator(mode="after")
     def _has_threshold(self) -> DiskCheck:
-        if all(value is None for value in (self.min_free_percent, self.min_free_bytes,
-                                           self.warn_free_percent, self.warn_free_bytes)):
+        if all(
+            value is None
+            for value in (
+                self.min_free_percent,
+                self.min_free_bytes,
+                self.warn_free_percent,
+                self.warn_free_bytes,
+            )
+        ):
             raise PydanticCustomError(
-                "disk_threshold", "a disk check needs a threshold",
+                "disk_threshold",
+                "a disk check needs a threshold",
                 {"hint": "add min_free_percent: 10% (or min_free_bytes: 5GiB)"},
             )
         return self
@@ -156,20 +184,21 @@ class CommandCheck(CheckBase):
     """A command exits with the expected code (and prints what is expected)."""
 
     kind: Literal["command"]
-    command: Text = Field(description="Run with /bin/sh -c; the whole process group is "
-                                      "killed at the timeout.")
+    command: Text = Field(
+        description="Run with /bin/sh -c; the whole process group is killed at the timeout."
+    )
     expect_exit: int = Field(0, ge=0, le=255)
     stdout_regex: Regex | None = None
     degraded_exit: list[Annotated[int, Field(ge=0, le=255)]] = Field(
-        default_factory=list, description="Exit codes meaning degraded (Nagios: [1]).")
+        default_factory=list, description="Exit codes meaning degraded (Nagios: [1])."
+    )
 
 
 class BackupAgeCheck(CheckBase):
     """The newest verified backup of a service is younger than its RPO."""
 
     kind: Literal["backup_age"]
-    service: Identifier | None = Field(None, description="Default: the service holding the "
-                                                         "check.")
+    service: Identifier | None = Field(None, description="Default: the service holding the check.")
     max_age: Duration | None = Field(None, description="Default: the service's RPO.")
 
 
@@ -186,11 +215,31 @@ class TlsCheck(CheckBase):
 
 
 Check = Annotated[
-    TcpCheck | HttpCheck | IcmpCheck | DnsCheck | SmtpCheck | ImapCheck | PostgresCheck
-    | DiskCheck | CommandCheck | BackupAgeCheck | TlsCheck,
+    TcpCheck
+    | HttpCheck
+    | IcmpCheck
+    | DnsCheck
+    | SmtpCheck
+    | ImapCheck
+    | PostgresCheck
+    | DiskCheck
+    | CommandCheck
+    | BackupAgeCheck
+    | TlsCheck,
     Field(discriminator="kind"),
 ]
 """Any check; ``kind`` selects the model."""
 
-CHECK_KINDS = ("tcp", "http", "icmp", "dns", "smtp", "imap", "postgres", "disk", "command",
-               "backup_age", "tls")
+CHECK_KINDS = (
+    "tcp",
+    "http",
+    "icmp",
+    "dns",
+    "smtp",
+    "imap",
+    "postgres",
+    "disk",
+    "command",
+    "backup_age",
+    "tls",
+)

@@ -34,8 +34,11 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 def _identifier(value: Any) -> str:
     if not isinstance(value, str):
-        raise PydanticCustomError("identifier", "expected an identifier, got '{got}'",
-                                  {"got": value, "hint": "write an id such as 'akig-db'"})
+        raise PydanticCustomError(
+            "identifier",
+            "expected an identifier, got '{got}'",
+            {"got": value, "hint": "write an id such as 'akig-db'"},
+        )
     if not _ID.match(value):
         suggestion = re.sub(r"[^a-z0-9_-]+", "-", value.lower()).strip("-_") or "my-service"
         raise PydanticCustomError(
@@ -57,8 +60,9 @@ Identifier = Annotated[
 
 def _non_empty(value: Any) -> Any:
     if isinstance(value, str) and not value.strip():
-        raise PydanticCustomError("empty", "must not be empty",
-                                  {"hint": "write a value, or remove the key"})
+        raise PydanticCustomError(
+            "empty", "must not be empty", {"hint": "write a value, or remove the key"}
+        )
     return value
 
 
@@ -69,13 +73,18 @@ Text = Annotated[str, BeforeValidator(_non_empty)]
 def _host(value: Any) -> Any:
     if isinstance(value, str):
         if not value.strip():
-            raise PydanticCustomError("host", "must not be empty",
-                                      {"hint": "write a host name or an IP address"})
+            raise PydanticCustomError(
+                "host", "must not be empty", {"hint": "write a host name or an IP address"}
+            )
         if "://" in value or "/" in value or " " in value.strip():
             raise PydanticCustomError(
-                "host", "expected a host name or IP address, got '{got}'",
-                {"got": value, "hint": "write only the host, e.g. 'mail.example.org' or "
-                                       "'10.0.0.1' (no scheme, path or port)"},
+                "host",
+                "expected a host name or IP address, got '{got}'",
+                {
+                    "got": value,
+                    "hint": "write only the host, e.g. 'mail.example.org' or "
+                    "'10.0.0.1' (no scheme, path or port)",
+                },
             )
     return value
 
@@ -93,9 +102,12 @@ def _regex(value: Any) -> Any:
             re.compile(value)
         except re.error as error:
             raise PydanticCustomError(
-                "regex", "not a valid regular expression: {reason}",
-                {"reason": str(error), "hint": "check the brackets and escape special "
-                                               "characters with a backslash"},
+                "regex",
+                "not a valid regular expression: {reason}",
+                {
+                    "reason": str(error),
+                    "hint": "check the brackets and escape special characters with a backslash",
+                },
             ) from None
     return value
 
@@ -116,8 +128,12 @@ PlanPath = Annotated[
     Path,
     BeforeValidator(_non_empty),
     AfterValidator(_plan_path),
-    WithJsonSchema({"type": "string", "description": "A path; relative paths are read from "
-                                                     "the plan file's directory."}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "A path; relative paths are read from the plan file's directory.",
+        }
+    ),
 ]
 """A path; relative paths are resolved against the directory that holds the plan."""
 
@@ -125,9 +141,13 @@ PlanPath = Annotated[
 def _absolute_path(value: Any) -> Any:
     if isinstance(value, str) and not value.startswith("/"):
         raise PydanticCustomError(
-            "absolute_path", "must be an absolute path (got '{got}')",
-            {"got": value, "hint": "start the path with /, as it is read on the host where "
-                                   "the check or backup runs"},
+            "absolute_path",
+            "must be an absolute path (got '{got}')",
+            {
+                "got": value,
+                "hint": "start the path with /, as it is read on the host where "
+                "the check or backup runs",
+            },
         )
     return value
 
@@ -143,10 +163,13 @@ def _dsn(value: Any) -> Any:
         is_keywords = "=" in text and "://" not in text
         if not (is_url or is_keywords):
             raise PydanticCustomError(
-                "dsn", "not a PostgreSQL connection string",
-                {"hint": "write postgresql://user@host:5432/dbname, or keywords such as "
-                         "'host=db.local dbname=app user=backup'; keep passwords in .env "
-                         "or ~/.pgpass"},
+                "dsn",
+                "not a PostgreSQL connection string",
+                {
+                    "hint": "write postgresql://user@host:5432/dbname, or keywords such as "
+                    "'host=db.local dbname=app user=backup'; keep passwords in .env "
+                    "or ~/.pgpass"
+                },
             )
     return value
 

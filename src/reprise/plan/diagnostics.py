@@ -78,14 +78,21 @@ class _Walk:
             members = _union_members(annotation)
             models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
             model = models[0] if models else None
-            if len(models) > 1 and isinstance(part, str) and isinstance(value, dict) \
-                    and value.get("kind") == part:
+            if (
+                len(models) > 1
+                and isinstance(part, str)
+                and isinstance(value, dict)
+                and value.get("kind") == part
+            ):
                 # The tag pydantic inserts after a discriminated union, not a document key
                 # (a `command` source also has a `command` key: the model tells them apart).
                 annotation = _model_for_tag(annotation, part) or annotation
                 continue
-            if isinstance(part, str) and model is None and any(
-                    get_origin(m) is Literal for m in members):
+            if (
+                isinstance(part, str)
+                and model is None
+                and any(get_origin(m) is Literal for m in members)
+            ):
                 continue  # pydantic names the union branch ('literal['all']', 'list[str]')
             path.append(part)
             value = _step_into(value, part)
@@ -137,12 +144,16 @@ def _show(value: Any) -> str:
 
 
 def _choices(expected: str) -> list[str]:
-    return [choice.strip().strip("'\"") for choice in
-            expected.replace(" or ", ", ").split(",") if choice.strip()]
+    return [
+        choice.strip().strip("'\"")
+        for choice in expected.replace(" or ", ", ").split(",")
+        if choice.strip()
+    ]
 
 
-def _describe(error: ErrorDetails, key: str | int | None,
-              parent_models: list[type[BaseModel]]) -> tuple[str, str | None]:
+def _describe(
+    error: ErrorDetails, key: str | int | None, parent_models: list[type[BaseModel]]
+) -> tuple[str, str | None]:
     """Message and fix for one pydantic error."""
     kind = error["type"]
     ctx: dict[str, Any] = dict(error.get("ctx") or {})
@@ -158,43 +169,51 @@ def _describe(error: ErrorDetails, key: str | int | None,
         example = _example_for(parent_models, key)
         described = _description(parent_models, str(key))
         fix = f"add {key}: {example}" if example else f"add {key}: <value>"
-        return f"required key {key!r} is missing", fix + (f" ({described})" if described
-                                                          else "")
+        return f"required key {key!r} is missing", fix + (f" ({described})" if described else "")
     if kind == "union_tag_invalid":
         expected = _choices(ctx.get("expected_tags", ""))
         tag = ctx.get("tag")
         suggestion = _closest(str(tag), expected)
-        fix = f"did you mean {suggestion!r}?" if suggestion else \
-            "use one of: " + ", ".join(expected)
+        fix = (
+            f"did you mean {suggestion!r}?" if suggestion else "use one of: " + ", ".join(expected)
+        )
         return f"unknown kind {tag!r}", fix
     if kind == "union_tag_not_found":
         return "this entry has no 'kind'", "add kind: <one of the kinds listed in the docs>"
     if kind in {"literal_error", "enum"}:
         expected = _choices(ctx.get("expected", ""))
         suggestion = _closest(str(got), expected)
-        fix = f"did you mean {suggestion!r}?" if suggestion else \
-            "use one of: " + ", ".join(expected)
+        fix = (
+            f"did you mean {suggestion!r}?" if suggestion else "use one of: " + ", ".join(expected)
+        )
         return f"{_show(got)} is not allowed here", fix
     if "hint" in ctx:  # our own PydanticCustomError (units, ids, cross-field rules)
         return error["msg"], str(ctx["hint"])
     bounds = {
-        "greater_than_equal": ("at least", "ge"), "greater_than": ("more than", "gt"),
-        "less_than_equal": ("at most", "le"), "less_than": ("less than", "lt"),
+        "greater_than_equal": ("at least", "ge"),
+        "greater_than": ("more than", "gt"),
+        "less_than_equal": ("at most", "le"),
+        "less_than": ("less than", "lt"),
     }
     if kind in bounds:
         word, name = bounds[kind]
         limit = ctx.get(name)
         return f"must be {word} {limit} (got {_show(got)})", f"use a value {word} {limit}"
     if kind in {"too_short", "too_long"}:
-        return error["msg"].rstrip("."), ("add at least one entry" if kind == "too_short"
-                                          else "remove entries")
+        return error["msg"].rstrip("."), (
+            "add at least one entry" if kind == "too_short" else "remove entries"
+        )
     if kind == "string_pattern_mismatch":
         example = _example_for(parent_models, key)
-        return (f"{_show(got)} does not have the expected form",
-                f"write it like {example!r}" if example else None)
+        return (
+            f"{_show(got)} does not have the expected form",
+            f"write it like {example!r}" if example else None,
+        )
     if kind in {"model_type", "model_attributes_type", "dict_type"}:
-        return f"expected a mapping (key: value), got {_kind_of(got)}", \
-            "indent the keys under this one, one per line"
+        return (
+            f"expected a mapping (key: value), got {_kind_of(got)}",
+            "indent the keys under this one, one per line",
+        )
     if kind == "list_type":
         return f"expected a list, got {_kind_of(got)}", "write a YAML list: [a, b] or '- a' lines"
     if kind in {"int_parsing", "int_type", "int_from_float"}:
@@ -279,16 +298,18 @@ def _misspellings(errors: list[ErrorDetails], walk: _Walk) -> set[tuple[str | in
             continue
         loc = tuple(error["loc"])
         _, parent_annotation, parent_value = walk.resolve(loc[:-1])
-        valid = {k for model in _models_at(parent_annotation, parent_value)
-                 for k in input_keys(model)}
+        valid = {
+            k for model in _models_at(parent_annotation, parent_value) for k in input_keys(model)
+        }
         suggestion = _closest(str(loc[-1]), valid)
         if suggestion is not None and (*loc[:-1], suggestion) in missing:
             explained.add((*loc[:-1], suggestion))
     return explained
 
 
-def translate(error: ValidationError, data: Any, source: SourceMap,
-              root: type[BaseModel]) -> list[PlanIssue]:
+def translate(
+    error: ValidationError, data: Any, source: SourceMap, root: type[BaseModel]
+) -> list[PlanIssue]:
     """Located issues for every error pydantic found, in file order."""
     walk = _Walk(root, data)
     details_list = error.errors(include_url=False)
@@ -300,13 +321,18 @@ def translate(error: ValidationError, data: Any, source: SourceMap,
         if details["type"] == "missing" and loc in explained:
             continue
         path, _, _ = walk.resolve(loc)
-        parent_path, parent_annotation, parent_value = walk.resolve(loc[:-1]) if loc else \
-            ((), root, data)
+        parent_path, parent_annotation, parent_value = (
+            walk.resolve(loc[:-1]) if loc else ((), root, data)
+        )
         key = path[-1] if path else None
         parent_models = _models_at(parent_annotation, parent_value)
         message, hint = _describe(details, key, parent_models)
-        if details["type"] == "extra_forbidden" and hint and hint.startswith("did you mean") \
-                and (*loc[:-1], hint.split("'")[1]) in explained:
+        if (
+            details["type"] == "extra_forbidden"
+            and hint
+            and hint.startswith("did you mean")
+            and (*loc[:-1], hint.split("'")[1]) in explained
+        ):
             hint += " (it is required)"
         if details["type"] == "union_tag_invalid":
             path = (*path, "kind")  # point at the misspelt kind, not the whole entry
@@ -314,8 +340,14 @@ def translate(error: ValidationError, data: Any, source: SourceMap,
         if signature in seen:
             continue
         seen.add(signature)
-        issues.append(source.issue(path, message, hint,
-                                   prefer_key=details["type"] == "extra_forbidden",
-                                   at=parent_path if details["type"] == "missing" else path))
+        issues.append(
+            source.issue(
+                path,
+                message,
+                hint,
+                prefer_key=details["type"] == "extra_forbidden",
+                at=parent_path if details["type"] == "missing" else path,
+            )
+        )
     issues.sort(key=lambda issue: (issue.line or 0, issue.column or 0))
     return issues[:_MAX_SHOWN]

@@ -43,32 +43,53 @@ def read_env_file(path: Path) -> dict[str, str]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise EnvFileError(PlanIssue(str(path), None, None, "", "the file is not UTF-8 text",
-                                     "save it as UTF-8")) from None
+        raise EnvFileError(
+            PlanIssue(str(path), None, None, "", "the file is not UTF-8 text", "save it as UTF-8")
+        ) from None
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         match = _ENV_LINE.match(line)
         if not match:
-            raise EnvFileError(PlanIssue(
-                str(path), number, 1, "", "not a KEY=value line",
-                "write NAME=value (names: letters, digits, underscore); quote values with "
-                "spaces",
-            ))
+            raise EnvFileError(
+                PlanIssue(
+                    str(path),
+                    number,
+                    1,
+                    "",
+                    "not a KEY=value line",
+                    "write NAME=value (names: letters, digits, underscore); quote values with "
+                    "spaces",
+                )
+            )
         name, value = match.group(1), match.group(2).strip()
         if value[:1] in {'"', "'"}:
             quote = value[0]
             end = value.find(quote, 1)
             if end == -1:
-                raise EnvFileError(PlanIssue(str(path), number, len(raw) - len(raw.lstrip())
-                                             + 1, "", f"the {quote} quote is never closed",
-                                             f"end the value with {quote}"))
-            rest = value[end + 1:].strip()
+                raise EnvFileError(
+                    PlanIssue(
+                        str(path),
+                        number,
+                        len(raw) - len(raw.lstrip()) + 1,
+                        "",
+                        f"the {quote} quote is never closed",
+                        f"end the value with {quote}",
+                    )
+                )
+            rest = value[end + 1 :].strip()
             if rest and not rest.startswith("#"):
-                raise EnvFileError(PlanIssue(str(path), number, 1, "",
-                                             "text after the closing quote",
-                                             "put comments after a ' #'"))
+                raise EnvFileError(
+                    PlanIssue(
+                        str(path),
+                        number,
+                        1,
+                        "",
+                        "text after the closing quote",
+                        "put comments after a ' #'",
+                    )
+                )
             value = value[1:end]
             if quote == '"':
                 value = value.replace("\\n", "\n").replace('\\"', '"')
@@ -104,24 +125,29 @@ class Substitution:
             return "$"
         body = match.group(1)
         if body.startswith("file:"):
-            return self._from_file(Path(body[len("file:"):]), path, match.group(0))
+            return self._from_file(Path(body[len("file:") :]), path, match.group(0))
         name, has_default, default = body.partition(":-")
         if not _NAME.match(name):
-            self._problem(path, f"${{{body}}} is not a valid variable reference",
-                          "write ${NAME} or ${NAME:-default}; write $$ for a literal $")
+            self._problem(
+                path,
+                f"${{{body}}} is not a valid variable reference",
+                "write ${NAME} or ${NAME:-default}; write $$ for a literal $",
+            )
             return match.group(0)
         if name in self.variables:
             found = self.variables[name]
             if found or not has_default:
                 return found
         if f"{name}_FILE" in self.variables:  # as systemd credentials and Docker secrets
-            return self._from_file(Path(self.variables[f"{name}_FILE"]), path, match.group(0),
-                                   via=f"{name}_FILE")
+            return self._from_file(
+                Path(self.variables[f"{name}_FILE"]), path, match.group(0), via=f"{name}_FILE"
+            )
         if has_default:
             return default
         where = f"the environment or {self.env_file}" if self.env_file else "the environment"
-        self._problem(path, f"${{{name}}} is not set",
-                      f"set {name} in {where}, or write ${{{name}:-default}}")
+        self._problem(
+            path, f"${{{name}}} is not set", f"set {name} in {where}, or write ${{{name}:-default}}"
+        )
         return match.group(0)
 
     def _from_file(self, file: Path, path: Path_, written: str, via: str | None = None) -> str:
@@ -133,8 +159,11 @@ class Substitution:
 
         named = f"{via}={file}" if via else written
         if not file.is_absolute():
-            self._problem(path, f"{named}: a secret file needs an absolute path",
-                          "write ${file:/run/credentials/reprise/NAME}")
+            self._problem(
+                path,
+                f"{named}: a secret file needs an absolute path",
+                "write ${file:/run/credentials/reprise/NAME}",
+            )
             return written
         try:
             ensure_private_file(file, "secret file")
@@ -145,12 +174,18 @@ class Substitution:
             return written
         except (OSError, UnicodeDecodeError) as error:
             reason = getattr(error, "strerror", None) or str(error)
-            self._problem(path, f"{named}: cannot read the secret file ({reason})",
-                          "check the path, and that the user running Reprise can read it")
+            self._problem(
+                path,
+                f"{named}: cannot read the secret file ({reason})",
+                "check the path, and that the user running Reprise can read it",
+            )
             return written
         if len(text) > MAX_SECRET_FILE:
-            self._problem(path, f"{named}: larger than {MAX_SECRET_FILE} characters",
-                          "a secret file holds one value")
+            self._problem(
+                path,
+                f"{named}: larger than {MAX_SECRET_FILE} characters",
+                "a secret file holds one value",
+            )
             return written
         return text.removesuffix("\n").removesuffix("\r")
 

@@ -28,25 +28,56 @@ _SECTIONS = {
     "roles": ("role",),
     "communication": ("communication",),
 }
-_CRITICALITY = {"critique": "critical", "critical": "critical", "majeur": "major",
-                "majeure": "major", "major": "major", "mineur": "minor", "mineure": "minor",
-                "minor": "minor"}
-_UNITS = {"minute": 60, "min": 60, "heure": 3600, "hour": 3600, "h": 3600, "jour": 86400,
-          "day": 86400, "semaine": 604800, "week": 604800}
-_STOPWORDS = {"serveur", "server", "de", "des", "du", "la", "le", "les", "et", "carte",
-              "reseau", "network", "card", "disques", "the", "and", "of"}
+_CRITICALITY = {
+    "critique": "critical",
+    "critical": "critical",
+    "majeur": "major",
+    "majeure": "major",
+    "major": "major",
+    "mineur": "minor",
+    "mineure": "minor",
+    "minor": "minor",
+}
+_UNITS = {
+    "minute": 60,
+    "min": 60,
+    "heure": 3600,
+    "hour": 3600,
+    "h": 3600,
+    "jour": 86400,
+    "day": 86400,
+    "semaine": 604800,
+    "week": 604800,
+}
+_STOPWORDS = {
+    "serveur",
+    "server",
+    "de",
+    "des",
+    "du",
+    "la",
+    "le",
+    "les",
+    "et",
+    "carte",
+    "reseau",
+    "network",
+    "card",
+    "disques",
+    "the",
+    "and",
+    "of",
+}
 
 
 def _plain(text: str) -> str:
     """Lowercase, without accents, single-spaced."""
     decomposed = unicodedata.normalize("NFKD", text)
-    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c))
-                    .lower().split())
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).lower().split())
 
 
 def _words(text: str) -> set[str]:
-    return {word for word in re.findall(r"[a-z0-9]+", _plain(text))
-            if word not in _STOPWORDS}
+    return {word for word in re.findall(r"[a-z0-9]+", _plain(text)) if word not in _STOPWORDS}
 
 
 def _slug(text: str) -> str:
@@ -81,8 +112,10 @@ class ImportResult:
 
     def yaml_text(self, source: Path) -> str:
         """The plan file, with a header comment listing what needs a person."""
-        lines = [f"# Imported from {source.name} by `reprise plan import`.",
-                 "# Review it, add checks and contacts, then `reprise plan validate`."]
+        lines = [
+            f"# Imported from {source.name} by `reprise plan import`.",
+            "# Review it, add checks and contacts, then `reprise plan validate`.",
+        ]
         if self.notes:
             lines.append("#\n# Mapped:")
             lines.extend(f"#   - {note}" for note in self.notes)
@@ -160,11 +193,11 @@ def parse_every(text: str) -> timedelta | None:
         return timedelta(days=1)
     if "hebdomadaire" in plain or "weekly" in plain:
         return timedelta(weeks=1)
-    found = re.search(r"(\d+)\s*(minutes?|min|heures?|hours?|h|jours?|days?|semaines?|weeks?)",
-                      plain)
+    found = re.search(
+        r"(\d+)\s*(minutes?|min|heures?|hours?|h|jours?|days?|semaines?|weeks?)", plain
+    )
     if found:
-        unit = found.group(2).rstrip("s") if found.group(2) not in ("h", "min") \
-            else found.group(2)
+        unit = found.group(2).rstrip("s") if found.group(2) not in ("h", "min") else found.group(2)
         return timedelta(seconds=int(found.group(1)) * _UNITS[unit])
     if re.search(r"toutes les heures|every hour|hourly", plain):
         return timedelta(hours=1)
@@ -197,25 +230,30 @@ def import_pcra(path: Path) -> ImportResult:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise InputError(f"{path}: cannot read ({error.strerror})",
-                         hint="give the path of a Markdown file") from error
+        raise InputError(
+            f"{path}: cannot read ({error.strerror})", hint="give the path of a Markdown file"
+        ) from error
     except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text", hint="save the document as UTF-8 "
-                                                         "Markdown") from None
+        raise InputError(
+            f"{path}: not UTF-8 text", hint="save the document as UTF-8 Markdown"
+        ) from None
     tables = read_tables(text)
     by_section: dict[str, list[Table]] = {}
     result = ImportResult({})
     for table in tables:
         section = _section(table)
         if section is None:
-            result.unmapped.append(f"line {table.line}: table under '{table.heading}' "
-                                   "(no known section)")
+            result.unmapped.append(
+                f"line {table.line}: table under '{table.heading}' (no known section)"
+            )
         else:
             by_section.setdefault(section, []).append(table)
     if "inventory" not in by_section and "procedures" not in by_section:
-        raise InputError(f"{path}: no 'état des lieux' or 'procédures' table found",
-                         hint="the document needs a Markdown table of its elements under "
-                              "a heading such as '## État des lieux'")
+        raise InputError(
+            f"{path}: no 'état des lieux' or 'procédures' table found",
+            hint="the document needs a Markdown table of its elements under "
+            "a heading such as '## État des lieux'",
+        )
     services = _services(by_section, result)
     _strategy(by_section, services, result)
     _procedures(by_section, services, result)
@@ -223,44 +261,53 @@ def import_pcra(path: Path) -> ImportResult:
     communication = _communication(by_section, roles, result)
     objectives = _objectives(by_section, result)
     if "evolution" in by_section:
-        result.notes.append("évolution de la remise en route: measured live by Reprise "
-                            "during an incident (`reprise incident report`)")
+        result.notes.append(
+            "évolution de la remise en route: measured live by Reprise "
+            "during an incident (`reprise incident report`)"
+        )
     owner = next((r["id"] for r in roles if r["permission"] == "admin"), None)
     for service in services:
         if owner:
             service["owner"] = owner
-        result.unmapped.append(f"service {service['id']}: no checks (add them so Reprise "
-                               "can see it fail and recover)")
+        result.unmapped.append(
+            f"service {service['id']}: no checks (add them so Reprise can see it fail and recover)"
+        )
     if services:
-        result.unmapped.append("dependencies: the document gives none; add depends_on "
-                               "(e.g. what sits behind the router) for the recovery order")
-    title = next((line.lstrip("# ").strip() for line in text.splitlines()
-                  if line.startswith("# ")), path.stem)
+        result.unmapped.append(
+            "dependencies: the document gives none; add depends_on "
+            "(e.g. what sits behind the router) for the recovery order"
+        )
+    title = next(
+        (line.lstrip("# ").strip() for line in text.splitlines() if line.startswith("# ")),
+        path.stem,
+    )
     french = bool(re.search(r"[éèàç]|\b(le|la|les|des)\b", text[:2000]))
     result.data = {
         "version": 1,
-        "organisation": {"name": title[:100], "language": "fr" if french else "en",
-                         "timezone": "Europe/Paris" if french else "UTC"},
+        "organisation": {
+            "name": title[:100],
+            "language": "fr" if french else "en",
+            "timezone": "Europe/Paris" if french else "UTC",
+        },
         "objectives": objectives,
         "roles": roles,
         "communication": communication,
         "services": services,
     }
-    result.unmapped.append("organisation.timezone: set to "
-                           f"{result.data['organisation']['timezone']}; check it")
+    result.unmapped.append(
+        f"organisation.timezone: set to {result.data['organisation']['timezone']}; check it"
+    )
     return result
 
 
-def _services(by_section: dict[str, list[Table]], result: ImportResult
-              ) -> list[dict[str, Any]]:
+def _services(by_section: dict[str, list[Table]], result: ImportResult) -> list[dict[str, Any]]:
     services: list[dict[str, Any]] = []
     for table in by_section.get("inventory", []):
         name_at = table.column("element", "service", "composant")
         category_at = table.column("categorie", "category")
         criticality_at = table.column("criticite", "criticality")
         if name_at is None:
-            result.unmapped.append(f"line {table.line}: état des lieux without an "
-                                   "'Élément' column")
+            result.unmapped.append(f"line {table.line}: état des lieux without an 'Élément' column")
             continue
         for row in table.rows:
             name = _cell(row, name_at)
@@ -269,8 +316,9 @@ def _services(by_section: dict[str, list[Table]], result: ImportResult
             criticality_text = _cell(row, criticality_at)
             criticality = _CRITICALITY.get(_plain(criticality_text))
             if criticality is None:
-                result.unmapped.append(f"{name}: criticality {criticality_text!r} unknown, "
-                                       "set to major")
+                result.unmapped.append(
+                    f"{name}: criticality {criticality_text!r} unknown, set to major"
+                )
                 criticality = "major"
             service_id = _slug(name)
             taken = {s["id"] for s in services}
@@ -278,32 +326,43 @@ def _services(by_section: dict[str, list[Table]], result: ImportResult
             base = service_id
             while service_id in taken:
                 service_id, number = f"{base}-{number}", number + 1
-            services.append({"id": service_id, "name": name,
-                             "category": " ".join(_cell(row, category_at).lower().split())
-                             or "autre",
-                             "criticality": criticality})
-        result.notes.append(f"état des lieux: {len(table.rows)} elements → services "
-                            "(id, name, category, criticality)")
+            services.append(
+                {
+                    "id": service_id,
+                    "name": name,
+                    "category": " ".join(_cell(row, category_at).lower().split()) or "autre",
+                    "criticality": criticality,
+                }
+            )
+        result.notes.append(
+            f"état des lieux: {len(table.rows)} elements → services "
+            "(id, name, category, criticality)"
+        )
         state_at = table.column("etat", "state")
         if state_at is not None:
-            result.notes.append("état (Défaillant, Fonctionnel…): live state, from checks "
-                                "during an incident")
+            result.notes.append(
+                "état (Défaillant, Fonctionnel…): live state, from checks during an incident"
+            )
         if table.column("date", "resolution") is not None:
-            result.notes.append("date de résolution prévue: set per incident from the RTO "
-                                "(`reprise incident update N --target`)")
+            result.notes.append(
+                "date de résolution prévue: set per incident from the RTO "
+                "(`reprise incident update N --target`)"
+            )
     return services
 
 
-def _strategy(by_section: dict[str, list[Table]], services: list[dict[str, Any]],
-              result: ImportResult) -> None:
+def _strategy(
+    by_section: dict[str, list[Table]], services: list[dict[str, Any]], result: ImportResult
+) -> None:
     for table in by_section.get("strategy", []):
         priority_at = table.column("priorit")
         elements_at = table.column("element", "concern", "services")
         for row in table.rows:
             found = re.search(r"(?:priorit[eéy]|p)\s*(\d)", _plain(_cell(row, priority_at)))
             if not found or found.group(1) not in "123":
-                result.unmapped.append(f"stratégie: priority {_cell(row, priority_at)!r} "
-                                       "not understood")
+                result.unmapped.append(
+                    f"stratégie: priority {_cell(row, priority_at)!r} not understood"
+                )
                 continue
             priority = f"P{found.group(1)}"
             for element in re.split(r"\s*[,;]\s*|\s+et\s+", _cell(row, elements_at)):
@@ -311,38 +370,45 @@ def _strategy(by_section: dict[str, list[Table]], services: list[dict[str, Any]]
                     continue
                 service = match_service(element, services)
                 if service is None:
-                    result.unmapped.append(f"stratégie {priority}: element {element!r} "
-                                           "matches no service")
+                    result.unmapped.append(
+                        f"stratégie {priority}: element {element!r} matches no service"
+                    )
                 else:
                     service["priority"] = priority
-        result.notes.append("stratégie de reprise: priorities → services[].priority "
-                            "(the description stays in the document)")
+        result.notes.append(
+            "stratégie de reprise: priorities → services[].priority "
+            "(the description stays in the document)"
+        )
 
 
-def _procedures(by_section: dict[str, list[Table]], services: list[dict[str, Any]],
-                result: ImportResult) -> None:
+def _procedures(
+    by_section: dict[str, list[Table]], services: list[dict[str, Any]], result: ImportResult
+) -> None:
     for table in by_section.get("procedures", []):
         name_at = table.column("element", "service")
         action_at = table.column("action")
         if action_at is None:
-            result.unmapped.append(f"line {table.line}: procédures without an 'Action' "
-                                   "column")
+            result.unmapped.append(f"line {table.line}: procédures without an 'Action' column")
             continue
         for row in table.rows:
             name = _cell(row, name_at)
             service = match_service(name, services)
             if service is None:
-                result.unmapped.append(f"procédure for {name!r}: matches no element of the "
-                                       "état des lieux")
+                result.unmapped.append(
+                    f"procédure for {name!r}: matches no element of the état des lieux"
+                )
                 continue
             steps = _steps(_cell(row, action_at))
             if steps:
                 service["procedure"] = steps
-        result.notes.append("procédures: each 'action de reprise' → manual steps of the "
-                            "service's procedure")
+        result.notes.append(
+            "procédures: each 'action de reprise' → manual steps of the service's procedure"
+        )
         if table.column("probleme", "problem") is not None:
-            result.unmapped.append("procédures, column 'Problème': describes one past "
-                                   "failure; Reprise records problems per incident")
+            result.unmapped.append(
+                "procédures, column 'Problème': describes one past "
+                "failure; Reprise records problems per incident"
+            )
 
 
 def _roles(by_section: dict[str, list[Table]], result: ImportResult) -> list[dict[str, Any]]:
@@ -351,25 +417,36 @@ def _roles(by_section: dict[str, list[Table]], result: ImportResult) -> list[dic
         who_at = table.column("role", "membre", "member", "qui", "who")
         duty_at = table.column("responsabilit", "responsibilit")
         for row in table.rows:
-            people = [p.strip() for p in re.split(r",|\s+et\s+|\s+and\s+|&", _cell(row, who_at))
-                      if p.strip()]
+            people = [
+                p.strip()
+                for p in re.split(r",|\s+et\s+|\s+and\s+|&", _cell(row, who_at))
+                if p.strip()
+            ]
             duty = _cell(row, duty_at).rstrip(" .")
             if not duty:
                 result.unmapped.append(f"rôles: {', '.join(people)} without responsibilities")
                 continue
             role_id, permission = _role_id(duty, {r["id"] for r in roles})
-            roles.append({"id": role_id, "title": duty[:120], "permission": permission,
-                          "responsibilities": [duty],
-                          "members": [{"name": person} for person in people]})
+            roles.append(
+                {
+                    "id": role_id,
+                    "title": duty[:120],
+                    "permission": permission,
+                    "responsibilities": [duty],
+                    "members": [{"name": person} for person in people],
+                }
+            )
             if people:
-                result.unmapped.append(f"role {role_id}: add contacts (Apprise URLs) for "
-                                       + ", ".join(people))
+                result.unmapped.append(
+                    f"role {role_id}: add contacts (Apprise URLs) for " + ", ".join(people)
+                )
         result.notes.append("rôles et responsabilités: each line → a role with its members")
     return roles
 
 
-def _communication(by_section: dict[str, list[Table]], roles: list[dict[str, Any]],
-                   result: ImportResult) -> dict[str, Any]:
+def _communication(
+    by_section: dict[str, list[Table]], roles: list[dict[str, Any]], result: ImportResult
+) -> dict[str, Any]:
     communication: dict[str, Any] = {}
     for table in by_section.get("communication", []):
         what_at = table.column("communication", "type")
@@ -379,30 +456,41 @@ def _communication(by_section: dict[str, list[Table]], roles: list[dict[str, Any
             period = parse_every(_cell(row, when_at))
             if ("progr" in what or "rapport" in what or "report" in what) and period:
                 communication["progress_report_every"] = format_duration(period)
-                result.notes.append(f"communication: {_cell(row, what_at)} "
-                                    f"({_cell(row, when_at)}) → progress_report_every "
-                                    f"{format_duration(period)}")
+                result.notes.append(
+                    f"communication: {_cell(row, what_at)} "
+                    f"({_cell(row, when_at)}) → progress_report_every "
+                    f"{format_duration(period)}"
+                )
             elif "document" in what:
-                result.notes.append(f"communication: {_cell(row, what_at)} → kept by Reprise "
-                                    "for every incident (timeline, final report)")
+                result.notes.append(
+                    f"communication: {_cell(row, what_at)} → kept by Reprise "
+                    "for every incident (timeline, final report)"
+                )
             else:
-                result.unmapped.append(f"communication: {_cell(row, what_at)!r} "
-                                       f"({_cell(row, when_at)!r})")
+                result.unmapped.append(
+                    f"communication: {_cell(row, what_at)!r} ({_cell(row, when_at)!r})"
+                )
     if roles:
         communication["audiences"] = [role["id"] for role in roles]
-        result.unmapped.append("communication.audiences: set to every role; keep those who "
-                               "must receive the progress reports")
+        result.unmapped.append(
+            "communication.audiences: set to every role; keep those who "
+            "must receive the progress reports"
+        )
     return communication
 
 
 def _objectives(by_section: dict[str, list[Table]], result: ImportResult) -> dict[str, str]:
-    text = " ".join(" ".join(row) for table in by_section.get("objectives", [])
-                    for row in table.rows)
+    text = " ".join(
+        " ".join(row) for table in by_section.get("objectives", []) for row in table.rows
+    )
     objectives = {"rpo": "24h", "rto": "4h", "uptime": "99.5%"}
     found_any = False
     for key in ("rpo", "rto"):
-        match = re.search(rf"{key}\D{{0,20}}(\d+\s*(?:min|minutes?|h|heures?|hours?|j|jours?"
-                          r"|days?))", _plain(text))
+        match = re.search(
+            rf"{key}\D{{0,20}}(\d+\s*(?:min|minutes?|h|heures?|hours?|j|jours?"
+            r"|days?))",
+            _plain(text),
+        )
         if match:
             period = parse_every(match.group(1).replace(" j", " jour"))
             if period:
@@ -411,6 +499,8 @@ def _objectives(by_section: dict[str, list[Table]], result: ImportResult) -> dic
     if by_section.get("objectives"):
         result.notes.append("objectifs: the descriptions stay in the document")
     if not found_any:
-        result.unmapped.append("objectives: the document gives no RPO/RTO figures; set to "
-                               "RPO 24h, RTO 4h, uptime 99.5 % — review them")
+        result.unmapped.append(
+            "objectives: the document gives no RPO/RTO figures; set to "
+            "RPO 24h, RTO 4h, uptime 99.5 % — review them"
+        )
     return objectives

@@ -63,32 +63,45 @@ def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        raise _fail(path, "no such plan file",
-                    "pass the plan's path, set REPRISE_PLAN, or create one with "
-                    "`reprise init`") from None
+        raise _fail(
+            path,
+            "no such plan file",
+            "pass the plan's path, set REPRISE_PLAN, or create one with `reprise init`",
+        ) from None
     except IsADirectoryError:
-        raise _fail(path, "is a directory, not a plan file",
-                    f"pass {path / DEFAULT_PLAN_NAME}") from None
+        raise _fail(
+            path, "is a directory, not a plan file", f"pass {path / DEFAULT_PLAN_NAME}"
+        ) from None
     except PermissionError:
-        raise _fail(path, "permission denied while reading the plan",
-                    "run as a user who can read it") from None
+        raise _fail(
+            path, "permission denied while reading the plan", "run as a user who can read it"
+        ) from None
 
 
 def _decode(raw: bytes, path: Path) -> str:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        line = raw[:error.start].count(b"\n") + 1
+        line = raw[: error.start].count(b"\n") + 1
         column = error.start - raw.rfind(b"\n", 0, error.start)
-        raise PlanError([PlanIssue(str(path), line, column, "",
-                                   f"byte 0x{raw[error.start]:02x} is not UTF-8 text",
-                                   "save the plan as UTF-8")]) from None
+        raise PlanError(
+            [
+                PlanIssue(
+                    str(path),
+                    line,
+                    column,
+                    "",
+                    f"byte 0x{raw[error.start]:02x} is not UTF-8 text",
+                    "save the plan as UTF-8",
+                )
+            ]
+        ) from None
     return text.removeprefix("\ufeff")
 
 
 def _refused(error: UnsafePermissionsError) -> PlanError:
     """The refusal located at the file or folder it is about (its message starts with it)."""
-    offending = error.message[:len(error.message) - len(error.detail) - 2]
+    offending = error.message[: len(error.message) - len(error.detail) - 2]
     return _fail(offending, error.detail, error.hint)
 
 
@@ -108,8 +121,9 @@ def _readers_group(data: dict[str, object]) -> str | None:
     return group if isinstance(group, str) else None
 
 
-def _environment(path: Path, environ: Mapping[str, str], readers_group: str | None = None
-                 ) -> tuple[dict[str, str], Path | None, dict[str, str]]:
+def _environment(
+    path: Path, environ: Mapping[str, str], readers_group: str | None = None
+) -> tuple[dict[str, str], Path | None, dict[str, str]]:
     env_file = path.parent / ".env"
     if not env_file.is_file():
         return dict(environ), None, {}
@@ -126,9 +140,12 @@ def _environment(path: Path, environ: Mapping[str, str], readers_group: str | No
     return {**values, **environ}, env_file, values
 
 
-_KEY_ROLES = {"identity": "age identity", "signing_key": "signing key",
-              "recipients_file": "recipients file",
-              "trusted_signing_keys": "trusted public signing key"}
+_KEY_ROLES = {
+    "identity": "age identity",
+    "signing_key": "signing key",
+    "recipients_file": "recipients file",
+    "trusted_signing_keys": "trusted public signing key",
+}
 _SECRET_KEYS = ("identity", "signing_key")
 
 
@@ -141,8 +158,11 @@ def _key_files(plan: Plan) -> list[tuple[tuple[str | int, ...], str, Path]]:
         if isinstance(value, Path):
             found.append((("keys", name), name, value))
         elif isinstance(value, list):
-            found += [(("keys", name, index), name, item) for index, item in enumerate(value)
-                      if isinstance(item, Path)]
+            found += [
+                (("keys", name, index), name, item)
+                for index, item in enumerate(value)
+                if isinstance(item, Path)
+            ]
     return found
 
 
@@ -173,18 +193,30 @@ def _warnings(plan: Plan, source: SourceMap) -> list[PlanIssue]:
     for key in ("recipients_file", "signing_key"):
         key_path = getattr(plan.keys, key)
         if key_path is not None and not key_path.exists():
-            warnings.append(source.issue(("keys", key), f"{key_path} does not exist on this host",
-                                         "backups will fail here until it does; "
-                                         "`reprise init` writes one"))
+            warnings.append(
+                source.issue(
+                    ("keys", key),
+                    f"{key_path} does not exist on this host",
+                    "backups will fail here until it does; `reprise init` writes one",
+                )
+            )
     if plan.keys.signing_key is None:
-        warnings.append(PlanIssue(source.file, None, None, "keys.signing_key",
-                                  "no signing key: backups cannot be signed",
-                                  "add keys.signing_key (written by `reprise init`)"))
+        warnings.append(
+            PlanIssue(
+                source.file,
+                None,
+                None,
+                "keys.signing_key",
+                "no signing key: backups cannot be signed",
+                "add keys.signing_key (written by `reprise init`)",
+            )
+        )
     return warnings
 
 
-def load_plan(path: Path | None = None, environ: Mapping[str, str] | None = None,
-              *, contacts: bool = True) -> LoadedPlan:
+def load_plan(
+    path: Path | None = None, environ: Mapping[str, str] | None = None, *, contacts: bool = True
+) -> LoadedPlan:
     """Load and validate a plan; raise PlanError listing every problem found.
 
     ``environ`` defaults to the process environment; a ``.env`` beside the plan adds to it.
@@ -201,15 +233,24 @@ def load_plan(path: Path | None = None, environ: Mapping[str, str] | None = None
     except YamlSourceError as error:
         raise PlanError([error.issue]) from None
     if data is None:
-        raise _fail(path, "the plan is empty",
-                    "start from `reprise init --example minimal`")
+        raise _fail(path, "the plan is empty", "start from `reprise init --example minimal`")
     if not isinstance(data, dict):
         root = source.locate(())
-        raise PlanError([PlanIssue(file, root.line if root else 1, root.column if root else 1,
-                                   "", "the plan must be a mapping of sections",
-                                   "start with organisation:, objectives: and services:")])
+        raise PlanError(
+            [
+                PlanIssue(
+                    file,
+                    root.line if root else 1,
+                    root.column if root else 1,
+                    "",
+                    "the plan must be a mapping of sections",
+                    "start with organisation:, objectives: and services:",
+                )
+            ]
+        )
     variables, env_file, env_values = _environment(
-        path, os.environ if environ is None else environ, _readers_group(data))
+        path, os.environ if environ is None else environ, _readers_group(data)
+    )
     substitution = Substitution(variables, source, env_file)
     data = substitution.expand(data)
     if substitution.issues:
@@ -228,12 +269,14 @@ def load_plan(path: Path | None = None, environ: Mapping[str, str] | None = None
         issues.sort(key=lambda issue: (issue.line or 0, issue.column or 0))
         raise PlanError(issues)
     _check_key_files(plan, source)
-    return LoadedPlan(plan, path, source, hashlib.sha256(raw).hexdigest(),
-                      _warnings(plan, source), env_values)
+    return LoadedPlan(
+        plan, path, source, hashlib.sha256(raw).hexdigest(), _warnings(plan, source), env_values
+    )
 
 
-def export_env_file(loaded: LoadedPlan, environ: MutableMapping[str, str] | None = None
-                    ) -> list[str]:
+def export_env_file(
+    loaded: LoadedPlan, environ: MutableMapping[str, str] | None = None
+) -> list[str]:
     """Put the ``.env`` values into the process environment (``os.environ`` by default),
     where the process environment does not already set them, so that the programs and
     libraries Reprise starts see them too (S3 credentials for boto3, ``PGPASSFILE`` for

@@ -35,7 +35,10 @@ Language = Literal["fr", "en"]
 Permission = Literal["admin", "responder", "viewer"]
 
 PRIORITY_FROM_CRITICALITY: dict[str, PriorityName] = {
-    "critical": "P1", "major": "P2", "minor": "P3"}
+    "critical": "P1",
+    "major": "P2",
+    "minor": "P3",
+}
 """A service's priority when the plan does not set one."""
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -50,7 +53,8 @@ def _timezone(value: Any) -> Any:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
         raise PydanticCustomError(
-            "timezone", "unknown time zone '{got}'",
+            "timezone",
+            "unknown time zone '{got}'",
             {"got": value, "hint": "use an IANA name such as Europe/Paris or UTC"},
         ) from None
     return value
@@ -63,23 +67,26 @@ def _weekdays(value: Any) -> Any:
         if start in _WEEKDAYS and end in _WEEKDAYS:
             first, last = _WEEKDAYS.index(start), _WEEKDAYS.index(end)
             if first <= last:
-                return list(_WEEKDAYS[first:last + 1])
-        raise PydanticCustomError("weekdays", "not a range of days (got '{got}')",
-                                  {"got": value, "hint": hint})
+                return list(_WEEKDAYS[first : last + 1])
+        raise PydanticCustomError(
+            "weekdays", "not a range of days (got '{got}')", {"got": value, "hint": hint}
+        )
     items = one_or_many(value)
     if isinstance(items, list):
         days = [str(item).strip().lower()[:3] for item in items]
         if days and all(day in _WEEKDAYS for day in days):
             return sorted(set(days), key=_WEEKDAYS.index)
-    raise PydanticCustomError("weekdays", "not a list of days (got '{got}')",
-                              {"got": value, "hint": hint})
+    raise PydanticCustomError(
+        "weekdays", "not a list of days (got '{got}')", {"got": value, "hint": hint}
+    )
 
 
 class BusinessHours(PlanModel):
     """When the team works: for next-business-day escalation and digests."""
 
     days: Annotated[list[str], BeforeValidator(_weekdays)] = Field(
-        default_factory=lambda: list(_WEEKDAYS[:5]), description="mon-fri or a list of days.")
+        default_factory=lambda: list(_WEEKDAYS[:5]), description="mon-fri or a list of days."
+    )
     start: TimeOfDay = Field("08:00", validate_default=True)
     end: TimeOfDay = Field("18:00", validate_default=True)
     holidays: list[date] = Field(default_factory=list, description="Days off (YYYY-MM-DD).")
@@ -87,8 +94,9 @@ class BusinessHours(PlanModel):
     @model_validator(mode="after")
     def _start_before_end(self) -> BusinessHours:
         if self.start >= self.end:
-            raise PydanticCustomError("hours", "start must be before end",
-                                      {"hint": "e.g. start: '08:00', end: '18:00'"})
+            raise PydanticCustomError(
+                "hours", "start must be before end", {"hint": "e.g. start: '08:00', end: '18:00'"}
+            )
         return self
 
 
@@ -98,7 +106,8 @@ class Organisation(PlanModel):
     name: Text = Field(description="Shown in reports and notifications.")
     language: Language = Field("en", description="Language of reports and notifications.")
     timezone: Annotated[str, BeforeValidator(_timezone)] = Field(
-        description="IANA time zone, e.g. Europe/Paris.")
+        description="IANA time zone, e.g. Europe/Paris."
+    )
     business_hours: BusinessHours = Field(default_factory=BusinessHours)
 
 
@@ -139,13 +148,18 @@ class Priority(PlanModel):
     """How fast a priority is handled, and whom it escalates to."""
 
     response: ResponseTime = Field(description="A duration, or next_business_day.")
-    repeat_every: Duration | None = Field(None, description="Re-notify and escalate at this "
-                                                            "interval until acknowledged; "
-                                                            "default: the response time.")
+    repeat_every: Duration | None = Field(
+        None,
+        description="Re-notify and escalate at this "
+        "interval until acknowledged; "
+        "default: the response time.",
+    )
     escalate_to: Annotated[list[Identifier], BeforeValidator(one_or_many)] = Field(
-        default_factory=list, description="Roles notified in turn, after the service's owner.")
-    digest_at: TimeOfDay | None = Field(None, description="For next_business_day: the hour of "
-                                                          "the daily digest.")
+        default_factory=list, description="Roles notified in turn, after the service's owner."
+    )
+    digest_at: TimeOfDay | None = Field(
+        None, description="For next_business_day: the hour of the daily digest."
+    )
 
 
 def _default_priority(response: str) -> Priority:
@@ -166,9 +180,12 @@ _CONTACT = re.compile(r"^[a-z][a-z0-9+.-]*://\S+$", re.IGNORECASE)
 def _contact(value: Any) -> Any:
     if isinstance(value, str) and not _CONTACT.match(value.strip()):
         raise PydanticCustomError(
-            "contact", "not a notification URL",
-            {"hint": "write an Apprise URL such as mailtos://user:pass@smtp.example.org"
-                     "?to=oncall@example.org or slack://T000/B000/XXXX/#ops"},
+            "contact",
+            "not a notification URL",
+            {
+                "hint": "write an Apprise URL such as mailtos://user:pass@smtp.example.org"
+                "?to=oncall@example.org or slack://T000/B000/XXXX/#ops"
+            },
         )
     return value
 
@@ -182,7 +199,8 @@ class Member(PlanModel):
 
     name: Text
     contacts: Annotated[list[ContactUrl], BeforeValidator(one_or_many)] = Field(
-        default_factory=list)
+        default_factory=list
+    )
 
 
 class Role(PlanModel):
@@ -191,9 +209,11 @@ class Role(PlanModel):
     id: Identifier
     title: Text = Field(description="Seed: Responsable des actions de reprise…")
     responsibilities: Annotated[list[str], BeforeValidator(one_or_many)] = Field(
-        default_factory=list)
-    permission: Permission = Field("viewer", description="admin, responder or viewer "
-                                                         "(web interface and API).")
+        default_factory=list
+    )
+    permission: Permission = Field(
+        "viewer", description="admin, responder or viewer (web interface and API)."
+    )
     members: list[Member] = Field(default_factory=list)
 
 
@@ -202,26 +222,32 @@ class Communication(PlanModel):
 
     progress_report_every: Duration = Field(timedelta(hours=4))
     audiences: Annotated[list[Identifier], BeforeValidator(one_or_many)] = Field(
-        default_factory=list, description="Roles that receive progress and final reports.")
+        default_factory=list, description="Roles that receive progress and final reports."
+    )
 
 
 class Flapping(PlanModel):
     """When a service changes state too often: one "flapping" alert, then quiet."""
 
-    changes: int = Field(5, ge=2, le=1000, description="More state changes than this within "
-                                                       "the window: flapping.")
-    window: Duration = Field(timedelta(minutes=10), description="The observation window; "
-                                                                "also how long a service must "
-                                                                "stay stable to stop "
-                                                                "flapping.")
+    changes: int = Field(
+        5, ge=2, le=1000, description="More state changes than this within the window: flapping."
+    )
+    window: Duration = Field(
+        timedelta(minutes=10),
+        description="The observation window; "
+        "also how long a service must "
+        "stay stable to stop "
+        "flapping.",
+    )
 
 
 class Delivery(PlanModel):
     """How failed notifications are retried (they never stop the monitor)."""
 
     attempts: int = Field(4, ge=1, le=20, description="Tries per contact and message.")
-    backoff: Duration = Field(timedelta(seconds=5), description="Wait before the second try; "
-                                                                "doubles after each failure.")
+    backoff: Duration = Field(
+        timedelta(seconds=5), description="Wait before the second try; doubles after each failure."
+    )
     timeout: Duration = Field(timedelta(seconds=30), description="Longest wait for one try.")
 
 
@@ -230,11 +256,14 @@ class Route(PlanModel):
 
     roles: Annotated[list[Identifier], BeforeValidator(one_or_many), Field(min_length=1)]
     priorities: Annotated[list[PriorityName], BeforeValidator(one_or_many)] = Field(
-        default_factory=list, description="Empty: every priority.")
+        default_factory=list, description="Empty: every priority."
+    )
     services: Annotated[list[Identifier], BeforeValidator(one_or_many)] = Field(
-        default_factory=list, description="Empty: every service.")
+        default_factory=list, description="Empty: every service."
+    )
     categories: Annotated[list[Text], BeforeValidator(one_or_many)] = Field(
-        default_factory=list, description="Empty: every category.")
+        default_factory=list, description="Empty: every category."
+    )
 
 
 class MaintenanceWindow(PlanModel):
@@ -242,10 +271,13 @@ class MaintenanceWindow(PlanModel):
     period (start, end) or a recurring one (schedule, duration)."""
 
     services: Annotated[list[Identifier], BeforeValidator(one_or_many)] = Field(
-        default_factory=list, description="Empty: every service.")
+        default_factory=list, description="Empty: every service."
+    )
     reason: Text
-    start: datetime | None = Field(None, description="One period: its start (ISO 8601; the "
-                                                     "plan's time zone when none is given).")
+    start: datetime | None = Field(
+        None,
+        description="One period: its start (ISO 8601; the plan's time zone when none is given).",
+    )
     end: datetime | None = None
     schedule: Schedule | None = Field(None, description="Recurring: when it opens (cron).")
     duration: Duration | None = Field(None, description="Recurring: how long it lasts.")
@@ -254,25 +286,32 @@ class MaintenanceWindow(PlanModel):
     def _one_kind(self) -> MaintenanceWindow:
         once = self.start is not None and self.end is not None
         recurring = self.schedule is not None and self.duration is not None
-        if once == recurring or (once and (self.schedule or self.duration)) or (
-                recurring and (self.start or self.end)):
+        if (
+            once == recurring
+            or (once and (self.schedule or self.duration))
+            or (recurring and (self.start or self.end))
+        ):
             raise PydanticCustomError(
-                "maintenance", "a maintenance window needs start and end, or schedule and "
-                               "duration",
-                {"hint": "e.g. {start: 2026-12-01T22:00, end: 2026-12-02T02:00} or "
-                         "{schedule: '0 3 * * sun', duration: 2h}"})
-        if once and self.end is not None and self.start is not None and (
-                self.end <= self.start):
-            raise PydanticCustomError("maintenance", "end is not after start",
-                                      {"hint": "swap start and end"})
+                "maintenance",
+                "a maintenance window needs start and end, or schedule and duration",
+                {
+                    "hint": "e.g. {start: 2026-12-01T22:00, end: 2026-12-02T02:00} or "
+                    "{schedule: '0 3 * * sun', duration: 2h}"
+                },
+            )
+        if once and self.end is not None and self.start is not None and (self.end <= self.start):
+            raise PydanticCustomError(
+                "maintenance", "end is not after start", {"hint": "swap start and end"}
+            )
         return self
 
 
 class Alerting(PlanModel):
     """Who is told what: routing, flapping, maintenance windows and delivery retries."""
 
-    routes: list[Route] = Field(default_factory=list, description="Roles added to the "
-                                                                  "service's owner.")
+    routes: list[Route] = Field(
+        default_factory=list, description="Roles added to the service's owner."
+    )
     flapping: Flapping = Field(default_factory=Flapping)
     maintenance: list[MaintenanceWindow] = Field(default_factory=list)
     delivery: Delivery = Field(default_factory=Delivery)
@@ -282,9 +321,10 @@ class Monitoring(PlanModel):
     """How the monitor runs checks and keeps their results."""
 
     concurrency: int = Field(200, ge=1, le=10000, description="Checks running at once.")
-    raw_retention: Duration = Field(timedelta(days=7), description="Raw results are kept this "
-                                                                   "long, then only hourly and "
-                                                                   "daily roll-ups.")
+    raw_retention: Duration = Field(
+        timedelta(days=7),
+        description="Raw results are kept this long, then only hourly and daily roll-ups.",
+    )
 
 
 class Incidents(PlanModel):
@@ -292,10 +332,14 @@ class Incidents(PlanModel):
 
     auto_open: Annotated[list[PriorityName], BeforeValidator(one_or_many)] = Field(
         default_factory=lambda: list[PriorityName](["P1", "P2"]),
-        description="Priorities whose failure opens an incident (empty: only by hand).")
-    grouping_window: Duration = Field(timedelta(minutes=10), description="A failure that "
-                                      "begins within this time of the latest one of an open "
-                                      "incident joins it (a power failure is one incident).")
+        description="Priorities whose failure opens an incident (empty: only by hand).",
+    )
+    grouping_window: Duration = Field(
+        timedelta(minutes=10),
+        description="A failure that "
+        "begins within this time of the latest one of an open "
+        "incident joins it (a power failure is one incident).",
+    )
 
 
 class LocalRepository(PlanModel):
@@ -311,7 +355,8 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 def _bucket(value: Any) -> Any:
     if isinstance(value, str) and not _BUCKET.match(value):
         raise PydanticCustomError(
-            "bucket", "'{got}' is not a valid bucket name",
+            "bucket",
+            "'{got}' is not a valid bucket name",
             {"got": value, "hint": "3 to 63 characters: lowercase letters, digits, '.' and '-'"},
         )
     return value
@@ -338,11 +383,15 @@ class S3Repository(PlanModel):
     bucket: Annotated[str, BeforeValidator(_bucket)]
     prefix: Annotated[str, BeforeValidator(_prefix)] = ""
     endpoint_url: Annotated[str, Field(pattern=r"^https?://\S+$")] | None = Field(
-        None, description="For non-AWS servers (MinIO, Ceph, Scaleway, OVH…).")
+        None, description="For non-AWS servers (MinIO, Ceph, Scaleway, OVH…)."
+    )
     region: str | None = None
     object_lock: ObjectLock | None = None
-    part_size: Size = Field(64 * 1024 * 1024, ge=5 * 1024 * 1024,
-                            description="Multipart upload part size (at least 5MiB).")
+    part_size: Size = Field(
+        64 * 1024 * 1024,
+        ge=5 * 1024 * 1024,
+        description="Multipart upload part size (at least 5MiB).",
+    )
 
 
 Repository = Annotated[LocalRepository | S3Repository, Field(discriminator="kind")]
@@ -353,9 +402,12 @@ _AGE_RECIPIENT = re.compile(r"^age1[02-9ac-hj-np-z]{58}$")
 def _recipient(value: Any) -> Any:
     if isinstance(value, str) and not _AGE_RECIPIENT.match(value.strip()):
         raise PydanticCustomError(
-            "recipient", "not an age recipient (public key)",
-            {"hint": "copy the 'age1…' line that `reprise init` or `age-keygen -y` prints; "
-                     "never put an AGE-SECRET-KEY here"},
+            "recipient",
+            "not an age recipient (public key)",
+            {
+                "hint": "copy the 'age1…' line that `reprise init` or `age-keygen -y` prints; "
+                "never put an AGE-SECRET-KEY here"
+            },
         )
     return value.strip() if isinstance(value, str) else value
 
@@ -368,15 +420,22 @@ def _trusted_signing_key(value: Any) -> Any:
         value = value.strip()
         if not _SIGNING_FINGERPRINT.match(value):
             raise PydanticCustomError(
-                "fingerprint", "'{got}' is not a signing key fingerprint",
-                {"got": value, "hint": "copy the SHA256:… line (32 hex digits) that `reprise "
-                                       "keys show` prints, or give the public key file"})
+                "fingerprint",
+                "'{got}' is not a signing key fingerprint",
+                {
+                    "got": value,
+                    "hint": "copy the SHA256:… line (32 hex digits) that `reprise "
+                    "keys show` prints, or give the public key file",
+                },
+            )
     return value
 
 
 TrustedSigningKey = Annotated[
     Annotated[str, Field(pattern=_SIGNING_FINGERPRINT.pattern)] | PlanPath,
-    Field(union_mode="left_to_right"), BeforeValidator(_trusted_signing_key)]
+    Field(union_mode="left_to_right"),
+    BeforeValidator(_trusted_signing_key),
+]
 """A trusted public signing key: a fingerprint (``SHA256:…``) or a PEM public key file."""
 
 
@@ -385,39 +444,53 @@ class Keys(PlanModel):
     the identity, which can stay offline."""
 
     recipients: list[Annotated[str, BeforeValidator(_recipient)]] = Field(
-        default_factory=list, description="age public keys every backup is encrypted to.")
-    recipients_file: PlanPath | None = Field(None, description="A file of age public keys, "
-                                                               "one per line.")
-    identity: PlanPath | None = Field(None, description="age private key; only where "
-                                                        "restores run.")
-    signing_key: PlanPath | None = Field(None, description="Ed25519 private key (PEM) that "
-                                                           "signs manifests and WAL files; "
-                                                           "its public half is trusted.")
+        default_factory=list, description="age public keys every backup is encrypted to."
+    )
+    recipients_file: PlanPath | None = Field(
+        None, description="A file of age public keys, one per line."
+    )
+    identity: PlanPath | None = Field(None, description="age private key; only where restores run.")
+    signing_key: PlanPath | None = Field(
+        None,
+        description="Ed25519 private key (PEM) that "
+        "signs manifests and WAL files; "
+        "its public half is trusted.",
+    )
     trusted_signing_keys: list[TrustedSigningKey] = Field(
         default_factory=list,
         description="Other public signing keys whose backups verify and restore: a key "
-                    "being retired, another backup host's, or on a restore-only host the "
-                    "backup host's. Each is a PEM public key file (keys/signing.pub) or a "
-                    "fingerprint as `reprise keys show` prints it (SHA256:…, its public key "
-                    "then read from the repository file and checked against it). Only "
-                    "these and keys.signing_key are trusted, never the repository's file.")
+        "being retired, another backup host's, or on a restore-only host the "
+        "backup host's. Each is a PEM public key file (keys/signing.pub) or a "
+        "fingerprint as `reprise keys show` prints it (SHA256:…, its public key "
+        "then read from the repository file and checked against it). Only "
+        "these and keys.signing_key are trusted, never the repository's file.",
+    )
     readers_group: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")] | None = Field(
-        None, description="A dedicated group (such as reprise) whose members may read the "
-                          "secret files: .env and the keys may then be 0640 with this group "
-                          "instead of 0600, so that the postgres user can run `wal push` "
-                          "(docs/security.md). Never group-writable.")
+        None,
+        description="A dedicated group (such as reprise) whose members may read the "
+        "secret files: .env and the keys may then be 0640 with this group "
+        "instead of 0600, so that the postgres user can run `wal push` "
+        "(docs/security.md). Never group-writable.",
+    )
 
 
 class StateSettings(PlanModel):
     """Where Reprise keeps its state (results, events, catalog): SQLite or PostgreSQL."""
 
-    dir: PlanPath | None = Field(None, description="State directory (SQLite file, reports); "
-                                                   "default $REPRISE_STATE_DIR, else "
-                                                   "/var/lib/reprise (root) or "
-                                                   "~/.local/state/reprise.")
-    url: Annotated[str, Field(pattern=r"^(sqlite|postgresql|postgres)(\+\w+)?://.*$")] | None \
-        = Field(None, description="sqlite:////path/reprise.db or postgresql://…; default: "
-                                  "a SQLite file in the state directory.")
+    dir: PlanPath | None = Field(
+        None,
+        description="State directory (SQLite file, reports); "
+        "default $REPRISE_STATE_DIR, else "
+        "/var/lib/reprise (root) or "
+        "~/.local/state/reprise.",
+    )
+    url: Annotated[str, Field(pattern=r"^(sqlite|postgresql|postgres)(\+\w+)?://.*$")] | None = (
+        Field(
+            None,
+            description="sqlite:////path/reprise.db or postgresql://…; default: "
+            "a SQLite file in the state directory.",
+        )
+    )
 
 
 class Drill(PlanModel):
@@ -425,21 +498,28 @@ class Drill(PlanModel):
 
     schedule: Schedule = Field("@weekly", validate_default=True)
     enabled: bool = True
-    max_duration: Duration | None = Field(None, description="Fail the drill past this; "
-                                                            "default: the service's RTO.")
+    max_duration: Duration | None = Field(
+        None, description="Fail the drill past this; default: the service's RTO."
+    )
     assertion_timeout: Duration = Field(
-        timedelta(seconds=30), description="Each integrity assertion is cancelled (and "
-                                           "fails) past this (statement_timeout); from 1s "
-                                           "to 1h.")
+        timedelta(seconds=30),
+        description="Each integrity assertion is cancelled (and "
+        "fails) past this (statement_timeout); from 1s "
+        "to 1h.",
+    )
 
     @field_validator("assertion_timeout")
     @classmethod
     def _bounded_timeout(cls, value: timedelta) -> timedelta:
         if not timedelta(seconds=1) <= value <= timedelta(hours=1):
             raise PydanticCustomError(
-                "assertion_timeout", "must be between 1s and 1h (got {got})",
-                {"got": format_duration(value),
-                 "hint": "an assertion is one query on a restored copy: 30s is the default"})
+                "assertion_timeout",
+                "must be between 1s and 1h (got {got})",
+                {
+                    "got": format_duration(value),
+                    "hint": "an assertion is one query on a restored copy: 30s is the default",
+                },
+            )
         return value
 
 
@@ -448,27 +528,34 @@ class Service(PlanModel):
 
     id: Identifier = Field(description="Used in references and file names (akig-db).")
     name: Text = Field(description="Shown to people (Base PostgreSQL AKIG).")
-    category: Text = Field(description="messagerie, réseau, stockage, serveur, base de "
-                                       "données, application…")
+    category: Text = Field(
+        description="messagerie, réseau, stockage, serveur, base de données, application…"
+    )
     description: str | None = None
-    criticality: Criticality = Field(description="critical, major or minor (seed: Critique, "
-                                                 "Majeur, Mineur).")
-    priority: PriorityName | None = Field(None, description="Default from criticality: "
-                                                            "critical P1, major P2, minor P3.")
+    criticality: Criticality = Field(
+        description="critical, major or minor (seed: Critique, Majeur, Mineur)."
+    )
+    priority: PriorityName | None = Field(
+        None, description="Default from criticality: critical P1, major P2, minor P3."
+    )
     owner: Identifier | None = Field(None, description="Role responsible for the service.")
     depends_on: Annotated[list[Identifier], BeforeValidator(one_or_many)] = Field(
-        default_factory=list)
+        default_factory=list
+    )
     objectives: ObjectiveOverrides = Field(default_factory=ObjectiveOverrides)
     host: Host | None = Field(None, description="Main host, for reports.")
     checks: list[Check] = Field(default_factory=list, description="How to tell it works.")
     check_rule: Literal["all", "any"] = Field(
-        "all", description="all: up only when every check passes; any: up when one does.")
-    backups: list[BackupSource] = Field(default_factory=list,
-                                        description="What to back up, where and when.")
+        "all", description="all: up only when every check passes; any: up when one does."
+    )
+    backups: list[BackupSource] = Field(
+        default_factory=list, description="What to back up, where and when."
+    )
     drill: Drill | None = Field(None, description="Default for a service with backups: weekly.")
-    integrity: list[Text] = Field(default_factory=list, description="SQL assertions that must "
-                                                                    "return true after a "
-                                                                    "restore drill.")
+    integrity: list[Text] = Field(
+        default_factory=list,
+        description="SQL assertions that must return true after a restore drill.",
+    )
     procedure: list[Step] = Field(default_factory=list, description="Ordered recovery steps.")
 
     @model_validator(mode="before")
@@ -509,26 +596,35 @@ class Plan(PlanModel):
     version: Literal[1] = Field(1, description="Plan format version.")
     organisation: Organisation = Field(description="Name, language, time zone, hours.")
     objectives: Objectives = Field(description="Default RPO, RTO and uptime target.")
-    priorities: Priorities = Field(default_factory=Priorities,
-                                   description="Response time and escalation per priority.")
+    priorities: Priorities = Field(
+        default_factory=Priorities, description="Response time and escalation per priority."
+    )
     roles: list[Role] = Field(default_factory=list, description="The recovery team.")
-    communication: Communication = Field(default_factory=Communication,
-                                         description="Progress reports and their audiences.")
-    monitoring: Monitoring = Field(default_factory=Monitoring,
-                                   description="Check concurrency and result retention.")
-    alerting: Alerting = Field(default_factory=Alerting,
-                               description="Routing, flapping, maintenance, delivery.")
-    incidents: Incidents = Field(default_factory=Incidents,
-                                 description="Automatic opening and grouping of incidents.")
+    communication: Communication = Field(
+        default_factory=Communication, description="Progress reports and their audiences."
+    )
+    monitoring: Monitoring = Field(
+        default_factory=Monitoring, description="Check concurrency and result retention."
+    )
+    alerting: Alerting = Field(
+        default_factory=Alerting, description="Routing, flapping, maintenance, delivery."
+    )
+    incidents: Incidents = Field(
+        default_factory=Incidents, description="Automatic opening and grouping of incidents."
+    )
     repositories: dict[Identifier, Repository] = Field(
-        default_factory=dict, description="Where backups go, by name.")
+        default_factory=dict, description="Where backups go, by name."
+    )
     keys: Keys = Field(default_factory=Keys, description="Encryption and signing keys.")
-    state: StateSettings = Field(default_factory=StateSettings,
-                                 description="Where Reprise keeps its state.")
+    state: StateSettings = Field(
+        default_factory=StateSettings, description="Where Reprise keeps its state."
+    )
     services: Annotated[list[Service], Field(min_length=1)] = Field(
-        description="The elements of the infrastructure (at least one).")
-    scenarios: list[Scenario] = Field(default_factory=list,
-                                      description="Runbooks for known situations.")
+        description="The elements of the infrastructure (at least one)."
+    )
+    scenarios: list[Scenario] = Field(
+        default_factory=list, description="Runbooks for known situations."
+    )
 
     def service(self, service_id: str) -> Service:
         """The service with this id (KeyError when absent)."""

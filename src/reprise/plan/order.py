@@ -88,8 +88,11 @@ def recovery_order(plan: Plan) -> list[OrderEntry]:
             dependents[dependency].append(service.id)
 
     def sort_key(service_id: str) -> tuple[int, int, int]:
-        return (_PRIORITY_RANK[recovery[service_id]],
-                _CRITICALITY_RANK[services[service_id].criticality], index[service_id])
+        return (
+            _PRIORITY_RANK[recovery[service_id]],
+            _CRITICALITY_RANK[services[service_id].criticality],
+            index[service_id],
+        )
 
     by_key = {sort_key(s): s for s in services}
     ready = [sort_key(s) for s in services if waiting[s] == 0]
@@ -98,8 +101,9 @@ def recovery_order(plan: Plan) -> list[OrderEntry]:
     while ready:
         service_id = by_key[heapq.heappop(ready)]
         service = services[service_id]
-        order.append(_entry(plan, len(order) + 1, service, recovery, raised_by,
-                            dependents[service_id]))
+        order.append(
+            _entry(plan, len(order) + 1, service, recovery, raised_by, dependents[service_id])
+        )
         for dependent in dependents[service_id]:
             waiting[dependent] -= 1
             if waiting[dependent] == 0:
@@ -107,28 +111,44 @@ def recovery_order(plan: Plan) -> list[OrderEntry]:
     return order
 
 
-def _entry(plan: Plan, position: int, service: Service, recovery: dict[str, PriorityName],
-           raised_by: dict[str, str], dependents: list[str]) -> OrderEntry:
+def _entry(
+    plan: Plan,
+    position: int,
+    service: Service,
+    recovery: dict[str, PriorityName],
+    raised_by: dict[str, str],
+    dependents: list[str],
+) -> OrderEntry:
     own = service.effective_priority
     reasons = []
     if service.priority is None:
         reasons.append(f"{own}: implied by criticality {service.criticality}")
     elif service.priority != PRIORITY_FROM_CRITICALITY[service.criticality]:
-        reasons.append(f"{own}: set in the plan (criticality {service.criticality} would give "
-                       f"{PRIORITY_FROM_CRITICALITY[service.criticality]})")
+        reasons.append(
+            f"{own}: set in the plan (criticality {service.criticality} would give "
+            f"{PRIORITY_FROM_CRITICALITY[service.criticality]})"
+        )
     else:
         reasons.append(f"{own}: set in the plan")
     if recovery[service.id] != own:
         cause = raised_by[service.id]
-        reasons.append(f"recovered with {recovery[service.id]}: {cause} "
-                       f"({plan.service(cause).effective_priority}) depends on it")
+        reasons.append(
+            f"recovered with {recovery[service.id]}: {cause} "
+            f"({plan.service(cause).effective_priority}) depends on it"
+        )
     dependencies = list(dict.fromkeys(service.depends_on))
     if dependencies:
-        reasons.append("after " + ", ".join(dependencies) + " (depends on "
-                       + ("it" if len(dependencies) == 1 else "them") + ")")
+        reasons.append(
+            "after "
+            + ", ".join(dependencies)
+            + " (depends on "
+            + ("it" if len(dependencies) == 1 else "them")
+            + ")"
+        )
     else:
         reasons.append("depends on nothing")
     if dependents:
         reasons.append("needed by " + ", ".join(dependents))
-    return OrderEntry(position, service, own, recovery[service.id], dependencies, dependents,
-                      reasons)
+    return OrderEntry(
+        position, service, own, recovery[service.id], dependencies, dependents, reasons
+    )

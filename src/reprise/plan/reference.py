@@ -65,9 +65,11 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
 
 
 def _kind_sections() -> Iterator[tuple[str, type[BaseModel]]]:
-    for title, union in (("services[].checks[]", checks.Check),
-                         ("services[].backups[]", sources.BackupSource),
-                         ("services[].procedure[] and scenarios[].steps[]", steps.Step)):
+    for title, union in (
+        ("services[].checks[]", checks.Check),
+        ("services[].backups[]", sources.BackupSource),
+        ("services[].procedure[] and scenarios[].steps[]", steps.Step),
+    ):
         for member in get_args(get_args(union)[0]):
             kind = get_args(member.model_fields["kind"].annotation)[0]
             yield f"{title} (kind: {kind})", member
@@ -112,8 +114,11 @@ def type_name(annotation: Any, metadata: list[Any] | None = None) -> str:
         return _union_label(members) or " or ".join(type_name(m) for m in members)
     if origin is list:
         item = type_name(get_args(annotation)[0])
-        return "list; each: " + item.removeprefix("mapping: ") if item.startswith("mapping") \
+        return (
+            "list; each: " + item.removeprefix("mapping: ")
+            if item.startswith("mapping")
             else "list of " + item
+        )
     if origin is dict:
         return "mapping of " + type_name(get_args(annotation)[1])
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -121,8 +126,13 @@ def type_name(annotation: Any, metadata: list[Any] | None = None) -> str:
         return f"mapping: see *{title}*" if title else "mapping"
     if isinstance(annotation, type) and issubclass(annotation, Enum):
         return " \\| ".join(str(member.value) for member in annotation)
-    names = {str: "text", int: "integer", float: "number", bool: "true/false",
-             timedelta: "duration"}
+    names = {
+        str: "text",
+        int: "integer",
+        float: "number",
+        bool: "true/false",
+        timedelta: "duration",
+    }
     return names.get(annotation, getattr(annotation, "__name__", str(annotation)))
 
 
@@ -157,8 +167,10 @@ def _table(model_class: type[BaseModel]) -> list[str]:
     for name, field in model_class.model_fields.items():
         key = field.alias or name
         description = (field.description or "").replace("|", "\\|").replace("\n", " ")
-        lines.append(f"| `{key}` | {type_name(field.annotation, field.metadata)} | "
-                     f"{_default(field)} | {description} |")
+        lines.append(
+            f"| `{key}` | {type_name(field.annotation, field.metadata)} | "
+            f"{_default(field)} | {description} |"
+        )
     return lines
 
 

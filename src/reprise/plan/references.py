@@ -54,9 +54,11 @@ def _duplicates(ids: list[str], path_of: tuple[str, ...], what: str) -> Iterator
     first: dict[str, int] = {}
     for index, value in enumerate(ids):
         if value in first:
-            yield Problem((*path_of, index, "id"),
-                          f"duplicate {what} id {value!r} (also {path_of[-1]}[{first[value]}])",
-                          "give each one its own id")
+            yield Problem(
+                (*path_of, index, "id"),
+                f"duplicate {what} id {value!r} (also {path_of[-1]}[{first[value]}])",
+                "give each one its own id",
+            )
         else:
             first[value] = index
 
@@ -124,8 +126,11 @@ def _service_references(plan: Plan) -> Iterator[Problem]:
     for s_index, service in enumerate(plan.services):
         for index, dependency in enumerate(service.depends_on):
             if dependency == service.id:
-                yield Problem(("services", s_index, "depends_on", index),
-                              f"{service.id!r} depends on itself", "remove it from depends_on")
+                yield Problem(
+                    ("services", s_index, "depends_on", index),
+                    f"{service.id!r} depends on itself",
+                    "remove it from depends_on",
+                )
             elif dependency not in services:
                 yield unknown(("services", s_index, "depends_on", index), dependency)
         for c_index, check in enumerate(service.checks):
@@ -136,8 +141,11 @@ def _service_references(plan: Plan) -> Iterator[Problem]:
             if check.service and check.service not in services:
                 yield unknown((*path, "service"), check.service)
             elif not services[target].backups:
-                yield Problem(path, f"backup_age watches {target!r}, which has no backups",
-                              "add a backups: entry to that service, or remove this check")
+                yield Problem(
+                    path,
+                    f"backup_age watches {target!r}, which has no backups",
+                    "add a backups: entry to that service, or remove this check",
+                )
     for c_index, scenario in enumerate(plan.scenarios):
         for index, service_id in enumerate(scenario.services):
             if service_id not in services:
@@ -147,17 +155,24 @@ def _service_references(plan: Plan) -> Iterator[Problem]:
             if step.service not in services:
                 yield unknown((*path, "service"), step.service)
             elif isinstance(step, RestoreStep) and not services[step.service].backups:
-                yield Problem((*path, "service"),
-                              f"restore step for {step.service!r}, which has no backups",
-                              "add a backups: entry to that service")
-            elif isinstance(step, RestoreStep) and step.pitr and not any(
+                yield Problem(
+                    (*path, "service"),
+                    f"restore step for {step.service!r}, which has no backups",
+                    "add a backups: entry to that service",
+                )
+            elif (
+                isinstance(step, RestoreStep)
+                and step.pitr
+                and not any(
                     isinstance(source, PostgresPhysicalSource)
-                    for source in services[step.service].backups):
-                yield Problem((*path, "pitr"),
-                              f"point-in-time recovery of {step.service!r} needs a "
-                              "postgres_physical backup",
-                              "add a backups: entry of kind postgres_physical, or set "
-                              "pitr: false")
+                    for source in services[step.service].backups
+                )
+            ):
+                yield Problem(
+                    (*path, "pitr"),
+                    f"point-in-time recovery of {step.service!r} needs a postgres_physical backup",
+                    "add a backups: entry of kind postgres_physical, or set pitr: false",
+                )
 
 
 def _backup_rules(plan: Plan) -> Iterator[Problem]:
@@ -169,33 +184,45 @@ def _backup_rules(plan: Plan) -> Iterator[Problem]:
             path: Path_ = ("services", s_index, "backups", b_index)
             first_backup = first_backup or path
             if source.repository not in repositories:
-                yield Problem((*path, "repository"),
-                              *_unknown("repository", source.repository, repositories,
-                                        "declare it under repositories: (kind: local, "
-                                        "path: /var/backups/reprise)"))
+                yield Problem(
+                    (*path, "repository"),
+                    *_unknown(
+                        "repository",
+                        source.repository,
+                        repositories,
+                        "declare it under repositories: (kind: local, path: /var/backups/reprise)",
+                    ),
+                )
             name = default_source_name(service.id, source)
             if name in names:
-                yield Problem((*path, "name") if source.name else path,
-                              f"two backups write to the same folder {name!r}",
-                              "give one of them its own name: (it becomes the repository "
-                              "folder)")
+                yield Problem(
+                    (*path, "name") if source.name else path,
+                    f"two backups write to the same folder {name!r}",
+                    "give one of them its own name: (it becomes the repository folder)",
+                )
             names[name] = path
         if service.drill is not None and not service.backups:
-            yield Problem(("services", s_index, "drill"),
-                          "a drill restores backups, and this service has none",
-                          "add a backups: entry, or remove drill")
-        if service.integrity and not any(isinstance(source, PostgresSource |
-                                                    PostgresPhysicalSource)
-                                         for source in service.backups):
-            yield Problem(("services", s_index, "integrity"),
-                          "integrity assertions run on a restored PostgreSQL database, and "
-                          "this service has no PostgreSQL backup",
-                          "add a postgres backup, or remove integrity")
+            yield Problem(
+                ("services", s_index, "drill"),
+                "a drill restores backups, and this service has none",
+                "add a backups: entry, or remove drill",
+            )
+        if service.integrity and not any(
+            isinstance(source, PostgresSource | PostgresPhysicalSource)
+            for source in service.backups
+        ):
+            yield Problem(
+                ("services", s_index, "integrity"),
+                "integrity assertions run on a restored PostgreSQL database, and "
+                "this service has no PostgreSQL backup",
+                "add a postgres backup, or remove integrity",
+            )
     if first_backup and not (plan.keys.recipients or plan.keys.recipients_file):
-        yield Problem(first_backup, "backups are encrypted, and the plan has no age recipient "
-                                    "to encrypt them to",
-                      "add keys.recipients_file (written by `reprise init`) or "
-                      "keys.recipients: [age1…]")
+        yield Problem(
+            first_backup,
+            "backups are encrypted, and the plan has no age recipient to encrypt them to",
+            "add keys.recipients_file (written by `reprise init`) or keys.recipients: [age1…]",
+        )
 
 
 def _integrity_assertions(plan: Plan) -> Iterator[Problem]:
@@ -203,16 +230,20 @@ def _integrity_assertions(plan: Plan) -> Iterator[Problem]:
         for index, assertion in enumerate(service.integrity):
             statements = split_statements(assertion)
             if statements is not None and len(statements) > 1:
-                yield Problem(("services", s_index, "integrity", index),
-                              f"this assertion holds {len(statements)} statements; a drill "
-                              "runs each assertion as one read-only query that returns true",
-                              "split it into one list item per check, each a single SELECT")
+                yield Problem(
+                    ("services", s_index, "integrity", index),
+                    f"this assertion holds {len(statements)} statements; a drill "
+                    "runs each assertion as one read-only query that returns true",
+                    "split it into one list item per check, each a single SELECT",
+                )
 
 
 def _cycles(plan: Plan) -> Iterator[Problem]:
     known = {service.id for service in plan.services}
-    graph = {service.id: [d for d in service.depends_on if d in known and d != service.id]
-             for service in plan.services}
+    graph = {
+        service.id: [d for d in service.depends_on if d in known and d != service.id]
+        for service in plan.services
+    }
     try:
         TopologicalSorter(graph).prepare()
     except CycleError as error:
@@ -220,9 +251,11 @@ def _cycles(plan: Plan) -> Iterator[Problem]:
         first = cycle[0]
         index = next(i for i, s in enumerate(plan.services) if s.id == first)
         dep_index = plan.services[index].depends_on.index(cycle[1])
-        yield Problem(("services", index, "depends_on", dep_index),
-                      "dependency cycle: " + " → ".join(cycle) + " (→: depends on)",
-                      "remove one of these depends_on links; recovery needs an order")
+        yield Problem(
+            ("services", index, "depends_on", dep_index),
+            "dependency cycle: " + " → ".join(cycle) + " (→: depends on)",
+            "remove one of these depends_on links; recovery needs an order",
+        )
 
 
 def _scenario_parameters(plan: Plan) -> Iterator[Problem]:
@@ -232,29 +265,37 @@ def _scenario_parameters(plan: Plan) -> Iterator[Problem]:
             for field, text in step_texts(step):
                 path: Path_ = ("scenarios", c_index, "steps", index, field)
                 for written in template_errors(text):
-                    yield Problem(path, f"{written} is not a plain parameter: runbooks "
-                                        "replace {{ name }} only, with no filters, "
-                                        "attributes or expressions",
-                                  "write a declared parameter alone between the braces, "
-                                  "e.g. {{ host }}, and do the rest in the command; for "
-                                  "literal braces (docker --format '{{.Names}}'), put the "
-                                  "command in a script")
+                    yield Problem(
+                        path,
+                        f"{written} is not a plain parameter: runbooks "
+                        "replace {{ name }} only, with no filters, "
+                        "attributes or expressions",
+                        "write a declared parameter alone between the braces, "
+                        "e.g. {{ host }}, and do the rest in the command; for "
+                        "literal braces (docker --format '{{.Names}}'), put the "
+                        "command in a script",
+                    )
                 for name in PARAMETER.findall(text):
                     if name not in declared:
-                        yield Problem(path,
-                                      f"{{{{ {name} }}}} is not a parameter of this scenario",
-                                      f"declare it under parameters: (name: {name}, "
-                                      "description: …)")
+                        yield Problem(
+                            path,
+                            f"{{{{ {name} }}}} is not a parameter of this scenario",
+                            f"declare it under parameters: (name: {name}, description: …)",
+                        )
         in_commands = command_parameters(scenario.steps)
         for p_index, parameter in enumerate(scenario.parameters):
             if parameter.default is None:
                 continue
-            problem = parameter_value_problem(parameter.default,
-                                              in_command=parameter.name in in_commands)
+            problem = parameter_value_problem(
+                parameter.default, in_command=parameter.name in in_commands
+            )
             if problem:
                 message, hint = problem
-                yield Problem(("scenarios", c_index, "parameters", p_index, "default"),
-                              f"default of parameter {parameter.name!r}: {message}", hint)
+                yield Problem(
+                    ("scenarios", c_index, "parameters", p_index, "default"),
+                    f"default of parameter {parameter.name!r}: {message}",
+                    hint,
+                )
 
 
 def _alerting_references(plan: Plan) -> Iterator[Problem]:
@@ -263,17 +304,22 @@ def _alerting_references(plan: Plan) -> Iterator[Problem]:
     for r_index, route in enumerate(plan.alerting.routes):
         for index, role_id in enumerate(route.roles):
             if role_id not in roles:
-                yield Problem(("alerting", "routes", r_index, "roles", index),
-                              *_unknown("role", role_id, roles,
-                                        "declare it under roles: (id, title, members)"))
+                yield Problem(
+                    ("alerting", "routes", r_index, "roles", index),
+                    *_unknown(
+                        "role", role_id, roles, "declare it under roles: (id, title, members)"
+                    ),
+                )
         for index, service_id in enumerate(route.services):
             if service_id not in services:
-                yield Problem(("alerting", "routes", r_index, "services", index),
-                              *_unknown("service", service_id, services,
-                                        "declare it under services:"))
+                yield Problem(
+                    ("alerting", "routes", r_index, "services", index),
+                    *_unknown("service", service_id, services, "declare it under services:"),
+                )
     for w_index, window in enumerate(plan.alerting.maintenance):
         for index, service_id in enumerate(window.services):
             if service_id not in services:
-                yield Problem(("alerting", "maintenance", w_index, "services", index),
-                              *_unknown("service", service_id, services,
-                                        "declare it under services:"))
+                yield Problem(
+                    ("alerting", "maintenance", w_index, "services", index),
+                    *_unknown("service", service_id, services, "declare it under services:"),
+                )

@@ -27,9 +27,12 @@ class Retention(PlanModel):
 
     keep_last: int | None = Field(None, ge=1, le=100_000, description="The newest N backups.")
     keep_within: Duration | None = Field(None, description="Every backup younger than this.")
-    keep_hourly: int | None = Field(None, ge=1, le=100_000,
-                                    description="The newest backup of each of the last N "
-                                                "hours that have one.")
+    keep_hourly: int | None = Field(
+        None,
+        ge=1,
+        le=100_000,
+        description="The newest backup of each of the last N hours that have one.",
+    )
     keep_daily: int | None = Field(None, ge=1, le=100_000)
     keep_weekly: int | None = Field(None, ge=1, le=100_000)
     keep_monthly: int | None = Field(None, ge=1, le=100_000)
@@ -39,7 +42,8 @@ class Retention(PlanModel):
     def _has_a_rule(self) -> Retention:
         if all(value is None for value in self.__dict__.values()):
             raise PydanticCustomError(
-                "retention_empty", "a retention needs at least one rule",
+                "retention_empty",
+                "a retention needs at least one rule",
                 {"hint": "add for example keep_daily: 7 and keep_weekly: 4"},
             )
         return self
@@ -49,8 +53,10 @@ class SourceBase(PlanModel):
     """What every backup source has."""
 
     name: Identifier | None = Field(
-        None, description="Folder of this source in the repository (backups/<name>/); "
-                          "default: <service>-<kind>. Changing it starts a new history.")
+        None,
+        description="Folder of this source in the repository (backups/<name>/); "
+        "default: <service>-<kind>. Changing it starts a new history.",
+    )
     repository: Identifier = Field(description="Name of an entry of `repositories`.")
     schedule: Schedule = Field(description="When to run: cron or @hourly/@daily/…")
     retention: Retention = Field(examples=[{"keep_daily": 7, "keep_weekly": 4}])
@@ -65,11 +71,13 @@ def _databases(value: Any) -> Any:
     if isinstance(value, str):
         return [value]
     if not isinstance(value, list) or not value:
-        raise PydanticCustomError("databases", "expected 'all' or a list of database names",
-                                  {"hint": hint})
+        raise PydanticCustomError(
+            "databases", "expected 'all' or a list of database names", {"hint": hint}
+        )
     if any(not isinstance(item, str) or not item.strip() for item in value):
-        raise PydanticCustomError("databases", "database names must be non-empty strings",
-                                  {"hint": hint})
+        raise PydanticCustomError(
+            "databases", "database names must be non-empty strings", {"hint": hint}
+        )
     return value
 
 
@@ -79,23 +87,28 @@ class PostgresSource(SourceBase):
     kind: Literal["postgres"]
     dsn: Dsn
     databases: Annotated[Literal["all"] | list[str], BeforeValidator(_databases)] = Field(
-        "all", description="'all' (every database that accepts connections) or a list.")
+        "all", description="'all' (every database that accepts connections) or a list."
+    )
     exclude_databases: list[str] = Field(default_factory=list)
     format: Literal["custom", "directory"] = Field(
-        "custom", description="directory allows parallel dumps (jobs > 1) of big databases.")
+        "custom", description="directory allows parallel dumps (jobs > 1) of big databases."
+    )
     jobs: int = Field(1, ge=1, le=64, description="Parallel pg_dump jobs (directory format).")
     globals: bool = Field(True, description="Also dump roles and tablespaces.")
     table_stats: Literal["checksums", "counts", "none"] = Field(
-        "counts", description="Per-table figures recorded for drills, in the dump's snapshot: "
-                              "row counts (cheap), counts and a content checksum (converts "
-                              "every row to text again: about doubles the server's work on "
-                              "a busy host), or none.")
+        "counts",
+        description="Per-table figures recorded for drills, in the dump's snapshot: "
+        "row counts (cheap), counts and a content checksum (converts "
+        "every row to text again: about doubles the server's work on "
+        "a busy host), or none.",
+    )
 
     @model_validator(mode="after")
     def _jobs_need_directory(self) -> PostgresSource:
         if self.jobs > 1 and self.format != "directory":
             raise PydanticCustomError(
-                "jobs_format", "jobs: {jobs} needs format: directory",
+                "jobs_format",
+                "jobs: {jobs} needs format: directory",
                 {"jobs": self.jobs, "hint": "add format: directory, or set jobs: 1"},
             )
         return self
@@ -107,8 +120,9 @@ class PostgresPhysicalSource(SourceBase):
     kind: Literal["postgres_physical"]
     dsn: Dsn
     checkpoint: Literal["fast", "spread"] = "fast"
-    wal_archive: bool = Field(True, description="WAL is archived with `reprise wal push` "
-                                                "for point-in-time recovery.")
+    wal_archive: bool = Field(
+        True, description="WAL is archived with `reprise wal push` for point-in-time recovery."
+    )
 
 
 class FilesSource(SourceBase):
@@ -119,9 +133,11 @@ class FilesSource(SourceBase):
     exclude: list[str] = Field(default_factory=list, description="Glob patterns to leave out.")
     one_file_system: bool = False
     preserve_special: bool = Field(
-        False, description="The tree legitimately holds setuid, setgid or sticky files "
-                           "(e.g. a system folder): a restore given --preserve-special keeps "
-                           "those bits. Otherwise every restore drops them.")
+        False,
+        description="The tree legitimately holds setuid, setgid or sticky files "
+        "(e.g. a system folder): a restore given --preserve-special keeps "
+        "those bits. Otherwise every restore drops them.",
+    )
 
 
 class CommandSource(SourceBase):
@@ -131,7 +147,8 @@ class CommandSource(SourceBase):
     command: Text = Field(description="Run with /bin/sh -c; must exit 0.")
     timeout: Duration = timedelta(minutes=10)
     filename: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")] = Field(
-        "output.txt", description="Name of the part in the repository.")
+        "output.txt", description="Name of the part in the repository."
+    )
 
 
 BackupSource = Annotated[
@@ -143,8 +160,9 @@ BackupSource = Annotated[
 SOURCE_KINDS = ("postgres", "postgres_physical", "files", "command")
 
 
-def default_source_name(service_id: str, source: PostgresSource | PostgresPhysicalSource |
-                        FilesSource | CommandSource) -> str:
+def default_source_name(
+    service_id: str, source: PostgresSource | PostgresPhysicalSource | FilesSource | CommandSource
+) -> str:
     """The repository folder of a source: its ``name``, else ``<service>-<kind>``.
 
     The default never depends on the other entries, so adding a second source to a service

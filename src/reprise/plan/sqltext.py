@@ -75,8 +75,12 @@ def split_statements(text: str) -> list[str] | None:
             continue
         meaningful = True
         if char in "'\"":
-            escaped = char == "'" and index > 0 and text[index - 1] in "eE" and (
-                index < 2 or not _IDENTIFIER_CHAR.match(text[index - 2]))
+            escaped = (
+                char == "'"
+                and index > 0
+                and text[index - 1] in "eE"
+                and (index < 2 or not _IDENTIFIER_CHAR.match(text[index - 2]))
+            )
             after = _skip_quoted(text, index, char, backslashes=escaped)
             if after is None:
                 return None

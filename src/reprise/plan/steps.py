@@ -25,8 +25,9 @@ class StepBase(PlanModel):
     """What every step has."""
 
     title: Text | None = Field(None, description="Short name in plans and reports.")
-    role: Identifier | None = Field(None, description="Role that carries the step out; "
-                                                      "default: the service's owner.")
+    role: Identifier | None = Field(
+        None, description="Role that carries the step out; default: the service's owner."
+    )
 
 
 class ManualStep(StepBase):
@@ -52,30 +53,41 @@ class RestoreStep(StepBase):
     service: Identifier
     backup: Text = Field("latest", description="'latest' or a backup id.")
     pitr: bool = Field(False, description="Point-in-time recovery from a physical backup.")
-    at: str | None = Field(None, description="Recovery target time (with pitr); may be a "
-                                             "scenario parameter: '{{ at }}'.")
+    at: str | None = Field(
+        None,
+        description="Recovery target time (with pitr); may be a scenario parameter: '{{ at }}'.",
+    )
     only: str | None = Field(None, description="Restore only DB or DB.SCHEMA.TABLE.")
     target: Dsn | None = Field(None, description="Server to restore into.")
     to_dir: str | None = Field(None, description="Directory to restore into instead.")
-    as_name: str | None = Field(None, alias="as", description="New name for the restored "
-                                                              "database or table.")
+    as_name: str | None = Field(
+        None, alias="as", description="New name for the restored database or table."
+    )
     clean: bool = Field(False, description="Allow restoring over a non-empty database.")
-    start: bool = Field(False, description="With pitr and to_dir: start the recovered "
-                                           "instance (a side instance).")
+    start: bool = Field(
+        False, description="With pitr and to_dir: start the recovered instance (a side instance)."
+    )
     port: int | None = Field(None, ge=1, le=65535, description="Port of the started instance.")
     confirm: bool = Field(True, description="Ask a person before restoring.")
 
     @model_validator(mode="after")
     def _consistent(self) -> RestoreStep:
         if self.target and self.to_dir:
-            raise PydanticCustomError("restore_target", "target and to_dir exclude each other",
-                                      {"hint": "keep one: a server (target) or a directory"})
+            raise PydanticCustomError(
+                "restore_target",
+                "target and to_dir exclude each other",
+                {"hint": "keep one: a server (target) or a directory"},
+            )
         if self.at and not self.pitr:
-            raise PydanticCustomError("restore_at", "at needs pitr: true",
-                                      {"hint": "add pitr: true, or remove at"})
+            raise PydanticCustomError(
+                "restore_at", "at needs pitr: true", {"hint": "add pitr: true, or remove at"}
+            )
         if self.start and not (self.pitr and self.to_dir):
-            raise PydanticCustomError("restore_start", "start needs pitr: true and to_dir",
-                                      {"hint": "add pitr: true and to_dir, or remove start"})
+            raise PydanticCustomError(
+                "restore_start",
+                "start needs pitr: true and to_dir",
+                {"hint": "add pitr: true and to_dir, or remove start"},
+            )
         return self
 
 
@@ -106,12 +118,16 @@ class EvidenceStep(StepBase):
     kind: Literal["evidence"]
     paths: Annotated[list[Text], BeforeValidator(one_or_many), Field(min_length=1)] = Field(
         description="Files, directories or glob patterns (/var/log/nginx/*.log). Symbolic "
-                    "links are recorded, never followed.")
-    include_secrets: bool = Field(False, description="Also collect the plan's own secrets "
-                                                     "(age identity, signing key, .env) "
-                                                     "when the paths reach them; by default "
-                                                     "they are skipped and the bundle says "
-                                                     "so.")
+        "links are recorded, never followed."
+    )
+    include_secrets: bool = Field(
+        False,
+        description="Also collect the plan's own secrets "
+        "(age identity, signing key, .env) "
+        "when the paths reach them; by default "
+        "they are skipped and the bundle says "
+        "so.",
+    )
 
 
 Step = Annotated[
@@ -160,21 +176,28 @@ def parameter_value_problem(value: str, *, in_command: bool) -> tuple[str, str] 
     """
     for char in value:
         if unicodedata.category(char) in ("Cc", "Zl", "Zp"):
-            return (f"its value contains a control character (U+{ord(char):04X}: a line "
-                    "break, a tab, NUL…), which could start another command",
-                    "give the value on one line, without tabs or control characters")
+            return (
+                f"its value contains a control character (U+{ord(char):04X}: a line "
+                "break, a tab, NUL…), which could start another command",
+                "give the value on one line, without tabs or control characters",
+            )
     if value.lstrip().startswith("-"):
-        return ("its value starts with '-', which a program would read as an option",
-                "write the value without the leading '-' (a file name can be written "
-                "./-name)")
+        return (
+            "its value starts with '-', which a program would read as an option",
+            "write the value without the leading '-' (a file name can be written ./-name)",
+        )
     if in_command:
         if not SHELL_SAFE.fullmatch(value):
             char = next(c for c in value if not SHELL_SAFE.fullmatch(c))
-            return (f"its value contains {char!r}, which cannot go into a shell command",
-                    "use letters, digits, spaces and . , : + @ / = % - _")
+            return (
+                f"its value contains {char!r}, which cannot go into a shell command",
+                "use letters, digits, spaces and . , : + @ / = % - _",
+            )
         if any(word.startswith("-") for word in value.split()):
-            return ("a word of its value starts with '-', which the command would read as "
-                    "an option", "remove the word starting with '-'")
+            return (
+                "a word of its value starts with '-', which the command would read as an option",
+                "remove the word starting with '-'",
+            )
     return None
 
 
@@ -192,8 +215,12 @@ def step_texts(step: StepBase) -> list[tuple[str, str]]:
 
 def command_parameters(steps: Sequence[StepBase]) -> set[str]:
     """The parameters that a scenario's command steps put into a shell command."""
-    return {name for step in steps if isinstance(step, CommandStep)
-            for name in PARAMETER.findall(step.command)}
+    return {
+        name
+        for step in steps
+        if isinstance(step, CommandStep)
+        for name in PARAMETER.findall(step.command)
+    }
 
 
 STEP_KINDS = ("manual", "command", "restore", "wait_check", "notify", "evidence")

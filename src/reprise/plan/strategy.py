@@ -24,12 +24,19 @@ class ServiceLine:
         """A JSON-friendly form."""
         service = self.service
         return {
-            "id": service.id, "name": service.name, "category": service.category,
-            "criticality": service.criticality, "priority": service.effective_priority,
-            "priority_set_in_plan": service.priority is not None, "owner": service.owner,
-            "depends_on": service.depends_on, "rpo": format_duration(self.rpo),
-            "rto": format_duration(self.rto), "uptime": self.uptime,
-            "checks": len(service.checks), "backups": len(service.backups),
+            "id": service.id,
+            "name": service.name,
+            "category": service.category,
+            "criticality": service.criticality,
+            "priority": service.effective_priority,
+            "priority_set_in_plan": service.priority is not None,
+            "owner": service.owner,
+            "depends_on": service.depends_on,
+            "rpo": format_duration(self.rpo),
+            "rto": format_duration(self.rto),
+            "uptime": self.uptime,
+            "checks": len(service.checks),
+            "backups": len(service.backups),
             "procedure_steps": len(service.procedure),
         }
 
@@ -44,8 +51,11 @@ class PriorityGroup:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly form."""
-        return {"priority": self.priority, "response": self.response,
-                "services": [line.to_dict() for line in self.services]}
+        return {
+            "priority": self.priority,
+            "response": self.response,
+            "services": [line.to_dict() for line in self.services],
+        }
 
 
 def recovery_strategy(plan: Plan) -> list[PriorityGroup]:
@@ -55,7 +65,10 @@ def recovery_strategy(plan: Plan) -> list[PriorityGroup]:
     for level in levels:
         response = getattr(plan.priorities, level).response
         response_text = response if isinstance(response, str) else format_duration(response)
-        lines = [ServiceLine(s, plan.rpo(s), plan.rto(s), plan.uptime(s))
-                 for s in plan.services if s.effective_priority == level]
+        lines = [
+            ServiceLine(s, plan.rpo(s), plan.rto(s), plan.uptime(s))
+            for s in plan.services
+            if s.effective_priority == level
+        ]
         groups.append(PriorityGroup(level, response_text, lines))
     return groups

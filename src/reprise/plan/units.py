@@ -38,8 +38,9 @@ def parse_duration(value: object) -> timedelta:
         return value
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise PydanticCustomError(
-            "duration", "expected a duration, got {got}", {"got": type(value).__name__,
-                                                            "hint": _DURATION_HINT}
+            "duration",
+            "expected a duration, got {got}",
+            {"got": type(value).__name__, "hint": _DURATION_HINT},
         )
     if isinstance(value, int | float):
         raise PydanticCustomError(
@@ -83,8 +84,10 @@ _MAX_MS = MAX_DURATION // _MS
 def _too_long(value: str) -> None:
     shown = value if len(value) <= 40 else value[:37] + "…"
     raise PydanticCustomError(
-        "duration_too_long", "too long (got '{got}'); at most 100 years",
-        {"got": shown, "hint": "check the number and its unit, e.g. 30d rather than 30000d"})
+        "duration_too_long",
+        "too long (got '{got}'); at most 100 years",
+        {"got": shown, "hint": "check the number and its unit, e.g. 30d rather than 30000d"},
+    )
 
 
 def format_duration(value: timedelta) -> str:
@@ -95,8 +98,7 @@ def format_duration(value: timedelta) -> str:
     parts: list[str] = []
     sign = "-" if remaining_ms < 0 else ""
     remaining_ms = abs(remaining_ms)
-    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000),
-                       ("ms", 1)):
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)):
         amount, remaining_ms = divmod(remaining_ms, size)
         if amount:
             parts.append(f"{amount}{unit}")
@@ -133,9 +135,18 @@ Duration = Annotated[
 _SIZE_UNITS = {
     "": 1,
     "b": 1,
-    "k": 1000, "kb": 1000, "m": 1000**2, "mb": 1000**2, "g": 1000**3, "gb": 1000**3,
-    "t": 1000**4, "tb": 1000**4,
-    "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4,
+    "k": 1000,
+    "kb": 1000,
+    "m": 1000**2,
+    "mb": 1000**2,
+    "g": 1000**3,
+    "gb": 1000**3,
+    "t": 1000**4,
+    "tb": 1000**4,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+    "tib": 1024**4,
 }
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
 _SIZE_HINT = "write a number and a unit, e.g. 512MiB, 10GiB, 2GB (or a byte count)"
@@ -144,24 +155,26 @@ _SIZE_HINT = "write a number and a unit, e.g. 512MiB, 10GiB, 2GB (or a byte coun
 def parse_size(value: object) -> int:
     """Read ``512MiB``, ``10GiB``, ``2GB`` or a plain byte count as a number of bytes."""
     if isinstance(value, bool):
-        raise PydanticCustomError("size", "expected a size, got a boolean",
-                                  {"hint": _SIZE_HINT})
+        raise PydanticCustomError("size", "expected a size, got a boolean", {"hint": _SIZE_HINT})
     if isinstance(value, int):
         number, unit = float(value), ""
     elif isinstance(value, str) and (match := _SIZE_RE.match(value)):
         number, unit = float(match.group(1)), match.group(2).lower()
     else:
-        raise PydanticCustomError("size", "not a size (got '{got}')",
-                                  {"got": value, "hint": _SIZE_HINT})
+        raise PydanticCustomError(
+            "size", "not a size (got '{got}')", {"got": value, "hint": _SIZE_HINT}
+        )
     if unit not in _SIZE_UNITS:
         raise PydanticCustomError(
-            "size", "unknown size unit '{unit}' in '{got}'",
+            "size",
+            "unknown size unit '{unit}' in '{got}'",
             {"unit": unit, "got": value, "hint": _SIZE_HINT},
         )
     size = int(number * _SIZE_UNITS[unit])
     if size < 0:
-        raise PydanticCustomError("size", "must not be negative (got '{got}')",
-                                  {"got": value, "hint": _SIZE_HINT})
+        raise PydanticCustomError(
+            "size", "must not be negative (got '{got}')", {"got": value, "hint": _SIZE_HINT}
+        )
     return size
 
 
@@ -180,8 +193,10 @@ Size = Annotated[
     BeforeValidator(parse_size),
     WithJsonSchema(
         {
-            "anyOf": [{"type": "integer", "minimum": 0},
-                      {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*[a-zA-Z]*\s*$"}],
+            "anyOf": [
+                {"type": "integer", "minimum": 0},
+                {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*[a-zA-Z]*\s*$"},
+            ],
             "description": "A size: 512MiB, 10GiB, 2GB or a number of bytes.",
             "examples": ["512MiB", "10GiB"],
         }
@@ -194,8 +209,7 @@ def parse_percent(value: object) -> float:
     """Read ``99.9%`` or ``99.9`` as a percentage in (0, 100]."""
     hint = "write a percentage such as 99.9%"
     if isinstance(value, bool):
-        raise PydanticCustomError("percent", "expected a percentage, got a boolean",
-                                  {"hint": hint})
+        raise PydanticCustomError("percent", "expected a percentage, got a boolean", {"hint": hint})
     if isinstance(value, int | float):
         number = float(value)
     elif isinstance(value, str):
@@ -203,14 +217,17 @@ def parse_percent(value: object) -> float:
         try:
             number = float(text)
         except ValueError:
-            raise PydanticCustomError("percent", "not a percentage (got '{got}')",
-                                      {"got": value, "hint": hint}) from None
+            raise PydanticCustomError(
+                "percent", "not a percentage (got '{got}')", {"got": value, "hint": hint}
+            ) from None
     else:
-        raise PydanticCustomError("percent", "not a percentage (got '{got}')",
-                                  {"got": value, "hint": hint})
+        raise PydanticCustomError(
+            "percent", "not a percentage (got '{got}')", {"got": value, "hint": hint}
+        )
     if not 0 < number <= 100:
         raise PydanticCustomError(
-            "percent", "must be above 0% and at most 100% (got {got})",
+            "percent",
+            "must be above 0% and at most 100% (got {got})",
             {"got": value, "hint": hint},
         )
     return number
@@ -221,8 +238,10 @@ Percent = Annotated[
     BeforeValidator(parse_percent),
     WithJsonSchema(
         {
-            "anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": 100},
-                      {"type": "string", "pattern": r"^\s*\d+([.,]\d+)?\s*%?\s*$"}],
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0, "maximum": 100},
+                {"type": "string", "pattern": r"^\s*\d+([.,]\d+)?\s*%?\s*$"},
+            ],
             "description": "A percentage: 99.9% or 99.9.",
             "examples": ["99.9%"],
         }
@@ -231,33 +250,38 @@ Percent = Annotated[
 """A percentage in (0, 100], written ``99.9%``."""
 
 
-_CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight",
-                "@hourly"}
-_SCHEDULE_HINT = ("use a cron expression such as '0 * * * *' (minute hour day month weekday) "
-                  "or one of @hourly, @daily, @weekly, @monthly")
+_CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
+_SCHEDULE_HINT = (
+    "use a cron expression such as '0 * * * *' (minute hour day month weekday) "
+    "or one of @hourly, @daily, @weekly, @monthly"
+)
 
 
 def parse_schedule(value: Any) -> str:
     """Accept a five-field cron expression or a macro (``@hourly``, ``@daily``…)."""
     if not isinstance(value, str) or not value.strip():
-        raise PydanticCustomError("schedule", "expected a schedule, got '{got}'",
-                                  {"got": value, "hint": _SCHEDULE_HINT})
+        raise PydanticCustomError(
+            "schedule", "expected a schedule, got '{got}'", {"got": value, "hint": _SCHEDULE_HINT}
+        )
     text = " ".join(value.split())
     if text.startswith("@"):
         if text.lower() not in _CRON_MACROS:
-            raise PydanticCustomError("schedule", "unknown schedule macro '{got}'",
-                                      {"got": value, "hint": _SCHEDULE_HINT})
+            raise PydanticCustomError(
+                "schedule", "unknown schedule macro '{got}'", {"got": value, "hint": _SCHEDULE_HINT}
+            )
         return text.lower()
     if len(text.split(" ")) != 5:
         raise PydanticCustomError(
-            "schedule", "a cron expression has five fields, '{got}' has {count}",
+            "schedule",
+            "a cron expression has five fields, '{got}' has {count}",
             {"got": value, "count": len(text.split(" ")), "hint": _SCHEDULE_HINT},
         )
     from croniter import croniter  # loaded only when a plan holds a cron expression
 
     if not croniter.is_valid(text):
-        raise PydanticCustomError("schedule", "invalid cron expression '{got}'",
-                                  {"got": value, "hint": _SCHEDULE_HINT})
+        raise PydanticCustomError(
+            "schedule", "invalid cron expression '{got}'", {"got": value, "hint": _SCHEDULE_HINT}
+        )
     return text
 
 
@@ -287,8 +311,9 @@ def parse_time_of_day(value: Any) -> time:
         hours, minutes = int(match.group(1)), int(match.group(2))
         if hours < 24 and minutes < 60:
             return time(hours, minutes)
-    raise PydanticCustomError("time_of_day", "not a time of day (got '{got}')",
-                              {"got": value, "hint": hint})
+    raise PydanticCustomError(
+        "time_of_day", "not a time of day (got '{got}')", {"got": value, "hint": hint}
+    )
 
 
 TimeOfDay = Annotated[

@@ -58,13 +58,26 @@ class SourceMap:
                 return None
             probe = probe[:-1]
 
-    def issue(self, path: Path_, message: str, hint: str | None = None, *,
-              prefer_key: bool = False, at: Path_ | None = None) -> PlanIssue:
+    def issue(
+        self,
+        path: Path_,
+        message: str,
+        hint: str | None = None,
+        *,
+        prefer_key: bool = False,
+        at: Path_ | None = None,
+    ) -> PlanIssue:
         """An issue about ``path``, located at ``at`` (default: ``path``) or its nearest
         ancestor written in the file."""
         mark = self.locate(path if at is None else at, prefer_key=prefer_key)
-        return PlanIssue(self.file, mark.line if mark else None, mark.column if mark else None,
-                         format_path(path), message, hint)
+        return PlanIssue(
+            self.file,
+            mark.line if mark else None,
+            mark.column if mark else None,
+            format_path(path),
+            message,
+            hint,
+        )
 
 
 class YamlSourceError(Exception):
@@ -84,63 +97,97 @@ class _Builder:
         self._constructor = yaml.SafeLoader.__new__(yaml.SafeLoader)
         yaml.constructor.SafeConstructor.__init__(self._constructor)
 
-    def _issue(self, node: yaml.Node, message: str, hint: str | None = None,
-               path: Path_ = ()) -> YamlSourceError:
+    def _issue(
+        self, node: yaml.Node, message: str, hint: str | None = None, path: Path_ = ()
+    ) -> YamlSourceError:
         mark = node.start_mark
         return YamlSourceError(
-            PlanIssue(self.source.file, mark.line + 1, mark.column + 1, format_path(path),
-                      message, hint)
+            PlanIssue(
+                self.source.file, mark.line + 1, mark.column + 1, format_path(path), message, hint
+            )
         )
 
     def build(self, node: yaml.Node, path: Path_ = (), depth: int = 0) -> Any:
         self.count += 1
         if self.count > MAX_VALUES:
             # Report the top-level entry being expanded: the deep path inside it means nothing.
-            raise YamlSourceError(self.source.issue(
-                path[:1], f"the document expands to more than {MAX_VALUES} values "
-                          "(an alias bomb, or a generated file that is not a plan)",
-                "write the plan without deeply nested aliases", prefer_key=True))
+            raise YamlSourceError(
+                self.source.issue(
+                    path[:1],
+                    f"the document expands to more than {MAX_VALUES} values "
+                    "(an alias bomb, or a generated file that is not a plan)",
+                    "write the plan without deeply nested aliases",
+                    prefer_key=True,
+                )
+            )
         if depth > MAX_DEPTH:
-            raise self._issue(node, f"the document is nested more than {MAX_DEPTH} levels deep",
-                              "flatten the structure", path)
-        self.source.values.setdefault(path, Mark(node.start_mark.line + 1,
-                                                 node.start_mark.column + 1))
-        expected = ("tag:yaml.org,2002:map" if isinstance(node, yaml.MappingNode) else
-                    "tag:yaml.org,2002:seq" if isinstance(node, yaml.SequenceNode) else None)
+            raise self._issue(
+                node,
+                f"the document is nested more than {MAX_DEPTH} levels deep",
+                "flatten the structure",
+                path,
+            )
+        self.source.values.setdefault(
+            path, Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+        )
+        expected = (
+            "tag:yaml.org,2002:map"
+            if isinstance(node, yaml.MappingNode)
+            else "tag:yaml.org,2002:seq"
+            if isinstance(node, yaml.SequenceNode)
+            else None
+        )
         if expected is not None and node.tag != expected:
-            raise self._issue(node, f"the tag {node.tag!r} is not allowed in a plan",
-                              "remove the tag; plans hold plain strings, numbers, lists "
-                              "and mappings", path)
+            raise self._issue(
+                node,
+                f"the tag {node.tag!r} is not allowed in a plan",
+                "remove the tag; plans hold plain strings, numbers, lists and mappings",
+                path,
+            )
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, index), depth + 1)
-                    for index, item in enumerate(node.value)]
+            return [
+                self.build(item, (*path, index), depth + 1) for index, item in enumerate(node.value)
+            ]
         return self._scalar(node, path)
 
     def _scalar(self, node: yaml.Node, path: Path_) -> Any:
         assert isinstance(node, yaml.ScalarNode)
         tag = node.tag
-        known = {"tag:yaml.org,2002:null", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int",
-                 "tag:yaml.org,2002:float", "tag:yaml.org,2002:str",
-                 "tag:yaml.org,2002:timestamp"}
+        known = {
+            "tag:yaml.org,2002:null",
+            "tag:yaml.org,2002:bool",
+            "tag:yaml.org,2002:int",
+            "tag:yaml.org,2002:float",
+            "tag:yaml.org,2002:str",
+            "tag:yaml.org,2002:timestamp",
+        }
         if tag not in known:
-            raise self._issue(node, f"the tag {tag!r} is not allowed in a plan",
-                              "remove the tag; plans hold plain strings, numbers, lists "
-                              "and mappings", path)
+            raise self._issue(
+                node,
+                f"the tag {tag!r} is not allowed in a plan",
+                "remove the tag; plans hold plain strings, numbers, lists and mappings",
+                path,
+            )
         if tag == "tag:yaml.org,2002:timestamp":
             # Dates and times stay text; the model parses them with the right time zone.
             return node.value
         try:
             value = self._constructor.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as error:
-            raise self._issue(node, f"cannot read this value: {error.problem}",
-                              "quote the value", path) from None
+            raise self._issue(
+                node, f"cannot read this value: {error.problem}", "quote the value", path
+            ) from None
         if isinstance(value, str) and not _is_encodable(value):
             # "\ud800" escapes make text no file, terminal or JSON document can hold.
-            raise self._issue(node, "the text holds a lone UTF-16 surrogate (an escape such "
-                                    "as \\ud800), which is not a character",
-                              "remove the escape or write the character itself", path)
+            raise self._issue(
+                node,
+                "the text holds a lone UTF-16 surrogate (an escape such "
+                "as \\ud800), which is not a character",
+                "remove the escape or write the character itself",
+                path,
+            )
         return value
 
     def _mapping(self, node: yaml.MappingNode, path: Path_, depth: int) -> dict[str, Any]:
@@ -152,8 +199,12 @@ class _Builder:
                 merged.update(self._merge_source(value_node, path, depth))
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
-                raise self._issue(key_node, "a mapping key must be a plain word",
-                                  "write keys as simple names such as 'port'", path)
+                raise self._issue(
+                    key_node,
+                    "a mapping key must be a plain word",
+                    "write keys as simple names such as 'port'",
+                    path,
+                )
             key = self._scalar(key_node, path)
             if not isinstance(key, str):
                 # YAML 1.1 reads keys such as `on`, `yes` or `1` as booleans or numbers.
@@ -167,8 +218,9 @@ class _Builder:
                 )
             first_seen[key] = key_node.start_mark.line + 1
             child = (*path, key)
-            self.source.keys[child] = Mark(key_node.start_mark.line + 1,
-                                           key_node.start_mark.column + 1)
+            self.source.keys[child] = Mark(
+                key_node.start_mark.line + 1, key_node.start_mark.column + 1
+            )
             result[key] = self.build(value_node, child, depth + 1)
         for key, value in merged.items():
             result.setdefault(key, value)
@@ -179,8 +231,12 @@ class _Builder:
         merged: dict[str, Any] = {}
         for source in sources:
             if not isinstance(source, yaml.MappingNode):
-                raise self._issue(source, "a merge key (<<) needs a mapping or a list of them",
-                                  "point << at an anchored mapping: <<: *defaults", path)
+                raise self._issue(
+                    source,
+                    "a merge key (<<) needs a mapping or a list of them",
+                    "point << at an anchored mapping: <<: *defaults",
+                    path,
+                )
             for key, value in self._mapping(source, path, depth + 1).items():
                 merged.setdefault(key, value)
         return merged
@@ -212,16 +268,30 @@ def load_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
     keys and documents that are too large once aliases are expanded.
     """
     if len(text.encode("utf-8", errors="replace")) > MAX_FILE_BYTES:
-        raise YamlSourceError(PlanIssue(file, None, None, "",
-                                        f"the file is larger than {MAX_FILE_BYTES} bytes",
-                                        "check that this is the plan you meant"))
+        raise YamlSourceError(
+            PlanIssue(
+                file,
+                None,
+                None,
+                "",
+                f"the file is larger than {MAX_FILE_BYTES} bytes",
+                "check that this is the plan you meant",
+            )
+        )
     try:
         nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except RecursionError:
         # PyYAML composes recursively: thousands of nested [ or { exhaust the stack first.
-        raise YamlSourceError(PlanIssue(file, None, None, "",
-                                        f"the document is nested more than {MAX_DEPTH} "
-                                        "levels deep", "flatten the structure")) from None
+        raise YamlSourceError(
+            PlanIssue(
+                file,
+                None,
+                None,
+                "",
+                f"the document is nested more than {MAX_DEPTH} levels deep",
+                "flatten the structure",
+            )
+        ) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else None
@@ -231,18 +301,36 @@ def load_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
         lines = text.splitlines()
         source_line = lines[mark.line] if mark and mark.line < len(lines) else ""
         if "${" in source_line:
-            hint = ('quote values that use ${VAR} inside { } or [ ], e.g. name: "${ORG}"; '
-                    "YAML reads the braces as a mapping")
-        raise YamlSourceError(PlanIssue(file, line, column, "", f"YAML syntax error: {problem}",
-                                        hint)) from None
+            hint = (
+                'quote values that use ${VAR} inside { } or [ ], e.g. name: "${ORG}"; '
+                "YAML reads the braces as a mapping"
+            )
+        raise YamlSourceError(
+            PlanIssue(file, line, column, "", f"YAML syntax error: {problem}", hint)
+        ) from None
     except yaml.YAMLError as error:  # e.g. a reader error on a control character
-        raise YamlSourceError(PlanIssue(file, None, None, "", f"not readable as YAML: {error}",
-                                        "save the plan as plain UTF-8 text")) from None
+        raise YamlSourceError(
+            PlanIssue(
+                file,
+                None,
+                None,
+                "",
+                f"not readable as YAML: {error}",
+                "save the plan as plain UTF-8 text",
+            )
+        ) from None
     if len(nodes) > 1:
         mark = nodes[1].start_mark
-        raise YamlSourceError(PlanIssue(file, mark.line + 1, mark.column + 1, "",
-                                        "the file holds several YAML documents",
-                                        "keep a single document (remove the '---' lines)"))
+        raise YamlSourceError(
+            PlanIssue(
+                file,
+                mark.line + 1,
+                mark.column + 1,
+                "",
+                "the file holds several YAML documents",
+                "keep a single document (remove the '---' lines)",
+            )
+        )
     builder = _Builder(file)
     if not nodes or nodes[0] is None:
         return None, builder.source

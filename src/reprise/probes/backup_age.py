@@ -18,8 +18,9 @@ if TYPE_CHECKING:
     from reprise.probes.context import ProbeRun
 
 
-async def probe_backup_age(check: BackupAgeCheck, run: ProbeRun,
-                           now: datetime | None = None) -> ProbeResult:
+async def probe_backup_age(
+    check: BackupAgeCheck, run: ProbeRun, now: datetime | None = None
+) -> ProbeResult:
     """Judge the age of the service's newest verified backup against its RPO."""
     target = check.service or run.service_id
     plan, store = run.context.plan, run.context.store
@@ -39,16 +40,26 @@ def _judge(store: Store, service: str, limit: timedelta, now: datetime) -> Probe
     newer = unverified[-1].manifest.finished_at if unverified else None
     objective = format_duration(limit)
     if newest is not None and now - newest <= limit:
-        return up(f"newest verified backup of {service} is {_age(now - newest)} old "
-                  f"(RPO {objective})", age_seconds=round((now - newest).total_seconds()))
-    what = (f"newest verified backup of {service} is {_age(now - newest)} old"
-            if newest else f"no verified backup of {service}")
+        return up(
+            f"newest verified backup of {service} is {_age(now - newest)} old (RPO {objective})",
+            age_seconds=round((now - newest).total_seconds()),
+        )
+    what = (
+        f"newest verified backup of {service} is {_age(now - newest)} old"
+        if newest
+        else f"no verified backup of {service}"
+    )
     if newer is not None and (newest is None or newer > newest) and now - newer <= limit:
-        return degraded(f"{what}; a backup from {_age(now - newer)} ago is not verified yet "
-                        f"(run `reprise backup verify`)")
+        return degraded(
+            f"{what}; a backup from {_age(now - newer)} ago is not verified yet "
+            f"(run `reprise backup verify`)"
+        )
     return down(f"{what}, RPO is {objective}")
 
 
 def _age(delta: timedelta) -> str:
-    return format_duration(timedelta(seconds=max(60, round(delta.total_seconds() / 60) * 60))) \
-        if delta >= timedelta(minutes=1) else f"{delta.total_seconds():.0f}s"
+    return (
+        format_duration(timedelta(seconds=max(60, round(delta.total_seconds() / 60) * 60)))
+        if delta >= timedelta(minutes=1)
+        else f"{delta.total_seconds():.0f}s"
+    )

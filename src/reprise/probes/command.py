@@ -46,8 +46,13 @@ async def run_shell(command: str, *, flood_limit: int | None = FLOOD_LIMIT) -> S
     # The plan's own commands create the operator's files (a runbook's `tar x -C /var/www`):
     # they get the umask Reprise was started with, not the private one Reprise runs under.
     process = await asyncio.create_subprocess_shell(
-        command, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT, start_new_session=True, umask=operator_umask())
+        command,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True,
+        umask=operator_umask(),
+    )
     try:
         output, flooded = await _read_output(process, flood_limit)
         if flooded:
@@ -70,21 +75,26 @@ async def probe_command(check: CommandCheck, _run: ProbeRun) -> ProbeResult:
     last_line = text.splitlines()[-1][:200] if text else ""
     details = {"exit_code": code, "output": text[:2000]}
     if outcome.flooded:
-        return down(f"output flood: more than {FLOOD_LIMIT // (1024 * 1024)} MiB, killed",
-                    latency, **details)
+        return down(
+            f"output flood: more than {FLOOD_LIMIT // (1024 * 1024)} MiB, killed",
+            latency,
+            **details,
+        )
     if code in check.degraded_exit:
         return degraded(f"exit {code}: {last_line}", latency, **details)
     if code != check.expect_exit:
         why = f"killed by signal {-code}" if code < 0 else f"exit {code}"
         return down(f"{why} (expected {check.expect_exit}): {last_line}", latency, **details)
     if check.stdout_regex and not re.search(check.stdout_regex, text):
-        return down(f"output does not match {check.stdout_regex!r}: {last_line}", latency,
-                    **details)
+        return down(
+            f"output does not match {check.stdout_regex!r}: {last_line}", latency, **details
+        )
     return up(f"exit {code}: {last_line}" if last_line else f"exit {code}", latency, **details)
 
 
-async def _read_output(process: asyncio.subprocess.Process, flood_limit: int | None
-                       ) -> tuple[bytes, bool]:
+async def _read_output(
+    process: asyncio.subprocess.Process, flood_limit: int | None
+) -> tuple[bytes, bool]:
     """The first and last KEPT_OUTPUT / 2 bytes (with a marker for what was skipped)."""
     assert process.stdout is not None
     half = KEPT_OUTPUT // 2

@@ -33,7 +33,7 @@ async def probe_disk(check: DiskCheck, _run: ProbeRun) -> ProbeResult:
     return up(message, **details)
 
 
-def _below(percent: float, free: int, min_percent: float | None,
-           min_bytes: int | None) -> bool:
+def _below(percent: float, free: int, min_percent: float | None, min_bytes: int | None) -> bool:
     return (min_percent is not None and percent < min_percent) or (
-        min_bytes is not None and free < min_bytes)
+        min_bytes is not None and free < min_bytes
+    )

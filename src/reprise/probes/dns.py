@@ -26,28 +26,36 @@ async def probe_dns(check: DnsCheck, _run: ProbeRun) -> ProbeResult:
     where = f" at {check.resolver}:{check.resolver_port}" if check.resolver else ""
     started = time.perf_counter()
     try:
-        answer = await resolver.resolve(check.lookup, check.record_type, lifetime=lifetime,
-                                        search=False)
+        answer = await resolver.resolve(
+            check.lookup, check.record_type, lifetime=lifetime, search=False
+        )
     except dns.resolver.NXDOMAIN:
-        return down(f"{check.lookup}: name does not exist{where}",
-                    time.perf_counter() - started)
+        return down(f"{check.lookup}: name does not exist{where}", time.perf_counter() - started)
     except dns.resolver.NoAnswer:
-        return down(f"{check.lookup}: no {check.record_type} record{where}",
-                    time.perf_counter() - started)
+        return down(
+            f"{check.lookup}: no {check.record_type} record{where}", time.perf_counter() - started
+        )
     except dns.exception.Timeout:
-        return down(f"{check.lookup}: no answer{where} within {lifetime:g} s",
-                    time.perf_counter() - started)
+        return down(
+            f"{check.lookup}: no answer{where} within {lifetime:g} s", time.perf_counter() - started
+        )
     except (dns.exception.DNSException, OSError) as error:
-        return down(f"{check.lookup}: lookup failed{where} ({error})",
-                    time.perf_counter() - started)
+        return down(
+            f"{check.lookup}: lookup failed{where} ({error})", time.perf_counter() - started
+        )
     latency = time.perf_counter() - started
     values = sorted(_normalise(record.to_text()) for record in answer)
     missing = [value for value in check.expect if _normalise(value) not in values]
     if missing:
-        return down(f"{check.lookup} {check.record_type}: {', '.join(missing)} missing "
-                    f"(got {', '.join(values)})", latency, values=values)
-    return up(f"{check.lookup} {check.record_type}: {', '.join(values)[:200]}", latency,
-              values=values)
+        return down(
+            f"{check.lookup} {check.record_type}: {', '.join(missing)} missing "
+            f"(got {', '.join(values)})",
+            latency,
+            values=values,
+        )
+    return up(
+        f"{check.lookup} {check.record_type}: {', '.join(values)[:200]}", latency, values=values
+    )
 
 
 def _normalise(value: str) -> str:

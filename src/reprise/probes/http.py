@@ -33,9 +33,12 @@ class HttpClients:
         """The client for this verification setting, created on first use."""
         if verify not in self._clients:
             self._clients[verify] = httpx.AsyncClient(
-                verify=verify, follow_redirects=False, trust_env=False,
+                verify=verify,
+                follow_redirects=False,
+                trust_env=False,
                 headers={"User-Agent": "reprise-monitor"},
-                limits=httpx.Limits(max_connections=None, max_keepalive_connections=100))
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=100),
+            )
         return self._clients[verify]
 
     async def aclose(self) -> None:
@@ -51,16 +54,16 @@ async def probe_http(check: HttpCheck, run: ProbeRun) -> ProbeResult:
     timeout = check.timeout.total_seconds()
     started = time.perf_counter()
     try:
-        async with client.stream(check.method, check.url, headers=check.headers,
-                                 timeout=timeout) as response:
+        async with client.stream(
+            check.method, check.url, headers=check.headers, timeout=timeout
+        ) as response:
             body = await _read_limited(response)
             latency = time.perf_counter() - started
             stream = response.extensions.get("network_stream")
             ssl_object = stream.get_extra_info("ssl_object") if stream else None
             expiry = certificate_expiry(ssl_object)
     except httpx.TimeoutException:
-        return down(f"{check.url}: no answer within {timeout:g} s",
-                    time.perf_counter() - started)
+        return down(f"{check.url}: no answer within {timeout:g} s", time.perf_counter() - started)
     except httpx.HTTPError as error:
         latency = time.perf_counter() - started
         message = _describe_http(error, check.url)
@@ -108,18 +111,26 @@ def _judge(check: HttpCheck, status: int, body: bytes, latency: float) -> ProbeR
         return down(f"HTTP {status} (expected {expected})", latency, **details)
     text = body.decode("utf-8", "replace")
     if check.body_regex and not re.search(check.body_regex, text):
-        return down(f"HTTP {status}, but the body does not match {check.body_regex!r}",
-                    latency, **details)
+        return down(
+            f"HTTP {status}, but the body does not match {check.body_regex!r}", latency, **details
+        )
     if check.json_path:
         found, value = _json_value(text, check.json_path)
         if not found:
-            return down(f"HTTP {status}, but {check.json_path} is not in the JSON body",
-                        latency, **details)
+            return down(
+                f"HTTP {status}, but {check.json_path} is not in the JSON body", latency, **details
+            )
         details["json_value"] = value
-        if check.json_equals is not None and value != check.json_equals and str(value) != str(
-                check.json_equals):
-            return down(f"{check.json_path} is {value!r}, expected {check.json_equals!r}",
-                        latency, **details)
+        if (
+            check.json_equals is not None
+            and value != check.json_equals
+            and str(value) != str(check.json_equals)
+        ):
+            return down(
+                f"{check.json_path} is {value!r}, expected {check.json_equals!r}",
+                latency,
+                **details,
+            )
     return up(f"HTTP {status} in {latency * 1000:.0f} ms", latency, **details)
 
 

@@ -23,15 +23,16 @@ async def _line(reader: asyncio.StreamReader) -> str:
     return raw.decode("utf-8", "replace").rstrip("\r\n")
 
 
-async def _tagged(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, tag: str,
-                  command: str) -> list[str]:
+async def _tagged(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, tag: str, command: str
+) -> list[str]:
     writer.write(f"{tag} {command}\r\n".encode())
     await writer.drain()
     untagged: list[str] = []
     for _ in range(500):
         line = await _line(reader)
         if line.startswith(f"{tag} "):
-            status = line[len(tag) + 1:]
+            status = line[len(tag) + 1 :]
             if not status.upper().startswith("OK"):
                 raise ProtocolError(f"{command} answered {status[:80]}")
             return untagged
@@ -44,7 +45,7 @@ def _capabilities(lines: list[str]) -> list[str]:
         words = line.replace("[", " ").replace("]", " ").split()
         upper = [word.upper() for word in words]
         if "CAPABILITY" in upper:
-            return upper[upper.index("CAPABILITY") + 1:]
+            return upper[upper.index("CAPABILITY") + 1 :]
     return []
 
 
@@ -62,21 +63,27 @@ async def probe_imap(check: ImapCheck, _run: ProbeRun) -> ProbeResult:
         capabilities = _capabilities(await _tagged(reader, writer, "r1", "CAPABILITY"))
         if check.tls == "starttls":
             if "STARTTLS" not in capabilities:
-                return down(f"{target}: STARTTLS not offered", time.perf_counter() - started,
-                            capabilities=capabilities)
+                return down(
+                    f"{target}: STARTTLS not offered",
+                    time.perf_counter() - started,
+                    capabilities=capabilities,
+                )
             await _tagged(reader, writer, "r2", "STARTTLS")
             await writer.start_tls(context, server_hostname=check.host)
             capabilities = _capabilities(await _tagged(reader, writer, "r3", "CAPABILITY"))
-        expiry = (certificate_expiry(writer.get_extra_info("ssl_object"))
-                  if check.tls != "none" else None)
+        expiry = (
+            certificate_expiry(writer.get_extra_info("ssl_object")) if check.tls != "none" else None
+        )
         latency = time.perf_counter() - started
         writer.write(b"r4 LOGOUT\r\n")
         await writer.drain()
         if "IMAP4REV1" not in capabilities and "IMAP4REV2" not in capabilities:
-            return down(f"{target}: not an IMAP4 server (capabilities: "
-                        f"{' '.join(capabilities)[:80]})", latency, capabilities=capabilities)
+            return down(
+                f"{target}: not an IMAP4 server (capabilities: {' '.join(capabilities)[:80]})",
+                latency,
+                capabilities=capabilities,
+            )
         result = up(f"{target}: {greeting[5:60]}", latency, capabilities=capabilities)
         return expiry_verdict(result, expiry, check.cert_expiry_days)
 
-    return await converse(check.host, port,
-                          context if check.tls == "implicit" else None, talk)
+    return await converse(check.host, port, context if check.tls == "implicit" else None, talk)

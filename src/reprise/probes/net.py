@@ -69,7 +69,8 @@ async def converse(host: str, port: int, tls: ssl.SSLContext | None, talk: Talk)
     started = time.perf_counter()
     try:
         reader, writer = await asyncio.open_connection(
-            host, port, ssl=tls, server_hostname=host if tls is not None else None)
+            host, port, ssl=tls, server_hostname=host if tls is not None else None
+        )
     except (OSError, ssl.SSLError) as error:
         return down(describe(error, target), time.perf_counter() - started)
     try:

@@ -22,10 +22,12 @@ async def probe_postgres(check: PostgresCheck, _run: ProbeRun) -> ProbeResult:
     started = time.perf_counter()
     try:
         async with await psycopg.AsyncConnection.connect(
-                check.dsn, connect_timeout=timeout, autocommit=True,
-                options=f"-c statement_timeout={timeout * 1000} "
-                        "-c default_transaction_read_only=on",
-                application_name="reprise-monitor") as connection:
+            check.dsn,
+            connect_timeout=timeout,
+            autocommit=True,
+            options=f"-c statement_timeout={timeout * 1000} -c default_transaction_read_only=on",
+            application_name="reprise-monitor",
+        ) as connection:
             row = await (await connection.execute(check.query)).fetchone()
     except psycopg.Error as error:
         lines = str(error).strip().splitlines()
@@ -34,12 +36,18 @@ async def probe_postgres(check: PostgresCheck, _run: ProbeRun) -> ProbeResult:
     latency = time.perf_counter() - started
     got = None if row is None or not row else row[0]
     shown = "no row" if row is None else repr(got)
-    if check.expect is not None and str(got) != check.expect and not (
-            isinstance(got, bool) and check.expect.lower() in ("true", "t") and got):
-        return down(f"{where}: {check.query!r} returned {shown}, expected {check.expect!r}",
-                    latency)
-    return slow(up(f"{where}: {check.query!r} → {shown} in {latency * 1000:.0f} ms", latency),
-                check.degraded_latency)
+    if (
+        check.expect is not None
+        and str(got) != check.expect
+        and not (isinstance(got, bool) and check.expect.lower() in ("true", "t") and got)
+    ):
+        return down(
+            f"{where}: {check.query!r} returned {shown}, expected {check.expect!r}", latency
+        )
+    return slow(
+        up(f"{where}: {check.query!r} → {shown} in {latency * 1000:.0f} ms", latency),
+        check.degraded_latency,
+    )
 
 
 def describe_dsn(dsn: str) -> str:

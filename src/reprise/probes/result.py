@@ -23,9 +23,12 @@ class ProbeResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form used by `status --json` and `check --json`."""
-        return {"state": self.state, "message": self.message,
-                "latency_ms": None if self.latency is None else round(self.latency * 1000, 1),
-                "details": self.details}
+        return {
+            "state": self.state,
+            "message": self.message,
+            "latency_ms": None if self.latency is None else round(self.latency * 1000, 1),
+            "details": self.details,
+        }
 
 
 def up(message: str, latency: float | None = None, **details: Any) -> ProbeResult:
@@ -49,6 +52,9 @@ def slow(result: ProbeResult, threshold: timedelta | None) -> ProbeResult:
         return result
     limit = threshold.total_seconds()
     if result.latency > limit:
-        return degraded(f"{result.message}; slow: {result.latency * 1000:.0f} ms "
-                        f"> {limit * 1000:.0f} ms", result.latency, **result.details)
+        return degraded(
+            f"{result.message}; slow: {result.latency * 1000:.0f} ms > {limit * 1000:.0f} ms",
+            result.latency,
+            **result.details,
+        )
     return result

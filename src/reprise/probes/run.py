@@ -68,7 +68,7 @@ def check_line(name: str, message: str) -> str:
     refused``, not ``tcp 10.0.0.1:22: 10.0.0.1:22: connection refused``)."""
     target = name.split(" ", 1)[-1]
     if message.startswith(f"{target}: "):
-        message = message[len(target) + 2:]
+        message = message[len(target) + 2 :]
     return f"{name}: {message}"
 
 
@@ -90,14 +90,15 @@ async def run_check(check: Check, service_id: str, context: ProbeContext) -> Pro
     try:
         return await asyncio.wait_for(_probe(check, service_id, context), timeout)
     except TimeoutError:
-        message = (f"still running after {timeout:g} s: killed with its process group"
-                   if isinstance(check, CommandCheck) else f"no answer within {timeout:g} s")
+        message = (
+            f"still running after {timeout:g} s: killed with its process group"
+            if isinstance(check, CommandCheck)
+            else f"no answer within {timeout:g} s"
+        )
         return down(message, time.perf_counter() - started)
     except Exception as error:  # a probe bug must not stop the monitor
-        logger.exception("check %s of %s failed unexpectedly", describe_check(check),
-                         service_id)
-        return down(f"probe error: {type(error).__name__}: {error}",
-                    time.perf_counter() - started)
+        logger.exception("check %s of %s failed unexpectedly", describe_check(check), service_id)
+        return down(f"probe error: {type(error).__name__}: {error}", time.perf_counter() - started)
 
 
 async def _probe(check: Check, service_id: str, context: ProbeContext) -> ProbeResult:

@@ -33,8 +33,9 @@ async def _reply(reader: asyncio.StreamReader) -> tuple[int, list[str]]:
             raise ProtocolError("endless multi-line reply")
 
 
-async def _command(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                   command: str, expect: int) -> list[str]:
+async def _command(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, command: str, expect: int
+) -> list[str]:
     writer.write(command.encode() + b"\r\n")
     await writer.drain()
     code, lines = await _reply(reader)
@@ -52,22 +53,32 @@ async def probe_smtp(check: SmtpCheck, _run: ProbeRun) -> ProbeResult:
     async def talk(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> ProbeResult:
         code, banner = await _reply(reader)
         if code != 220:
-            return down(f"{target}: greeting {code} {' '.join(banner)[:80]}",
-                        time.perf_counter() - started)
+            return down(
+                f"{target}: greeting {code} {' '.join(banner)[:80]}", time.perf_counter() - started
+            )
         if check.expect_banner and not re.search(check.expect_banner, banner[0]):
-            return down(f"{target}: banner {banner[0][:80]!r} does not match "
-                        f"{check.expect_banner!r}", time.perf_counter() - started)
-        extensions = [line.split()[0].upper() for line in
-                      (await _command(reader, writer, "EHLO reprise.monitor", 250))[1:] if line]
+            return down(
+                f"{target}: banner {banner[0][:80]!r} does not match {check.expect_banner!r}",
+                time.perf_counter() - started,
+            )
+        extensions = [
+            line.split()[0].upper()
+            for line in (await _command(reader, writer, "EHLO reprise.monitor", 250))[1:]
+            if line
+        ]
         if check.tls == "starttls":
             if "STARTTLS" not in extensions:
-                return down(f"{target}: STARTTLS not offered", time.perf_counter() - started,
-                            extensions=extensions)
+                return down(
+                    f"{target}: STARTTLS not offered",
+                    time.perf_counter() - started,
+                    extensions=extensions,
+                )
             await _command(reader, writer, "STARTTLS", 220)
             await writer.start_tls(context, server_hostname=check.host)
             await _command(reader, writer, "EHLO reprise.monitor", 250)
-        expiry = (certificate_expiry(writer.get_extra_info("ssl_object"))
-                  if check.tls != "none" else None)
+        expiry = (
+            certificate_expiry(writer.get_extra_info("ssl_object")) if check.tls != "none" else None
+        )
         latency = time.perf_counter() - started
         writer.write(b"QUIT\r\n")
         await writer.drain()
@@ -75,5 +86,6 @@ async def probe_smtp(check: SmtpCheck, _run: ProbeRun) -> ProbeResult:
         result = up(f"{target}: {banner[0][:60]}{tls}", latency, extensions=extensions)
         return expiry_verdict(result, expiry, check.cert_expiry_days)
 
-    return await converse(check.host, check.port,
-                          context if check.tls == "implicit" else None, talk)
+    return await converse(
+        check.host, check.port, context if check.tls == "implicit" else None, talk
+    )

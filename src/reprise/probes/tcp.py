@@ -29,10 +29,12 @@ async def probe_tcp(check: TcpCheck, _run: ProbeRun) -> ProbeResult:
             return slow(up(f"{target} accepts connections", latency), check.degraded_latency)
         line = (await reader.readline()).decode("utf-8", "replace").strip()
         if not re.search(check.expect_banner, line):
-            return down(f"{target}: banner {line[:80]!r} does not match "
-                        f"{check.expect_banner!r}", latency, banner=line[:200])
+            return down(
+                f"{target}: banner {line[:80]!r} does not match {check.expect_banner!r}",
+                latency,
+                banner=line[:200],
+            )
         result = up(f"{target}: {line[:80]}", latency, banner=line[:200])
         return slow(result, check.degraded_latency)
     finally:
         await close_quietly(writer)
-

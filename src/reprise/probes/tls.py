@@ -27,20 +27,29 @@ async def probe_tls(check: TlsCheck, _run: ProbeRun) -> ProbeResult:
     started = time.perf_counter()
     try:
         _reader, writer = await asyncio.open_connection(
-            check.host, check.port, ssl=client_context(check.verify_tls),
-            server_hostname=check.server_name or check.host)
+            check.host,
+            check.port,
+            ssl=client_context(check.verify_tls),
+            server_hostname=check.server_name or check.host,
+        )
     except (OSError, ssl.SSLError) as error:
         latency = time.perf_counter() - started
-        note = (await expiry_note(check.host, check.port, check.server_name)
-                if isinstance(error, ssl.SSLCertVerificationError) else "")
+        note = (
+            await expiry_note(check.host, check.port, check.server_name)
+            if isinstance(error, ssl.SSLCertVerificationError)
+            else ""
+        )
         return down(f"{target}: {describe(error, target)}{note}", latency)
     try:
         latency = time.perf_counter() - started
         expiry = certificate_expiry(writer.get_extra_info("ssl_object"))
         if expiry is None:
             return down(f"{target}: no certificate presented", latency)
-        return expiry_verdict(up(f"{target}: certificate valid until "
-                                 f"{expiry:%Y-%m-%d}", latency),
-                              expiry, check.warn_days, check.critical_days)
+        return expiry_verdict(
+            up(f"{target}: certificate valid until {expiry:%Y-%m-%d}", latency),
+            expiry,
+            check.warn_days,
+            check.critical_days,
+        )
     finally:
         await close_quietly(writer)

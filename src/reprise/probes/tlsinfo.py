@@ -37,23 +37,29 @@ def days_left(expiry: datetime, now: datetime | None = None) -> float:
     return (expiry - (now or datetime.now(UTC))).total_seconds() / 86400
 
 
-def expiry_verdict(result: ProbeResult, expiry: datetime | None, warn_days: int,
-                   critical_days: int | None = None) -> ProbeResult:
+def expiry_verdict(
+    result: ProbeResult, expiry: datetime | None, warn_days: int, critical_days: int | None = None
+) -> ProbeResult:
     """``result`` made degraded (or down) when the certificate expires soon or has expired."""
     if expiry is None or result.state == "down":
         return result
     left = days_left(expiry)
-    details = {**result.details, "certificate_expires": expiry.isoformat(),
-               "certificate_days_left": round(left, 1)}
+    details = {
+        **result.details,
+        "certificate_expires": expiry.isoformat(),
+        "certificate_days_left": round(left, 1),
+    }
     when = expiry.strftime("%Y-%m-%d")
     if left < 0:
         return down(f"certificate expired on {when}", result.latency, **details)
     if critical_days is not None and left < critical_days:
-        return down(f"certificate expires in {left:.0f} days ({when})", result.latency,
-                    **details)
+        return down(f"certificate expires in {left:.0f} days ({when})", result.latency, **details)
     if left < warn_days:
-        return degraded(f"{result.message}; certificate expires in {left:.0f} days ({when})",
-                        result.latency, **details)
+        return degraded(
+            f"{result.message}; certificate expires in {left:.0f} days ({when})",
+            result.latency,
+            **details,
+        )
     return ProbeResult(result.state, result.message, result.latency, details)
 
 
@@ -68,8 +74,12 @@ async def expiry_note(host: str, port: int, server_name: str | None = None) -> s
     """After a refused certificate, look at it unverified: "; it also expired on …" when
     it has, so that the operator learns both problems at once ("" otherwise)."""
     with contextlib.suppress(OSError, ssl.SSLError, TimeoutError):
-        _reader, writer = await asyncio.wait_for(asyncio.open_connection(
-            host, port, ssl=client_context(False), server_hostname=server_name or host), 3)
+        _reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(
+                host, port, ssl=client_context(False), server_hostname=server_name or host
+            ),
+            3,
+        )
         try:
             expiry = certificate_expiry(writer.get_extra_info("ssl_object"))
         finally:

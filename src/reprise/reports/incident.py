@@ -84,36 +84,63 @@ def _rows(plan: Plan, incident: Incident, now: datetime) -> list[Row]:
         ttr = affected.resolved_at - failed_at if affected.resolved_at else None
         rto = plan.rto(service)
         end = incident.closed_at or now
-        rows.append(Row(
-            service.id, service.name, service.category, service.criticality,
-            entry.recovery_priority, affected.initial_state, affected.state,
-            affected.target_at, affected.resolved_at, _problem(incident, service.id),
-            [task.title for task in entry.tasks], rto, ttr, end - failed_at,
-            None if ttr is None else ttr <= rto,
-            [(r.at, r.state, r.source) for r in incident.history(service.id)]))
+        rows.append(
+            Row(
+                service.id,
+                service.name,
+                service.category,
+                service.criticality,
+                entry.recovery_priority,
+                affected.initial_state,
+                affected.state,
+                affected.target_at,
+                affected.resolved_at,
+                _problem(incident, service.id),
+                [task.title for task in entry.tasks],
+                rto,
+                ttr,
+                end - failed_at,
+                None if ttr is None else ttr <= rto,
+                [(r.at, r.state, r.source) for r in incident.history(service.id)],
+            )
+        )
     return rows
 
 
-def _followups(plan: Plan, incident: Incident, runs: list[RunRecord],
-               labels: dict[str, str]) -> list[str]:
+def _followups(
+    plan: Plan, incident: Incident, runs: list[RunRecord], labels: dict[str, str]
+) -> list[str]:
     not_up = {s.service for s in incident.services if s.state != "up"}
-    items = [labels["followup_service"].format(service=s.service,
-                                               state=labels[f"state_{s.state}"])
-             for s in incident.services if s.state != "up"]
+    items = [
+        labels["followup_service"].format(service=s.service, state=labels[f"state_{s.state}"])
+        for s in incident.services
+        if s.state != "up"
+    ]
     for task in incident.tasks:
         if task.status in ("todo", "doing") and (task.service in not_up or task.service is None):
-            items.append(labels["followup_task"].format(
-                id=task.id, service=task.service or "-", title=task.title,
-                status=labels[f"task_{task.status}"], role=task.role or "-"))
+            items.append(
+                labels["followup_task"].format(
+                    id=task.id,
+                    service=task.service or "-",
+                    title=task.title,
+                    status=labels[f"task_{task.status}"],
+                    role=task.role or "-",
+                )
+            )
         elif task.status == "skipped":
-            items.append(labels["followup_skipped"].format(
-                id=task.id, service=task.service or "-", title=task.title,
-                note=task.note or "-"))
+            items.append(
+                labels["followup_skipped"].format(
+                    id=task.id, service=task.service or "-", title=task.title, note=task.note or "-"
+                )
+            )
     for run in runs:
         if run.status in ("failed", "waiting") and run.steps:
             last = run.steps[-1]
-            items.append(labels["followup_run"].format(
-                scenario=run.scenario, step=last.position + 1, message=last.message))
+            items.append(
+                labels["followup_run"].format(
+                    scenario=run.scenario, step=last.position + 1, message=last.message
+                )
+            )
     return items
 
 
@@ -123,37 +150,55 @@ def timeline_text(entry: TimelineEntry, labels: dict[str, str]) -> str:
     details = entry.details
     if entry.kind == "state" and {"service", "from", "to"} <= details.keys():
         return labels["timeline_state"].format(
-            service=details["service"], old=labels.get(f"state_{details['from']}", ""),
-            new=labels.get(f"state_{details['to']}", ""), source=details.get("source", ""))
+            service=details["service"],
+            old=labels.get(f"state_{details['from']}", ""),
+            new=labels.get(f"state_{details['to']}", ""),
+            source=details.get("source", ""),
+        )
     if entry.kind == "service" and {"service", "state"} <= details.keys():
         return labels["timeline_joined"].format(
-            service=details["service"], state=labels.get(f"state_{details['state']}", ""),
-            source=details.get("source", ""))
+            service=details["service"],
+            state=labels.get(f"state_{details['state']}", ""),
+            source=details.get("source", ""),
+        )
     if entry.kind == "task" and {"task", "from", "to"} <= details.keys():
         return labels["timeline_task"].format(
-            id=details["task"], old=labels.get(f"task_{details['from']}", ""),
-            new=labels.get(f"task_{details['to']}", "")) + _after(entry.text, " — ")
+            id=details["task"],
+            old=labels.get(f"task_{details['from']}", ""),
+            new=labels.get(f"task_{details['to']}", ""),
+        ) + _after(entry.text, " — ")
     return entry.text
 
 
 def _after(text: str, marker: str) -> str:
-    return text[text.index(marker):] if marker in text else ""
+    return text[text.index(marker) :] if marker in text else ""
 
 
 def _environment(language: str) -> Environment:
     environment = Environment(
         loader=PackageLoader("reprise.reports", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
-        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-        keep_trailing_newline=True)
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
     environment.filters["md"] = markdown_text
     environment.filters["duration"] = lambda delta: human_duration(delta, language)
     return environment
 
 
-def render_report(plan: Plan, incident: Incident, runs: list[RunRecord], *, now: datetime,
-                  fmt: str = "md", language: str | None = None,
-                  kind: str | None = None, since: datetime | None = None) -> str:
+def render_report(
+    plan: Plan,
+    incident: Incident,
+    runs: list[RunRecord],
+    *,
+    now: datetime,
+    fmt: str = "md",
+    language: str | None = None,
+    kind: str | None = None,
+    since: datetime | None = None,
+) -> str:
     """Render a report. ``kind`` is ``final`` (the default once closed) or ``progress``
     (the default while open); ``since`` limits a progress report's news."""
     language = language or plan.organisation.language
@@ -171,8 +216,11 @@ def render_report(plan: Plan, incident: Incident, runs: list[RunRecord], *, now:
 
     def response(priority: str) -> str:
         setting = getattr(plan.priorities, priority).response
-        return labels["next_business_day"] if setting == "next_business_day" \
+        return (
+            labels["next_business_day"]
+            if setting == "next_business_day"
             else human_duration(setting, language)
+        )
 
     def describe(action: NextAction) -> str:
         if action.task is None:
@@ -183,26 +231,47 @@ def render_report(plan: Plan, incident: Incident, runs: list[RunRecord], *, now:
     rows = _rows(plan, incident, now)
     actions, waiting = next_actions(plan, incident) if incident.status == "open" else ([], [])
     roles = {role.id: role for role in plan.roles}
-    involved = list(dict.fromkeys(
-        [incident.commander or ""] + [t.role or "" for t in incident.tasks]
-        + list(plan.communication.audiences)))
+    involved = list(
+        dict.fromkeys(
+            [incident.commander or ""]
+            + [t.role or "" for t in incident.tasks]
+            + list(plan.communication.audiences)
+        )
+    )
     context: dict[str, Any] = {
-        "t": labels, "kind": kind, "language": language, "incident": incident,
-        "organisation": plan.organisation.name, "timezone": plan.organisation.timezone,
-        "now": now, "when": when, "response": response, "rows": rows,
+        "t": labels,
+        "kind": kind,
+        "language": language,
+        "incident": incident,
+        "organisation": plan.organisation.name,
+        "timezone": plan.organisation.timezone,
+        "now": now,
+        "when": when,
+        "response": response,
+        "rows": rows,
         "objectives": plan.objectives,
-        "strategy": [(p, [row for row in rows if row.priority == p])
-                     for p in ("P1", "P2", "P3") if any(row.priority == p for row in rows)],
-        "roles": [(roles[r].title, members(plan, r), roles[r].responsibilities)
-                  for r in involved if r in roles],
-        "commander": roles[incident.commander].title if incident.commander in roles
+        "strategy": [
+            (p, [row for row in rows if row.priority == p])
+            for p in ("P1", "P2", "P3")
+            if any(row.priority == p for row in rows)
+        ],
+        "roles": [
+            (roles[r].title, members(plan, r), roles[r].responsibilities)
+            for r in involved
+            if r in roles
+        ],
+        "commander": roles[incident.commander].title
+        if incident.commander in roles
         else incident.commander,
         "every": human_duration(plan.communication.progress_report_every, language),
-        "audiences": ", ".join(roles[a].title for a in plan.communication.audiences
-                               if a in roles) or labels["nobody"],
+        "audiences": ", ".join(roles[a].title for a in plan.communication.audiences if a in roles)
+        or labels["nobody"],
         "timeline": [e for e in incident.timeline if since is None or e.at > since],
-        "runs": runs, "followups": _followups(plan, incident, runs, labels),
-        "actions": actions, "waiting": waiting, "describe": describe,
+        "runs": runs,
+        "followups": _followups(plan, incident, runs, labels),
+        "actions": actions,
+        "waiting": waiting,
+        "describe": describe,
         "event_text": lambda entry: timeline_text(entry, labels),
         "duration": (incident.closed_at or now) - incident.opened_at,
     }

@@ -45,8 +45,7 @@ LABELS: dict[str, dict[str, str]] = {
         "priority_P1": "Critique (Priorité 1)",
         "priority_P2": "Majeur (Priorité 2)",
         "priority_P3": "Mineur (Priorité 3)",
-        "strategy_text": "Prise en charge sous {response} ; reprise dans l'ordre des "
-                         "dépendances.",
+        "strategy_text": "Prise en charge sous {response} ; reprise dans l'ordre des dépendances.",
         "procedures": "Procédures de remise en état",
         "problem": "Problème",
         "actions": "Action de reprise",
@@ -100,7 +99,7 @@ LABELS: dict[str, dict[str, str]] = {
         "action_start": "commencer la tâche {id} : {title}",
         "action_continue": "poursuivre la tâche {id} : {title}",
         "action_check": "toutes les tâches sont faites ou ignorées mais l'élément est {state} : "
-                        "le vérifier, ou le déclarer rétabli",
+        "le vérifier, ou le déclarer rétabli",
         "waits_for": "{service} attend {others}",
         "nothing_new": "Rien de nouveau.",
         "state_down": "Défaillant",
@@ -212,7 +211,7 @@ LABELS: dict[str, dict[str, str]] = {
         "action_start": "start task {id}: {title}",
         "action_continue": "carry on with task {id}: {title}",
         "action_check": "every task is done or skipped but it is still {state}: check it, "
-                        "or mark it up by hand",
+        "or mark it up by hand",
         "waits_for": "{service} waits for {others}",
         "nothing_new": "Nothing new.",
         "state_down": "Down",

@@ -58,11 +58,13 @@ class Repository:
             base = trusted_keys(self.keys) if self.keys is not None else Trust()
             if not base.keys:
                 notes = f" ({'; '.join(base.notes)})" if base.notes else ""
-                raise InputError(f"the plan trusts no signing key{notes}, so no backup of "
-                                 f"repository {self.name!r} can be verified",
-                                 hint="set keys.signing_key, or list the backup hosts' "
-                                      "public keys (file or SHA256:… fingerprint) in "
-                                      "keys.trusted_signing_keys")
+                raise InputError(
+                    f"the plan trusts no signing key{notes}, so no backup of "
+                    f"repository {self.name!r} can be verified",
+                    hint="set keys.signing_key, or list the backup hosts' "
+                    "public keys (file or SHA256:… fingerprint) in "
+                    "keys.trusted_signing_keys",
+                )
             self._trust = base.resolved(self.config_or_none())
         return self._trust
 
@@ -78,8 +80,10 @@ def open_backend(plan: Plan, name: str) -> Backend:
     config = plan.repositories.get(name)
     if config is None:
         known = ", ".join(sorted(plan.repositories)) or "none"
-        raise InputError(f"no repository named {name!r} in the plan (known: {known})",
-                         hint="use a name under `repositories:`")
+        raise InputError(
+            f"no repository named {name!r} in the plan (known: {known})",
+            hint="use a name under `repositories:`",
+        )
     if config.kind == "local":
         return LocalBackend(config.path)
     from reprise.repository.s3 import S3Backend
@@ -149,5 +153,12 @@ def read_signed(backend: Backend, prefix: str) -> tuple[bytes, bytes]:
     return manifest, signature
 
 
-__all__ = ["BackupFolder", "NotFoundError", "Repository", "open_backend", "open_repository",
-           "read_signed", "scan_folders"]
+__all__ = [
+    "BackupFolder",
+    "NotFoundError",
+    "Repository",
+    "open_backend",
+    "open_repository",
+    "read_signed",
+    "scan_folders",
+]

@@ -76,8 +76,10 @@ def check_key(key: str) -> str:
     """Refuse keys that could leave the repository (``..``, absolute, odd characters)."""
     parts = key.split("/")
     if not parts or any(not _KEY_PART.match(part) for part in parts):
-        raise InputError(f"invalid repository object name {key!r}",
-                         hint="names are '/'-separated words of letters, digits, '.', '_', '-'")
+        raise InputError(
+            f"invalid repository object name {key!r}",
+            hint="names are '/'-separated words of letters, digits, '.', '_', '-'",
+        )
     return key
 
 

@@ -54,11 +54,14 @@ class RepositoryConfig(BaseModel):
 def new_config(recipients: list[str], signing_public_pems: list[bytes]) -> RepositoryConfig:
     """The config of a new repository trusting these keys."""
     return RepositoryConfig(
-        created=datetime.now(UTC).replace(microsecond=0), created_by=f"reprise {__version__}",
+        created=datetime.now(UTC).replace(microsecond=0),
+        created_by=f"reprise {__version__}",
         recipients=recipients,
-        signing_keys=[SigningPublicKey(fingerprint=public_key_fingerprint(pem),
-                                       pem=pem.decode("ascii"))
-                      for pem in signing_public_pems])
+        signing_keys=[
+            SigningPublicKey(fingerprint=public_key_fingerprint(pem), pem=pem.decode("ascii"))
+            for pem in signing_public_pems
+        ],
+    )
 
 
 def encode_config(config: RepositoryConfig) -> bytes:
@@ -71,8 +74,10 @@ def read_config(backend: Backend, name: str) -> RepositoryConfig:
     try:
         data = get_bytes(backend, CONFIG_KEY, limit=1024 * 1024)
     except NotFoundError as error:
-        raise OperationError(f"repository {name!r} ({backend.description}) is not initialised",
-                             hint=f"run: reprise repo init {name}") from error
+        raise OperationError(
+            f"repository {name!r} ({backend.description}) is not initialised",
+            hint=f"run: reprise repo init {name}",
+        ) from error
     try:
         raw = json.loads(data)
         if not isinstance(raw, dict) or raw.get("format") != FORMAT_NAME:
@@ -81,16 +86,20 @@ def read_config(backend: Backend, name: str) -> RepositoryConfig:
             raise OperationError(
                 f"{backend.description}/{CONFIG_KEY}: repository format version "
                 f"{raw.get('version')} is not supported by this Reprise (knows {FORMAT_VERSION})",
-                hint="upgrade Reprise")
+                hint="upgrade Reprise",
+            )
         return RepositoryConfig.model_validate(raw)
     except (ValueError, ValidationError) as error:
-        raise VerificationError(f"{backend.description}/{CONFIG_KEY}: unreadable repository "
-                                f"file ({str(error).splitlines()[0]})",
-                                hint="restore it from another copy of the repository") from error
+        raise VerificationError(
+            f"{backend.description}/{CONFIG_KEY}: unreadable repository "
+            f"file ({str(error).splitlines()[0]})",
+            hint="restore it from another copy of the repository",
+        ) from error
 
 
-def disagreements(config: RepositoryConfig | None, trust: Trust,
-                  accepted_recipients: list[str] | None, where: str) -> list[str]:
+def disagreements(
+    config: RepositoryConfig | None, trust: Trust, accepted_recipients: list[str] | None, where: str
+) -> list[str]:
     """Where the repository file disagrees with what the plan trusts and what was accepted:
     one line each, for warnings (the file is never believed)."""
     if config is None:
@@ -101,20 +110,24 @@ def disagreements(config: RepositoryConfig | None, trust: Trust,
         try:
             actual = public_key_fingerprint(entry.pem.encode("ascii"))
         except (ValueError, TypeError, UnicodeError):
-            found.append(f"{where}: lists an unreadable public key as {entry.fingerprint}; "
-                         "ignored")
+            found.append(f"{where}: lists an unreadable public key as {entry.fingerprint}; ignored")
             continue
         if actual != entry.fingerprint:
-            found.append(f"{where}: lists key {actual} under the fingerprint "
-                         f"{entry.fingerprint} (forged entry); ignored")
+            found.append(
+                f"{where}: lists key {actual} under the fingerprint "
+                f"{entry.fingerprint} (forged entry); ignored"
+            )
         if actual not in trusted:
-            found.append(f"{where}: lists signing key {actual}, which the plan does not "
-                         "trust; ignored")
+            found.append(
+                f"{where}: lists signing key {actual}, which the plan does not trust; ignored"
+            )
     if accepted_recipients is not None:
         added = sorted(set(config.recipients) - set(accepted_recipients))
         removed = sorted(set(accepted_recipients) - set(config.recipients))
         if added or removed:
-            found.append(f"{where}: its recipients differ from the accepted set ("
-                         + ", ".join([f"+{item}" for item in added]
-                                     + [f"-{item}" for item in removed]) + "); ignored")
+            found.append(
+                f"{where}: its recipients differ from the accepted set ("
+                + ", ".join([f"+{item}" for item in added] + [f"-{item}" for item in removed])
+                + "); ignored"
+            )
     return found

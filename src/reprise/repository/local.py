@@ -27,13 +27,17 @@ TEMPORARY_MARK = ".tmp-"
 def storage_error(error: OSError, path: Path | str, doing: str) -> OperationError:
     """One clear message for a failed write or read, with the usual fix."""
     if error.errno == errno.ENOSPC:
-        return OperationError(f"{path}: no space left on the device while {doing}",
-                              hint="free space (reprise backup prune) or grow the volume",
-                              retryable=True)
+        return OperationError(
+            f"{path}: no space left on the device while {doing}",
+            hint="free space (reprise backup prune) or grow the volume",
+            retryable=True,
+        )
     if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return OperationError(f"{path}: not writable ({error.strerror})",
-                              hint="check the owner and mode of the repository folder, or "
-                                   "that it is not mounted read-only")
+        return OperationError(
+            f"{path}: not writable ({error.strerror})",
+            hint="check the owner and mode of the repository folder, or "
+            "that it is not mounted read-only",
+        )
     return OperationError(f"{path}: {error.strerror or error} while {doing}", retryable=True)
 
 
@@ -64,8 +68,7 @@ class _LocalWriter:
         self._temporary = final.with_name(f".{final.name}{TEMPORARY_MARK}{secrets.token_hex(4)}")
         try:
             make_private_dirs(final.parent)
-            self._handle: BinaryIO | None = os.fdopen(create_private_file(self._temporary),
-                                                      "wb")
+            self._handle: BinaryIO | None = os.fdopen(create_private_file(self._temporary), "wb")
         except OSError as error:
             raise storage_error(error, final.parent, "creating a file") from error
 
@@ -121,7 +124,8 @@ class LocalBackend:
                 raise OperationError(
                     f"{current}: a symbolic link inside the repository; refusing to follow it",
                     hint="Reprise never creates one: whoever can write the repository put it "
-                         "there. Examine it, then remove it")
+                    "there. Examine it, then remove it",
+                )
         return self.root.joinpath(*parts)
 
     def where(self, key: str) -> str:
@@ -152,21 +156,22 @@ class LocalBackend:
         """The file opened for reading."""
         path = self._path(key)
         try:
-            descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
-                                 | os.O_CLOEXEC)
+            descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
         except FileNotFoundError as error:
             raise NotFoundError(key) from error
         except OSError as error:
             if error.errno == errno.ELOOP:
-                raise OperationError(f"{path}: a symbolic link inside the repository; "
-                                     "refusing to follow it",
-                                     hint="Reprise never creates one: whoever can write the "
-                                          "repository put it there") from error
+                raise OperationError(
+                    f"{path}: a symbolic link inside the repository; refusing to follow it",
+                    hint="Reprise never creates one: whoever can write the repository put it there",
+                ) from error
             raise storage_error(error, path, "reading") from error
         if not stat.S_ISREG(os.fstat(descriptor).st_mode):
             os.close(descriptor)
-            raise OperationError(f"{path}: not a regular file (a device, a FIFO or a folder "
-                                 "inside the repository)", hint="remove it")
+            raise OperationError(
+                f"{path}: not a regular file (a device, a FIFO or a folder inside the repository)",
+                hint="remove it",
+            )
         os.set_blocking(descriptor, True)
         return os.fdopen(descriptor, "rb")
 

@@ -27,9 +27,11 @@ def s3_error(error: Exception, where: str, doing: str) -> OperationError:
     from botocore.exceptions import ClientError, NoCredentialsError
 
     if isinstance(error, NoCredentialsError):
-        return OperationError(f"{where}: no S3 credentials found",
-                              hint="set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or a "
-                                   "profile) in the environment or the plan's .env")
+        return OperationError(
+            f"{where}: no S3 credentials found",
+            hint="set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or a "
+            "profile) in the environment or the plan's .env",
+        )
     if isinstance(error, ClientError):
         code = error.response.get("Error", {}).get("Code", "?")
         message = error.response.get("Error", {}).get("Message", "")
@@ -39,11 +41,16 @@ def s3_error(error: Exception, where: str, doing: str) -> OperationError:
             "InvalidAccessKeyId": "check AWS_ACCESS_KEY_ID",
             "SignatureDoesNotMatch": "check AWS_SECRET_ACCESS_KEY",
         }
-        return OperationError(f"{where}: S3 refused {doing}: {code} {message}".rstrip(),
-                              hint=hints.get(code), retryable=code not in hints)
-    return OperationError(f"{where}: S3 unreachable while {doing}: {error}",
-                          hint="check endpoint_url, the network and that the S3 service runs",
-                          retryable=True)
+        return OperationError(
+            f"{where}: S3 refused {doing}: {code} {message}".rstrip(),
+            hint=hints.get(code),
+            retryable=code not in hints,
+        )
+    return OperationError(
+        f"{where}: S3 unreachable while {doing}: {error}",
+        hint="check endpoint_url, the network and that the S3 service runs",
+        retryable=True,
+    )
 
 
 class _S3Writer:
@@ -73,15 +80,25 @@ class _S3Writer:
     def _upload_part(self) -> None:
         client = self._backend.client
         if self._upload_id is None:
-            response = self._call("starting an upload", client.create_multipart_upload,
-                                  Bucket=self._backend.bucket, Key=self._backend.full(self._key),
-                                  **self._lock_args)
+            response = self._call(
+                "starting an upload",
+                client.create_multipart_upload,
+                Bucket=self._backend.bucket,
+                Key=self._backend.full(self._key),
+                **self._lock_args,
+            )
             self._upload_id = response["UploadId"]
         number = len(self._parts) + 1
         # The buffer itself is the body (no copy): memory stays at one part.
-        response = self._call("uploading a part", client.upload_part,
-                              Bucket=self._backend.bucket, Key=self._backend.full(self._key),
-                              UploadId=self._upload_id, PartNumber=number, Body=self._buffer)
+        response = self._call(
+            "uploading a part",
+            client.upload_part,
+            Bucket=self._backend.bucket,
+            Key=self._backend.full(self._key),
+            UploadId=self._upload_id,
+            PartNumber=number,
+            Body=self._buffer,
+        )
         self._buffer.clear()
         self._parts.append({"PartNumber": number, "ETag": response["ETag"]})
 
@@ -89,15 +106,25 @@ class _S3Writer:
         assert self._open, "commit after commit or abort"
         client = self._backend.client
         if self._upload_id is None:
-            self._call("uploading", client.put_object, Bucket=self._backend.bucket,
-                       Key=self._backend.full(self._key), Body=self._buffer,
-                       **self._lock_args)
+            self._call(
+                "uploading",
+                client.put_object,
+                Bucket=self._backend.bucket,
+                Key=self._backend.full(self._key),
+                Body=self._buffer,
+                **self._lock_args,
+            )
         else:
             if self._buffer:
                 self._upload_part()
-            self._call("completing an upload", client.complete_multipart_upload,
-                       Bucket=self._backend.bucket, Key=self._backend.full(self._key),
-                       UploadId=self._upload_id, MultipartUpload={"Parts": self._parts})
+            self._call(
+                "completing an upload",
+                client.complete_multipart_upload,
+                Bucket=self._backend.bucket,
+                Key=self._backend.full(self._key),
+                UploadId=self._upload_id,
+                MultipartUpload={"Parts": self._parts},
+            )
         self._buffer = bytearray()
         self._open = False
 
@@ -110,8 +137,10 @@ class _S3Writer:
             # Best effort; a bucket lifecycle rule cleans up what a crash leaves.
             with contextlib.suppress(Exception):
                 self._backend.client.abort_multipart_upload(
-                    Bucket=self._backend.bucket, Key=self._backend.full(self._key),
-                    UploadId=self._upload_id)
+                    Bucket=self._backend.bucket,
+                    Key=self._backend.full(self._key),
+                    UploadId=self._upload_id,
+                )
 
 
 class S3Backend:
@@ -139,8 +168,7 @@ class S3Backend:
         if not immutable or self.object_lock is None:
             return {}
         until = datetime.now(UTC) + timedelta(days=self.object_lock.days)
-        return {"ObjectLockMode": self.object_lock.mode.upper(),
-                "ObjectLockRetainUntilDate": until}
+        return {"ObjectLockMode": self.object_lock.mode.upper(), "ObjectLockRetainUntilDate": until}
 
     def open_writer(self, key: str, *, immutable: bool = True) -> _S3Writer:
         """Start an upload; immutable objects get the plan's Object Lock retention."""
@@ -151,8 +179,9 @@ class S3Backend:
         from botocore.exceptions import ClientError
 
         try:
-            self.client.put_object(Bucket=self.bucket, Key=self.full(key), Body=data,
-                                   IfNoneMatch="*")
+            self.client.put_object(
+                Bucket=self.bucket, Key=self.full(key), Body=data, IfNoneMatch="*"
+            )
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if code in ("PreconditionFailed", "ConditionalRequestConflict", "412"):
@@ -183,8 +212,9 @@ class S3Backend:
         try:
             for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
                 for item in page.get("Contents", []):
-                    yield ObjectInfo(item["Key"][len(self.prefix):], item["Size"],
-                                     item["LastModified"])
+                    yield ObjectInfo(
+                        item["Key"][len(self.prefix) :], item["Size"], item["LastModified"]
+                    )
         except Exception as error:
             raise s3_error(error, self.where(prefix), "listing") from error
 
@@ -214,7 +244,9 @@ def _make_client(config: S3Repository) -> S3Client:
     import boto3
     from botocore.config import Config
 
-    settings = Config(connect_timeout=10, read_timeout=120,
-                      retries={"max_attempts": 4, "mode": "standard"})
-    return boto3.client("s3", endpoint_url=config.endpoint_url, region_name=config.region,
-                        config=settings)
+    settings = Config(
+        connect_timeout=10, read_timeout=120, retries={"max_attempts": 4, "mode": "standard"}
+    )
+    return boto3.client(
+        "s3", endpoint_url=config.endpoint_url, region_name=config.region, config=settings
+    )

@@ -29,8 +29,9 @@ class TrustError(VerificationError):
     by callers, ``moved`` or ``replayed``.
     """
 
-    def __init__(self, message: str, *, problem: str, hint: str | None = None,
-                 found: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, problem: str, hint: str | None = None, found: str | None = None
+    ) -> None:
         super().__init__(message, hint=hint)
         self.problem = problem
         self.found = found
@@ -73,10 +74,15 @@ class Trust:
                 published[public_key_fingerprint(pem)] = pem
             except (ValueError, TypeError, UnicodeError):
                 continue
-        return Trust(tuple(key if key.pem is not None else
-                           TrustedKey(key.fingerprint, key.origin,
-                                      published.get(key.fingerprint))
-                           for key in self.keys), self.notes)
+        return Trust(
+            tuple(
+                key
+                if key.pem is not None
+                else TrustedKey(key.fingerprint, key.origin, published.get(key.fingerprint))
+                for key in self.keys
+            ),
+            self.notes,
+        )
 
     def signer(self, data: bytes, signature: bytes) -> str | None:
         """The fingerprint of the trusted key that made ``signature`` over ``data``."""
@@ -104,17 +110,27 @@ def _verifies(pem: bytes, data: bytes, signature: bytes) -> bool:
     return True
 
 
-def check_signature(data: bytes, signature: bytes, trust: Trust, where: str, *,
-                    claimed: str | None, config: RepositoryConfig | None = None,
-                    what: str = "backup") -> str:
+def check_signature(
+    data: bytes,
+    signature: bytes,
+    trust: Trust,
+    where: str,
+    *,
+    claimed: str | None,
+    config: RepositoryConfig | None = None,
+    what: str = "backup",
+) -> str:
     """The fingerprint of the trusted key that signed ``data``; raises TrustError naming
     the key found (or claimed) and the keys trusted. ``claimed`` (the signer the object
     names) is reported, never believed; ``config`` (the repository file) only helps to
     tell a foreign key from an alteration."""
     if len(signature) != SIGNATURE_SIZE:
-        raise TrustError(f"{where}: not an Ed25519 signature ({len(signature)} bytes, "
-                         f"expected {SIGNATURE_SIZE})", problem="damaged",
-                         hint=f"the {what} is damaged; use another one")
+        raise TrustError(
+            f"{where}: not an Ed25519 signature ({len(signature)} bytes, "
+            f"expected {SIGNATURE_SIZE})",
+            problem="damaged",
+            hint=f"the {what} is damaged; use another one",
+        )
     found = trust.signer(data, signature)
     if found is not None:
         return found
@@ -131,20 +147,25 @@ def check_signature(data: bytes, signature: bytes, trust: Trust, where: str, *,
     trusted = trust.fingerprints()
     notes = f"; {'; '.join(trust.notes)}" if trust.notes else ""
     if foreign is None and claimed in trusted:
-        raise TrustError(f"{where}: the signature does not match (the content or its "
-                         f"signature was altered after {claimed} signed it)",
-                         problem="damaged", found=claimed,
-                         hint=f"the {what} cannot be trusted; use another one and find out "
-                              "who or what altered the repository")
+        raise TrustError(
+            f"{where}: the signature does not match (the content or its "
+            f"signature was altered after {claimed} signed it)",
+            problem="damaged",
+            found=claimed,
+            hint=f"the {what} cannot be trusted; use another one and find out "
+            "who or what altered the repository",
+        )
     signer = foreign or claimed or "an unknown key"
     named = "names" if foreign is None else "is signed by"
     raise TrustError(
         f"{where}: signed by a key the plan does not trust (it {named} {signer}; the plan "
-        f"trusts {', '.join(trusted) or 'no key'}{notes})", problem="untrusted",
+        f"trusts {', '.join(trusted) or 'no key'}{notes})",
+        problem="untrusted",
         found=signer,
         hint=f"if {signer} is yours (a key being retired, another backup host), add its "
-             "public key file or fingerprint to keys.trusted_signing_keys; otherwise "
-             f"someone who can write the repository planted this {what}: do not use it")
+        "public key file or fingerprint to keys.trusted_signing_keys; otherwise "
+        f"someone who can write the repository planted this {what}: do not use it",
+    )
 
 
 def claimed_signer(data: bytes) -> str | None:

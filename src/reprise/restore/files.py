@@ -22,8 +22,7 @@ from reprise.restore.unpack import (
     unpack,
 )
 
-__all__ = ["check_target_dir", "files_policy", "move_into_place", "unpack_tar",
-           "work_folder"]
+__all__ = ["check_target_dir", "files_policy", "move_into_place", "unpack_tar", "work_folder"]
 
 WORK_PREFIX = ".reprise-restore-"
 
@@ -32,13 +31,16 @@ def check_target_dir(target_dir: Path, *, follow_symlinks: bool = False) -> Path
     """Refuse the root, relative paths and (unless ``follow_symlinks``) a path through a
     symlink; create the folder if needed."""
     if not target_dir.is_absolute():
-        raise InputError(f"--target-dir {target_dir}: give an absolute path",
-                         hint=f"for example {target_dir.absolute()}")
-    resolved = check_target_path(target_dir, what="--target-dir",
-                                 follow_symlinks=follow_symlinks)
+        raise InputError(
+            f"--target-dir {target_dir}: give an absolute path",
+            hint=f"for example {target_dir.absolute()}",
+        )
+    resolved = check_target_path(target_dir, what="--target-dir", follow_symlinks=follow_symlinks)
     if resolved == Path("/"):
-        raise InputError("--target-dir /: restoring over the root file system is refused",
-                         hint="restore into a folder, check, then move what you need")
+        raise InputError(
+            "--target-dir /: restoring over the root file system is refused",
+            hint="restore into a folder, check, then move what you need",
+        )
     try:
         resolved.mkdir(parents=True, exist_ok=True, mode=0o750)
     except OSError as error:
@@ -48,8 +50,9 @@ def check_target_dir(target_dir: Path, *, follow_symlinks: bool = False) -> Path
     return resolved
 
 
-def unpack_tar(archive_path: Path, into: Path, *, policy: UnpackPolicy,
-               where: str) -> UnpackSummary:
+def unpack_tar(
+    archive_path: Path, into: Path, *, policy: UnpackPolicy, where: str
+) -> UnpackSummary:
     """Unpack a files backup safely (see :mod:`reprise.restore.unpack`): nothing outside
     ``into``, no special files, setuid/setgid/sticky only with ``policy``."""
     return unpack(archive_path, into, policy=policy, where=where)

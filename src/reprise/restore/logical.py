@@ -59,20 +59,24 @@ def public_address(conninfo: str) -> str:
     return f"{parts.get('host', 'local socket')}:{parts.get('port', 5432)}"
 
 
-def check_target(dsn: str, dump_version_num: int, pairs: list[tuple[str, str]], *,
-                 clean: bool) -> TargetServer:
+def check_target(
+    dsn: str, dump_version_num: int, pairs: list[tuple[str, str]], *, clean: bool
+) -> TargetServer:
     """Check the target server without changing it; raise naming what is wrong."""
     with connect(dsn, what="restore target") as connection:
         version = connection.info.server_version
         user, superuser = connection.execute(
-            "SELECT current_user, current_setting('is_superuser') = 'on'").fetchone()  # type: ignore[misc]
-        existing = {str(row[0]) for row in connection.execute(
-            "SELECT datname FROM pg_database").fetchall()}
+            "SELECT current_user, current_setting('is_superuser') = 'on'"
+        ).fetchone()  # type: ignore[misc]
+        existing = {
+            str(row[0]) for row in connection.execute("SELECT datname FROM pg_database").fetchall()
+        }
     if version // 10000 < dump_version_num // 10000:
         raise InputError(
             f"the target runs PostgreSQL {version // 10000}, older than the dump's server "
             f"({dump_version_num // 10000}); pg_restore cannot go back in versions",
-            hint=f"restore into PostgreSQL {dump_version_num // 10000} or newer")
+            hint=f"restore into PostgreSQL {dump_version_num // 10000} or newer",
+        )
     targets = []
     for source, target in pairs:
         empty = True
@@ -84,7 +88,8 @@ def check_target(dsn: str, dump_version_num: int, pairs: list[tuple[str, str]], 
                     f"database {target!r} on the target is not empty; restoring into it "
                     "would mix old and new data",
                     hint="restore under another name (--as NEW_NAME), or replace its "
-                         "content with --clean")
+                    "content with --clean",
+                )
         targets.append(DatabaseTarget(source, target, target in existing, empty))
     return TargetServer(dsn, version, str(user), targets, bool(superuser))
 
@@ -105,19 +110,25 @@ def _env(password: str | None, *, options: str | None = None) -> dict[str, str]:
 NO_TRIGGERS = "-c session_replication_role=replica"
 
 
-PARTIAL_HINT = ("the target may now hold part of the data; fix the cause and restore again "
-                "with --clean")
+PARTIAL_HINT = (
+    "the target may now hold part of the data; fix the cause and restore again with --clean"
+)
 
 
-def run_tool(argv: list[str], *, what: str, env: dict[str, str] | None = None,
-             hint: str | None = PARTIAL_HINT) -> subprocess.CompletedProcess[str]:
+def run_tool(
+    argv: list[str],
+    *,
+    what: str,
+    env: dict[str, str] | None = None,
+    hint: str | None = PARTIAL_HINT,
+) -> subprocess.CompletedProcess[str]:
     """Run a PostgreSQL program; raise with the end of its stderr when it fails."""
-    result = subprocess.run(argv, capture_output=True, text=True, env=env, check=False,
-                            stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        argv, capture_output=True, text=True, env=env, check=False, stdin=subprocess.DEVNULL
+    )
     if result.returncode != 0:
         tail = "\n".join(result.stderr.strip().splitlines()[-8:])
-        raise OperationError(f"{what}: exited with code {result.returncode}: {tail}",
-                             hint=hint)
+        raise OperationError(f"{what}: exited with code {result.returncode}: {tail}", hint=hint)
     return result
 
 
@@ -132,23 +143,39 @@ def restore_globals(server: TargetServer, path: Path) -> list[str]:
     psql = find_tool("psql")
     conninfo, password = split_dsn(server.dsn)
     own_role = _role_lines(server.user)
-    with tempfile.NamedTemporaryFile("w", suffix=".sql", dir=path.parent,
-                                     encoding="utf-8") as filtered:
+    with tempfile.NamedTemporaryFile(
+        "w", suffix=".sql", dir=path.parent, encoding="utf-8"
+    ) as filtered:
         with path.open(encoding="utf-8") as original:
             for line in original:
                 if not own_role.match(line):
                     filtered.write(line)
         filtered.flush()
-        stderr = run_tool([str(psql), "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=0",
-                           "-f", filtered.name, f"--dbname={conninfo}"],
-                          what="psql (globals)", env=_env(password)).stderr
+        stderr = run_tool(
+            [
+                str(psql),
+                "-X",
+                "-q",
+                "--no-password",
+                "-v",
+                "ON_ERROR_STOP=0",
+                "-f",
+                filtered.name,
+                f"--dbname={conninfo}",
+            ],
+            what="psql (globals)",
+            env=_env(password),
+        ).stderr
     errors = [line for line in stderr.splitlines() if "ERROR:" in line]
     benign = [line for line in errors if "already exists" in line]
-    warnings = [f"globals: {line.split('ERROR:', 1)[1].strip()}" for line in errors
-                if line not in benign]
+    warnings = [
+        f"globals: {line.split('ERROR:', 1)[1].strip()}" for line in errors if line not in benign
+    ]
     if benign:
-        warnings.append(f"globals: {len(benign)} role(s) or tablespace(s) already existed "
-                        "and were kept as they are")
+        warnings.append(
+            f"globals: {len(benign)} role(s) or tablespace(s) already existed "
+            "and were kept as they are"
+        )
     return warnings
 
 
@@ -163,9 +190,11 @@ def _dump_path(staged: Path, format_: str | None, scratch: Path, where: str) -> 
     summary = unpack(staged, scratch, where=where)
     folder = scratch / summary.top_level[0] if len(summary.top_level) == 1 else None
     if folder is None or folder.is_symlink() or not folder.is_dir():
-        raise VerificationError(f"{where}: a directory-format dump must hold one folder, "
-                                f"not {', '.join(summary.top_level) or 'nothing'}",
-                                hint="the backup cannot be trusted; use another one")
+        raise VerificationError(
+            f"{where}: a directory-format dump must hold one folder, "
+            f"not {', '.join(summary.top_level) or 'nothing'}",
+            hint="the backup cannot be trusted; use another one",
+        )
     staged.unlink()
     return folder
 
@@ -174,13 +203,22 @@ OLD_BACKUP_WARNING = (
     "{name}: this backup predates Reprise recording database properties; the database "
     "was created with the target's defaults (owned by {user}, the target's encoding and "
     "locale) and without the original's settings, privileges or comment. Its dump holds "
-    "them: `restore --to-dir` then `pg_restore --create` brings them back")
+    "them: `restore --to-dir` then `pg_restore --create` brings them back"
+)
 
 
-def restore_database(server: TargetServer, target: DatabaseTarget, staged: Path,
-                     format_: str | None, *, jobs: int, clean: bool, dump_major: int,
-                     where: str | None = None,
-                     properties: dict[str, Any] | None = None) -> list[str]:
+def restore_database(
+    server: TargetServer,
+    target: DatabaseTarget,
+    staged: Path,
+    format_: str | None,
+    *,
+    jobs: int,
+    clean: bool,
+    dump_major: int,
+    where: str | None = None,
+    properties: dict[str, Any] | None = None,
+) -> list[str]:
     """pg_restore one database (creating it when absent), then give it the backup's
     properties (owner, encoding, locale, settings, privileges, comment) under the target
     name. ``properties`` is None for backups made before they were recorded: then the
@@ -202,45 +240,58 @@ def restore_database(server: TargetServer, target: DatabaseTarget, staged: Path,
             if target.exists:
                 if properties is not None:
                     warnings += database_properties.existing_differences(
-                        connection, target.target, properties)
+                        connection, target.target, properties
+                    )
             elif properties is not None:
-                warnings += database_properties.create_database(connection, target.target,
-                                                                properties)
+                warnings += database_properties.create_database(
+                    connection, target.target, properties
+                )
             else:
-                warnings.append(OLD_BACKUP_WARNING.format(name=target.target,
-                                                          user=server.user))
+                warnings.append(OLD_BACKUP_WARNING.format(name=target.target, user=server.user))
                 try:
-                    connection.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0")
-                                       .format(sql.Identifier(target.target)))
+                    connection.execute(
+                        sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(
+                            sql.Identifier(target.target)
+                        )
+                    )
                 except psycopg.Error as error:
-                    raise OperationError(f"cannot create database {target.target!r}: "
-                                         f"{str(error).strip().splitlines()[0]}",
-                                         hint="nothing of this database was written; fix "
-                                              "the cause and restore again") from error
+                    raise OperationError(
+                        f"cannot create database {target.target!r}: "
+                        f"{str(error).strip().splitlines()[0]}",
+                        hint="nothing of this database was written; fix "
+                        "the cause and restore again",
+                    ) from error
         if target.exists and clean and not target.empty:
             argv += ["--clean", "--if-exists"]
         argv += [f"--dbname={make_conninfo(conninfo, dbname=target.target)}", str(dump)]
-        run_tool(argv, what=f"pg_restore {target.source} → {target.target}",
-                 env=_env(password, options=NO_TRIGGERS if server.superuser else None))
+        run_tool(
+            argv,
+            what=f"pg_restore {target.source} → {target.target}",
+            env=_env(password, options=NO_TRIGGERS if server.superuser else None),
+        )
     if properties is not None:
         with connect(server.dsn, what="restore target") as connection:
             database_properties.apply_properties(connection, target.target, properties)
     return warnings
 
 
-def database_pairs(manifest_databases: list[str], only: str | None,
-                   as_name: str | None) -> list[tuple[str, str]]:
+def database_pairs(
+    manifest_databases: list[str], only: str | None, as_name: str | None
+) -> list[tuple[str, str]]:
     """(dumped name, target name) for each database to restore."""
     if only is not None:
         if only not in manifest_databases:
-            raise InputError(f"the backup holds no database {only!r}",
-                             hint=f"it holds: {', '.join(manifest_databases)}")
+            raise InputError(
+                f"the backup holds no database {only!r}",
+                hint=f"it holds: {', '.join(manifest_databases)}",
+            )
         return [(only, as_name or only)]
     if as_name is not None:
         if len(manifest_databases) != 1:
-            raise InputError("--as renames one database; the backup holds "
-                             f"{', '.join(manifest_databases)}",
-                             hint="add --database NAME")
+            raise InputError(
+                f"--as renames one database; the backup holds {', '.join(manifest_databases)}",
+                hint="add --database NAME",
+            )
         return [(manifest_databases[0], as_name)]
     return [(name, name) for name in manifest_databases]
 
@@ -249,7 +300,8 @@ def table_figures(dsn: str, database: str, mode: str) -> dict[str, Any]:
     """The per-table figures of a restored database, computed as at backup time."""
     from reprise.pg.table_stats import STATS_SETTINGS, table_stats
 
-    with connect(dsn, what="restored database", dbname=database,
-                 options=STATS_SETTINGS) as connection:
+    with connect(
+        dsn, what="restored database", dbname=database, options=STATS_SETTINGS
+    ) as connection:
         connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         return table_stats(connection, mode)

@@ -72,13 +72,18 @@ class PitrPlan:
     def to_dict(self) -> dict[str, Any]:
         """JSON form of --dry-run."""
         manifest = self.base.manifest
-        return {"service": manifest.service, "source": manifest.source,
-                "base_backup": manifest.id, "base_time": manifest.finished_at.isoformat(),
-                "target": self.at.isoformat() if self.at else "latest",
-                "timeline": self.path.timeline, "wal_files": len(self.path.files),
-                "wal_stored_bytes": sum(item.stored_size for item in self.path.files),
-                "window": [moment.isoformat() if moment else None for moment in self.window],
-                "steps": self.steps}
+        return {
+            "service": manifest.service,
+            "source": manifest.source,
+            "base_backup": manifest.id,
+            "base_time": manifest.finished_at.isoformat(),
+            "target": self.at.isoformat() if self.at else "latest",
+            "timeline": self.path.timeline,
+            "wal_files": len(self.path.files),
+            "wal_stored_bytes": sum(item.stored_size for item in self.path.files),
+            "window": [moment.isoformat() if moment else None for moment in self.window],
+            "steps": self.steps,
+        }
 
 
 def parse_target_time(text: str, timezone: str, *, label: str = "--at") -> datetime:
@@ -87,8 +92,9 @@ def parse_target_time(text: str, timezone: str, *, label: str = "--at") -> datet
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise InputError(f"{label} {text!r}: not a date and time",
-                         hint="write it like '2026-05-04 14:03:00+02'") from None
+        raise InputError(
+            f"{label} {text!r}: not a date and time", hint="write it like '2026-05-04 14:03:00+02'"
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(timezone))
     return moment
@@ -104,8 +110,10 @@ def plan_pitr(plan: Plan, store: Store, request: PitrRequest) -> PitrPlan:
     job = choose_job(plan, request.service, request.source, physical=True)
     bases = list_backups(store, source=job.name)
     if not bases:
-        raise InputError(f"{job.name} has no base backup in the catalog",
-                         hint="run `reprise backup run` for it first")
+        raise InputError(
+            f"{job.name} has no base backup in the catalog",
+            hint="run `reprise backup run` for it first",
+        )
     archive = WalArchive(open_repository(plan, job.source.repository), job.name)
     files = list(archive.files())
     if request.backup_id is not None:
@@ -117,32 +125,39 @@ def plan_pitr(plan: Plan, store: Store, request: PitrRequest) -> PitrPlan:
             raise InputError(
                 f"no base backup precedes {request.at.isoformat(sep=' ')}: recovery is "
                 f"possible from {_window_text((bases[0].manifest.finished_at, newest))}",
-                hint="choose a time inside that window")
+                hint="choose a time inside that window",
+            )
         base = earlier[-1]
     else:
         base = bases[-1]
     path = _path_of(base, archive, files, plan)
     window = (bases[0].manifest.finished_at, path.newest_time or base.manifest.finished_at)
     if request.at is not None and window[1] is not None and request.at > window[1]:
-        raise InputError(f"{request.at.isoformat(sep=' ')} is after the newest archived WAL: "
-                         f"recovery is possible from {_window_text(window)}",
-                         hint="choose an earlier time, or --latest")
+        raise InputError(
+            f"{request.at.isoformat(sep=' ')} is after the newest archived WAL: "
+            f"recovery is possible from {_window_text(window)}",
+            hint="choose an earlier time, or --latest",
+        )
     if path.missing:
-        raise OperationError(f"WAL segment {path.missing} is missing from the archive of "
-                             f"{job.name}: recovery cannot go past "
-                             f"{path.last_segment.name if path.last_segment else 'the base backup'}"
-                             f" (archived up to {_window_text(window)})",
-                             hint="find the segment (pg_wal of the server, another copy) and "
-                                  "push it with `reprise wal push`, or recover to an earlier "
-                                  "time from an older point")
+        raise OperationError(
+            f"WAL segment {path.missing} is missing from the archive of "
+            f"{job.name}: recovery cannot go past "
+            f"{path.last_segment.name if path.last_segment else 'the base backup'}"
+            f" (archived up to {_window_text(window)})",
+            hint="find the segment (pg_wal of the server, another copy) and "
+            "push it with `reprise wal push`, or recover to an earlier "
+            "time from an older point",
+        )
     archive.check_signatures(path.histories + path.files)  # before anything is restored
     pitr = PitrPlan(job, base, path, window, request.at)
     target = request.at.isoformat(sep=" ") if request.at else "the end of the archived WAL"
     taken = base.manifest.finished_at.strftime("%Y-%m-%d %H:%M:%S")
-    pitr.steps = [f"verify base backup {base.manifest.id} ({taken} UTC) and unpack it",
-                  f"replay {len(path.files)} archived WAL file(s) on timeline "
-                  f"{path.timeline} up to {target}, fetched ahead in parallel",
-                  "promote, report the time and LSN reached"]
+    pitr.steps = [
+        f"verify base backup {base.manifest.id} ({taken} UTC) and unpack it",
+        f"replay {len(path.files)} archived WAL file(s) on timeline "
+        f"{path.timeline} up to {target}, fetched ahead in parallel",
+        "promote, report the time and LSN reached",
+    ]
     return pitr
 
 
@@ -163,9 +178,13 @@ def _path_of(base: CatalogEntry, archive: WalArchive, files: list[Any], plan: Pl
             identities.extend(keyring.identities(plan.keys))
         return archive.read_small(item, identities).decode("utf-8", "replace")
 
-    return replay_path(files, start_timeline=int(server.get("start_timeline") or 1),
-                       start_segno=start_lsn // size, segment_size=size,
-                       read_history=read_history)
+    return replay_path(
+        files,
+        start_timeline=int(server.get("start_timeline") or 1),
+        start_segno=start_lsn // size,
+        segment_size=size,
+        read_history=read_history,
+    )
 
 
 @dataclass
@@ -178,8 +197,11 @@ class Reached:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"time": self.time.isoformat() if self.time else None, "lsn": self.lsn,
-                "timeline": self.timeline}
+        return {
+            "time": self.time.isoformat() if self.time else None,
+            "lsn": self.lsn,
+            "timeline": self.timeline,
+        }
 
 
 def _server_user() -> tuple[int, int] | None:
@@ -213,14 +235,23 @@ def _chown_tree(root: Path, owner: tuple[int, int] | None) -> None:
 def _base_parts(manifest: Any) -> tuple[Any, list[Any]]:
     """The data directory's tar, and any pg_wal tar (pg_basebackup -X stream)."""
     base = [part for part in manifest.parts if part.role == "base"] or manifest.parts[:1]
-    wal = [part for part in manifest.parts if part.format == "tar"
-           and part.name.startswith("pg_wal.tar")]
+    wal = [
+        part
+        for part in manifest.parts
+        if part.format == "tar" and part.name.startswith("pg_wal.tar")
+    ]
     return base[0], wal
 
 
-def unpack_base(plan: Plan, report: Report, entry: CatalogEntry, datadir: Path,
-                progress: PartProgress | None, *,
-                follow_symlinks: bool = False) -> tuple[Any, list[Any]]:
+def unpack_base(
+    plan: Plan,
+    report: Report,
+    entry: CatalogEntry,
+    datadir: Path,
+    progress: PartProgress | None,
+    *,
+    follow_symlinks: bool = False,
+) -> tuple[Any, list[Any]]:
     """Verify and unpack the base backup into ``datadir`` (absent or empty): unpacked
     safely into a private folder beside it (:mod:`reprise.restore.unpack`), then renamed
     into place, so a refused archive leaves nothing behind."""
@@ -241,11 +272,14 @@ def unpack_base(plan: Plan, report: Report, entry: CatalogEntry, datadir: Path,
     parts = [base, *wal]
     datadir.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     with private_folder(datadir.parent, f".{datadir.name}.reprise-") as work:
-        with report.step("fetch, decrypt and verify the base backup",
-                         size=sum(part.stored_size for part in parts)):
+        with report.step(
+            "fetch, decrypt and verify the base backup",
+            size=sum(part.stored_size for part in parts),
+        ):
             free_space_check(datadir.parent, 2 * sum(part.plain_size for part in parts))
-            staged = stage_parts(repository, manifest, parts, identities, work / "parts",
-                                 progress=progress)
+            staged = stage_parts(
+                repository, manifest, parts, identities, work / "parts", progress=progress
+            )
         with report.step("unpack the base backup"):
             tree = work / "data"
             tree.mkdir(mode=0o700)
@@ -255,9 +289,11 @@ def unpack_base(plan: Plan, report: Report, entry: CatalogEntry, datadir: Path,
                 if item.part is not base:
                     into = tree / "pg_wal"
                     if into.is_symlink() or (into.exists() and not into.is_dir()):
-                        raise UnsafeMemberError(f"{where}: pg_wal of the base backup is a "
-                                                "symlink or a file, not a folder",
-                                                hint="use another backup")
+                        raise UnsafeMemberError(
+                            f"{where}: pg_wal of the base backup is a "
+                            "symlink or a file, not a folder",
+                            hint="use another backup",
+                        )
                     into.mkdir(mode=0o700, exist_ok=True)
                 unpack(item.path, into, where=where)
                 item.path.unlink()
@@ -265,42 +301,55 @@ def unpack_base(plan: Plan, report: Report, entry: CatalogEntry, datadir: Path,
                 check_symlinks(tree, where=f"backup {manifest.id}")
             tree.chmod(0o700)
             if datadir.exists():
-                move_into_place(tree, datadir, overwrite=False,
-                                follow_symlinks=follow_symlinks)
+                move_into_place(tree, datadir, overwrite=False, follow_symlinks=follow_symlinks)
                 datadir.chmod(0o700)
             else:
                 tree.rename(datadir)
     return manifest, identities
 
 
-def write_recovery_settings(datadir: Path, *, restore_command: str, at: datetime | None,
-                            port: int | None, socket_dir: Path | None, note: str) -> None:
+def write_recovery_settings(
+    datadir: Path,
+    *,
+    restore_command: str,
+    at: datetime | None,
+    port: int | None,
+    socket_dir: Path | None,
+    note: str,
+) -> None:
     """recovery.signal and the recovery settings (appended: they win over earlier lines)."""
-    lines = [f"# Added by reprise restore --pitr: {note}",
-             f"restore_command = '{restore_command.replace(chr(39), chr(39) * 2)}'",
-             "recovery_target_action = 'promote'", "recovery_target_timeline = 'latest'",
-             "archive_mode = 'off'  # a recovered copy must not archive into the source's WAL"]
+    lines = [
+        f"# Added by reprise restore --pitr: {note}",
+        f"restore_command = '{restore_command.replace(chr(39), chr(39) * 2)}'",
+        "recovery_target_action = 'promote'",
+        "recovery_target_timeline = 'latest'",
+        "archive_mode = 'off'  # a recovered copy must not archive into the source's WAL",
+    ]
     if at is not None:
         lines.append(f"recovery_target_time = '{at.isoformat(sep=' ')}'")
     if port is not None:
         lines += [f"port = {port}", "listen_addresses = '127.0.0.1'"]
     if socket_dir is not None:
         lines.append(f"unix_socket_directories = '{socket_dir}'")
-    _write_own_file(datadir / "postgresql.auto.conf", "\n" + "\n".join(lines) + "\n",
-                    append=True)
+    _write_own_file(datadir / "postgresql.auto.conf", "\n" + "\n".join(lines) + "\n", append=True)
     _write_own_file(datadir / "recovery.signal", "", append=True)
     if not (datadir / "postgresql.conf").exists():  # Debian keeps it in /etc
         _write_own_file(datadir / "postgresql.conf", "# written by reprise restore --pitr\n")
     hba = datadir / "pg_hba.conf"
     previous = _read_own_file(hba) if hba.exists() else ""
-    _write_own_file(hba, "# reprise restore --pitr: its private socket folder only\n"
-                         "local all all trust\n" + previous)
+    _write_own_file(
+        hba,
+        "# reprise restore --pitr: its private socket folder only\n"
+        "local all all trust\n" + previous,
+    )
 
 
 def _no_link(path: Path, error: OSError) -> VerificationError:
-    return VerificationError(f"{path}: a symbolic link in the restored data directory, "
-                             "where PostgreSQL keeps a plain file", hint="the base backup "
-                             "cannot be trusted; use another one")
+    return VerificationError(
+        f"{path}: a symbolic link in the restored data directory, "
+        "where PostgreSQL keeps a plain file",
+        hint="the base backup cannot be trusted; use another one",
+    )
 
 
 def _write_own_file(path: Path, text: str, *, append: bool = False) -> None:
@@ -331,8 +380,15 @@ def _read_own_file(path: Path) -> str:
 class RecoveringServer:
     """The recovered instance, started as the server user, watched until recovery ends."""
 
-    def __init__(self, datadir: Path, major: int, socket_dir: Path, port: int,
-                 user: str, owner: tuple[int, int] | None) -> None:
+    def __init__(
+        self,
+        datadir: Path,
+        major: int,
+        socket_dir: Path,
+        port: int,
+        user: str,
+        owner: tuple[int, int] | None,
+    ) -> None:
         self.datadir = datadir
         self.installation = find_server(major=major)
         self.socket_dir = socket_dir
@@ -342,26 +398,43 @@ class RecoveringServer:
         self.log = datadir.parent / f"{datadir.name}.log"
 
     def _as_user(self) -> dict[str, Any]:
-        return {"user": self.owner[0], "group": self.owner[1], "extra_groups": []} \
-            if self.owner else {}
+        return (
+            {"user": self.owner[0], "group": self.owner[1], "extra_groups": []}
+            if self.owner
+            else {}
+        )
 
     def dsn(self, database: str = "postgres") -> str:
         """Connection string over the private socket."""
-        return (f"host={self.socket_dir} port={self.port} user={self.user} "
-                f"dbname={database}")
+        return f"host={self.socket_dir} port={self.port} user={self.user} dbname={database}"
 
     def start(self) -> None:
         """pg_ctl start without waiting (recovery may take long)."""
         self.log.touch()
         if self.owner:
             os.chown(self.log, *self.owner)
-        result = subprocess.run([str(self.installation.tool("pg_ctl")), "-D", str(self.datadir),
-                                 "-l", str(self.log), "-W", "start"], capture_output=True,
-                                text=True, check=False, start_new_session=True,
-                                cwd=self.datadir.parent, timeout=60, **self._as_user())
+        result = subprocess.run(
+            [
+                str(self.installation.tool("pg_ctl")),
+                "-D",
+                str(self.datadir),
+                "-l",
+                str(self.log),
+                "-W",
+                "start",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            start_new_session=True,
+            cwd=self.datadir.parent,
+            timeout=60,
+            **self._as_user(),
+        )
         if result.returncode != 0:
-            raise OperationError(f"the recovered instance did not start: "
-                                 f"{result.stderr.strip() or self.log_tail()}")
+            raise OperationError(
+                f"the recovered instance did not start: {result.stderr.strip() or self.log_tail()}"
+            )
 
     def log_tail(self, count: int = 6) -> str:
         """The end of the server log."""
@@ -391,18 +464,22 @@ class RecoveringServer:
         while time.monotonic() < deadline:
             if feeder is not None and feeder.error is not None:
                 if isinstance(feeder.error, VerificationError):
-                    raise VerificationError(f"fetching WAL failed: {feeder.error.message}",
-                                            hint=feeder.error.hint)
+                    raise VerificationError(
+                        f"fetching WAL failed: {feeder.error.message}", hint=feeder.error.hint
+                    )
                 raise OperationError(f"fetching WAL failed: {feeder.error}")
             if time.monotonic() - started > 2 and not self.alive():
-                raise OperationError(f"the recovered instance stopped: {self.log_tail()}",
-                                     hint=f"server log: {self.log}")
+                raise OperationError(
+                    f"the recovered instance stopped: {self.log_tail()}",
+                    hint=f"server log: {self.log}",
+                )
             try:
                 with psycopg.connect(self.dsn(), connect_timeout=2, autocommit=True) as conn:
                     row = conn.execute(
                         "SELECT pg_is_in_recovery(), pg_last_xact_replay_timestamp(), "
                         "pg_last_wal_replay_lsn()::text, "
-                        "(SELECT timeline_id FROM pg_control_checkpoint())").fetchone()
+                        "(SELECT timeline_id FROM pg_control_checkpoint())"
+                    ).fetchone()
             except psycopg.OperationalError:
                 time.sleep(0.2)
                 continue
@@ -410,26 +487,51 @@ class RecoveringServer:
             if not row[0]:
                 return Reached(row[1], row[2] or "", int(row[3]))
             time.sleep(0.2)
-        raise OperationError(f"recovery did not end within {timeout:.0f} s",
-                             hint=f"see the server log {self.log}")
+        raise OperationError(
+            f"recovery did not end within {timeout:.0f} s", hint=f"see the server log {self.log}"
+        )
 
     def stop(self) -> None:
         """Stop the instance (fast)."""
         with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-            subprocess.run([str(self.installation.tool("pg_ctl")), "-D", str(self.datadir),
-                            "-m", "fast", "-w", "-t", "60", "stop"], capture_output=True,
-                           check=False, timeout=90, start_new_session=True,
-                           cwd=self.datadir.parent, **self._as_user())
+            subprocess.run(
+                [
+                    str(self.installation.tool("pg_ctl")),
+                    "-D",
+                    str(self.datadir),
+                    "-m",
+                    "fast",
+                    "-w",
+                    "-t",
+                    "60",
+                    "stop",
+                ],
+                capture_output=True,
+                check=False,
+                timeout=90,
+                start_new_session=True,
+                cwd=self.datadir.parent,
+                **self._as_user(),
+            )
 
 
-def recover(plan: Plan, report: Report, pitr: PitrPlan, datadir: Path, *, start: bool,
-            port: int | None, progress: PartProgress | None,
-            plan_path: Path | None = None, follow_target_symlinks: bool = False,
-            ) -> tuple[RecoveringServer | None, Reached | None]:
+def recover(
+    plan: Plan,
+    report: Report,
+    pitr: PitrPlan,
+    datadir: Path,
+    *,
+    start: bool,
+    port: int | None,
+    progress: PartProgress | None,
+    plan_path: Path | None = None,
+    follow_target_symlinks: bool = False,
+) -> tuple[RecoveringServer | None, Reached | None]:
     """Unpack and configure ``datadir``; with ``start``, recover and return the running
     server and where it got to (the caller stops it, or leaves it running)."""
-    manifest, identities = unpack_base(plan, report, pitr.base, datadir, progress,
-                                       follow_symlinks=follow_target_symlinks)
+    manifest, identities = unpack_base(
+        plan, report, pitr.base, datadir, progress, follow_symlinks=follow_target_symlinks
+    )
     owner = _server_user()
     note = f"base backup {manifest.id}, target {pitr.at or 'latest'}"
     if not start:
@@ -437,33 +539,46 @@ def recover(plan: Plan, report: Report, pitr: PitrPlan, datadir: Path, *, start:
 
         plan_arg = f"--plan {quote(str(plan_path))} " if plan_path else ""
         command = f"reprise {plan_arg}wal fetch --source {quote(pitr.job.name)} %f %p"
-        write_recovery_settings(datadir, restore_command=command, at=pitr.at, port=port,
-                                socket_dir=None, note=note)
+        write_recovery_settings(
+            datadir, restore_command=command, at=pitr.at, port=port, socket_dir=None, note=note
+        )
         _chown_tree(datadir, owner)
         return None, None
     archive = WalArchive(open_repository(plan, pitr.job.source.repository), pitr.job.name)
     spool = datadir.parent / f"{datadir.name}.wal-spool"
-    feeder = Feeder(archive, pitr.path.histories + pitr.path.files, identities, spool,
-                    owner=owner)
+    feeder = Feeder(archive, pitr.path.histories + pitr.path.files, identities, spool, owner=owner)
     feeder.prepare()
     socket_dir = datadir.parent / f".{datadir.name}.socket"
     socket_dir.mkdir(mode=0o700, exist_ok=True)
     if owner is not None:
         os.chown(socket_dir, *owner)
     chosen_port = port or free_port()
-    write_recovery_settings(datadir, restore_command=feeder.restore_command(), at=pitr.at,
-                            port=chosen_port, socket_dir=socket_dir, note=note)
+    write_recovery_settings(
+        datadir,
+        restore_command=feeder.restore_command(),
+        at=pitr.at,
+        port=chosen_port,
+        socket_dir=socket_dir,
+        note=note,
+    )
     _chown_tree(datadir, owner)
-    server = RecoveringServer(datadir, int(manifest.server["version_num"]) // 10000,
-                              socket_dir, chosen_port, str(manifest.server.get("superuser")
-                                                           or "postgres"), owner)
+    server = RecoveringServer(
+        datadir,
+        int(manifest.server["version_num"]) // 10000,
+        socket_dir,
+        chosen_port,
+        str(manifest.server.get("superuser") or "postgres"),
+        owner,
+    )
     try:
         with report.step(f"replay WAL ({len(pitr.path.files)} file(s) available)") as step:
             feeder.start()
             server.start()
             reached = server.wait_until_promoted(feeder, RECOVERY_TIMEOUT)
-            step.detail = (f"reached {reached.time.isoformat(sep=' ') if reached.time else '?'}"
-                           f", LSN {reached.lsn}, now on timeline {reached.timeline}")
+            step.detail = (
+                f"reached {reached.time.isoformat(sep=' ') if reached.time else '?'}"
+                f", LSN {reached.lsn}, now on timeline {reached.timeline}"
+            )
     except BaseException:
         server.stop()
         raise
@@ -473,33 +588,53 @@ def recover(plan: Plan, report: Report, pitr: PitrPlan, datadir: Path, *, start:
     return server, reached
 
 
-def run_pitr(plan: Plan, store: Store, request: PitrRequest, *,
-             progress: PartProgress | None = None,
-             plan_path: Path | None = None) -> tuple[Report, Path, Reached | None]:
+def run_pitr(
+    plan: Plan,
+    store: Store,
+    request: PitrRequest,
+    *,
+    progress: PartProgress | None = None,
+    plan_path: Path | None = None,
+) -> tuple[Report, Path, Reached | None]:
     """``restore --pitr --to-dir``: recover into a data directory (and leave it running
     with ``start``)."""
     assert request.to_dir is not None
     pitr = plan_pitr(plan, store, request)
     manifest = pitr.base.manifest
-    report = Report("pitr", manifest.service, manifest.source, pitr.base.repository,
-                    manifest.id, manifest.finished_at, str(request.to_dir))
+    report = Report(
+        "pitr",
+        manifest.service,
+        manifest.source,
+        pitr.base.repository,
+        manifest.id,
+        manifest.finished_at,
+        str(request.to_dir),
+    )
     report.figures["target"] = request.at.isoformat(sep=" ") if request.at else "latest"
     report.figures["window"] = _window_text(pitr.window)
     reached: Reached | None = None
     try:
-        _server, reached = recover(plan, report, pitr, request.to_dir, start=request.start,
-                                   port=request.port, progress=progress, plan_path=plan_path,
-                                   follow_target_symlinks=request.follow_target_symlinks)
+        _server, reached = recover(
+            plan,
+            report,
+            pitr,
+            request.to_dir,
+            start=request.start,
+            port=request.port,
+            progress=progress,
+            plan_path=plan_path,
+            follow_target_symlinks=request.follow_target_symlinks,
+        )
     except RepriseError as error:
         save_failure(plan, store, report, error)
         raise
     if reached is not None:
-        report.figures["reached_time"] = reached.time.isoformat(sep=" ") if reached.time \
-            else None
+        report.figures["reached_time"] = reached.time.isoformat(sep=" ") if reached.time else None
         report.figures["reached_lsn"] = reached.lsn
         report.figures["timeline"] = reached.timeline
         if reached.time is not None:
-            report.figures["data_loss_window"] = \
+            report.figures["data_loss_window"] = (
                 f"{(datetime.now(UTC) - reached.time).total_seconds():.1f} s before now"
+            )
     report.finish("ok")
     return report, save_report(plan, store, report), reached

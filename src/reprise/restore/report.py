@@ -34,9 +34,14 @@ class Step:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"name": self.name, "started_at": self.started_at.isoformat(),
-                "seconds": round(self.seconds, 3), "result": self.result,
-                "detail": self.detail, "bytes": self.bytes}
+        return {
+            "name": self.name,
+            "started_at": self.started_at.isoformat(),
+            "seconds": round(self.seconds, 3),
+            "result": self.result,
+            "detail": self.detail,
+            "bytes": self.bytes,
+        }
 
 
 @dataclass
@@ -67,8 +72,11 @@ class Report:
     @property
     def seconds(self) -> float:
         """Elapsed seconds so far, or in all once finished."""
-        return round(time.monotonic() - self._clock, 3) if self.finished_at is None \
+        return (
+            round(time.monotonic() - self._clock, 3)
+            if self.finished_at is None
             else round((self.finished_at - self.started_at).total_seconds(), 3)
+        )
 
     @contextmanager
     def step(self, name: str, *, size: int | None = None) -> Iterator[Step]:
@@ -80,8 +88,11 @@ class Report:
             yield current
         except BaseException as error:
             current.result = "failed"
-            current.detail = error.message if isinstance(error, RepriseError) else \
-                (str(error) or type(error).__name__)
+            current.detail = (
+                error.message
+                if isinstance(error, RepriseError)
+                else (str(error) or type(error).__name__)
+            )
             raise
         finally:
             current.seconds = time.monotonic() - clock
@@ -96,31 +107,69 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"kind": self.kind, "service": self.service, "source": self.source,
-                "repository": self.repository, "backup_id": self.backup_id,
-                "backup_time": self.backup_time.isoformat(),
-                "backup_age_seconds": round(self.backup_age.total_seconds()),
-                "target": self.target, "started_at": self.started_at.isoformat(),
-                "finished_at": self.finished_at.isoformat() if self.finished_at else None,
-                "seconds": self.seconds, "result": self.result, "error": self.error,
-                "steps": [step.to_dict() for step in self.steps], "figures": self.figures,
-                "checks": self.checks}
+        return {
+            "kind": self.kind,
+            "service": self.service,
+            "source": self.source,
+            "repository": self.repository,
+            "backup_id": self.backup_id,
+            "backup_time": self.backup_time.isoformat(),
+            "backup_age_seconds": round(self.backup_age.total_seconds()),
+            "target": self.target,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "seconds": self.seconds,
+            "result": self.result,
+            "error": self.error,
+            "steps": [step.to_dict() for step in self.steps],
+            "figures": self.figures,
+            "checks": self.checks,
+        }
 
 
 _LABELS = {
-    "en": {"restore": "Restore report", "drill": "Restore drill report",
-           "pitr": "Point-in-time recovery report", "service": "Service", "source": "Source",
-           "backup": "Backup", "age": "age at restore", "target": "Target",
-           "started": "Started", "duration": "Duration", "result": "Result",
-           "error": "Error", "steps": "Steps", "step": "Step", "size": "Size",
-           "detail": "Detail", "figures": "Figures", "checks": "Checks", "check": "Check"},
-    "fr": {"restore": "Rapport de restauration", "drill": "Rapport d'exercice de restauration",
-           "pitr": "Rapport de restauration à un instant donné", "service": "Service",
-           "source": "Source", "backup": "Sauvegarde", "age": "âge à la restauration",
-           "target": "Cible", "started": "Début", "duration": "Durée", "result": "Résultat",
-           "error": "Erreur", "steps": "Étapes", "step": "Étape", "size": "Taille",
-           "detail": "Détail", "figures": "Mesures", "checks": "Contrôles",
-           "check": "Contrôle"},
+    "en": {
+        "restore": "Restore report",
+        "drill": "Restore drill report",
+        "pitr": "Point-in-time recovery report",
+        "service": "Service",
+        "source": "Source",
+        "backup": "Backup",
+        "age": "age at restore",
+        "target": "Target",
+        "started": "Started",
+        "duration": "Duration",
+        "result": "Result",
+        "error": "Error",
+        "steps": "Steps",
+        "step": "Step",
+        "size": "Size",
+        "detail": "Detail",
+        "figures": "Figures",
+        "checks": "Checks",
+        "check": "Check",
+    },
+    "fr": {
+        "restore": "Rapport de restauration",
+        "drill": "Rapport d'exercice de restauration",
+        "pitr": "Rapport de restauration à un instant donné",
+        "service": "Service",
+        "source": "Source",
+        "backup": "Sauvegarde",
+        "age": "âge à la restauration",
+        "target": "Cible",
+        "started": "Début",
+        "duration": "Durée",
+        "result": "Résultat",
+        "error": "Erreur",
+        "steps": "Étapes",
+        "step": "Étape",
+        "size": "Taille",
+        "detail": "Détail",
+        "figures": "Mesures",
+        "checks": "Contrôles",
+        "check": "Contrôle",
+    },
 }
 
 
@@ -136,7 +185,8 @@ def render_markdown(report: Report, language: str = "en") -> str:
     words = _LABELS.get(language, _LABELS["en"])
     age = format_duration(timedelta(seconds=round(report.backup_age.total_seconds())))
     lines = [
-        f"# {words[report.kind]} — {_cell(report.service)}", "",
+        f"# {words[report.kind]} — {_cell(report.service)}",
+        "",
         f"- {words['service']}: {_cell(report.service)} ({_cell(report.source)})",
         f"- {words['backup']}: {report.backup_id} ({report.repository}, "
         f"{report.backup_time.strftime('%Y-%m-%d %H:%M:%S UTC')}; {words['age']}: {age})",
@@ -147,20 +197,33 @@ def render_markdown(report: Report, language: str = "en") -> str:
     ]
     if report.error:
         lines.append(f"- {words['error']}: {_cell(report.error)}")
-    lines += ["", f"## {words['steps']}", "",
-              f"| {words['step']} | {words['duration']} | {words['size']} | {words['result']} "
-              f"| {words['detail']} |", "|---|---:|---:|---|---|"]
+    lines += [
+        "",
+        f"## {words['steps']}",
+        "",
+        f"| {words['step']} | {words['duration']} | {words['size']} | {words['result']} "
+        f"| {words['detail']} |",
+        "|---|---:|---:|---|---|",
+    ]
     for step in report.steps:
         size = format_size(step.bytes) if step.bytes is not None else ""
-        lines.append(f"| {_cell(step.name)} | {step.seconds:.2f} s | {size} | {step.result} | "
-                     f"{_cell(step.detail or '')} |")
+        lines.append(
+            f"| {_cell(step.name)} | {step.seconds:.2f} s | {size} | {step.result} | "
+            f"{_cell(step.detail or '')} |"
+        )
     if report.checks:
-        lines += ["", f"## {words['checks']}", "",
-                  f"| {words['check']} | {words['result']} | {words['detail']} |",
-                  "|---|---|---|"]
+        lines += [
+            "",
+            f"## {words['checks']}",
+            "",
+            f"| {words['check']} | {words['result']} | {words['detail']} |",
+            "|---|---|---|",
+        ]
         for check in report.checks:
-            lines.append(f"| {_cell(check['name'])} | {check['result']} | "
-                         f"{_cell(check.get('detail') or '')} |")
+            lines.append(
+                f"| {_cell(check['name'])} | {check['result']} | "
+                f"{_cell(check.get('detail') or '')} |"
+            )
     if report.figures:
         lines += ["", f"## {words['figures']}", ""]
         lines += [f"- {_cell(key)}: {_cell(value)}" for key, value in report.figures.items()]
@@ -177,8 +240,9 @@ def write_report(report: Report, directory: Path, language: str = "en") -> Path:
     stamp = report.started_at.strftime("%Y%m%dT%H%M%S")
     base = directory / f"{report.kind}-{stamp}-{_UNSAFE.sub('_', report.service)}"
     markdown = base.with_suffix(".md")
-    write_private_file(base.with_suffix(".json"),
-                       (json.dumps(report.to_dict(), indent=2, ensure_ascii=False)
-                        + "\n").encode())
+    write_private_file(
+        base.with_suffix(".json"),
+        (json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n").encode(),
+    )
     write_private_file(markdown, render_markdown(report, language).encode())
     return markdown

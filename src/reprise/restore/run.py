@@ -86,48 +86,75 @@ class RestorePlan:
         """JSON form of --dry-run."""
         manifest = self.manifest
         age = datetime.now(UTC) - manifest.finished_at
-        return {"service": manifest.service, "source": manifest.source,
-                "repository": self.entry.repository, "backup_id": manifest.id,
-                "backup_time": manifest.finished_at.isoformat(),
-                "backup_age_seconds": round(age.total_seconds()), "mode": self.mode,
-                "target": self.target,
-                "parts": [{"name": part.name, "stored_size": part.stored_size,
-                           "plain_size": part.plain_size} for part in self.parts],
-                "stored_bytes": sum(part.stored_size for part in self.parts),
-                "plain_bytes": sum(part.plain_size for part in self.parts),
-                "steps": self.steps}
+        return {
+            "service": manifest.service,
+            "source": manifest.source,
+            "repository": self.entry.repository,
+            "backup_id": manifest.id,
+            "backup_time": manifest.finished_at.isoformat(),
+            "backup_age_seconds": round(age.total_seconds()),
+            "mode": self.mode,
+            "target": self.target,
+            "parts": [
+                {"name": part.name, "stored_size": part.stored_size, "plain_size": part.plain_size}
+                for part in self.parts
+            ],
+            "stored_bytes": sum(part.stored_size for part in self.parts),
+            "plain_bytes": sum(part.plain_size for part in self.parts),
+            "steps": self.steps,
+        }
 
 
 def _validate(request: RestoreRequest, kind: str) -> str:
-    chosen = [name for name, value in (("--target", request.target),
-                                       ("--to-dir", request.to_dir),
-                                       ("--target-dir", request.target_dir)) if value]
+    chosen = [
+        name
+        for name, value in (
+            ("--target", request.target),
+            ("--to-dir", request.to_dir),
+            ("--target-dir", request.target_dir),
+        )
+        if value
+    ]
     if len(chosen) > 1:
-        raise InputError(f"{' and '.join(chosen)} exclude each other",
-                         hint="restore into a server (--target), or write files (--to-dir)")
+        raise InputError(
+            f"{' and '.join(chosen)} exclude each other",
+            hint="restore into a server (--target), or write files (--to-dir)",
+        )
     for flag, folder in (("--to-dir", request.to_dir), ("--target-dir", request.target_dir)):
         blocker = file_in_the_way(folder) if folder else None
         if blocker is not None:
-            raise InputError(f"{flag} {folder}: {blocker} is a file, not a folder",
-                             hint="give a folder (it is created when missing)")
+            raise InputError(
+                f"{flag} {folder}: {blocker} is a file, not a folder",
+                hint="give a folder (it is created when missing)",
+            )
     if kind == "postgres":
         if request.target_dir:
-            raise InputError("--target-dir is for files and command sources",
-                             hint="use --target DSN, or --to-dir DIR for the dump files")
+            raise InputError(
+                "--target-dir is for files and command sources",
+                hint="use --target DSN, or --to-dir DIR for the dump files",
+            )
         if not chosen:
-            raise InputError("say where to restore: --target DSN (a server) or --to-dir DIR "
-                             "(the plain dump files)",
-                             hint="e.g. --target postgresql://postgres@localhost/postgres")
+            raise InputError(
+                "say where to restore: --target DSN (a server) or --to-dir DIR "
+                "(the plain dump files)",
+                hint="e.g. --target postgresql://postgres@localhost/postgres",
+            )
         return "server" if request.target else "directory"
     if request.target or request.database or request.as_name:
-        raise InputError(f"--target, --database and --as are for postgres sources; this "
-                         f"source is {kind}", hint="use --target-dir DIR")
+        raise InputError(
+            f"--target, --database and --as are for postgres sources; this source is {kind}",
+            hint="use --target-dir DIR",
+        )
     if request.preserve_special and (kind != "files" or request.to_dir):
-        raise InputError("--preserve-special is for files sources restored with "
-                         "--target-dir", hint="drop --preserve-special")
+        raise InputError(
+            "--preserve-special is for files sources restored with --target-dir",
+            hint="drop --preserve-special",
+        )
     if not (request.target_dir or request.to_dir):
-        raise InputError(f"a {kind} restore needs --target-dir DIR (never / by default)",
-                         hint="e.g. --target-dir /srv/restore")
+        raise InputError(
+            f"a {kind} restore needs --target-dir DIR (never / by default)",
+            hint="e.g. --target-dir /srv/restore",
+        )
     return "directory" if request.to_dir else "files"
 
 
@@ -135,8 +162,7 @@ def _parts_for(manifest: Manifest, pairs: list[tuple[str, str]]) -> list[Part]:
     if manifest.kind != "postgres":
         return list(manifest.parts)
     wanted = {source for source, _target in pairs}
-    return [part for part in manifest.parts
-            if part.role == "globals" or part.database in wanted]
+    return [part for part in manifest.parts if part.role == "globals" or part.database in wanted]
 
 
 def plan_restore(plan: Plan, store: Store, request: RestoreRequest) -> RestorePlan:
@@ -146,15 +172,18 @@ def plan_restore(plan: Plan, store: Store, request: RestoreRequest) -> RestorePl
     manifest = entry.manifest
     mode = _validate(request, manifest.kind)
     if request.preserve_special and not getattr(job.source, "preserve_special", False):
-        raise InputError(f"--preserve-special: the source {job.name} does not declare "
-                         "preserve_special: true, so setuid, setgid and sticky bits are "
-                         "always dropped from its restores",
-                         hint="if its setuid/setgid files are meant to come back, add "
-                              "preserve_special: true to that files source in the plan")
+        raise InputError(
+            f"--preserve-special: the source {job.name} does not declare "
+            "preserve_special: true, so setuid, setgid and sticky bits are "
+            "always dropped from its restores",
+            hint="if its setuid/setgid files are meant to come back, add "
+            "preserve_special: true to that files source in the plan",
+        )
     pairs: list[tuple[str, str]] = []
     if manifest.kind == "postgres":
-        names = [part.database for part in manifest.parts if part.role == "database"
-                 and part.database]
+        names = [
+            part.database for part in manifest.parts if part.role == "database" and part.database
+        ]
         pairs = logical.database_pairs(names, request.database, request.as_name)
     parts = _parts_for(manifest, pairs)
     if mode == "server":
@@ -165,45 +194,65 @@ def plan_restore(plan: Plan, store: Store, request: RestoreRequest) -> RestorePl
         target = str(request.to_dir or request.target_dir)
     restore_plan = RestorePlan(job, entry, mode, target, parts, pairs=pairs)
     steps = restore_plan.steps
-    steps.append(f"verify the signature of {manifest.id} and that keys.identity is one of "
-                 "its recipients")
+    steps.append(
+        f"verify the signature of {manifest.id} and that keys.identity is one of its recipients"
+    )
     if mode == "server":
         steps.append(f"check the target {target} (reachable, version, empty databases)")
-    steps.append(f"fetch {len(parts)} part(s), decrypt and check every checksum before "
-                 "writing anything")
+    steps.append(
+        f"fetch {len(parts)} part(s), decrypt and check every checksum before writing anything"
+    )
     if mode == "server":
         if any(part.role == "globals" for part in parts):
             steps.append("restore roles and tablespaces (existing ones kept)")
-        steps += [f"pg_restore -j {request.jobs}: {source} → {target_name}"
-                  + (" (replacing its content)" if request.clean else "")
-                  for source, target_name in pairs]
+        steps += [
+            f"pg_restore -j {request.jobs}: {source} → {target_name}"
+            + (" (replacing its content)" if request.clean else "")
+            for source, target_name in pairs
+        ]
         recorded = {entry.get("name"): entry for entry in manifest.databases}
-        if all(isinstance(recorded.get(source, {}).get("properties"), dict)
-               for source, _target in pairs):
-            steps.append("give each database the owner, encoding, locale, settings, "
-                         "privileges and comment it had")
+        if all(
+            isinstance(recorded.get(source, {}).get("properties"), dict)
+            for source, _target in pairs
+        ):
+            steps.append(
+                "give each database the owner, encoding, locale, settings, "
+                "privileges and comment it had"
+            )
         else:
-            steps.append("create missing databases with the target's defaults (this backup "
-                         "predates Reprise recording database properties)")
+            steps.append(
+                "create missing databases with the target's defaults (this backup "
+                "predates Reprise recording database properties)"
+            )
     elif mode == "directory":
         steps.append(f"write the plain files into {target}")
     else:
         special = "kept" if request.preserve_special else "dropped"
-        steps.append(f"unpack into a private folder in {target} (refusing any member that "
-                     f"would land outside it; setuid/setgid/sticky bits {special}), then "
-                     "rename into place without following symlinks of the target"
-                     + (" (replacing existing files)" if request.overwrite else ""))
+        steps.append(
+            f"unpack into a private folder in {target} (refusing any member that "
+            f"would land outside it; setuid/setgid/sticky bits {special}), then "
+            "rename into place without following symlinks of the target"
+            + (" (replacing existing files)" if request.overwrite else "")
+        )
     return restore_plan
 
 
-def run_restore(plan: Plan, store: Store, request: RestoreRequest, *,
-                progress: PartProgress | None = None) -> tuple[Report, Path]:
+def run_restore(
+    plan: Plan, store: Store, request: RestoreRequest, *, progress: PartProgress | None = None
+) -> tuple[Report, Path]:
     """Carry a restore out; returns the report and its path (also written on failure,
     when the error is raised after the report is saved)."""
     restore_plan = plan_restore(plan, store, request)
     manifest = restore_plan.manifest
-    report = Report("restore", manifest.service, manifest.source, restore_plan.entry.repository,
-                    manifest.id, manifest.finished_at, restore_plan.target)
+    report = Report(
+        "restore",
+        manifest.service,
+        manifest.source,
+        restore_plan.entry.repository,
+        manifest.id,
+        manifest.finished_at,
+        restore_plan.target,
+    )
     try:
         _carry_out(plan, store, request, restore_plan, report, progress)
     except RepriseError as error:
@@ -224,17 +273,35 @@ def save_report(plan: Plan, store: Store, report: Report) -> Path:
     """Write the report files and record the event that points to them."""
     path = write_report(report, state_dir(plan) / "reports", plan.organisation.language)
     kind = f"{report.kind}.{'completed' if report.result in ('ok', 'passed') else 'failed'}"
-    append_event(store, kind, report.service, {
-        "source": report.source, "backup_id": report.backup_id, "target": report.target,
-        "seconds": report.seconds, "result": report.result, "error": report.error,
-        "report": str(path)})
-    log.info("%s of %s from %s: %s in %.1f s (report %s)", report.kind, report.service,
-             report.backup_id, report.result, report.seconds, path)
+    append_event(
+        store,
+        kind,
+        report.service,
+        {
+            "source": report.source,
+            "backup_id": report.backup_id,
+            "target": report.target,
+            "seconds": report.seconds,
+            "result": report.result,
+            "error": report.error,
+            "report": str(path),
+        },
+    )
+    log.info(
+        "%s of %s from %s: %s in %.1f s (report %s)",
+        report.kind,
+        report.service,
+        report.backup_id,
+        report.result,
+        report.seconds,
+        path,
+    )
     return path
 
 
-def verified_manifest(plan: Plan, entry: CatalogEntry, report: Report) -> tuple[
-        Repository, Manifest, list[Any]]:
+def verified_manifest(
+    plan: Plan, entry: CatalogEntry, report: Report
+) -> tuple[Repository, Manifest, list[Any]]:
     """The signed manifest, and identities that can decrypt it (refuses early otherwise)."""
     with report.step("verify signature and identity"):
         repository = open_repository(plan, entry.repository)
@@ -244,28 +311,49 @@ def verified_manifest(plan: Plan, entry: CatalogEntry, report: Report) -> tuple[
     return repository, manifest, identities
 
 
-def _carry_out(plan: Plan, store: Store, request: RestoreRequest, restore_plan: RestorePlan,
-               report: Report, progress: PartProgress | None) -> None:
+def _carry_out(
+    plan: Plan,
+    store: Store,
+    request: RestoreRequest,
+    restore_plan: RestorePlan,
+    report: Report,
+    progress: PartProgress | None,
+) -> None:
     repository, manifest, identities = verified_manifest(plan, restore_plan.entry, report)
     parts = [part for part in manifest.parts if part in restore_plan.parts]
     plain_bytes = sum(part.plain_size for part in parts)
     report.figures["plain_bytes"] = plain_bytes
     report.figures["stored_bytes"] = sum(part.stored_size for part in parts)
     if restore_plan.mode == "server":
-        _to_server(plan, request, restore_plan, report, repository, manifest, identities,
-                   parts, progress)
+        _to_server(
+            plan, request, restore_plan, report, repository, manifest, identities, parts, progress
+        )
     elif restore_plan.mode == "directory":
         assert request.to_dir is not None
-        _to_directory(request.to_dir, report, repository, manifest, identities, parts,
-                      overwrite=request.overwrite, progress=progress,
-                      follow_symlinks=request.follow_target_symlinks)
+        _to_directory(
+            request.to_dir,
+            report,
+            repository,
+            manifest,
+            identities,
+            parts,
+            overwrite=request.overwrite,
+            progress=progress,
+            follow_symlinks=request.follow_target_symlinks,
+        )
     else:
         assert request.target_dir is not None
-        _to_files(request, report, repository, manifest, identities, parts,
-                  progress=progress)
+        _to_files(request, report, repository, manifest, identities, parts, progress=progress)
     if len(parts) == len(manifest.parts):
-        record_verification(store, repository.name, manifest.id, ok=True, detail=None,
-                            checked_parts=[part.name for part in parts], deep=True)
+        record_verification(
+            store,
+            repository.name,
+            manifest.id,
+            ok=True,
+            detail=None,
+            checked_parts=[part.name for part in parts],
+            deep=True,
+        )
 
 
 def dump_version(manifest: Manifest) -> int:
@@ -280,32 +368,59 @@ def staging_dir(plan: Plan) -> Path:
     return Path(tempfile.mkdtemp(prefix="restore-", dir=work))
 
 
-def _to_server(plan: Plan, request: RestoreRequest, restore_plan: RestorePlan, report: Report,
-               repository: Repository, manifest: Manifest, identities: list[Any],
-               parts: list[Part], progress: PartProgress | None) -> None:
+def _to_server(
+    plan: Plan,
+    request: RestoreRequest,
+    restore_plan: RestorePlan,
+    report: Report,
+    repository: Repository,
+    manifest: Manifest,
+    identities: list[Any],
+    parts: list[Part],
+    progress: PartProgress | None,
+) -> None:
     assert request.target is not None
     with report.step("check target (read-only)"):
-        server = logical.check_target(request.target, dump_version(manifest),
-                                      restore_plan.pairs, clean=request.clean)
+        server = logical.check_target(
+            request.target, dump_version(manifest), restore_plan.pairs, clean=request.clean
+        )
     report.target = server.description
     staging = staging_dir(plan)
     try:
-        restore_staged(report, server, repository, manifest, identities, parts, staging,
-                       jobs=request.jobs, clean=request.clean, progress=progress)
+        restore_staged(
+            report,
+            server,
+            repository,
+            manifest,
+            identities,
+            parts,
+            staging,
+            jobs=request.jobs,
+            clean=request.clean,
+            progress=progress,
+        )
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def restore_staged(report: Report, server: logical.TargetServer, repository: Repository,
-                   manifest: Manifest, identities: list[Any], parts: list[Part],
-                   staging: Path, *, jobs: int, clean: bool,
-                   progress: PartProgress | None) -> None:
+def restore_staged(
+    report: Report,
+    server: logical.TargetServer,
+    repository: Repository,
+    manifest: Manifest,
+    identities: list[Any],
+    parts: list[Part],
+    staging: Path,
+    *,
+    jobs: int,
+    clean: bool,
+    progress: PartProgress | None,
+) -> None:
     """Fetch and verify every part, then globals, then each database (shared with drills)."""
     size = sum(part.stored_size for part in parts)
     with report.step("fetch, decrypt and verify", size=size):
         free_space_check(staging, sum(part.plain_size for part in parts))
-        staged = stage_parts(repository, manifest, parts, identities, staging,
-                             progress=progress)
+        staged = stage_parts(repository, manifest, parts, identities, staging, progress=progress)
     major = dump_version(manifest) // 10000
     for item in staged:
         if item.part.role == "globals":
@@ -316,38 +431,61 @@ def restore_staged(report: Report, server: logical.TargetServer, repository: Rep
     for target in server.databases:
         item = next(item for item in staged if item.part.database == target.source)
         properties = recorded.get(target.source, {}).get("properties")
-        with report.step(f"pg_restore {target.source} → {target.target}",
-                         size=item.part.plain_size) as step:
+        with report.step(
+            f"pg_restore {target.source} → {target.target}", size=item.part.plain_size
+        ) as step:
             warnings = logical.restore_database(
-                server, target, item.path, item.part.format, jobs=jobs, clean=clean,
-                dump_major=major, where=f"backup {manifest.id} part {item.part.name}",
-                properties=properties if isinstance(properties, dict) else None)
+                server,
+                target,
+                item.path,
+                item.part.format,
+                jobs=jobs,
+                clean=clean,
+                dump_major=major,
+                where=f"backup {manifest.id} part {item.part.name}",
+                properties=properties if isinstance(properties, dict) else None,
+            )
             step.detail = "; ".join(warnings) or None
 
 
-def _to_directory(to_dir: Path, report: Report, repository: Repository, manifest: Manifest,
-                  identities: list[Any], parts: list[Part], *, overwrite: bool,
-                  progress: PartProgress | None, follow_symlinks: bool = False) -> None:
+def _to_directory(
+    to_dir: Path,
+    report: Report,
+    repository: Repository,
+    manifest: Manifest,
+    identities: list[Any],
+    parts: list[Part],
+    *,
+    overwrite: bool,
+    progress: PartProgress | None,
+    follow_symlinks: bool = False,
+) -> None:
     from reprise.backup.pipeline import no_progress
     from reprise.errors import FileExistsRefusal
     from reprise.restore.unpack import check_target_path
 
-    with report.step("fetch, decrypt and verify into the folder",
-                     size=sum(part.plain_size for part in parts)):
+    with report.step(
+        "fetch, decrypt and verify into the folder", size=sum(part.plain_size for part in parts)
+    ):
         to_dir = check_target_path(to_dir, what="--to-dir", follow_symlinks=follow_symlinks)
         to_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         existing = [name for name in map(plain_name, parts) if (to_dir / name).exists()]
         if existing and not overwrite:
-            raise FileExistsRefusal(f"{to_dir}: {', '.join(existing)} already exist(s)",
-                                    hint="choose an empty folder, or replace with --overwrite")
+            raise FileExistsRefusal(
+                f"{to_dir}: {', '.join(existing)} already exist(s)",
+                hint="choose an empty folder, or replace with --overwrite",
+            )
         free_space_check(to_dir, sum(part.plain_size for part in parts))
         written = []
         report_progress = progress or no_progress
         try:
             for part in parts:
                 with report_progress(part.name, part.stored_size) as callback:
-                    written.append(stage_part(repository, manifest, part, identities, to_dir,
-                                              progress=callback))
+                    written.append(
+                        stage_part(
+                            repository, manifest, part, identities, to_dir, progress=callback
+                        )
+                    )
         except BaseException:
             for item in written:
                 if item.path.name not in existing:
@@ -356,9 +494,16 @@ def _to_directory(to_dir: Path, report: Report, repository: Repository, manifest
     report.figures["files"] = [str(item.path) for item in written]
 
 
-def _to_files(request: RestoreRequest, report: Report, repository: Repository,
-              manifest: Manifest, identities: list[Any], parts: list[Part], *,
-              progress: PartProgress | None) -> None:
+def _to_files(
+    request: RestoreRequest,
+    report: Report,
+    repository: Repository,
+    manifest: Manifest,
+    identities: list[Any],
+    parts: list[Part],
+    *,
+    progress: PartProgress | None,
+) -> None:
     from reprise.restore.unpack import remove_tree
 
     assert request.target_dir is not None
@@ -369,8 +514,9 @@ def _to_files(request: RestoreRequest, report: Report, repository: Repository,
     try:
         with report.step("fetch, decrypt and verify", size=sum(p.stored_size for p in parts)):
             free_space_check(target, 2 * sum(part.plain_size for part in parts))
-            staged = stage_parts(repository, manifest, parts, identities, work / "parts",
-                                 progress=progress)
+            staged = stage_parts(
+                repository, manifest, parts, identities, work / "parts", progress=progress
+            )
         with report.step(f"put the files into {target}") as step:
             tree = work / "tree"
             tree.mkdir(mode=0o700)
@@ -379,22 +525,28 @@ def _to_files(request: RestoreRequest, report: Report, repository: Repository,
             for item in staged:
                 if item.part.role == "files":
                     summary = files_restore.unpack_tar(
-                        item.path, tree, policy=policy,
-                        where=f"backup {manifest.id} part {item.part.name}")
+                        item.path,
+                        tree,
+                        policy=policy,
+                        where=f"backup {manifest.id} part {item.part.name}",
+                    )
                     dropped_count += summary.special_bits_dropped
                     dropped += summary.special_examples
                 else:
                     item.path.rename(tree / plain_name(item.part))
                 item.path.unlink(missing_ok=True)
-            count = files_restore.move_into_place(tree, target, overwrite=request.overwrite,
-                                                  follow_symlinks=follow)
+            count = files_restore.move_into_place(
+                tree, target, overwrite=request.overwrite, follow_symlinks=follow
+            )
             step.detail = f"{count} file(s)"
             report.figures["files_restored"] = count
             if dropped_count:
-                step.detail += (f"; setuid/setgid/sticky bits dropped on {dropped_count} "
-                                f"(e.g. {', '.join(dropped[:3])}): the source does not "
-                                "declare preserve_special, or --preserve-special was not "
-                                "given")
+                step.detail += (
+                    f"; setuid/setgid/sticky bits dropped on {dropped_count} "
+                    f"(e.g. {', '.join(dropped[:3])}): the source does not "
+                    "declare preserve_special, or --preserve-special was not "
+                    "given"
+                )
                 report.figures["special_bits_dropped"] = dropped_count
     finally:
         remove_tree(work)

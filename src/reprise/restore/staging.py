@@ -42,7 +42,8 @@ def check_identity(manifest: Manifest, identities: list[Any], where: str) -> Non
         raise InputError(
             f"{where}: backup {manifest.id} is encrypted to {', '.join(needed)}; the "
             f"identity of this plan is for {', '.join(sorted(ours))}",
-            hint="set keys.identity to the identity of one of those recipients")
+            hint="set keys.identity to the identity of one of those recipients",
+        )
 
 
 @dataclass(frozen=True)
@@ -53,9 +54,16 @@ class StagedPart:
     path: Path
 
 
-def stage_part(repository: Repository, manifest: Manifest, part: Part, identities: list[Any],
-               directory: Path, *, final_name: str | None = None,
-               progress: Progress | None = None) -> StagedPart:
+def stage_part(
+    repository: Repository,
+    manifest: Manifest,
+    part: Part,
+    identities: list[Any],
+    directory: Path,
+    *,
+    final_name: str | None = None,
+    progress: Progress | None = None,
+) -> StagedPart:
     """Write one verified plain part into ``directory`` (raises VerificationError naming the
     part when its bytes do not match the signed manifest)."""
     import pyrage
@@ -64,9 +72,10 @@ def stage_part(repository: Repository, manifest: Manifest, part: Part, identitie
     name = final_name or plain_name(part)
     if "/" in part.name or "\x00" in part.name or name in ("", ".", ".."):
         # A signed manifest can still come from a compromised host: a part is one file.
-        raise VerificationError(f"backup {manifest.id}: part name {part.name!r} is not a "
-                                "plain file name", hint="the backup cannot be trusted; use "
-                                                        "another one")
+        raise VerificationError(
+            f"backup {manifest.id}: part name {part.name!r} is not a plain file name",
+            hint="the backup cannot be trusted; use another one",
+        )
     key = backup_prefix(manifest.source, manifest.id) + part.name
     where = repository.where(key)
     final = directory / name
@@ -80,24 +89,32 @@ def stage_part(repository: Repository, manifest: Manifest, part: Part, identitie
             try:
                 result = read_stream(stored, identities, handle.write, progress)
             except pyrage.DecryptError as error:
-                raise VerificationError(f"{where}: cannot decrypt ({error}): the part is "
-                                        "damaged", hint="use another backup") from error
+                raise VerificationError(
+                    f"{where}: cannot decrypt ({error}): the part is damaged",
+                    hint="use another backup",
+                ) from error
             except zstandard.ZstdError as error:
-                raise VerificationError(f"{where}: decrypts but does not decompress "
-                                        f"({error}): the part is damaged",
-                                        hint="use another backup") from error
+                raise VerificationError(
+                    f"{where}: decrypts but does not decompress ({error}): the part is damaged",
+                    hint="use another backup",
+                ) from error
             except OSError as error:
                 if error.errno is None:  # pyrage reports a bad chunk as a plain I/O error
-                    raise VerificationError(f"{where}: cannot decrypt ({error}): the part "
-                                            "is damaged", hint="use another backup") from error
+                    raise VerificationError(
+                        f"{where}: cannot decrypt ({error}): the part is damaged",
+                        hint="use another backup",
+                    ) from error
                 raise storage_error(error, directory, f"writing {final.name}") from error
             if result.sha256 != part.sha256 or result.stored_size != part.stored_size:
-                raise VerificationError(f"{where}: checksum mismatch: the stored bytes were "
-                                        "altered", hint="use another backup")
-            if (result.plain_sha256 != part.plain_sha256
-                    or result.plain_size != part.plain_size):
-                raise VerificationError(f"{where}: decrypted content differs from what was "
-                                        "backed up", hint="use another backup")
+                raise VerificationError(
+                    f"{where}: checksum mismatch: the stored bytes were altered",
+                    hint="use another backup",
+                )
+            if result.plain_sha256 != part.plain_sha256 or result.plain_size != part.plain_size:
+                raise VerificationError(
+                    f"{where}: decrypted content differs from what was backed up",
+                    hint="use another backup",
+                )
             try:
                 handle.flush()
                 os.fsync(handle.fileno())
@@ -112,21 +129,27 @@ def stage_part(repository: Repository, manifest: Manifest, part: Part, identitie
     return StagedPart(part, final)
 
 
-def _open_part(repository: Repository, key: str,
-               manifest: Manifest) -> BinaryIO:
+def _open_part(repository: Repository, key: str, manifest: Manifest) -> BinaryIO:
     try:
         return repository.backend.open_reader(key)
     except NotFoundError:
-        raise VerificationError(f"{repository.where(key)}: missing, although the signed "
-                                f"manifest of backup {manifest.id} lists it (deleted or "
-                                "moved after the backup)",
-                                hint="use another backup; `reprise backup verify --all` "
-                                     "shows which are whole") from None
+        raise VerificationError(
+            f"{repository.where(key)}: missing, although the signed "
+            f"manifest of backup {manifest.id} lists it (deleted or "
+            "moved after the backup)",
+            hint="use another backup; `reprise backup verify --all` shows which are whole",
+        ) from None
 
 
-def stage_parts(repository: Repository, manifest: Manifest, parts: Iterable[Part],
-                identities: list[Any], directory: Path, *,
-                progress: PartProgress | None = None) -> list[StagedPart]:
+def stage_parts(
+    repository: Repository,
+    manifest: Manifest,
+    parts: Iterable[Part],
+    identities: list[Any],
+    directory: Path,
+    *,
+    progress: PartProgress | None = None,
+) -> list[StagedPart]:
     """Stage several parts; on any failure, the ones already staged are removed too."""
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     report = progress or no_progress
@@ -134,8 +157,9 @@ def stage_parts(repository: Repository, manifest: Manifest, parts: Iterable[Part
     try:
         for part in parts:
             with report(part.name, part.stored_size) as callback:
-                staged.append(stage_part(repository, manifest, part, identities, directory,
-                                         progress=callback))
+                staged.append(
+                    stage_part(repository, manifest, part, identities, directory, progress=callback)
+                )
     except BaseException:
         remove_staged(staged)
         raise
@@ -159,6 +183,7 @@ def free_space_check(directory: Path, needed: int) -> None:
     if available < needed:
         from reprise.plan.units import format_size
 
-        raise OperationError(f"{directory}: {format_size(available)} free, the restore needs "
-                             f"{format_size(needed)}",
-                             hint="free space or choose a directory on a larger volume")
+        raise OperationError(
+            f"{directory}: {format_size(available)} free, the restore needs {format_size(needed)}",
+            hint="free space or choose a directory on a larger volume",
+        )

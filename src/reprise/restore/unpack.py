@@ -66,8 +66,8 @@ walk one level per frame and hold descriptors per level (Python's recursion limi
 a common open-file limit 1024), so a deeper tree would fail half-way instead of being
 refused."""
 SYMLINK_MAX = 4095  # bytes in a symlink's target (PATH_MAX - 1)
-MTIME_LIMIT = 2 ** 62  # seconds either side of 1970: beyond, time_t overflows
-ID_LIMIT = 2 ** 32 - 1  # uid/gid 4294967295 is (uid_t) -1, "no change"
+MTIME_LIMIT = 2**62  # seconds either side of 1970: beyond, time_t overflows
+ID_LIMIT = 2**32 - 1  # uid/gid 4294967295 is (uid_t) -1, "no change"
 _BAD_HEADER = (tarfile.TarError, EOFError, ValueError, OverflowError)
 """What tarfile raises on a damaged or hostile header (3.11's GNU sparse 1.0 parser raises
 a bare ValueError)."""
@@ -199,8 +199,9 @@ class _Unpacker:
         return UnsafeMemberError(
             f"{self.where}: member {member!r} refused: {rule}",
             hint="the archive breaks the unpacking rules, so the backup cannot be trusted "
-                 "(made or altered by a hostile host?); nothing was written to the target; "
-                 "restore another backup and find out who could write this one")
+            "(made or altered by a hostile host?); nothing was written to the target; "
+            "restore another backup and find out who could write this one",
+        )
 
     # Folders, opened without following anything.
 
@@ -217,7 +218,7 @@ class _Unpacker:
         current = os.dup(self.root_fd)
         try:
             for depth, name in enumerate(parts):
-                here = parts[:depth + 1]
+                here = parts[: depth + 1]
                 try:
                     child = os.open(name, _DIR_FLAGS, dir_fd=current)
                 except FileNotFoundError:
@@ -234,9 +235,12 @@ class _Unpacker:
                     if stat.S_ISDIR(mode):
                         raise
                     if stat.S_ISLNK(mode):
-                        raise self.refuse(member, f"it would be written through the symlink "
-                                                  f"{shown!r} (no member is written through "
-                                                  "a symlink)") from error
+                        raise self.refuse(
+                            member,
+                            f"it would be written through the symlink "
+                            f"{shown!r} (no member is written through "
+                            "a symlink)",
+                        ) from error
                     raise self.refuse(member, f"{shown!r} is not a folder") from error
                 os.close(current)
                 current = child
@@ -275,8 +279,7 @@ class _Unpacker:
             except (FileNotFoundError, NotADirectoryError):
                 continue  # absent (or under a file) for now: taken lexically
             except OSError as error:  # a path too long to look at: never assumed inside
-                raise UnsafeName(f"its target cannot be checked ({error.strerror})") \
-                    from error
+                raise UnsafeName(f"its target cannot be checked ({error.strerror})") from error
             if stat.S_ISLNK(mode):
                 follows += 1
                 if follows > MAX_SYMLINK_FOLLOWS:
@@ -311,12 +314,10 @@ class _Unpacker:
         """Every symlink under the root, this archive's and any unpacked there before (a
         later member or archive can turn an earlier link outward: 'a/..' is harmless until
         'a' becomes a link to '.'), must still resolve inside."""
-        for directory, dirs, files, folder_fd in os.fwalk(".", dir_fd=self.root_fd,
-                                                          onerror=_raise):
+        for directory, dirs, files, folder_fd in os.fwalk(".", dir_fd=self.root_fd, onerror=_raise):
             base = Path(directory).parts  # "." is ()
             for name in dirs + files:
-                if not stat.S_ISLNK(os.stat(name, dir_fd=folder_fd,
-                                            follow_symlinks=False).st_mode):
+                if not stat.S_ISLNK(os.stat(name, dir_fd=folder_fd, follow_symlinks=False).st_mode):
                     continue
                 parts = (*base, name)
                 shown = "/".join(parts)
@@ -325,8 +326,10 @@ class _Unpacker:
                 except UnsafeName as error:
                     raise self.refuse(shown, str(error)) from None
                 if outside:
-                    raise self.refuse(shown, "its target leaves the destination (through "
-                                             "symlinks unpacked after it)")
+                    raise self.refuse(
+                        shown,
+                        "its target leaves the destination (through symlinks unpacked after it)",
+                    )
 
     def _member(self, archive: tarfile.TarFile, member: tarfile.TarInfo) -> None:
         name = member.name
@@ -348,8 +351,9 @@ class _Unpacker:
         if not (member.isreg() or member.issym() or member.islnk()):
             raise self.refuse(name, f"entries of tar type {member.type!r} are refused")
         if member.sparse is not None or member.type == tarfile.GNUTYPE_SPARSE:
-            raise self.refuse(name, "sparse files are refused (their size is not bounded by "
-                                    "the archive's)")
+            raise self.refuse(
+                name, "sparse files are refused (their size is not bounded by the archive's)"
+            )
         self._top.setdefault(parts[0], None)
         parent = self._open_folder(parts[:-1], name, create=True)
         try:
@@ -367,8 +371,11 @@ class _Unpacker:
         """Times and owners that the system calls would reject with something other than
         an OSError (an OverflowError, a ValueError for NaN)."""
         mtime = member.mtime
-        if not isinstance(mtime, int | float) or not math.isfinite(mtime) \
-                or abs(mtime) >= MTIME_LIMIT:
+        if (
+            not isinstance(mtime, int | float)
+            or not math.isfinite(mtime)
+            or abs(mtime) >= MTIME_LIMIT
+        ):
             raise self.refuse(name, f"its modification time {mtime!r} is out of range")
         if self.policy.restore_owners:
             uid, gid = _owner(member)
@@ -405,8 +412,9 @@ class _Unpacker:
             except FileExistsError:
                 mode = os.stat(parts[-1], dir_fd=parent, follow_symlinks=False).st_mode
                 if not stat.S_ISDIR(mode):
-                    raise self.refuse(member.name, "a file or symlink of the same archive has "
-                                                   "this name") from None
+                    raise self.refuse(
+                        member.name, "a file or symlink of the same archive has this name"
+                    ) from None
         finally:
             os.close(parent)
         if len(parts) == 1:
@@ -415,8 +423,9 @@ class _Unpacker:
         self.folders[parts] = _Folder(self._mode(member, member.name), member.mtime, owner)
         self.summary.directories += 1
 
-    def _file(self, archive: tarfile.TarFile, member: tarfile.TarInfo, parent: int,
-              parts: Parts) -> None:
+    def _file(
+        self, archive: tarfile.TarFile, member: tarfile.TarInfo, parent: int, parts: Parts
+    ) -> None:
         descriptor = os.open(parts[-1], _NEW_FILE_FLAGS, 0o600, dir_fd=parent)
         with os.fdopen(descriptor, "wb") as handle:
             source = archive.extractfile(member)
@@ -439,8 +448,7 @@ class _Unpacker:
         if len(os.fsencode(target)) > SYMLINK_MAX:
             raise self.refuse(member.name, f"its target is longer than {SYMLINK_MAX} bytes")
         if target.startswith("/"):
-            raise self.refuse(member.name, f"symlinks to absolute paths ({target}) are "
-                                           "refused")
+            raise self.refuse(member.name, f"symlinks to absolute paths ({target}) are refused")
         try:
             outside = self._escapes(parts[:-1], target)
         except UnsafeName as error:
@@ -451,8 +459,7 @@ class _Unpacker:
         if self.policy.restore_owners:
             os.chown(parts[-1], *_owner(member), dir_fd=parent, follow_symlinks=False)
         with contextlib.suppress(NotImplementedError, OSError):
-            os.utime(parts[-1], (member.mtime, member.mtime), dir_fd=parent,
-                     follow_symlinks=False)
+            os.utime(parts[-1], (member.mtime, member.mtime), dir_fd=parent, follow_symlinks=False)
         self.symlinks[parts] = target
         self.summary.symlinks += 1
 
@@ -460,19 +467,24 @@ class _Unpacker:
         try:
             source = member_parts(member.linkname)
         except UnsafeName as error:
-            raise self.refuse(member.name, f"hard link target {member.linkname!r}: "
-                                           f"{error}") from None
+            raise self.refuse(
+                member.name, f"hard link target {member.linkname!r}: {error}"
+            ) from None
         if source not in self.regular:
-            raise self.refuse(member.name, f"a hard link must point to a regular file this "
-                                           f"archive already unpacked, not "
-                                           f"{member.linkname!r}")
+            raise self.refuse(
+                member.name,
+                f"a hard link must point to a regular file this "
+                f"archive already unpacked, not "
+                f"{member.linkname!r}",
+            )
         folder = self._open_folder(source[:-1], member.name, create=False)
         try:
             mode = os.stat(source[-1], dir_fd=folder, follow_symlinks=False).st_mode
             if not stat.S_ISREG(mode):
                 raise self.refuse(member.name, "a hard link must point to a regular file")
-            os.link(source[-1], parts[-1], src_dir_fd=folder, dst_dir_fd=parent,
-                    follow_symlinks=False)
+            os.link(
+                source[-1], parts[-1], src_dir_fd=folder, dst_dir_fd=parent, follow_symlinks=False
+            )
         finally:
             os.close(folder)
         self.regular.add(parts)
@@ -507,8 +519,9 @@ def _open_tar(path: Path) -> Iterator[tarfile.TarFile]:
         yield archive
 
 
-def unpack(archive_path: Path, into: Path, *, policy: UnpackPolicy | None = None,
-           where: str | None = None) -> UnpackSummary:
+def unpack(
+    archive_path: Path, into: Path, *, policy: UnpackPolicy | None = None, where: str | None = None
+) -> UnpackSummary:
     """Unpack the plain tar ``archive_path`` into the empty private folder ``into``.
 
     Raises :class:`UnsafeMemberError` (exit 3) naming the first member that breaks a rule,
@@ -525,8 +538,10 @@ def unpack(archive_path: Path, into: Path, *, policy: UnpackPolicy | None = None
             finally:
                 unpacker.close()
     except (tarfile.TarError, EOFError) as error:
-        raise VerificationError(f"{label}: not a valid tar archive ({error})",
-                                hint="the backup is damaged; use another one") from error
+        raise VerificationError(
+            f"{label}: not a valid tar archive ({error})",
+            hint="the backup is damaged; use another one",
+        ) from error
     except OSError as error:
         raise storage_error(error, into, f"unpacking {label}") from error
 
@@ -598,7 +613,8 @@ def check_target_path(path: Path, *, what: str, follow_symlinks: bool) -> Path:
                 f"{what} {path}: {current} is a symbolic link (to {current.readlink()}); a "
                 "restore does not follow symlinks in its target",
                 hint=f"give the real path ({current.resolve()}…), or add "
-                     "--follow-target-symlinks if you trust every symlink on the way")
+                "--follow-target-symlinks if you trust every symlink on the way",
+            )
     return canonical
 
 
@@ -626,8 +642,9 @@ class _Mover:
             shown = self.target / relative / name
             source_mode = os.stat(name, dir_fd=source_fd, follow_symlinks=False).st_mode
             try:
-                target_mode: int | None = os.stat(name, dir_fd=target_fd,
-                                                  follow_symlinks=False).st_mode
+                target_mode: int | None = os.stat(
+                    name, dir_fd=target_fd, follow_symlinks=False
+                ).st_mode
             except FileNotFoundError:
                 target_mode = None
             if target_mode is None:
@@ -642,19 +659,25 @@ class _Mover:
                         f"{os.readlink(name, dir_fd=target_fd)}) where the backup has a "
                         "folder; a restore does not follow symlinks it did not create",
                         hint="remove or rename that link and restore again, restore into an "
-                             "empty folder, or add --follow-target-symlinks if you trust it")
+                        "empty folder, or add --follow-target-symlinks if you trust it",
+                    )
                 if not stat.S_ISDIR(target_mode) and not stat.S_ISLNK(target_mode):
-                    raise FileExistsRefusal(f"{shown} is a file in the target and a folder "
-                                            "in the backup", hint="move it away and restore "
-                                                                  "again")
-                flags = _DIR_FLAGS if not stat.S_ISLNK(target_mode) \
+                    raise FileExistsRefusal(
+                        f"{shown} is a file in the target and a folder in the backup",
+                        hint="move it away and restore again",
+                    )
+                flags = (
+                    _DIR_FLAGS
+                    if not stat.S_ISLNK(target_mode)
                     else os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+                )
                 try:
                     child_target = os.open(name, flags, dir_fd=target_fd)
                 except NotADirectoryError:
-                    raise FileExistsRefusal(f"{shown} leads to a file in the target and is "
-                                            "a folder in the backup",
-                                            hint="move it away and restore again") from None
+                    raise FileExistsRefusal(
+                        f"{shown} leads to a file in the target and is a folder in the backup",
+                        hint="move it away and restore again",
+                    ) from None
                 try:
                     child_source = os.open(name, _DIR_FLAGS, dir_fd=source_fd)
                     try:
@@ -665,8 +688,10 @@ class _Mover:
                     os.close(child_target)
                 continue
             if stat.S_ISDIR(target_mode):
-                raise FileExistsRefusal(f"{shown} is a folder in the target and a file in "
-                                        "the backup", hint="move it away and restore again")
+                raise FileExistsRefusal(
+                    f"{shown} is a folder in the target and a file in the backup",
+                    hint="move it away and restore again",
+                )
             if apply:  # replaces the file or the symlink itself, never what it points to
                 os.rename(name, name, src_dir_fd=source_fd, dst_dir_fd=target_fd)
                 moved = True
@@ -676,8 +701,9 @@ class _Mover:
             os.fsync(target_fd)
 
 
-def move_into_place(unpacked: Path, target: Path, *, overwrite: bool,
-                    follow_symlinks: bool = False) -> int:
+def move_into_place(
+    unpacked: Path, target: Path, *, overwrite: bool, follow_symlinks: bool = False
+) -> int:
     """Rename the entries of ``unpacked`` into ``target`` (same file system): a folder
     missing from the target moves whole, an existing folder is merged, a file or symlink
     is renamed over an existing one only with ``overwrite``. Nothing moves until the whole
@@ -689,18 +715,19 @@ def move_into_place(unpacked: Path, target: Path, *, overwrite: bool,
     try:
         source_fd = os.open(unpacked, _DIR_FLAGS)
         try:
-            target_fd = os.open(target, _DIR_FLAGS if not follow_symlinks
-                                else os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            target_fd = os.open(
+                target,
+                _DIR_FLAGS if not follow_symlinks else os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC,
+            )
             try:
                 mover.walk(source_fd, target_fd, Path(), apply=False)
                 if mover.existing and not overwrite:
                     shown = ", ".join(str(path) for path in mover.existing[:5])
-                    more = f" and {len(mover.existing) - 5} more" \
-                        if len(mover.existing) > 5 else ""
+                    more = f" and {len(mover.existing) - 5} more" if len(mover.existing) > 5 else ""
                     raise FileExistsRefusal(
-                        f"{len(mover.existing)} file(s) already exist in the target: "
-                        f"{shown}{more}",
-                        hint="restore into an empty folder, or replace them with --overwrite")
+                        f"{len(mover.existing)} file(s) already exist in the target: {shown}{more}",
+                        hint="restore into an empty folder, or replace them with --overwrite",
+                    )
                 mover.walk(source_fd, target_fd, Path(), apply=True)
             finally:
                 os.close(target_fd)

@@ -46,28 +46,36 @@ class Scaffold:
 def example_text(example: str, name: str) -> str:
     """The packaged text of an example's file (``reprise.yaml`` or ``env.example``)."""
     if example not in EXAMPLES:
-        raise InputError(f"unknown example {example!r}", hint="use one of: " +
-                         ", ".join(EXAMPLES))
+        raise InputError(f"unknown example {example!r}", hint="use one of: " + ", ".join(EXAMPLES))
     return (resources.files("reprise.scaffold") / "examples" / example / name).read_text(
-        encoding="utf-8")
+        encoding="utf-8"
+    )
 
 
 def write_scaffold(directory: Path, example: str = "minimal", *, force: bool = False) -> Scaffold:
     """Write a plan, ``.env.example``, ``.gitignore`` and keys into ``directory``."""
     plan_text = example_text(example, "reprise.yaml")
     env_text = example_text(example, "env.example")
-    targets = [Path("reprise.yaml"), Path(".env.example"), Path(".gitignore"), IDENTITY,
-               RECIPIENTS, SIGNING_KEY, SIGNING_PUBLIC]
+    targets = [
+        Path("reprise.yaml"),
+        Path(".env.example"),
+        Path(".gitignore"),
+        IDENTITY,
+        RECIPIENTS,
+        SIGNING_KEY,
+        SIGNING_PUBLIC,
+    ]
     existing = [directory / t for t in targets if (directory / t).exists()]
     if existing and not force:
         raise FileExistsRefusal(
             "refusing to overwrite " + ", ".join(str(path) for path in existing),
             hint="choose an empty directory, or pass --force to replace them (a replaced "
-                 "identity can no longer decrypt backups made with the old one)",
+            "identity can no longer decrypt backups made with the old one)",
         )
     if directory.exists() and not directory.is_dir():
-        raise InputError(f"{directory} exists and is not a directory",
-                         hint="choose a directory path")
+        raise InputError(
+            f"{directory} exists and is not a directory", hint="choose a directory path"
+        )
     age = generate_age_identity()
     signing = generate_signing_key()
     contents = {
@@ -76,7 +84,7 @@ def write_scaffold(directory: Path, example: str = "minimal", *, force: bool = F
         Path(".gitignore"): _GITIGNORE.encode(),
         IDENTITY: age.identity_file.encode(),
         RECIPIENTS: f"# age recipients: backups are encrypted to every key listed here\n"
-                    f"{age.recipient}\n".encode(),
+        f"{age.recipient}\n".encode(),
         SIGNING_KEY: signing.private_pem,
         SIGNING_PUBLIC: signing.public_pem,
     }
@@ -84,6 +92,11 @@ def write_scaffold(directory: Path, example: str = "minimal", *, force: bool = F
     (directory / "keys").chmod(0o700)
     for relative, data in contents.items():
         write_private_file(directory / relative, data)
-    return Scaffold(directory, directory / "reprise.yaml",
-                    [directory / relative for relative in contents], directory / IDENTITY,
-                    age.recipient, signing.fingerprint)
+    return Scaffold(
+        directory,
+        directory / "reprise.yaml",
+        [directory / relative for relative in contents],
+        directory / IDENTITY,
+        age.recipient,
+        signing.fingerprint,
+    )

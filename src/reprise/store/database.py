@@ -55,7 +55,7 @@ def normalise_url(url: str) -> str:
     """Pick the drivers Reprise ships with: psycopg 3 for PostgreSQL, stdlib for SQLite."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -83,9 +83,10 @@ def _prepare_sqlite_file(database: Path) -> None:
     except FileExistsError:
         pass
     except OSError as error:
-        raise StateStoreError(f"cannot create the state database {database}: "
-                              f"{error.strerror}",
-                              hint="check the owner and mode of its folder") from None
+        raise StateStoreError(
+            f"cannot create the state database {database}: {error.strerror}",
+            hint="check the owner and mode of its folder",
+        ) from None
     for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
         with contextlib.suppress(OSError):
             status = path.stat()
@@ -98,21 +99,32 @@ def _sqlite_problem(reason: str) -> tuple[str, bool] | None:
     None for the others (e.g. "no such table", which migration handles)."""
     lowered = reason.lower()
     if "locked" in lowered or "busy" in lowered:
-        return ("another process (a backup, the monitor, a `sqlite3` shell?) is writing to "
-                "it; run the command again when it is done", True)
+        return (
+            "another process (a backup, the monitor, a `sqlite3` shell?) is writing to "
+            "it; run the command again when it is done",
+            True,
+        )
     if "readonly" in lowered or "read-only" in lowered:
-        return ("Reprise writes its state: the database file and its folder must be owned "
-                "by the user running Reprise and writable by it (chmod 600 the file, 700 the "
-                "folder)", False)
+        return (
+            "Reprise writes its state: the database file and its folder must be owned "
+            "by the user running Reprise and writable by it (chmod 600 the file, 700 the "
+            "folder)",
+            False,
+        )
     if "unable to open" in lowered:
-        return ("check that the state directory exists and that the user running Reprise "
-                "can write it", False)
+        return (
+            "check that the state directory exists and that the user running Reprise can write it",
+            False,
+        )
     if "disk is full" in lowered or "disk i/o" in lowered:
         return "free space on the disk of the state directory, then run it again", True
     if "not a database" in lowered or "malformed" in lowered:
-        return ("the file is not a Reprise state database (or it is damaged): point state.url "
-                "elsewhere, or move it aside and run `reprise repo reindex` to rebuild the "
-                "catalog", False)
+        return (
+            "the file is not a Reprise state database (or it is damaged): point state.url "
+            "elsewhere, or move it aside and run `reprise repo reindex` to rebuild the "
+            "catalog",
+            False,
+        )
     return None
 
 
@@ -129,8 +141,9 @@ def _translate_sqlite_errors(engine: Engine, display: str) -> None:
         if known is None:
             return
         hint, retryable = known
-        raise StateStoreError(f"the state database {display}: {reason}", hint=hint,
-                              retryable=retryable) from None
+        raise StateStoreError(
+            f"the state database {display}: {reason}", hint=hint, retryable=retryable
+        ) from None
 
     event.listen(engine, "handle_error", handle)
 
@@ -140,9 +153,10 @@ def create_store_engine(url: str) -> tuple[Engine, str]:
     try:
         parsed = make_url(normalise_url(url))
     except ArgumentError:
-        raise StateStoreError(f"state.url is not a database URL: {url!r}",
-                              hint="use sqlite:////var/lib/reprise/reprise.db or "
-                                   "postgresql://user@host/dbname") from None
+        raise StateStoreError(
+            f"state.url is not a database URL: {url!r}",
+            hint="use sqlite:////var/lib/reprise/reprise.db or postgresql://user@host/dbname",
+        ) from None
     display = parsed.render_as_string(hide_password=True)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
@@ -153,11 +167,12 @@ def create_store_engine(url: str) -> tuple[Engine, str]:
         event.listen(engine, "connect", _sqlite_pragmas)
         _translate_sqlite_errors(engine, display)
     elif backend == "postgresql":
-        engine = create_engine(parsed, pool_pre_ping=True,
-                               connect_args={"connect_timeout": 10})
+        engine = create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 10})
     else:
-        raise StateStoreError(f"unsupported state database {backend!r} in {display}",
-                              hint="use a sqlite:/// or postgresql:// URL")
+        raise StateStoreError(
+            f"unsupported state database {backend!r} in {display}",
+            hint="use a sqlite:/// or postgresql:// URL",
+        )
     return engine, display
 
 
@@ -168,8 +183,9 @@ def _migration_lock(connection: Connection, engine: Engine) -> Iterator[None]:
         try:
             yield
         finally:
-            connection.execute(text("SELECT pg_advisory_unlock(:key)"),
-                               {"key": _MIGRATION_LOCK_KEY})
+            connection.execute(
+                text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK_KEY}
+            )
         return
     database = engine.url.database
     if not database or database == ":memory:":
@@ -224,8 +240,7 @@ def migrate(store: Store) -> None:
             connection.exec_driver_sql("PRAGMA journal_mode=WAL")
             connection.commit()
         config = _alembic_config(connection)
-        known = {script.revision for script in
-                 ScriptDirectory.from_config(config).walk_revisions()}
+        known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
         current = MigrationContext.configure(connection).get_current_revision()
         if current is not None and current not in known:
             raise StateStoreError(
@@ -260,13 +275,21 @@ def open_store(url: str) -> Store:
     except SQLAlchemyError as error:
         store.close()
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        hint = ("check that the server is running and the URL, user and password in "
-                "state.url are right") if store.dialect == "postgresql" else \
-            (_sqlite_problem(reason) or ("check the state database file and its folder",))[0]
-        raise StateStoreError(f"cannot open the state database {display}: {reason}",
-                              hint=hint) from None
+        hint = (
+            (
+                "check that the server is running and the URL, user and password in "
+                "state.url are right"
+            )
+            if store.dialect == "postgresql"
+            else (_sqlite_problem(reason) or ("check the state database file and its folder",))[0]
+        )
+        raise StateStoreError(
+            f"cannot open the state database {display}: {reason}", hint=hint
+        ) from None
     except OSError as error:
         store.close()
-        raise StateStoreError(f"cannot open the state database {display}: {error.strerror}",
-                              hint="check the state directory exists and is writable") from None
+        raise StateStoreError(
+            f"cannot open the state database {display}: {error.strerror}",
+            hint="check the state directory exists and is writable",
+        ) from None
     return store

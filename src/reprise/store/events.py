@@ -28,17 +28,32 @@ class Event:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly form for ``--json`` output."""
-        return {"id": self.id, "time": self.time.isoformat(), "kind": self.kind,
-                "subject": self.subject, "payload": self.payload}
+        return {
+            "id": self.id,
+            "time": self.time.isoformat(),
+            "kind": self.kind,
+            "subject": self.subject,
+            "payload": self.payload,
+        }
 
 
-def append_event(target: Store | Connection, kind: str, subject: str,
-                 payload: dict[str, Any] | None = None, *, at: datetime | None = None) -> int:
+def append_event(
+    target: Store | Connection,
+    kind: str,
+    subject: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    at: datetime | None = None,
+) -> int:
     """Append one event and return its id. Pass a Connection to join its transaction."""
     if not _KIND.match(kind):
         raise ValueError(f"event kind {kind!r} must be dotted lowercase words")
-    values = {"time": at or datetime.now(UTC), "kind": kind, "subject": subject[:200],
-              "payload": payload or {}}
+    values = {
+        "time": at or datetime.now(UTC),
+        "kind": kind,
+        "subject": subject[:200],
+        "payload": payload or {},
+    }
     if isinstance(target, Connection):
         return _insert(target, values)
     with target.engine.begin() as connection:
@@ -51,8 +66,14 @@ def _insert(connection: Connection, values: dict[str, Any]) -> int:
     return int(key[0])
 
 
-def list_events(store: Store, *, kind: str | None = None, subject: str | None = None,
-                since: datetime | None = None, limit: int = 100) -> list[Event]:
+def list_events(
+    store: Store,
+    *,
+    kind: str | None = None,
+    subject: str | None = None,
+    since: datetime | None = None,
+    limit: int = 100,
+) -> list[Event]:
     """Events, newest first. ``kind`` matches exactly or as a prefix (``plan`` matches
     ``plan.changed``)."""
     query = select(events).order_by(events.c.time.desc(), events.c.id.desc()).limit(limit)

@@ -58,6 +58,7 @@ def _record(connection: Connection, sha256: str, path: str, now: datetime) -> bo
     if latest == sha256:
         return False
     connection.execute(insert(plan_versions).values(sha256=sha256, path=path, loaded_at=now))
-    append_event(connection, "plan.changed", path,
-                 {"sha256": sha256, "previous_sha256": latest}, at=now)
+    append_event(
+        connection, "plan.changed", path, {"sha256": sha256, "previous_sha256": latest}, at=now
+    )
     return True

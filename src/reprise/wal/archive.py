@@ -66,8 +66,10 @@ class Statement:
 
     def line(self) -> str:
         """The exact signed text (one line, no newline)."""
-        return (f"{STATEMENT_TAG} {self.repository} {self.source} {self.name} "
-                f"{self.plain_sha256} {self.stored_sha256} {self.stored_size}")
+        return (
+            f"{STATEMENT_TAG} {self.repository} {self.source} {self.name} "
+            f"{self.plain_sha256} {self.stored_sha256} {self.stored_size}"
+        )
 
     @classmethod
     def parse(cls, line: str) -> Statement | None:
@@ -81,10 +83,19 @@ class Statement:
 def encode_sidecar(statement: Statement, signer: SigningKey) -> bytes:
     """The sidecar's bytes: the statement, its signature (base64) and the signer."""
     line = statement.line()
-    return (json.dumps({"format": SIDECAR_FORMAT, "version": 1, "statement": line,
-                        "signing_key": signer.fingerprint,
-                        "signature": base64.b64encode(signer.sign(line.encode())).decode()},
-                       indent=2) + "\n").encode()
+    return (
+        json.dumps(
+            {
+                "format": SIDECAR_FORMAT,
+                "version": 1,
+                "statement": line,
+                "signing_key": signer.fingerprint,
+                "signature": base64.b64encode(signer.sign(line.encode())).decode(),
+            },
+            indent=2,
+        )
+        + "\n"
+    ).encode()
 
 
 def _hash_file(path: Path) -> str:
@@ -104,10 +115,10 @@ class WalArchive:
         self.prefix = f"{WAL_ROOT}/{source}/"
 
     def _parse(self, key: str, size: int, modified: datetime) -> ArchivedFile | None:
-        stem = key[len(self.prefix):]
+        stem = key[len(self.prefix) :]
         if not stem.endswith(STORED_SUFFIX) or "-" not in stem:
             return None
-        name, digest = stem[:-len(STORED_SUFFIX)].rsplit("-", 1)
+        name, digest = stem[: -len(STORED_SUFFIX)].rsplit("-", 1)
         if not WAL_FILE.match(name) or len(digest) != 64:
             return None
         return ArchivedFile(name, digest, key, size, modified)
@@ -135,13 +146,15 @@ class WalArchive:
         try:
             raw = get_bytes(self.repository.backend, key, limit=64 * 1024)
         except NotFoundError:
-            raise TrustError(f"{where}: not signed (no {item.key.rsplit('/', 1)[-1]}"
-                             f"{SIDECAR_SUFFIX}): refusing to deliver it",
-                             problem="untrusted",
-                             hint="a WAL file without a signature may have been planted by "
-                                  "whoever can write the repository; if this host archived "
-                                  "it before WAL signing existed, run `reprise wal push` "
-                                  "again with the original file") from None
+            raise TrustError(
+                f"{where}: not signed (no {item.key.rsplit('/', 1)[-1]}"
+                f"{SIDECAR_SUFFIX}): refusing to deliver it",
+                problem="untrusted",
+                hint="a WAL file without a signature may have been planted by "
+                "whoever can write the repository; if this host archived "
+                "it before WAL signing existed, run `reprise wal push` "
+                "again with the original file",
+            ) from None
         try:
             sidecar = json.loads(raw)
             line = sidecar["statement"]
@@ -150,21 +163,33 @@ class WalArchive:
             if not isinstance(line, str) or sidecar.get("format") != SIDECAR_FORMAT:
                 raise ValueError("not a WAL signature")
         except (ValueError, KeyError, TypeError, UnicodeError) as error:
-            raise TrustError(f"{self.repository.where(key)}: unreadable signature ({error})",
-                             problem="damaged",
-                             hint="the archived file cannot be trusted") from error
-        check_signature(line.encode(), signature, self.repository.trust,
-                        self.repository.where(key),
-                        claimed=claimed if isinstance(claimed, str) else None,
-                        config=self.repository.config_or_none(), what="WAL file")
+            raise TrustError(
+                f"{self.repository.where(key)}: unreadable signature ({error})",
+                problem="damaged",
+                hint="the archived file cannot be trusted",
+            ) from error
+        check_signature(
+            line.encode(),
+            signature,
+            self.repository.trust,
+            self.repository.where(key),
+            claimed=claimed if isinstance(claimed, str) else None,
+            config=self.repository.config_or_none(),
+            what="WAL file",
+        )
         statement = Statement.parse(line)
         expected = (self.repository.name, self.source, item.name, item.sha256)
-        if statement is None or (statement.repository, statement.source, statement.name,
-                                 statement.plain_sha256) != expected:
-            raise TrustError(f"{where}: its signature vouches for another file ({line[:200]})",
-                             problem="moved",
-                             hint="a signed WAL file was copied under another name or "
-                                  "source; it cannot be trusted here")
+        if (
+            statement is None
+            or (statement.repository, statement.source, statement.name, statement.plain_sha256)
+            != expected
+        ):
+            raise TrustError(
+                f"{where}: its signature vouches for another file ({line[:200]})",
+                problem="moved",
+                hint="a signed WAL file was copied under another name or "
+                "source; it cannot be trusted here",
+            )
         return statement
 
     def check_signatures(self, items: list[ArchivedFile], *, workers: int = 8) -> None:
@@ -183,17 +208,18 @@ class WalArchive:
             return False
         return True
 
-    def push(self, path: Path, recipients: list[Any], signer: SigningKey, *,
-             level: int) -> bool:
+    def push(self, path: Path, recipients: list[Any], signer: SigningKey, *, level: int) -> bool:
         """Archive one file with its signed sidecar; True if stored, False if the identical
         file was already there, signed. Raises when a different file is archived under that
         name. An identical file whose signature is missing or not trusted (a push cut
         short, or a planted copy) is stored again and signed."""
         name = path.name
         if not WAL_FILE.match(name):
-            raise InputError(f"{path}: not a WAL file name",
-                             hint="archive_command = 'reprise wal push %p' passes the path "
-                                  "of a segment, history or backup file")
+            raise InputError(
+                f"{path}: not a WAL file name",
+                hint="archive_command = 'reprise wal push %p' passes the path "
+                "of a segment, history or backup file",
+            )
         try:
             digest = _hash_file(path)
         except OSError as error:
@@ -208,8 +234,9 @@ class WalArchive:
                 f"archived (SHA-256 {existing[0].sha256[:16]}…, this one {digest[:16]}…); "
                 "refusing to replace it",
                 hint="two servers archive into the same source, or a restored copy still "
-                     "archives: give each server its own source, or set archive_mode = off "
-                     "on the copy")
+                "archives: give each server its own source, or set archive_mode = off "
+                "on the copy",
+            )
         key = f"{self.prefix}{name}-{digest}{STORED_SUFFIX}"
         writer = self.repository.backend.open_writer(key)
         try:
@@ -220,13 +247,15 @@ class WalArchive:
             raise
         if stored.plain_sha256 != digest:
             writer.abort()
-            raise OperationError(f"{path}: changed while it was archived",
-                                 hint="PostgreSQL should not change a segment it archives")
+            raise OperationError(
+                f"{path}: changed while it was archived",
+                hint="PostgreSQL should not change a segment it archives",
+            )
         writer.commit()
-        statement = Statement(self.repository.name, self.source, name, digest, stored.sha256,
-                              stored.stored_size)
-        put_bytes(self.repository.backend, key + SIDECAR_SUFFIX,
-                  encode_sidecar(statement, signer))
+        statement = Statement(
+            self.repository.name, self.source, name, digest, stored.sha256, stored.stored_size
+        )
+        put_bytes(self.repository.backend, key + SIDECAR_SUFFIX, encode_sidecar(statement, signer))
         return True
 
     def fetch(self, item: ArchivedFile, destination: Path, identities: list[Any]) -> None:
@@ -236,8 +265,10 @@ class WalArchive:
         temporary = destination.with_name(f".{destination.name}.{secrets.token_hex(4)}")
         where = self.repository.where(item.key)
         try:
-            with temporary.open("xb") as handle, \
-                    self.repository.backend.open_reader(item.key) as stored:
+            with (
+                temporary.open("xb") as handle,
+                self.repository.backend.open_reader(item.key) as stored,
+            ):
                 result = _read_checked(stored, identities, handle.write, where)
             _check_result(result, item, statement, where)
             temporary.rename(destination)
@@ -260,12 +291,14 @@ class WalArchive:
 
 def _check_result(result: Any, item: ArchivedFile, statement: Statement, where: str) -> None:
     if result.sha256 != statement.stored_sha256 or result.stored_size != statement.stored_size:
-        raise VerificationError(f"{where}: the stored bytes differ from the signed ones "
-                                "(altered or replaced)", hint="the archived file is damaged "
-                                                              "or was tampered with")
+        raise VerificationError(
+            f"{where}: the stored bytes differ from the signed ones (altered or replaced)",
+            hint="the archived file is damaged or was tampered with",
+        )
     if result.plain_sha256 != item.sha256:
-        raise VerificationError(f"{where}: content does not match its checksum",
-                                hint="the archived segment is damaged")
+        raise VerificationError(
+            f"{where}: content does not match its checksum", hint="the archived segment is damaged"
+        )
 
 
 def _read_checked(stored: Any, identities: list[Any], sink: Any, where: str) -> Any:
@@ -276,11 +309,13 @@ def _read_checked(stored: Any, identities: list[Any], sink: Any, where: str) -> 
     try:
         return read_stream(stored, identities, sink)
     except (pyrage.DecryptError, zstandard.ZstdError) as error:
-        raise VerificationError(f"{where}: cannot decrypt or decompress ({error})",
-                                hint="the archived file is damaged, or the identity is not "
-                                     "one of its recipients") from error
+        raise VerificationError(
+            f"{where}: cannot decrypt or decompress ({error})",
+            hint="the archived file is damaged, or the identity is not one of its recipients",
+        ) from error
     except OSError as error:
         if error.errno is not None:
             raise
-        raise VerificationError(f"{where}: cannot decrypt ({error})",
-                                hint="the archived file is damaged") from error
+        raise VerificationError(
+            f"{where}: cannot decrypt ({error})", hint="the archived file is damaged"
+        ) from error

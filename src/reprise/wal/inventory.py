@@ -33,12 +33,16 @@ class TimelineRange:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"timeline": self.timeline, "first": self.first, "last": self.last,
-                "segments": self.segments, "stored_size": self.stored_size,
-                "newest": self.newest.isoformat() if self.newest else None,
-                "gaps": [{"first_missing": first, "last_missing": last}
-                         for first, last in self.gaps],
-                "history_file": self.history}
+        return {
+            "timeline": self.timeline,
+            "first": self.first,
+            "last": self.last,
+            "segments": self.segments,
+            "stored_size": self.stored_size,
+            "newest": self.newest.isoformat() if self.newest else None,
+            "gaps": [{"first_missing": first, "last_missing": last} for first, last in self.gaps],
+            "history_file": self.history,
+        }
 
 
 def segment_size_of(store: Store, source: str) -> int:
@@ -72,6 +76,10 @@ def inventory(plan: Plan, store: Store, job: BackupJob) -> list[TimelineRange]:
     for timeline, segnos in numbers.items():
         for before, after in itertools.pairwise(segnos):
             if after > before + 1:
-                ranges[timeline].gaps.append((segment_name(timeline, before + 1, size),
-                                              segment_name(timeline, after - 1, size)))
+                ranges[timeline].gaps.append(
+                    (
+                        segment_name(timeline, before + 1, size),
+                        segment_name(timeline, after - 1, size),
+                    )
+                )
     return [ranges[timeline] for timeline in sorted(ranges)]

@@ -26,8 +26,10 @@ def segments_per_log(segment_size: int) -> int:
 
 def parse_segment(name: str, segment_size: int) -> tuple[int, int]:
     """(timeline, segment number) of a segment name."""
-    return (int(name[:8], 16),
-            int(name[8:16], 16) * segments_per_log(segment_size) + int(name[16:24], 16))
+    return (
+        int(name[:8], 16),
+        int(name[8:16], 16) * segments_per_log(segment_size) + int(name[16:24], 16),
+    )
 
 
 def segment_name(timeline: int, segno: int, segment_size: int) -> str:

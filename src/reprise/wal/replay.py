@@ -43,8 +43,9 @@ class ReplayPath:
         return self.files[-1].modified if self.files else None
 
 
-def timeline_chain(histories: dict[int, list[tuple[int, int]]], start: int) -> tuple[
-        int, list[tuple[int, int]]]:
+def timeline_chain(
+    histories: dict[int, list[tuple[int, int]]], start: int
+) -> tuple[int, list[tuple[int, int]]]:
     """The latest timeline descending from ``start``, and its history entries."""
     best, best_entries = start, []
     for timeline, entries in sorted(histories.items()):
@@ -54,9 +55,14 @@ def timeline_chain(histories: dict[int, list[tuple[int, int]]], start: int) -> t
     return best, best_entries
 
 
-def replay_path(files: list[ArchivedFile], *, start_timeline: int, start_segno: int,
-                segment_size: int,
-                read_history: Callable[[ArchivedFile], str]) -> ReplayPath:
+def replay_path(
+    files: list[ArchivedFile],
+    *,
+    start_timeline: int,
+    start_segno: int,
+    segment_size: int,
+    read_history: Callable[[ArchivedFile], str],
+) -> ReplayPath:
     """The ordered files to replay from ``start_segno`` on ``start_timeline``."""
     by_name = {item.name: item for item in files}
     histories: dict[int, list[tuple[int, int]]] = {}
@@ -75,12 +81,20 @@ def replay_path(files: list[ArchivedFile], *, start_timeline: int, start_segno: 
         child = chain[index + 1]
         if child > start_timeline:
             begins.append((child, switch // segment_size))
-    path = ReplayPath(target, histories=[history_files[timeline]
-                                         for timeline in sorted(history_files)
-                                         if timeline in chain])
-    newest = max((parse_segment(item.name, segment_size)[1] for item in files
-                  if is_segment(item.name)
-                  and parse_segment(item.name, segment_size)[0] in chain), default=-1)
+    path = ReplayPath(
+        target,
+        histories=[
+            history_files[timeline] for timeline in sorted(history_files) if timeline in chain
+        ],
+    )
+    newest = max(
+        (
+            parse_segment(item.name, segment_size)[1]
+            for item in files
+            if is_segment(item.name) and parse_segment(item.name, segment_size)[0] in chain
+        ),
+        default=-1,
+    )
     segno = start_segno
     while segno <= newest:
         timeline = max(tl for tl, begin in begins if begin <= segno)

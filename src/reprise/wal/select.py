@@ -18,12 +18,16 @@ def wal_job(plan: Plan, source: str | None, service: str | None = None) -> Backu
         chosen = [job for job in jobs if job.name == source]
         if not chosen:
             names = ", ".join(job.name for job in jobs) or "none"
-            raise InputError(f"no postgres_physical source named {source!r}",
-                             hint=f"physical sources: {names}")
+            raise InputError(
+                f"no postgres_physical source named {source!r}", hint=f"physical sources: {names}"
+            )
         return chosen[0]
     if len(jobs) != 1:
         names = ", ".join(job.name for job in jobs)
-        raise InputError("the plan has no postgres_physical source" if not jobs else
-                         f"several physical sources ({names}): say which with --source",
-                         hint="archive_command = 'reprise wal push %p --source NAME'")
+        raise InputError(
+            "the plan has no postgres_physical source"
+            if not jobs
+            else f"several physical sources ({names}): say which with --source",
+            hint="archive_command = 'reprise wal push %p --source NAME'",
+        )
     return jobs[0]

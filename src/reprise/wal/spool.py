@@ -41,9 +41,15 @@ def _take(spooled: Path, destination: Path) -> None:
         spooled.unlink()
 
 
-def fetch_with_prefetch(archive: WalArchive, name: str, destination: Path,
-                        identities: list[Any], spool: Path, *,
-                        prefetch: int = PREFETCH) -> bool:
+def fetch_with_prefetch(
+    archive: WalArchive,
+    name: str,
+    destination: Path,
+    identities: list[Any],
+    spool: Path,
+    *,
+    prefetch: int = PREFETCH,
+) -> bool:
     """Put WAL file ``name`` at ``destination``; False when the archive does not have it."""
     spooled = spool / name
     if spooled.exists():
@@ -55,12 +61,20 @@ def fetch_with_prefetch(archive: WalArchive, name: str, destination: Path,
         return False
     make_private_dirs(spool)
     _forget_older(spool, name)
-    following = [item for item in files if item.name > name and is_segment(item.name)
-                 and not (spool / item.name).exists()][:prefetch] if is_segment(name) else []
+    following = (
+        [
+            item
+            for item in files
+            if item.name > name and is_segment(item.name) and not (spool / item.name).exists()
+        ][:prefetch]
+        if is_segment(name)
+        else []
+    )
     with ThreadPoolExecutor(max_workers=1 + len(following)) as pool:
         main = pool.submit(archive.fetch, wanted, destination, identities)
-        extra = [pool.submit(archive.fetch, item, spool / item.name, identities)
-                 for item in following]
+        extra = [
+            pool.submit(archive.fetch, item, spool / item.name, identities) for item in following
+        ]
         main.result()
         for future in extra:  # a failed prefetch is only a missed shortcut
             with contextlib.suppress(RepriseError, OSError):
@@ -99,9 +113,17 @@ class Feeder:
     """Downloads a replay path into a spool, ``window`` files ahead of consumption, with
     ``workers`` downloads at a time. The spool belongs to the server's user."""
 
-    def __init__(self, archive: WalArchive, files: Iterable[ArchivedFile],
-                 identities: list[Any], spool: Path, *, owner: tuple[int, int] | None,
-                 workers: int = 4, window: int = 16) -> None:
+    def __init__(
+        self,
+        archive: WalArchive,
+        files: Iterable[ArchivedFile],
+        identities: list[Any],
+        spool: Path,
+        *,
+        owner: tuple[int, int] | None,
+        workers: int = 4,
+        window: int = 16,
+    ) -> None:
         self.archive = archive
         self.files = list(files)
         self.identities = identities
@@ -125,10 +147,12 @@ class Feeder:
     def prepare(self) -> None:
         """Create the spool, the list of expected names and the script."""
         make_private_dirs(self.spool)
-        write_private_file(self.spool / "expected",
-                           "".join(item.name + "\n" for item in self.files).encode())
-        write_private_file(self.script, SCRIPT.format(spool=shlex.quote(str(self.spool)))
-                           .encode(), mode=0o700)
+        write_private_file(
+            self.spool / "expected", "".join(item.name + "\n" for item in self.files).encode()
+        )
+        write_private_file(
+            self.script, SCRIPT.format(spool=shlex.quote(str(self.spool))).encode(), mode=0o700
+        )
         self._own(self.spool, self.spool / "expected", self.script)
 
     def _own(self, *paths: Path) -> None:
@@ -178,13 +202,17 @@ class Feeder:
         """Files submitted and not yet taken by the server; a segment is removed from the
         spool once the server has taken the next one (it may re-read the latest)."""
         count = 0
-        recent = self.files[max(0, index - self.window * 2):index]
+        recent = self.files[max(0, index - self.window * 2) : index]
         for position, item in enumerate(recent):
             used = (self.spool / f"{item.name}.used").exists()
             if not used and is_segment(item.name):
                 count += 1
-            elif used and position + 1 < len(recent) and is_segment(item.name) \
-                    and (self.spool / f"{recent[position + 1].name}.used").exists():
+            elif (
+                used
+                and position + 1 < len(recent)
+                and is_segment(item.name)
+                and (self.spool / f"{recent[position + 1].name}.used").exists()
+            ):
                 with contextlib.suppress(OSError):
                     (self.spool / item.name).unlink()
         return count

@@ -24,9 +24,12 @@ class CommandRun:
 
         def open_output() -> producer_output:  # type: ignore[valid-type]
             return producer_output(
-                ["/bin/sh", "-c", config.command], what=f"{self.source_name}: command",
-                env=dict(os.environ), timeout=config.timeout.total_seconds(),
+                ["/bin/sh", "-c", config.command],
+                what=f"{self.source_name}: command",
+                env=dict(os.environ),
+                timeout=config.timeout.total_seconds(),
                 hint="run the command by hand to see why; it must print the data on "
-                     "stdout and exit 0")
+                "stdout and exit 0",
+            )
 
         yield PartSpec(name=config.filename, role="output", open=open_output)

@@ -37,15 +37,19 @@ class FilesRun:
 
     def _excluded(self, path: str) -> bool:
         name = os.path.basename(path)
-        return any(fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(name, pattern)
-                   for pattern in self.config.exclude)
+        return any(
+            fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(name, pattern)
+            for pattern in self.config.exclude
+        )
 
     def _entries(self) -> Iterator[str]:
         for root in self.config.paths:
             top = str(root)
             if not os.path.lexists(top):
-                raise InputError(f"{self.source_name}: {top} does not exist",
-                                 hint="fix `paths` of this files source in the plan")
+                raise InputError(
+                    f"{self.source_name}: {top} does not exist",
+                    hint="fix `paths` of this files source in the plan",
+                )
             yield top
             if not os.path.isdir(top) or os.path.islink(top):
                 continue
@@ -59,8 +63,9 @@ class FilesRun:
                         continue
                     yield path
                     same_device = os.lstat(path).st_dev == device
-                    if not os.path.islink(path) and (same_device
-                                                     or not self.config.one_file_system):
+                    if not os.path.islink(path) and (
+                        same_device or not self.config.one_file_system
+                    ):
                         kept.append(name)
                 dirs[:] = kept
                 for name in sorted(files):
@@ -69,10 +74,10 @@ class FilesRun:
                         yield path
 
     def _walk_error(self, error: OSError) -> None:
-        raise OperationError(f"{self.source_name}: cannot read {error.filename}: "
-                             f"{error.strerror}",
-                             hint="run the backup as a user who can read every path, or "
-                                  "exclude it")
+        raise OperationError(
+            f"{self.source_name}: cannot read {error.filename}: {error.strerror}",
+            hint="run the backup as a user who can read every path, or exclude it",
+        )
 
     def _write_tar(self, sink: BinaryIO) -> None:
         with tarfile.open(fileobj=sink, mode="w|", format=tarfile.PAX_FORMAT) as archive:
@@ -95,10 +100,10 @@ class FilesRun:
                 except FileNotFoundError:
                     self.counts["vanished"] += 1  # deleted while we walked: not an error
                 except PermissionError as error:
-                    raise OperationError(f"{self.source_name}: cannot read {path}: "
-                                         f"{error.strerror}",
-                                         hint="run the backup as a user who can read it, or "
-                                              "exclude it") from error
+                    raise OperationError(
+                        f"{self.source_name}: cannot read {path}: {error.strerror}",
+                        hint="run the backup as a user who can read it, or exclude it",
+                    ) from error
 
     def _skip(self, path: str) -> None:
         self.counts["skipped"] += 1

@@ -48,9 +48,15 @@ class PhysicalRun:
             row = connection.execute(_FACTS).fetchone()
         assert row is not None
         self.facts.server = {
-            "version": row[0], "version_num": row[1], "system_identifier": row[2],
-            "timeline": row[3], "wal_segment_size": _bytes(row[4], row[5]),
-            "superuser": row[6], "archive_mode": row[7], "data_directory": row[8]}
+            "version": row[0],
+            "version_num": row[1],
+            "system_identifier": row[2],
+            "timeline": row[3],
+            "wal_segment_size": _bytes(row[4], row[5]),
+            "superuser": row[6],
+            "archive_mode": row[7],
+            "data_directory": row[8],
+        }
         major = int(row[1]) // 10000
         self.tool = find_tool("pg_basebackup", major=major)
 
@@ -63,15 +69,26 @@ class PhysicalRun:
         env = dict(os.environ)
         if self.password is not None:
             env["PGPASSWORD"] = self.password
-        argv = [str(self.tool), f"--dbname={self.conninfo}", "--pgdata=-", "--format=tar",
-                "--wal-method=fetch", f"--checkpoint={self.config.checkpoint}", "--verbose",
-                "--no-password", f"--label=reprise {self.source_name}"]
+        argv = [
+            str(self.tool),
+            f"--dbname={self.conninfo}",
+            "--pgdata=-",
+            "--format=tar",
+            "--wal-method=fetch",
+            f"--checkpoint={self.config.checkpoint}",
+            "--verbose",
+            "--no-password",
+            f"--label=reprise {self.source_name}",
+        ]
         stderr: list[str] = []
-        with producer_output(argv, what=f"{self.source_name}: pg_basebackup", env=env,
-                             stderr_out=stderr,
-                             hint="the user needs the REPLICATION attribute and a "
-                                  "pg_hba.conf 'replication' line; max_wal_senders > 0"
-                             ) as stream:
+        with producer_output(
+            argv,
+            what=f"{self.source_name}: pg_basebackup",
+            env=env,
+            stderr_out=stderr,
+            hint="the user needs the REPLICATION attribute and a "
+            "pg_hba.conf 'replication' line; max_wal_senders > 0",
+        ) as stream:
             yield stream
         text = stderr[0] if stderr else ""
         start, end = _START.search(text), _END.search(text)

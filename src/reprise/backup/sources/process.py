@@ -34,10 +34,16 @@ def _hint(hint: str | Callable[[str], str] | None, detail: str) -> str | None:
 
 
 @contextmanager
-def producer_output(argv: list[str], *, what: str, env: dict[str, str] | None = None,
-                    timeout: float | None = None, cwd: str | None = None,
-                    hint: str | Callable[[str], str] | None = None,
-                    stderr_out: list[str] | None = None) -> Iterator[BinaryIO]:
+def producer_output(
+    argv: list[str],
+    *,
+    what: str,
+    env: dict[str, str] | None = None,
+    timeout: float | None = None,
+    cwd: str | None = None,
+    hint: str | Callable[[str], str] | None = None,
+    stderr_out: list[str] | None = None,
+) -> Iterator[BinaryIO]:
     """The stdout of ``argv`` as a stream. On leaving: the program must have exited 0
     within ``timeout`` seconds, else OperationError with the end of its stderr. The program
     runs in its own process group, killed whole on timeout or when the reader fails.
@@ -46,12 +52,19 @@ def producer_output(argv: list[str], *, what: str, env: dict[str, str] | None = 
     the fix to what went wrong."""
     with tempfile.TemporaryFile() as errors:
         try:
-            process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors,
-                                       stdin=subprocess.DEVNULL, env=env, cwd=cwd,
-                                       start_new_session=True)
+            process = subprocess.Popen(
+                argv,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                cwd=cwd,
+                start_new_session=True,
+            )
         except OSError as error:
-            raise OperationError(f"{what}: cannot start {argv[0]}: {error.strerror}",
-                                 hint=_hint(hint, "")) from error
+            raise OperationError(
+                f"{what}: cannot start {argv[0]}: {error.strerror}", hint=_hint(hint, "")
+            ) from error
         timed_out = threading.Event()
 
         def expire() -> None:
@@ -75,8 +88,10 @@ def producer_output(argv: list[str], *, what: str, env: dict[str, str] | None = 
             process.stdout.close()
         code = process.wait()
         if timed_out.is_set():
-            raise OperationError(f"{what}: did not finish within {timeout:g} s and was killed",
-                                 hint="raise the timeout, or find why it hangs")
+            raise OperationError(
+                f"{what}: did not finish within {timeout:g} s and was killed",
+                hint="raise the timeout, or find why it hangs",
+            )
         if code != 0:
             detail = _tail(errors)
             reason = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"

@@ -31,8 +31,9 @@ def upgrade() -> None:
         sa.Column("latency", sa.Float, nullable=True),
         sa.Column("message", sa.Text, nullable=False),
     )
-    op.create_index("ix_check_results_service_check_name_at", "check_results",
-                    ["service", "check_name", "at"])
+    op.create_index(
+        "ix_check_results_service_check_name_at", "check_results", ["service", "check_name", "at"]
+    )
     op.create_index("ix_check_results_hour", "check_results", ["hour"])
     op.create_table(
         "check_rollups",

@@ -57,8 +57,9 @@ def upgrade() -> None:
         sa.Column("state", sa.String(12), nullable=False),
         sa.Column("source", sa.String(300), nullable=False),
     )
-    op.create_index("ix_incident_states_incident_id_service", "incident_states",
-                    ["incident_id", "service"])
+    op.create_index(
+        "ix_incident_states_incident_id_service", "incident_states", ["incident_id", "service"]
+    )
     op.create_table(
         "incident_tasks",
         sa.Column("id", _ID, primary_key=True, autoincrement=True),
@@ -85,8 +86,9 @@ def upgrade() -> None:
         sa.Column("text", sa.Text, nullable=False),
         sa.Column("details", sa.JSON, nullable=False),
     )
-    op.create_index("ix_incident_timeline_incident_id_at", "incident_timeline",
-                    ["incident_id", "at"])
+    op.create_index(
+        "ix_incident_timeline_incident_id_at", "incident_timeline", ["incident_id", "at"]
+    )
     op.create_table(
         "incident_reports",
         sa.Column("id", _ID, primary_key=True, autoincrement=True),
@@ -110,8 +112,9 @@ def upgrade() -> None:
         sa.Column("finished_at", UtcDateTime, nullable=True),
         sa.Column("started_by", sa.String(200), nullable=False),
     )
-    op.create_index("ix_runbook_runs_scenario_incident_id", "runbook_runs",
-                    ["scenario", "incident_id"])
+    op.create_index(
+        "ix_runbook_runs_scenario_incident_id", "runbook_runs", ["scenario", "incident_id"]
+    )
     op.create_table(
         "runbook_steps",
         sa.Column("id", _ID, primary_key=True, autoincrement=True),
@@ -130,6 +133,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("runbook_steps", "runbook_runs", "incident_reports", "incident_timeline",
-                  "incident_tasks", "incident_states", "incident_services", "incidents"):
+    for table in (
+        "runbook_steps",
+        "runbook_runs",
+        "incident_reports",
+        "incident_timeline",
+        "incident_tasks",
+        "incident_states",
+        "incident_services",
+        "incidents",
+    ):
         op.drop_table(table)
