@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.support.peers import free_port
 
-from reprise.monitor.daemon import Monitor
+from reprise.orchestrators.monitor import Monitor
 from reprise.plan.loader import load_plan
 from reprise.store import open_store
 

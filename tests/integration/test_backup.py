@@ -37,7 +37,7 @@ def _deep_read(world: World, source: str, backup_id: str, part: str) -> bytes:
     """Decrypt and decompress a stored part with the plan's identity."""
     import pyrage
 
-    from reprise.backup.pipeline import read_stream
+    from reprise.repository.streams import read_stream
 
     identity = pyrage.x25519.Identity.from_str(
         (world.plan_dir / "keys" / "identity.txt").read_text().splitlines()[-1]

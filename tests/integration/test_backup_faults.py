@@ -100,9 +100,10 @@ def test_pg_dump_older_than_the_server_names_the_version_needed(
 ) -> None:
     """The server reports a future major version (there is no older pg_dump to install
     here): the backup must refuse with the version it needs."""
-    from reprise.backup.run import backup_jobs, run_backup
+    from reprise.backup.run import run_backup
     from reprise.backup.sources import postgres as source_module
     from reprise.errors import ToolNotFoundError
+    from reprise.plan.jobs import backup_jobs
     from reprise.plan.loader import load_plan
     from reprise.store import open_plan_store
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reprise.keys import generate_age_identity, generate_signing_key
+from reprise.repository.keys import generate_age_identity, generate_signing_key
 from tests.support.backups import World
 
 SOURCE = """\

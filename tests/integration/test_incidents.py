@@ -18,7 +18,7 @@ from reprise.incidents.lifecycle import open_incident
 from reprise.incidents.records import Incident, get_incident, list_incidents
 from reprise.incidents.recovery import incident_plan, next_actions
 from reprise.incidents.watcher import IncidentWatcher
-from reprise.monitor.daemon import Monitor
+from reprise.orchestrators.monitor import Monitor
 from reprise.plan.loader import load_plan
 from reprise.plan.model import Plan
 from reprise.store import Store, open_store

@@ -320,8 +320,7 @@ def test_a_segment_signed_by_an_untrusted_key_stops_pitr_and_wal_fetch(
 ) -> None:
     from cryptography.hazmat.primitives import serialization
 
-    from reprise.backup.keyring import SigningKey
-    from reprise.keys import generate_signing_key
+    from reprise.repository.keys import SigningKey, generate_signing_key
     from reprise.wal.archive import Statement, encode_sidecar
 
     world = history.world

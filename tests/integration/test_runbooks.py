@@ -17,8 +17,8 @@ import psycopg
 from reprise.incidents.evidence import verify_evidence
 from reprise.incidents.records import get_incident
 from reprise.incidents.runs import runs_of
-from reprise.keys import generate_signing_key
 from reprise.pg.scratch import ConnectionInfo
+from reprise.repository.keys import generate_signing_key
 from reprise.store import open_store
 from tests.conftest import run_reprise
 from tests.support.backups import World, sample_database

@@ -14,11 +14,15 @@ from typing import Any
 
 import pytest
 
-from reprise.backup.keyring import SigningKey
 from reprise.backup.pipeline import store_stream
-from reprise.keys import SigningKeyPair, generate_age_identity, generate_signing_key
 from reprise.pg.scratch import ConnectionInfo
 from reprise.repository import Repository
+from reprise.repository.keys import (
+    SigningKey,
+    SigningKeyPair,
+    generate_age_identity,
+    generate_signing_key,
+)
 from reprise.repository.local import LocalBackend
 from reprise.wal.archive import WalArchive
 from tests.support.backups import World, sample_database

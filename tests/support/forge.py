@@ -19,13 +19,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reprise.backup import keyring
-from reprise.backup.manifest import Compression, Encryption, Manifest, Part, encode_manifest
-from reprise.backup.pipeline import STORED_SUFFIX, store_stream
+from reprise.backup.pipeline import store_stream
 from reprise.plan.loader import load_plan
+from reprise.repository import keys as keyring
 from reprise.repository import open_repository
 from reprise.repository.backend import put_bytes
 from reprise.repository.layout import MANIFEST, SIGNATURE, backup_prefix, new_backup_id
+from reprise.repository.manifest import Compression, Encryption, Manifest, Part, encode_manifest
+from reprise.repository.streams import STORED_SUFFIX
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from reprise.alerts.contacts import redact
 from reprise.alerts.messages import Notification
 from reprise.alerts.records import DeliveryRecord, record_delivery
+from reprise.plan.contacts import redact
 from reprise.plan.model import Plan
 from reprise.store.database import Store
 

@@ -16,14 +16,19 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from reprise.backup.catalog import forget_backup, list_backups, list_problems
 from reprise.backup.retention import apply_retention
-from reprise.backup.run import backup_jobs
-from reprise.backup.verify import load_manifest
 from reprise.errors import InputError, OperationError, RepriseError, VerificationError
-from reprise.repository import BackupFolder, Repository, open_repository, scan_folders
+from reprise.plan.jobs import backup_jobs
+from reprise.repository import (
+    BackupFolder,
+    Repository,
+    delete_backup_folder,
+    open_repository,
+    scan_folders,
+)
 from reprise.repository.backend import check_key
-from reprise.repository.layout import MANIFEST, SIGNATURE
+from reprise.repository.catalog import forget_backup, list_backups, list_problems
+from reprise.repository.verify import load_manifest
 from reprise.store.events import append_event
 
 if TYPE_CHECKING:
@@ -59,15 +64,6 @@ class Decision:
             "reasons": self.reasons,
             "stored_size": self.stored_size,
         }
-
-
-def delete_backup_folder(repository: Repository, folder: BackupFolder) -> None:
-    """Delete every object of a backup folder, signature first."""
-    # The signature goes first: an interrupted prune leaves an incomplete leftover,
-    # never a "complete" backup with missing parts.
-    order = {SIGNATURE: 0, MANIFEST: 1}
-    for info in sorted(folder.objects, key=lambda item: order.get(item.key.rsplit("/", 1)[1], 2)):
-        repository.backend.delete(info.key)
 
 
 @dataclass

@@ -18,78 +18,29 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reprise import __version__
-from reprise.backup import keyring
-from reprise.backup.catalog import record_backup
 from reprise.backup.lock import source_lock
-from reprise.backup.manifest import Compression, Encryption, Manifest, Part, encode_manifest
-from reprise.backup.pipeline import STORED_SUFFIX, Progress, no_progress, store_stream
-from reprise.backup.recipients import check_recipients
+from reprise.backup.pipeline import store_stream
 from reprise.backup.sources.base import SourceRun
-from reprise.errors import InputError, OperationError, RepriseError
-from reprise.plan.sources import default_source_name
+from reprise.errors import OperationError, RepriseError
+from reprise.plan.jobs import BackupJob
 from reprise.repository import Repository, open_repository
+from reprise.repository import keys as keyring
 from reprise.repository.backend import put_bytes
+from reprise.repository.catalog import record_backup
 from reprise.repository.layout import MANIFEST, SIGNATURE, backup_prefix, new_backup_id
+from reprise.repository.manifest import Compression, Encryption, Manifest, Part, encode_manifest
+from reprise.repository.recipients import check_recipients
+from reprise.repository.streams import STORED_SUFFIX, Progress, no_progress
 from reprise.store.events import append_event
 
 if TYPE_CHECKING:
-    from reprise.plan.model import Plan, Service
-    from reprise.plan.sources import BackupSource
+    from reprise.plan.model import Plan
     from reprise.store import Store
 
 log = logging.getLogger("reprise.backup")
 
 ProgressFactory = Callable[[str, str], AbstractContextManager[Progress]]
 """Given (backup label, part name), a context giving the progress callback of that part."""
-
-
-@dataclass(frozen=True)
-class BackupJob:
-    """One backup entry of one service."""
-
-    service: Service
-    source: BackupSource
-
-    @property
-    def name(self) -> str:
-        """The source's folder name in the repository."""
-        return default_source_name(self.service.id, self.source)
-
-
-def backup_jobs(
-    plan: Plan, service_id: str | None = None, source: str | None = None
-) -> list[BackupJob]:
-    """The backup entries of one service, or of every service; only ``source`` if given."""
-    if service_id is not None:
-        try:
-            service = plan.service(service_id)
-        except KeyError:
-            known = ", ".join(item.id for item in plan.services)
-            raise InputError(
-                f"no service {service_id!r} in the plan", hint=f"services: {known}"
-            ) from None
-        if not service.backups:
-            raise InputError(
-                f"service {service_id} has no backups in the plan",
-                hint="add a `backups:` entry to it",
-            )
-        services = [service]
-    else:
-        services = [service for service in plan.services if service.backups]
-        if not services:
-            raise InputError(
-                "no service of the plan has backups", hint="add a `backups:` entry to a service"
-            )
-    jobs = [BackupJob(service, entry) for service in services for entry in service.backups]
-    if source is not None:
-        chosen = [job for job in jobs if job.name == source]
-        if not chosen:
-            raise InputError(
-                f"no backup source named {source!r}",
-                hint=f"sources: {', '.join(job.name for job in jobs)}",
-            )
-        return chosen
-    return jobs
 
 
 @dataclass

@@ -10,7 +10,7 @@ from reprise.cli.context import ByOption
 from reprise.errors import EXIT_FAILED
 
 if TYPE_CHECKING:
-    from reprise.backup.catalog import CatalogEntry
+    from reprise.repository.catalog import CatalogEntry
 
 app = typer.Typer(
     help="Encrypted, signed backups: run, list, show, verify, forget, prune.", no_args_is_help=True
@@ -45,11 +45,12 @@ def run_command(
     written last. Exit 0 when every backup completed, 1 when one failed (the others still
     run).
     """
-    from reprise.backup.run import backup_jobs, run_backup, summary
+    from reprise.backup.run import run_backup, summary
     from reprise.cli import progress
     from reprise.cli.context import open_state
     from reprise.cli.output import print_error, print_json, stderr, stdout
     from reprise.errors import RepriseError
+    from reprise.plan.jobs import backup_jobs
     from reprise.store import state_dir
 
     if (service is None) == (not all_):
@@ -118,10 +119,10 @@ def list_command(
     from rich.markup import escape
     from rich.table import Table
 
-    from reprise.backup.catalog import list_backups, list_problems
-    from reprise.backup.drift import uncatalogued_local
     from reprise.cli.context import open_state
     from reprise.cli.output import print_json, stderr, stdout
+    from reprise.repository.catalog import list_backups, list_problems
+    from reprise.repository.drift import uncatalogued_local
 
     loaded, store = open_state(ctx)
     try:
@@ -206,9 +207,9 @@ def show_command(
     json: JsonOption = False,
 ) -> None:
     """One backup: its parts, sizes, checksums, server facts and table figures."""
-    from reprise.backup.catalog import find_backup
     from reprise.cli.context import open_state
     from reprise.cli.output import print_json, stdout
+    from reprise.repository.catalog import find_backup
 
     _loaded, store = open_state(ctx)
     try:
@@ -289,16 +290,16 @@ def verify_command(
     Exit 0 when everything checked is intact, 3 when anything failed (the message names
     the file).
     """
-    from reprise.backup import keyring
-    from reprise.backup.catalog import find_backup, list_backups, list_problems
-    from reprise.backup.drift import uncatalogued
-    from reprise.backup.repo_admin import trust_warnings
-    from reprise.backup.verify import budget_selection, leftovers, verify_and_record
     from reprise.cli import progress
     from reprise.cli.context import open_state
     from reprise.cli.output import print_json
     from reprise.errors import EXIT_VERIFICATION_FAILED, OperationError, RepriseError
+    from reprise.repository import keys as keyring
     from reprise.repository import open_repository
+    from reprise.repository.admin import trust_warnings
+    from reprise.repository.catalog import find_backup, list_backups, list_problems
+    from reprise.repository.drift import uncatalogued
+    from reprise.repository.verify import budget_selection, leftovers, verify_and_record
 
     fraction = _budget(budget) if budget else None
     if backup_id is None and not all_ and fraction is None:
@@ -510,9 +511,9 @@ def forget_command(
     Journaled as a `backup.forgotten` event. Without --delete the folder stays in the
     repository and the next `repo reindex` finds it again.
     """
-    from reprise.backup.repo_admin import forget
     from reprise.cli.context import open_state, who
     from reprise.cli.output import print_json, stdout
+    from reprise.repository.admin import forget
 
     loaded, store = open_state(ctx)
     try:

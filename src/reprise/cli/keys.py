@@ -20,10 +20,10 @@ def show_command(
     Never prints a secret. Compare the fingerprint with the one `reprise repo init`
     recorded, and keep the identity offline except where restores run.
     """
-    from reprise.backup import keyring
     from reprise.cli.context import load
     from reprise.cli.output import print_json, stdout
     from reprise.errors import InputError
+    from reprise.repository import keys as keyring
 
     plan = load(ctx).plan
     recipients = keyring.recipients(plan.keys)

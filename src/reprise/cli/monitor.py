@@ -10,7 +10,7 @@ import typer
 from reprise.errors import EXIT_FAILED
 
 if TYPE_CHECKING:
-    from reprise.monitor.status import ServiceStatus
+    from reprise.orchestrators.status import ServiceStatus
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 STATE_STYLE = {
@@ -40,7 +40,7 @@ def status_command(
     """
     from reprise.cli.context import open_state, require_services
     from reprise.cli.output import print_json, stdout
-    from reprise.monitor.status import check_services
+    from reprise.orchestrators.status import check_services
 
     loaded, store = open_state(ctx)
     try:
@@ -83,7 +83,7 @@ def check_command(
     loaded, store = open_state(ctx)
     try:
         require_services(loaded.plan, [service])
-        from reprise.monitor.status import check_services
+        from reprise.orchestrators.status import check_services
 
         status = check_services(loaded.plan, store, [service])[0]
     finally:
@@ -138,7 +138,7 @@ def monitor_command(
 
     from reprise.cli.context import open_state
     from reprise.cli.output import stdout
-    from reprise.monitor.daemon import Monitor
+    from reprise.orchestrators.monitor import Monitor
 
     loaded, store = open_state(ctx)
     out = stdout()

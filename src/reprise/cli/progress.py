@@ -28,7 +28,7 @@ def byte_bars(
     the size is not known in advance (a database dump).
     """
     if not enabled:
-        from reprise.backup.pipeline import no_progress
+        from reprise.repository.streams import no_progress
 
         yield no_progress
         return

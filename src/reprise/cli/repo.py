@@ -30,9 +30,9 @@ def init_command(
     Running it again on an initialised repository changes nothing. The file is
     informational: verification trusts the plan's keys only.
     """
-    from reprise.backup.repo_admin import init_repository
     from reprise.cli.context import open_state, who
     from reprise.cli.output import print_json, stdout
+    from reprise.repository.admin import init_repository
 
     loaded, store = open_state(ctx)
     try:
@@ -80,10 +80,10 @@ def reindex_command(
     """
     from rich.markup import escape
 
-    from reprise.backup.repo_admin import reindex
     from reprise.cli.context import open_state
     from reprise.cli.output import print_json, stderr, stdout
     from reprise.repository import open_repository
+    from reprise.repository.admin import reindex
 
     loaded, store = open_state(ctx)
     try:
@@ -134,12 +134,12 @@ def recipients_command(
 
     Exit 0 when they agree (or were accepted), 2 when they differ.
     """
-    from reprise.backup import keyring
-    from reprise.backup.recipients import compare
-    from reprise.backup.repo_admin import accept_recipients
     from reprise.cli.context import open_state, who
     from reprise.cli.output import print_json, stdout
+    from reprise.repository import keys as keyring
     from reprise.repository import open_repository
+    from reprise.repository.admin import accept_recipients
+    from reprise.repository.recipients import compare
 
     loaded, store = open_state(ctx)
     try:

@@ -92,8 +92,8 @@ def runbook_run(
     Exit 0 when every step is done, 1 when a step failed, 4 when it waits for a person."""
     from reprise.cli.context import open_state, plan_path
     from reprise.cli.output import print_json, stdout
-    from reprise.incidents.runbook import RunbookOptions, run_runbook
     from reprise.incidents.runs import StepRecord
+    from reprise.orchestrators.runbook import RunbookOptions, run_runbook
 
     values: dict[str, str] = {}
     for item in param or []:

@@ -42,8 +42,8 @@ def push_command(
     """Archive one WAL file: compressed, encrypted, named by its checksum, with a signed
     sidecar (<object>.sig, the signing key). Pushing the same file again succeeds without
     storing it twice; a different file under an archived name is refused."""
-    from reprise.backup import keyring
     from reprise.cli.context import load
+    from reprise.repository import keys as keyring
     from reprise.repository import open_repository
     from reprise.wal.archive import WalArchive
     from reprise.wal.select import wal_job
@@ -99,9 +99,9 @@ def _fetch(
     spool: Path | None,
     prefetch: int,
 ) -> bool:
-    from reprise.backup import keyring
     from reprise.cli.context import load
     from reprise.errors import InputError
+    from reprise.repository import keys as keyring
     from reprise.repository import open_repository
     from reprise.store import state_dir
     from reprise.wal.archive import WalArchive

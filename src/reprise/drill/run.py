@@ -38,9 +38,9 @@ from reprise.restore.run import (
 from reprise.restore.staging import PartProgress
 
 if TYPE_CHECKING:
-    from reprise.backup.catalog import CatalogEntry
     from reprise.pg.scratch import ScratchPostgres
     from reprise.plan.model import Plan, Service
+    from reprise.repository.catalog import CatalogEntry
     from reprise.store import Store
 
 log = logging.getLogger("reprise.drill")

@@ -22,9 +22,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from reprise.backup.keyring import signing_key
 from reprise.errors import OperationError, VerificationError
 from reprise.plan.model import Plan
+from reprise.repository.keys import signing_key
 from reprise.security import make_private_dirs
 
 FORMAT = "reprise-evidence/1"

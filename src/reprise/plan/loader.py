@@ -261,7 +261,7 @@ def load_plan(
         raise PlanError(translate(error, data, source, Plan)) from None
     problems = check_references(plan)
     if contacts:
-        from reprise.alerts.contacts import contact_problems
+        from reprise.plan.contacts import contact_problems
 
         problems += contact_problems(plan)
     if problems:

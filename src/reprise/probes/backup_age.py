@@ -31,7 +31,7 @@ async def probe_backup_age(
 
 
 def _judge(store: Store, service: str, limit: timedelta, now: datetime) -> ProbeResult:
-    from reprise.backup.catalog import list_backups
+    from reprise.repository.catalog import list_backups
 
     entries = list_backups(store, service=service)
     verified = [entry for entry in entries if entry.verify_status == "ok"]

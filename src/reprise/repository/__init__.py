@@ -52,7 +52,7 @@ class Repository:
         """The public keys the plan trusts, those pinned by fingerprint looked up in the
         repository file (and checked against the pin)."""
         if self._trust is None:
-            from reprise.backup.keyring import trusted_keys
+            from reprise.repository.keys import trusted_keys
             from reprise.repository.trust import Trust
 
             base = trusted_keys(self.keys) if self.keys is not None else Trust()
@@ -162,3 +162,12 @@ __all__ = [
     "read_signed",
     "scan_folders",
 ]
+
+
+def delete_backup_folder(repository: Repository, folder: BackupFolder) -> None:
+    """Delete every object of a backup folder, signature first."""
+    # The signature goes first: an interrupted prune leaves an incomplete leftover,
+    # never a "complete" backup with missing parts.
+    order = {SIGNATURE: 0, MANIFEST: 1}
+    for info in sorted(folder.objects, key=lambda item: order.get(item.key.rsplit("/", 1)[1], 2)):
+        repository.backend.delete(info.key)

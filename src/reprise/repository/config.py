@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reprise import __version__
 from reprise.errors import OperationError, VerificationError
-from reprise.keys import public_key_fingerprint
 from reprise.repository.backend import Backend, NotFoundError, get_bytes
+from reprise.repository.keys import public_key_fingerprint
 from reprise.repository.layout import CONFIG_KEY
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from reprise.errors import VerificationError
-from reprise.keys import public_key_fingerprint
+from reprise.repository.keys import public_key_fingerprint
 
 if TYPE_CHECKING:
     from reprise.repository.config import RepositoryConfig

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from reprise.backup.catalog import CatalogEntry, find_backup, list_backups
-from reprise.backup.run import BackupJob, backup_jobs
 from reprise.errors import InputError
+from reprise.plan.jobs import BackupJob, backup_jobs
+from reprise.repository.catalog import CatalogEntry, find_backup, list_backups
 
 if TYPE_CHECKING:
     from reprise.plan.model import Plan

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from reprise.backup.catalog import CatalogEntry, find_backup, list_backups
 from reprise.errors import InputError, OperationError, RepriseError, VerificationError
 from reprise.pg.binaries import find_server
 from reprise.pg.scratch import free_port
 from reprise.repository import open_repository
+from reprise.repository.catalog import CatalogEntry, find_backup, list_backups
 from reprise.restore.choose import choose_job
 from reprise.restore.report import Report
 from reprise.restore.run import save_failure, save_report, verified_manifest
@@ -36,7 +36,7 @@ from reprise.wal.replay import ReplayPath, replay_path
 from reprise.wal.spool import Feeder
 
 if TYPE_CHECKING:
-    from reprise.backup.run import BackupJob
+    from reprise.plan.jobs import BackupJob
     from reprise.plan.model import Plan
     from reprise.restore.staging import PartProgress
     from reprise.store import Store
@@ -166,7 +166,7 @@ def _newest_wal(files: list[Any]) -> datetime | None:
 
 
 def _path_of(base: CatalogEntry, archive: WalArchive, files: list[Any], plan: Plan) -> ReplayPath:
-    from reprise.backup import keyring
+    from reprise.repository import keys as keyring
 
     server = base.manifest.server
     size = int(server.get("wal_segment_size") or 16 * 1024 * 1024)

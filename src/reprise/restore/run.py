@@ -15,14 +15,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reprise.backup import keyring
-from reprise.backup.catalog import CatalogEntry, record_verification
-from reprise.backup.manifest import Manifest, Part
-from reprise.backup.verify import load_manifest
 from reprise.errors import InputError, RepriseError
 from reprise.paths import file_in_the_way
 from reprise.pg.connect import split_dsn
 from reprise.repository import Repository, open_repository
+from reprise.repository import keys as keyring
+from reprise.repository.catalog import CatalogEntry, record_verification
+from reprise.repository.manifest import Manifest, Part
+from reprise.repository.verify import load_manifest
 from reprise.restore import files as files_restore
 from reprise.restore import logical
 from reprise.restore.choose import choose_backup, choose_job
@@ -39,7 +39,7 @@ from reprise.store import state_dir
 from reprise.store.events import append_event
 
 if TYPE_CHECKING:
-    from reprise.backup.run import BackupJob
+    from reprise.plan.jobs import BackupJob
     from reprise.plan.model import Plan
     from reprise.store import Store
 
@@ -460,8 +460,8 @@ def _to_directory(
     progress: PartProgress | None,
     follow_symlinks: bool = False,
 ) -> None:
-    from reprise.backup.pipeline import no_progress
     from reprise.errors import FileExistsRefusal
+    from reprise.repository.streams import no_progress
     from reprise.restore.unpack import check_target_path
 
     with report.step(

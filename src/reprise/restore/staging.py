@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from reprise.backup.manifest import Manifest, Part
-from reprise.backup.pipeline import STORED_SUFFIX, Progress, no_progress, read_stream
 from reprise.errors import InputError, OperationError, VerificationError
 from reprise.repository import Repository
 from reprise.repository.backend import NotFoundError
 from reprise.repository.layout import backup_prefix
 from reprise.repository.local import fsync_dir, storage_error
+from reprise.repository.manifest import Manifest, Part
+from reprise.repository.streams import STORED_SUFFIX, Progress, no_progress, read_stream
 from reprise.security import create_private_file
 
 PartProgress = Callable[[str, int], AbstractContextManager[Progress]]

@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 from reprise.errors import FileExistsRefusal, InputError
-from reprise.keys import generate_age_identity, generate_signing_key
+from reprise.repository.keys import generate_age_identity, generate_signing_key
 from reprise.security import write_private_file
 
 EXAMPLES = ("minimal", "akig-app", "pcra-infra")

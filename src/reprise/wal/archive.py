@@ -26,15 +26,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reprise.backup.pipeline import BLOCK, STORED_SUFFIX, read_stream, store_stream
+from reprise.backup.pipeline import store_stream
 from reprise.errors import InputError, OperationError, VerificationError
 from reprise.repository import Repository
 from reprise.repository.backend import NotFoundError, get_bytes, put_bytes
+from reprise.repository.streams import BLOCK, STORED_SUFFIX, read_stream
 from reprise.repository.trust import TrustError, check_signature
 from reprise.wal.names import WAL_FILE
 
 if TYPE_CHECKING:
-    from reprise.backup.keyring import SigningKey
+    from reprise.repository.keys import SigningKey
 
 WAL_ROOT = "wal"
 SIDECAR_SUFFIX = ".sig"

@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from reprise.backup.catalog import list_backups
 from reprise.repository import open_repository
+from reprise.repository.catalog import list_backups
 from reprise.wal.archive import WalArchive
 from reprise.wal.names import DEFAULT_SEGMENT_SIZE, is_segment, parse_segment, segment_name
 
 if TYPE_CHECKING:
-    from reprise.backup.run import BackupJob
+    from reprise.plan.jobs import BackupJob
     from reprise.plan.model import Plan
     from reprise.store import Store
 

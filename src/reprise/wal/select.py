@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from reprise.backup.run import BackupJob, backup_jobs
 from reprise.errors import InputError
+from reprise.plan.jobs import BackupJob, backup_jobs
 
 if TYPE_CHECKING:
     from reprise.plan.model import Plan

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from reprise.backup.catalog import list_backups, list_problems
 from reprise.errors import RepriseError
 from reprise.repository import Repository, scan_folders
+from reprise.repository.catalog import list_backups, list_problems
 
 if TYPE_CHECKING:
     from reprise.plan.model import Plan

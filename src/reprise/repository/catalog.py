@@ -20,9 +20,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, select, update
 
-from reprise.backup.manifest import Manifest
 from reprise.errors import InputError, VerificationError
 from reprise.repository.layout import backup_time
+from reprise.repository.manifest import Manifest
 from reprise.store.database import Store
 from reprise.store.tables import backup_parts, backups
 

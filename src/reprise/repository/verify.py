@@ -14,17 +14,17 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
-from reprise.backup.catalog import (
+from reprise.errors import InputError, RepriseError
+from reprise.repository import BackupFolder, Repository, read_signed, scan_folders
+from reprise.repository.backend import NotFoundError, check_key
+from reprise.repository.catalog import (
     PartAge,
     parts_least_recently_checked,
     record_verification,
 )
-from reprise.backup.manifest import Manifest, parse_manifest, verify_signature
-from reprise.backup.pipeline import Progress, hash_stream, no_progress, read_stream
-from reprise.errors import InputError, RepriseError
-from reprise.repository import BackupFolder, Repository, read_signed, scan_folders
-from reprise.repository.backend import NotFoundError, check_key
 from reprise.repository.layout import MANIFEST, backup_prefix
+from reprise.repository.manifest import Manifest, parse_manifest, verify_signature
+from reprise.repository.streams import Progress, hash_stream, no_progress, read_stream
 from reprise.repository.trust import TrustError
 from reprise.store.database import Store
 

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, insert, select
 
-from reprise.backup.catalog import list_backups
 from reprise.errors import InputError
+from reprise.repository.catalog import list_backups
 from reprise.store.events import append_event
 from reprise.store.tables import accepted_recipients
 
@@ -164,10 +164,10 @@ _NEWEST_TRIED = 20
 def _newest_signed(repository: Repository) -> list[str] | None:
     """The recipients of the newest backup folder of the repository whose manifest is
     signed by a key the plan trusts for that very folder (a few tried, newest first)."""
-    from reprise.backup.verify import load_manifest
     from reprise.errors import RepriseError
     from reprise.repository import NotFoundError, scan_folders
     from reprise.repository.layout import backup_time
+    from reprise.repository.verify import load_manifest
 
     folders = [
         folder

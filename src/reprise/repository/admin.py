@@ -8,21 +8,17 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from reprise.backup import keyring
-from reprise.backup.catalog import (
+from reprise.errors import OperationError, RepriseError, VerificationError
+from reprise.repository import Repository, delete_backup_folder, open_repository, scan_folders
+from reprise.repository import keys as keyring
+from reprise.repository.backend import NotFoundError, get_bytes
+from reprise.repository.catalog import (
     ProblemEntry,
     find_any,
     forget_backup,
     problem_key,
     replace_repository,
 )
-from reprise.backup.manifest import Manifest
-from reprise.backup.prune import delete_backup_folder
-from reprise.backup.recipients import RecipientsDiff, compare, get_pin, record_pin
-from reprise.backup.verify import load_manifest
-from reprise.errors import OperationError, RepriseError, VerificationError
-from reprise.repository import Repository, open_repository, scan_folders
-from reprise.repository.backend import NotFoundError, get_bytes
 from reprise.repository.config import (
     RepositoryConfig,
     disagreements,
@@ -31,7 +27,10 @@ from reprise.repository.config import (
     read_config,
 )
 from reprise.repository.layout import CONFIG_KEY, MANIFEST
+from reprise.repository.manifest import Manifest
+from reprise.repository.recipients import RecipientsDiff, compare, get_pin, record_pin
 from reprise.repository.trust import TrustError
+from reprise.repository.verify import load_manifest
 from reprise.store.events import append_event
 
 if TYPE_CHECKING:

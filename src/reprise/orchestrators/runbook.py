@@ -440,7 +440,7 @@ class _Executor:
         )
 
     def wait_check(self, step: WaitCheckStep) -> StepOutcome:
-        from reprise.monitor.status import check_services
+        from reprise.orchestrators.status import check_services
 
         deadline = time.monotonic() + step.timeout.total_seconds()
         rounds = 0

@@ -1,0 +1,142 @@
+"""Reading the repository's stored parts: zstd inside age, with SHA-256 on both sides.
+
+A stored part is ``<name>.zst.age``: the plain bytes compressed by zstd, then encrypted by
+age. Reading streams in blocks; memory never depends on the size of the data. The writing
+side (compress, encrypt, store) is in ``reprise.backup.pipeline``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+BLOCK = 1024 * 1024
+STORED_SUFFIX = ".zst.age"
+
+Progress = Callable[[int], None]
+"""Called with the number of plain bytes just read (drives progress bars)."""
+
+
+def no_progress(*_labels: object) -> AbstractContextManager[Progress]:
+    """A progress factory that shows nothing (for programs, tests and --json)."""
+    return nullcontext(lambda _count: None)
+
+
+class MeasuringReader(io.RawIOBase):
+    """Reads through, counting and hashing what passes, reporting progress."""
+
+    def __init__(self, inner: BinaryIO, progress: Progress | None) -> None:
+        self._inner = inner
+        self._progress = progress
+        self.size = 0
+        self.hash = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    failure: BaseException | None = None
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self._inner.read(len(buffer))
+        except BaseException as error:
+            self.failure = error
+            raise
+        count = len(data)
+        if count:
+            buffer[:count] = data
+            self.size += count
+            self.hash.update(data)
+            if self._progress is not None:
+                self._progress(count)
+        return count
+
+
+class MeasuringWriter:
+    """Writes through, counting and hashing what passes."""
+
+    def __init__(self, inner: Callable[[bytes], Any]) -> None:
+        self._inner = inner
+        self.size = 0
+        self.hash = hashlib.sha256()
+
+    failure: BaseException | None = None
+
+    def write(self, data: bytes) -> int:
+        self.size += len(data)
+        self.hash.update(data)
+        try:
+            self._inner(data)
+        except BaseException as error:
+            self.failure = error
+            raise
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing is buffered here."""
+
+
+@contextmanager
+def original_errors(*ends: MeasuringReader | MeasuringWriter) -> Iterator[None]:
+    """pyrage turns an exception of our reader or writer into its own error with the text
+    only; raise the original instead (a full disk, a dead S3 server, Ctrl-C)."""
+    try:
+        yield
+    except Exception as error:
+        for end in ends:
+            if end.failure is not None and end.failure is not error:
+                raise end.failure from None
+        raise
+
+
+@dataclass(frozen=True)
+class ReadBack:
+    """What reading a stored part end to end measured."""
+
+    stored_size: int
+    sha256: str
+    plain_size: int
+    plain_sha256: str
+
+
+def read_stream(
+    stored: BinaryIO,
+    identities: list[Any],
+    sink: Callable[[bytes], Any] | None = None,
+    progress: Progress | None = None,
+) -> ReadBack:
+    """Decrypt and decompress a stored part, measuring both sides; ``sink`` gets the plain
+    bytes (None: they are only measured, as deep verification does)."""
+    import pyrage
+    import zstandard
+
+    measured = MeasuringReader(stored, progress)
+    plain = MeasuringWriter(sink or (lambda _data: None))
+    decompressor = zstandard.ZstdDecompressor()
+    with (
+        decompressor.stream_writer(plain, write_size=BLOCK, closefd=False) as decompressing,  # type: ignore[arg-type]
+        original_errors(measured, plain),
+    ):
+        pyrage.decrypt_io(measured, decompressing, identities)
+        decompressing.flush()  # type: ignore[no-untyped-call]
+    return ReadBack(measured.size, measured.hash.hexdigest(), plain.size, plain.hash.hexdigest())
+
+
+def hash_stream(stored: BinaryIO, progress: Progress | None = None) -> tuple[int, str]:
+    """Size and SHA-256 of stored bytes, without any key (the default verification)."""
+    digest = hashlib.sha256()
+    size = 0
+    while True:
+        data = stored.read(BLOCK)
+        if not data:
+            break
+        count = len(data)
+        digest.update(data)
+        size += count
+        if progress is not None:
+            progress(count)
+    return size, digest.hexdigest()
