@@ -30,6 +30,8 @@ The tree, grouped by area::
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 EXIT_OK = 0
@@ -40,6 +42,32 @@ EXIT_WAITING_FOR_PERSON = 4
 """`runbook run`: a manual step waits for a person (run again on a terminal, or --yes)."""
 EXIT_INTERNAL_ERROR = 70
 EXIT_INTERRUPTED = 130
+
+
+_OPTION = re.compile(r"\{option:([a-z][a-z0-9_]*)\}")
+
+
+def option(name: str) -> str:
+    """A reference to one setting of a request (``overwrite``, ``as_name``) inside a
+    message: the core names what the person can change and each door renders it its own way
+    (the CLI as ``--overwrite``, a web form by its label). The core never spells a flag."""
+    return "{option:" + name + "}"
+
+
+def cli_flag(name: str) -> str:
+    """How the CLI spells a request setting: ``as_name`` → ``--as``, ``target_dir`` →
+    ``--target-dir``."""
+    return "--" + name.removesuffix("_name").replace("_", "-")
+
+
+def render_options(text: str, render: Callable[[str], str] = cli_flag) -> str:
+    """``text`` with every ``option(...)`` reference rendered by ``render``."""
+    return _OPTION.sub(lambda match: render(match.group(1)), text)
+
+
+def referenced_options(text: str) -> list[str]:
+    """The request settings a message refers to, in order."""
+    return _OPTION.findall(text)
 
 
 class RepriseError(Exception):
@@ -61,10 +89,21 @@ class RepriseError(Exception):
         if retryable is not None:
             self.retryable = retryable
 
+    @property
+    def options(self) -> list[str]:
+        """The request settings the message and fix refer to (see ``option``)."""
+        return referenced_options(self.message + "\n" + (self.hint or ""))
+
+    def render(self, render: Callable[[str], str] = cli_flag) -> tuple[str, str | None]:
+        """Message and fix with option references rendered by a door."""
+        hint = render_options(self.hint, render) if self.hint else None
+        return render_options(self.message, render), hint
+
     def __str__(self) -> str:
-        if self.hint:
-            return f"{self.message}\nFix: {self.hint}"
-        return self.message
+        message, hint = self.render()
+        if hint:
+            return f"{message}\nFix: {hint}"
+        return message
 
 
 class InputError(RepriseError):

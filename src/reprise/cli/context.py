@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -53,6 +55,17 @@ def open_state(ctx: typer.Context) -> tuple[LoadedPlan, Store]:
 
     loaded = load(ctx)
     return loaded, open_plan_store(loaded.plan, loaded.path, loaded.sha256)
+
+
+@contextmanager
+def plan_state(ctx: typer.Context) -> Iterator[tuple[LoadedPlan, Store]]:
+    """``with plan_state(ctx) as (loaded, store):`` the plan and its state database, closed
+    however the block ends."""
+    from reprise.store import open_state as open_store_of
+
+    loaded = load(ctx)
+    with open_store_of(loaded) as store:
+        yield loaded, store
 
 
 def require_services(plan: Plan, services: list[str]) -> None:

@@ -57,12 +57,13 @@ def print_error(error: RepriseError) -> None:
         if count > 1:
             console.print(f"{count} problems found in the plan.")
         return
-    lines = error.message.splitlines() or [""]
+    message, hint = error.render()
+    lines = message.splitlines() or [""]
     console.print(f"[red]error:[/] {_escape(lines[0])}")
     for line in lines[1:]:
         console.print(f"  {_escape(line)}")
-    if error.hint:
-        console.print(f"[bold]Fix:[/] {_escape(error.hint)}")
+    if hint:
+        console.print(f"[bold]Fix:[/] {_escape(hint)}")
 
 
 def _escape(text: str) -> str:

@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from reprise import __version__
 from reprise.errors import OperationError, VerificationError
 from reprise.repository.backend import Backend, NotFoundError, get_bytes
-from reprise.repository.keys import public_key_fingerprint
 from reprise.repository.layout import CONFIG_KEY
+from reprise.repository.trust import public_key_fingerprint
 
 if TYPE_CHECKING:
     from reprise.repository.trust import Trust

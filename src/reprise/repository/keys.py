@@ -11,13 +11,13 @@ verification need the identity, which can stay offline.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reprise.errors import InputError
+from reprise.repository.trust import public_key_fingerprint
 from reprise.security import ensure_private_file
 
 if TYPE_CHECKING:
@@ -72,17 +72,6 @@ def generate_signing_key() -> SigningKeyPair:
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     return SigningKeyPair(private_pem, public_pem)
-
-
-def public_key_fingerprint(public_pem: bytes) -> str:
-    """A short fingerprint of a PEM public key: ``SHA256:<first 32 hex digits>``."""
-    from cryptography.hazmat.primitives import serialization
-
-    key = serialization.load_pem_public_key(public_pem)
-    der = key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return "SHA256:" + hashlib.sha256(der).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ fingerprint, and a witness whose disagreement with the plan is reported.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from reprise.errors import VerificationError
-from reprise.repository.keys import public_key_fingerprint
 
 if TYPE_CHECKING:
     from reprise.repository.config import RepositoryConfig
@@ -35,6 +35,17 @@ class TrustError(VerificationError):
         super().__init__(message, hint=hint)
         self.problem = problem
         self.found = found
+
+
+def public_key_fingerprint(public_pem: bytes) -> str:
+    """A short fingerprint of a PEM public key: ``SHA256:<first 32 hex digits>``."""
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_public_key(public_pem)
+    der = key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return "SHA256:" + hashlib.sha256(der).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

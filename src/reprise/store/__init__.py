@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reprise.errors import StateStoreError
 from reprise.paths import default_state_dir, prepare_state_dir
@@ -10,7 +13,10 @@ from reprise.plan.model import Plan
 from reprise.store.database import Store, open_store
 from reprise.store.plan_versions import record_plan_version
 
-__all__ = ["Store", "open_plan_store", "open_store", "state_dir", "state_url"]
+if TYPE_CHECKING:
+    from reprise.plan.loader import LoadedPlan
+
+__all__ = ["Store", "open_plan_store", "open_state", "open_store", "state_dir", "state_url"]
 
 
 def state_dir(plan: Plan) -> Path:
@@ -39,3 +45,14 @@ def open_plan_store(plan: Plan, plan_path: Path, plan_sha256: str) -> Store:
             store.close()
             raise
     return store
+
+
+@contextmanager
+def open_state(loaded: LoadedPlan) -> Iterator[Store]:
+    """``with open_state(loaded) as store:`` the plan's state database, migrated, with the
+    plan version recorded, and closed however the block ends."""
+    store = open_plan_store(loaded.plan, loaded.path, loaded.sha256)
+    try:
+        yield store
+    finally:
+        store.close()
