@@ -28,8 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.support.peers import free_port
-
+from devsupport.peers import free_port
 from reprise.orchestrators.monitor import Monitor
 from reprise.plan.loader import load_plan
 from reprise.store import open_store

@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.support.peers import SwitchableListener, smtp_server
-from tests.support.seed import SEED, wait_until, write_seed_plan
+from devsupport.peers import SwitchableListener, smtp_server
+from devsupport.seed import SEED, wait_until, write_seed_plan
 
 BOLD, PLAIN = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("", "")
 

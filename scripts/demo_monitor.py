@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.support.peers import (
+from devsupport.peers import (
     body_of,
     free_port,
     http_server,

@@ -33,6 +33,8 @@ from tests.support.pitr import (
     switch_and_wait,
 )
 
+pytestmark = pytest.mark.postgres
+
 
 @dataclass
 class History:

@@ -22,6 +22,8 @@ from reprise.pg.binaries import find_tool
 from reprise.pg.scratch import ConnectionInfo, ScratchPostgres
 from tests.support.backups import World
 
+pytestmark = pytest.mark.postgres
+
 WEIRD_DATABASE = 'Compta "été"'
 WEIRD_QUOTED = '"Compta ""été"""'
 

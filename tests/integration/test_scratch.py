@@ -23,6 +23,8 @@ from reprise.errors import ScratchInstanceError, ToolNotFoundError
 from reprise.pg.binaries import find_installations, find_server, find_tool
 from reprise.pg.scratch import ScratchPostgres, reap_orphans
 
+pytestmark = pytest.mark.postgres
+
 
 @pytest.fixture
 def base(tmp_path: Path) -> Iterator[Path]:

@@ -74,8 +74,8 @@ class Repository:
 
 
 def open_backend(plan: Plan, name: str) -> Backend:
-    """The backend of the plan's repository ``name``."""
-    from reprise.repository.local import LocalBackend
+    """The backend of the plan's repository ``name`` (by its kind, see :mod:`.backends`)."""
+    from reprise.repository.backends import backend_for
 
     config = plan.repositories.get(name)
     if config is None:
@@ -84,11 +84,7 @@ def open_backend(plan: Plan, name: str) -> Backend:
             f"no repository named {name!r} in the plan (known: {known})",
             hint="use a name under `repositories:`",
         )
-    if config.kind == "local":
-        return LocalBackend(config.path)
-    from reprise.repository.s3 import S3Backend
-
-    return S3Backend(config)
+    return backend_for(config)
 
 
 def open_repository(plan: Plan, name: str) -> Repository:

@@ -2,7 +2,9 @@
 
 Everything above it (format, manifests, locks, catalog, verification) is shared, so a new
 kind of storage only has to move bytes: put a stream, get a stream, list, stat, delete.
-Keys are ``/``-separated relative names such as ``backups/db/20261121T101500Z-a1b2c3/x``.
+Keys are ``/``-separated relative names such as ``backups/db/20261121T101500Z-a1b2c3/x``
+(see :func:`check_key`); a key names an object or is the folder of others, never both (a
+file system cannot hold both). Every backend passes tests/integration/test_backend_contract.py.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ class ObjectWriter(Protocol):
         """Append bytes."""
 
     def commit(self) -> None:
-        """Make the object durable and visible (atomically) under its key."""
+        """Make the object durable and visible (atomically) under its key, replacing the
+        object already there if any (the reader sees the old bytes or the new, never a mix)."""
 
     def abort(self) -> None:
         """Drop what was written; the key is left as it was."""
@@ -59,7 +62,9 @@ class Backend(Protocol):
         """A stream of the stored bytes (raises NotFound when missing)."""
 
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
-        """Every object whose key starts with ``prefix``, in key order."""
+        """Every object whose key starts with ``prefix`` (a string prefix, not a folder), in
+        key order. A local folder also lists the temporary files of unfinished writes, so
+        that a crash's leftovers can be found (under other keys than the one written)."""
 
     def stat(self, key: str) -> ObjectInfo | None:
         """The object's size and time, or None when missing."""

@@ -157,7 +157,8 @@ class LocalBackend:
         path = self._path(key)
         try:
             descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-        except FileNotFoundError as error:
+        except (FileNotFoundError, NotADirectoryError) as error:
+            # NotADirectory: a folder on the way is an object, so the key is missing.
             raise NotFoundError(key) from error
         except OSError as error:
             if error.errno == errno.ELOOP:
@@ -191,9 +192,13 @@ class LocalBackend:
         return iter(sorted(found, key=lambda info: info.key))
 
     def _info(self, key: str, path: Path) -> ObjectInfo | None:
+        """The file's info; None when missing, or when ``key`` names a folder (the prefix of
+        other keys, not an object) or lies below an object (a file is no folder)."""
         try:
             status = path.lstat()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if stat.S_ISDIR(status.st_mode):
             return None
         return ObjectInfo(key, status.st_size, datetime.fromtimestamp(status.st_mtime, UTC))
 
@@ -206,6 +211,8 @@ class LocalBackend:
         path = self._path(key)
         try:
             path.unlink(missing_ok=True)
+        except NotADirectoryError:
+            return  # below an object: missing
         except OSError as error:
             raise storage_error(error, path, "deleting") from error
         remove_empty_parents(path, self.root)

@@ -172,16 +172,16 @@ class S3Backend:
 
     def open_writer(self, key: str, *, immutable: bool = True) -> _S3Writer:
         """Start an upload; immutable objects get the plan's Object Lock retention."""
+        check_key(key)  # a bad key is refused now, as on every backend, not at the upload
         return _S3Writer(self, key, self._lock_args(immutable))
 
     def put_exclusive(self, key: str, data: bytes) -> bool:
         """Conditional put (If-None-Match: *): False when the key already exists."""
         from botocore.exceptions import ClientError
 
+        name = self.full(key)  # outside the try: a bad key is an InputError, not S3's fault
         try:
-            self.client.put_object(
-                Bucket=self.bucket, Key=self.full(key), Body=data, IfNoneMatch="*"
-            )
+            self.client.put_object(Bucket=self.bucket, Key=name, Body=data, IfNoneMatch="*")
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if code in ("PreconditionFailed", "ConditionalRequestConflict", "412"):
@@ -195,8 +195,9 @@ class S3Backend:
         """The object's body as a stream."""
         from botocore.exceptions import ClientError
 
+        name = self.full(key)
         try:
-            response = self.client.get_object(Bucket=self.bucket, Key=self.full(key))
+            response = self.client.get_object(Bucket=self.bucket, Key=name)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 raise NotFoundError(key) from error
@@ -222,8 +223,9 @@ class S3Backend:
         """HEAD of the object."""
         from botocore.exceptions import ClientError
 
+        name = self.full(key)
         try:
-            response = self.client.head_object(Bucket=self.bucket, Key=self.full(key))
+            response = self.client.head_object(Bucket=self.bucket, Key=name)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
                 return None
@@ -234,8 +236,9 @@ class S3Backend:
 
     def delete(self, key: str) -> None:
         """Delete the object (refused by S3 while an Object Lock retention holds it)."""
+        name = self.full(key)
         try:
-            self.client.delete_object(Bucket=self.bucket, Key=self.full(key))
+            self.client.delete_object(Bucket=self.bucket, Key=name)
         except Exception as error:
             raise s3_error(error, self.where(key), "deleting") from error
 
