@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from reprise import __version__
 from reprise.backup.lock import source_lock
 from reprise.backup.pipeline import store_stream
-from reprise.backup.sources.base import SourceRun
-from reprise.errors import OperationError, RepriseError
+from reprise.backup.sources.registry import open_source
+from reprise.errors import OperationError, RepriseError, render_options
 from reprise.plan.jobs import BackupJob
 from reprise.repository import Repository, open_repository
 from reprise.repository import keys as keyring
@@ -57,26 +57,6 @@ class BackupResult:
         return self.manifest.plain_size / max(self.manifest.duration, 1e-6)
 
 
-def _open_source(job: BackupJob, work_dir: Path) -> SourceRun:
-    source = job.source
-    if source.kind == "postgres":
-        from reprise.backup.sources.postgres import PostgresRun
-
-        return PostgresRun(source, job.name, work_dir)
-    if source.kind == "files":
-        from reprise.backup.sources.files import FilesRun
-
-        return FilesRun(source, job.name)
-    if source.kind == "command":
-        from reprise.backup.sources.command import CommandRun
-
-        return CommandRun(source, job.name)
-    assert source.kind == "postgres_physical"
-    from reprise.backup.sources.physical import PhysicalRun
-
-    return PhysicalRun(source, job.name)
-
-
 def run_backup(
     plan: Plan,
     store: Store,
@@ -100,12 +80,12 @@ def run_backup(
             {
                 "source": job.name,
                 "repository": repository.name,
-                "error": error.message,
+                "error": render_options(error.message),
                 "seconds": round(time.monotonic() - clock, 3),
                 "started_at": started.isoformat(),
             },
         )
-        log.warning("backup of %s failed: %s", job.name, error.message)
+        log.warning("backup of %s failed: %s", job.name, render_options(error.message))
         raise
     manifest = result.manifest
     payload = {
@@ -153,7 +133,7 @@ def _make_backup(
         prefix = backup_prefix(job.name, backup_id)
         written: list[str] = []
         try:
-            run = _open_source(job, work_dir)
+            run = open_source(job, work_dir)
             parts = []
             for spec in run.parts():
                 key = f"{prefix}{spec.name}{STORED_SUFFIX}"

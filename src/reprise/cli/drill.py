@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
+
+if TYPE_CHECKING:
+    from reprise.usecases.drill import DrillOutcome
 
 
 class _RunByDefault(TyperGroup):
@@ -45,26 +48,22 @@ def run_command(
     drill could not run.
     """
     from reprise.cli import progress
-    from reprise.cli.context import open_state
+    from reprise.cli.context import plan_state
     from reprise.cli.output import print_error, print_json, stdout
-    from reprise.drill.run import drill_services, run_drill
+    from reprise.usecases.drill import DrillRequest, drill
 
     if (service is None) == (not all_):
         raise typer.BadParameter("give a SERVICE or --all (not both)", param_hint="SERVICE")
-    loaded, store = open_state(ctx)
-    outcomes = []
-    try:
-        services = drill_services(loaded.plan, service)
-        with progress.byte_bars(progress.wanted(json)) as bars:
-            for item in services:
-                outcome = run_drill(loaded.plan, store, item.id, progress=bars)
-                outcomes.append(outcome)
-                if not json:
-                    _print_outcome(outcome)
-                    if outcome.error is not None:
-                        print_error(outcome.error)
-    finally:
-        store.close()
+
+    def show(outcome: DrillOutcome) -> None:
+        if not json:
+            _print_outcome(outcome)
+            if outcome.error is not None:
+                print_error(outcome.error)
+
+    with plan_state(ctx) as (loaded, store), progress.byte_bars(progress.wanted(json)) as bars:
+        result = drill(loaded.plan, store, DrillRequest(service), progress=bars, on_outcome=show)
+    outcomes = result.outcomes
     if json:
         print_json(
             [
@@ -78,14 +77,13 @@ def run_command(
             ]
         )
     elif len(outcomes) > 1:
-        passed = sum(1 for outcome in outcomes if outcome.exit_code == 0)
-        stdout().print(f"{passed} of {len(outcomes)} drills passed.")
-    code = max((outcome.exit_code for outcome in outcomes), default=0)
-    if code:
-        raise typer.Exit(code)
+        stdout().print(f"{result.passed} of {len(outcomes)} drills passed.")
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
 
 
-def _print_outcome(outcome: Any) -> None:
+def _print_outcome(outcome: DrillOutcome) -> None:
+    """A finished drill's steps, checks, verdict and failures."""
     from reprise.cli.output import stdout
 
     out = stdout()
@@ -123,15 +121,12 @@ def list_command(
     """Past drills, newest first: backup used and its age, RTO achieved, result."""
     from rich.table import Table
 
-    from reprise.cli.context import open_state
+    from reprise.cli.context import plan_state
     from reprise.cli.output import print_json, stdout
-    from reprise.drill.records import list_drills
+    from reprise.usecases.drill import HistoryRequest, history
 
-    _loaded, store = open_state(ctx)
-    try:
-        records = list_drills(store, service=service)
-    finally:
-        store.close()
+    with plan_state(ctx) as (loaded, store):
+        records = history(loaded.plan, store, HistoryRequest(service))
     if json:
         print_json([record.to_dict() for record in records])
         return

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from reprise.restore.report import Report
 
 
 def pitr_command(
@@ -27,10 +31,9 @@ def pitr_command(
     """Recover a service to a point in time: into a data directory (--to-dir, optionally
     started), or just one database or table into a live server (--only … --target)."""
     from reprise.cli import progress
-    from reprise.cli.context import open_state, plan_path
+    from reprise.cli.context import plan_path, plan_state
     from reprise.cli.output import print_json, stdout
-    from reprise.cli.restore import print_steps
-    from reprise.restore.pitr import PitrRequest, parse_target_time, plan_pitr, run_pitr
+    from reprise.usecases.restore import RestoreOrder, preview, restore, target_time
 
     if only and not target:
         raise typer.BadParameter("--only needs --target DSN (the live server)", param_hint="--only")
@@ -45,21 +48,23 @@ def pitr_command(
         )
     if (start or port) and not to_dir:
         raise typer.BadParameter("--start and --port need --to-dir", param_hint="--start")
-    loaded, store = open_state(ctx)
-    try:
-        moment = parse_target_time(at, loaded.plan.organisation.timezone) if at else None
-        request = PitrRequest(
+    with plan_state(ctx) as (loaded, store):
+        order = RestoreOrder(
             service=service,
             source=source,
             backup_id=backup,
-            at=moment,
+            pitr=True,
+            at=target_time(loaded.plan, at) if at else None,
+            only=only,
+            as_name=as_name,
+            target=target,
             to_dir=to_dir.absolute() if to_dir else None,
             start=start,
             port=port,
             follow_target_symlinks=follow_target_symlinks,
         )
         if dry_run:
-            pitr = plan_pitr(loaded.plan, store, request)
+            pitr = preview(loaded.plan, store, order)
             if json:
                 print_json(pitr.to_dict())
             else:
@@ -68,29 +73,10 @@ def pitr_command(
                 stdout().print("Dry run: nothing was read or written.")
             return
         with progress.byte_bars(progress.wanted(json)) as bars:
-            if only:
-                from reprise.restore.partial import run_partial
-
-                assert target is not None
-                report, path = run_partial(
-                    loaded.plan,
-                    store,
-                    request,
-                    only=only,
-                    target=target,
-                    as_name=as_name,
-                    progress=bars,
-                )
-            else:
-                report, path, _reached = run_pitr(
-                    loaded.plan,
-                    store,
-                    request,
-                    progress=bars,
-                    plan_path=plan_path(ctx) or loaded.path,
-                )
-    finally:
-        store.close()
+            result = restore(
+                loaded.plan, store, order, progress=bars, plan_path=plan_path(ctx) or loaded.path
+            )
+    report, path = result.report, result.path
     if json:
         print_json({**report.to_dict(), "report": str(path)})
         return
@@ -120,3 +106,15 @@ def pitr_command(
             markup=False,
         )
     out.print(f"Report: {path}")
+
+
+def print_steps(report: Report) -> None:
+    """One line per step of a finished restore, with its duration and detail (shared with
+    ``reprise restore``)."""
+    from reprise.cli.output import stdout
+
+    for step in report.steps:
+        stdout().print(
+            f"[green]✓[/] {step.name} ({step.seconds:.1f} s)"
+            + (f": {step.detail}" if step.detail else "")
+        )

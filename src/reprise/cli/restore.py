@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
+from reprise.cli.pitr import pitr_command, print_steps
+
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
@@ -119,8 +121,6 @@ def restore_command(
     if backup and latest:
         raise typer.BadParameter("--backup and --latest exclude each other", param_hint="--backup")
     if pitr:
-        from reprise.cli.pitr import pitr_command
-
         if preserve_special:
             raise typer.BadParameter(
                 "--preserve-special is for files restores", param_hint="--preserve-special"
@@ -146,11 +146,11 @@ def restore_command(
         if value:
             raise typer.BadParameter(f"{flag} needs --pitr", param_hint=flag)
     from reprise.cli import progress
-    from reprise.cli.context import open_state
+    from reprise.cli.context import plan_state
     from reprise.cli.output import print_json, stdout
-    from reprise.restore.run import RestoreRequest, plan_restore, run_restore
+    from reprise.usecases.restore import RestoreOrder, preview, restore
 
-    request = RestoreRequest(
+    order = RestoreOrder(
         service=service,
         source=source,
         backup_id=backup,
@@ -165,19 +165,17 @@ def restore_command(
         preserve_special=preserve_special,
         follow_target_symlinks=follow_target_symlinks,
     )
-    loaded, store = open_state(ctx)
-    try:
+    with plan_state(ctx) as (loaded, store):
         if dry_run:
-            restore_plan = plan_restore(loaded.plan, store, request)
+            restore_plan = preview(loaded.plan, store, order)
             if json:
                 print_json(restore_plan.to_dict())
             else:
                 _print_plan(restore_plan.to_dict())
             return
         with progress.byte_bars(progress.wanted(json)) as bars:
-            report, path = run_restore(loaded.plan, store, request, progress=bars)
-    finally:
-        store.close()
+            result = restore(loaded.plan, store, order, progress=bars)
+    report, path = result.report, result.path
     if json:
         print_json({**report.to_dict(), "report": str(path)})
         return
@@ -190,18 +188,8 @@ def restore_command(
     out.print(f"Report: {path}")
 
 
-def print_steps(report: Any) -> None:
-    """One line per step of a finished restore, with its duration and detail."""
-    from reprise.cli.output import stdout
-
-    for step in report.steps:
-        stdout().print(
-            f"[green]✓[/] {step.name} ({step.seconds:.1f} s)"
-            + (f": {step.detail}" if step.detail else "")
-        )
-
-
 def _print_plan(plan: dict[str, Any]) -> None:
+    """A dry run's backup, data size and steps."""
     from datetime import timedelta
 
     from reprise.cli.output import stdout

@@ -23,10 +23,17 @@ from reprise.drill.checks import (
     run_assertions,
 )
 from reprise.drill.records import record_drill
-from reprise.errors import EXIT_OK, EXIT_VERIFICATION_FAILED, InputError, RepriseError
+from reprise.errors import (
+    EXIT_OK,
+    EXIT_VERIFICATION_FAILED,
+    InputError,
+    RepriseError,
+    render_options,
+)
 from reprise.plan.units import format_duration
 from reprise.restore import logical
 from reprise.restore.choose import choose_backup, choose_job
+from reprise.restore.registry import kinds_where, restorer_for, spoken
 from reprise.restore.report import Report
 from reprise.restore.run import (
     dump_version,
@@ -74,6 +81,11 @@ class DrillOutcome:
         return EXIT_VERIFICATION_FAILED if self.failures else EXIT_OK
 
 
+def _drillable() -> str:
+    """The kinds a drill restores, for messages (``postgres``)."""
+    return spoken(kinds_where(lambda restorer: restorer.drills))
+
+
 def drill_services(plan: Plan, service_id: str | None) -> list[Service]:
     """The services to drill: one by id, or every one whose drill is enabled."""
     if service_id is not None:
@@ -95,12 +107,12 @@ def drill_services(plan: Plan, service_id: str | None) -> list[Service]:
         if service.backups
         and service.drill
         and service.drill.enabled
-        and any(entry.kind == "postgres" for entry in service.backups)
+        and any(restorer_for(entry.kind).drills for entry in service.backups)
     ]
     if not chosen:
         raise InputError(
-            "no service has an enabled drill of a postgres backup",
-            hint="drills restore postgres backups; see `drill:` in the plan",
+            f"no service has an enabled drill of a {_drillable()} backup",
+            hint=f"drills restore {_drillable()} backups; see `drill:` in the plan",
         )
     return chosen
 
@@ -112,9 +124,9 @@ def run_drill(
     only for bad input found before it starts."""
     service = plan.service(service_id)
     job = choose_job(plan, service_id, None)
-    if job.source.kind != "postgres":
+    if not restorer_for(job.source.kind).drills:
         raise InputError(
-            f"{job.name}: drills restore postgres backups; this source is {job.source.kind}",
+            f"{job.name}: drills restore {_drillable()} backups; this source is {job.source.kind}",
             hint="restore it by hand with reprise restore",
         )
     warnings: list[str] = []
@@ -163,14 +175,14 @@ def run_drill(
         report.finish("failed" if failures else "passed", "; ".join(failures) if failures else None)
     except RepriseError as caught:
         error = caught
-        report.finish("error", caught.message)
+        report.finish("error", render_options(caught.message))
     path = save_report(plan, store, report)
     drill_id = record_drill(
         store,
         report,
         rto_seconds=rto,
         objective_seconds=objective.total_seconds(),
-        failures=failures or ([error.message] if error else []),
+        failures=failures or ([render_options(error.message)] if error else []),
         report_path=str(path),
     )
     return DrillOutcome(report, path, drill_id, failures, error)

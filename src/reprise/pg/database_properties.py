@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from reprise.errors import OperationError
+from reprise.errors import OperationError, option
 
 if TYPE_CHECKING:
     import psycopg
@@ -153,9 +153,9 @@ def create_statement(
                 sql.SQL({"icu": "icu", "builtin": "builtin"}.get(provider, "libc"))
             )
         )
-    for key, option in (("collate", "LC_COLLATE"), ("ctype", "LC_CTYPE")):
+    for key, setting in (("collate", "LC_COLLATE"), ("ctype", "LC_CTYPE")):
         if facts.get(key):
-            parts.append(sql.SQL(f"{option} = {{}}").format(_literal(facts[key])))
+            parts.append(sql.SQL(f"{setting} = {{}}").format(_literal(facts[key])))
     if provider == "icu" and facts.get("locale"):
         parts.append(sql.SQL("ICU_LOCALE = {}").format(_literal(facts["locale"])))
     if provider == "icu" and facts.get("icu_rules"):
@@ -266,7 +266,7 @@ def existing_differences(
         return []
     return [
         f"{name} already existed on the target with {', '.join(differing)}; kept as it "
-        "is (restore under a new name with --as to get the backup's)"
+        f"is (restore under a new name with {option('as_name')} to get the backup's)"
     ]
 
 
@@ -498,7 +498,7 @@ def apply_properties(connection: psycopg.Connection[Any], name: str, facts: dict
             f"database {name!r} is restored, but {len(failures)} of its properties could "
             f"not be set: {'; '.join(failures)}",
             hint="run these statements by hand once the cause is fixed (a role missing on "
-            "the target: restore the backup's globals), or restore again with --clean",
+            f"the target: restore the backup's globals), or restore again with {option('clean')}",
         )
 
 

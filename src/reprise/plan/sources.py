@@ -151,18 +151,18 @@ class CommandSource(SourceBase):
     )
 
 
-BackupSource = Annotated[
-    PostgresSource | PostgresPhysicalSource | FilesSource | CommandSource,
-    Field(discriminator="kind"),
-]
+AnySource = PostgresSource | PostgresPhysicalSource | FilesSource | CommandSource
+"""Every source model: a new kind is added here, to ``SOURCE_KINDS``, and to the backup
+and restore registries (``backup/sources/registry.py``, ``restore/registry.py``)."""
+
+BackupSource = Annotated[AnySource, Field(discriminator="kind")]
 """Any backup source; ``kind`` selects the model."""
 
 SOURCE_KINDS = ("postgres", "postgres_physical", "files", "command")
+"""The ``kind`` of each model of ``AnySource`` (tests/unit/test_registries.py checks)."""
 
 
-def default_source_name(
-    service_id: str, source: PostgresSource | PostgresPhysicalSource | FilesSource | CommandSource
-) -> str:
+def default_source_name(service_id: str, source: AnySource) -> str:
     """The repository folder of a source: its ``name``, else ``<service>-<kind>``.
 
     The default never depends on the other entries, so adding a second source to a service

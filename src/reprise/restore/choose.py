@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from reprise.errors import InputError
+from reprise.errors import InputError, option
 from reprise.plan.jobs import BackupJob, backup_jobs
 from reprise.repository.catalog import CatalogEntry, find_backup, list_backups
+from reprise.restore.registry import kinds_where, restorer_for, spoken
 
 if TYPE_CHECKING:
     from reprise.plan.model import Plan
     from reprise.store import Store
 
-LOGICAL_KINDS = ("postgres", "files", "command")
+DEFAULT_KINDS = kinds_where(lambda restorer: restorer.default)
+"""The kinds a plain restore picks when no source is named."""
+POINT_IN_TIME_KINDS = kinds_where(lambda restorer: restorer.point_in_time)
+"""The kinds point-in-time recovery starts from."""
 
 
 def choose_job(
@@ -23,21 +27,20 @@ def choose_job(
     jobs = backup_jobs(plan, service, source)
     if source is not None:
         job = jobs[0]
-        if physical and job.source.kind != "postgres_physical":
+        if physical and not restorer_for(job.source.kind).point_in_time:
             raise InputError(
                 f"{job.name} is a {job.source.kind} source; point-in-time "
-                "recovery needs a postgres_physical one",
-                hint="drop --source, or name the physical source",
+                f"recovery needs a {spoken(POINT_IN_TIME_KINDS)} one",
+                hint=f"drop {option('source')}, or name the physical source",
             )
         return job
-    wanted = ("postgres_physical",) if physical else LOGICAL_KINDS
+    wanted = POINT_IN_TIME_KINDS if physical else DEFAULT_KINDS
     for job in jobs:
         if job.source.kind in wanted:
             return job
-    kinds = "postgres_physical" if physical else "postgres, files or command"
     raise InputError(
-        f"service {service} has no {kinds} backup source",
-        hint="add one to its `backups`, or name a source with --source",
+        f"service {service} has no {spoken(wanted)} backup source",
+        hint=f"add one to its `backups`, or name a source with {option('source')}",
     )
 
 
@@ -50,7 +53,7 @@ def choose_backup(
         if entry.manifest.source != job.name:
             raise InputError(
                 f"backup {entry.backup_id} belongs to {entry.manifest.source}, not to {job.name}",
-                hint="give a backup of that source, or its --source",
+                hint=f"give a backup of that source, or its {option('source')}",
             )
         return entry
     entries = list_backups(store, source=job.name)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from reprise.errors import InputError
+from reprise.errors import InputError, option
 from reprise.repository.local import storage_error
 from reprise.restore.unpack import (
     UnpackPolicy,
@@ -22,7 +23,19 @@ from reprise.restore.unpack import (
     unpack,
 )
 
-__all__ = ["check_target_dir", "files_policy", "move_into_place", "unpack_tar", "work_folder"]
+if TYPE_CHECKING:
+    from reprise.repository.manifest import Manifest, Part
+    from reprise.restore.run import RestoreRequest
+
+__all__ = [
+    "check_target_dir",
+    "every_part",
+    "files_policy",
+    "move_into_place",
+    "restore_mode",
+    "unpack_tar",
+    "work_folder",
+]
 
 WORK_PREFIX = ".reprise-restore-"
 
@@ -32,13 +45,15 @@ def check_target_dir(target_dir: Path, *, follow_symlinks: bool = False) -> Path
     symlink; create the folder if needed."""
     if not target_dir.is_absolute():
         raise InputError(
-            f"--target-dir {target_dir}: give an absolute path",
+            f"{option('target_dir')} {target_dir}: give an absolute path",
             hint=f"for example {target_dir.absolute()}",
         )
-    resolved = check_target_path(target_dir, what="--target-dir", follow_symlinks=follow_symlinks)
+    resolved = check_target_path(
+        target_dir, what=option("target_dir"), follow_symlinks=follow_symlinks
+    )
     if resolved == Path("/"):
         raise InputError(
-            "--target-dir /: restoring over the root file system is refused",
+            f"{option('target_dir')} /: restoring over the root file system is refused",
             hint="restore into a folder, check, then move what you need",
         )
     try:
@@ -46,8 +61,40 @@ def check_target_dir(target_dir: Path, *, follow_symlinks: bool = False) -> Path
     except OSError as error:
         raise storage_error(error, resolved, "creating the target folder") from error
     if not follow_symlinks:  # once more: nothing swapped in while the folders were made
-        check_target_path(resolved, what="--target-dir", follow_symlinks=False)
+        check_target_path(resolved, what=option("target_dir"), follow_symlinks=False)
     return resolved
+
+
+def restore_mode(request: RestoreRequest, kind: str, *, special_bits: bool) -> str:
+    """Where a restore of a tree or a command's output goes: ``files`` (``target_dir``) or
+    ``directory`` (``to_dir``, the plain parts). ``special_bits``: the kind can keep setuid,
+    setgid and sticky bits (``preserve_special``)."""
+    if request.target or request.database or request.as_name:
+        raise InputError(
+            f"{option('target')}, {option('database')} and {option('as_name')} are for "
+            f"postgres sources; this source is {kind}",
+            hint=f"use {option('target_dir')} DIR",
+        )
+    if request.preserve_special and (not special_bits or request.to_dir):
+        raise InputError(
+            f"{option('preserve_special')} is for files sources restored with "
+            f"{option('target_dir')}",
+            hint=f"drop {option('preserve_special')}",
+        )
+    if not (request.target_dir or request.to_dir):
+        raise InputError(
+            f"a {kind} restore needs {option('target_dir')} DIR (never / by default)",
+            hint=f"e.g. {option('target_dir')} /srv/restore",
+        )
+    return "directory" if request.to_dir else "files"
+
+
+def every_part(
+    manifest: Manifest, request: RestoreRequest
+) -> tuple[list[tuple[str, str]], list[Part]]:
+    """No databases; every part of the backup."""
+    del request  # the whole backup always comes back
+    return [], list(manifest.parts)
 
 
 def unpack_tar(

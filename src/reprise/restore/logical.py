@@ -12,11 +12,15 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from reprise.errors import InputError, OperationError, VerificationError
+from reprise.errors import InputError, OperationError, VerificationError, option
 from reprise.pg.binaries import find_tool
 from reprise.pg.connect import connect, split_dsn
+
+if TYPE_CHECKING:
+    from reprise.repository.manifest import Manifest, Part
+    from reprise.restore.run import RestoreRequest
 
 _EMPTY_CHECK = """
 SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -87,8 +91,8 @@ def check_target(
                 raise InputError(
                     f"database {target!r} on the target is not empty; restoring into it "
                     "would mix old and new data",
-                    hint="restore under another name (--as NEW_NAME), or replace its "
-                    "content with --clean",
+                    hint=f"restore under another name ({option('as_name')} NEW_NAME), or "
+                    f"replace its content with {option('clean')}",
                 )
         targets.append(DatabaseTarget(source, target, target in existing, empty))
     return TargetServer(dsn, version, str(user), targets, bool(superuser))
@@ -111,7 +115,8 @@ NO_TRIGGERS = "-c session_replication_role=replica"
 
 
 PARTIAL_HINT = (
-    "the target may now hold part of the data; fix the cause and restore again with --clean"
+    "the target may now hold part of the data; fix the cause and restore again with "
+    + option("clean")
 )
 
 
@@ -203,7 +208,7 @@ OLD_BACKUP_WARNING = (
     "{name}: this backup predates Reprise recording database properties; the database "
     "was created with the target's defaults (owned by {user}, the target's encoding and "
     "locale) and without the original's settings, privileges or comment. Its dump holds "
-    "them: `restore --to-dir` then `pg_restore --create` brings them back"
+    "them: `restore {to_dir}` then `pg_restore --create` brings them back"
 )
 
 
@@ -247,7 +252,11 @@ def restore_database(
                     connection, target.target, properties
                 )
             else:
-                warnings.append(OLD_BACKUP_WARNING.format(name=target.target, user=server.user))
+                warnings.append(
+                    OLD_BACKUP_WARNING.format(
+                        name=target.target, user=server.user, to_dir=option("to_dir")
+                    )
+                )
                 try:
                     connection.execute(
                         sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(
@@ -289,11 +298,41 @@ def database_pairs(
     if as_name is not None:
         if len(manifest_databases) != 1:
             raise InputError(
-                f"--as renames one database; the backup holds {', '.join(manifest_databases)}",
-                hint="add --database NAME",
+                f"{option('as_name')} renames one database; the backup holds "
+                f"{', '.join(manifest_databases)}",
+                hint=f"add {option('database')} NAME",
             )
         return [(manifest_databases[0], as_name)]
     return [(name, name) for name in manifest_databases]
+
+
+def restore_mode(request: RestoreRequest, kind: str) -> str:
+    """Where a restore of a logical backup goes: ``server`` (``target``) or ``directory``
+    (``to_dir``, the plain dump files)."""
+    if request.target_dir:
+        raise InputError(
+            f"{option('target_dir')} is for files and command sources",
+            hint=f"use {option('target')} DSN, or {option('to_dir')} DIR for the dump files",
+        )
+    if not (request.target or request.to_dir):
+        raise InputError(
+            f"say where to restore: {option('target')} DSN (a server) or {option('to_dir')} "
+            "DIR (the plain dump files)",
+            hint=f"e.g. {option('target')} postgresql://postgres@localhost/postgres",
+        )
+    return "server" if request.target else "directory"
+
+
+def select_parts(
+    manifest: Manifest, request: RestoreRequest
+) -> tuple[list[tuple[str, str]], list[Part]]:
+    """The databases asked for (dumped name, target name), and the parts holding them and
+    the globals."""
+    names = [part.database for part in manifest.parts if part.role == "database" and part.database]
+    pairs = database_pairs(names, request.database, request.as_name)
+    wanted = {source for source, _target in pairs}
+    parts = [part for part in manifest.parts if part.role == "globals" or part.database in wanted]
+    return pairs, parts
 
 
 def table_figures(dsn: str, database: str, mode: str) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reprise.errors import InputError, RepriseError
+from reprise.errors import InputError, RepriseError, option
 from reprise.pg.binaries import find_tool
 from reprise.pg.connect import connect, split_dsn
 from reprise.restore import logical
@@ -47,8 +47,8 @@ def parse_only(text: str) -> tuple[str, str | None, str | None]:
     parts = text.split(".")
     if len(parts) not in (1, 3) or not all(_NAME.match(part) for part in parts):
         raise InputError(
-            f"--only {text!r}: expected DB or DB.SCHEMA.TABLE",
-            hint="e.g. --only akig or --only akig.public.invoices",
+            f"{option('only')} {text!r}: expected DB or DB.SCHEMA.TABLE",
+            hint=f"e.g. {option('only')} akig or {option('only')} akig.public.invoices",
         )
     return (parts[0], parts[1], parts[2]) if len(parts) == 3 else (parts[0], None, None)
 
@@ -69,8 +69,8 @@ def run_partial(
     new_name = as_name or (f"{database}_at_{stamp}" if table is None else f"restored_{stamp}")
     if not _NAME.match(new_name):
         raise InputError(
-            f"--as {new_name!r}: use letters, digits and _",
-            hint="e.g. --as invoices_before_incident",
+            f"{option('as_name')} {new_name!r}: use letters, digits and _",
+            hint=f"e.g. {option('as_name')} invoices_before_incident",
         )
     pitr = plan_pitr(plan, store, request)
     manifest = pitr.base.manifest
@@ -135,7 +135,7 @@ def _check_live(
         ).fetchone():
             raise InputError(
                 f"schema {new_name!r} already exists in {database} on the target",
-                hint="choose another name with --as",
+                hint=f"choose another name with {option('as_name')}",
             )
 
 

@@ -21,7 +21,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from reprise.errors import InputError, OperationError, RepriseError, VerificationError
+from reprise.errors import (
+    InputError,
+    OperationError,
+    RepriseError,
+    VerificationError,
+    option,
+)
 from reprise.pg.binaries import find_server
 from reprise.pg.scratch import free_port
 from reprise.repository import open_repository
@@ -86,9 +92,10 @@ class PitrPlan:
         }
 
 
-def parse_target_time(text: str, timezone: str, *, label: str = "--at") -> datetime:
+def parse_target_time(text: str, timezone: str, *, label: str = "") -> datetime:
     """'2026-05-04 14:03:00+02' (no offset: the plan's time zone); ``label`` names where the
-    text was typed, for the error."""
+    text was typed, for the error (default: the ``at`` setting)."""
+    label = label or option("at")
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -136,7 +143,7 @@ def plan_pitr(plan: Plan, store: Store, request: PitrRequest) -> PitrPlan:
         raise InputError(
             f"{request.at.isoformat(sep=' ')} is after the newest archived WAL: "
             f"recovery is possible from {_window_text(window)}",
-            hint="choose an earlier time, or --latest",
+            hint=f"choose an earlier time, or {option('latest')}",
         )
     if path.missing:
         raise OperationError(
@@ -265,7 +272,7 @@ def unpack_base(
     )
 
     repository, manifest, identities = verified_manifest(plan, entry, report)
-    datadir = check_target_path(datadir, what="--to-dir", follow_symlinks=follow_symlinks)
+    datadir = check_target_path(datadir, what=option("to_dir"), follow_symlinks=follow_symlinks)
     if datadir.exists() and any(datadir.iterdir()):
         raise InputError(f"{datadir} is not empty", hint="recover into a new folder")
     base, wal = _base_parts(manifest)

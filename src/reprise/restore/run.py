@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reprise.errors import InputError, RepriseError
+from reprise.errors import InputError, RepriseError, option, render_options
 from reprise.paths import file_in_the_way
 from reprise.pg.connect import split_dsn
 from reprise.repository import Repository, open_repository
@@ -26,6 +26,7 @@ from reprise.repository.verify import load_manifest
 from reprise.restore import files as files_restore
 from reprise.restore import logical
 from reprise.restore.choose import choose_backup, choose_job
+from reprise.restore.registry import restorer_for
 from reprise.restore.report import Report, write_report
 from reprise.restore.staging import (
     PartProgress,
@@ -106,63 +107,30 @@ class RestorePlan:
 
 
 def _validate(request: RestoreRequest, kind: str) -> str:
+    """Where the restore goes (``server``, ``directory`` or ``files``): one destination,
+    folders that are not files, then what the source kind accepts."""
     chosen = [
-        name
+        option(name)
         for name, value in (
-            ("--target", request.target),
-            ("--to-dir", request.to_dir),
-            ("--target-dir", request.target_dir),
+            ("target", request.target),
+            ("to_dir", request.to_dir),
+            ("target_dir", request.target_dir),
         )
         if value
     ]
     if len(chosen) > 1:
         raise InputError(
             f"{' and '.join(chosen)} exclude each other",
-            hint="restore into a server (--target), or write files (--to-dir)",
+            hint=f"restore into a server ({option('target')}), or write files ({option('to_dir')})",
         )
-    for flag, folder in (("--to-dir", request.to_dir), ("--target-dir", request.target_dir)):
+    for name, folder in (("to_dir", request.to_dir), ("target_dir", request.target_dir)):
         blocker = file_in_the_way(folder) if folder else None
         if blocker is not None:
             raise InputError(
-                f"{flag} {folder}: {blocker} is a file, not a folder",
+                f"{option(name)} {folder}: {blocker} is a file, not a folder",
                 hint="give a folder (it is created when missing)",
             )
-    if kind == "postgres":
-        if request.target_dir:
-            raise InputError(
-                "--target-dir is for files and command sources",
-                hint="use --target DSN, or --to-dir DIR for the dump files",
-            )
-        if not chosen:
-            raise InputError(
-                "say where to restore: --target DSN (a server) or --to-dir DIR "
-                "(the plain dump files)",
-                hint="e.g. --target postgresql://postgres@localhost/postgres",
-            )
-        return "server" if request.target else "directory"
-    if request.target or request.database or request.as_name:
-        raise InputError(
-            f"--target, --database and --as are for postgres sources; this source is {kind}",
-            hint="use --target-dir DIR",
-        )
-    if request.preserve_special and (kind != "files" or request.to_dir):
-        raise InputError(
-            "--preserve-special is for files sources restored with --target-dir",
-            hint="drop --preserve-special",
-        )
-    if not (request.target_dir or request.to_dir):
-        raise InputError(
-            f"a {kind} restore needs --target-dir DIR (never / by default)",
-            hint="e.g. --target-dir /srv/restore",
-        )
-    return "directory" if request.to_dir else "files"
-
-
-def _parts_for(manifest: Manifest, pairs: list[tuple[str, str]]) -> list[Part]:
-    if manifest.kind != "postgres":
-        return list(manifest.parts)
-    wanted = {source for source, _target in pairs}
-    return [part for part in manifest.parts if part.role == "globals" or part.database in wanted]
+    return restorer_for(kind).validate(request, kind)
 
 
 def plan_restore(plan: Plan, store: Store, request: RestoreRequest) -> RestorePlan:
@@ -173,19 +141,13 @@ def plan_restore(plan: Plan, store: Store, request: RestoreRequest) -> RestorePl
     mode = _validate(request, manifest.kind)
     if request.preserve_special and not getattr(job.source, "preserve_special", False):
         raise InputError(
-            f"--preserve-special: the source {job.name} does not declare "
+            f"{option('preserve_special')}: the source {job.name} does not declare "
             "preserve_special: true, so setuid, setgid and sticky bits are "
             "always dropped from its restores",
             hint="if its setuid/setgid files are meant to come back, add "
             "preserve_special: true to that files source in the plan",
         )
-    pairs: list[tuple[str, str]] = []
-    if manifest.kind == "postgres":
-        names = [
-            part.database for part in manifest.parts if part.role == "database" and part.database
-        ]
-        pairs = logical.database_pairs(names, request.database, request.as_name)
-    parts = _parts_for(manifest, pairs)
+    pairs, parts = restorer_for(manifest.kind).select(manifest, request)
     if mode == "server":
         assert request.target is not None
         conninfo, _password = split_dsn(request.target)
@@ -264,13 +226,19 @@ def run_restore(
 
 def save_failure(plan: Plan, store: Store, report: Report, error: RepriseError) -> None:
     """Close the report as failed, save it, and point the error's hint at it."""
-    report.finish("failed", error.message)
+    report.finish("failed", render_options(error.message))
     path = save_report(plan, store, report)
     error.hint = f"{error.hint + '; ' if error.hint else ''}see the report {path}"
 
 
 def save_report(plan: Plan, store: Store, report: Report) -> Path:
-    """Write the report files and record the event that points to them."""
+    """Write the report files and record the event that points to them. Option references
+    in its texts (``errors.option``) are rendered first: a report is read outside any door."""
+    for step in report.steps:
+        if step.detail:
+            step.detail = render_options(step.detail)
+    if report.error:
+        report.error = render_options(report.error)
     path = write_report(report, state_dir(plan) / "reports", plan.organisation.language)
     kind = f"{report.kind}.{'completed' if report.result in ('ok', 'passed') else 'failed'}"
     append_event(
@@ -426,7 +394,7 @@ def restore_staged(
         if item.part.role == "globals":
             with report.step("restore roles and tablespaces") as step:
                 warnings = logical.restore_globals(server, item.path)
-                step.detail = "; ".join(warnings) or None
+                step.detail = render_options("; ".join(warnings)) or None
     recorded = {str(entry.get("name")): entry for entry in manifest.databases}
     for target in server.databases:
         item = next(item for item in staged if item.part.database == target.source)
@@ -445,7 +413,7 @@ def restore_staged(
                 where=f"backup {manifest.id} part {item.part.name}",
                 properties=properties if isinstance(properties, dict) else None,
             )
-            step.detail = "; ".join(warnings) or None
+            step.detail = render_options("; ".join(warnings)) or None
 
 
 def _to_directory(
@@ -467,13 +435,13 @@ def _to_directory(
     with report.step(
         "fetch, decrypt and verify into the folder", size=sum(part.plain_size for part in parts)
     ):
-        to_dir = check_target_path(to_dir, what="--to-dir", follow_symlinks=follow_symlinks)
+        to_dir = check_target_path(to_dir, what=option("to_dir"), follow_symlinks=follow_symlinks)
         to_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         existing = [name for name in map(plain_name, parts) if (to_dir / name).exists()]
         if existing and not overwrite:
             raise FileExistsRefusal(
                 f"{to_dir}: {', '.join(existing)} already exist(s)",
-                hint="choose an empty folder, or replace with --overwrite",
+                hint=f"choose an empty folder, or replace with {option('overwrite')}",
             )
         free_space_check(to_dir, sum(part.plain_size for part in parts))
         written = []
@@ -541,10 +509,10 @@ def _to_files(
             step.detail = f"{count} file(s)"
             report.figures["files_restored"] = count
             if dropped_count:
-                step.detail += (
+                step.detail += render_options(
                     f"; setuid/setgid/sticky bits dropped on {dropped_count} "
                     f"(e.g. {', '.join(dropped[:3])}): the source does not "
-                    "declare preserve_special, or --preserve-special was not "
+                    f"declare preserve_special, or {option('preserve_special')} was not "
                     "given"
                 )
                 report.figures["special_bits_dropped"] = dropped_count

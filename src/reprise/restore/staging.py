@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from reprise.errors import InputError, OperationError, VerificationError
+from reprise.errors import InputError, OperationError, VerificationError, option
 from reprise.repository import Repository
 from reprise.repository.backend import NotFoundError
 from reprise.repository.layout import backup_prefix
@@ -137,7 +137,8 @@ def _open_part(repository: Repository, key: str, manifest: Manifest) -> BinaryIO
             f"{repository.where(key)}: missing, although the signed "
             f"manifest of backup {manifest.id} lists it (deleted or "
             "moved after the backup)",
-            hint="use another backup; `reprise backup verify --all` shows which are whole",
+            hint=f"use another backup; `reprise backup verify {option('all')}` shows which "
+            "are whole",
         ) from None
 
 

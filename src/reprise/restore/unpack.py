@@ -50,7 +50,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reprise.errors import FileExistsRefusal, InputError, VerificationError
+from reprise.errors import FileExistsRefusal, InputError, VerificationError, option
 from reprise.repository.local import storage_error
 
 BLOCK = 1024 * 1024
@@ -613,7 +613,7 @@ def check_target_path(path: Path, *, what: str, follow_symlinks: bool) -> Path:
                 f"{what} {path}: {current} is a symbolic link (to {current.readlink()}); a "
                 "restore does not follow symlinks in its target",
                 hint=f"give the real path ({current.resolve()}…), or add "
-                "--follow-target-symlinks if you trust every symlink on the way",
+                f"{option('follow_target_symlinks')} if you trust every symlink on the way",
             )
     return canonical
 
@@ -659,7 +659,8 @@ class _Mover:
                         f"{os.readlink(name, dir_fd=target_fd)}) where the backup has a "
                         "folder; a restore does not follow symlinks it did not create",
                         hint="remove or rename that link and restore again, restore into an "
-                        "empty folder, or add --follow-target-symlinks if you trust it",
+                        f"empty folder, or add {option('follow_target_symlinks')} if you "
+                        "trust it",
                     )
                 if not stat.S_ISDIR(target_mode) and not stat.S_ISLNK(target_mode):
                     raise FileExistsRefusal(
@@ -726,7 +727,8 @@ def move_into_place(
                     more = f" and {len(mover.existing) - 5} more" if len(mover.existing) > 5 else ""
                     raise FileExistsRefusal(
                         f"{len(mover.existing)} file(s) already exist in the target: {shown}{more}",
-                        hint="restore into an empty folder, or replace them with --overwrite",
+                        hint="restore into an empty folder, or replace them with "
+                        + option("overwrite"),
                     )
                 mover.walk(source_fd, target_fd, Path(), apply=True)
             finally:

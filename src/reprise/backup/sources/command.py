@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 from reprise.backup.sources.base import PartSpec, SourceFacts
 from reprise.backup.sources.process import producer_output
@@ -33,3 +34,10 @@ class CommandRun:
             )
 
         yield PartSpec(name=config.filename, role="output", open=open_output)
+
+
+def open_run(config: CommandSource, source_name: str, work_dir: Path) -> CommandRun:
+    """The backup of a ``command`` source (its standard output), as registered in
+    ``reprise.backup.sources.registry``."""
+    del work_dir  # streamed: nothing is staged on disk
+    return CommandRun(config, source_name)

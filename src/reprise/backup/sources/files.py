@@ -121,3 +121,10 @@ class FilesRun:
     def parts(self) -> Iterator[PartSpec]:
         """One tar part."""
         yield PartSpec(name="files.tar", role="files", open=self._open_tar, format="tar")
+
+
+def open_run(config: FilesSource, source_name: str, work_dir: Path) -> FilesRun:
+    """The backup of a ``files`` source (one tar stream of its paths), as registered in
+    ``reprise.backup.sources.registry``."""
+    del work_dir  # streamed: nothing is staged on disk
+    return FilesRun(config, source_name)

@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from reprise.backup.sources.base import PartSpec, SourceFacts
@@ -103,3 +104,10 @@ def _bytes(text: str, raw: Any) -> int:
     """wal_segment_size in bytes (pg_settings gives it in bytes from PostgreSQL 11)."""
     value = int(raw)
     return value if value >= 1024 * 1024 else value * 8192
+
+
+def open_run(config: PostgresPhysicalSource, source_name: str, work_dir: Path) -> PhysicalRun:
+    """The backup of a ``postgres_physical`` source (pg_basebackup's tar), as registered in
+    ``reprise.backup.sources.registry``."""
+    del work_dir  # streamed: nothing is staged on disk
+    return PhysicalRun(config, source_name)

@@ -289,3 +289,9 @@ class PostgresRun:
 
             with threaded_pipe(produce, name="pgdir-tar") as stream:
                 yield stream
+
+
+def open_run(config: PostgresSource, source_name: str, work_dir: Path) -> PostgresRun:
+    """The backup of a ``postgres`` source (globals and one dump per database), as registered in
+    ``reprise.backup.sources.registry``."""
+    return PostgresRun(config, source_name, work_dir)
