@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from reprise.cli.context import ByOption
-from reprise.errors import EXIT_FAILED
 
 if TYPE_CHECKING:
-    from reprise.repository.catalog import CatalogEntry
+    from reprise.usecases.backups import BackupResult, CatalogEntry, JobOutcome, ProblemEntry
+    from reprise.usecases.verify import Outcome
 
 app = typer.Typer(
     help="Encrypted, signed backups: run, list, show, verify, forget, prune.", no_args_is_help=True
@@ -45,51 +45,47 @@ def run_command(
     written last. Exit 0 when every backup completed, 1 when one failed (the others still
     run).
     """
-    from reprise.backup.run import run_backup, summary
     from reprise.cli import progress
-    from reprise.cli.context import open_state
-    from reprise.cli.output import print_error, print_json, stderr, stdout
-    from reprise.errors import RepriseError
-    from reprise.plan.jobs import backup_jobs
-    from reprise.store import state_dir
+    from reprise.cli.context import plan_state
+    from reprise.cli.output import print_json, stdout
+    from reprise.usecases.backups import BackupRequest, run_backups
 
     if (service is None) == (not all_):
         raise typer.BadParameter("give a SERVICE or --all (not both)", param_hint="SERVICE")
-    loaded, store = open_state(ctx)
-    results: list[dict[str, Any]] = []
-    failures: list[RepriseError] = []
-    try:
-        jobs = backup_jobs(loaded.plan, service, source)
-        work_dir = state_dir(loaded.plan) / "work"
-        with progress.byte_bars(progress.wanted(json)) as bars:
-            for job in jobs:
-                try:
-                    result = run_backup(loaded.plan, store, job, work_dir=work_dir, progress=bars)
-                except RepriseError as error:
-                    if len(jobs) == 1:
-                        raise
-                    failures.append(error)
-                    print_error(error)
-                    results.append(
-                        {"source": job.name, "service": job.service.id, "error": error.message}
-                    )
-                    continue
-                results.append(summary(result))
-                if not json:
-                    _print_done(result)
-                    for warning in result.warnings:
-                        stderr().print(f"[yellow]warning:[/] {warning}")
-    finally:
-        store.close()
+    with plan_state(ctx) as (loaded, store), progress.byte_bars(progress.wanted(json)) as bars:
+        run = run_backups(
+            loaded.plan,
+            store,
+            BackupRequest(
+                service,
+                source,
+                progress=bars,
+                on_outcome=lambda outcome: _print_outcome(outcome, json),
+            ),
+        )
     if json:
-        print_json(results)
-    elif len(jobs) > 1:
-        stdout().print(f"{len(jobs) - len(failures)} of {len(jobs)} backups completed.")
-    if failures:
-        raise typer.Exit(max(error.exit_code for error in failures))
+        print_json(run.to_dict())
+    elif len(run.outcomes) > 1:
+        stdout().print(f"{run.completed} of {len(run.outcomes)} backups completed.")
+    if run.failures:
+        raise typer.Exit(run.exit_code)
 
 
-def _print_done(result: Any) -> None:
+def _print_outcome(outcome: JobOutcome, json: bool) -> None:
+    """A failed backup's error at once; a completed one's line and warnings for people."""
+    from reprise.cli.output import print_error, stderr
+
+    if outcome.error is not None:
+        print_error(outcome.error)
+        return
+    if not json and outcome.result is not None:
+        _print_done(outcome.result)
+        for warning in outcome.result.warnings:
+            stderr().print(f"[yellow]warning:[/] {warning}")
+
+
+def _print_done(result: BackupResult) -> None:
+    """One completed backup: sizes, duration, throughput."""
     from reprise.cli.output import stdout
 
     manifest = result.manifest
@@ -119,23 +115,14 @@ def list_command(
     from rich.markup import escape
     from rich.table import Table
 
-    from reprise.cli.context import open_state
+    from reprise.cli.context import plan_state
     from reprise.cli.output import print_json, stderr, stdout
-    from reprise.repository.catalog import list_backups, list_problems
-    from reprise.repository.drift import uncatalogued_local
+    from reprise.usecases.backups import ListRequest, list_catalog
 
-    loaded, store = open_state(ctx)
-    try:
-        entries = list_backups(store, service=service)
-        problems = [
-            entry
-            for entry in list_problems(store)
-            if service is None or (entry.claimed or {}).get("service") == service
-        ]
-        missing = uncatalogued_local(loaded.plan, store)
-    finally:
-        store.close()
-    for found in missing:  # on stderr: the JSON on stdout keeps its shape
+    with plan_state(ctx) as (loaded, store):
+        listing = list_catalog(loaded.plan, store, ListRequest(service))
+    entries, problems = listing.entries, listing.problems
+    for found in listing.uncatalogued:  # on stderr: the JSON on stdout keeps its shape
         shown = ", ".join(found.folders[:3]) + (" …" if len(found.folders) > 3 else "")
         stderr().print(
             f"note: repository {found.repository} holds {len(found.folders)} "
@@ -145,10 +132,7 @@ def list_command(
             highlight=False,
         )
     if json:
-        print_json(
-            [{**entry.to_dict(), "problem": None} for entry in entries]
-            + [entry.to_dict() for entry in problems]
-        )
+        print_json(listing.to_dict())
         return
     table = Table(title=f"Backups ({len(entries)})", title_justify="left")
     for column in (
@@ -207,15 +191,12 @@ def show_command(
     json: JsonOption = False,
 ) -> None:
     """One backup: its parts, sizes, checksums, server facts and table figures."""
-    from reprise.cli.context import open_state
+    from reprise.cli.context import plan_state
     from reprise.cli.output import print_json, stdout
-    from reprise.repository.catalog import find_backup
+    from reprise.usecases.backups import ShowRequest, show_backup
 
-    _loaded, store = open_state(ctx)
-    try:
-        entry = find_backup(store, backup_id)
-    finally:
-        store.close()
+    with plan_state(ctx) as (_loaded, store):
+        entry = show_backup(store, ShowRequest(backup_id))
     manifest = entry.manifest
     if json:
         print_json({**entry.to_dict(), "manifest": manifest.model_dump(mode="json")})
@@ -291,148 +272,46 @@ def verify_command(
     the file).
     """
     from reprise.cli import progress
-    from reprise.cli.context import open_state
+    from reprise.cli.context import plan_state
     from reprise.cli.output import print_json
-    from reprise.errors import EXIT_VERIFICATION_FAILED, OperationError, RepriseError
-    from reprise.repository import keys as keyring
-    from reprise.repository import open_repository
-    from reprise.repository.admin import trust_warnings
-    from reprise.repository.catalog import find_backup, list_backups, list_problems
-    from reprise.repository.drift import uncatalogued
-    from reprise.repository.verify import budget_selection, leftovers, verify_and_record
+    from reprise.usecases.verify import VerifyRequest, verify_backups
 
     fraction = _budget(budget) if budget else None
     if backup_id is None and not all_ and fraction is None:
         raise typer.BadParameter("give an ID, --all or --budget", param_hint="ID")
     if backup_id is not None and (all_ or fraction is not None):
         raise typer.BadParameter("an ID cannot be combined with --all or --budget", param_hint="ID")
-    loaded, store = open_state(ctx)
-    plan = loaded.plan
-    identities = keyring.identities(plan.keys) if deep else None
-    outcomes = []
-    incomplete: list[str] = []
-    unreachable: list[str] = []
-    warnings: list[str] = []
-    problems = []
-    try:
-        if backup_id is not None:
-            entry = find_backup(store, backup_id)
-            targets: list[tuple[str, str, str, set[str] | None]] = [
-                (entry.repository, entry.manifest.source, entry.backup_id, None)
-            ]
-        elif fraction is not None:
-            selection = budget_selection(store, fraction, deep=deep)
-            sources = {
-                (entry.repository, entry.backup_id): entry.manifest.source
-                for entry in list_backups(store)
-            }
-            targets = [
-                (repo, sources[(repo, bid)], bid, names)
-                for (repo, bid), names in sorted(selection.items())
-            ]
-        else:
-            targets = [
-                (entry.repository, entry.manifest.source, entry.backup_id, None)
-                for entry in list_backups(store)
-            ]
-        if repository is not None:
-            if repository not in plan.repositories:
-                raise typer.BadParameter(
-                    f"no repository {repository!r} in the plan", param_hint="--repository"
-                )
-            targets = [target for target in targets if target[0] == repository]
-        repositories = {
-            name: open_repository(plan, name) for name in {target[0] for target in targets}
-        }
-        if all_ or fraction is not None:
-            used = {
-                source.repository for service in plan.services for source in service.backups
-            } | set(repositories)
-            if repository is not None:
-                used = {repository}
-            for name in sorted(used):
-                opened = repositories.setdefault(name, open_repository(plan, name))
-                try:
-                    incomplete += [opened.where(folder.prefix) for folder in leftovers(opened)]
-                    warnings += trust_warnings(store, opened)
-                    warnings += [
-                        f"{name}: {folder} is complete-looking but not in the "
-                        f"catalog, so it was not verified: run `reprise repo "
-                        f"reindex {name}`"
-                        for folder in uncatalogued(store, opened).folders
-                    ]
-                except RepriseError as error:
-                    unreachable.append(f"{name}: {error.message}")
-            problems = [
-                entry
-                for entry in list_problems(store, repository=repository)
-                if entry.repository in used
-            ]
+    with plan_state(ctx) as (loaded, store):
+        if repository is not None and repository not in loaded.plan.repositories:
+            raise typer.BadParameter(
+                f"no repository {repository!r} in the plan", param_hint="--repository"
+            )
         with progress.byte_bars(progress.wanted(json)) as bars:
-            for repo_name, source, bid, names in targets:
-                outcomes.append(
-                    verify_and_record(
-                        store,
-                        repositories[repo_name],
-                        source,
-                        bid,
-                        deep=deep,
-                        identities=identities,
-                        only_parts=names,
-                        progress=lambda key, size: bars(key.rsplit("/", 1)[-1], size),
-                    )
-                )
-    finally:
-        store.close()
-    failed = [outcome for outcome in outcomes if not outcome.ok]
+            report = verify_backups(
+                loaded.plan,
+                store,
+                VerifyRequest(
+                    backup_id,
+                    all_backups=all_,
+                    budget=fraction,
+                    repository=repository,
+                    deep=deep,
+                    progress=lambda key, size: bars(key.rsplit("/", 1)[-1], size),
+                ),
+            )
     if json:
-        print_json(
-            {
-                "ok": not failed and not problems,
-                "deep": deep,
-                "backups": [o.to_dict() for o in outcomes],
-                "problems": [entry.to_dict() for entry in problems],
-                "incomplete": incomplete,
-                "unreachable": unreachable,
-                "warnings": warnings,
-            }
-        )
-        if failed or problems:
-            raise typer.Exit(EXIT_VERIFICATION_FAILED)
-        if unreachable:
-            raise typer.Exit(EXIT_FAILED)
+        print_json(report.to_dict())
+        if report.exit_code:
+            raise typer.Exit(report.exit_code)
         return
-    _print_outcomes(outcomes, incomplete, deep)
-    _print_problems(problems, warnings)
-    if problems and not failed:
-        from reprise.errors import VerificationError
-
-        first = problems[0]
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise VerificationError(
-            f"{first.source}/{first.backup_id} in {first.repository} is {first.problem}: "
-            f"{first.detail}{more}",
-            hint="examine it, then remove it with `reprise backup forget ID` (add "
-            "--delete to remove its folder too)",
-        )
-    if unreachable and not failed:
-        raise OperationError(
-            "could not list repository " + "; ".join(unreachable),
-            hint="the backups listed above were checked; fix access to "
-            "this repository and run again",
-        )
-    if failed:
-        from reprise.errors import VerificationError
-
-        more = f" (and {len(failed) - 1} more backup(s))" if len(failed) > 1 else ""
-        raise VerificationError(
-            f"verification failed: {failed[0].problems[0]}{more}",
-            hint=failed[0].hint
-            or "use another backup; find out who or what altered the repository",
-        )
+    _print_outcomes(report.outcomes, report.incomplete, deep)
+    _print_problems(report.problems, report.warnings)
+    error = report.error()
+    if error is not None:
+        raise error
 
 
-def _print_outcomes(outcomes: list[Any], incomplete: list[str], deep: bool) -> None:
+def _print_outcomes(outcomes: list[Outcome], incomplete: list[str], deep: bool) -> None:
     from reprise.cli.output import stdout
 
     console = stdout()
@@ -458,7 +337,7 @@ def _print_outcomes(outcomes: list[Any], incomplete: list[str], deep: bool) -> N
     )
 
 
-def _print_problems(problems: list[Any], warnings: list[str]) -> None:
+def _print_problems(problems: list[ProblemEntry], warnings: list[str]) -> None:
     from reprise.cli.output import stderr, stdout
 
     console = stdout()
@@ -511,15 +390,12 @@ def forget_command(
     Journaled as a `backup.forgotten` event. Without --delete the folder stays in the
     repository and the next `repo reindex` finds it again.
     """
-    from reprise.cli.context import open_state, who
+    from reprise.cli.context import plan_state, who
     from reprise.cli.output import print_json, stdout
-    from reprise.repository.admin import forget
+    from reprise.usecases.backups import ForgetRequest, forget_backup
 
-    loaded, store = open_state(ctx)
-    try:
-        result = forget(loaded.plan, store, backup_id, delete_folder=delete, by=who(by))
-    finally:
-        store.close()
+    with plan_state(ctx) as (loaded, store):
+        result = forget_backup(loaded.plan, store, ForgetRequest(backup_id, delete, who(by)))
     if json:
         print_json(result.to_dict())
         return
@@ -565,26 +441,20 @@ def prune_command(
     """
     from rich.table import Table
 
-    from reprise.backup.prune import prune
-    from reprise.cli.context import open_state
+    from reprise.cli.context import plan_state
     from reprise.cli.output import print_json, stdout
     from reprise.cli.values import duration_option
-    from reprise.errors import OperationError
+    from reprise.errors import EXIT_FAILED
+    from reprise.usecases.prune import PruneRequest, prune_backups, unreachable_error
 
-    grace_period = duration_option("--grace", grace)
-    problem_period = duration_option("--problem-grace", problem_grace)
-    loaded, store = open_state(ctx)
-    try:
-        result = prune(
-            loaded.plan,
-            store,
-            dry_run=dry_run,
-            grace=grace_period,
-            problem_grace=problem_period,
-            repository=repository,
-        )
-    finally:
-        store.close()
+    request = PruneRequest(
+        dry_run=dry_run,
+        grace=duration_option("--grace", grace),
+        problem_grace=duration_option("--problem-grace", problem_grace),
+        repository=repository,
+    )
+    with plan_state(ctx) as (loaded, store):
+        result = prune_backups(loaded.plan, store, request)
     decisions = result.decisions
     if json:
         print_json({"dry_run": dry_run, **result.to_dict()})
@@ -616,11 +486,6 @@ def prune_command(
         f"{len(gone)} folder(s) {'to remove' if dry_run else 'removed'}, "
         f"{_size(freed)} {'would be ' if dry_run else ''}freed."
     )
-    if result.unreachable:
-        raise OperationError(
-            "not pruned, unreachable: "
-            + "; ".join(f"{name} ({why})" for name, why in sorted(result.unreachable.items())),
-            hint="the other repositories were pruned; fix access and run again, or "
-            "--repository NAME for one",
-            retryable=True,
-        )
+    error = unreachable_error(result)
+    if error is not None:
+        raise error

@@ -25,21 +25,18 @@ def list_command(
     json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Events, newest first."""
-    from datetime import UTC, datetime
-
     from rich.table import Table
 
-    from reprise.cli.context import open_state
+    from reprise.cli.context import plan_state
     from reprise.cli.output import print_json, stdout
     from reprise.cli.values import duration_option
-    from reprise.store.events import list_events
+    from reprise.usecases.state import EventsRequest, list_events
 
-    since_time = datetime.now(UTC) - duration_option("--since", since) if since else None
-    _loaded, store = open_state(ctx)
-    try:
-        found = list_events(store, kind=kind, subject=subject, since=since_time, limit=limit)
-    finally:
-        store.close()
+    request = EventsRequest(
+        kind, subject, duration_option("--since", since) if since else None, limit
+    )
+    with plan_state(ctx) as (_loaded, store):
+        found = list_events(store, request)
     if json:
         print_json([event.to_dict() for event in found])
         return

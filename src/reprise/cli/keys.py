@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -22,67 +22,42 @@ def show_command(
     """
     from reprise.cli.context import load
     from reprise.cli.output import print_json, stdout
-    from reprise.errors import InputError
-    from reprise.repository import keys as keyring
+    from reprise.usecases.keys import show_keys
 
-    plan = load(ctx).plan
-    recipients = keyring.recipients(plan.keys)
-    info: dict[str, Any] = {"recipients": recipients, "signing_key": None, "identity": None}
-    if plan.keys.signing_key is not None:
-        signer = keyring.signing_key(plan.keys)
-        info["signing_key"] = {"path": str(signer.path), "fingerprint": signer.fingerprint}
-    trust = keyring.trusted_keys(plan.keys)
-    info["trusted_signing_keys"] = [
-        {"fingerprint": key.fingerprint, "origin": key.origin} for key in trust.keys
-    ]
-    if plan.keys.identity is not None:
-        path = plan.keys.identity
-        if path.exists():
-            identities = keyring.identities(plan.keys)
-            publics = [str(identity.to_public()) for identity in identities]
-            info["identity"] = {
-                "path": str(path),
-                "present": True,
-                "recipients": publics,
-                "matches": [key for key in publics if key in recipients],
-            }
-        else:
-            info["identity"] = {"path": str(path), "present": False}
+    report = show_keys(load(ctx).plan)
     if json:
-        print_json(info)
+        print_json(report.to_dict())
         return
     console = stdout()
     console.print("[bold]Age recipients[/] (backups are encrypted to each):")
-    for recipient in recipients:
+    for recipient in report.recipients:
         console.print(f"  {recipient}")
-    signing = info["signing_key"]
+    signing = report.signing_key
     if signing:
-        console.print(f"[bold]Signing key[/] {signing['path']}\n  {signing['fingerprint']}")
+        console.print(f"[bold]Signing key[/] {signing.path}\n  {signing.fingerprint}")
     else:
         console.print("[bold]Signing key[/] none (this machine cannot make backups)")
     console.print(
         "[bold]Trusted signing keys[/] (verification accepts only these; the "
         "repository's file is never believed):"
     )
-    for key in info["trusted_signing_keys"]:
-        console.print(f"  {key['fingerprint']}  ({key['origin']})", markup=False)
-    identity = info["identity"]
+    for key in report.trusted_signing_keys:
+        console.print(f"  {key.fingerprint}  ({key.origin})", markup=False)
+    identity = report.identity
     if identity is None:
         console.print(
             "[bold]Identity[/] not configured (restores and deep verification run elsewhere)"
         )
-    elif not identity["present"]:
+    elif not identity.present:
         console.print(
-            f"[bold]Identity[/] {identity['path']} is not on this machine "
+            f"[bold]Identity[/] {identity.path} is not on this machine "
             "(restores and deep verification need it)"
         )
     else:
         console.print(
-            f"[bold]Identity[/] {identity['path']} (present; decrypts for "
-            f"{', '.join(identity['recipients'])})"
+            f"[bold]Identity[/] {identity.path} (present; decrypts for "
+            f"{', '.join(identity.recipients)})"
         )
-        if not identity["matches"]:
-            raise InputError(
-                "the identity decrypts none of the plan's recipients",
-                hint="bring the identity whose public key is listed above",
-            )
+        error = report.identity_error()
+        if error is not None:
+            raise error

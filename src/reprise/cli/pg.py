@@ -19,9 +19,9 @@ def list_command(
     from rich.table import Table
 
     from reprise.cli.output import print_json, stdout
-    from reprise.pg.binaries import find_installations
+    from reprise.usecases.postgres import postgres_installations
 
-    installations = find_installations()
+    installations = postgres_installations()
     if json:
         print_json(
             [

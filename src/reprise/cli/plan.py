@@ -29,6 +29,7 @@ def validate(ctx: typer.Context, plan: PlanArgument = None, json: JsonOption = F
     """Check the plan; exit 0 when it is valid, 2 with every problem located otherwise."""
     from reprise.cli.output import print_json, print_warning, stdout
     from reprise.errors import PlanError
+    from reprise.usecases.plan import summarise
 
     try:
         loaded = load(ctx, plan)
@@ -41,19 +42,7 @@ def validate(ctx: typer.Context, plan: PlanArgument = None, json: JsonOption = F
         return error.exit_code
     summary = loaded.plan
     if json:
-        print_json(
-            {
-                "valid": True,
-                "plan": str(loaded.path),
-                "sha256": loaded.sha256,
-                "services": len(summary.services),
-                "roles": len(summary.roles),
-                "scenarios": len(summary.scenarios),
-                "repositories": len(summary.repositories),
-                "errors": [],
-                "warnings": [warning.to_dict() for warning in loaded.warnings],
-            }
-        )
+        print_json(summarise(loaded).to_dict())
         return 0
     for warning in loaded.warnings:
         print_warning(warning)
@@ -74,11 +63,11 @@ def show(ctx: typer.Context, plan: PlanArgument = None, json: JsonOption = False
     from rich.table import Table
 
     from reprise.cli.output import print_json, stdout
-    from reprise.plan.strategy import recovery_strategy
     from reprise.plan.units import format_duration
+    from reprise.usecases.plan import plan_strategy
 
     loaded = load(ctx, plan)
-    groups = recovery_strategy(loaded.plan)
+    groups = plan_strategy(loaded.plan)
     organisation = loaded.plan.organisation
     if json:
         objectives = loaded.plan.objectives.model_dump(mode="json")
@@ -136,10 +125,10 @@ def order(ctx: typer.Context, plan: PlanArgument = None, json: JsonOption = Fals
     from rich.table import Table
 
     from reprise.cli.output import print_json, stdout
-    from reprise.plan.order import recovery_order
+    from reprise.usecases.plan import plan_order
 
     loaded = load(ctx, plan)
-    entries = recovery_order(loaded.plan)
+    entries = plan_order(loaded.plan)
     if json:
         print_json([entry.to_dict() for entry in entries])
         return
@@ -168,9 +157,9 @@ def schema(
     """The plan's JSON Schema, for editor completion and validation."""
     import json as json_module
 
-    from reprise.plan.schema import plan_json_schema
+    from reprise.usecases.plan import plan_schema
 
-    text = json_module.dumps(plan_json_schema(), ensure_ascii=False, indent=2) + "\n"
+    text = json_module.dumps(plan_schema(), ensure_ascii=False, indent=2) + "\n"
     if output is None:
         typer.echo(text, nl=False)
     else:
@@ -195,48 +184,13 @@ def import_command(
 ) -> None:
     """Write a reprise.yaml from an existing PCRA document, listing what it could not
     map."""
-    import tempfile
-
     from reprise.cli.output import print_json, stdout
-    from reprise.errors import FileExistsRefusal, InputError
-    from reprise.plan.importer import import_pcra
-    from reprise.plan.loader import load_plan
+    from reprise.usecases.plan import ImportRequest, import_plan
 
-    if output.is_dir():
-        output = output / "reprise.yaml"  # a folder means its plan, as --plan reads it
-    if output.exists() and not force:
-        raise FileExistsRefusal(
-            f"{output} already exists", hint="choose another --output, or --force to replace it"
-        )
-    folder = output.absolute().parent
-    if not folder.is_dir():
-        raise InputError(
-            f"{folder}: no such folder for --output",
-            hint=f"create it first (mkdir -p {folder}), or choose another --output",
-        )
-    result = import_pcra(document)
-    text = result.yaml_text(document)
-    with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=folder, suffix=".yaml", prefix=".reprise-import-", delete=False
-    ) as handle:
-        handle.write(text)
-    draft = Path(handle.name)
-    try:
-        loaded = load_plan(draft, environ={}, contacts=False)
-        draft.replace(output)
-    finally:
-        draft.unlink(missing_ok=True)
-    plan = loaded.plan
+    imported = import_plan(ImportRequest(document, output, force))
+    output, plan, result = imported.output, imported.plan, imported.result
     if json:
-        print_json(
-            {
-                "output": str(output),
-                "services": [s.id for s in plan.services],
-                "roles": [r.id for r in plan.roles],
-                "mapped": result.notes,
-                "unmapped": result.unmapped,
-            }
-        )
+        print_json(imported.to_dict())
         return
     out = stdout()
     out.print(

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.progress import Progress
 
 ByteProgress = Callable[[int], None]
+
+
+def no_progress(*_labels: object) -> AbstractContextManager[ByteProgress]:
+    """A progress factory that shows nothing (for programs, tests and --json)."""
+    return nullcontext(lambda _count: None)
 
 
 def wanted(json_mode: bool) -> bool:
@@ -28,8 +33,6 @@ def byte_bars(
     the size is not known in advance (a database dump).
     """
     if not enabled:
-        from reprise.repository.streams import no_progress
-
         yield no_progress
         return
     from rich import filesize

@@ -30,16 +30,12 @@ def init_command(
     Running it again on an initialised repository changes nothing. The file is
     informational: verification trusts the plan's keys only.
     """
-    from reprise.cli.context import open_state, who
+    from reprise.cli.context import plan_state, who
     from reprise.cli.output import print_json, stdout
-    from reprise.repository.admin import init_repository
+    from reprise.usecases.repository import InitRequest, init_repositories
 
-    loaded, store = open_state(ctx)
-    try:
-        names = [name] if name else sorted(loaded.plan.repositories)
-        results = [init_repository(loaded.plan, item, store, by=who(by)) for item in names]
-    finally:
-        store.close()
+    with plan_state(ctx) as (loaded, store):
+        results = init_repositories(loaded.plan, store, InitRequest(name, who(by)))
     if json:
         print_json(
             [
@@ -80,17 +76,12 @@ def reindex_command(
     """
     from rich.markup import escape
 
-    from reprise.cli.context import open_state
+    from reprise.cli.context import plan_state
     from reprise.cli.output import print_json, stderr, stdout
-    from reprise.repository import open_repository
-    from reprise.repository.admin import reindex
+    from reprise.usecases.repository import ReindexRequest, reindex
 
-    loaded, store = open_state(ctx)
-    try:
-        names = [name] if name else sorted(loaded.plan.repositories)
-        results = [reindex(store, open_repository(loaded.plan, item)) for item in names]
-    finally:
-        store.close()
+    with plan_state(ctx) as (loaded, store):
+        results = reindex(loaded.plan, store, ReindexRequest(name))
     if json:
         print_json([result.to_dict() for result in results])
     else:
@@ -134,32 +125,15 @@ def recipients_command(
 
     Exit 0 when they agree (or were accepted), 2 when they differ.
     """
-    from reprise.cli.context import open_state, who
+    from reprise.cli.context import plan_state, who
     from reprise.cli.output import print_json, stdout
-    from reprise.repository import keys as keyring
-    from reprise.repository import open_repository
-    from reprise.repository.admin import accept_recipients
-    from reprise.repository.recipients import compare
+    from reprise.usecases.repository import RecipientsRequest, recipients
 
-    loaded, store = open_state(ctx)
-    try:
-        if accept:
-            before = compare(
-                store,
-                open_repository(loaded.plan, name),
-                keyring.recipients(loaded.plan.keys),
-                bootstrap=False,
-            )
-            accept_recipients(loaded.plan, store, name, by=who(by))
-            diff = before
-        else:
-            diff = compare(
-                store, open_repository(loaded.plan, name), keyring.recipients(loaded.plan.keys)
-            )
-    finally:
-        store.close()
+    with plan_state(ctx) as (loaded, store):
+        outcome = recipients(loaded.plan, store, RecipientsRequest(name, accept, who(by)))
+    diff = outcome.diff
     if json:
-        print_json({**diff.to_dict(), "accepted_now": accept and not diff.same})
+        print_json(outcome.to_dict())
     else:
         console = stdout()
         if diff.accepted is None:
@@ -176,7 +150,7 @@ def recipients_command(
             console.print(f"  [red]- {item}[/] (accepted, no longer in the plan)")
         if diff.same:
             console.print("  the plan's recipients are the accepted set")
-        elif accept:
+        elif outcome.accepted_now:
             console.print(
                 f"accepted: backups of {name} are now encrypted to the plan's "
                 f"{len(diff.plan)} recipient(s)"
@@ -185,5 +159,5 @@ def recipients_command(
             console.print(
                 f"backups of {name} are refused until: reprise repo recipients {name} --accept"
             )
-    if not accept and not diff.same:
+    if outcome.refused:
         raise typer.Exit(EXIT_BAD_INPUT)

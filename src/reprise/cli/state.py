@@ -17,15 +17,12 @@ def info(
     json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Open the state database (migrating it on first use) and describe it."""
-    from reprise.cli.context import open_state
+    from reprise.cli.context import plan_state
     from reprise.cli.output import print_json, stdout
-    from reprise.store.summary import describe
+    from reprise.usecases.state import state_info
 
-    _loaded, store = open_state(ctx)
-    try:
-        description = describe(store)
-    finally:
-        store.close()
+    with plan_state(ctx) as (_loaded, store):
+        description = state_info(store).to_dict()
     if json:
         print_json(description)
         return

@@ -16,7 +16,7 @@ it stop.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -43,17 +43,9 @@ def push_command(
     sidecar (<object>.sig, the signing key). Pushing the same file again succeeds without
     storing it twice; a different file under an archived name is refused."""
     from reprise.cli.context import load
-    from reprise.repository import keys as keyring
-    from reprise.repository import open_repository
-    from reprise.wal.archive import WalArchive
-    from reprise.wal.select import wal_job
+    from reprise.usecases.wal import WalPushRequest, push_wal
 
-    plan = load(ctx, contacts=False).plan
-    job = wal_job(plan, source)
-    repository = open_repository(plan, job.source.repository)
-    recipients = keyring.age_recipients(keyring.recipients(plan.keys))
-    signer = keyring.signing_key(plan.keys)
-    WalArchive(repository, job.name).push(path, recipients, signer, level=1)
+    push_wal(load(ctx, contacts=False).plan, WalPushRequest(path, source))
 
 
 @app.command("fetch")
@@ -99,27 +91,13 @@ def _fetch(
     spool: Path | None,
     prefetch: int,
 ) -> bool:
+    """The name is checked before the plan is read: a wrong restore_command fails fast."""
     from reprise.cli.context import load
-    from reprise.errors import InputError
-    from reprise.repository import keys as keyring
-    from reprise.repository import open_repository
-    from reprise.store import state_dir
-    from reprise.wal.archive import WalArchive
-    from reprise.wal.names import WAL_FILE
-    from reprise.wal.select import wal_job
-    from reprise.wal.spool import fetch_with_prefetch
+    from reprise.usecases.wal import WalFetchRequest, check_wal_name, fetch_wal
 
-    if not WAL_FILE.match(name):
-        raise InputError(
-            f"{name!r} is not a WAL file name", hint="restore_command = 'reprise wal fetch %f %p'"
-        )
+    check_wal_name(name)
     plan = load(ctx, contacts=False).plan
-    job = wal_job(plan, source)
-    archive = WalArchive(open_repository(plan, job.source.repository), job.name)
-    folder = spool or state_dir(plan) / "wal-spool" / job.name
-    return fetch_with_prefetch(
-        archive, name, destination, keyring.identities(plan.keys), folder, prefetch=prefetch
-    )
+    return fetch_wal(plan, WalFetchRequest(name, destination, source, spool, prefetch))
 
 
 @app.command("list")
@@ -133,25 +111,20 @@ def list_command(
     and every gap (a missing segment stops any recovery that needs to go past it)."""
     from rich.table import Table
 
-    from reprise.cli.context import open_state
+    from reprise.cli.context import plan_state
     from reprise.cli.output import print_json, stdout
-    from reprise.wal.inventory import inventory
-    from reprise.wal.select import wal_job
+    from reprise.plan.units import format_size
+    from reprise.usecases.wal import WalListRequest, list_wal
 
-    loaded, store = open_state(ctx)
-    try:
-        job = wal_job(loaded.plan, source, service)
-        timelines = inventory(loaded.plan, store, job)
-    finally:
-        store.close()
+    with plan_state(ctx) as (loaded, store):
+        archive = list_wal(loaded.plan, store, WalListRequest(service, source))
+    timelines = archive.timelines
     if json:
         print_json([timeline.to_dict() for timeline in timelines])
         return
-    table = Table(title=f"WAL archive of {job.name}", title_justify="left")
+    table = Table(title=f"WAL archive of {archive.source}", title_justify="left")
     for column in ("Timeline", "First", "Last", "Segments", "Stored", "Newest (UTC)", "Gaps"):
         table.add_column(column)
-    from reprise.plan.units import format_size
-
     for timeline in timelines:
         gaps = _gaps(timeline.gaps)
         table.add_row(
@@ -168,6 +141,7 @@ def list_command(
         stdout().print("Nothing archived yet: is archive_command set to `reprise wal push %p`?")
 
 
-def _gaps(gaps: list[Any]) -> str:
+def _gaps(gaps: list[tuple[str, str]]) -> str:
+    """The first three gaps (first…last missing segment), and how many more."""
     shown = ", ".join(f"{first}…{last}" if first != last else first for first, last in gaps[:3])
     return shown + (f" (+{len(gaps) - 3})" if len(gaps) > 3 else "")

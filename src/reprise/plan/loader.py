@@ -233,7 +233,9 @@ def load_plan(
     except YamlSourceError as error:
         raise PlanError([error.issue]) from None
     if data is None:
-        raise _fail(path, "the plan is empty", "start from `reprise init --example minimal`")
+        raise _fail(
+            path, "the plan is empty", "start from the minimal example that `reprise init` writes"
+        )
     if not isinstance(data, dict):
         root = source.locate(())
         raise PlanError(

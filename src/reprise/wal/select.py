@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from reprise.errors import InputError
+from reprise.errors import InputError, option
 from reprise.plan.jobs import BackupJob, backup_jobs
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ def wal_job(plan: Plan, source: str | None, service: str | None = None) -> Backu
         raise InputError(
             "the plan has no postgres_physical source"
             if not jobs
-            else f"several physical sources ({names}): say which with --source",
+            else f"several physical sources ({names}): say which with {option('source')}",
             hint="archive_command = 'reprise wal push %p --source NAME'",
         )
     return jobs[0]
