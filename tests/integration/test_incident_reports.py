@@ -24,12 +24,13 @@ from reprise.incidents.lifecycle import (
     update_incident,
 )
 from reprise.incidents.records import get_incident
+from reprise.incidents.report_view import render_report
 from reprise.incidents.runs import StepRecord, create_run, finish_run, runs_of, save_step
 from reprise.plan.loader import load_plan
 from reprise.plan.model import Plan
-from reprise.reports.incident import markdown_text, render_report
-from reprise.reports.labels import LABELS
+from reprise.reports.incident import markdown_text
 from reprise.store import Store, open_store
+from reprise.words import CATALOG as LABELS
 
 EXPECTED = Path(__file__).parent.parent / "data" / "reports"
 PLAN = Path(__file__).parent.parent.parent / "examples" / "pcra-infra" / "reprise.yaml"

@@ -1,5 +1,6 @@
 """Alert messages in the plan's language: what failed, since when, the priority, the root
-cause or the services behind it, and the first step of the service's procedure."""
+cause or the services behind it, and the first step of the service's procedure. Every word
+comes from the catalog (``reprise.words``): ``alert.*`` texts and ``step.<kind>``."""
 
 from __future__ import annotations
 
@@ -9,16 +10,9 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from reprise.plan.model import Plan, Service
-from reprise.plan.steps import (
-    CommandStep,
-    EvidenceStep,
-    ManualStep,
-    NotifyStep,
-    RestoreStep,
-    Step,
-    WaitCheckStep,
-)
+from reprise.plan.steps import Step
 from reprise.plan.units import format_duration
+from reprise.words import say, words
 
 
 @dataclass(frozen=True)
@@ -34,92 +28,13 @@ class Notification:
     service: str | None = None
 
 
-TEXTS: dict[str, dict[str, str]] = {
-    "en": {
-        "down": "DOWN",
-        "degraded": "DEGRADED",
-        "up": "RECOVERED",
-        "unknown": "UNKNOWN",
-        "flapping": "FLAPPING",
-        "stable": "STABLE AGAIN",
-        "what": "What failed",
-        "since": "Since",
-        "priority": "Priority",
-        "response": "expected response within {response}",
-        "next_business_day": "handled the next business day",
-        "impacted": "Also affected because they depend on it",
-        "root": "Root cause",
-        "root_line": "{name} is down; this alert is held back for it",
-        "first_step": "First step of the procedure",
-        "no_procedure": "(no procedure in the plan)",
-        "ack": "Acknowledge (stops escalation)",
-        "escalation": "Reminder {level}: not acknowledged after {elapsed}; now also sent to "
-        "{roles}.",
-        "recovered": "{name} is up again after {duration}.",
-        "recovered_impacted": "It had been affected by the failure of {root}.",
-        "still_down": "Still down",
-        "flapping_body": "{name} changed state {count} times in {window}. Alerts for it "
-        "are paused until it has been stable for {window}. Last state: "
-        "{state}.",
-        "stable_body": "{name} has been stable for {window}; its state is now {state}.",
-        "digest_subject": "[P3] Digest: {count} minor problem(s)",
-        "digest_intro": "Minor (P3) problems since the last digest:",
-        "digest_open": "open",
-        "digest_resolved": "resolved at {at}",
-        "test_subject": "Reprise test message",
-        "test_body": "This is a test of the alerting of {org} for role {role}. No action needed.",
-        "command": "Run: {command}",
-        "restore": "Restore {service} from backup {backup}",
-        "pitr": "Point-in-time recovery of {service}",
-        "wait_check": "Wait until the checks of {service} pass",
-    },
-    "fr": {
-        "down": "EN PANNE",
-        "degraded": "DÉGRADÉ",
-        "up": "RÉTABLI",
-        "unknown": "INCONNU",
-        "flapping": "INSTABLE",
-        "stable": "DE NOUVEAU STABLE",
-        "what": "Ce qui a échoué",
-        "since": "Depuis",
-        "priority": "Priorité",
-        "response": "réponse attendue sous {response}",
-        "next_business_day": "traité le jour ouvré suivant",
-        "impacted": "Également touchés car ils en dépendent",
-        "root": "Cause racine",
-        "root_line": "{name} est en panne ; cette alerte est retenue à son profit",
-        "first_step": "Première étape de la procédure",
-        "no_procedure": "(pas de procédure dans le plan)",
-        "ack": "Acquitter (arrête l'escalade)",
-        "escalation": "Relance {level} : non acquittée après {elapsed} ; envoyée aussi à {roles}.",
-        "recovered": "{name} fonctionne de nouveau, après {duration} d'interruption.",
-        "recovered_impacted": "Il était touché par la panne de {root}.",
-        "still_down": "Toujours en panne",
-        "flapping_body": "{name} a changé d'état {count} fois en {window}. Ses alertes sont "
-        "suspendues jusqu'à ce qu'il reste stable pendant {window}. Dernier "
-        "état : {state}.",
-        "stable_body": "{name} est stable depuis {window} ; son état est maintenant {state}.",
-        "digest_subject": "[P3] Récapitulatif : {count} problème(s) mineur(s)",
-        "digest_intro": "Problèmes mineurs (P3) depuis le dernier récapitulatif :",
-        "digest_open": "en cours",
-        "digest_resolved": "résolu à {at}",
-        "test_subject": "Message de test Reprise",
-        "test_body": "Ceci est un test des alertes de {org} pour le rôle {role}. Aucune "
-        "action n'est nécessaire.",
-        "command": "Exécuter : {command}",
-        "restore": "Restaurer {service} depuis la sauvegarde {backup}",
-        "pitr": "Restauration à un instant donné de {service}",
-        "wait_check": "Attendre que les contrôles de {service} passent",
-    },
-}
-
-
 class Writer:
     """Writes the messages of one plan, in its language and time zone."""
 
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
-        self.text = TEXTS[plan.organisation.language]
+        self.language = plan.organisation.language
+        self.text = words(self.language, "alert")
         self.zone = ZoneInfo(plan.organisation.timezone)
 
     def when(self, moment: datetime) -> str:
@@ -131,20 +46,18 @@ class Writer:
         return f"{service.name} ({service.id})"
 
     def step(self, step: Step) -> str:
-        """One procedure step in a sentence."""
-        match step:
-            case ManualStep() | NotifyStep():
-                text = step.text
-            case CommandStep():
-                text = self.text["command"].format(command=step.command)
-            case RestoreStep():
-                key = "pitr" if step.pitr else "restore"
-                text = self.text[key].format(service=step.service, backup=step.backup)
-            case WaitCheckStep():
-                text = self.text["wait_check"].format(service=step.service)
-            case EvidenceStep():
-                text = ", ".join(step.paths)
-        return f"{step.title}: {text}" if step.title else text
+        """One procedure step in a sentence: the catalog's ``step.<kind>`` text (for a
+        point-in-time recovery, ``step.restore.pitr``) filled with the step's fields, lists
+        joined with commas."""
+        key = f"step.{step.kind}" + (".pitr" if getattr(step, "pitr", False) else "")
+        fields = {
+            name: ", ".join(map(str, value)) if isinstance(value, list) else value
+            for name, value in dict(step).items()
+        }
+        text = say(self.language, key, **fields)
+        if step.title:
+            return say(self.language, "alert.titled_step", title=step.title, text=text)
+        return text
 
     def _priority(self, service: Service) -> str:
         level = service.effective_priority

@@ -30,16 +30,13 @@ def alert_list(
     json: JsonOption = False,
 ) -> None:
     """Open alerts (or all with --all), and recent failed deliveries."""
-    from reprise.alerts.records import list_alerts, list_deliveries
-    from reprise.cli.context import open_state
+    from reprise.cli.context import plan_state
     from reprise.cli.output import print_json, stdout
+    from reprise.usecases.alerts import AlertListRequest, list_alerts
 
-    _, store = open_state(ctx)
-    try:
-        alerts = list_alerts(store, open_only=not all_)
-        failures = list_deliveries(store, failed_only=True, limit=20)
-    finally:
-        store.close()
+    with plan_state(ctx) as (_, store):
+        found = list_alerts(store, AlertListRequest(all=all_))
+    alerts, failures = found.alerts, found.failed_deliveries
     if json:
         print_json(
             {
@@ -113,19 +110,12 @@ def alert_ack(
     by: ByOption = None,
 ) -> None:
     """Acknowledge: someone is on it, escalation stops (recovery is still notified)."""
-    from reprise.alerts.records import acknowledge
-    from reprise.cli.context import open_state
+    from reprise.cli.context import plan_state
     from reprise.cli.output import stdout
-    from reprise.store.events import append_event
+    from reprise.usecases.alerts import AckRequest, acknowledge
 
-    _, store = open_state(ctx)
-    try:
-        person = who(by)
-        alerts = acknowledge(store, target, person)
-        for alert in alerts:
-            append_event(store, "alert.acked", alert.service, {"alert": alert.id, "by": person})
-    finally:
-        store.close()
+    with plan_state(ctx) as (_, store):
+        alerts = acknowledge(store, AckRequest(target, who(by)))
     for alert in alerts:
         stdout().print(
             f"Alert {alert.id} ({alert.service}, {alert.kind}) acknowledged by "
@@ -142,41 +132,12 @@ def alert_test(
 ) -> None:
     """Send a test message to every contact (of one role, or of all) and report which
     failed. Exit 0 when all were delivered, 1 otherwise."""
-    import asyncio
-
-    from reprise.alerts.delivery import send_to_roles
-    from reprise.alerts.messages import Notification, Writer
-    from reprise.cli.context import open_state
+    from reprise.cli.context import plan_state
     from reprise.cli.output import print_json, stdout
-    from reprise.errors import InputError
+    from reprise.usecases.alerts import AlertTestRequest, send_test_messages
 
-    loaded, store = open_state(ctx)
-    plan = loaded.plan
-    roles = [r.id for r in plan.roles]
-    if role is not None and role not in roles:
-        store.close()
-        raise InputError(f"unknown role {role!r}", hint=f"use one of: {', '.join(roles)}")
-    chosen = [role] if role else roles
-    writer = Writer(plan)
-
-    async def send_all() -> list[Any]:
-        outcomes: list[Any] = []
-        for one in chosen:
-            subject, body = writer.test(one)
-            outcomes += await send_to_roles(
-                plan, store, Notification("test", (one,), subject, body)
-            )
-        return outcomes
-
-    try:
-        records = asyncio.run(send_all())
-    finally:
-        store.close()
-    if not records:
-        raise InputError(
-            "no contacts to test" + (f" in role {role!r}" if role else ""),
-            hint="add contacts (Apprise URLs) to the members of roles: in the plan",
-        )
+    with plan_state(ctx) as (loaded, store):
+        records = send_test_messages(loaded.plan, store, AlertTestRequest(role))
     if json:
         print_json([r.to_dict() for r in records])
     else:
@@ -201,35 +162,18 @@ def silence_add(
     by: ByOption = None,
 ) -> None:
     """Hold a service's alerts back for a while; its checks still run and are recorded."""
-    from datetime import UTC, datetime
-
-    from pydantic_core import PydanticCustomError
-
-    from reprise.alerts.records import add_silence
-    from reprise.cli.context import open_state, require_services
+    from reprise.cli.context import plan_state
     from reprise.cli.output import stdout
-    from reprise.errors import InputError
-    from reprise.plan.units import format_duration, parse_duration
-    from reprise.store.events import append_event
+    from reprise.plan.units import format_duration
+    from reprise.usecases.alerts import SilenceRequest, add_silence
 
-    try:
-        duration = parse_duration(for_)
-    except PydanticCustomError as error:
-        hint = (error.context or {}).get("hint") or "write a duration such as 30m, 2h or 1d"
-        raise InputError(f"--for {for_!r}: {error.message()}", hint=hint) from None
-    if not reason.strip():
-        raise InputError("--reason is empty", hint="say why, e.g. --reason 'disk replacement'")
-    loaded, store = open_state(ctx)
-    try:
-        require_services(loaded.plan, [service])
-        now = datetime.now(UTC)
-        silence = add_silence(store, service, now, now + duration, reason.strip(), who(by))
-        append_event(store, "silence.added", service, silence.to_dict())
-    finally:
-        store.close()
+    request = SilenceRequest(service, for_, reason, who(by))
+    with plan_state(ctx) as (loaded, store):
+        added = add_silence(loaded.plan, store, request)
+    silence = added.silence
     stdout().print(
         f"Silence {silence.id}: alerts of {service} held back for "
-        f"{format_duration(duration)}, until {_when(silence.ends_at)} UTC.",
+        f"{format_duration(added.duration)}, until {_when(silence.ends_at)} UTC.",
         highlight=False,
     )
 
@@ -241,17 +185,12 @@ def silence_list(
     json: JsonOption = False,
 ) -> None:
     """Silences in force (or all with --all)."""
-    from datetime import UTC, datetime
-
-    from reprise.alerts.records import list_silences
-    from reprise.cli.context import open_state
+    from reprise.cli.context import plan_state
     from reprise.cli.output import print_json, stdout
+    from reprise.usecases.alerts import SilenceListRequest, list_silences
 
-    _, store = open_state(ctx)
-    try:
-        silences = list_silences(store, active_at=None if all_ else datetime.now(UTC))
-    finally:
-        store.close()
+    with plan_state(ctx) as (_, store):
+        silences = list_silences(store, SilenceListRequest(all=all_))
     if json:
         print_json([s.to_dict() for s in silences])
         return
@@ -276,13 +215,10 @@ def silence_remove(
     silence_id: Annotated[int, typer.Argument(help="The silence's id.", min=1, max=ROW_ID_MAX)],
 ) -> None:
     """End a silence now."""
-    from reprise.alerts.records import end_silence
-    from reprise.cli.context import open_state
+    from reprise.cli.context import plan_state
     from reprise.cli.output import stdout
+    from reprise.usecases.alerts import SilenceRemoveRequest, remove_silence
 
-    _, store = open_state(ctx)
-    try:
-        end_silence(store, silence_id)
-    finally:
-        store.close()
+    with plan_state(ctx) as (_, store):
+        remove_silence(store, SilenceRemoveRequest(silence_id))
     stdout().print(f"Silence {silence_id} ended.")

@@ -49,22 +49,14 @@ def load(ctx: typer.Context, override: Path | None = None, *, contacts: bool = T
     return loaded
 
 
-def open_state(ctx: typer.Context) -> tuple[LoadedPlan, Store]:
-    """Load the plan and open its state database (migrated, plan version recorded)."""
-    from reprise.store import open_plan_store
-
-    loaded = load(ctx)
-    return loaded, open_plan_store(loaded.plan, loaded.path, loaded.sha256)
-
-
 @contextmanager
 def plan_state(ctx: typer.Context) -> Iterator[tuple[LoadedPlan, Store]]:
     """``with plan_state(ctx) as (loaded, store):`` the plan and its state database, closed
     however the block ends."""
-    from reprise.store import open_state as open_store_of
+    from reprise.usecases.state import open_state
 
     loaded = load(ctx)
-    with open_store_of(loaded) as store:
+    with open_state(loaded) as store:
         yield loaded, store
 
 

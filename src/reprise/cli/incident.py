@@ -3,7 +3,7 @@ actions and reports."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,8 +13,8 @@ from reprise.cli.context import ByOption, who
 from reprise.cli.values import ROW_ID_MAX
 
 if TYPE_CHECKING:
-    from reprise.incidents.records import Incident
     from reprise.plan.model import Plan
+    from reprise.usecases.incidents import Incident
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -24,22 +24,6 @@ app = typer.Typer(
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 IncidentArg = Annotated[int, typer.Argument(help="Incident number.", min=1, max=ROW_ID_MAX)]
 STATE_STYLE = {"down": "red", "degraded": "yellow", "up": "green", "unknown": "dim"}
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _incident(ctx: typer.Context, incident_id: int) -> tuple[Plan, Incident]:
-    """The plan and one incident, read in one visit to the state store."""
-    from reprise.cli.context import open_state
-    from reprise.incidents.records import get_incident
-
-    loaded, store = open_state(ctx)
-    try:
-        return loaded.plan, get_incident(store, incident_id)
-    finally:
-        store.close()
 
 
 def _split(value: str | None) -> list[str]:
@@ -83,26 +67,13 @@ def incident_open(
     json: JsonOption = False,
 ) -> None:
     """Open an incident by hand (the monitor opens them on its own for P1/P2 failures)."""
-    from reprise.cli.context import open_state
+    from reprise.cli.context import plan_state
     from reprise.cli.output import print_json, stdout
-    from reprise.incidents.lifecycle import open_incident
-    from reprise.incidents.records import get_incident
+    from reprise.usecases.incidents import OpenRequest, open_incident
 
-    loaded, store = open_state(ctx)
-    try:
-        incident_id = open_incident(
-            store,
-            loaded.plan,
-            title,
-            _split(services),
-            by=who(by),
-            at=_now(),
-            cause=cause,
-            commander=commander,
-        )
-        incident = get_incident(store, incident_id)
-    finally:
-        store.close()
+    request = OpenRequest(title, who(by), tuple(_split(services)), cause, commander)
+    with plan_state(ctx) as (loaded, store):
+        incident = open_incident(loaded.plan, store, request)
     if json:
         print_json(incident.to_dict())
         return
@@ -127,15 +98,12 @@ def incident_list(
     json: JsonOption = False,
 ) -> None:
     """Open incidents (all with --all), newest first."""
-    from reprise.cli.context import open_state
+    from reprise.cli.context import plan_state
     from reprise.cli.output import print_json, stdout
-    from reprise.incidents.records import list_incidents
+    from reprise.usecases.incidents import IncidentListRequest, list_incidents
 
-    loaded, store = open_state(ctx)
-    try:
-        found = list_incidents(store, open_only=not all_)
-    finally:
-        store.close()
+    with plan_state(ctx) as (loaded, store):
+        found = list_incidents(store, IncidentListRequest(all=all_))
     if json:
         print_json({"incidents": [incident.summary() for incident in found]})
         return
@@ -163,9 +131,12 @@ def incident_list(
 @app.command("show")
 def incident_show(ctx: typer.Context, incident_id: IncidentArg, json: JsonOption = False) -> None:
     """Everything about an incident: services, tasks and timeline."""
+    from reprise.cli.context import plan_state
     from reprise.cli.output import print_json
+    from reprise.usecases.incidents import IncidentRequest, show_incident
 
-    plan, incident = _incident(ctx, incident_id)
+    with plan_state(ctx) as (loaded, store):
+        plan, incident = loaded.plan, show_incident(store, IncidentRequest(incident_id))
     if json:
         print_json(incident.to_dict())
         return
@@ -250,45 +221,27 @@ def incident_update(
     by: ByOption = None,
 ) -> None:
     """Change an open incident: title, cause, commander, services, states, targets."""
-    from reprise.cli.context import open_state, require_services
+    from reprise.cli.context import plan_state
     from reprise.cli.output import stdout
-    from reprise.incidents.lifecycle import add_services, set_state, set_target, update_incident
-    from reprise.restore.pitr import parse_target_time
+    from reprise.usecases.incidents import UpdateRequest, update_incident
 
-    states = _pairs(state, "--state")
-    targets = _pairs(target, "--target")
-    person = who(by)
-    loaded, store = open_state(ctx)
-    plan = loaded.plan
-    try:
-        require_services(plan, [s for s, _ in states + targets] + _split(add))
-        moments = [
-            (s, parse_target_time(t, plan.organisation.timezone, label=f"--target {s}="))
-            for s, t in targets
-        ]
-        now = _now()
-        update_incident(
-            store, incident_id, by=person, at=now, title=title, cause=cause, commander=commander
-        )
-        added = (
-            add_services(store, plan, incident_id, _split(add), by=person, at=now) if add else []
-        )
-        changed = [
-            s
-            for s, value in states
-            if set_state(
-                store, incident_id, s, value, source=f"person: {person}", at=now, author=person
-            )
-        ]
-        for service, moment in moments:
-            set_target(store, incident_id, service, moment, by=person, at=now)
-    finally:
-        store.close()
+    request = UpdateRequest(
+        incident_id,
+        who(by),
+        title=title,
+        cause=cause,
+        commander=commander,
+        add=tuple(_split(add)),
+        state=tuple(_pairs(state, "--state")),
+        target=tuple(_pairs(target, "--target")),
+    )
+    with plan_state(ctx) as (loaded, store):
+        done = update_incident(loaded.plan, store, request)
     stdout().print(
         f"Incident {incident_id} updated"
-        + (f"; added {', '.join(added)}" if added else "")
-        + (f"; state set for {', '.join(changed)}" if changed else "")
-        + (f"; target changed for {', '.join(s for s, _ in moments)}" if moments else "")
+        + (f"; added {', '.join(done.added)}" if done.added else "")
+        + (f"; state set for {', '.join(done.changed)}" if done.changed else "")
+        + (f"; target changed for {', '.join(done.targeted)}" if done.targeted else "")
         + ".",
         markup=False,
         highlight=False,
@@ -303,15 +256,12 @@ def incident_note(
     by: ByOption = None,
 ) -> None:
     """Add a note to an incident's timeline."""
-    from reprise.cli.context import open_state
+    from reprise.cli.context import plan_state
     from reprise.cli.output import stdout
-    from reprise.incidents.lifecycle import add_note
+    from reprise.usecases.incidents import NoteRequest, add_note
 
-    _, store = open_state(ctx)
-    try:
-        add_note(store, incident_id, text, by=who(by), at=_now())
-    finally:
-        store.close()
+    with plan_state(ctx) as (_, store):
+        add_note(store, NoteRequest(incident_id, text, who(by)))
     stdout().print(f"Note added to incident {incident_id}.")
 
 
@@ -327,15 +277,12 @@ def incident_task(
     by: ByOption = None,
 ) -> None:
     """Move a task to todo, doing, done or skipped."""
-    from reprise.cli.context import open_state
+    from reprise.cli.context import plan_state
     from reprise.cli.output import stdout
-    from reprise.incidents.lifecycle import set_task
+    from reprise.usecases.incidents import TaskRequest, move_task
 
-    _, store = open_state(ctx)
-    try:
-        set_task(store, incident_id, task_id, status, by=who(by), at=_now(), note=note)
-    finally:
-        store.close()
+    with plan_state(ctx) as (_, store):
+        move_task(store, TaskRequest(incident_id, task_id, status, who(by), note))
     stdout().print(f"Task {task_id} of incident {incident_id}: {status}.", markup=False)
 
 
@@ -353,17 +300,13 @@ def incident_close(
     by: ByOption = None,
 ) -> None:
     """Close an incident: the final report is written and sent to the audiences."""
-    from reprise.cli.context import open_state
+    from reprise.cli.context import plan_state
     from reprise.cli.output import stdout
-    from reprise.incidents.closing import close_and_report
+    from reprise.usecases.incidents import CloseRequest, close_incident
 
-    loaded, store = open_state(ctx)
-    try:
-        closed = close_and_report(
-            loaded.plan, store, incident_id, by=who(by), at=_now(), note=note, force=force
-        )
-    finally:
-        store.close()
+    request = CloseRequest(incident_id, who(by), note, force)
+    with plan_state(ctx) as (loaded, store):
+        closed = close_incident(loaded.plan, store, request)
     out = stdout()
     out.print(f"Incident {incident_id} closed.", markup=False)
     for path in closed.paths:
@@ -395,29 +338,16 @@ def incident_report(
     ] = None,
 ) -> None:
     """Render an incident's report now, in Markdown or HTML, in French or English."""
-    from reprise.cli.context import open_state
+    from reprise.cli.context import plan_state
     from reprise.cli.output import stdout
     from reprise.errors import InputError
-    from reprise.incidents.records import get_incident
-    from reprise.incidents.runs import runs_of
-    from reprise.reports.incident import render_report
+    from reprise.usecases.incidents import ReportRequest, incident_report
 
     if kind not in (None, "final", "progress"):
         raise typer.BadParameter("use final or progress", param_hint="--kind")
-    loaded, store = open_state(ctx)
-    try:
-        incident = get_incident(store, incident_id)
-        text = render_report(
-            loaded.plan,
-            incident,
-            runs_of(store, incident_id=incident_id),
-            now=_now(),
-            fmt=format_,
-            language=lang,
-            kind=kind,
-        )
-    finally:
-        store.close()
+    request = ReportRequest(incident_id, format_, lang, kind)
+    with plan_state(ctx) as (loaded, store):
+        text = incident_report(loaded.plan, store, request)
     if output is None:
         typer.echo(text, nl=False)
         return
@@ -438,11 +368,13 @@ def incident_plan_command(
     its tasks."""
     from rich.text import Text
 
+    from reprise.cli.context import plan_state
     from reprise.cli.output import print_json, stdout
-    from reprise.incidents.recovery import incident_plan
+    from reprise.usecases.incidents import IncidentRequest, recovery_plan
 
-    plan, incident = _incident(ctx, incident_id)
-    entries = incident_plan(plan, incident)
+    with plan_state(ctx) as (loaded, store):
+        plan = loaded.plan
+        entries = recovery_plan(plan, store, IncidentRequest(incident_id)).entries
     if json:
         print_json({"incident": incident_id, "order": [e.to_dict() for e in entries]})
         return
@@ -464,11 +396,13 @@ def incident_next(ctx: typer.Context, incident_id: IncidentArg, json: JsonOption
     """What to do now, and who does it."""
     from rich.text import Text
 
+    from reprise.cli.context import plan_state
     from reprise.cli.output import print_json, stdout
-    from reprise.incidents.recovery import next_actions
+    from reprise.usecases.incidents import IncidentRequest, next_steps
 
-    plan, incident = _incident(ctx, incident_id)
-    actions, waiting = next_actions(plan, incident)
+    with plan_state(ctx) as (loaded, store):
+        found = next_steps(loaded.plan, store, IncidentRequest(incident_id))
+    actions, waiting = found.actions, found.waiting
     if json:
         print_json(
             {

@@ -10,7 +10,8 @@ import typer
 from reprise.errors import EXIT_FAILED
 
 if TYPE_CHECKING:
-    from reprise.orchestrators.status import ServiceStatus
+    from reprise.usecases.monitor import DeliveryRecord, MonitorScope
+    from reprise.usecases.status import ServiceStatus
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 STATE_STYLE = {
@@ -38,16 +39,13 @@ def status_command(
     A service whose dependency is down shows as *impacted* and names that dependency.
     Exit 0 when every checked service is up, 1 otherwise.
     """
-    from reprise.cli.context import open_state, require_services
+    from reprise.cli.context import plan_state
     from reprise.cli.output import print_json, stdout
-    from reprise.orchestrators.status import check_services
+    from reprise.usecases.status import StatusRequest, status
 
-    loaded, store = open_state(ctx)
-    try:
-        require_services(loaded.plan, service or [])
-        statuses = check_services(loaded.plan, store, service or None)
-    finally:
-        store.close()
+    with plan_state(ctx) as (loaded, store):
+        result = status(loaded.plan, store, StatusRequest(tuple(service or ())))
+    statuses = result.statuses
     if json:
         print_json([status.to_dict() for status in statuses])
     else:
@@ -56,18 +54,18 @@ def status_command(
         table = Table(box=None, pad_edge=False)
         for column in ("Service", "Priority", "State", "Latency", "Message"):
             table.add_column(column, overflow="fold")
-        for status in statuses:
-            shown = status.display_state
+        for one in statuses:
+            shown = one.display_state
             state = f"[{STATE_STYLE[shown]}]{shown}[/]"
-            if status.root:
-                state += f" ({', '.join(status.root)})"
-            message = status.message + (f" [dim]({status.note})[/]" if status.note else "")
-            table.add_row(status.id, status.priority, state, _latency(status.latency), message)
+            if one.root:
+                state += f" ({', '.join(one.root)})"
+            message = one.message + (f" [dim]({one.note})[/]" if one.note else "")
+            table.add_row(one.id, one.priority, state, _latency(one.latency), message)
         stdout().print(table)
-        checked = [s for s in statuses if s.checks]
+        checked = result.checked
         healthy = sum(1 for s in checked if s.state == "up")
         stdout().print(f"{healthy} of {len(checked)} checked services up.")
-    if any(status.state != "up" for status in statuses if status.checks):
+    if not result.all_up:
         raise typer.Exit(EXIT_FAILED)
 
 
@@ -77,17 +75,12 @@ def check_command(
     json: JsonOption = False,
 ) -> None:
     """Run one service's checks once and show every detail (exit 0 up, 1 otherwise)."""
-    from reprise.cli.context import open_state, require_services
+    from reprise.cli.context import plan_state
     from reprise.cli.output import print_json
+    from reprise.usecases.status import CheckRequest, check
 
-    loaded, store = open_state(ctx)
-    try:
-        require_services(loaded.plan, [service])
-        from reprise.orchestrators.status import check_services
-
-        status = check_services(loaded.plan, store, [service])[0]
-    finally:
-        store.close()
+    with plan_state(ctx) as (loaded, store):
+        status = check(loaded.plan, store, CheckRequest(service))
     if json:
         print_json(status.to_dict())
     else:
@@ -133,15 +126,19 @@ def monitor_command(
     Stops cleanly: checks in flight are cancelled, results written, deliveries in flight
     given 10 seconds.
     """
-    import asyncio
-    import signal
-
-    from reprise.cli.context import open_state
+    from reprise.cli.context import plan_state
     from reprise.cli.output import stdout
-    from reprise.orchestrators.monitor import Monitor
+    from reprise.usecases.monitor import MonitorRequest, watch
 
-    loaded, store = open_state(ctx)
     out = stdout()
+
+    def started(scope: MonitorScope) -> None:
+        if not quiet:
+            out.print(
+                f"Watching {scope.services} services ({scope.checks} checks); "
+                "Ctrl-C or SIGTERM stops.",
+                highlight=False,
+            )
 
     def changed(service: str, old: str, new: str, at: Any) -> None:
         if not quiet:
@@ -150,7 +147,7 @@ def monitor_command(
                 highlight=False,
             )
 
-    def delivered(record: Any) -> None:
+    def delivered(record: DeliveryRecord) -> None:
         if not quiet or not record.ok:
             verdict = (
                 "sent" if record.ok else f"FAILED after {record.attempts} tries ({record.error})"
@@ -161,24 +158,8 @@ def monitor_command(
                 highlight=False,
             )
 
-    async def watch() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-        monitor = Monitor(loaded.plan, store, on_change=changed, on_delivery=delivered)
-        checks = sum(len(service.checks) for service in loaded.plan.services)
-        if not quiet:
-            out.print(
-                f"Watching {len(loaded.plan.services)} services ({checks} checks); "
-                "Ctrl-C or SIGTERM stops.",
-                highlight=False,
-            )
-        await monitor.run(stop)
-
-    try:
-        asyncio.run(watch())
-    finally:
-        store.close()
+    request = MonitorRequest(on_start=started, on_change=changed, on_delivery=delivered)
+    with plan_state(ctx) as (loaded, store):
+        watch(loaded.plan, store, request)
     if not quiet:
         out.print("Monitor stopped.")

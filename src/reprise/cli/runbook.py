@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from reprise.cli.context import who
 from reprise.errors import EXIT_FAILED, EXIT_WAITING_FOR_PERSON
+
+if TYPE_CHECKING:
+    from reprise.usecases.runbook import StepRecord
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -24,7 +27,6 @@ def runbook_list(ctx: typer.Context, json: JsonOption = False) -> None:
     """The plan's scenarios with their steps and parameters."""
     from reprise.cli.context import load
     from reprise.cli.output import print_json, stdout
-    from reprise.incidents.lifecycle import step_title
 
     plan = load(ctx, contacts=False).plan
     if json:
@@ -37,7 +39,7 @@ def runbook_list(ctx: typer.Context, json: JsonOption = False) -> None:
                         "services": s.services,
                         "parameters": [p.model_dump() for p in s.parameters],
                         "steps": [
-                            {"kind": step.kind, "title": step_title(step)} for step in s.steps
+                            {"kind": step.kind, "title": step.display_title()} for step in s.steps
                         ],
                     }
                     for s in plan.scenarios
@@ -90,10 +92,9 @@ def runbook_run(
     """Run a scenario step by step; it stops at a failure and resumes there next time.
 
     Exit 0 when every step is done, 1 when a step failed, 4 when it waits for a person."""
-    from reprise.cli.context import open_state, plan_path
+    from reprise.cli.context import plan_path, plan_state
     from reprise.cli.output import print_json, stdout
-    from reprise.incidents.runs import StepRecord
-    from reprise.orchestrators.runbook import RunbookOptions, run_runbook
+    from reprise.usecases.runbook import RunbookRequest, run_runbook
 
     values: dict[str, str] = {}
     for item in param or []:
@@ -122,26 +123,19 @@ def runbook_run(
                 f"{mark} {record.message} ({record.seconds:.1f} s)", markup=False, highlight=False
             )
 
-    loaded, store = open_state(ctx)
-    try:
-        run = run_runbook(
-            loaded.plan,
-            store,
+    with plan_state(ctx) as (loaded, store):
+        request = RunbookRequest(
             scenario,
-            RunbookOptions(
-                by=who(by),
-                incident_id=incident,
-                parameters=values,
-                confirm=confirm,
-                restart=restart,
-                on_step_start=started,
-                on_step_end=ended,
-                plan_path=plan_path(ctx) or loaded.path,
-            ),
+            who(by),
+            incident=incident,
+            param=values,
+            restart=restart,
+            plan_path=plan_path(ctx) or loaded.path,
         )
-    finally:
-        store.close()
-    total = len(next(s for s in loaded.plan.scenarios if s.id == scenario).steps)
+        result = run_runbook(
+            loaded.plan, store, request, confirm=confirm, on_step_start=started, on_step_end=ended
+        )
+    run, total = result.run, result.total_steps
     if json:
         print_json(run.to_dict())
     elif run.status == "done":
@@ -167,27 +161,22 @@ def runbook_verify_evidence(
     """Check an evidence bundle: manifest signature and every file's SHA-256 (exit 3 when
     something differs)."""
     from reprise.cli.output import print_json, stdout
-    from reprise.errors import InputError
-    from reprise.incidents.evidence import verify_evidence
+    from reprise.usecases.runbook import EvidenceRequest, verify_evidence_bundle
 
-    if not (folder / "manifest.json").is_file():
-        raise InputError(
-            f"{folder}: no manifest.json here", hint="give the folder an evidence step wrote"
-        )
-    manifest = verify_evidence(folder)
+    bundle = verify_evidence_bundle(EvidenceRequest(folder))
     if json:
         print_json(
             {
                 "folder": str(folder),
                 "ok": True,
-                "files": len(manifest["files"]),
-                "signing_key": manifest["signing_key"],
+                "files": bundle.files,
+                "signing_key": bundle.signing_key,
             }
         )
         return
     stdout().print(
-        f"{folder}: signature valid, {len(manifest['files'])} file(s) match "
-        f"their SHA-256 (key {manifest['signing_key']}).",
+        f"{folder}: signature valid, {bundle.files} file(s) match "
+        f"their SHA-256 (key {bundle.signing_key}).",
         markup=False,
         highlight=False,
     )

@@ -13,14 +13,13 @@ from reprise.alerts.messages import Notification
 from reprise.alerts.records import DeliveryRecord
 from reprise.incidents.lifecycle import add_note, close_incident
 from reprise.incidents.records import Incident, get_incident, record_report
+from reprise.incidents.report_view import render_report
 from reprise.incidents.runs import runs_of
 from reprise.plan.model import Plan
-from reprise.reports.incident import render_report
 from reprise.security import make_private_dirs, write_private_file
 from reprise.store import state_dir
 from reprise.store.database import Store
-
-_SUBJECTS = {"fr": "Rapport d'incident", "en": "Incident report"}
+from reprise.words import say
 
 
 @dataclass
@@ -79,13 +78,14 @@ def close_and_report(
     deliveries: list[DeliveryRecord] = []
     audiences = tuple(plan.communication.audiences)
     if audiences:
-        label = _SUBJECTS.get(plan.organisation.language, _SUBJECTS["en"])
-        notification = Notification(
-            "final",
-            audiences,
-            f"[{plan.organisation.name}] {label}: incident {incident_id} — {incident.title}",
-            markdown,
+        subject = say(
+            plan.organisation.language,
+            "incident.final_subject",
+            organisation=plan.organisation.name,
+            id=incident_id,
+            title=incident.title,
         )
+        notification = Notification("final", audiences, subject, markdown)
         deliveries = asyncio.run(send_to_roles(plan, store, notification, sender))
     sent = sum(1 for record in deliveries if record.ok)
     add_note(

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, and_, func, insert, select, update
 
-from reprise.errors import InputError
+from reprise.errors import InputError, option
 from reprise.incidents.records import (
     STATES,
     TASK_STATUSES,
@@ -18,15 +18,7 @@ from reprise.incidents.records import (
     get_incident,
 )
 from reprise.plan.model import Plan, Service
-from reprise.plan.steps import (
-    CommandStep,
-    EvidenceStep,
-    ManualStep,
-    NotifyStep,
-    RestoreStep,
-    Step,
-    WaitCheckStep,
-)
+from reprise.plan.steps import Step
 from reprise.store.database import Store
 from reprise.store.events import append_event
 from reprise.store.tables import incident_services, incident_states, incident_tasks, incidents
@@ -53,27 +45,9 @@ def clean_text(value: str, what: str, *, limit: int = 200, multiline: bool = Fal
 
 
 def step_title(step: Step) -> str:
-    """How a procedure or runbook step is named in task lists and reports."""
-    if step.title:
-        return step.title
-    if isinstance(step, ManualStep):
-        return step.text
-    if isinstance(step, CommandStep):
-        return f"$ {step.command}"
-    if isinstance(step, RestoreStep):
-        what = "point-in-time recovery" if step.pitr else f"restore ({step.backup})"
-        return f"{step.service}: {what}"
-    if isinstance(step, WaitCheckStep):
-        return f"{step.service}: checks pass (at most {_minutes(step.timeout)})"
-    if isinstance(step, NotifyStep):
-        return f"notify {', '.join(step.roles)}: {step.text}"
-    assert isinstance(step, EvidenceStep)
-    return "preserve evidence: " + ", ".join(step.paths)
-
-
-def _minutes(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    return f"{seconds // 60} min" if seconds >= 60 else f"{seconds} s"
+    """How a procedure or runbook step is named in task lists and reports: its title, else
+    what its kind says about it (``StepBase.default_title``)."""
+    return step.display_title()
 
 
 def commander_role(plan: Plan) -> str | None:
@@ -100,7 +74,7 @@ def _existing_row(connection: Connection, incident_id: int) -> str:
     if status is None:
         raise InputError(
             f"no incident {incident_id}",
-            hint="`reprise incident list --all` shows them with their numbers",
+            hint=f"`reprise incident list {option('all')}` shows them with their numbers",
         )
     return str(status)
 
@@ -336,7 +310,7 @@ def set_state(
         if row is None:
             raise InputError(
                 f"incident {incident_id} does not affect {service_id!r}",
-                hint="add it with `reprise incident update N --add SERVICE`",
+                hint=f"add it with `reprise incident update N {option('add')} SERVICE`",
             )
         if row.state == state:
             return False
@@ -497,7 +471,9 @@ def set_task(
         raise InputError(f"unknown task status {status!r}", hint="use " + ", ".join(TASK_STATUSES))
     note = clean_text(note, "note", limit=2000, multiline=True) if note else None
     if status == "skipped" and not note:
-        raise InputError("skipping a task needs a reason", hint="add --note 'why it is not needed'")
+        raise InputError(
+            "skipping a task needs a reason", hint=f"add {option('note')} 'why it is not needed'"
+        )
     with store.engine.begin() as connection:
         _open_row(connection, incident_id)
         row = connection.execute(
@@ -553,8 +529,8 @@ def close_incident(
         if pending and not force:
             raise InputError(
                 f"incident {incident_id}: {', '.join(pending)} not back up",
-                hint="mark them up (`reprise incident update N --state "
-                "SERVICE=up`) or close anyway with --force",
+                hint=f"mark them up (`reprise incident update N {option('state')} "
+                f"SERVICE=up`) or close anyway with {option('force')}",
             )
         connection.execute(
             update(incidents)

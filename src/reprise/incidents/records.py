@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from reprise.errors import InputError
+from reprise.errors import InputError, option
 from reprise.store.database import Store
 from reprise.store.tables import (
     incident_reports,
@@ -193,7 +193,7 @@ def get_incident(target: Store | Connection, incident_id: int) -> Incident:
     if row is None:
         raise InputError(
             f"no incident {incident_id}",
-            hint="`reprise incident list --all` shows them with their numbers",
+            hint=f"`reprise incident list {option('all')}` shows them with their numbers",
         )
     incident = _incident(row)
     incident.services = [

@@ -24,19 +24,15 @@ from reprise.incidents.lifecycle import (
 )
 from reprise.incidents.records import get_incident, list_incidents, record_report
 from reprise.incidents.recovery import incident_plan
+from reprise.incidents.report_view import render_report
 from reprise.incidents.runs import runs_of
 from reprise.plan.model import Plan
-from reprise.reports.incident import render_report
 from reprise.store.database import Store
 from reprise.store.tables import alerts
+from reprise.words import say
 
 logger = logging.getLogger(__name__)
 MONITOR = "monitor"
-_TITLES = {
-    "fr": ("{name} en panne", "{name} et {others} autre(s) élément(s) en panne"),
-    "en": ("{name} down", "{name} and {others} other service(s) down"),
-}
-_PROGRESS = {"fr": "Rapport de progrès", "en": "Progress report"}
 
 
 class IncidentWatcher:
@@ -121,9 +117,13 @@ class IncidentWatcher:
         entries = incident_plan(self.plan, incident)
         if not entries:
             return
-        one, several = _TITLES.get(self.plan.organisation.language, _TITLES["en"])
         others = len(entries) - 1
-        title = (several if others else one).format(name=entries[0].service.name, others=others)
+        title = say(
+            self.plan.organisation.language,
+            "incident.title_several" if others else "incident.title_one",
+            name=entries[0].service.name,
+            others=others,
+        )
         if title != incident.title:
             retitle(self.store, incident_id, title)
 
@@ -172,9 +172,12 @@ class IncidentWatcher:
             kind="progress",
             since=since,
         )
-        label = _PROGRESS.get(language, _PROGRESS["en"])
-        subject = (
-            f"[{self.plan.organisation.name}] {label}: incident {incident_id} — {incident.title}"
+        subject = say(
+            language,
+            "incident.progress_subject",
+            organisation=self.plan.organisation.name,
+            id=incident_id,
+            title=incident.title,
         )
         audiences = tuple(self.plan.communication.audiences)
         if audiences:

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -29,12 +29,24 @@ class StepBase(PlanModel):
         None, description="Role that carries the step out; default: the service's owner."
     )
 
+    def default_title(self) -> str:
+        """How the step is named in task lists and reports when it has no ``title``."""
+        raise NotImplementedError
+
+    def display_title(self) -> str:
+        """The step's ``title``, else the name its kind gives it."""
+        return self.title or self.default_title()
+
 
 class ManualStep(StepBase):
     """An instruction that a person carries out and confirms."""
 
     kind: Literal["manual"]
     text: Text
+
+    def default_title(self) -> str:
+        """The instruction itself."""
+        return self.text
 
 
 class CommandStep(StepBase):
@@ -44,6 +56,10 @@ class CommandStep(StepBase):
     command: Text = Field(description="Run with /bin/sh -c.")
     timeout: Duration = timedelta(minutes=5)
     expect_exit: int = Field(0, ge=0, le=255)
+
+    def default_title(self) -> str:
+        """``$ command``."""
+        return f"$ {self.command}"
 
 
 class RestoreStep(StepBase):
@@ -69,6 +85,11 @@ class RestoreStep(StepBase):
     )
     port: int | None = Field(None, ge=1, le=65535, description="Port of the started instance.")
     confirm: bool = Field(True, description="Ask a person before restoring.")
+
+    def default_title(self) -> str:
+        """The service and what is restored."""
+        what = "point-in-time recovery" if self.pitr else f"restore ({self.backup})"
+        return f"{self.service}: {what}"
 
     @model_validator(mode="after")
     def _consistent(self) -> RestoreStep:
@@ -98,6 +119,12 @@ class WaitCheckStep(StepBase):
     service: Identifier
     timeout: Duration = timedelta(minutes=10)
 
+    def default_title(self) -> str:
+        """The service and how long it may take."""
+        seconds = int(self.timeout.total_seconds())
+        limit = f"{seconds // 60} min" if seconds >= 60 else f"{seconds} s"
+        return f"{self.service}: checks pass (at most {limit})"
+
 
 def _roles(value: Any) -> Any:
     return one_or_many(value)
@@ -109,6 +136,10 @@ class NotifyStep(StepBase):
     kind: Literal["notify"]
     roles: Annotated[list[Identifier], BeforeValidator(_roles), Field(min_length=1)]
     text: Text
+
+    def default_title(self) -> str:
+        """Who is notified, and of what."""
+        return f"notify {', '.join(self.roles)}: {self.text}"
 
 
 class EvidenceStep(StepBase):
@@ -129,12 +160,19 @@ class EvidenceStep(StepBase):
         "so.",
     )
 
+    def default_title(self) -> str:
+        """The paths preserved."""
+        return "preserve evidence: " + ", ".join(self.paths)
+
 
 Step = Annotated[
     ManualStep | CommandStep | RestoreStep | WaitCheckStep | NotifyStep | EvidenceStep,
     Field(discriminator="kind"),
 ]
-"""Any step; ``kind`` selects the model."""
+"""Any step; ``kind`` selects the model.
+
+A new kind of step is its model here (with ``default_title``) in this union, and one
+executor registered in ``reprise.orchestrators.steps.STEP_EXECUTORS``."""
 
 PARAMETER = re.compile(r"\{\{\s*([A-Za-z0-9_-]+)\s*\}\}")
 """``{{ name }}`` in a step's text: a scenario parameter."""
@@ -223,4 +261,7 @@ def command_parameters(steps: Sequence[StepBase]) -> set[str]:
     }
 
 
-STEP_KINDS = ("manual", "command", "restore", "wait_check", "notify", "evidence")
+STEP_KINDS: tuple[str, ...] = tuple(
+    get_args(member.model_fields["kind"].annotation)[0] for member in get_args(get_args(Step)[0])
+)
+"""The ``kind`` of every member of :data:`Step`, in the union's order."""

@@ -1,13 +1,15 @@
 """Incident reports (progress and final), in Markdown or HTML, in French or English.
 
-The figures are computed here, once, from the stored incident; the Jinja2 templates only
-lay them out. Text typed by people (titles, notes, causes) is escaped for the format: HTML
-through autoescaping, Markdown by backslash-escaping what would change the layout."""
+The incidents domain computes the figures into an :class:`IncidentView` (plain data, no
+words); this module only puts them into words from the catalog and lays them out with the
+Jinja2 templates. Text typed by people (titles, notes, causes) is escaped for the format:
+HTML through autoescaping, Markdown by backslash-escaping what would change the layout."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,11 +17,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from reprise.errors import InputError
-from reprise.incidents.records import Incident, TimelineEntry
-from reprise.incidents.recovery import NextAction, incident_plan, members, next_actions
-from reprise.incidents.runs import RunRecord
-from reprise.plan.model import Plan
-from reprise.reports.labels import LABELS
+from reprise.words import LANGUAGES, words
 
 FORMATS = ("md", "html")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
@@ -41,7 +39,7 @@ def human_duration(delta: timedelta | None, language: str = "en") -> str:
     hours, rest = divmod(rest, 3600)
     minutes, seconds = divmod(rest, 60)
     if days:
-        return f"{days} {'j' if language == 'fr' else 'd'}" + (f" {hours} h" if hours else "")
+        return f"{days} {words(language)['duration.day']}" + (f" {hours} h" if hours else "")
     if hours:
         return f"{hours} h" + (f" {minutes:02d} min" if minutes else "")
     if minutes:
@@ -71,80 +69,158 @@ class Row:
     history: list[tuple[datetime, str, str]]
 
 
-def _problem(incident: Incident, service: str) -> str:
-    first = next((r for r in incident.history(service) if r.state != "up"), None)
-    return first.source if first else "-"
+@dataclass(frozen=True)
+class SentReport:
+    """A report already sent: when, which kind, in which language."""
+
+    at: datetime
+    kind: str
+    language: str
 
 
-def _rows(plan: Plan, incident: Incident, now: datetime) -> list[Row]:
-    rows = []
-    for entry in incident_plan(plan, incident):
-        service, affected = entry.service, entry.affected
-        failed_at = incident.failed_at(service.id)
-        ttr = affected.resolved_at - failed_at if affected.resolved_at else None
-        rto = plan.rto(service)
-        end = incident.closed_at or now
-        rows.append(
-            Row(
-                service.id,
-                service.name,
-                service.category,
-                service.criticality,
-                entry.recovery_priority,
-                affected.initial_state,
-                affected.state,
-                affected.target_at,
-                affected.resolved_at,
-                _problem(incident, service.id),
-                [task.title for task in entry.tasks],
-                rto,
-                ttr,
-                end - failed_at,
-                None if ttr is None else ttr <= rto,
-                [(r.at, r.state, r.source) for r in incident.history(service.id)],
-            )
-        )
-    return rows
+@dataclass(frozen=True)
+class Header:
+    """The incident itself, as the top of a report shows it."""
+
+    id: int
+    title: str
+    status: str
+    severity: str
+    opened_at: datetime
+    closed_at: datetime | None
+    opened_by: str
+    cause: str | None
+    reports: list[SentReport]
 
 
-def _followups(
-    plan: Plan, incident: Incident, runs: list[RunRecord], labels: dict[str, str]
-) -> list[str]:
-    not_up = {s.service for s in incident.services if s.state != "up"}
-    items = [
-        labels["followup_service"].format(service=s.service, state=labels[f"state_{s.state}"])
-        for s in incident.services
-        if s.state != "up"
-    ]
-    for task in incident.tasks:
-        if task.status in ("todo", "doing") and (task.service in not_up or task.service is None):
-            items.append(
-                labels["followup_task"].format(
-                    id=task.id,
-                    service=task.service or "-",
-                    title=task.title,
-                    status=labels[f"task_{task.status}"],
-                    role=task.role or "-",
-                )
-            )
-        elif task.status == "skipped":
-            items.append(
-                labels["followup_skipped"].format(
-                    id=task.id, service=task.service or "-", title=task.title, note=task.note or "-"
-                )
-            )
-    for run in runs:
-        if run.status in ("failed", "waiting") and run.steps:
-            last = run.steps[-1]
-            items.append(
-                labels["followup_run"].format(
-                    scenario=run.scenario, step=last.position + 1, message=last.message
-                )
-            )
-    return items
+@dataclass(frozen=True)
+class Objectives:
+    """The plan's default recovery objectives."""
+
+    rpo: timedelta
+    rto: timedelta
+    uptime: float
 
 
-def timeline_text(entry: TimelineEntry, labels: dict[str, str]) -> str:
+@dataclass(frozen=True)
+class Event:
+    """A timeline entry: ``kind`` and ``details`` let Reprise's own entries be worded in
+    the report's language; ``text`` is shown as typed otherwise."""
+
+    at: datetime
+    author: str
+    kind: str
+    text: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RunStep:
+    """One step of a runbook run."""
+
+    position: int
+    title: str
+    status: str
+    started_at: datetime
+    finished_at: datetime
+    message: str
+
+
+@dataclass(frozen=True)
+class Run:
+    """A runbook run of the incident."""
+
+    scenario: str
+    status: str
+    started_at: datetime
+    steps: list[RunStep]
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """Something left open: ``kind`` is ``service``, ``task``, ``skipped`` or ``run``;
+    ``fields`` fill its sentence (states and task statuses as codes, worded here)."""
+
+    kind: str
+    fields: dict[str, str | int]
+
+
+@dataclass(frozen=True)
+class TaskRef:
+    """The task an action is about."""
+
+    id: int
+    title: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something to do now on one service, and who does it (``task`` None: every task
+    is done or skipped and the service is still not up)."""
+
+    service: str
+    state: str
+    task: TaskRef | None
+    role: str | None
+    people: list[str]
+
+
+@dataclass(frozen=True)
+class WaitingLine:
+    """A service that waits for others to be recovered first."""
+
+    service: str
+    waits_for: list[str]
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    """Every figure of one incident report, computed by the incidents domain."""
+
+    kind: str
+    """``final`` or ``progress``."""
+    incident: Header
+    organisation: str
+    timezone: str
+    now: datetime
+    duration: timedelta
+    commander: str | None
+    objectives: Objectives
+    responses: dict[str, timedelta | None]
+    """Response time per priority (None: the next business day)."""
+    rows: list[Row]
+    strategy: list[tuple[str, list[Row]]]
+    roles: list[tuple[str, list[str], list[str]]]
+    """(title, members, responsibilities) of every role involved."""
+    every: timedelta
+    audiences: list[str]
+    timeline: list[Event]
+    runs: list[Run]
+    followups: list[FollowUp]
+    actions: list[Action] = field(default_factory=list)
+    waiting: list[WaitingLine] = field(default_factory=list)
+
+
+def check_request(language: str, fmt: str) -> None:
+    """Refuse a language or format that no report exists in."""
+    if language not in LANGUAGES:
+        raise InputError(f"no report language {language!r}", hint="use fr or en")
+    if fmt not in FORMATS:
+        raise InputError(f"no report format {fmt!r}", hint="use md or html")
+
+
+def followup_text(item: FollowUp, labels: Mapping[str, str]) -> str:
+    """A follow-up in a sentence of the report's language."""
+    fields = dict(item.fields)
+    if item.kind == "service":
+        fields["state"] = labels[f"state_{fields['state']}"]
+    elif item.kind == "task":
+        fields["status"] = labels[f"task_{fields['status']}"]
+    return labels[f"followup_{item.kind}"].format(**fields)
+
+
+def timeline_text(entry: Event, labels: Mapping[str, str]) -> str:
     """A timeline entry in the report's language when Reprise wrote it (state and task
     changes); people's notes as they typed them."""
     details = entry.details
@@ -174,7 +250,9 @@ def _after(text: str, marker: str) -> str:
     return text[text.index(marker) :] if marker in text else ""
 
 
-def _environment(language: str) -> Environment:
+def environment(language: str) -> Environment:
+    """The Jinja2 environment of the report templates, with the ``md`` and ``duration``
+    filters (durations in ``language``)."""
     environment = Environment(
         loader=PackageLoader("reprise.reports", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
@@ -188,92 +266,52 @@ def _environment(language: str) -> Environment:
     return environment
 
 
-def render_report(
-    plan: Plan,
-    incident: Incident,
-    runs: list[RunRecord],
-    *,
-    now: datetime,
-    fmt: str = "md",
-    language: str | None = None,
-    kind: str | None = None,
-    since: datetime | None = None,
-) -> str:
-    """Render a report. ``kind`` is ``final`` (the default once closed) or ``progress``
-    (the default while open); ``since`` limits a progress report's news."""
-    language = language or plan.organisation.language
-    if language not in LABELS:
-        raise InputError(f"no report language {language!r}", hint="use fr or en")
-    if fmt not in FORMATS:
-        raise InputError(f"no report format {fmt!r}", hint="use md or html")
-    kind = kind or ("final" if incident.status == "closed" else "progress")
-    labels = LABELS[language]
-    zone = ZoneInfo(plan.organisation.timezone)
+def render_incident(view: IncidentView, fmt: str = "md", language: str = "en") -> str:
+    """Render an incident report from its view: the progress report in Markdown, or the
+    full report (``final`` or ``progress``) in Markdown or HTML."""
+    check_request(language, fmt)
+    labels = words(language, "report")
+    zone = ZoneInfo(view.timezone)
     pattern = "%d/%m/%Y %H:%M" if language == "fr" else "%Y-%m-%d %H:%M"
 
     def when(value: datetime | None) -> str:
         return labels["pending"] if value is None else value.astimezone(zone).strftime(pattern)
 
     def response(priority: str) -> str:
-        setting = getattr(plan.priorities, priority).response
-        return (
-            labels["next_business_day"]
-            if setting == "next_business_day"
-            else human_duration(setting, language)
-        )
+        setting = view.responses[priority]
+        return labels["next_business_day"] if setting is None else human_duration(setting, language)
 
-    def describe(action: NextAction) -> str:
+    def describe(action: Action) -> str:
         if action.task is None:
             return labels["action_check"].format(state=labels[f"state_{action.state}"].lower())
         key = "action_continue" if action.task.status == "doing" else "action_start"
         return labels[key].format(id=action.task.id, title=action.task.title)
 
-    rows = _rows(plan, incident, now)
-    actions, waiting = next_actions(plan, incident) if incident.status == "open" else ([], [])
-    roles = {role.id: role for role in plan.roles}
-    involved = list(
-        dict.fromkeys(
-            [incident.commander or ""]
-            + [t.role or "" for t in incident.tasks]
-            + list(plan.communication.audiences)
-        )
-    )
     context: dict[str, Any] = {
         "t": labels,
-        "kind": kind,
+        "kind": view.kind,
         "language": language,
-        "incident": incident,
-        "organisation": plan.organisation.name,
-        "timezone": plan.organisation.timezone,
-        "now": now,
+        "incident": view.incident,
+        "organisation": view.organisation,
+        "timezone": view.timezone,
+        "now": view.now,
         "when": when,
         "response": response,
-        "rows": rows,
-        "objectives": plan.objectives,
-        "strategy": [
-            (p, [row for row in rows if row.priority == p])
-            for p in ("P1", "P2", "P3")
-            if any(row.priority == p for row in rows)
-        ],
-        "roles": [
-            (roles[r].title, members(plan, r), roles[r].responsibilities)
-            for r in involved
-            if r in roles
-        ],
-        "commander": roles[incident.commander].title
-        if incident.commander in roles
-        else incident.commander,
-        "every": human_duration(plan.communication.progress_report_every, language),
-        "audiences": ", ".join(roles[a].title for a in plan.communication.audiences if a in roles)
-        or labels["nobody"],
-        "timeline": [e for e in incident.timeline if since is None or e.at > since],
-        "runs": runs,
-        "followups": _followups(plan, incident, runs, labels),
-        "actions": actions,
-        "waiting": waiting,
+        "rows": view.rows,
+        "objectives": view.objectives,
+        "strategy": view.strategy,
+        "roles": view.roles,
+        "commander": view.commander,
+        "every": human_duration(view.every, language),
+        "audiences": ", ".join(view.audiences) or labels["nobody"],
+        "timeline": view.timeline,
+        "runs": view.runs,
+        "followups": [followup_text(item, labels) for item in view.followups],
+        "actions": view.actions,
+        "waiting": view.waiting,
         "describe": describe,
         "event_text": lambda entry: timeline_text(entry, labels),
-        "duration": (incident.closed_at or now) - incident.opened_at,
+        "duration": view.duration,
     }
-    template = "progress.md.j2" if kind == "progress" and fmt == "md" else f"incident.{fmt}.j2"
-    return _environment(language).get_template(template).render(context)
+    template = "progress.md.j2" if view.kind == "progress" and fmt == "md" else f"incident.{fmt}.j2"
+    return environment(language).get_template(template).render(context)

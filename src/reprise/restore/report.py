@@ -1,7 +1,8 @@
 """Restore and drill reports: every step with its duration and result, in Markdown and JSON.
 
-The JSON is for programs (and the drill table); the Markdown is for the people who will
-read it after the incident, in the plan's language.
+The JSON is for programs (and the drill table); the Markdown, rendered by
+``reprise.reports.restore`` from the view built here, is for the people who will read it
+after the incident, in the plan's language.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from typing import Any
 
 from reprise.errors import RepriseError
 from reprise.plan.units import format_duration, format_size
+from reprise.reports.restore import CheckLine, RestoreView, StepLine, render_restore
 from reprise.security import make_private_dirs, write_private_file
+from reprise.words import LANGUAGES
 
 
 @dataclass
@@ -127,107 +130,42 @@ class Report:
         }
 
 
-_LABELS = {
-    "en": {
-        "restore": "Restore report",
-        "drill": "Restore drill report",
-        "pitr": "Point-in-time recovery report",
-        "service": "Service",
-        "source": "Source",
-        "backup": "Backup",
-        "age": "age at restore",
-        "target": "Target",
-        "started": "Started",
-        "duration": "Duration",
-        "result": "Result",
-        "error": "Error",
-        "steps": "Steps",
-        "step": "Step",
-        "size": "Size",
-        "detail": "Detail",
-        "figures": "Figures",
-        "checks": "Checks",
-        "check": "Check",
-    },
-    "fr": {
-        "restore": "Rapport de restauration",
-        "drill": "Rapport d'exercice de restauration",
-        "pitr": "Rapport de restauration à un instant donné",
-        "service": "Service",
-        "source": "Source",
-        "backup": "Sauvegarde",
-        "age": "âge à la restauration",
-        "target": "Cible",
-        "started": "Début",
-        "duration": "Durée",
-        "result": "Résultat",
-        "error": "Erreur",
-        "steps": "Étapes",
-        "step": "Étape",
-        "size": "Taille",
-        "detail": "Détail",
-        "figures": "Mesures",
-        "checks": "Contrôles",
-        "check": "Contrôle",
-    },
-}
-
-
-def _cell(text: object) -> str:
-    """Table-safe Markdown: no pipes or line breaks from data."""
-    if text is None:
-        return "—"  # not known (e.g. no transaction time in the replayed WAL), never "None"
-    return str(text).replace("|", "\\|").replace("\n", " ")
+def view_of(report: Report) -> RestoreView:
+    """The report's figures as people read them (sizes and the backup's age in words)."""
+    return RestoreView(
+        kind=report.kind,
+        service=report.service,
+        source=report.source,
+        repository=report.repository,
+        backup_id=report.backup_id,
+        backup_time=report.backup_time,
+        age=format_duration(timedelta(seconds=round(report.backup_age.total_seconds()))),
+        target=report.target,
+        started_at=report.started_at,
+        seconds=report.seconds,
+        result=report.result,
+        error=report.error,
+        steps=[
+            StepLine(
+                step.name,
+                step.seconds,
+                format_size(step.bytes) if step.bytes is not None else "",
+                step.result,
+                step.detail,
+            )
+            for step in report.steps
+        ],
+        checks=[
+            CheckLine(check["name"], check["result"], check.get("detail"))
+            for check in report.checks
+        ],
+        figures=list(report.figures.items()),
+    )
 
 
 def render_markdown(report: Report, language: str = "en") -> str:
-    """The report for people."""
-    words = _LABELS.get(language, _LABELS["en"])
-    age = format_duration(timedelta(seconds=round(report.backup_age.total_seconds())))
-    lines = [
-        f"# {words[report.kind]} — {_cell(report.service)}",
-        "",
-        f"- {words['service']}: {_cell(report.service)} ({_cell(report.source)})",
-        f"- {words['backup']}: {report.backup_id} ({report.repository}, "
-        f"{report.backup_time.strftime('%Y-%m-%d %H:%M:%S UTC')}; {words['age']}: {age})",
-        f"- {words['target']}: {_cell(report.target)}",
-        f"- {words['started']}: {report.started_at.strftime('%Y-%m-%d %H:%M:%S UTC')}",
-        f"- {words['duration']}: {report.seconds:.1f} s",
-        f"- {words['result']}: **{report.result}**",
-    ]
-    if report.error:
-        lines.append(f"- {words['error']}: {_cell(report.error)}")
-    lines += [
-        "",
-        f"## {words['steps']}",
-        "",
-        f"| {words['step']} | {words['duration']} | {words['size']} | {words['result']} "
-        f"| {words['detail']} |",
-        "|---|---:|---:|---|---|",
-    ]
-    for step in report.steps:
-        size = format_size(step.bytes) if step.bytes is not None else ""
-        lines.append(
-            f"| {_cell(step.name)} | {step.seconds:.2f} s | {size} | {step.result} | "
-            f"{_cell(step.detail or '')} |"
-        )
-    if report.checks:
-        lines += [
-            "",
-            f"## {words['checks']}",
-            "",
-            f"| {words['check']} | {words['result']} | {words['detail']} |",
-            "|---|---|---|",
-        ]
-        for check in report.checks:
-            lines.append(
-                f"| {_cell(check['name'])} | {check['result']} | "
-                f"{_cell(check.get('detail') or '')} |"
-            )
-    if report.figures:
-        lines += ["", f"## {words['figures']}", ""]
-        lines += [f"- {_cell(key)}: {_cell(value)}" for key, value in report.figures.items()]
-    return "\n".join(lines) + "\n"
+    """The report for people, in ``language`` (English if Reprise does not speak it)."""
+    return render_restore(view_of(report), language if language in LANGUAGES else "en")
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")

@@ -1,0 +1,380 @@
+"""Runbook steps: one executor per kind of step, found by ``kind`` in :data:`STEP_EXECUTORS`.
+
+A new kind of step is three things: its model in ``reprise.plan.steps`` (a member of the
+``Step`` union, with its ``default_title``), one executor here (a function of the
+:class:`StepRun` and the step, returning a :class:`StepOutcome`) and its line in
+:data:`STEP_EXECUTORS`. ``tests/unit/test_registries.py`` fails when a kind of the union has
+no executor."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reprise.alerts.delivery import Sender, apprise_send, send_to_roles
+from reprise.alerts.messages import Notification
+from reprise.errors import InputError, option, render_options
+from reprise.incidents.lifecycle import set_state
+from reprise.incidents.records import Incident, get_incident
+from reprise.incidents.runs import StepRecord
+from reprise.plan.model import Plan, Scenario
+from reprise.plan.steps import (
+    PARAMETER,
+    CommandStep,
+    EvidenceStep,
+    ManualStep,
+    NotifyStep,
+    RestoreStep,
+    Step,
+    WaitCheckStep,
+    parameter_value_problem,
+)
+from reprise.store.database import Store
+
+if TYPE_CHECKING:
+    from reprise.restore.report import Report
+
+Confirm = Callable[[str], bool | None]
+"""Asks a person a yes/no question; None when nobody can answer."""
+
+
+@dataclass
+class StepOutcome:
+    """How one step ended: ``done``, ``failed`` or ``waiting`` (for a person)."""
+
+    status: str
+    message: str
+    output: str | None = None
+
+
+@dataclass
+class RunbookOptions:
+    """How to run: for which incident, with which values, who runs it, how to ask."""
+
+    by: str
+    incident_id: int | None = None
+    parameters: dict[str, str] = field(default_factory=dict)
+    confirm: Confirm = lambda _question: None
+    restart: bool = False
+    poll_seconds: float = 2.0
+    sender: Sender = apprise_send
+    on_step_start: Callable[[int, int, str], None] | None = None
+    on_step_end: Callable[[StepRecord, int], None] | None = None
+    plan_path: Path | None = None
+
+
+def substitute(text: str, values: dict[str, str], *, quote_check: bool = False) -> str:
+    """Replace ``{{ name }}``; in shell commands (``quote_check``) only values that cannot
+    change the command's meaning are allowed (checked for the whole run when it starts,
+    and again here)."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        value = values[name]
+        problem = parameter_value_problem(value, in_command=quote_check)
+        if problem:
+            message, hint = problem
+            raise InputError(f"parameter {name!r}: {message}", hint=hint)
+        return value
+
+    return PARAMETER.sub(replace, text)
+
+
+@dataclass
+class StepRun:
+    """What every executor works with: the plan and state store, the scenario being run,
+    its incident (if any), the parameter values and the run's options."""
+
+    plan: Plan
+    store: Store
+    scenario: Scenario
+    incident: Incident | None
+    values: dict[str, str]
+    options: RunbookOptions
+
+    def text(self, text: str, *, quote_check: bool = False) -> str:
+        """``text`` with the scenario parameters put in (see :func:`substitute`)."""
+        return substitute(text, self.values, quote_check=quote_check)
+
+    def ask(self, question: str) -> StepOutcome | None:
+        """None when the person confirms; otherwise how the step ends (refused, or waiting
+        when nobody can answer)."""
+        answer = self.options.confirm(question)
+        if answer is None:
+            return StepOutcome(
+                "waiting",
+                render_options(
+                    "waiting for a person to confirm: run the runbook again on a terminal, or "
+                    f"with {option('yes')} once done"
+                ),
+            )
+        if not answer:
+            return StepOutcome("failed", f"not confirmed by {self.options.by}")
+        return None
+
+
+StepExecutor = Callable[[StepRun, Any], StepOutcome]
+"""Carries out one kind of step (its second argument is that kind's model)."""
+
+
+def run_manual(run: StepRun, step: ManualStep) -> StepOutcome:
+    """Show the instruction and wait for a person to confirm it is done."""
+    text = run.text(step.text)
+    role = f" [{step.role}]" if step.role else ""
+    refused = run.ask(f"{text}{role}\nDone?")
+    return refused or StepOutcome("done", f"confirmed by {run.options.by}")
+
+
+def run_command(run: StepRun, step: CommandStep) -> StepOutcome:
+    """Run the shell command, its output kept; done when it exits as expected."""
+    from reprise.probes.command import run_shell
+
+    command = run.text(step.command, quote_check=True)
+    timeout = step.timeout.total_seconds()
+    try:
+        outcome = asyncio.run(asyncio.wait_for(run_shell(command, flood_limit=None), timeout))
+    except TimeoutError:
+        return StepOutcome(
+            "failed",
+            f"still running after {timeout:g} s: stopped (the whole process group was killed)",
+        )
+    except OSError as error:
+        return StepOutcome("failed", f"cannot run the command: {error.strerror or error}")
+    last = outcome.output.splitlines()[-1][:200] if outcome.output else ""
+    if outcome.code != step.expect_exit:
+        why = f"killed by signal {-outcome.code}" if outcome.code < 0 else f"exit {outcome.code}"
+        return StepOutcome(
+            "failed",
+            f"{why} (expected {step.expect_exit})" + (f": {last}" if last else ""),
+            outcome.output,
+        )
+    return StepOutcome(
+        "done", f"exit {outcome.code}" + (f": {last}" if last else ""), outcome.output
+    )
+
+
+def run_restore(run: StepRun, step: RestoreStep) -> StepOutcome:
+    """Restore the service (after a person confirms, unless the step says not to ask)."""
+
+    def value(text: str | None) -> str | None:
+        return run.text(text) if text is not None else None
+
+    target, to_dir, only, as_name = (
+        value(step.target),
+        value(step.to_dir),
+        value(step.only),
+        value(step.as_name),
+    )
+    backup = value(step.backup)
+    where = (target and _public(target)) or to_dir or "the plan's target"
+    what = f"point in time {value(step.at) or 'latest'}" if step.pitr else backup
+    if step.confirm:
+        refused = run.ask(f"Restore {step.service} ({what}) into {where}?")
+        if refused:
+            return refused
+    report, path = _restore(run, step, backup, target, to_dir, only, as_name, value(step.at))
+    figures = ", ".join(
+        f"{k} {v}"
+        for k, v in report.figures.items()
+        if k in ("target", "reached_time", "restored_as", "databases")
+    )
+    return StepOutcome(
+        "done",
+        f"{report.kind} of {report.service} into "
+        f"{report.target or where} in {report.seconds:.1f} s"
+        + (f" ({figures})" if figures else "")
+        + f"; report {path}",
+    )
+
+
+def _restore(
+    run: StepRun,
+    step: RestoreStep,
+    backup: str | None,
+    target: str | None,
+    to_dir: str | None,
+    only: str | None,
+    as_name: str | None,
+    at: str | None,
+) -> tuple[Report, Path]:
+    """The restore, point-in-time recovery or partial recovery the step asks for, through
+    the one restore dispatcher (``reprise.restore.dispatch``)."""
+    from reprise.restore.dispatch import RestoreOrder, restore
+    from reprise.restore.pitr import parse_target_time
+
+    moment = (
+        parse_target_time(at, run.plan.organisation.timezone, label=f"step {step.kind} `at`")
+        if step.pitr and at
+        else None
+    )
+    if step.pitr and not to_dir and not (only and target):
+        raise InputError(
+            "a point-in-time restore step needs to_dir, or only and target",
+            hint="fix the step in the plan",
+        )
+    result = restore(
+        run.plan,
+        run.store,
+        RestoreOrder(
+            service=step.service,
+            backup_id=None if backup in (None, "latest") else backup,
+            pitr=step.pitr,
+            at=moment,
+            only=only if step.pitr else None,
+            database=None if step.pitr else only,
+            as_name=as_name,
+            target=target,
+            to_dir=Path(to_dir).absolute() if to_dir else None,
+            clean=False if step.pitr else step.clean,
+            start=step.start if step.pitr else False,
+            port=step.port if step.pitr else None,
+        ),
+        plan_path=run.options.plan_path,
+    )
+    return result.report, result.path
+
+
+def _public(dsn: str) -> str:
+    from reprise.restore.logical import public_address
+
+    return public_address(dsn)
+
+
+def run_wait_check(run: StepRun, step: WaitCheckStep) -> StepOutcome:
+    """Run the service's checks until they all pass (the service is then up in the
+    incident) or the step's timeout."""
+    from reprise.orchestrators.status import check_services
+
+    deadline = time.monotonic() + step.timeout.total_seconds()
+    rounds = 0
+    while True:
+        rounds += 1
+        status = check_services(run.plan, run.store, [step.service])[0]
+        if not status.checks:
+            return StepOutcome("failed", f"{step.service} has no checks to wait for")
+        if status.state == "up":
+            _mark_up(run, step.service)
+            return StepOutcome(
+                "done", f"{step.service} up after {rounds} round(s) of checks: {status.message}"
+            )
+        if time.monotonic() + run.options.poll_seconds > deadline:
+            return StepOutcome(
+                "failed",
+                f"{step.service} still {status.state} after "
+                f"{step.timeout.total_seconds():g} s: "
+                f"{status.message}",
+            )
+        time.sleep(run.options.poll_seconds)
+
+
+def _mark_up(run: StepRun, service: str) -> None:
+    if run.incident is None:
+        return
+    incident = get_incident(run.store, run.incident.id)
+    entry = incident.affected(service)
+    if entry is not None and entry.state != "up":
+        set_state(
+            run.store,
+            incident.id,
+            service,
+            "up",
+            source=f"checks pass (runbook {run.scenario.id})",
+            at=datetime.now(UTC),
+            author=run.options.by,
+        )
+
+
+def run_notify(run: StepRun, step: NotifyStep) -> StepOutcome:
+    """Send the message to the contacts of the step's roles; done when one got it."""
+    text = run.text(step.text)
+    subject = f"[{run.plan.organisation.name}] {run.scenario.title}: {text}"[:200]
+    body = text
+    if run.incident is not None:
+        body += f"\n\nIncident {run.incident.id}: {run.incident.title}"
+    records = asyncio.run(
+        send_to_roles(
+            run.plan,
+            run.store,
+            Notification("runbook", tuple(step.roles), subject, body),
+            run.options.sender,
+        )
+    )
+    if not records:
+        return StepOutcome(
+            "failed", "nobody to notify: the roles " + ", ".join(step.roles) + " have no contact"
+        )
+    sent = [r for r in records if r.ok]
+    failed = [f"{r.role} ({r.contact}): {r.error}" for r in records if not r.ok]
+    if not sent:
+        return StepOutcome("failed", "no notification delivered: " + "; ".join(failed))
+    message = f"sent to {len(sent)} contact(s) of {', '.join(step.roles)}"
+    return StepOutcome("done", message + (f"; failed: {'; '.join(failed)}" if failed else ""))
+
+
+def run_evidence(run: StepRun, step: EvidenceStep) -> StepOutcome:
+    """Copy the step's files into a signed evidence bundle under the state directory."""
+    from reprise.incidents.evidence import collect_evidence
+    from reprise.store import state_dir
+
+    at = datetime.now(UTC)
+    name = f"incident-{run.incident.id}" if run.incident else f"run-{run.scenario.id}"
+    folder = state_dir(run.plan) / "evidence" / f"{name}-{at:%Y%m%dT%H%M%SZ}"
+    paths = [run.text(path) for path in step.paths]
+    bundle = collect_evidence(
+        run.plan,
+        paths,
+        folder,
+        at=at,
+        labels={
+            "incident": run.incident.id if run.incident else None,
+            "scenario": run.scenario.id,
+        },
+        plan_path=run.options.plan_path,
+        include_secrets=step.include_secrets,
+    )
+    message = f"{len(bundle.files)} file(s) preserved in {folder} (SHA-256 each, signed manifest)"
+    if bundle.missing:
+        message += "; not found: " + ", ".join(bundle.missing)
+    if bundle.secrets_included:
+        message += (
+            f"; including {len(bundle.secrets_included)} secret file(s) of the "
+            "plan (include_secrets: true): keep the bundle as safe as the keys"
+        )
+    secrets = bundle.secrets_skipped
+    if secrets:
+        message += (
+            f"; {len(secrets)} secret file(s) of the plan left out ("
+            + ", ".join(secrets)
+            + "): add include_secrets: true to the step to "
+            "collect them"
+        )
+    others = [
+        f"{entry['path']} ({entry['reason']})"
+        for entry in bundle.skipped
+        if not entry.get("secret")
+    ]
+    if others:
+        message += "; skipped: " + ", ".join(others)
+    return StepOutcome("done", message)
+
+
+STEP_EXECUTORS: dict[str, StepExecutor] = {
+    "manual": run_manual,
+    "command": run_command,
+    "restore": run_restore,
+    "wait_check": run_wait_check,
+    "notify": run_notify,
+    "evidence": run_evidence,
+}
+"""Kind of step → its executor: the one place a new kind is wired in."""
+
+
+def execute_step(run: StepRun, step: Step) -> StepOutcome:
+    """Carry out one step with the executor of its kind."""
+    return STEP_EXECUTORS[step.kind](run, step)
