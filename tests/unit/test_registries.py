@@ -25,3 +25,53 @@ def test_every_registered_probe_is_an_async_function_of_the_check_and_its_run() 
         assert inspect.iscoroutinefunction(probe), kind
         parameters = list(inspect.signature(probe).parameters.values())
         assert len([p for p in parameters if p.default is inspect.Parameter.empty]) == 2, kind
+
+
+def test_every_repository_kind_of_the_plan_has_a_backend_and_nothing_else_does() -> None:
+    from reprise.plan.model import Repository
+    from reprise.repository.backends import BACKENDS
+
+    assert _union_kinds(Repository) == set(BACKENDS)
+
+
+def test_every_step_kind_of_the_plan_has_an_executor_and_nothing_else_does() -> None:
+    from reprise.orchestrators.steps import STEP_EXECUTORS
+    from reprise.plan.steps import STEP_KINDS, Step
+
+    assert _union_kinds(Step) == set(STEP_KINDS) == set(STEP_EXECUTORS)
+    for kind, executor in STEP_EXECUTORS.items():
+        assert len(inspect.signature(executor).parameters) == 2, kind
+
+
+def test_every_backup_source_kind_has_a_maker_and_a_restorer_and_nothing_else_does() -> None:
+    from reprise.backup.sources.registry import MAKERS
+    from reprise.plan.sources import SOURCE_KINDS, BackupSource
+    from reprise.restore.registry import RESTORERS
+
+    kinds = {
+        typing.get_args(member.model_fields["kind"].annotation)[0]
+        for member in typing.get_args(typing.get_args(BackupSource)[0])
+    }
+    assert kinds == set(SOURCE_KINDS) == set(MAKERS) == set(RESTORERS)
+
+
+def test_every_registered_backup_maker_takes_the_source_its_name_and_a_work_folder() -> None:
+    from reprise.backup.sources.registry import MAKERS, maker_for
+
+    for kind in MAKERS:
+        maker = maker_for(kind)
+        assert callable(maker), kind
+        assert list(inspect.signature(maker).parameters) == [
+            "config",
+            "source_name",
+            "work_dir",
+        ], kind
+
+
+def test_restorers_say_what_each_kind_is_good_for() -> None:
+    from reprise.restore.registry import RESTORERS, kinds_where
+
+    assert kinds_where(lambda restorer: restorer.default), "a plain restore needs a default kind"
+    assert kinds_where(lambda restorer: restorer.point_in_time), "PITR needs a physical kind"
+    for kind, restorer in RESTORERS.items():
+        assert callable(restorer.validate) and callable(restorer.select), kind

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from reprise.errors import FileExistsRefusal, InputError
-from reprise.repository.keys import generate_age_identity, generate_signing_key
+from reprise.errors import FileExistsRefusal, InputError, option
 from reprise.security import write_private_file
 
 EXAMPLES = ("minimal", "akig-app", "pcra-infra")
@@ -69,13 +68,16 @@ def write_scaffold(directory: Path, example: str = "minimal", *, force: bool = F
     if existing and not force:
         raise FileExistsRefusal(
             "refusing to overwrite " + ", ".join(str(path) for path in existing),
-            hint="choose an empty directory, or pass --force to replace them (a replaced "
-            "identity can no longer decrypt backups made with the old one)",
+            hint=f"choose an empty directory, or pass {option('force')} to replace them (a "
+            "replaced identity can no longer decrypt backups made with the old one)",
         )
     if directory.exists() and not directory.is_dir():
         raise InputError(
             f"{directory} exists and is not a directory", hint="choose a directory path"
         )
+    # Imported here: `reprise --help` reads EXAMPLES and must not load the repository layer.
+    from reprise.repository.keys import generate_age_identity, generate_signing_key
+
     age = generate_age_identity()
     signing = generate_signing_key()
     contents = {
