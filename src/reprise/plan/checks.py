@@ -13,7 +13,18 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from reprise.plan.common import AbsolutePath, Dsn, Host, Identifier, PlanModel, Port, Regex, Text
+from reprise.plan.common import (
+    AbsolutePath,
+    Dsn,
+    Host,
+    Identifier,
+    PlanModel,
+    Port,
+    Regex,
+    Text,
+    address,
+    describe_dsn,
+)
 from reprise.plan.units import Duration, Percent, Size
 
 TlsMode = Literal["starttls", "implicit", "none"]
@@ -49,6 +60,10 @@ class CheckBase(PlanModel):
             )
         return self
 
+    def target(self) -> str:
+        """What the check looks at, shown when it has no ``name`` (``tcp 10.0.0.1:22``)."""
+        return str(getattr(self, "kind", "check"))
+
 
 class TcpCheck(CheckBase):
     """A TCP connection succeeds (SSH, RDP, WinRM, a VPN in TCP mode…)."""
@@ -60,6 +75,10 @@ class TcpCheck(CheckBase):
         None, description="Regex the first line sent by the server must match (`^SSH-2.0`)."
     )
     degraded_latency: Duration | None = Field(None, description="Slower than this: degraded.")
+
+    def target(self) -> str:
+        """What the check looks at, for display."""
+        return f"{self.kind} {address(self.host, self.port)}"
 
 
 class HttpCheck(CheckBase):
@@ -86,6 +105,10 @@ class HttpCheck(CheckBase):
     )
     degraded_latency: Duration | None = None
 
+    def target(self) -> str:
+        """What the check looks at, for display."""
+        return f"{self.method} {self.url}" if self.method != "GET" else str(self.url)
+
 
 class IcmpCheck(CheckBase):
     """Ping (unprivileged ICMP echo)."""
@@ -97,6 +120,10 @@ class IcmpCheck(CheckBase):
         None, description="More loss than this: degraded (all lost: down)."
     )
     degraded_latency: Duration | None = None
+
+    def target(self) -> str:
+        """What the check looks at, for display."""
+        return f"ping {self.host}"
 
 
 class DnsCheck(CheckBase):
@@ -110,6 +137,10 @@ class DnsCheck(CheckBase):
     expect: list[str] = Field(
         default_factory=list, description="Values that must all be in the answer."
     )
+
+    def target(self) -> str:
+        """What the check looks at, for display."""
+        return f"dns {self.lookup} {self.record_type}"
 
 
 class SmtpCheck(CheckBase):
@@ -127,6 +158,10 @@ class SmtpCheck(CheckBase):
     cert_expiry_days: int = Field(14, ge=0, le=3650)
     expect_banner: Regex | None = None
 
+    def target(self) -> str:
+        """What the check looks at, for display."""
+        return f"{self.kind} {address(self.host, self.port)}"
+
 
 class ImapCheck(CheckBase):
     """An IMAP server greets and lists its capabilities, over STARTTLS or IMAPS."""
@@ -137,6 +172,11 @@ class ImapCheck(CheckBase):
     tls: TlsMode = "implicit"
     verify_tls: bool = True
     cert_expiry_days: int = Field(14, ge=0, le=3650)
+
+    def target(self) -> str:
+        """What the check looks at, for display."""
+        port = self.port or (993 if self.tls == "implicit" else 143)
+        return f"imap {address(self.host, port)}"
 
 
 class PostgresCheck(CheckBase):
@@ -149,6 +189,10 @@ class PostgresCheck(CheckBase):
         None, description="Expected text of the first column of the first row."
     )
     degraded_latency: Duration | None = None
+
+    def target(self) -> str:
+        """What the check looks at, for display."""
+        return f"postgres {describe_dsn(self.dsn)}"
 
 
 class DiskCheck(CheckBase):
@@ -179,6 +223,10 @@ class DiskCheck(CheckBase):
             )
         return self
 
+    def target(self) -> str:
+        """What the check looks at, for display."""
+        return f"disk {self.path}"
+
 
 class CommandCheck(CheckBase):
     """A command exits with the expected code (and prints what is expected)."""
@@ -193,6 +241,10 @@ class CommandCheck(CheckBase):
         default_factory=list, description="Exit codes meaning degraded (Nagios: [1])."
     )
 
+    def target(self) -> str:
+        """What the check looks at, for display."""
+        return f"command {self.command[:40]}"
+
 
 class BackupAgeCheck(CheckBase):
     """The newest verified backup of a service is younger than its RPO."""
@@ -200,6 +252,10 @@ class BackupAgeCheck(CheckBase):
     kind: Literal["backup_age"]
     service: Identifier | None = Field(None, description="Default: the service holding the check.")
     max_age: Duration | None = Field(None, description="Default: the service's RPO.")
+
+    def target(self) -> str:
+        """What the check looks at, for display."""
+        return f"backup age {self.service}" if self.service else "backup age"
 
 
 class TlsCheck(CheckBase):
@@ -212,6 +268,10 @@ class TlsCheck(CheckBase):
     warn_days: int = Field(21, ge=0, le=3650, description="Degraded when expiring within.")
     critical_days: int = Field(7, ge=0, le=3650, description="Down when expiring within.")
     verify_tls: bool = True
+
+    def target(self) -> str:
+        """What the check looks at, for display."""
+        return f"{self.kind} {address(self.host, self.port)}"
 
 
 Check = Annotated[

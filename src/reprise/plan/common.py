@@ -181,3 +181,23 @@ Dsn = Annotated[str, BeforeValidator(_dsn), Field(examples=["postgresql://backup
 def one_or_many(value: Any) -> Any:
     """Let a single string stand for a one-element list (``roles: lead``)."""
     return [value] if isinstance(value, str) else value
+
+
+def address(host: str, port: int) -> str:
+    """``host:port``, with brackets around an IPv6 address."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def describe_dsn(dsn: str) -> str:
+    """host:port/database of a DSN, without user or password."""
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        parts = conninfo_to_dict(dsn)
+    except ProgrammingError:
+        return "postgres"
+    host = parts.get("host") or "local socket"
+    port = parts.get("port") or "5432"
+    database = parts.get("dbname") or parts.get("user") or ""
+    return f"{host}:{port}/{database}"

@@ -8,7 +8,7 @@ seven hours, which nobody meant.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -51,6 +51,9 @@ class Retention(PlanModel):
 
 class SourceBase(PlanModel):
     """What every backup source has."""
+
+    takes_wal: ClassVar[bool] = False
+    """Its backups are bases that `reprise wal push` archives WAL for (physical sources)."""
 
     name: Identifier | None = Field(
         None,
@@ -116,6 +119,8 @@ class PostgresSource(SourceBase):
 
 class PostgresPhysicalSource(SourceBase):
     """Physical backup: pg_basebackup (tar), the base for point-in-time recovery."""
+
+    takes_wal: ClassVar[bool] = True
 
     kind: Literal["postgres_physical"]
     dsn: Dsn

@@ -11,6 +11,7 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable
 
+from reprise.plan.common import address
 from reprise.probes.result import ProbeResult, down
 from reprise.probes.tlsinfo import describe_ssl_error
 
@@ -36,11 +37,6 @@ def describe(error: BaseException, target: str) -> str:
     if isinstance(error, OSError) and error.strerror:
         return f"{target}: {error.strerror}"
     return f"{target}: {error or type(error).__name__}"
-
-
-def address(host: str, port: int) -> str:
-    """``host:port``, with brackets around an IPv6 address."""
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 async def close_quietly(writer: asyncio.StreamWriter) -> None:

@@ -7,6 +7,7 @@ import time
 from typing import TYPE_CHECKING
 
 from reprise.plan.checks import PostgresCheck
+from reprise.plan.common import describe_dsn
 from reprise.probes.result import ProbeResult, down, slow, up
 
 if TYPE_CHECKING:
@@ -48,18 +49,3 @@ async def probe_postgres(check: PostgresCheck, _run: ProbeRun) -> ProbeResult:
         up(f"{where}: {check.query!r} → {shown} in {latency * 1000:.0f} ms", latency),
         check.degraded_latency,
     )
-
-
-def describe_dsn(dsn: str) -> str:
-    """host:port/database of a DSN, without user or password."""
-    from psycopg import ProgrammingError
-    from psycopg.conninfo import conninfo_to_dict
-
-    try:
-        parts = conninfo_to_dict(dsn)
-    except ProgrammingError:
-        return "postgres"
-    host = parts.get("host") or "local socket"
-    port = parts.get("port") or "5432"
-    database = parts.get("dbname") or parts.get("user") or ""
-    return f"{host}:{port}/{database}"

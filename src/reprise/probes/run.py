@@ -10,22 +10,11 @@ import logging
 import time
 
 from reprise.plan.checks import (
-    BackupAgeCheck,
     Check,
     CommandCheck,
-    DiskCheck,
-    DnsCheck,
-    HttpCheck,
-    IcmpCheck,
-    ImapCheck,
-    PostgresCheck,
-    SmtpCheck,
-    TcpCheck,
-    TlsCheck,
 )
 from reprise.plan.model import Service
 from reprise.probes.context import ProbeContext, ProbeRun
-from reprise.probes.net import address
 from reprise.probes.registry import probe_for
 from reprise.probes.result import ProbeResult, down
 
@@ -36,31 +25,7 @@ logger = logging.getLogger(__name__)
 
 def describe_check(check: Check) -> str:
     """A check's display name: its ``name``, else its kind and target."""
-    if check.name:
-        return check.name
-    match check:
-        case TcpCheck() | TlsCheck() | SmtpCheck():
-            return f"{check.kind} {address(check.host, check.port)}"
-        case ImapCheck():
-            port = check.port or (993 if check.tls == "implicit" else 143)
-            return f"imap {address(check.host, port)}"
-        case HttpCheck():
-            return f"{check.method} {check.url}" if check.method != "GET" else check.url
-        case IcmpCheck():
-            return f"ping {check.host}"
-        case DnsCheck():
-            return f"dns {check.lookup} {check.record_type}"
-        case PostgresCheck():
-            from reprise.probes.postgres import describe_dsn
-
-            return f"postgres {describe_dsn(check.dsn)}"
-        case DiskCheck():
-            return f"disk {check.path}"
-        case CommandCheck():
-            return f"command {check.command[:40]}"
-        case BackupAgeCheck():
-            return f"backup age {check.service}" if check.service else "backup age"
-    return check.kind
+    return check.name or check.target()
 
 
 def check_line(name: str, message: str) -> str:

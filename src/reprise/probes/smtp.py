@@ -9,7 +9,8 @@ import time
 from typing import TYPE_CHECKING
 
 from reprise.plan.checks import SmtpCheck
-from reprise.probes.net import ProtocolError, address, converse
+from reprise.plan.common import address
+from reprise.probes.net import ProtocolError, converse
 from reprise.probes.result import ProbeResult, down, up
 from reprise.probes.tlsinfo import certificate_expiry, client_context, expiry_verdict
 

@@ -8,7 +8,8 @@ import time
 from typing import TYPE_CHECKING
 
 from reprise.plan.checks import TlsCheck
-from reprise.probes.net import address, close_quietly, describe
+from reprise.plan.common import address
+from reprise.probes.net import close_quietly, describe
 from reprise.probes.result import ProbeResult, down, up
 from reprise.probes.tlsinfo import (
     certificate_expiry,

@@ -9,6 +9,7 @@ Factories import their module on first use, so a plan without S3 never loads bot
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -31,16 +32,32 @@ def _s3(settings: S3Repository) -> Backend:
 BackendFactory = Callable[[Any], "Backend"]
 """Builds a backend from the plan's settings of one repository (the model of its kind)."""
 
-BACKENDS: dict[str, BackendFactory] = {
-    "local": _local,
-    "s3": _s3,
+
+@dataclass(frozen=True)
+class BackendKind:
+    """One kind of storage: how to open it, and what it costs to use."""
+
+    open: BackendFactory
+    cheap_listing: bool
+    """Listing every object costs next to nothing (a local folder): commands may do it just
+    to give a hint, such as backups on disk that the catalog does not know."""
+
+
+BACKENDS: dict[str, BackendKind] = {
+    "local": BackendKind(_local, cheap_listing=True),
+    "s3": BackendKind(_s3, cheap_listing=False),
 }
-"""Repository kind → the factory of its backend."""
+"""Repository kind → its backend."""
 
 
 def backend_for(settings: Repository) -> Backend:
     """The backend of one repository of the plan, built from its settings."""
-    return BACKENDS[settings.kind](settings)
+    return BACKENDS[settings.kind].open(settings)
 
 
-__all__ = ["BACKENDS", "BackendFactory", "backend_for"]
+def cheap_listing(settings: Repository) -> bool:
+    """Whether listing this repository costs next to nothing (see ``BackendKind``)."""
+    return BACKENDS[settings.kind].cheap_listing
+
+
+__all__ = ["BACKENDS", "BackendFactory", "BackendKind", "backend_for", "cheap_listing"]

@@ -52,10 +52,11 @@ def uncatalogued_local(plan: Plan, store: Store) -> list[Uncatalogued]:
     nothing; object storage is left to `backup verify --all`, which lists it anyway).
     A repository that cannot be listed is skipped: this is a hint, not a check."""
     from reprise.repository import open_repository
+    from reprise.repository.backends import cheap_listing
 
     found = []
     for name, settings in sorted(plan.repositories.items()):
-        if settings.kind != "local":
+        if not cheap_listing(settings):
             continue
         try:
             result = uncatalogued(store, open_repository(plan, name))

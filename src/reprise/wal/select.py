@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 def wal_job(plan: Plan, source: str | None, service: str | None = None) -> BackupJob:
     """The postgres_physical source named ``source``, else the only one (of ``service``)."""
-    jobs = [job for job in backup_jobs(plan, service) if job.source.kind == "postgres_physical"]
+    jobs = [job for job in backup_jobs(plan, service) if job.source.takes_wal]
     if source is not None:
         chosen = [job for job in jobs if job.name == source]
         if not chosen:
