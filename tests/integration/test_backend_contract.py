@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,7 +29,8 @@ from reprise.repository.backend import (
     get_bytes,
     put_bytes,
 )
-from reprise.repository.backends import backend_for
+from reprise.repository.backends import BACKENDS, backend_for
+from reprise.repository.local import LocalBackend
 from tests.support.backups import S3_ENV, S3Server
 
 MIB = 1024 * 1024
@@ -89,7 +90,7 @@ def s3_process() -> Iterator[S3Server]:
         server.close()
 
 
-def _local(tmp_path: Path) -> Contract:
+def _local(request: pytest.FixtureRequest, tmp_path: Path) -> Contract:
     root = tmp_path / "repository"
     neighbour = tmp_path / "repository-neighbour" / "a" / "1"
     neighbour.parent.mkdir(parents=True)
@@ -108,7 +109,9 @@ def _local(tmp_path: Path) -> Contract:
     return Contract("local", backend, raw, {str(neighbour)})
 
 
-def _s3(server: S3Server, monkeypatch: pytest.MonkeyPatch) -> Contract:
+def _s3(request: pytest.FixtureRequest, tmp_path: Path) -> Contract:
+    server: S3Server = request.getfixturevalue("s3_process")
+    monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
     for name, value in S3_ENV.items():
         monkeypatch.setenv(name, value)
     client = server.client()
@@ -138,13 +141,23 @@ def _s3(server: S3Server, monkeypatch: pytest.MonkeyPatch) -> Contract:
     return Contract("s3", backend_for(settings), raw, neighbours)
 
 
-@pytest.fixture(params=["local", "s3"])
+BUILDERS: dict[str, Callable[[pytest.FixtureRequest, Path], Contract]] = {
+    "local": _local,
+    "s3": _s3,
+}
+"""Backend kind → how to build a fresh repository of it for one test. A new backend adds one
+line here; ``test_every_backend_is_under_contract`` fails until it does."""
+
+
+@pytest.fixture(params=sorted(BUILDERS))
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Contract:
     """A fresh, empty repository on each backend, with a neighbour outside it."""
-    if request.param == "local":
-        return _local(tmp_path)
-    server: S3Server = request.getfixturevalue("s3_process")
-    return _s3(server, request.getfixturevalue("monkeypatch"))
+    return BUILDERS[request.param](request, tmp_path)
+
+
+def test_every_backend_is_under_contract() -> None:
+    """Every kind of the backend registry runs this suite (none is skipped by omission)."""
+    assert set(BUILDERS) == set(BACKENDS)
 
 
 def _read(backend: Backend, key: str) -> bytes:
@@ -205,7 +218,7 @@ def test_a_prefix_of_other_keys_is_no_object(store: Contract) -> None:
 def test_reading_a_prefix_of_other_keys_is_not_found(
     store: Contract, request: pytest.FixtureRequest
 ) -> None:
-    if store.kind == "local":
+    if isinstance(store.backend, LocalBackend):
         request.applymarker(
             pytest.mark.xfail(
                 strict=True,

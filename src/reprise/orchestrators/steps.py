@@ -4,7 +4,8 @@ A new kind of step is three things: its model in ``reprise.plan.steps`` (a membe
 ``Step`` union, with its ``default_title``), one executor here (a function of the
 :class:`StepRun` and the step, returning a :class:`StepOutcome`) and its line in
 :data:`STEP_EXECUTORS`. ``tests/unit/test_registries.py`` fails when a kind of the union has
-no executor."""
+no executor; ``tests/unit/test_words.py`` when it has no ``step.<kind>`` words. Then
+regenerate ``docs/plan-reference.md`` (``python -m reprise.plan.reference``)."""
 
 from __future__ import annotations
 

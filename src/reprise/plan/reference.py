@@ -40,6 +40,11 @@ _VALIDATOR_NAMES: dict[Callable[..., Any], str] = {
     sources._databases: "all or list of names",
 }
 
+
+def _kind(member: type[BaseModel]) -> str:
+    return str(get_args(member.model_fields["kind"].annotation)[0])
+
+
 _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("Plan (top level)", model.Plan),
     ("organisation", model.Organisation),
@@ -50,8 +55,10 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("roles[]", model.Role),
     ("roles[].members[]", model.Member),
     ("communication", model.Communication),
-    ("repositories.NAME (kind: local)", model.LocalRepository),
-    ("repositories.NAME (kind: s3)", model.S3Repository),
+    *(
+        (f"repositories.NAME (kind: {_kind(member)})", member)
+        for member in get_args(get_args(model.Repository)[0])
+    ),
     ("repositories.NAME.object_lock", model.ObjectLock),
     ("keys", model.Keys),
     ("state", model.StateSettings),
@@ -71,8 +78,7 @@ def _kind_sections() -> Iterator[tuple[str, type[BaseModel]]]:
         ("services[].procedure[] and scenarios[].steps[]", steps.Step),
     ):
         for member in get_args(get_args(union)[0]):
-            kind = get_args(member.model_fields["kind"].annotation)[0]
-            yield f"{title} (kind: {kind})", member
+            yield f"{title} (kind: {_kind(member)})", member
 
 
 def _section_titles() -> dict[type[BaseModel], str]:

@@ -1,6 +1,8 @@
 """Which probe runs each check kind: a new kind is its model in ``plan/checks.py``, a
 module here with ``async def probe_<kind>(check, run)``, and one line below
-(``tests/unit/test_registries.py`` fails when a kind of the plan has none)."""
+(``tests/unit/test_registries.py`` fails when a kind of the plan has none). The model's
+``target()`` says what status tables show for it; then regenerate
+``docs/plan-reference.md`` (``python -m reprise.plan.reference``)."""
 
 from __future__ import annotations
 

@@ -4,6 +4,9 @@ One entry per member of the plan's repository union (``reprise.plan.model.Reposi
 keyed by its ``kind``: a new kind of storage is one backend module (implementing
 :class:`~reprise.repository.backend.Backend`), one plan model, and one line here.
 Factories import their module on first use, so a plan without S3 never loads boto3.
+A new kind also gets one line in ``BUILDERS`` of ``tests/integration/test_backend_contract.py``
+(the suite every backend must pass; it fails until the line is there), and
+``docs/plan-reference.md`` is regenerated (``python -m reprise.plan.reference``).
 """
 
 from __future__ import annotations

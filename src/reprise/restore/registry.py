@@ -1,6 +1,7 @@
 """How each backup source kind comes back: a new kind is its model in ``plan/sources.py``,
 its backup maker in ``backup/sources/registry.py`` and one line below
-(``tests/unit/test_registries.py`` fails when a kind of the plan has none).
+(``tests/unit/test_registries.py`` fails when a kind of the plan has none). Then
+regenerate ``docs/plan-reference.md`` (``python -m reprise.plan.reference``).
 
 A ``Restorer`` says where a plain restore of the kind may go (``validate``), which parts of
 a backup a request needs (``select``), and what else the kind is good for: picked by a

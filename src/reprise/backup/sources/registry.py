@@ -1,7 +1,8 @@
 """Which backup maker runs each source kind: a new kind is its model in
 ``plan/sources.py``, a module here with ``open_run(config, source_name, work_dir)``
 returning a ``SourceRun``, one line below, and its restorer in ``restore/registry.py``
-(``tests/unit/test_registries.py`` fails when a kind of the plan has none)."""
+(``tests/unit/test_registries.py`` fails when a kind of the plan has none). Then
+regenerate ``docs/plan-reference.md`` (``python -m reprise.plan.reference``)."""
 
 from __future__ import annotations
 
