@@ -36,6 +36,8 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Iterator[object]:
         capsys.readouterr()
         code = main([str(arg) for arg in args])
         captured = capsys.readouterr()
+        # The core names request settings as {option:name}; the CLI must spell every one.
+        assert "{option:" not in captured.out + captured.err, captured.out + captured.err
         return CliResult(code, captured.out, captured.err)
 
     yield run
@@ -48,7 +50,7 @@ def run_reprise(
     timeout: float = 60,
 ) -> subprocess.CompletedProcess[str]:
     """Run the real ``reprise`` program in a child process."""
-    return subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-m", "reprise", *map(str, args)],
         capture_output=True,
         text=True,
@@ -57,6 +59,9 @@ def run_reprise(
         env={**os.environ, **(env or {})},
         cwd=cwd,
     )
+    # The core names request settings as {option:name}; the CLI must spell every one.
+    assert "{option:" not in result.stdout + result.stderr, result.stdout + result.stderr
+    return result
 
 
 @pytest.fixture(autouse=True)

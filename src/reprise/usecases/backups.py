@@ -62,7 +62,8 @@ class JobOutcome:
         if self.result is not None:
             return summary(self.result)
         assert self.error is not None
-        return {"source": self.source, "service": self.service, "error": self.error.message}
+        message, _hint = self.error.render()
+        return {"source": self.source, "service": self.service, "error": message}
 
 
 @dataclass(frozen=True)

@@ -168,7 +168,7 @@ def _survey(
                 for folder in uncatalogued(store, opened).folders
             ]
         except RepriseError as error:
-            report.unreachable.append(f"{name}: {error.message}")
+            report.unreachable.append(f"{name}: {error.render()[0]}")
     report.problems = [
         entry
         for entry in list_problems(store, repository=request.repository)
