@@ -151,7 +151,7 @@ def test_the_monitor_alerts_by_mail_and_webhook_when_postgres_stops(tmp_path: Pa
             received = mailbox.messages[0][0]
             subject, body = subject_of(message), body_of(message)
             assert subject == "[P1] EN PANNE — Base AKIG (akig-db)"
-            assert "Ce qui a échoué" in body and "connection" in body
+            assert "Ce qui a échoué" in body and "connexion impossible" in body
             assert (
                 "Première étape de la procédure: Vérifier le serveur et ses disques"
                 in body.splitlines()

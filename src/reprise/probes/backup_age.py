@@ -13,6 +13,7 @@ from reprise.plan.checks import BackupAgeCheck
 from reprise.plan.units import format_duration
 from reprise.probes.result import ProbeResult, degraded, down, up
 from reprise.store.database import Store
+from reprise.words import say
 
 if TYPE_CHECKING:
     from reprise.probes.context import ProbeRun
@@ -26,11 +27,14 @@ async def probe_backup_age(
     plan, store = run.context.plan, run.context.store
     limit = check.max_age or plan.rpo(plan.service(target))
     if store is None:
-        return down("no state database: the backup catalog cannot be read")
-    return await asyncio.to_thread(_judge, store, target, limit, now or datetime.now(UTC))
+        return down(say(run.language, "probe.no_store"))
+    moment = now or datetime.now(UTC)
+    return await asyncio.to_thread(_judge, run.language, store, target, limit, moment)
 
 
-def _judge(store: Store, service: str, limit: timedelta, now: datetime) -> ProbeResult:
+def _judge(
+    language: str, store: Store, service: str, limit: timedelta, now: datetime
+) -> ProbeResult:
     from reprise.repository.catalog import list_backups
 
     entries = list_backups(store, service=service)
@@ -41,20 +45,23 @@ def _judge(store: Store, service: str, limit: timedelta, now: datetime) -> Probe
     objective = format_duration(limit)
     if newest is not None and now - newest <= limit:
         return up(
-            f"newest verified backup of {service} is {_age(now - newest)} old (RPO {objective})",
+            say(
+                language,
+                "probe.backup_fresh",
+                service=service,
+                age=_age(now - newest),
+                objective=objective,
+            ),
             age_seconds=round((now - newest).total_seconds()),
         )
     what = (
-        f"newest verified backup of {service} is {_age(now - newest)} old"
+        say(language, "probe.backup_age", service=service, age=_age(now - newest))
         if newest
-        else f"no verified backup of {service}"
+        else say(language, "probe.backup_none", service=service)
     )
     if newer is not None and (newest is None or newer > newest) and now - newer <= limit:
-        return degraded(
-            f"{what}; a backup from {_age(now - newer)} ago is not verified yet "
-            f"(run `reprise backup verify`)"
-        )
-    return down(f"{what}, RPO is {objective}")
+        return degraded(say(language, "probe.backup_unverified", what=what, age=_age(now - newer)))
+    return down(say(language, "probe.backup_stale", what=what, objective=objective))
 
 
 def _age(delta: timedelta) -> str:

@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from reprise.plan.checks import CommandCheck
+from reprise.probes.reasons import os_reason
 from reprise.probes.result import ProbeResult, degraded, down, up
 from reprise.security import operator_umask
+from reprise.words import say
 
 if TYPE_CHECKING:
     from reprise.probes.context import ProbeRun
@@ -63,33 +65,42 @@ async def run_shell(command: str, *, flood_limit: int | None = FLOOD_LIMIT) -> S
     return ShellOutcome(code, output.decode("utf-8", "replace").strip(), flooded)
 
 
-async def probe_command(check: CommandCheck, _run: ProbeRun) -> ProbeResult:
+async def probe_command(check: CommandCheck, run: ProbeRun) -> ProbeResult:
     """Run the command with /bin/sh; judge its exit code and output."""
+    language = run.language
     started = time.perf_counter()
     try:
         outcome = await run_shell(check.command)
     except OSError as error:
-        return down(f"cannot run the command: {error.strerror or error}")
+        return down(say(language, "probe.cannot_run", reason=os_reason(language, error)))
     latency = time.perf_counter() - started
     code, text = outcome.code, outcome.output
     last_line = text.splitlines()[-1][:200] if text else ""
     details = {"exit_code": code, "output": text[:2000]}
     if outcome.flooded:
-        return down(
-            f"output flood: more than {FLOOD_LIMIT // (1024 * 1024)} MiB, killed",
-            latency,
-            **details,
-        )
+        limit = FLOOD_LIMIT // (1024 * 1024)
+        return down(say(language, "probe.output_flood", limit=limit), latency, **details)
+    exited = say(language, "probe.exit_output", code=code, output=last_line)
     if code in check.degraded_exit:
-        return degraded(f"exit {code}: {last_line}", latency, **details)
+        return degraded(exited, latency, **details)
     if code != check.expect_exit:
-        why = f"killed by signal {-code}" if code < 0 else f"exit {code}"
-        return down(f"{why} (expected {check.expect_exit}): {last_line}", latency, **details)
-    if check.stdout_regex and not re.search(check.stdout_regex, text):
-        return down(
-            f"output does not match {check.stdout_regex!r}: {last_line}", latency, **details
+        why = (
+            say(language, "probe.signal", signal=-code)
+            if code < 0
+            else say(language, "probe.exit", code=code)
         )
-    return up(f"exit {code}: {last_line}" if last_line else f"exit {code}", latency, **details)
+        message = say(
+            language, "probe.exit_unexpected", why=why, expected=check.expect_exit, output=last_line
+        )
+        return down(message, latency, **details)
+    if check.stdout_regex and not re.search(check.stdout_regex, text):
+        message = say(
+            language, "probe.output_mismatch", pattern=repr(check.stdout_regex), output=last_line
+        )
+        return down(message, latency, **details)
+    if not last_line:
+        exited = say(language, "probe.exit", code=code)
+    return up(exited, latency, **details)
 
 
 async def _read_output(

@@ -20,6 +20,12 @@ class ProbeContext:
     store: Store | None = None
     http: HttpClients = field(default_factory=HttpClients)
 
+    @property
+    def language(self) -> str:
+        """The plan's language, for probe messages ("en" without a plan)."""
+        plan: Plan | None = self.plan
+        return plan.organisation.language if plan is not None else "en"
+
     async def aclose(self) -> None:
         """Release shared connections."""
         await self.http.aclose()
@@ -31,3 +37,8 @@ class ProbeRun:
 
     context: ProbeContext
     service_id: str
+
+    @property
+    def language(self) -> str:
+        """The language the probe speaks in."""
+        return self.context.language

@@ -8,23 +8,32 @@ from typing import TYPE_CHECKING
 
 from reprise.plan.checks import DiskCheck
 from reprise.plan.units import format_size
+from reprise.probes.reasons import os_reason
 from reprise.probes.result import ProbeResult, degraded, down, up
+from reprise.words import say
 
 if TYPE_CHECKING:
     from reprise.probes.context import ProbeRun
 
 
-async def probe_disk(check: DiskCheck, _run: ProbeRun) -> ProbeResult:
+async def probe_disk(check: DiskCheck, run: ProbeRun) -> ProbeResult:
     """Compare the free space of ``path``'s file system with the thresholds."""
     try:
         # In a thread: statvfs on a dead NFS mount blocks, and the runner's timeout must win.
         stats = await asyncio.to_thread(os.statvfs, check.path)
     except OSError as error:
-        return down(f"{check.path}: {error.strerror or error}")
+        reason = os_reason(run.language, error)
+        return down(say(run.language, "probe.failed", target=check.path, reason=reason))
     total = stats.f_blocks * stats.f_frsize
     free = stats.f_bavail * stats.f_frsize
     percent = 100.0 * free / total if total else 0.0
-    message = f"{check.path}: {format_size(free)} free ({percent:.1f}%)"
+    message = say(
+        run.language,
+        "probe.disk_free",
+        path=check.path,
+        free=format_size(free),
+        percent=f"{percent:.1f}",
+    )
     details = {"free_bytes": free, "total_bytes": total, "free_percent": round(percent, 2)}
     if _below(percent, free, check.min_free_percent, check.min_free_bytes):
         return down(message, **details)

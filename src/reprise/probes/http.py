@@ -14,6 +14,7 @@ from reprise.plan.checks import HttpCheck
 from reprise.probes.net import describe
 from reprise.probes.result import ProbeResult, down, slow, up
 from reprise.probes.tlsinfo import certificate_expiry, expiry_note, expiry_verdict
+from reprise.words import say
 
 if TYPE_CHECKING:
     from reprise.probes.context import ProbeRun
@@ -51,6 +52,7 @@ class HttpClients:
 async def probe_http(check: HttpCheck, run: ProbeRun) -> ProbeResult:
     """Send the request and judge status, body, JSON value, latency and certificate."""
     client = run.context.http.get(check.verify_tls)
+    language = run.language
     timeout = check.timeout.total_seconds()
     started = time.perf_counter()
     try:
@@ -63,17 +65,19 @@ async def probe_http(check: HttpCheck, run: ProbeRun) -> ProbeResult:
             ssl_object = stream.get_extra_info("ssl_object") if stream else None
             expiry = certificate_expiry(ssl_object)
     except httpx.TimeoutException:
-        return down(f"{check.url}: no answer within {timeout:g} s", time.perf_counter() - started)
+        message = say(language, "probe.http_no_answer", target=check.url, seconds=f"{timeout:g}")
+        return down(message, time.perf_counter() - started)
     except httpx.HTTPError as error:
         latency = time.perf_counter() - started
-        message = _describe_http(error, check.url)
-        if "certificate refused" in message:
+        chain = _causes(error)
+        message = _describe_http(language, error, chain, check.url)
+        if any(isinstance(cause, ssl.SSLCertVerificationError) for cause in chain):
             url = httpx.URL(check.url)
-            message += await expiry_note(url.host, url.port or 443)
+            message += await expiry_note(language, url.host, url.port or 443)
         return down(message, latency)
-    result = _judge(check, response.status_code, body, latency)
-    result = slow(result, check.degraded_latency)
-    return expiry_verdict(result, expiry, check.cert_expiry_days)
+    result = _judge(language, check, response.status_code, body, latency)
+    result = slow(language, result, check.degraded_latency)
+    return expiry_verdict(language, result, expiry, check.cert_expiry_days)
 
 
 async def _read_limited(response: httpx.Response) -> bytes:
@@ -87,39 +91,47 @@ async def _read_limited(response: httpx.Response) -> bytes:
     return b"".join(chunks)[:_BODY_LIMIT]
 
 
-def _describe_http(error: httpx.HTTPError, url: str) -> str:
-    # The useful cause (refused, unresolvable, certificate) is the innermost one.
+def _causes(error: BaseException) -> list[BaseException]:
+    """``error`` and what caused it, outermost first."""
     chain: list[BaseException] = []
     cause: BaseException | None = error
     while cause is not None and len(chain) < 10:
         chain.append(cause)
         cause = cause.__cause__ or cause.__context__
+    return chain
+
+
+def _describe_http(
+    language: str, error: httpx.HTTPError, chain: list[BaseException], url: str
+) -> str:
+    # The useful cause (refused, unresolvable, certificate) is the innermost one.
     for cause in reversed(chain):
         if isinstance(cause, ssl.SSLError):
-            return f"{url}: {describe(cause, url)}"
+            return f"{url}: {describe(language, cause, url)}"
         if isinstance(cause, OSError) and cause.errno:
-            return describe(cause, url)
+            return describe(language, cause, url)
     if isinstance(error, httpx.ConnectError):
-        return f"{url}: cannot connect ({error})"
-    return f"{url}: {error or type(error).__name__}"
+        return say(language, "probe.http_connect", target=url, reason=error)
+    return say(language, "probe.failed", target=url, reason=error or type(error).__name__)
 
 
-def _judge(check: HttpCheck, status: int, body: bytes, latency: float) -> ProbeResult:
+def _judge(
+    language: str, check: HttpCheck, status: int, body: bytes, latency: float
+) -> ProbeResult:
     details: dict[str, Any] = {"status": status}
     if status not in check.expect_status:
         expected = ", ".join(str(code) for code in check.expect_status)
-        return down(f"HTTP {status} (expected {expected})", latency, **details)
+        message = say(language, "probe.http_status", status=status, expected=expected)
+        return down(message, latency, **details)
     text = body.decode("utf-8", "replace")
     if check.body_regex and not re.search(check.body_regex, text):
-        return down(
-            f"HTTP {status}, but the body does not match {check.body_regex!r}", latency, **details
-        )
+        message = say(language, "probe.http_body", status=status, pattern=repr(check.body_regex))
+        return down(message, latency, **details)
     if check.json_path:
         found, value = _json_value(text, check.json_path)
         if not found:
-            return down(
-                f"HTTP {status}, but {check.json_path} is not in the JSON body", latency, **details
-            )
+            message = say(language, "probe.http_json_missing", status=status, path=check.json_path)
+            return down(message, latency, **details)
         details["json_value"] = value
         if (
             check.json_equals is not None
@@ -127,11 +139,18 @@ def _judge(check: HttpCheck, status: int, body: bytes, latency: float) -> ProbeR
             and str(value) != str(check.json_equals)
         ):
             return down(
-                f"{check.json_path} is {value!r}, expected {check.json_equals!r}",
+                say(
+                    language,
+                    "probe.http_json_value",
+                    path=check.json_path,
+                    value=repr(value),
+                    expected=repr(check.json_equals),
+                ),
                 latency,
                 **details,
             )
-    return up(f"HTTP {status} in {latency * 1000:.0f} ms", latency, **details)
+    message = say(language, "probe.http_ok", status=status, latency=f"{latency * 1000:.0f}")
+    return up(message, latency, **details)
 
 
 def _json_value(text: str, path: str) -> tuple[bool, Any]:

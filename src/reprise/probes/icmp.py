@@ -7,22 +7,18 @@ from typing import TYPE_CHECKING
 
 from reprise.plan.checks import IcmpCheck
 from reprise.probes.result import ProbeResult, degraded, down, up
+from reprise.words import say
 
 if TYPE_CHECKING:
     from reprise.probes.context import ProbeRun
 
-PING_GROUP_HINT = (
-    "this system forbids unprivileged ping for this user: allow it with "
-    "`sysctl -w net.ipv4.ping_group_range='0 2147483647'` (persist it in "
-    "/etc/sysctl.d/), or use a tcp check instead"
-)
 
-
-async def probe_icmp(check: IcmpCheck, _run: ProbeRun) -> ProbeResult:
+async def probe_icmp(check: IcmpCheck, run: ProbeRun) -> ProbeResult:
     """Send ``count`` echo requests; judge loss and round-trip time."""
     from icmplib import async_ping
     from icmplib.exceptions import ICMPLibError, NameLookupError, SocketPermissionError
 
+    language, name = run.language, check.host
     per_packet = max(0.2, check.timeout.total_seconds() / (check.count + 1))
     try:
         host = await async_ping(
@@ -33,11 +29,11 @@ async def probe_icmp(check: IcmpCheck, _run: ProbeRun) -> ProbeResult:
             privileged=_privileged(),
         )
     except NameLookupError:
-        return down(f"{check.host}: host name does not resolve")
+        return down(say(language, "probe.ping_unresolvable", host=name))
     except SocketPermissionError:
-        return down(f"{check.host}: ping not permitted; {PING_GROUP_HINT}")
+        return down(say(language, "probe.ping_forbidden", host=name))
     except (ICMPLibError, OSError) as error:
-        return down(f"{check.host}: ping failed ({error})")
+        return down(say(language, "probe.ping_failed", host=name, reason=error))
     rtt = host.avg_rtt / 1000 if host.packets_received else None
     loss = host.packet_loss * 100
     details = {
@@ -46,14 +42,22 @@ async def probe_icmp(check: IcmpCheck, _run: ProbeRun) -> ProbeResult:
         "loss_percent": round(loss, 1),
     }
     if not host.is_alive:
-        return down(f"{check.host}: no reply to {host.packets_sent} pings", **details)
-    message = (
-        f"{check.host}: {host.packets_received}/{host.packets_sent} replies, {host.avg_rtt:.1f} ms"
+        return down(
+            say(language, "probe.ping_no_reply", host=name, sent=host.packets_sent), **details
+        )
+    message = say(
+        language,
+        "probe.ping_replies",
+        host=name,
+        received=host.packets_received,
+        sent=host.packets_sent,
+        rtt=f"{host.avg_rtt:.1f}",
     )
     if check.degraded_packet_loss is not None and loss > check.degraded_packet_loss:
-        return degraded(f"{message}; {loss:.0f}% loss", rtt, **details)
+        lossy = say(language, "probe.ping_loss", message=message, loss=f"{loss:.0f}")
+        return degraded(lossy, rtt, **details)
     if check.degraded_latency and rtt and rtt > check.degraded_latency.total_seconds():
-        return degraded(f"{message}; slow", rtt, **details)
+        return degraded(say(language, "probe.ping_slow", message=message), rtt, **details)
     return up(message, rtt, **details)
 
 

@@ -12,6 +12,7 @@ from reprise.plan.common import address
 from reprise.probes.net import ProtocolError, converse
 from reprise.probes.result import ProbeResult, down, up
 from reprise.probes.tlsinfo import certificate_expiry, client_context, expiry_verdict
+from reprise.words import say
 
 if TYPE_CHECKING:
     from reprise.probes.context import ProbeRun
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 async def _line(reader: asyncio.StreamReader) -> str:
     raw = await reader.readline()
     if not raw:
-        raise ProtocolError("the server closed the connection")
+        raise ProtocolError("probe.closed")
     return raw.decode("utf-8", "replace").rstrip("\r\n")
 
 
@@ -35,10 +36,10 @@ async def _tagged(
         if line.startswith(f"{tag} "):
             status = line[len(tag) + 1 :]
             if not status.upper().startswith("OK"):
-                raise ProtocolError(f"{command} answered {status[:80]}")
+                raise ProtocolError("probe.answered", command=command, reply=status[:80])
             return untagged
         untagged.append(line)
-    raise ProtocolError(f"{command}: endless answer")
+    raise ProtocolError("probe.endless_answer", command=command)
 
 
 def _capabilities(lines: list[str]) -> list[str]:
@@ -50,22 +51,26 @@ def _capabilities(lines: list[str]) -> list[str]:
     return []
 
 
-async def probe_imap(check: ImapCheck, _run: ProbeRun) -> ProbeResult:
+async def probe_imap(check: ImapCheck, run: ProbeRun) -> ProbeResult:
     """Greeting, CAPABILITY, STARTTLS (when asked), CAPABILITY again, LOGOUT."""
     port = check.port or (993 if check.tls == "implicit" else 143)
     target = address(check.host, port)
+    language = run.language
     context = client_context(check.verify_tls)
     started = time.perf_counter()
 
     async def talk(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> ProbeResult:
         greeting = await _line(reader)
         if not greeting.upper().startswith(("* OK", "* PREAUTH")):
-            return down(f"{target}: greeting {greeting[:80]!r}", time.perf_counter() - started)
+            return down(
+                say(language, "probe.greeting", target=target, greeting=repr(greeting[:80])),
+                time.perf_counter() - started,
+            )
         capabilities = _capabilities(await _tagged(reader, writer, "r1", "CAPABILITY"))
         if check.tls == "starttls":
             if "STARTTLS" not in capabilities:
                 return down(
-                    f"{target}: STARTTLS not offered",
+                    say(language, "probe.starttls_missing", target=target),
                     time.perf_counter() - started,
                     capabilities=capabilities,
                 )
@@ -80,11 +85,17 @@ async def probe_imap(check: ImapCheck, _run: ProbeRun) -> ProbeResult:
         await writer.drain()
         if "IMAP4REV1" not in capabilities and "IMAP4REV2" not in capabilities:
             return down(
-                f"{target}: not an IMAP4 server (capabilities: {' '.join(capabilities)[:80]})",
+                say(
+                    language,
+                    "probe.not_imap",
+                    target=target,
+                    capabilities=" ".join(capabilities)[:80],
+                ),
                 latency,
                 capabilities=capabilities,
             )
         result = up(f"{target}: {greeting[5:60]}", latency, capabilities=capabilities)
-        return expiry_verdict(result, expiry, check.cert_expiry_days)
+        return expiry_verdict(language, result, expiry, check.cert_expiry_days)
 
-    return await converse(check.host, port, context if check.tls == "implicit" else None, talk)
+    tls = context if check.tls == "implicit" else None
+    return await converse(language, check.host, port, tls, talk)

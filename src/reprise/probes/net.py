@@ -1,5 +1,6 @@
 """Shared by network probes: failures in words a sysadmin acts on ("connection refused",
-"does not resolve") rather than an exception name, addresses, and closing quietly."""
+"does not resolve") rather than an exception name, in the plan's language; addresses, and
+closing quietly."""
 
 from __future__ import annotations
 
@@ -12,31 +13,43 @@ import time
 from collections.abc import Awaitable, Callable
 
 from reprise.plan.common import address
+from reprise.probes.reasons import os_reason
 from reprise.probes.result import ProbeResult, down
 from reprise.probes.tlsinfo import describe_ssl_error
+from reprise.words import say
 
 
 class ProtocolError(Exception):
-    """The server said something a healthy server would not."""
+    """The server said something a healthy server would not: a ``probe.*`` key of the
+    catalog and its parameters, said in the plan's language by ``converse``."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+    def say(self, language: str) -> str:
+        """The complaint in ``language``."""
+        return say(language, self.key, **self.params)
 
 
-def describe(error: BaseException, target: str) -> str:
-    """What went wrong reaching ``target`` (``host:port`` or a URL)."""
+def describe(language: str, error: BaseException, target: str) -> str:
+    """What went wrong reaching ``target`` (``host:port`` or a URL), in ``language``."""
     if isinstance(error, ssl.SSLError):
-        return describe_ssl_error(error)
+        return describe_ssl_error(language, error)
     if isinstance(error, socket.gaierror):
-        return f"{target}: host name does not resolve ({error.strerror})"
+        return say(language, "probe.unresolvable", target=target, reason=os_reason(language, error))
     if isinstance(error, ConnectionRefusedError):
-        return f"{target}: connection refused (nothing listening)"
+        return say(language, "probe.refused", target=target)
     if isinstance(error, ConnectionResetError):
-        return f"{target}: connection reset by the server"
+        return say(language, "probe.reset", target=target)
     if isinstance(error, TimeoutError):
-        return f"{target}: timed out"
+        return say(language, "probe.timed_out", target=target)
     if isinstance(error, OSError) and error.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
-        return f"{target}: unreachable ({error.strerror})"
+        return say(language, "probe.unreachable", target=target, reason=os_reason(language, error))
     if isinstance(error, OSError) and error.strerror:
-        return f"{target}: {error.strerror}"
-    return f"{target}: {error or type(error).__name__}"
+        return say(language, "probe.failed", target=target, reason=os_reason(language, error))
+    return say(language, "probe.failed", target=target, reason=error or type(error).__name__)
 
 
 async def close_quietly(writer: asyncio.StreamWriter) -> None:
@@ -57,10 +70,12 @@ Talk = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[ProbeRes
 """A protocol dialogue on an open connection, ending in a result."""
 
 
-async def converse(host: str, port: int, tls: ssl.SSLContext | None, talk: Talk) -> ProbeResult:
+async def converse(
+    language: str, host: str, port: int, tls: ssl.SSLContext | None, talk: Talk
+) -> ProbeResult:
     """Connect (TLS from the first byte when ``tls`` is given), let ``talk`` run the
-    protocol, and turn protocol, network and TLS failures into down results; the
-    connection is always closed."""
+    protocol, and turn protocol, network and TLS failures into down results in
+    ``language``; the connection is always closed."""
     target = address(host, port)
     started = time.perf_counter()
     try:
@@ -68,12 +83,16 @@ async def converse(host: str, port: int, tls: ssl.SSLContext | None, talk: Talk)
             host, port, ssl=tls, server_hostname=host if tls is not None else None
         )
     except (OSError, ssl.SSLError) as error:
-        return down(describe(error, target), time.perf_counter() - started)
+        return down(describe(language, error, target), time.perf_counter() - started)
     try:
         return await talk(reader, writer)
     except ProtocolError as error:
-        return down(f"{target}: {error}", time.perf_counter() - started)
+        reason = error.say(language)
+        return down(
+            say(language, "probe.failed", target=target, reason=reason),
+            time.perf_counter() - started,
+        )
     except (OSError, ssl.SSLError) as error:
-        return down(describe(error, target), time.perf_counter() - started)
+        return down(describe(language, error, target), time.perf_counter() - started)
     finally:
         await close_quietly(writer)

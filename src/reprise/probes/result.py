@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
 
+from reprise.words import say
+
 ProbeState = Literal["up", "degraded", "down"]
 SEVERITY = {"up": 0, "unknown": 1, "degraded": 2, "down": 3}
 """Order of states from best to worst, to aggregate checks."""
@@ -46,14 +48,20 @@ def down(message: str, latency: float | None = None, **details: Any) -> ProbeRes
     return ProbeResult("down", message, latency, details)
 
 
-def slow(result: ProbeResult, threshold: timedelta | None) -> ProbeResult:
+def slow(language: str, result: ProbeResult, threshold: timedelta | None) -> ProbeResult:
     """``result`` turned degraded when it passed but took longer than ``threshold``."""
     if threshold is None or result.state != "up" or result.latency is None:
         return result
     limit = threshold.total_seconds()
     if result.latency > limit:
         return degraded(
-            f"{result.message}; slow: {result.latency * 1000:.0f} ms > {limit * 1000:.0f} ms",
+            say(
+                language,
+                "probe.slow",
+                message=result.message,
+                latency=f"{result.latency * 1000:.0f}",
+                limit=f"{limit * 1000:.0f}",
+            ),
             result.latency,
             **result.details,
         )

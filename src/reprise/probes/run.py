@@ -17,6 +17,7 @@ from reprise.plan.model import Service
 from reprise.probes.context import ProbeContext, ProbeRun
 from reprise.probes.registry import probe_for
 from reprise.probes.result import ProbeResult, down
+from reprise.words import say
 
 __all__ = ["ProbeContext", "check_line", "describe_check", "run_check", "service_checks"]
 
@@ -51,19 +52,19 @@ def service_checks(service: Service) -> list[tuple[str, Check]]:
 async def run_check(check: Check, service_id: str, context: ProbeContext) -> ProbeResult:
     """Run ``check`` within its timeout; a failure of any kind is a ``down`` result."""
     timeout = check.timeout.total_seconds()
+    language = context.language
     started = time.perf_counter()
     try:
         return await asyncio.wait_for(_probe(check, service_id, context), timeout)
     except TimeoutError:
-        message = (
-            f"still running after {timeout:g} s: killed with its process group"
-            if isinstance(check, CommandCheck)
-            else f"no answer within {timeout:g} s"
-        )
-        return down(message, time.perf_counter() - started)
+        key = "probe.timeout_command" if isinstance(check, CommandCheck) else "probe.timeout"
+        return down(say(language, key, seconds=f"{timeout:g}"), time.perf_counter() - started)
     except Exception as error:  # a probe bug must not stop the monitor
         logger.exception("check %s of %s failed unexpectedly", describe_check(check), service_id)
-        return down(f"probe error: {type(error).__name__}: {error}", time.perf_counter() - started)
+        return down(
+            say(language, "probe.error", error=f"{type(error).__name__}: {error}"),
+            time.perf_counter() - started,
+        )
 
 
 async def _probe(check: Check, service_id: str, context: ProbeContext) -> ProbeResult:

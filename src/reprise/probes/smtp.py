@@ -13,6 +13,7 @@ from reprise.plan.common import address
 from reprise.probes.net import ProtocolError, converse
 from reprise.probes.result import ProbeResult, down, up
 from reprise.probes.tlsinfo import certificate_expiry, client_context, expiry_verdict
+from reprise.words import say
 
 if TYPE_CHECKING:
     from reprise.probes.context import ProbeRun
@@ -23,15 +24,15 @@ async def _reply(reader: asyncio.StreamReader) -> tuple[int, list[str]]:
     while True:
         raw = await reader.readline()
         if not raw:
-            raise ProtocolError("the server closed the connection")
+            raise ProtocolError("probe.closed")
         line = raw.decode("utf-8", "replace").rstrip("\r\n")
         if len(line) < 3 or not line[:3].isdigit():
-            raise ProtocolError(f"not an SMTP reply: {line[:80]!r}")
+            raise ProtocolError("probe.not_smtp", line=repr(line[:80]))
         lines.append(line[4:])
         if line[3:4] != "-":
             return int(line[:3]), lines
         if len(lines) > 200:
-            raise ProtocolError("endless multi-line reply")
+            raise ProtocolError("probe.endless_reply")
 
 
 async def _command(
@@ -41,25 +42,35 @@ async def _command(
     await writer.drain()
     code, lines = await _reply(reader)
     if code != expect:
-        raise ProtocolError(f"{command.split()[0]} answered {code} {' '.join(lines)[:80]}")
+        reply = f"{code} {' '.join(lines)[:80]}"
+        raise ProtocolError("probe.answered", command=command.split()[0], reply=reply)
     return lines
 
 
-async def probe_smtp(check: SmtpCheck, _run: ProbeRun) -> ProbeResult:
+async def probe_smtp(check: SmtpCheck, run: ProbeRun) -> ProbeResult:
     """Greeting, EHLO, STARTTLS (when required), EHLO again, QUIT."""
     target = address(check.host, check.port)
+    language = run.language
     context = client_context(check.verify_tls)
     started = time.perf_counter()
 
     async def talk(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> ProbeResult:
         code, banner = await _reply(reader)
         if code != 220:
+            greeting = f"{code} {' '.join(banner)[:80]}"
             return down(
-                f"{target}: greeting {code} {' '.join(banner)[:80]}", time.perf_counter() - started
+                say(language, "probe.greeting", target=target, greeting=greeting),
+                time.perf_counter() - started,
             )
         if check.expect_banner and not re.search(check.expect_banner, banner[0]):
             return down(
-                f"{target}: banner {banner[0][:80]!r} does not match {check.expect_banner!r}",
+                say(
+                    language,
+                    "probe.banner_mismatch",
+                    target=target,
+                    banner=repr(banner[0][:80]),
+                    pattern=repr(check.expect_banner),
+                ),
                 time.perf_counter() - started,
             )
         extensions = [
@@ -70,7 +81,7 @@ async def probe_smtp(check: SmtpCheck, _run: ProbeRun) -> ProbeResult:
         if check.tls == "starttls":
             if "STARTTLS" not in extensions:
                 return down(
-                    f"{target}: STARTTLS not offered",
+                    say(language, "probe.starttls_missing", target=target),
                     time.perf_counter() - started,
                     extensions=extensions,
                 )
@@ -85,8 +96,8 @@ async def probe_smtp(check: SmtpCheck, _run: ProbeRun) -> ProbeResult:
         await writer.drain()
         tls = {"starttls": ", STARTTLS", "implicit": ", TLS", "none": ""}[check.tls]
         result = up(f"{target}: {banner[0][:60]}{tls}", latency, extensions=extensions)
-        return expiry_verdict(result, expiry, check.cert_expiry_days)
+        return expiry_verdict(language, result, expiry, check.cert_expiry_days)
 
     return await converse(
-        check.host, check.port, context if check.tls == "implicit" else None, talk
+        language, check.host, check.port, context if check.tls == "implicit" else None, talk
     )

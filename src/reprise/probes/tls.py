@@ -17,14 +17,16 @@ from reprise.probes.tlsinfo import (
     expiry_note,
     expiry_verdict,
 )
+from reprise.words import say
 
 if TYPE_CHECKING:
     from reprise.probes.context import ProbeRun
 
 
-async def probe_tls(check: TlsCheck, _run: ProbeRun) -> ProbeResult:
+async def probe_tls(check: TlsCheck, run: ProbeRun) -> ProbeResult:
     """Complete a TLS handshake and judge the certificate's expiry."""
     target = address(check.host, check.port)
+    language = run.language
     started = time.perf_counter()
     try:
         _reader, writer = await asyncio.open_connection(
@@ -36,18 +38,20 @@ async def probe_tls(check: TlsCheck, _run: ProbeRun) -> ProbeResult:
     except (OSError, ssl.SSLError) as error:
         latency = time.perf_counter() - started
         note = (
-            await expiry_note(check.host, check.port, check.server_name)
+            await expiry_note(language, check.host, check.port, check.server_name)
             if isinstance(error, ssl.SSLCertVerificationError)
             else ""
         )
-        return down(f"{target}: {describe(error, target)}{note}", latency)
+        return down(f"{target}: {describe(language, error, target)}{note}", latency)
     try:
         latency = time.perf_counter() - started
         expiry = certificate_expiry(writer.get_extra_info("ssl_object"))
         if expiry is None:
-            return down(f"{target}: no certificate presented", latency)
+            return down(say(language, "probe.no_certificate", target=target), latency)
+        valid = say(language, "probe.cert_valid", target=target, when=f"{expiry:%Y-%m-%d}")
         return expiry_verdict(
-            up(f"{target}: certificate valid until {expiry:%Y-%m-%d}", latency),
+            language,
+            up(valid, latency),
             expiry,
             check.warn_days,
             check.critical_days,

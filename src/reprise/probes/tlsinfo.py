@@ -9,6 +9,17 @@ import ssl
 from datetime import UTC, datetime
 
 from reprise.probes.result import ProbeResult, degraded, down
+from reprise.words import say
+
+_VERIFY_WORDS = {
+    9: "probe.tls.not_yet_valid",
+    10: "probe.tls.expired",
+    18: "probe.tls.self_signed",
+    19: "probe.tls.self_signed_chain",
+    20: "probe.tls.unknown_issuer",
+}
+"""OpenSSL verification codes (X509_V_ERR_*) with words in the catalog; the English is
+OpenSSL 3's own text, any other code keeps OpenSSL's."""
 
 
 def client_context(verify: bool) -> ssl.SSLContext:
@@ -38,7 +49,11 @@ def days_left(expiry: datetime, now: datetime | None = None) -> float:
 
 
 def expiry_verdict(
-    result: ProbeResult, expiry: datetime | None, warn_days: int, critical_days: int | None = None
+    language: str,
+    result: ProbeResult,
+    expiry: datetime | None,
+    warn_days: int,
+    critical_days: int | None = None,
 ) -> ProbeResult:
     """``result`` made degraded (or down) when the certificate expires soon or has expired."""
     if expiry is None or result.state == "down":
@@ -50,27 +65,31 @@ def expiry_verdict(
         "certificate_days_left": round(left, 1),
     }
     when = expiry.strftime("%Y-%m-%d")
+    days = f"{left:.0f}"
     if left < 0:
-        return down(f"certificate expired on {when}", result.latency, **details)
+        return down(say(language, "probe.cert_expired", when=when), result.latency, **details)
     if critical_days is not None and left < critical_days:
-        return down(f"certificate expires in {left:.0f} days ({when})", result.latency, **details)
+        message = say(language, "probe.cert_expires", days=days, when=when)
+        return down(message, result.latency, **details)
     if left < warn_days:
         return degraded(
-            f"{result.message}; certificate expires in {left:.0f} days ({when})",
+            say(language, "probe.cert_expires_soon", message=result.message, days=days, when=when),
             result.latency,
             **details,
         )
     return ProbeResult(result.state, result.message, result.latency, details)
 
 
-def describe_ssl_error(error: ssl.SSLError) -> str:
+def describe_ssl_error(language: str, error: ssl.SSLError) -> str:
     """An SSL failure in words: why the certificate was refused, when that is the cause."""
     if isinstance(error, ssl.SSLCertVerificationError):
-        return f"TLS certificate refused: {error.verify_message or error.reason}"
-    return f"TLS handshake failed: {error.reason or error}"
+        key = _VERIFY_WORDS.get(error.verify_code)
+        reason = say(language, key) if key else error.verify_message or error.reason
+        return say(language, "probe.tls_refused", reason=reason)
+    return say(language, "probe.tls_failed", reason=error.reason or error)
 
 
-async def expiry_note(host: str, port: int, server_name: str | None = None) -> str:
+async def expiry_note(language: str, host: str, port: int, server_name: str | None = None) -> str:
     """After a refused certificate, look at it unverified: "; it also expired on …" when
     it has, so that the operator learns both problems at once ("" otherwise)."""
     with contextlib.suppress(OSError, ssl.SSLError, TimeoutError):
@@ -87,5 +106,5 @@ async def expiry_note(host: str, port: int, server_name: str | None = None) -> s
             writer.transport.abort()
             await asyncio.sleep(0)
         if expiry is not None and days_left(expiry) < 0:
-            return f"; it also expired on {expiry:%Y-%m-%d}"
+            return say(language, "probe.cert_also_expired", when=f"{expiry:%Y-%m-%d}")
     return ""

@@ -1,9 +1,10 @@
 """One catalog of every word Reprise shows to people, in French and in English.
 
 Each language is a flat table of ``section.name`` keys (``report.status``, ``alert.down``,
-``step.command``…) in its own module; both tables have the same keys and each text the
-same ``{placeholders}`` (tests/unit/test_words.py checks it), so nothing is ever half
-translated. This package sits on a low floor: it imports nothing of Reprise but errors.
+``step.command``…) in its own module, with the ``probe.*`` words of ``probes`` merged in;
+both tables have the same keys and each text the same ``{placeholders}``
+(tests/unit/test_words.py checks it), so nothing is ever half translated. This package
+sits on a low floor: it imports nothing of Reprise but errors.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ from string import Formatter
 from types import MappingProxyType
 
 from reprise.errors import InputError
-from reprise.words import en, fr
+from reprise.words import en, fr, probes
 
 CATALOG: Mapping[str, Mapping[str, str]] = MappingProxyType(
-    {"fr": MappingProxyType(fr.WORDS), "en": MappingProxyType(en.WORDS)}
+    {
+        "fr": MappingProxyType({**fr.WORDS, **probes.WORDS["fr"]}),
+        "en": MappingProxyType({**en.WORDS, **probes.WORDS["en"]}),
+    }
 )
 """Language → key → text."""
 
