@@ -207,3 +207,145 @@ def test_both_languages_have_every_label() -> None:
     assert set(LABELS["fr"]) == set(LABELS["en"])
     for language, labels in LABELS.items():
         assert all(value.strip() for value in labels.values()), language
+
+
+FRENCH_PLAN = """\
+version: 1
+organisation: {{name: AKIG, language: fr, timezone: Europe/Paris}}
+objectives: {{rpo: 1h, rto: 30m, uptime: 99.9%}}
+roles:
+  - id: lead
+    title: Responsable
+    permission: admin
+    members: [{{name: Ops, contacts: ["json://127.0.0.1:9/x"]}}]
+communication: {{progress_report_every: 4h, audiences: [lead]}}
+alerting: {{delivery: {{attempts: 1, timeout: 5s}}}}
+state: {{dir: {state}}}
+services:
+  - id: app
+    name: Application
+    category: application
+    criticality: critical
+    owner: lead
+    checks: [{{kind: tcp, host: 127.0.0.1, port: 9, interval: 1s, timeout: 500ms,
+              retries: 0}}]
+    procedure:
+      - {{kind: manual, text: "Redémarrer l'application"}}
+      - {{kind: wait_check, service: app, timeout: 10m}}
+scenarios:
+  - id: recover
+    title: Reprise de l'application
+    steps:
+      - {{kind: notify, roles: [lead], text: "Reprise en cours"}}
+      - {{kind: manual, text: "Vérifier les disques"}}
+      - {{kind: command, command: "echo bonjour"}}
+  - id: confirm
+    title: Confirmation
+    steps:
+      - {{kind: manual, text: "Confirmer le retour"}}
+"""
+
+ENGLISH = re.compile(
+    r"notification to|: sent:|\bfailed\b|report sent|report written|sent to|confirmed by"
+    r"|waiting for|\bstarted\b|\bfinished\b|\bstep\b|\bexit \d|check:|checks pass|person:"
+    r"|title:|commander:|expected back|\bclosed\b|\bnotify\b|at most|\bnobody\b"
+)
+
+
+def test_a_french_plan_s_report_words_reprise_s_own_entries_in_french(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import insert
+
+    from reprise.alerts.records import DeliveryRecord
+    from reprise.incidents.closing import close_and_report
+    from reprise.incidents.lifecycle import set_target
+    from reprise.incidents.watcher import IncidentWatcher
+    from reprise.orchestrators.runbook import RunbookOptions, run_runbook
+    from reprise.store.tables import alerts
+
+    monkeypatch.setenv("REPRISE_REPOSITORY", str(tmp_path / "repo"))
+    path = tmp_path / "reprise.yaml"
+    path.write_text(FRENCH_PLAN.format(state=tmp_path / "state"), encoding="utf-8")
+    plan = load_plan(path, contacts=False).plan
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    watcher = IncidentWatcher(plan, store, lambda _notification: None)
+    incident_id = open_incident(
+        store, plan, "Panne", ["app"], by="monitor", at=START, source="check: tcp: refused"
+    )
+    update_incident(store, incident_id, by="Ops", at=at(1), title="Panne de l'application")
+    update_incident(store, incident_id, by="Ops", at=at(1), commander="lead")
+    set_target(store, incident_id, "app", at(60), by="Ops", at=at(2))
+    with store.engine.begin() as connection:
+        alert = connection.execute(
+            insert(alerts).values(
+                service="app",
+                kind="down",
+                priority="P1",
+                opened_at=START,
+                message="tcp: refused",
+                level=0,
+                roles=["lead"],
+            )
+        ).inserted_primary_key
+    assert alert is not None
+    for ok in (True, False):
+        watcher.on_delivery(
+            DeliveryRecord(
+                alert[0], "problem", "lead", "json://…", "[P1] EN PANNE : Application", at(3), 1,
+                ok, None if ok else "refused",
+            )
+        )  # fmt: skip
+    watcher.report_progress(incident_id, at(4))
+    clock = iter(at(5 + n / 60) for n in range(100))
+    options = RunbookOptions(
+        by="Ops", incident_id=incident_id, confirm=lambda _q: True, sender=lambda *_: None
+    )
+    assert run_runbook(plan, store, "recover", options, clock=lambda: next(clock)).status == "done"
+    waiting = RunbookOptions(by="Ops", incident_id=incident_id)
+    assert run_runbook(plan, store, "confirm", waiting, clock=lambda: next(clock)).status == (
+        "waiting"
+    )
+    set_state(store, incident_id, "app", "up", source="person: Ops", at=at(20), author="Ops")
+    closed = close_and_report(plan, store, incident_id, by="Ops", at=at(30), sender=lambda *_: None)
+    incident = get_incident(store, incident_id)
+    stored = [entry.text for entry in incident.timeline]
+    assert any("notification to lead" in text and ": sent:" in text for text in stored)
+    assert "closed" in stored and "runbook recover finished" in stored  # stored as before
+    final = closed.paths[0].read_text(encoding="utf-8")
+    again = render_report(
+        plan, incident, runs_of(store, incident_id=incident_id), now=at(31), fmt="md"
+    )  # with the final report's own entry
+    for text in (final, again):
+        own = text.split("## 4.")[1].split("## 6.")[0] + text.split("## 8.")[1]
+        assert ENGLISH.findall(own) == [], own
+    timeline = again.split("## 8.")[1].split("## 9.")[0]
+    for french in (
+        "titre : Panne de l'application",
+        "pilote : lead",
+        "app : retour prévu le 2024-09-22T07:40:00+00:00",
+        "notification (problème) à lead (json://…) : envoyée : \\[P1\\] EN PANNE : Application",
+        "notification (problème) à lead (json://…) : échec (refused) :",
+        "rapport de progrès envoyé à lead",
+        "runbook recover lancé (Reprise de l'application)",
+        "runbook recover, étape 1/3 (prévenir lead : Reprise en cours) : réussie en 1.0 s — "
+        "envoyé à 1 contact(s) de lead",
+        "étape 2/3 (Vérifier les disques) : réussie en 1.0 s — confirmé par Ops",
+        "étape 3/3 ($ echo bonjour) : réussie en 1.0 s — code de sortie 0 : bonjour",
+        "runbook recover terminé",
+        "runbook confirm, étape 1/1 (Confirmer le retour) : en attente en 1.0 s — en attente "
+        "de la confirmation d'une personne",
+        "app : Défaillant → Fonctionnel (saisi par Ops)",
+        "incident clos",
+        "rapport final écrit (report-fr.md, report-fr.html) et envoyé à 1 contact(s) sur 1",
+    ):
+        assert french in timeline, (french, timeline)
+    assert "app : contrôles réussis (au plus 10 min)" in again.split("## 4.")[1]
+    assert "Runbook confirm arrêté à l'étape 1 : en attente de la confirmation" in again
+    english = render_report(
+        plan, incident, runs_of(store, incident_id=incident_id), now=at(31), language="en"
+    )
+    entries = english.split("## 8.")[1].split("## 9.")[0]
+    for entry in incident.timeline:  # in English, these entries read as they were stored
+        if entry.kind not in ("service", "state", "task"):  # worded in every language before
+            assert markdown_text(entry.text) in entries, entry.text

@@ -96,5 +96,11 @@ def close_and_report(
         by=by,
         at=at,
         kind="report",
+        details={
+            "report": "final",
+            "files": [p.name for p in paths],
+            "sent": sent,
+            "contacts": len(deliveries),
+        },
     )
     return Closed(get_incident(store, incident_id), paths, deliveries)

@@ -6,6 +6,7 @@ timeline is the full story and never disagrees with the state it tells about."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, and_, func, insert, select, update
@@ -18,7 +19,15 @@ from reprise.incidents.records import (
     get_incident,
 )
 from reprise.plan.model import Plan, Service
-from reprise.plan.steps import Step
+from reprise.plan.steps import (
+    PARAMETER,
+    EvidenceStep,
+    NotifyStep,
+    RestoreStep,
+    Step,
+    WaitCheckStep,
+)
+from reprise.reports.wording import Part, english, part
 from reprise.store.database import Store
 from reprise.store.events import append_event
 from reprise.store.tables import incident_services, incident_states, incident_tasks, incidents
@@ -48,6 +57,38 @@ def step_title(step: Step) -> str:
     """How a procedure or runbook step is named in task lists and reports: its title, else
     what its kind says about it (``StepBase.default_title``)."""
     return step.display_title()
+
+
+def title_parts(step: Step, values: Mapping[str, str] | None = None) -> list[Part]:
+    """The name a step's kind gives it (when it has no ``title``) in catalog words
+    (``steptitle.*``), with the scenario's ``values`` put in; empty when the step has its
+    own title (plan text, shown as written) or when the words would not say what
+    :func:`step_title` says in English."""
+    if step.title:
+        return []
+    given = values or {}
+
+    def text(value: str) -> str:
+        return PARAMETER.sub(lambda match: given.get(match.group(1), match.group(0)), value)
+
+    parts: list[Part] = []
+    if isinstance(step, WaitCheckStep):
+        seconds = int(step.timeout.total_seconds())
+        limit = f"{seconds // 60} min" if seconds >= 60 else f"{seconds} s"
+        parts = [part("steptitle.wait_check", service=step.service, limit=limit)]
+    elif isinstance(step, NotifyStep):
+        parts = [part("steptitle.notify", roles=", ".join(step.roles), text=text(step.text))]
+    elif isinstance(step, RestoreStep):
+        parts = (
+            [part("steptitle.restore_pitr", service=step.service)]
+            if step.pitr
+            else [part("steptitle.restore", service=step.service, backup=text(step.backup))]
+        )
+    elif isinstance(step, EvidenceStep):
+        parts = [part("steptitle.evidence", paths=", ".join(text(p) for p in step.paths))]
+    if not parts or english(parts) != text(step_title(step)):
+        return []
+    return parts
 
 
 def commander_role(plan: Plan) -> str | None:
@@ -538,7 +579,13 @@ def close_incident(
             .values(status="closed", closed_at=at)
         )
         add_timeline(
-            connection, incident_id, at, "closed", by, note or "closed", {"unresolved": pending}
+            connection,
+            incident_id,
+            at,
+            "closed",
+            by,
+            note or "closed",
+            {"unresolved": pending, "note": note},
         )
         append_event(
             connection,

@@ -4,9 +4,12 @@ runbook runs, follow-ups and next actions. ``reprise.reports`` words and lays th
 
 from __future__ import annotations
 
+from collections import defaultdict, deque
 from datetime import datetime, timedelta
+from typing import Any
 
-from reprise.incidents.records import Incident
+from reprise.incidents.lifecycle import title_parts
+from reprise.incidents.records import Incident, Task
 from reprise.incidents.recovery import incident_plan, members, next_actions
 from reprise.incidents.runs import RunRecord
 from reprise.plan.model import Plan
@@ -23,14 +26,31 @@ from reprise.reports.incident import (
     SentReport,
     TaskRef,
     WaitingLine,
+    Worded,
     check_request,
     render_incident,
 )
+from reprise.reports.wording import english, json_parts
 
 
 def _problem(incident: Incident, service: str) -> str:
     first = next((r for r in incident.history(service) if r.state != "up"), None)
     return first.source if first else "-"
+
+
+def task_words(plan: Plan, task: Task) -> list[Any]:
+    """A task's title in catalog words when it is the name Reprise gave a step of the
+    service's procedure (a step without a title of its own); else empty."""
+    if task.service is None:
+        return []
+    try:
+        procedure = plan.service(task.service).procedure
+    except KeyError:
+        return []
+    for step in procedure:
+        if step.kind == task.kind and step.display_title() == task.title:
+            return json_parts(title_parts(step))
+    return []
 
 
 def _rows(plan: Plan, incident: Incident, now: datetime) -> list[Row]:
@@ -53,7 +73,7 @@ def _rows(plan: Plan, incident: Incident, now: datetime) -> list[Row]:
                 affected.target_at,
                 affected.resolved_at,
                 _problem(incident, service.id),
-                [task.title for task in entry.tasks],
+                [Worded(task.title, task_words(plan, task)) for task in entry.tasks],
                 rto,
                 ttr,
                 end - failed_at,
@@ -64,7 +84,66 @@ def _rows(plan: Plan, incident: Incident, now: datetime) -> list[Row]:
     return rows
 
 
-def _followups(incident: Incident, runs: list[RunRecord]) -> list[FollowUp]:
+StepWords = dict[tuple[int, int], deque[tuple[list[Any], list[Any]]]]
+"""(run, position) → the catalog words (message, title) of each attempt, in order."""
+
+
+def step_words(incident: Incident) -> StepWords:
+    """The catalog words of each runbook step attempt, kept in the incident's timeline
+    (see ``reprise.reports.wording``)."""
+    found: StepWords = defaultdict(deque)
+    for entry in incident.timeline:
+        details = entry.details
+        run, step = details.get("run"), details.get("step")
+        if (
+            entry.kind == "runbook"
+            and details.get("event") == "step"
+            and isinstance(run, int)
+            and isinstance(step, int)
+        ):
+            message, title = details.get("message"), details.get("title_words")
+            found[(run, step - 1)].append(
+                (
+                    message if isinstance(message, list) else [],
+                    title if isinstance(title, list) else [],
+                )
+            )
+    return found
+
+
+def _plan_title(plan: Plan, run: RunRecord, position: int, title: str) -> list[Any]:
+    """A step's title in catalog words from the plan's scenario, for runs whose timeline
+    kept none (recorded before it did): only when it is the name Reprise gives that step."""
+    scenario = next((s for s in plan.scenarios if s.id == run.scenario), None)
+    if scenario is None or not 0 <= position < len(scenario.steps):
+        return []
+    values = {**run.parameters, "incident": str(run.incident_id)}
+    parts = title_parts(scenario.steps[position], values)
+    return json_parts(parts) if parts and english(parts) == title else []
+
+
+def _steps(plan: Plan, run: RunRecord, words: StepWords) -> list[RunStep]:
+    steps = []
+    for s in run.steps:
+        attempts = words.get((run.id, s.position))
+        message, title = attempts.popleft() if attempts else ([], [])
+        title = title or _plan_title(plan, run, s.position, s.title)
+        steps.append(
+            RunStep(
+                s.position,
+                s.title,
+                s.status,
+                s.started_at,
+                s.finished_at,
+                s.message,
+                message,
+                title,
+            )
+        )
+    return steps
+
+
+def _followups(plan: Plan, incident: Incident, runs: list[Run]) -> list[FollowUp]:
     not_up = {s.service for s in incident.services if s.state != "up"}
     items = [
         FollowUp("service", {"service": s.service, "state": s.state})
@@ -80,7 +159,7 @@ def _followups(incident: Incident, runs: list[RunRecord]) -> list[FollowUp]:
                 "status": task.status,
                 "role": task.role or "-",
             }
-            items.append(FollowUp("task", fields))
+            items.append(FollowUp("task", fields, {"title": task_words(plan, task)}))
         elif task.status == "skipped":
             fields = {
                 "id": task.id,
@@ -88,12 +167,12 @@ def _followups(incident: Incident, runs: list[RunRecord]) -> list[FollowUp]:
                 "title": task.title,
                 "note": task.note or "-",
             }
-            items.append(FollowUp("skipped", fields))
+            items.append(FollowUp("skipped", fields, {"title": task_words(plan, task)}))
     for run in runs:
         if run.status in ("failed", "waiting") and run.steps:
             last = run.steps[-1]
             fields = {"scenario": run.scenario, "step": last.position + 1, "message": last.message}
-            items.append(FollowUp("run", fields))
+            items.append(FollowUp("run", fields, {"message": last.parts}))
     return items
 
 
@@ -125,6 +204,10 @@ def build_view(
         )
     )
     priorities = [p for p in ("P1", "P2", "P3") if any(row.priority == p for row in rows)]
+    words = step_words(incident)
+    shown = [
+        Run(run.scenario, run.status, run.started_at, _steps(plan, run, words)) for run in runs
+    ]
     return IncidentView(
         kind=kind,
         incident=Header(
@@ -161,24 +244,15 @@ def build_view(
             for e in incident.timeline
             if since is None or e.at > since
         ],
-        runs=[
-            Run(
-                run.scenario,
-                run.status,
-                run.started_at,
-                [
-                    RunStep(s.position, s.title, s.status, s.started_at, s.finished_at, s.message)
-                    for s in run.steps
-                ],
-            )
-            for run in runs
-        ],
-        followups=_followups(incident, runs),
+        runs=shown,
+        followups=_followups(plan, incident, shown),
         actions=[
             Action(
                 a.service,
                 a.state,
-                None if a.task is None else TaskRef(a.task.id, a.task.title, a.task.status),
+                None
+                if a.task is None
+                else TaskRef(a.task.id, a.task.title, a.task.status, task_words(plan, a.task)),
                 a.role,
                 a.people,
             )

@@ -147,7 +147,15 @@ class IncidentWatcher:
                 by=MONITOR,
                 at=record.at,
                 kind="notification",
-                details={"alert": record.alert_id},
+                details={
+                    "alert": record.alert_id,
+                    "notification": record.kind,
+                    "role": record.role,
+                    "contact": record.contact,
+                    "ok": record.ok,
+                    "error": record.error,
+                    "subject": record.subject,
+                },
             )
 
     def tick(self, now: datetime) -> None:
@@ -191,5 +199,6 @@ class IncidentWatcher:
             by=MONITOR,
             at=now,
             kind="report",
+            details={"report": "progress", "audiences": list(audiences)},
         )
         return body

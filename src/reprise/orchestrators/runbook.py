@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from reprise.errors import InputError, RepriseError, option
-from reprise.incidents.lifecycle import add_note, step_title
+from reprise.incidents.lifecycle import add_note, step_title, title_parts
 from reprise.incidents.records import Incident, get_incident
 from reprise.incidents.runs import (
     RunRecord,
@@ -28,10 +28,12 @@ from reprise.orchestrators.steps import (
     StepOutcome,
     StepRun,
     execute_step,
+    outcome,
     substitute,
 )
 from reprise.plan.model import Plan, Scenario
 from reprise.plan.steps import PARAMETER, command_parameters, parameter_value_problem, step_texts
+from reprise.reports.wording import json_parts, part
 from reprise.store.database import Store
 
 __all__ = ["Confirm", "RunbookOptions", "StepOutcome", "find_scenario", "run_runbook", "substitute"]
@@ -144,6 +146,7 @@ def run_runbook(
             clock(),
             options.by,
             f"runbook {scenario.id} started ({scenario.title})",
+            {"run": run.id, "event": "started", "scenario": scenario.id, "title": scenario.title},
         )
     step_run = StepRun(plan, store, scenario, incident, values, options)
     total = len(scenario.steps)
@@ -154,19 +157,21 @@ def run_runbook(
             options.on_step_start(position, total, title)
         started = clock()
         try:
-            outcome = execute_step(step_run, step)
+            result = execute_step(step_run, step)
         except RepriseError as error:
             message, hint = error.render()
-            outcome = StepOutcome("failed", message + (f" ({hint})" if hint else ""))
+            result = outcome(
+                "failed", [part("runstep.error", error=message + (f" ({hint})" if hint else ""))]
+            )
         record = StepRecord(
             position,
             step.kind,
             title,
-            outcome.status,
+            result.status,
             started,
             clock(),
-            outcome.message,
-            outcome.output,
+            result.message,
+            result.output,
             options.by,
         )
         save_step(store, run, record)
@@ -177,21 +182,36 @@ def run_runbook(
             record.finished_at,
             options.by,
             f"runbook {scenario.id} step {position + 1}/{total} ({title}): "
-            f"{outcome.status} in {record.seconds:.1f} s — {outcome.message}",
+            f"{result.status} in {record.seconds:.1f} s — {result.message}",
             {
                 "run": run.id,
                 "step": position + 1,
-                "status": outcome.status,
+                "status": result.status,
                 "seconds": round(record.seconds, 3),
-                "output": (outcome.output or "")[-OUTPUT_IN_TIMELINE:],
+                "output": (result.output or "")[-OUTPUT_IN_TIMELINE:],
+                "event": "step",
+                "scenario": scenario.id,
+                "total": total,
+                "title": title,
+                "title_words": json_parts(title_parts(step, values)),
+                "took": f"{record.seconds:.1f}",
+                "message": json_parts(result.parts),
             },
         )
         if options.on_step_end:
             options.on_step_end(record, total)
-        if outcome.status != "done":
+        if result.status != "done":
             return run
     finish_run(store, run, clock())
-    _timeline(store, run, incident, clock(), options.by, f"runbook {scenario.id} finished")
+    _timeline(
+        store,
+        run,
+        incident,
+        clock(),
+        options.by,
+        f"runbook {scenario.id} finished",
+        {"run": run.id, "event": "finished", "scenario": scenario.id},
+    )
     return run
 
 

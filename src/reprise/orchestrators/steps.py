@@ -36,6 +36,7 @@ from reprise.plan.steps import (
     WaitCheckStep,
     parameter_value_problem,
 )
+from reprise.reports.wording import Part, english, part
 from reprise.store.database import Store
 
 if TYPE_CHECKING:
@@ -47,11 +48,19 @@ Confirm = Callable[[str], bool | None]
 
 @dataclass
 class StepOutcome:
-    """How one step ended: ``done``, ``failed`` or ``waiting`` (for a person)."""
+    """How one step ended: ``done``, ``failed`` or ``waiting`` (for a person). ``message``
+    is the English sentence (stored with the step); ``parts`` the same in catalog words
+    (``runstep.*``), kept in the incident timeline so reports word it in their language."""
 
     status: str
     message: str
     output: str | None = None
+    parts: list[Part] = field(default_factory=list)
+
+
+def outcome(status: str, parts: list[Part], output: str | None = None) -> StepOutcome:
+    """A step's outcome from its catalog words (the message is their English)."""
+    return StepOutcome(status, english(parts), output, parts)
 
 
 @dataclass
@@ -108,15 +117,9 @@ class StepRun:
         when nobody can answer)."""
         answer = self.options.confirm(question)
         if answer is None:
-            return StepOutcome(
-                "waiting",
-                render_options(
-                    "waiting for a person to confirm: run the runbook again on a terminal, or "
-                    f"with {option('yes')} once done"
-                ),
-            )
+            return outcome("waiting", [part("runstep.waiting", yes=render_options(option("yes")))])
         if not answer:
-            return StepOutcome("failed", f"not confirmed by {self.options.by}")
+            return outcome("failed", [part("runstep.refused", by=self.options.by)])
         return None
 
 
@@ -129,7 +132,7 @@ def run_manual(run: StepRun, step: ManualStep) -> StepOutcome:
     text = run.text(step.text)
     role = f" [{step.role}]" if step.role else ""
     refused = run.ask(f"{text}{role}\nDone?")
-    return refused or StepOutcome("done", f"confirmed by {run.options.by}")
+    return refused or outcome("done", [part("runstep.confirmed", by=run.options.by)])
 
 
 def run_command(run: StepRun, step: CommandStep) -> StepOutcome:
@@ -139,25 +142,27 @@ def run_command(run: StepRun, step: CommandStep) -> StepOutcome:
     command = run.text(step.command, quote_check=True)
     timeout = step.timeout.total_seconds()
     try:
-        outcome = asyncio.run(asyncio.wait_for(run_shell(command, flood_limit=None), timeout))
+        result = asyncio.run(asyncio.wait_for(run_shell(command, flood_limit=None), timeout))
     except TimeoutError:
-        return StepOutcome(
-            "failed",
-            f"still running after {timeout:g} s: stopped (the whole process group was killed)",
-        )
+        return outcome("failed", [part("runstep.command_timeout", timeout=f"{timeout:g}")])
     except OSError as error:
-        return StepOutcome("failed", f"cannot run the command: {error.strerror or error}")
-    last = outcome.output.splitlines()[-1][:200] if outcome.output else ""
-    if outcome.code != step.expect_exit:
-        why = f"killed by signal {-outcome.code}" if outcome.code < 0 else f"exit {outcome.code}"
-        return StepOutcome(
-            "failed",
-            f"{why} (expected {step.expect_exit})" + (f": {last}" if last else ""),
-            outcome.output,
+        return outcome(
+            "failed", [part("runstep.command_oserror", error=str(error.strerror or error))]
         )
-    return StepOutcome(
-        "done", f"exit {outcome.code}" + (f": {last}" if last else ""), outcome.output
-    )
+    last = result.output.splitlines()[-1][:200] if result.output else ""
+    tail = [part("runstep.last_line", line=last)] if last else []
+    if result.code != step.expect_exit:
+        why = (
+            part("runstep.signal", signal=-result.code)
+            if result.code < 0
+            else part("runstep.exit", code=result.code)
+        )
+        return outcome(
+            "failed",
+            [why, part("runstep.expected", expected=step.expect_exit), *tail],
+            result.output,
+        )
+    return outcome("done", [part("runstep.exit", code=result.code), *tail], result.output)
 
 
 def run_restore(run: StepRun, step: RestoreStep) -> StepOutcome:
@@ -180,18 +185,23 @@ def run_restore(run: StepRun, step: RestoreStep) -> StepOutcome:
         if refused:
             return refused
     report, path = _restore(run, step, backup, target, to_dir, only, as_name, value(step.at))
-    figures = ", ".join(
-        f"{k} {v}"
+    figures = [
+        part(f"runstep.figure_{k}", value=str(v))
         for k, v in report.figures.items()
         if k in ("target", "reached_time", "restored_as", "databases")
-    )
-    return StepOutcome(
-        "done",
-        f"{report.kind} of {report.service} into "
-        f"{report.target or where} in {report.seconds:.1f} s"
-        + (f" ({figures})" if figures else "")
-        + f"; report {path}",
-    )
+    ]
+    into = report.target or (target and _public(target)) or to_dir
+    parts = [
+        part(f"runstep.restore_{report.kind}", service=report.service)
+        if report.kind in ("restore", "pitr", "drill")
+        else part("runstep.restore_other", kind=report.kind, service=report.service),
+        part("runstep.into", target=into) if into else part("runstep.into_plan_target"),
+        part("runstep.in_seconds", seconds=f"{report.seconds:.1f}"),
+    ]
+    if figures:
+        parts.append(part("runstep.figures", figures=figures))
+    parts.append(part("runstep.report_path", path=str(path)))
+    return outcome("done", parts)
 
 
 def _restore(
@@ -258,18 +268,34 @@ def run_wait_check(run: StepRun, step: WaitCheckStep) -> StepOutcome:
         rounds += 1
         status = check_services(run.plan, run.store, [step.service])[0]
         if not status.checks:
-            return StepOutcome("failed", f"{step.service} has no checks to wait for")
+            return outcome("failed", [part("runstep.no_checks", service=step.service)])
         if status.state == "up":
             _mark_up(run, step.service)
-            return StepOutcome(
-                "done", f"{step.service} up after {rounds} round(s) of checks: {status.message}"
+            return outcome(
+                "done",
+                [
+                    part(
+                        "runstep.checks_up",
+                        service=step.service,
+                        rounds=rounds,
+                        status=status.message,
+                    )
+                ],
             )
         if time.monotonic() + run.options.poll_seconds > deadline:
-            return StepOutcome(
+            return outcome(
                 "failed",
-                f"{step.service} still {status.state} after "
-                f"{step.timeout.total_seconds():g} s: "
-                f"{status.message}",
+                [
+                    part(
+                        "runstep.checks_still",
+                        service=step.service,
+                        state=[part(f"runstep.state_{status.state}")]
+                        if status.state in ("down", "degraded", "up", "unknown")
+                        else status.state,
+                        timeout=f"{step.timeout.total_seconds():g}",
+                        status=status.message,
+                    )
+                ],
             )
         time.sleep(run.options.poll_seconds)
 
@@ -306,16 +332,17 @@ def run_notify(run: StepRun, step: NotifyStep) -> StepOutcome:
             run.options.sender,
         )
     )
+    roles = ", ".join(step.roles)
     if not records:
-        return StepOutcome(
-            "failed", "nobody to notify: the roles " + ", ".join(step.roles) + " have no contact"
-        )
+        return outcome("failed", [part("runstep.nobody_to_notify", roles=roles)])
     sent = [r for r in records if r.ok]
-    failed = [f"{r.role} ({r.contact}): {r.error}" for r in records if not r.ok]
+    failed = "; ".join(f"{r.role} ({r.contact}): {r.error}" for r in records if not r.ok)
     if not sent:
-        return StepOutcome("failed", "no notification delivered: " + "; ".join(failed))
-    message = f"sent to {len(sent)} contact(s) of {', '.join(step.roles)}"
-    return StepOutcome("done", message + (f"; failed: {'; '.join(failed)}" if failed else ""))
+        return outcome("failed", [part("runstep.none_delivered", failures=failed)])
+    parts = [part("runstep.sent", count=len(sent), roles=roles)]
+    if failed:
+        parts.append(part("runstep.sent_failed", failures=failed))
+    return outcome("done", parts)
 
 
 def run_evidence(run: StepRun, step: EvidenceStep) -> StepOutcome:
@@ -339,30 +366,22 @@ def run_evidence(run: StepRun, step: EvidenceStep) -> StepOutcome:
         plan_path=run.options.plan_path,
         include_secrets=step.include_secrets,
     )
-    message = f"{len(bundle.files)} file(s) preserved in {folder} (SHA-256 each, signed manifest)"
+    parts = [part("runstep.preserved", count=len(bundle.files), folder=str(folder))]
     if bundle.missing:
-        message += "; not found: " + ", ".join(bundle.missing)
+        parts.append(part("runstep.not_found", paths=", ".join(bundle.missing)))
     if bundle.secrets_included:
-        message += (
-            f"; including {len(bundle.secrets_included)} secret file(s) of the "
-            "plan (include_secrets: true): keep the bundle as safe as the keys"
-        )
+        parts.append(part("runstep.secrets_included", count=len(bundle.secrets_included)))
     secrets = bundle.secrets_skipped
     if secrets:
-        message += (
-            f"; {len(secrets)} secret file(s) of the plan left out ("
-            + ", ".join(secrets)
-            + "): add include_secrets: true to the step to "
-            "collect them"
-        )
+        parts.append(part("runstep.secrets_skipped", count=len(secrets), files=", ".join(secrets)))
     others = [
         f"{entry['path']} ({entry['reason']})"
         for entry in bundle.skipped
         if not entry.get("secret")
     ]
     if others:
-        message += "; skipped: " + ", ".join(others)
-    return StepOutcome("done", message)
+        parts.append(part("runstep.skipped", entries=", ".join(others)))
+    return outcome("done", parts)
 
 
 STEP_EXECUTORS: dict[str, StepExecutor] = {

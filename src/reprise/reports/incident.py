@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from reprise.errors import InputError
+from reprise.reports.wording import is_parts, reworded
 from reprise.words import LANGUAGES, words
 
 FORMATS = ("md", "html")
@@ -48,6 +49,15 @@ def human_duration(delta: timedelta | None, language: str = "en") -> str:
 
 
 @dataclass(frozen=True)
+class Worded:
+    """A text Reprise wrote (a step's name): as stored, and in catalog words when they say
+    the same (``parts``, see ``reprise.reports.wording``), worded in the report's language."""
+
+    text: str
+    parts: list[Any] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Row:
     """One affected service with every figure a report shows about it."""
 
@@ -61,7 +71,7 @@ class Row:
     target_at: datetime
     resolved_at: datetime | None
     problem: str
-    actions: list[str]
+    actions: list[Worded]
     rto: timedelta
     time_to_recover: timedelta | None
     elapsed: timedelta
@@ -116,7 +126,8 @@ class Event:
 
 @dataclass(frozen=True)
 class RunStep:
-    """One step of a runbook run."""
+    """One step of a runbook run: ``message`` as stored (English), ``parts`` the same in
+    catalog words when Reprise kept them (see ``reprise.reports.wording``)."""
 
     position: int
     title: str
@@ -124,6 +135,8 @@ class RunStep:
     started_at: datetime
     finished_at: datetime
     message: str
+    parts: list[Any] = field(default_factory=list)
+    title_parts: list[Any] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -139,10 +152,12 @@ class Run:
 @dataclass(frozen=True)
 class FollowUp:
     """Something left open: ``kind`` is ``service``, ``task``, ``skipped`` or ``run``;
-    ``fields`` fill its sentence (states and task statuses as codes, worded here)."""
+    ``fields`` fill its sentence (states and task statuses as codes, worded here);
+    ``worded``: fields also kept in catalog words (a task's title, a step's message)."""
 
     kind: str
     fields: dict[str, str | int]
+    worded: dict[str, list[Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -152,6 +167,7 @@ class TaskRef:
     id: int
     title: str
     status: str
+    title_parts: list[Any] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -210,32 +226,136 @@ def check_request(language: str, fmt: str) -> None:
         raise InputError(f"no report format {fmt!r}", hint="use md or html")
 
 
-def followup_text(item: FollowUp, labels: Mapping[str, str]) -> str:
+def followup_text(item: FollowUp, labels: Mapping[str, str], language: str = "en") -> str:
     """A follow-up in a sentence of the report's language."""
     fields = dict(item.fields)
     if item.kind == "service":
         fields["state"] = labels[f"state_{fields['state']}"]
     elif item.kind == "task":
         fields["status"] = labels[f"task_{fields['status']}"]
+    for name, parts in item.worded.items():
+        fields[name] = reworded(language, parts, str(fields[name]))
     return labels[f"followup_{item.kind}"].format(**fields)
 
 
-def timeline_text(entry: Event, labels: Mapping[str, str]) -> str:
-    """A timeline entry in the report's language when Reprise wrote it (state and task
-    changes); people's notes as they typed them."""
+def step_message(step: RunStep, language: str) -> str:
+    """A runbook step's outcome in the report's language (as stored when Reprise kept no
+    catalog words for it)."""
+    return reworded(language, step.parts, step.message)
+
+
+_RUNBOOK_CHECKS = re.compile(r"checks pass \(runbook (.+)\)")
+
+
+def source_text(source: str, labels: Mapping[str, str]) -> str:
+    """What set a state, in the report's language: the sources Reprise writes
+    (``check: …``, ``person: …``, ``checks pass (runbook …)``) worded, the facts in them
+    (a check's own message, a name) as they are."""
+    if source == "check: checks pass":
+        return labels["source_check_pass"]
+    if source == "checks pass":
+        return labels["source_checks_pass"]
+    if source.startswith("check: "):
+        return labels["source_check"].format(what=source.removeprefix("check: "))
+    if source.startswith("person: "):
+        return labels["source_person"].format(by=source.removeprefix("person: "))
+    if match := _RUNBOOK_CHECKS.fullmatch(source):
+        return labels["source_runbook"].format(scenario=match.group(1))
+    return source
+
+
+UPDATED = ("title", "cause", "commander")
+"""The incident fields an ``update`` entry tells about."""
+
+
+def timeline_text(entry: Event, labels: Mapping[str, str], language: str = "en") -> str:
+    """A timeline entry in the report's language when Reprise wrote it (see
+    :func:`_reprise_text`); people's notes as they typed them."""
+    try:
+        text = _reprise_text(entry, labels, language)
+    except (KeyError, IndexError, TypeError, ValueError):  # details of an unexpected shape
+        text = None
+    return entry.text if text is None else text
+
+
+def _reprise_text(entry: Event, labels: Mapping[str, str], language: str) -> str | None:
+    """The entry worded from its ``kind`` and ``details``; None when it is not one of
+    Reprise's own (a note) or was stored without the facts to word it."""
+    details = entry.details
+    kind = entry.kind
+    if kind == "target" and {"service", "target_at"} <= details.keys():
+        return labels["timeline_target"].format(
+            service=details["service"], target=details["target_at"]
+        )
+    if kind == "update" and len(details) == 1 and next(iter(details)) in UPDATED:
+        name, value = next(iter(details.items()))
+        return labels[f"timeline_update_{name}"].format(value=value)
+    if kind == "closed" and "note" in details and details["note"] is None:
+        return labels["timeline_closed"]
+    if kind == "notification" and {"notification", "role", "contact", "ok"} <= details.keys():
+        notification = str(details["notification"])
+        return labels[
+            "timeline_notification_sent" if details["ok"] else "timeline_notification_failed"
+        ].format(
+            kind=labels.get(f"notification_{notification}", notification),
+            role=details["role"],
+            contact=details["contact"],
+            error=details.get("error"),
+            subject=details.get("subject", ""),
+        )
+    if kind == "report" and details.get("report") == "progress" and "audiences" in details:
+        audiences = ", ".join(details["audiences"])
+        if not audiences:
+            return labels["timeline_progress_nobody"]
+        return labels["timeline_progress_sent"].format(audiences=audiences)
+    if kind == "report" and details.get("report") == "final":
+        return labels["timeline_final"].format(
+            files=", ".join(details["files"]), sent=details["sent"], contacts=details["contacts"]
+        )
+    if kind == "runbook":
+        return _runbook_text(details, labels, language)
+    return _change_text(entry, labels)
+
+
+def _runbook_text(
+    details: Mapping[str, Any], labels: Mapping[str, str], language: str
+) -> str | None:
+    event = details.get("event")
+    if event == "started":
+        return labels["timeline_run_started"].format(
+            scenario=details["scenario"], title=details["title"]
+        )
+    if event == "finished":
+        return labels["timeline_run_finished"].format(scenario=details["scenario"])
+    if event == "step" and is_parts(details.get("message")) and details["message"]:
+        status = str(details["status"])
+        return labels["timeline_run_step"].format(
+            scenario=details["scenario"],
+            step=details["step"],
+            total=details["total"],
+            title=reworded(language, details.get("title_words"), str(details["title"])),
+            status=labels.get(f"step_{status}", status),
+            seconds=details["took"],
+            message=reworded(language, details["message"], ""),
+        )
+    return None
+
+
+def _change_text(entry: Event, labels: Mapping[str, str]) -> str | None:
+    """State, joining and task changes."""
     details = entry.details
     if entry.kind == "state" and {"service", "from", "to"} <= details.keys():
         return labels["timeline_state"].format(
             service=details["service"],
             old=labels.get(f"state_{details['from']}", ""),
             new=labels.get(f"state_{details['to']}", ""),
-            source=details.get("source", ""),
+            source=source_text(str(details.get("source", "")), labels),
         )
     if entry.kind == "service" and {"service", "state"} <= details.keys():
         return labels["timeline_joined"].format(
             service=details["service"],
             state=labels.get(f"state_{details['state']}", ""),
-            source=details.get("source", ""),
+            source=source_text(str(details.get("source", "")), labels),
         )
     if entry.kind == "task" and {"task", "from", "to"} <= details.keys():
         return labels["timeline_task"].format(
@@ -243,7 +363,7 @@ def timeline_text(entry: Event, labels: Mapping[str, str]) -> str:
             old=labels.get(f"task_{details['from']}", ""),
             new=labels.get(f"task_{details['to']}", ""),
         ) + _after(entry.text, " — ")
-    return entry.text
+    return None
 
 
 def _after(text: str, marker: str) -> str:
@@ -285,7 +405,8 @@ def render_incident(view: IncidentView, fmt: str = "md", language: str = "en") -
         if action.task is None:
             return labels["action_check"].format(state=labels[f"state_{action.state}"].lower())
         key = "action_continue" if action.task.status == "doing" else "action_start"
-        return labels[key].format(id=action.task.id, title=action.task.title)
+        title = reworded(language, action.task.title_parts, action.task.title)
+        return labels[key].format(id=action.task.id, title=title)
 
     context: dict[str, Any] = {
         "t": labels,
@@ -306,11 +427,15 @@ def render_incident(view: IncidentView, fmt: str = "md", language: str = "en") -
         "audiences": ", ".join(view.audiences) or labels["nobody"],
         "timeline": view.timeline,
         "runs": view.runs,
-        "followups": [followup_text(item, labels) for item in view.followups],
+        "followups": [followup_text(item, labels, language) for item in view.followups],
         "actions": view.actions,
         "waiting": view.waiting,
         "describe": describe,
-        "event_text": lambda entry: timeline_text(entry, labels),
+        "event_text": lambda entry: timeline_text(entry, labels, language),
+        "step_message": lambda step: step_message(step, language),
+        "source_text": lambda source: source_text(source, labels),
+        "worded": lambda item: reworded(language, item.parts, item.text),
+        "step_title": lambda step: reworded(language, step.title_parts, step.title),
         "duration": view.duration,
     }
     template = "progress.md.j2" if view.kind == "progress" and fmt == "md" else f"incident.{fmt}.j2"

@@ -1,0 +1,68 @@
+"""Messages kept as words of the catalog rather than as sentences: a list of parts, each a
+catalog key and the facts that fill it, worded in any language when shown.
+
+Reprise stores the English sentence of such a message (for the journal and the JSON of the
+commands) together with its parts (in a timeline entry's ``details``), so a report can word
+it again in its own language. A fact may itself be a list of parts (worded and joined with
+commas), e.g. a state or a list of figures."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeGuard
+
+from reprise.words import words
+
+Part = tuple[str, dict[str, Any]]
+"""One catalog key and the values of its ``{placeholders}``."""
+
+
+def part(key: str, **params: Any) -> Part:
+    """One part of a message."""
+    return (key, params)
+
+
+def is_parts(value: object) -> TypeGuard[Sequence[Any]]:
+    """Whether ``value`` (as stored in JSON: lists, not tuples) is a list of parts."""
+    return isinstance(value, list | tuple) and all(
+        isinstance(item, list | tuple)
+        and len(item) == 2
+        and isinstance(item[0], str)
+        and isinstance(item[1], Mapping)
+        for item in value
+    )
+
+
+def word_parts(language: str, parts: Sequence[Any], separator: str = "") -> str:
+    """The message in ``language``; KeyError when a key or a placeholder is missing. A
+    fact that is itself a list of parts is worded and joined with commas."""
+    table = words(language)
+
+    def value(item: object) -> object:
+        return word_parts(language, item, ", ") if item and is_parts(item) else item
+
+    return separator.join(
+        table[key].format(**{name: value(item) for name, item in params.items()})
+        for key, params in parts
+    )
+
+
+def english(parts: Sequence[Part]) -> str:
+    """The message in English, as stored."""
+    return word_parts("en", parts)
+
+
+def json_parts(parts: Sequence[Part]) -> list[list[Any]]:
+    """The parts in their JSON form."""
+    return [[key, dict(params)] for key, params in parts]
+
+
+def reworded(language: str, parts: object, fallback: str) -> str:
+    """The message in ``language`` from its stored parts, else ``fallback`` (what was
+    stored before parts were kept, or parts this version does not know)."""
+    if not is_parts(parts) or not parts:
+        return fallback
+    try:
+        return word_parts(language, parts)
+    except (KeyError, IndexError, ValueError):
+        return fallback
