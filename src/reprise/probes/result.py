@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from reprise.words import say
@@ -22,6 +22,9 @@ class ProbeResult:
     latency: float | None = None
     """Seconds the probe took (None when it could not measure, e.g. a disk check)."""
     details: dict[str, Any] = field(default_factory=dict)
+    started_at: datetime | None = None
+    """When the probe's I/O began (UTC), after it got the CPU: a result can only speak
+    for what happened after this moment (None when not measured)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form used by `status --json` and `check --json`."""
