@@ -321,27 +321,28 @@ def test_a_french_plan_s_report_words_reprise_s_own_entries_in_french(
         assert ENGLISH.findall(own) == [], own
     timeline = again.split("## 8.")[1].split("## 9.")[0]
     for french in (
-        "titre : Panne de l'application",
-        "pilote : lead",
-        "app : retour prévu le 2024-09-22T07:40:00+00:00",
-        "notification (problème) à lead (json://…) : envoyée : \\[P1\\] EN PANNE : Application",
-        "notification (problème) à lead (json://…) : échec (refused) :",
+        "titre\u202f: Panne de l'application",
+        "pilote\u202f: lead",
+        "app\u202f: retour prévu le 22/09/2024 09:40",
+        "notification (problème) à lead (json://…)\u202f: envoyée\u202f: "
+        "[P1] EN PANNE : Application",
+        "notification (problème) à lead (json://…)\u202f: échec (refused)\u202f:",
         "rapport de progrès envoyé à lead",
         "runbook recover lancé (Reprise de l'application)",
-        "runbook recover, étape 1/3 (prévenir lead : Reprise en cours) : réussie en 1.0 s — "
-        "envoyé à 1 contact(s) de lead",
-        "étape 2/3 (Vérifier les disques) : réussie en 1.0 s — confirmé par Ops",
-        "étape 3/3 ($ echo bonjour) : réussie en 1.0 s — code de sortie 0 : bonjour",
+        "runbook recover, étape 1/3 (prévenir lead\u202f: Reprise en cours)\u202f: réussie en "
+        "1,0 s — envoyé à 1 contact(s) de lead",
+        "étape 2/3 (Vérifier les disques)\u202f: réussie en 1,0 s — confirmé par Ops",
+        "étape 3/3 ($ echo bonjour)\u202f: réussie en 1,0 s — code de sortie 0\u202f: bonjour",
         "runbook recover terminé",
-        "runbook confirm, étape 1/1 (Confirmer le retour) : en attente en 1.0 s — en attente "
+        "runbook confirm, étape 1/1 (Confirmer le retour)\u202f: en attente en 1,0 s — en attente "
         "de la confirmation d'une personne",
-        "app : Défaillant → Fonctionnel (saisi par Ops)",
+        "app\u202f: Défaillant → Fonctionnel (saisi par Ops)",
         "incident clos",
         "rapport final écrit (report-fr.md, report-fr.html) et envoyé à 1 contact(s) sur 1",
     ):
         assert french in timeline, (french, timeline)
-    assert "app : contrôles réussis (au plus 10 min)" in again.split("## 4.")[1]
-    assert "Runbook confirm arrêté à l'étape 1 : en attente de la confirmation" in again
+    assert "app\u202f: contrôles réussis (au plus 10 min)" in again.split("## 4.")[1]
+    assert "Runbook confirm arrêté à l'étape 1\u202f: en attente de la confirmation" in again
     english = render_report(
         plan, incident, runs_of(store, incident_id=incident_id), now=at(31), language="en"
     )

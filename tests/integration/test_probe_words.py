@@ -77,7 +77,9 @@ def test_a_closed_port_is_reported_in_the_plans_language(tmp_path: Path) -> None
 def test_a_command_timeout_is_reported_in_the_plans_language(tmp_path: Path) -> None:
     checks = "[{kind: command, command: 'sleep 5', timeout: 1s, interval: 10s}]"
     _, french = run_first(make_plan(tmp_path, "fr", checks))
-    assert french.message == "toujours en cours après 1 s : tuée avec son groupe de processus"
+    assert french.message == (
+        "toujours en cours après 1 s\u202f: tuée avec son groupe de processus"
+    )
     _, english = run_first(make_plan(tmp_path, "en", checks))
     assert english.message == "still running after 1 s: killed with its process group"
 

@@ -3,7 +3,9 @@
 The incidents domain computes the figures into an :class:`IncidentView` (plain data, no
 words); this module only puts them into words from the catalog and lays them out with the
 Jinja2 templates. Text typed by people (titles, notes, causes) is escaped for the format:
-HTML through autoescaping, Markdown by backslash-escaping what would change the layout."""
+HTML through autoescaping, Markdown by backslash-escaping what would change the layout.
+Durations, percentages, numbers and times are spelled by ``reprise.words.format``, the same
+for every mail, report and message."""
 
 from __future__ import annotations
 
@@ -12,40 +14,29 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from reprise.errors import InputError
 from reprise.reports.wording import is_parts, reworded
 from reprise.words import LANGUAGES, words
+from reprise.words.format import duration, number, percent, zone_of
+from reprise.words.format import when as moment_text
 
 FORMATS = ("md", "html")
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
+_BREAKS = re.compile(r"[^\S\u00a0\u2007\u202f]+")
+"""Runs of white space other than the no-break spaces (French typography keeps those)."""
+_MARKDOWN_SPECIAL = re.compile(r"[\\`*_<>#|~]|\](?=[(\[:])")
 
 
 def markdown_text(value: object) -> str:
-    """Text made inert in Markdown: one line, every layout character escaped (tables,
-    links, emphasis, raw HTML)."""
-    text = " ".join(str(value).split())
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
-
-
-def human_duration(delta: timedelta | None, language: str = "en") -> str:
-    """``2 h 05 min``, ``12 min 30 s``, ``45 s`` (days: ``j`` in French)."""
-    if delta is None:
-        return "-"
-    seconds = max(0, round(delta.total_seconds()))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if days:
-        return f"{days} {words(language)['duration.day']}" + (f" {hours} h" if hours else "")
-    if hours:
-        return f"{hours} h" + (f" {minutes:02d} min" if minutes else "")
-    if minutes:
-        return f"{minutes} min" + (f" {seconds:02d} s" if seconds else "")
-    return f"{seconds} s"
+    """Text made inert in Markdown: one line (no-break spaces kept), every layout
+    character escaped (tables, emphasis, raw HTML, autolinks), and a bracket escaped where
+    it would close a link or an image (``](``, ``][``, ``]:``). A bracket that links
+    nothing stays as it is, so that a mail subject reads ``[P1] EN PANNE``, not
+    ``\\[P1\\] EN PANNE``, in a report read as plain text."""
+    text = _BREAKS.sub(" ", str(value)).strip(" ")
+    return _MARKDOWN_SPECIAL.sub(lambda match: "\\" + match.group(0), text)
 
 
 @dataclass(frozen=True)
@@ -268,24 +259,56 @@ UPDATED = ("title", "cause", "commander")
 """The incident fields an ``update`` entry tells about."""
 
 
-def timeline_text(entry: Event, labels: Mapping[str, str], language: str = "en") -> str:
+def timeline_text(
+    entry: Event, labels: Mapping[str, str], language: str = "en", zone: Any = None
+) -> str:
     """A timeline entry in the report's language when Reprise wrote it (see
-    :func:`_reprise_text`); people's notes as they typed them."""
+    :func:`_reprise_text`); people's notes as they typed them. ``zone``: the report's time
+    zone, for the moments an entry tells (other languages than English; English reads them
+    as stored)."""
     try:
-        text = _reprise_text(entry, labels, language)
+        text = _reprise_text(entry, labels, language, zone)
     except (KeyError, IndexError, TypeError, ValueError):  # details of an unexpected shape
         text = None
     return entry.text if text is None else text
 
 
-def _reprise_text(entry: Event, labels: Mapping[str, str], language: str) -> str | None:
+def _stored_moment(value: object, language: str, zone: Any) -> object:
+    """A moment kept in an entry's facts (ISO text), spelled for people in ``language``;
+    English, and anything that is not such a moment, as stored."""
+    if language == "en" or not isinstance(value, str):
+        return value
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return moment_text(moment, language, zone if moment.tzinfo else None)
+
+
+_DECIMAL_TEXT = re.compile(r"-?\d+(?:\.(\d+))?")
+
+
+def _seconds_text(value: object, language: str) -> object:
+    """A number of seconds kept in an entry's facts (a number, or its text such as
+    ``"1.0"``), in the language's decimals (``1,0`` in French); anything else as stored."""
+    if isinstance(value, str) and (match := _DECIMAL_TEXT.fullmatch(value)):
+        return number(float(value), language, len(match.group(1) or ""))
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return number(value, language)
+    return value
+
+
+def _reprise_text(
+    entry: Event, labels: Mapping[str, str], language: str, zone: Any = None
+) -> str | None:
     """The entry worded from its ``kind`` and ``details``; None when it is not one of
     Reprise's own (a note) or was stored without the facts to word it."""
     details = entry.details
     kind = entry.kind
     if kind == "target" and {"service", "target_at"} <= details.keys():
         return labels["timeline_target"].format(
-            service=details["service"], target=details["target_at"]
+            service=details["service"],
+            target=_stored_moment(details["target_at"], language, zone),
         )
     if kind == "update" and len(details) == 1 and next(iter(details)) in UPDATED:
         name, value = next(iter(details.items()))
@@ -335,7 +358,7 @@ def _runbook_text(
             total=details["total"],
             title=reworded(language, details.get("title_words"), str(details["title"])),
             status=labels.get(f"step_{status}", status),
-            seconds=details["took"],
+            seconds=_seconds_text(details["took"], language),
             message=reworded(language, details["message"], ""),
         )
     return None
@@ -382,7 +405,8 @@ def environment(language: str) -> Environment:
         keep_trailing_newline=True,
     )
     environment.filters["md"] = markdown_text
-    environment.filters["duration"] = lambda delta: human_duration(delta, language)
+    environment.filters["duration"] = lambda delta: duration(delta, language)
+    environment.filters["number"] = lambda value, digits=None: number(value, language, digits)
     return environment
 
 
@@ -391,15 +415,19 @@ def render_incident(view: IncidentView, fmt: str = "md", language: str = "en") -
     full report (``final`` or ``progress``) in Markdown or HTML."""
     check_request(language, fmt)
     labels = words(language, "report")
-    zone = ZoneInfo(view.timezone)
-    pattern = "%d/%m/%Y %H:%M" if language == "fr" else "%Y-%m-%d %H:%M"
+    zone = zone_of(view.timezone)
 
     def when(value: datetime | None) -> str:
-        return labels["pending"] if value is None else value.astimezone(zone).strftime(pattern)
+        return labels["pending"] if value is None else moment_text(value, language, zone)
 
     def response(priority: str) -> str:
         setting = view.responses[priority]
-        return labels["next_business_day"] if setting is None else human_duration(setting, language)
+        return labels["next_business_day"] if setting is None else duration(setting, language)
+
+    def strategy_text(priority: str) -> str:
+        if view.responses[priority] is None:
+            return labels["strategy_next_day"]
+        return labels["strategy_text"].format(response=response(priority))
 
     def describe(action: Action) -> str:
         if action.task is None:
@@ -418,12 +446,14 @@ def render_incident(view: IncidentView, fmt: str = "md", language: str = "en") -
         "now": view.now,
         "when": when,
         "response": response,
+        "strategy_text": strategy_text,
+        "uptime": percent(view.objectives.uptime, language),
         "rows": view.rows,
         "objectives": view.objectives,
         "strategy": view.strategy,
         "roles": view.roles,
         "commander": view.commander,
-        "every": human_duration(view.every, language),
+        "every": duration(view.every, language),
         "audiences": ", ".join(view.audiences) or labels["nobody"],
         "timeline": view.timeline,
         "runs": view.runs,
@@ -431,7 +461,7 @@ def render_incident(view: IncidentView, fmt: str = "md", language: str = "en") -
         "actions": view.actions,
         "waiting": view.waiting,
         "describe": describe,
-        "event_text": lambda entry: timeline_text(entry, labels, language),
+        "event_text": lambda entry: timeline_text(entry, labels, language, zone),
         "step_message": lambda step: step_message(step, language),
         "source_text": lambda source: source_text(source, labels),
         "worded": lambda item: reworded(language, item.parts, item.text),

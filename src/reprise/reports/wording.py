@@ -4,14 +4,17 @@ catalog key and the facts that fill it, worded in any language when shown.
 Reprise stores the English sentence of such a message (for the journal and the JSON of the
 commands) together with its parts (in a timeline entry's ``details``), so a report can word
 it again in its own language. A fact may itself be a list of parts (worded and joined with
-commas), e.g. a state or a list of figures."""
+commas), e.g. a state or a list of figures. A measured number kept as text (``seconds``:
+``"12.5"``) is spelled in the language's decimals when worded (``12,5`` in French)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeGuard
 
 from reprise.words import words
+from reprise.words.format import number
 
 Part = tuple[str, dict[str, Any]]
 """One catalog key and the values of its ``{placeholders}``."""
@@ -33,16 +36,31 @@ def is_parts(value: object) -> TypeGuard[Sequence[Any]]:
     )
 
 
+MEASURES = frozenset({"seconds", "timeout", "latency", "rtt", "percent", "loss"})
+"""The facts that are measured numbers (stored as text, English decimals)."""
+_DECIMAL = re.compile(r"-?\d+\.(\d+)")
+
+
+def _measure(language: str, value: object) -> object:
+    """A measured number kept as text (``"12.5"``) in the language's decimals."""
+    if language != "en" and isinstance(value, str) and (match := _DECIMAL.fullmatch(value)):
+        return number(float(value), language, len(match.group(1)))
+    return value
+
+
 def word_parts(language: str, parts: Sequence[Any], separator: str = "") -> str:
     """The message in ``language``; KeyError when a key or a placeholder is missing. A
-    fact that is itself a list of parts is worded and joined with commas."""
+    fact that is itself a list of parts is worded and joined with commas; a measured
+    number (:data:`MEASURES`) is spelled in the language's decimals."""
     table = words(language)
 
-    def value(item: object) -> object:
-        return word_parts(language, item, ", ") if item and is_parts(item) else item
+    def value(name: str, item: object) -> object:
+        if item and is_parts(item):
+            return word_parts(language, item, ", ")
+        return _measure(language, item) if name in MEASURES else item
 
     return separator.join(
-        table[key].format(**{name: value(item) for name, item in params.items()})
+        table[key].format(**{name: value(name, item) for name, item in params.items()})
         for key, params in parts
     )
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from reprise.errors import RepriseError
-from reprise.plan.units import format_duration, format_size
 from reprise.reports.restore import CheckLine, RestoreView, StepLine, render_restore
 from reprise.security import make_private_dirs, write_private_file
 from reprise.words import LANGUAGES
@@ -131,7 +130,8 @@ class Report:
 
 
 def view_of(report: Report) -> RestoreView:
-    """The report's figures as people read them (sizes and the backup's age in words)."""
+    """The report's figures for people (durations, sizes and times are spelled by the
+    report in its language)."""
     return RestoreView(
         kind=report.kind,
         service=report.service,
@@ -139,20 +139,14 @@ def view_of(report: Report) -> RestoreView:
         repository=report.repository,
         backup_id=report.backup_id,
         backup_time=report.backup_time,
-        age=format_duration(timedelta(seconds=round(report.backup_age.total_seconds()))),
+        age=timedelta(seconds=round(report.backup_age.total_seconds())),
         target=report.target,
         started_at=report.started_at,
         seconds=report.seconds,
         result=report.result,
         error=report.error,
         steps=[
-            StepLine(
-                step.name,
-                step.seconds,
-                format_size(step.bytes) if step.bytes is not None else "",
-                step.result,
-                step.detail,
-            )
+            StepLine(step.name, step.seconds, step.bytes, step.result, step.detail)
             for step in report.steps
         ],
         checks=[

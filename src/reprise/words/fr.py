@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 WORDS: dict[str, str] = {
-    "report.colon": " :",
+    "report.colon": "\u202f:",
     "report.report_final": "Rapport d'incident",
     "report.report_progress": "Rapport de progrès",
     "report.incident": "Incident",
@@ -41,8 +41,10 @@ WORDS: dict[str, str] = {
     "report.priority_P1": "Critique (Priorité 1)",
     "report.priority_P2": "Majeur (Priorité 2)",
     "report.priority_P3": "Mineur (Priorité 3)",
-    "report.strategy_text": "Prise en charge sous {response} ; reprise dans l'ordre des "
+    "report.strategy_text": "Prise en charge sous {response}\u202f; reprise dans l'ordre des "
     "dépendances.",
+    "report.strategy_next_day": "Prise en charge le jour ouvré suivant\u202f; reprise dans "
+    "l'ordre des dépendances.",
     "report.procedures": "Procédures de remise en état",
     "report.problem": "Problème",
     "report.actions": "Action de reprise",
@@ -66,8 +68,9 @@ WORDS: dict[str, str] = {
     "report.responsibilities": "Responsabilités",
     "report.nobody": "personne",
     "report.communication": "Communication",
-    "report.progress_every": "Rapports de progrès toutes les {every}, adressés à : {audiences}.",
-    "report.reports_sent": "Rapports envoyés :",
+    "report.progress_every": "Rapports de progrès toutes les {every}, adressés à\u202f: "
+    "{audiences}.",
+    "report.reports_sent": "Rapports envoyés\u202f:",
     "report.no_reports": "Aucun rapport envoyé pour l'instant.",
     "report.kind_progress": "progrès",
     "report.kind_final": "final",
@@ -84,19 +87,20 @@ WORDS: dict[str, str] = {
     "report.followups": "Actions de suivi",
     "report.no_followups": "Aucune action de suivi ouverte.",
     "report.followup_service": "{service} n'est pas rétabli ({state})",
-    "report.followup_task": "Tâche {id} ({service}) : {title} — {status}, {role}",
-    "report.followup_skipped": "Tâche {id} ({service}) ignorée : {title} — motif : {note}",
-    "report.followup_run": "Runbook {scenario} arrêté à l'étape {step} : {message}",
+    "report.followup_task": "Tâche {id} ({service})\u202f: {title} — {status}, {role}",
+    "report.followup_skipped": "Tâche {id} ({service}) ignorée\u202f: {title} — motif\u202f: "
+    "{note}",
+    "report.followup_run": "Runbook {scenario} arrêté à l'étape {step}\u202f: {message}",
     "report.next": "À faire maintenant",
     "report.waiting": "En attente d'autres éléments",
     "report.since_last": "Depuis le dernier rapport",
-    "report.timeline_state": "{service} : {old} → {new} ({source})",
-    "report.timeline_joined": "{service} rejoint l'incident : {state} ({source})",
-    "report.timeline_task": "tâche {id} : {old} → {new}",
-    "report.action_start": "commencer la tâche {id} : {title}",
-    "report.action_continue": "poursuivre la tâche {id} : {title}",
-    "report.action_check": "toutes les tâches sont faites ou ignorées mais l'élément est {state} "
-    ": le vérifier, ou le déclarer rétabli",
+    "report.timeline_state": "{service}\u202f: {old} → {new} ({source})",
+    "report.timeline_joined": "{service} rejoint l'incident\u202f: {state} ({source})",
+    "report.timeline_task": "tâche {id}\u202f: {old} → {new}",
+    "report.action_start": "commencer la tâche {id}\u202f: {title}",
+    "report.action_continue": "poursuivre la tâche {id}\u202f: {title}",
+    "report.action_check": "toutes les tâches sont faites ou ignorées mais l'élément est "
+    "{state}\u202f: le vérifier, ou le déclarer rétabli",
     "report.waits_for": "{service} attend {others}",
     "report.nothing_new": "Rien de nouveau.",
     "report.state_down": "Défaillant",
@@ -133,6 +137,13 @@ WORDS: dict[str, str] = {
     "restore.figures": "Mesures",
     "restore.checks": "Contrôles",
     "restore.check": "Contrôle",
+    "restore.colon": "\u202f:",
+    "restore.semicolon": "\u202f;",
+    "restore.result_ok": "réussi",
+    "restore.result_failed": "échec",
+    "restore.result_passed": "réussi",
+    "restore.result_error": "erreur",
+    "restore.result_running": "inachevé",
     "alert.down": "EN PANNE",
     "alert.degraded": "DÉGRADÉ",
     "alert.up": "RÉTABLI",
@@ -146,51 +157,61 @@ WORDS: dict[str, str] = {
     "alert.next_business_day": "traité le jour ouvré suivant",
     "alert.impacted": "Également touchés car ils en dépendent",
     "alert.root": "Cause racine",
-    "alert.root_line": "{name} est en panne ; cette alerte est retenue à son profit",
+    "alert.root_line": "{name} est en panne\u202f; cette alerte est retenue à son profit",
     "alert.first_step": "Première étape de la procédure",
     "alert.no_procedure": "(pas de procédure dans le plan)",
     "alert.ack": "Acquitter (arrête l'escalade)",
-    "alert.escalation": "Relance {level} : non acquittée après {elapsed} ; envoyée aussi à "
+    "alert.escalation": "Relance {level}\u202f: non acquittée après {elapsed}\u202f; envoyée "
+    "aussi à "
     "{roles}.",
     "alert.recovered": "{name} fonctionne de nouveau, après {duration} d'interruption.",
     "alert.recovered_impacted": "Il était touché par la panne de {root}.",
     "alert.still_down": "Toujours en panne",
     "alert.flapping_body": "{name} a changé d'état {count} fois en {window}. Ses alertes sont "
-    "suspendues jusqu'à ce qu'il reste stable pendant {window}. Dernier état : {state}.",
-    "alert.stable_body": "{name} est stable depuis {window} ; son état est maintenant {state}.",
-    "alert.digest_subject": "[P3] Récapitulatif : {count} problème(s) mineur(s)",
-    "alert.digest_intro": "Problèmes mineurs (P3) depuis le dernier récapitulatif :",
+    "suspendues jusqu'à ce qu'il reste stable pendant {window}. Dernier état\u202f: {state}.",
+    "alert.stable_body": "{name} est stable depuis {window}\u202f; son état est maintenant "
+    "{state}.",
+    "alert.digest_subject": "[P3] Récapitulatif\u202f: {count} problème(s) mineur(s)",
+    "alert.digest_intro": "Problèmes mineurs (P3) depuis le dernier récapitulatif\u202f:",
     "alert.digest_open": "en cours",
     "alert.digest_resolved": "résolu à {at}",
     "alert.test_subject": "Message de test Reprise",
     "alert.test_body": "Ceci est un test des alertes de {org} pour le rôle {role}. Aucune action "
     "n'est nécessaire.",
-    "alert.titled_step": "{title}: {text}",
+    "alert.titled_step": "{title}\u202f: {text}",
+    "alert.dependents": "Services qui en dépendent",
+    "alert.dependent_down": "en panne",
+    "alert.dependent_degraded": "dégradé",
+    "alert.dependent_pending": "pas encore confirmé",
+    "alert.dependent_up": "toujours en service",
     "step.manual": "{text}",
     "step.notify": "{text}",
-    "step.command": "Exécuter : {command}",
+    "step.command": "Exécuter\u202f: {command}",
     "step.restore": "Restaurer {service} depuis la sauvegarde {backup}",
     "step.restore.pitr": "Restauration à un instant donné de {service}",
     "step.wait_check": "Attendre que les contrôles de {service} passent",
     "step.evidence": "{paths}",
     "incident.title_one": "{name} en panne",
     "incident.title_several": "{name} et {others} autre(s) élément(s) en panne",
-    "incident.progress_subject": "[{organisation}] Rapport de progrès: incident {id} — {title}",
-    "incident.final_subject": "[{organisation}] Rapport d'incident: incident {id} — {title}",
-    "report.source_check": "contrôle : {what}",
+    "incident.progress_subject": "[{organisation}] Rapport de progrès\u202f: incident {id} — "
+    "{title}",
+    "incident.final_subject": "[{organisation}] Rapport d'incident\u202f: incident {id} — {title}",
+    "report.source_check": "contrôle\u202f: {what}",
     "report.source_check_pass": "contrôles réussis",
     "report.source_checks_pass": "contrôles réussis",
     "report.source_person": "saisi par {by}",
     "report.source_runbook": "contrôles réussis (runbook {scenario})",
-    "report.timeline_target": "{service} : retour prévu le {target}",
-    "report.timeline_update_title": "titre : {value}",
-    "report.timeline_update_cause": "cause : {value}",
-    "report.timeline_update_commander": "pilote : {value}",
+    "report.timeline_target": "{service}\u202f: retour prévu le {target}",
+    "report.timeline_update_title": "titre\u202f: {value}",
+    "report.timeline_update_cause": "cause\u202f: {value}",
+    "report.timeline_update_commander": "pilote\u202f: {value}",
     "report.timeline_closed": "incident clos",
-    "report.timeline_notification_sent": "notification ({kind}) à {role} ({contact}) : envoyée : "
+    "report.timeline_notification_sent": "notification ({kind}) à {role} ({contact})\u202f: "
+    "envoyée\u202f: "
     "{subject}",
-    "report.timeline_notification_failed": "notification ({kind}) à {role} ({contact}) : échec "
-    "({error}) : {subject}",
+    "report.timeline_notification_failed": "notification ({kind}) à {role} ({contact})\u202f: "
+    "échec "
+    "({error})\u202f: {subject}",
     "report.notification_problem": "problème",
     "report.notification_escalation": "relance",
     "report.notification_recovery": "rétablissement",
@@ -207,28 +228,30 @@ WORDS: dict[str, str] = {
     "report.timeline_final": "rapport final écrit ({files}) et envoyé à {sent} contact(s) sur "
     "{contacts}",
     "report.timeline_run_started": "runbook {scenario} lancé ({title})",
-    "report.timeline_run_step": "runbook {scenario}, étape {step}/{total} ({title}) : {status} en "
+    "report.timeline_run_step": "runbook {scenario}, étape {step}/{total} ({title})\u202f: "
+    "{status} en "
     "{seconds} s — {message}",
     "report.timeline_run_finished": "runbook {scenario} terminé",
     "report.step_done": "réussie",
     "report.step_failed": "échec",
     "report.step_waiting": "en attente",
-    "steptitle.wait_check": "{service} : contrôles réussis (au plus {limit})",
-    "steptitle.notify": "prévenir {roles} : {text}",
-    "steptitle.restore": "{service} : restauration ({backup})",
-    "steptitle.restore_pitr": "{service} : restauration à un instant donné",
-    "steptitle.evidence": "conserver les preuves : {paths}",
-    "runstep.waiting": "en attente de la confirmation d'une personne : relancer le runbook sur "
+    "steptitle.wait_check": "{service}\u202f: contrôles réussis (au plus {limit})",
+    "steptitle.notify": "prévenir {roles}\u202f: {text}",
+    "steptitle.restore": "{service}\u202f: restauration ({backup})",
+    "steptitle.restore_pitr": "{service}\u202f: restauration à un instant donné",
+    "steptitle.evidence": "conserver les preuves\u202f: {paths}",
+    "runstep.waiting": "en attente de la confirmation d'une personne\u202f: relancer le runbook "
+    "sur "
     "un terminal, ou avec {yes} une fois l'étape faite",
     "runstep.refused": "non confirmé par {by}",
     "runstep.confirmed": "confirmé par {by}",
-    "runstep.command_timeout": "toujours en cours après {timeout} s : arrêtée (tout le groupe "
+    "runstep.command_timeout": "toujours en cours après {timeout} s\u202f: arrêtée (tout le groupe "
     "de processus a été tué)",
-    "runstep.command_oserror": "impossible de lancer la commande : {error}",
+    "runstep.command_oserror": "impossible de lancer la commande\u202f: {error}",
     "runstep.signal": "tuée par le signal {signal}",
     "runstep.exit": "code de sortie {code}",
-    "runstep.expected": " (attendu : {expected})",
-    "runstep.last_line": " : {line}",
+    "runstep.expected": " (attendu\u202f: {expected})",
+    "runstep.last_line": "\u202f: {line}",
     "runstep.restore_restore": "restauration de {service}",
     "runstep.restore_pitr": "restauration à un instant donné de {service}",
     "runstep.restore_drill": "exercice de restauration de {service}",
@@ -241,26 +264,28 @@ WORDS: dict[str, str] = {
     "runstep.figure_reached_time": "instant atteint {value}",
     "runstep.figure_restored_as": "restaurée sous le nom {value}",
     "runstep.figure_databases": "bases {value}",
-    "runstep.report_path": " ; rapport {path}",
+    "runstep.report_path": "\u202f; rapport {path}",
     "runstep.no_checks": "{service} n'a aucun contrôle à attendre",
-    "runstep.checks_up": "{service} fonctionnel après {rounds} tour(s) de contrôles : {status}",
-    "runstep.checks_still": "{service} toujours {state} après {timeout} s : {status}",
+    "runstep.checks_up": "{service} fonctionnel après {rounds} tour(s) de contrôles\u202f: "
+    "{status}",
+    "runstep.checks_still": "{service} toujours {state} après {timeout} s\u202f: {status}",
     "runstep.state_down": "en panne",
     "runstep.state_degraded": "dégradé",
     "runstep.state_up": "fonctionnel",
     "runstep.state_unknown": "dans un état inconnu",
-    "runstep.nobody_to_notify": "personne à prévenir : les rôles {roles} n'ont aucun contact",
-    "runstep.none_delivered": "aucune notification remise : {failures}",
+    "runstep.nobody_to_notify": "personne à prévenir\u202f: les rôles {roles} n'ont aucun contact",
+    "runstep.none_delivered": "aucune notification remise\u202f: {failures}",
     "runstep.sent": "envoyé à {count} contact(s) de {roles}",
-    "runstep.sent_failed": " ; échecs : {failures}",
+    "runstep.sent_failed": "\u202f; échecs\u202f: {failures}",
     "runstep.preserved": "{count} fichier(s) conservé(s) dans {folder} (SHA-256 de chacun, "
     "manifeste signé)",
-    "runstep.not_found": " ; introuvable(s) : {paths}",
-    "runstep.secrets_included": " ; dont {count} fichier(s) secret(s) du plan "
-    "(include_secrets: true) : garder le lot aussi à l'abri que les clés",
-    "runstep.secrets_skipped": " ; {count} fichier(s) secret(s) du plan écarté(s) ({files}) : "
+    "runstep.not_found": "\u202f; introuvable(s)\u202f: {paths}",
+    "runstep.secrets_included": "\u202f; dont {count} fichier(s) secret(s) du plan "
+    "(include_secrets: true)\u202f: garder le lot aussi à l'abri que les clés",
+    "runstep.secrets_skipped": "\u202f; {count} fichier(s) secret(s) du plan écarté(s) "
+    "({files})\u202f: "
     "ajouter include_secrets: true à l'étape pour les recueillir",
-    "runstep.skipped": " ; écarté(s) : {entries}",
+    "runstep.skipped": "\u202f; écarté(s)\u202f: {entries}",
     "runstep.error": "{error}",
     "duration.day": "j",
 }
