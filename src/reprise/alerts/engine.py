@@ -2,6 +2,13 @@
 escalated until acknowledged, held back while a dependency is the cause, silenced,
 in maintenance or flapping, and gathered into next-business-day digests for P3.
 
+A failed service others depend on (the router) is the root cause: its alert waits, at
+most ``alerting.root_cause_wait`` and one check period of each, for the services behind
+it to be checked after the failure began, then names every one of them with its state;
+its recovery names those still down. While a service is part of an open incident that
+has had its alert (``alerting.during_incident: incident``), the incident speaks for it:
+no alert, reminder or recovery of its own until the incident is closed.
+
 The engine never sleeps and never reads the wall clock: it is driven by ``on_change``
 (a service changed state) and ``tick(now)``; notifications go to ``send``. Tests drive it
 with their own clock; the monitor drives it with real time."""
@@ -10,6 +17,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from reprise.alerts.calendar import maintenance, next_digest
@@ -18,6 +26,7 @@ from reprise.alerts.records import (
     Alert,
     Silence,
     acknowledgements,
+    first_notified_since,
     list_alerts,
     list_silences,
     open_alert,
@@ -31,11 +40,38 @@ from reprise.store.events import append_event
 Send = Callable[[Notification], None]
 
 
+@dataclass(frozen=True)
+class Covering:
+    """An open incident a service is part of, as the engine needs to know it."""
+
+    id: int
+    opened_at: datetime
+    services: tuple[str, ...]
+
+
+IncidentOf = Callable[[str], "Covering | None"]
+"""The open incident a service is part of (None: none); given by the incident watcher."""
+
+
 class AlertEngine:
     """Alerting for one plan, its board of states and its state store."""
 
-    def __init__(self, plan: Plan, store: Store, board: Board, send: Send) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        store: Store,
+        board: Board,
+        send: Send,
+        incident_of: IncidentOf | None = None,
+    ) -> None:
         self.plan, self.store, self.board, self.send = plan, store, board, send
+        self.incident_of = incident_of
+        self._incidents: dict[str, Covering | None] = {}
+        """incident_of's answers, kept for one change or one evaluation."""
+        self.announced: dict[int, datetime] = {}
+        """Open incidents known to have had their alert: when it was sent."""
+        self.covered: set[int] = set()
+        """Alerts held back because an incident speaks for them (recorded once each)."""
         self.writer = Writer(plan)
         self.open: dict[str, Alert] = {
             alert.service: alert
@@ -87,10 +123,63 @@ class AlertEngine:
             return priority.repeat_every
         return priority.response if isinstance(priority.response, timedelta) else None
 
+    # -- incidents -------------------------------------------------------------------------
+
+    def _incident(self, service_id: str) -> Covering | None:
+        if self.incident_of is None:
+            return None
+        if service_id not in self._incidents:
+            self._incidents[service_id] = self.incident_of(service_id)
+        return self._incidents[service_id]
+
+    def covered_by(self, alert: Alert) -> int | None:
+        """The open incident that speaks for this alert, if any: with ``during_incident:
+        incident``, once an alert of the incident's services went out (the incident's
+        alert, which itself keeps its course), every other alert of them is held back —
+        its state changes are in the incident's timeline and progress reports. One
+        exception: a new root cause, a service whose failure began after the incident's
+        alert and that others now fail because of, is told on its own."""
+        if self.plan.alerting.during_incident != "incident":
+            return None
+        incident = self._incident(alert.service)
+        if incident is None:
+            return None
+        if alert.notified_at is not None and alert.notified_at >= incident.opened_at:
+            return None  # the incident's own alert
+        if incident.id not in self.announced:
+            first = first_notified_since(self.store, list(incident.services), incident.opened_at)
+            if first is None:
+                return None
+            self.announced[incident.id] = first
+        began = self.board.failing_since(alert.service)
+        if (
+            began is not None
+            and began > self.announced[incident.id]
+            and self.board.impacted_by(alert.service)
+        ):
+            return None  # a new root cause during the incident
+        return incident.id
+
+    def _hold_for_incident(self, alert: Alert, at: datetime) -> bool:
+        incident = self.covered_by(alert)
+        if incident is None:
+            return False
+        if alert.id not in self.covered:
+            self.covered.add(alert.id)
+            append_event(
+                self.store,
+                "alert.in_incident",
+                alert.service,
+                {"alert": alert.id, "incident": incident},
+                at=at,
+            )
+        return True
+
     # -- state changes ---------------------------------------------------------------------
 
     def on_change(self, service_id: str, old: str, new: str, at: datetime) -> None:
         """A service changed state: record it, count it for flapping, open or resolve."""
+        self._incidents.clear()
         service = self.plan.service(service_id)
         append_event(
             self.store,
@@ -157,8 +246,9 @@ class AlertEngine:
         save_alert(self.store, alert)
         self.open.pop(alert.service, None)
         append_event(self.store, "alert.resolved", alert.service, {"alert": alert.id}, at=at)
-        if quiet:
-            return
+        self.covered.discard(alert.id)
+        if quiet or self.covered_by(alert) is not None:
+            return  # an incident speaks for it: its timeline has the recovery
         if alert.notified_at is not None:
             roles = alert.roles
         elif alert.root is not None and alert.root in self.notified_roles:
@@ -167,9 +257,9 @@ class AlertEngine:
             return  # never announced (held back, silenced, or waiting for its digest)
         root = self.plan.service(alert.root) if alert.root else None
         still = [
-            self.plan.service(other.service)
-            for other in self.open.values()
-            if other.root == alert.service
+            self.plan.service(other)
+            for other in self.board.dependents[alert.service]
+            if self.board.state[other] == "down"
         ]
         subject, body = self.writer.recovery(service, alert.opened_at, at, root, still)
         self._send("recovery", service, roles, subject, body, alert.id, at)
@@ -178,6 +268,7 @@ class AlertEngine:
 
     def tick(self, now: datetime) -> None:
         """Read acknowledgements and silences, end flapping, then evaluate every alert."""
+        self._incidents.clear()
         acks = acknowledgements(self.store, [alert.id for alert in self.open.values()])
         for alert in self.open.values():
             if alert.id in acks and alert.acked_at is None:
@@ -224,6 +315,7 @@ class AlertEngine:
 
     def evaluate(self, now: datetime) -> None:
         """Announce, escalate or hold each open alert; send due digests."""
+        self._incidents.clear()
         for alert in list(self.open.values()):
             self._evaluate(alert, now)
         self._digests(now)
@@ -239,7 +331,12 @@ class AlertEngine:
             return
         if self.suppressed_by(service.id, now) or self.board.held(service.id, now):
             return
+        if self._hold_for_incident(alert, now):
+            return
         if alert.notified_at is None:
+            limit = self.plan.alerting.root_cause_wait
+            if self.board.awaiting_dependents(service.id, now, limit):
+                return  # the root cause's alert names every service behind it
             if self.priority(service).response == "next_business_day":
                 if alert.digest_due is None:
                     alert.digest_due = next_digest(
@@ -254,13 +351,16 @@ class AlertEngine:
 
     def _announce(self, alert: Alert, service: Service, now: datetime, level: int) -> None:
         roles = self.roles_at(service, level)
-        impacted = [self.plan.service(other) for other in self.board.impacted_by(service.id)]
+        dependents = [
+            (self.plan.service(other), self.board.dependent_state(service.id, other))
+            for other in self.board.dependents[service.id]
+        ]
         subject, body = self.writer.problem(
             service,
             alert.kind,
             alert.opened_at,
             self.board.failures(service.id) or [alert.message],
-            impacted,
+            dependents,
             alert.id,
         )
         kind = "problem"

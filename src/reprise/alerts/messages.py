@@ -1,5 +1,5 @@
-"""Alert messages in the plan's language: what failed, since when, the priority, the root
-cause or the services behind it, and the first step of the service's procedure. Every word
+"""Alert messages in the plan's language: what failed, since when, the priority, every
+service behind it with its state, and the first step of the service's procedure. Every word
 comes from the catalog (``reprise.words``): ``alert.*`` texts and ``step.<kind>``."""
 
 from __future__ import annotations
@@ -72,10 +72,11 @@ class Writer:
         state: str,
         since: datetime,
         failures: Sequence[str],
-        impacted: Sequence[Service],
+        dependents: Sequence[tuple[Service, str]],
         alert_id: int,
     ) -> tuple[str, str]:
-        """Subject and body of a new problem."""
+        """Subject and body of a new problem; ``dependents`` are the services behind it,
+        each with its state: down, degraded, pending (not confirmed yet) or up (still up)."""
         text = self.text
         subject = f"[{service.effective_priority}] {text[state]} — {self.label(service)}"
         lines = [f"{text['what']}:"]
@@ -84,9 +85,12 @@ class Writer:
             f"{text['since']}: {self.when(since)}",
             f"{text['priority']}: {self._priority(service)}",
         ]
-        if impacted:
-            lines.append(f"{text['impacted']}:")
-            lines += [f"  - {self.label(other)}" for other in impacted]
+        if dependents:
+            lines.append(f"{text['dependents']}:")
+            lines += [
+                f"  - {self.label(other)}: {text['dependent_' + state]}"
+                for other, state in dependents
+            ]
         first = self.step(service.procedure[0]) if service.procedure else text["no_procedure"]
         lines += [f"{text['first_step']}: {first}", f"{text['ack']}: reprise alert ack {alert_id}"]
         return subject, "\n".join(lines)

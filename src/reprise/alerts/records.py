@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 
 from reprise.errors import InputError
 from reprise.store.database import Store
@@ -116,6 +116,20 @@ def list_alerts(store: Store, *, open_only: bool = True, limit: int = 200) -> li
         query = query.where(alerts.c.resolved_at.is_(None))
     with store.engine.connect() as connection:
         return [_alert(row) for row in connection.execute(query)]
+
+
+def first_notified_since(store: Store, services: list[str], since: datetime) -> datetime | None:
+    """When the first alert of one of these services was sent at or after ``since``
+    (resolved since or not; None: none was): how the engine knows when an incident had
+    its alert."""
+    if not services:
+        return None
+    query = select(func.min(alerts.c.notified_at)).where(
+        and_(alerts.c.service.in_(services), alerts.c.notified_at >= since)
+    )
+    with store.engine.connect() as connection:
+        first = connection.execute(query).scalar()
+    return first if isinstance(first, datetime) else None
 
 
 def acknowledgements(store: Store, ids: list[int]) -> dict[int, tuple[datetime, str]]:

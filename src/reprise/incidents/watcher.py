@@ -1,6 +1,8 @@
 """Incidents driven by the monitor: opened when a P1/P2 service goes down, joined by the
 failures that follow within the grouping window, kept in step with the checks, and told
-to their audiences every ``communication.progress_report_every``."""
+to their audiences every ``communication.progress_report_every``. The alert engine asks
+the watcher which open incident a service is part of (:meth:`IncidentWatcher.incident_of`):
+while one speaks for it, its state changes go into the incident, not into alerts."""
 
 from __future__ import annotations
 
@@ -8,8 +10,9 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
+from reprise.alerts.engine import Covering
 from reprise.alerts.messages import Notification
 from reprise.alerts.records import DeliveryRecord
 from reprise.incidents.lifecycle import (
@@ -28,7 +31,7 @@ from reprise.incidents.report_view import render_report
 from reprise.incidents.runs import runs_of
 from reprise.plan.model import Plan
 from reprise.store.database import Store
-from reprise.store.tables import alerts
+from reprise.store.tables import alerts, incident_services, incidents
 from reprise.words import say
 
 logger = logging.getLogger(__name__)
@@ -105,6 +108,27 @@ class IncidentWatcher:
                     source=f"check: {why}",
                 )
         self._title(incident_id)
+
+    def incident_of(self, service_id: str) -> Covering | None:
+        """The open incident this service is part of (the most recent one when several),
+        with when it opened and all its services; None when there is none."""
+        query = (
+            select(incidents.c.id, incidents.c.opened_at)
+            .join(incident_services, incident_services.c.incident_id == incidents.c.id)
+            .where(and_(incidents.c.status == "open", incident_services.c.service == service_id))
+            .order_by(incidents.c.opened_at.desc(), incidents.c.id.desc())
+            .limit(1)
+        )
+        with self.store.engine.connect() as connection:
+            row = connection.execute(query).first()
+            if row is None:
+                return None
+            services = connection.execute(
+                select(incident_services.c.service)
+                .where(incident_services.c.incident_id == row.id)
+                .order_by(incident_services.c.position)
+            ).scalars()
+            return Covering(int(row.id), row.opened_at, tuple(services))
 
     def _title(self, incident_id: int) -> None:
         """Name an incident the monitor opened after its first service in recovery order,

@@ -46,8 +46,10 @@ class Monitor:
         self.plan, self.store, self.clock = plan, store, clock
         self.board = Board(plan)
         self.dispatcher = Dispatcher(plan, store, sender, on_result=self._delivered)
-        self.engine = AlertEngine(plan, store, self.board, self.dispatcher.submit)
         self.incidents = IncidentWatcher(plan, store, self.dispatcher.submit)
+        self.engine = AlertEngine(
+            plan, store, self.board, self.dispatcher.submit, self.incidents.incident_of
+        )
         self.on_delivery = on_delivery
         self.buffer = ResultBuffer()
         self.on_change = on_change
@@ -62,17 +64,19 @@ class Monitor:
         old, new = change
         if self.on_change is not None:
             self.on_change(service, old, new, at)
+        # The incident first: the alert engine asks whether an incident speaks for the
+        # service before it alerts on its own.
+        try:
+            source = "; ".join(self.board.failures(service)) if new != "up" else "checks pass"
+            self.incidents.on_change(service, new, at, source or new)
+        except Exception:
+            logger.exception("incident tracking failed on a change of %s", service)
         try:
             now = self.clock()
             self.engine.on_change(service, old, new, now)
             self.engine.evaluate(now)
         except Exception:  # a state-store hiccup must not stop the checks
             logger.exception("alerting failed on a change of %s", service)
-        try:
-            source = "; ".join(self.board.failures(service)) if new != "up" else "checks pass"
-            self.incidents.on_change(service, new, at, source or new)
-        except Exception:
-            logger.exception("incident tracking failed on a change of %s", service)
 
     def _delivered(self, record: DeliveryRecord) -> None:
         try:

@@ -307,7 +307,8 @@ class MaintenanceWindow(PlanModel):
 
 
 class Alerting(PlanModel):
-    """Who is told what: routing, flapping, maintenance windows and delivery retries."""
+    """Who is told what: routing, flapping, maintenance windows, delivery retries, the
+    root cause's wait for the services behind it, and alerts during an incident."""
 
     routes: list[Route] = Field(
         default_factory=list, description="Roles added to the service's owner."
@@ -315,6 +316,20 @@ class Alerting(PlanModel):
     flapping: Flapping = Field(default_factory=Flapping)
     maintenance: list[MaintenanceWindow] = Field(default_factory=list)
     delivery: Delivery = Field(default_factory=Delivery)
+    root_cause_wait: Duration = Field(
+        timedelta(seconds=30),
+        description="When a service others depend on goes down, its alert waits at most "
+        "this long (and at most one check period of each of them) for the services behind "
+        "it to be checked, so that it names every one of them with its state.",
+    )
+    during_incident: Literal["incident", "alerts"] = Field(
+        "incident",
+        description="incident: while a service is part of an open incident that has been "
+        "announced, its state changes go into the incident (timeline, progress reports) "
+        "instead of alerts of their own, and only the incident's first alert escalates; "
+        "once the incident is closed, services still down alert as usual. alerts: every "
+        "service alerts on its own, as outside incidents.",
+    )
 
 
 class Monitoring(PlanModel):
@@ -607,7 +622,11 @@ class Plan(PlanModel):
         default_factory=Monitoring, description="Check concurrency and result retention."
     )
     alerting: Alerting = Field(
-        default_factory=Alerting, description="Routing, flapping, maintenance, delivery."
+        default_factory=Alerting,
+        description="Routing, flapping, maintenance, delivery; root_cause_wait (default "
+        "30s: how long a root cause's alert waits for the services behind it) and "
+        "during_incident (incident or alerts, default incident: whether an open incident "
+        "speaks for its services instead of alerts of their own).",
     )
     incidents: Incidents = Field(
         default_factory=Incidents, description="Automatic opening and grouping of incidents."

@@ -55,6 +55,7 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("roles[]", model.Role),
     ("roles[].members[]", model.Member),
     ("communication", model.Communication),
+    ("alerting", model.Alerting),
     *(
         (f"repositories.NAME (kind: {_kind(member)})", member)
         for member in get_args(get_args(model.Repository)[0])
@@ -198,7 +199,8 @@ def render_reference() -> str:
         "",
     ]
     for title, model_class in [*_SECTIONS, *_kind_sections()]:
-        doc = (model_class.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+        doc = (model_class.__doc__ or "").strip().split("\n\n")[0]
+        doc = " ".join(doc.split())
         out += [f"## {title}", "", doc, "", *_table(model_class), ""]
     return "\n".join(out)
 
