@@ -267,9 +267,11 @@ def test_messages_are_written_in_the_plans_language(tmp_path: Path) -> None:
     message = h.sent[0]
     assert message.subject == "[P1] EN PANNE — Routeur VyOS (router)"
     assert "Ce qui a échoué" in message.body and "connection refused" in message.body
-    assert "Depuis : " not in message.body and "Depuis: 2026-11-20 15:00:00 CET" in message.body
-    assert "P1 (réponse attendue sous 15m)" in message.body
-    assert "Première étape de la procédure: Redémarrer le routeur" in message.body
+    # French typography: a narrow no-break space before the colon, day-first dates.
+    assert "Depuis\u202f: 20/11/2026 15:00:00 CET" in message.body
+    assert "Depuis: " not in message.body and "Depuis : " not in message.body
+    assert "P1 (réponse attendue sous 15 min)" in message.body
+    assert "Première étape de la procédure\u202f: Redémarrer le routeur" in message.body
     assert f"reprise alert ack {list_alerts(h.store)[0].id}" in message.body
 
 

@@ -153,7 +153,7 @@ def test_the_monitor_alerts_by_mail_and_webhook_when_postgres_stops(tmp_path: Pa
             assert subject == "[P1] EN PANNE — Base AKIG (akig-db)"
             assert "Ce qui a échoué" in body and "connexion impossible" in body
             assert (
-                "Première étape de la procédure: Vérifier le serveur et ses disques"
+                "Première étape de la procédure\u202f: Vérifier le serveur et ses disques"
                 in body.splitlines()
             ), "one fact per line, as written"
             assert "reprise alert ack" in body

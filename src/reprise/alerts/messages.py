@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 
 from reprise.plan.model import Plan, Service
 from reprise.plan.steps import Step
-from reprise.plan.units import format_duration
 from reprise.words import say, words
+from reprise.words.format import duration as spell_duration
+from reprise.words.format import when as spell_when
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,16 @@ class Writer:
         self.language = plan.organisation.language
         self.text = words(self.language, "alert")
         self.zone = ZoneInfo(plan.organisation.timezone)
+        self.colon = say(self.language, "report.colon")
+        """``:`` as the language writes it (French: after a narrow no-break space)."""
 
     def when(self, moment: datetime) -> str:
-        """A moment in the plan's time zone."""
-        return moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+        """A moment in the plan's time zone, as the language writes dates."""
+        return spell_when(moment, self.language, self.zone, seconds=True, zone=True)
+
+    def duration(self, value: timedelta) -> str:
+        """A duration as the language writes it (``1 h 05 min``)."""
+        return spell_duration(value, self.language)
 
     def label(self, service: Service) -> str:
         """``Name (id)``."""
@@ -63,7 +70,7 @@ class Writer:
         level = service.effective_priority
         response = getattr(self.plan.priorities, level).response
         if isinstance(response, timedelta):
-            return f"{level} ({self.text['response'].format(response=format_duration(response))})"
+            return f"{level} ({self.text['response'].format(response=self.duration(response))})"
         return f"{level} ({self.text['next_business_day']})"
 
     def problem(
@@ -79,20 +86,23 @@ class Writer:
         each with its state: down, degraded, pending (not confirmed yet) or up (still up)."""
         text = self.text
         subject = f"[{service.effective_priority}] {text[state]} — {self.label(service)}"
-        lines = [f"{text['what']}:"]
+        lines = [f"{text['what']}{self.colon}"]
         lines += [f"  - {failure}" for failure in failures] or ["  -"]
         lines += [
-            f"{text['since']}: {self.when(since)}",
-            f"{text['priority']}: {self._priority(service)}",
+            f"{text['since']}{self.colon} {self.when(since)}",
+            f"{text['priority']}{self.colon} {self._priority(service)}",
         ]
         if dependents:
-            lines.append(f"{text['dependents']}:")
+            lines.append(f"{text['dependents']}{self.colon}")
             lines += [
-                f"  - {self.label(other)}: {text['dependent_' + state]}"
+                f"  - {self.label(other)}{self.colon} {text['dependent_' + state]}"
                 for other, state in dependents
             ]
         first = self.step(service.procedure[0]) if service.procedure else text["no_procedure"]
-        lines += [f"{text['first_step']}: {first}", f"{text['ack']}: reprise alert ack {alert_id}"]
+        lines += [
+            f"{text['first_step']}{self.colon} {first}",
+            f"{text['ack']}{self.colon} reprise alert ack {alert_id}",
+        ]
         return subject, "\n".join(lines)
 
     def escalation(
@@ -100,7 +110,7 @@ class Writer:
     ) -> tuple[str, str]:
         """A reminder of an unacknowledged problem."""
         note = self.text["escalation"].format(
-            level=level, elapsed=format_duration(elapsed), roles=", ".join(roles)
+            level=level, elapsed=self.duration(elapsed), roles=", ".join(roles)
         )
         return subject, f"{note}\n\n{body}"
 
@@ -114,23 +124,24 @@ class Writer:
     ) -> tuple[str, str]:
         """Subject and body of a recovery."""
         text = self.text
-        duration = format_duration(timedelta(seconds=round((now - since).total_seconds())))
+        duration = self.duration(timedelta(seconds=round((now - since).total_seconds())))
         subject = f"[{service.effective_priority}] {text['up']} — {self.label(service)}"
         lines = [
             text["recovered"].format(name=self.label(service), duration=duration),
-            f"{text['since']}: {self.when(since)} → {self.when(now)}",
+            f"{text['since']}{self.colon} {self.when(since)} → {self.when(now)}",
         ]
         if root is not None:
             lines.append(text["recovered_impacted"].format(root=self.label(root)))
         if still_down:
             lines.append(
-                f"{text['still_down']}: " + ", ".join(self.label(other) for other in still_down)
+                f"{text['still_down']}{self.colon} "
+                + ", ".join(self.label(other) for other in still_down)
             )
         return subject, "\n".join(lines)
 
     def flapping(self, service: Service, count: int, state: str) -> tuple[str, str]:
         """The one message sent when a service starts flapping."""
-        window = format_duration(self.plan.alerting.flapping.window)
+        window = self.duration(self.plan.alerting.flapping.window)
         subject = f"[{service.effective_priority}] {self.text['flapping']} — {self.label(service)}"
         return subject, self.text["flapping_body"].format(
             name=self.label(service), count=count, window=window, state=self.text[state]
@@ -138,7 +149,7 @@ class Writer:
 
     def stable(self, service: Service, state: str) -> tuple[str, str]:
         """The message sent when a flapping service has settled."""
-        window = format_duration(self.plan.alerting.flapping.window)
+        window = self.duration(self.plan.alerting.flapping.window)
         subject = (
             f"[{service.effective_priority}] {self.text['stable']} — "
             f"{self.label(service)} ({self.text[state]})"
@@ -160,7 +171,7 @@ class Writer:
                 else text["digest_open"]
             )
             lines.append(
-                f"  - {self.label(service)}: {message} ({text['since']} "
+                f"  - {self.label(service)}{self.colon} {message} ({text['since']} "
                 f"{self.when(opened)}; {status})"
             )
         return text["digest_subject"].format(count=len(items)), "\n".join(lines)
