@@ -1,15 +1,27 @@
 """Deliver notifications to the contacts of roles through Apprise: each contact on its own,
 retried with a doubling backoff, every outcome stored; a failure is logged and shown,
-never raised into the monitor."""
+never raised into the monitor.
+
+An e-mail contact gets multipart/alternative: the text exactly as written, and HTML made
+from the same text (reports are Markdown, rendered by markdown-it with tables and no raw
+HTML; other messages are plain text, escaped line by line), plus the attachments handed
+over (the final report's HTML file). Every other contact (chat, webhooks) gets the text as
+it is, with no attachment."""
 
 from __future__ import annotations
 
 import asyncio
+import html
+import inspect
 import logging
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
 
 from reprise.alerts.messages import Notification
 from reprise.alerts.records import DeliveryRecord, record_delivery
@@ -18,8 +30,13 @@ from reprise.plan.model import Plan
 from reprise.store.database import Store
 
 logger = logging.getLogger(__name__)
-Sender = Callable[[str, str, str], str | None]
-"""(url, subject, body) → None when sent, else why not."""
+Sender = Callable[..., str | None]
+"""``(url, subject, body)`` → None when sent, else why not. A sender that also takes the
+keyword arguments ``markdown`` (the body is Markdown) and ``attachments`` (files to attach)
+is given them, as :func:`apprise_send` is."""
+
+MARKDOWN_KINDS = frozenset({"progress", "final"})
+"""Notifications whose body is Markdown (the incident reports); the others are plain text."""
 
 
 class _ThreadLog(logging.Handler):
@@ -47,9 +64,98 @@ _LOG = _ThreadLog()
 _LOG_LOCK = threading.Lock()
 
 
-def apprise_send(url: str, subject: str, body: str) -> str | None:
-    """Send one message to one Apprise URL; None when it went out, else the reason."""
+_PAGE = (
+    '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><style>'
+    "body{{font-family:sans-serif;line-height:1.4}}"
+    "table{{border-collapse:collapse}}th,td{{border:1px solid #bbb;padding:2px 8px;"
+    "text-align:left;vertical-align:top}}"
+    "</style></head>\n<body>\n{content}</body></html>\n"
+)
+
+
+def mail_html(body: str, markdown: bool) -> str:
+    """The HTML alternative of a mail body: Markdown rendered (tables on, raw HTML escaped,
+    since the body holds text people typed), or plain text escaped with its line breaks."""
+    if markdown:
+        from markdown_it import MarkdownIt
+
+        content = MarkdownIt("commonmark", {"html": False}).enable("table").render(body)
+    else:
+        content = "<p>" + "<br>\n".join(html.escape(line) for line in body.split("\n")) + "</p>\n"
+    return _PAGE.format(content=content)
+
+
+class _PlainAlternative:
+    """Gives Apprise's e-mail plugin the text part written for people.
+
+    Apprise builds an HTML mail's text/plain part by converting the HTML back to text,
+    which loses the message's layout (indents, tables, the narrow no-break spaces). While
+    a mail is being sent, its HTML is registered here with its text, and the conversion of
+    exactly that HTML gives the text instead (keyed by content, not by thread: Apprise sends
+    from threads of its own)."""
+
+    def __init__(self) -> None:
+        self.texts: dict[str, tuple[str, int]] = {}
+        self.installed = False
+        self.lock = threading.Lock()
+
+    def install(self) -> None:
+        with self.lock:
+            if self.installed:
+                return
+            from apprise import NotifyFormat
+            from apprise.plugins.email import base
+
+            original = getattr(base, "convert_between", None)
+            if original is None:  # another Apprise: its own text part it is
+                return
+
+            def convert(from_format: Any, to_format: Any, content: Any) -> Any:
+                if from_format == NotifyFormat.HTML and to_format == NotifyFormat.TEXT:
+                    with self.lock:
+                        found = self.texts.get(str(content).strip())
+                    if found is not None:
+                        return found[0]
+                return original(from_format, to_format, content)
+
+            setattr(base, "convert_between", convert)  # noqa: B010 - not exported
+            self.installed = True
+
+    @contextmanager
+    def giving(self, page: str, text: str) -> Iterator[None]:
+        """While the block runs, ``page`` converted to text is ``text``."""
+        page = page.strip()  # as Apprise trims the body it is given
+        with self.lock:
+            _, users = self.texts.get(page, (text, 0))
+            self.texts[page] = (text, users + 1)
+        try:
+            yield
+        finally:
+            with self.lock:
+                _, users = self.texts[page]
+                if users > 1:
+                    self.texts[page] = (text, users - 1)
+                else:
+                    del self.texts[page]
+
+
+_PLAIN = _PlainAlternative()
+
+
+def apprise_send(
+    url: str,
+    subject: str,
+    body: str,
+    *,
+    markdown: bool = False,
+    attachments: Sequence[Path] = (),
+) -> str | None:
+    """Send one message to one Apprise URL; None when it went out, else the reason.
+
+    An e-mail goes as text and HTML (see :func:`mail_html`) with ``attachments``; any other
+    service gets the text alone, as before."""
     import apprise
+    from apprise.plugins.email import NotifyEmail
 
     with _LOG_LOCK:
         apprise_logger = logging.getLogger("apprise")
@@ -58,9 +164,25 @@ def apprise_send(url: str, subject: str, body: str) -> str | None:
     notifier = apprise.Apprise()
     if not notifier.add(url):
         return "not a URL Apprise can send to"
+    is_mail = isinstance(notifier[0], NotifyEmail)
     _LOG.start()
     try:
-        sent = notifier.notify(title=subject, body=body, body_format=apprise.NotifyFormat.TEXT)
+        if is_mail:
+            _PLAIN.install()
+            page = mail_html(body, markdown)
+            files = apprise.AppriseAttachment()
+            for path in attachments:
+                if not files.add(str(path)):
+                    return f"cannot attach {path.name}"
+            with _PLAIN.giving(page, body):
+                sent = notifier.notify(
+                    title=subject,
+                    body=page,
+                    body_format=apprise.NotifyFormat.HTML,
+                    attach=files if attachments else None,
+                )
+        else:
+            sent = notifier.notify(title=subject, body=body, body_format=apprise.NotifyFormat.TEXT)
     finally:
         lines = _LOG.stop()
     if sent:
@@ -89,9 +211,13 @@ class Dispatcher:
         sender: Sender = apprise_send,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         on_result: Callable[[DeliveryRecord], None] | None = None,
+        attachments: Sequence[Path] = (),
     ) -> None:
         self.plan, self.store, self.sender, self.sleep = plan, store, sender, sleep
         self.on_result = on_result
+        self.attachments = tuple(attachments)
+        """Files attached to every mail this dispatcher sends (the final report)."""
+        self.takes_parts = _takes_parts(sender)
         self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="notify")
         self.tasks: set[asyncio.Task[DeliveryRecord]] = set()
 
@@ -150,9 +276,20 @@ class Dispatcher:
 
     async def _try(self, url: str, notification: Notification, timeout: float) -> str | None:
         loop = asyncio.get_running_loop()
-        call = loop.run_in_executor(
-            self.executor, self.sender, url, notification.subject, notification.body
-        )
+        send: Callable[[], str | None]
+        if self.takes_parts:
+            markdown = notification.kind in MARKDOWN_KINDS
+            send = partial(
+                self.sender,
+                url,
+                notification.subject,
+                notification.body,
+                markdown=markdown,
+                attachments=self.attachments,
+            )
+        else:
+            send = partial(self.sender, url, notification.subject, notification.body)
+        call = loop.run_in_executor(self.executor, send)
         try:
             return await asyncio.wait_for(call, timeout)
         except TimeoutError:
@@ -170,11 +307,27 @@ class Dispatcher:
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 
+def _takes_parts(sender: Sender) -> bool:
+    """Whether ``sender`` takes the ``markdown`` and ``attachments`` keywords."""
+    try:
+        parameters = inspect.signature(sender).parameters
+    except (TypeError, ValueError):
+        return False
+    return all(name in parameters for name in ("markdown", "attachments")) or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
+
+
 async def send_to_roles(
-    plan: Plan, store: Store | None, notification: Notification, sender: Sender = apprise_send
+    plan: Plan,
+    store: Store | None,
+    notification: Notification,
+    sender: Sender = apprise_send,
+    attachments: Sequence[Path] = (),
 ) -> list[DeliveryRecord]:
-    """Deliver one notification to every contact of its roles and wait for the outcomes."""
-    dispatcher = Dispatcher(plan, store, sender)
+    """Deliver one notification to every contact of its roles and wait for the outcomes;
+    e-mails carry ``attachments``."""
+    dispatcher = Dispatcher(plan, store, sender, attachments=attachments)
     try:
         return list(
             await asyncio.gather(

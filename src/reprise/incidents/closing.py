@@ -1,5 +1,6 @@
 """Closing an incident: the final report written (Markdown and HTML, in the plan's
-language), kept in the state store, and sent to the communication audiences."""
+language), kept in the state store, and sent to the communication audiences: the Markdown
+as the mail's text (and its HTML rendering), the HTML report attached."""
 
 from __future__ import annotations
 
@@ -86,7 +87,10 @@ def close_and_report(
             title=incident.title,
         )
         notification = Notification("final", audiences, subject, markdown)
-        deliveries = asyncio.run(send_to_roles(plan, store, notification, sender))
+        html_report = [path for path in paths if path.suffix == ".html"]
+        deliveries = asyncio.run(
+            send_to_roles(plan, store, notification, sender, attachments=html_report)
+        )
     sent = sum(1 for record in deliveries if record.ok)
     add_note(
         store,
