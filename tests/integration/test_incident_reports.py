@@ -11,6 +11,7 @@ import os
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from markdown_it import MarkdownIt
@@ -350,3 +351,183 @@ def test_a_french_plan_s_report_words_reprise_s_own_entries_in_french(
     for entry in incident.timeline:  # in English, these entries read as they were stored
         if entry.kind not in ("service", "state", "task"):  # worded in every language before
             assert markdown_text(entry.text) in entries, entry.text
+
+
+def test_the_timeline_opens_with_the_failure_detected_root_cause_first(
+    plan: Plan, tmp_path: Path
+) -> None:
+    """As the monitor opens it: the first failing element it confirms opens the incident
+    (titled after it), the others seen failing a moment earlier join afterwards."""
+    from reprise.incidents.lifecycle import add_services
+
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    incident_id = open_incident(
+        store,
+        plan,
+        "Serveur iRedMail en panne",
+        ["mail"],
+        by="monitor",
+        at=at(1),
+        source="check: SMTP iRedMail: refused",
+    )
+    for service in ("openvpn", "router"):  # written openvpn first, router (its root) after
+        add_services(
+            store,
+            plan,
+            incident_id,
+            [service],
+            by="monitor",
+            at=START,
+            source="check: SSH VyOS: refused",
+        )
+    incident = get_incident(store, incident_id)
+    for language, first in (
+        ("fr", "Panne détectée\u202f: Routeur VyOS (contrôle\u202f: SSH VyOS: refused)"),
+        ("en", "Failure detected: Routeur VyOS (check: SSH VyOS: refused)"),
+    ):
+        text = render_report(plan, incident, [], now=at(2), kind="final", language=language)
+        timeline = text.split("## 8.")[1].split("## 9.")[0]
+        rows = [line for line in timeline.splitlines() if line.startswith("| 2")]
+        assert rows[0].endswith(f"| monitor | {first} |"), rows
+        assert "router" in rows[1] and "openvpn" in rows[2] and "mail" in rows[3], rows
+        assert "Serveur iRedMail en panne |" not in timeline  # not a bare title
+        moments = [row.split(" | ")[0] for row in rows]
+        assert moments == sorted(moments)
+
+
+def test_manual_tasks_left_open_are_follow_ups_and_closing_needs_force(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reprise.errors import InputError
+    from reprise.usecases.incidents import CloseRequest
+    from reprise.usecases.incidents import close_incident as close_use_case
+
+    monkeypatch.setenv("REPRISE_REPOSITORY", str(tmp_path / "repo"))
+    path = tmp_path / "reprise.yaml"
+    path.write_text(FRENCH_PLAN.format(state=tmp_path / "state"), encoding="utf-8")
+    plan = load_plan(path, contacts=False).plan
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    incident_id = open_incident(
+        store, plan, "Panne", ["app"], by="monitor", at=START, source="check: tcp: refused"
+    )
+    set_state(store, incident_id, "app", "up", source="check: checks pass", at=at(20), author="m")
+    task = get_incident(store, incident_id).tasks[0]
+    assert (task.kind, task.status) == ("manual", "todo")
+
+    def clock() -> datetime:
+        return at(30)
+
+    with pytest.raises(InputError) as refused:
+        close_use_case(plan, store, CloseRequest(incident_id, "Ops"), clock)
+    message, hint = refused.value.render()
+    assert f"task {task.id} (app: Redémarrer l'application) todo" in message
+    assert hint is not None and "--force" in hint
+    assert get_incident(store, incident_id).status == "open"
+    closed = close_use_case(plan, store, CloseRequest(incident_id, "Ops", force=True), clock)
+    final = closed.paths[0].read_text(encoding="utf-8")
+    followups = final.split("## 10.")[1]
+    assert f"Tâche {task.id} (app)\u202f: Redémarrer l'application — à faire, lead" in followups
+    assert "Aucune action de suivi ouverte" not in followups
+    english = render_report(
+        plan,
+        get_incident(store, incident_id),
+        runs_of(store, incident_id=incident_id),
+        now=at(31),
+        language="en",
+    )
+    assert f"Task {task.id} (app): Redémarrer l'application — to do, lead" in english
+
+
+def test_closing_through_the_cli_lists_the_open_tasks(tmp_path: Path, cli: object) -> None:
+    from tests.support.seed import SEED, write_seed_plan
+
+    path = write_seed_plan(
+        tmp_path / "reprise.yaml", dict.fromkeys(SEED, 9), "json://127.0.0.1:9/hook"
+    )
+    run: Any = cli
+    assert run("--plan", path, "incident", "open", "Coupure", "--services", "router").exit_code == 0
+    assert run("--plan", path, "incident", "update", "1", "--state", "router=up").exit_code == 0
+    refused = run("--plan", path, "incident", "close", "1")
+    assert refused.exit_code == 2, refused.stderr
+    assert "manual task(s) still open" in refused.stderr and "--force" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert run("--plan", path, "incident", "close", "1", "--force").exit_code == 0
+
+
+ROLES_PLAN = FRENCH_PLAN.replace(
+    "communication:",
+    "  - id: support\n    title: Assistance\n    responsibilities: [Aider]\ncommunication:",
+)
+
+
+def test_every_role_the_lead_by_name_the_final_report_sent_and_a_recovered_title(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reprise.incidents.lifecycle import retitle
+    from reprise.incidents.records import record_report
+
+    monkeypatch.setenv("REPRISE_REPOSITORY", str(tmp_path / "repo"))
+    path = tmp_path / "reprise.yaml"
+    path.write_text(ROLES_PLAN.format(state=tmp_path / "state"), encoding="utf-8")
+    plan = load_plan(path, contacts=False).plan
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    incident_id = open_incident(
+        store, plan, "Application en panne", ["app"], by="monitor", at=START, source="check: x"
+    )
+    record_report(store, incident_id, "progress", at(10), "fr", "…")
+    set_state(store, incident_id, "app", "up", source="check: checks pass", at=at(20), author="m")
+    close_incident(store, incident_id, by="Ops", at=at(30))
+    incident = get_incident(store, incident_id)
+    for language, words_ in (
+        (
+            "fr",
+            ("sans contact", "Ops (Responsable)", "Coupure\u202f: 1 élément rétabli (Application)"),
+        ),
+        ("en", ("no contact", "Ops (Responsable)", "Outage: 1 element recovered (Application)")),
+    ):
+        for fmt in ("md", "html"):
+            text = render_report(plan, incident, [], now=at(31), fmt=fmt, language=language)
+            no_contact, lead, title = words_
+            assert "Assistance" in text and no_contact in text, text
+            assert lead in text
+            assert title in text and "Application en panne" not in text.split("\n\n")[0]
+        markdown = render_report(plan, incident, [], now=at(31), language=language)
+        communication = markdown.split("## 7.")[1].split("## 8.")[0]
+        assert "08:50 — " in communication and "09:10 — " in communication  # progress, final
+    retitle(store, incident_id, "Coupure du site")  # a title a person would give is kept
+    kept = render_report(plan, get_incident(store, incident_id), [], now=at(31))
+    assert kept.startswith("# Rapport d'incident — Incident 1\u202f: Coupure du site")
+
+
+def test_several_recovered_elements_are_counted_in_the_title(plan: Plan, tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    services = ["router", "openvpn", "zabbix", "mail", "storage", "windows"]
+    incident_id = open_incident(
+        store,
+        plan,
+        "Routeur VyOS et 5 autre(s) élément(s) en panne",
+        services,
+        by="monitor",
+        at=START,
+        source="check: SSH VyOS: refused",
+    )
+    for minutes, service in enumerate(services, start=1):
+        set_state(
+            store, incident_id, service, "up", source="checks pass", at=at(minutes), author="m"
+        )
+    incident = get_incident(store, incident_id)
+    french = render_report(plan, incident, [], now=at(10), fmt="html")
+    assert "Coupure\u202f: 6 éléments rétablis" in french and "autre(s)" not in french
+    english = render_report(plan, incident, [], now=at(10), language="en")
+    assert english.startswith("# Progress report — Incident 1: Outage: 6 elements recovered")
+
+
+def test_an_incident_a_person_opens_keeps_its_title_first_in_the_timeline(
+    plan: Plan, tmp_path: Path
+) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    incident_id = open_incident(store, plan, "Coupure annoncée", ["router"], by="Joris", at=START)
+    text = render_report(plan, get_incident(store, incident_id), [], now=at(1), kind="final")
+    rows = [line for line in text.split("## 8.")[1].splitlines() if line.startswith("| 2")]
+    assert rows[0].endswith("| Joris | Coupure annoncée |"), rows
+    assert "Panne détectée" not in text

@@ -294,7 +294,9 @@ def incident_close(
     force: Annotated[
         bool,
         typer.Option(
-            "--force", help="Close although services are not back up (listed as unresolved)."
+            "--force",
+            help="Close although services are not back up or manual tasks are open "
+            "(listed as unresolved and as follow-ups).",
         ),
     ] = False,
     by: ByOption = None,

@@ -31,6 +31,7 @@ from reprise.reports.incident import (
     render_incident,
 )
 from reprise.reports.wording import english, json_parts
+from reprise.words import say
 
 
 def _problem(incident: Incident, service: str) -> str:
@@ -143,15 +144,26 @@ def _steps(plan: Plan, run: RunRecord, words: StepWords) -> list[RunStep]:
     return steps
 
 
+def open_manual_tasks(incident: Incident) -> list[Task]:
+    """Manual tasks still to do or in progress: only people can finish them, so closing
+    the incident leaves them open."""
+    return [t for t in incident.tasks if t.kind == "manual" and t.status in ("todo", "doing")]
+
+
 def _followups(plan: Plan, incident: Incident, runs: list[Run]) -> list[FollowUp]:
     not_up = {s.service for s in incident.services if s.state != "up"}
+    left_open = (
+        {t.id for t in open_manual_tasks(incident)} if incident.status == "closed" else set()
+    )
     items = [
         FollowUp("service", {"service": s.service, "state": s.state})
         for s in incident.services
         if s.state != "up"
     ]
     for task in incident.tasks:
-        if task.status in ("todo", "doing") and (task.service in not_up or task.service is None):
+        if task.status in ("todo", "doing") and (
+            task.service in not_up or task.service is None or task.id in left_open
+        ):
             fields: dict[str, str | int] = {
                 "id": task.id,
                 "service": task.service or "-",
@@ -179,6 +191,107 @@ def _followups(plan: Plan, incident: Incident, runs: list[Run]) -> list[FollowUp
 def _response(plan: Plan, priority: str) -> timedelta | None:
     setting = getattr(plan.priorities, priority).response
     return None if setting == "next_business_day" else setting
+
+
+def _detected(plan: Plan, incident: Incident, order: dict[str, int]) -> Event | None:
+    """The failure that opened an incident the monitor detected: its root cause (the
+    element, among those seen failing first, that comes first in recovery order, the others
+    depending on it), when it was seen failing and why; None for an incident a person
+    opened."""
+    first: list[tuple[datetime, int, str, str]] = []
+    for affected in incident.services:
+        failing = next((r for r in incident.history(affected.service) if r.state != "up"), None)
+        if failing is not None:
+            rank = order.get(affected.service, len(order))
+            first.append((failing.at, rank, affected.service, failing.source))
+    if not first:
+        return None
+    at, _, service, source = min(first)
+    if not source.startswith("check: "):
+        return None
+    try:
+        name = plan.service(service).name
+    except KeyError:
+        name = service
+    text = f"failure detected: {name} ({source})"
+    return Event(at, incident.opened_by, "detected", text, {"service": name, "source": source})
+
+
+def _opened_on(details: dict[str, Any]) -> bool:
+    """Whether an ``opened`` entry opened the incident on failing elements (as the monitor
+    does), rather than empty, for people to fill."""
+    return bool(details.get("services"))
+
+
+def _timeline(plan: Plan, incident: Incident, since: datetime | None) -> list[Event]:
+    """The timeline in time order, then in the order written; the opening of an incident
+    the monitor detected told as the failure it saw, first; elements that joined at the
+    same time in recovery order (the root cause, which others depend on, first)."""
+    order = {entry.service.id: i for i, entry in enumerate(incident_plan(plan, incident))}
+    keyed: list[tuple[datetime, int, Event]] = []
+    for index, e in enumerate(incident.timeline):
+        event = Event(e.at, e.author, e.kind, e.text, e.details)
+        opening = e.kind == "opened" and _opened_on(e.details)
+        detected = _detected(plan, incident, order) if opening else None
+        if detected is not None:
+            keyed.append((detected.at, -1, detected))
+            continue
+        keyed.append((e.at, index, event))
+    keyed.sort(key=lambda item: (item[0], item[1]))
+    events = [event for _, _, event in keyed]
+    start = 0
+    while start < len(events):  # runs of joinings at one moment: in recovery order
+        end = start
+        while (
+            end < len(events)
+            and events[end].kind == "service"
+            and events[end].at == events[start].at
+        ):
+            end += 1
+        if end - start > 1:
+            events[start:end] = sorted(
+                events[start:end],
+                key=lambda event: order.get(str(event.details.get("service")), len(order)),
+            )
+        start = max(end, start + 1)
+    return [event for event in events if since is None or event.at > since]
+
+
+def _recovered(plan: Plan, incident: Incident) -> list[str]:
+    """The names of the incident's elements when all are back and its title is still the
+    one Reprise gave it (naming them down); else empty (a person's title is kept)."""
+    entries = incident_plan(plan, incident)
+    if not entries or any(entry.affected.state != "up" for entry in entries):
+        return []
+    if any(e.kind == "update" and "title" in e.details for e in incident.timeline):
+        return []
+    others = len(entries) - 1
+    derived = say(
+        plan.organisation.language,
+        "incident.title_several" if others else "incident.title_one",
+        name=entries[0].service.name,
+        others=others,
+    )
+    return [entry.service.name for entry in entries] if incident.title == derived else []
+
+
+def _sent(plan: Plan, incident: Incident, kind: str) -> list[SentReport]:
+    """The reports sent; a final report of a closed incident counts itself, being the
+    report written and sent at closing."""
+    sent = [SentReport(r.at, r.kind, r.language) for r in incident.reports]
+    closed_at = incident.closed_at
+    if kind == "final" and closed_at is not None and all(r.kind != "final" for r in sent):
+        sent.append(SentReport(closed_at, "final", plan.organisation.language))
+    return sent
+
+
+def _commander(plan: Plan, commander: str | None) -> str | None:
+    """The recovery lead by name: the role's first member, with the role's title."""
+    role = next((r for r in plan.roles if r.id == commander), None)
+    if role is None:
+        return commander
+    people = members(plan, role.id)
+    return f"{people[0]} ({role.title})" if people else role.title
 
 
 def build_view(
@@ -219,31 +332,26 @@ def build_view(
             incident.closed_at,
             incident.opened_by,
             incident.cause,
-            [SentReport(r.at, r.kind, r.language) for r in incident.reports],
+            _sent(plan, incident, kind),
+            _recovered(plan, incident),
         ),
         organisation=plan.organisation.name,
         timezone=plan.organisation.timezone,
         now=now,
         duration=(incident.closed_at or now) - incident.opened_at,
-        commander=roles[incident.commander].title
-        if incident.commander in roles
-        else incident.commander,
+        commander=_commander(plan, incident.commander),
         objectives=Objectives(plan.objectives.rpo, plan.objectives.rto, plan.objectives.uptime),
         responses={p: _response(plan, p) for p in priorities},
         rows=rows,
         strategy=[(p, [row for row in rows if row.priority == p]) for p in priorities],
         roles=[
             (roles[r].title, members(plan, r), roles[r].responsibilities)
-            for r in involved
+            for r in involved + [r for r in roles if r not in involved]
             if r in roles
         ],
         every=plan.communication.progress_report_every,
         audiences=[roles[a].title for a in plan.communication.audiences if a in roles],
-        timeline=[
-            Event(e.at, e.author, e.kind, e.text, e.details)
-            for e in incident.timeline
-            if since is None or e.at > since
-        ],
+        timeline=_timeline(plan, incident, since),
         runs=shown,
         followups=_followups(plan, incident, shown),
         actions=[

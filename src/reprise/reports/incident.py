@@ -92,6 +92,9 @@ class Header:
     opened_by: str
     cause: str | None
     reports: list[SentReport]
+    recovered: list[str] = field(default_factory=list)
+    """Names of the elements, all back, when the title Reprise gave the incident (naming
+    them down) no longer says the situation: the report titles it after them instead."""
 
 
 @dataclass(frozen=True)
@@ -313,6 +316,10 @@ def _reprise_text(
     if kind == "update" and len(details) == 1 and next(iter(details)) in UPDATED:
         name, value = next(iter(details.items()))
         return labels[f"timeline_update_{name}"].format(value=value)
+    if kind == "detected" and {"service", "source"} <= details.keys():
+        return labels["timeline_detected"].format(
+            service=details["service"], source=source_text(str(details["source"]), labels)
+        )
     if kind == "closed" and "note" in details and details["note"] is None:
         return labels["timeline_closed"]
     if kind == "notification" and {"notification", "role", "contact", "ok"} <= details.keys():
@@ -436,8 +443,17 @@ def render_incident(view: IncidentView, fmt: str = "md", language: str = "en") -
         title = reworded(language, action.task.title_parts, action.task.title)
         return labels[key].format(id=action.task.id, title=title)
 
+    recovered = view.incident.recovered
+    if len(recovered) == 1:
+        title = labels["title_recovered_one"].format(name=recovered[0])
+    elif recovered:
+        title = labels["title_recovered"].format(count=len(recovered))
+    else:
+        title = view.incident.title
+
     context: dict[str, Any] = {
         "t": labels,
+        "title": title,
         "kind": view.kind,
         "language": language,
         "incident": view.incident,

@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from reprise.errors import option
+from reprise.errors import InputError, option
 from reprise.incidents import lifecycle, records
 from reprise.incidents.closing import Closed, close_and_report
 from reprise.incidents.records import Incident, get_incident
 from reprise.incidents.recovery import NextAction, PlanEntry, Waiting, incident_plan, next_actions
-from reprise.incidents.report_view import render_report
+from reprise.incidents.report_view import open_manual_tasks, render_report
 from reprise.incidents.runs import runs_of
 from reprise.restore.pitr import parse_target_time
 from reprise.usecases.status import require_services
@@ -280,7 +280,8 @@ def move_task(store: Store, request: TaskRequest, clock: Clock = utc_now) -> Non
 @dataclass(frozen=True)
 class CloseRequest:
     """Close an incident, with a closing ``note``; ``force`` closes it although services
-    are not back up (they are listed as unresolved)."""
+    are not back up or manual tasks are still to do or in progress (they are listed as
+    unresolved, the tasks as follow-ups)."""
 
     incident_id: int
     by: str
@@ -291,7 +292,20 @@ class CloseRequest:
 def close_incident(
     plan: Plan, store: Store, request: CloseRequest, clock: Clock = utc_now
 ) -> Closed:
-    """Close the incident: the final report is written and sent to the audiences."""
+    """Close the incident: the final report is written and sent to the audiences. Refused
+    while manual tasks are still to do or in progress, unless ``force`` (services not back
+    up are refused first, by the closing itself)."""
+    incident = get_incident(store, request.incident_id)
+    settled = incident.status == "open" and all(s.state == "up" for s in incident.services)
+    left = open_manual_tasks(incident) if settled else []
+    if left and not request.force:
+        listed = "; ".join(f"task {t.id} ({t.service or '-'}: {t.title}) {t.status}" for t in left)
+        raise InputError(
+            f"incident {request.incident_id}: {len(left)} manual task(s) still open: {listed}",
+            hint=f"finish or skip them (`reprise incident task {request.incident_id} TASK "
+            f"done`) or close anyway with {option('force')} (they stay listed as "
+            "follow-ups)",
+        )
     return close_and_report(
         plan,
         store,
