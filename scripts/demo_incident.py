@@ -71,12 +71,16 @@ def main() -> None:
             reprise(plan, "incident", "list")
             reprise(plan, "incident", "plan", "1")
             reprise(plan, "incident", "next", "1")
-            order = [
-                entry["service"]
-                for entry in quietly(plan, "incident", "plan", "1", "--json")["order"]
-            ]  # type: ignore[index]
+            entries = quietly(plan, "incident", "plan", "1", "--json")["order"]  # type: ignore[index]
+            order = [entry["service"] for entry in entries]
+            manual = {
+                entry["service"]: [t["id"] for t in entry["tasks"] if t["kind"] == "manual"]
+                for entry in entries
+            }
             for service_id in order:
                 print(f"\n{BOLD}{service_id} is repaired and starts again.{PLAIN}", flush=True)
+                for task in manual[service_id]:  # the responder records what was done
+                    reprise(plan, "incident", "task", "1", str(task), "done", "--by", "Mohamed")
                 listeners[service_id].start()
 
                 def back(service: str = service_id) -> bool:
