@@ -253,6 +253,15 @@ ENGLISH = re.compile(
 )
 
 
+def _french_plan_and_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
+    """The small French plan and a fresh state database for it."""
+    monkeypatch.setenv("REPRISE_REPOSITORY", str(tmp_path / "repo"))
+    path = tmp_path / "reprise.yaml"
+    path.write_text(FRENCH_PLAN.format(state=tmp_path / "state"), encoding="utf-8")
+    plan = load_plan(path, contacts=False).plan
+    return plan, open_store(f"sqlite:///{tmp_path / 'state.db'}")
+
+
 def test_a_french_plan_s_report_words_reprise_s_own_entries_in_french(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -265,11 +274,7 @@ def test_a_french_plan_s_report_words_reprise_s_own_entries_in_french(
     from reprise.orchestrators.runbook import RunbookOptions, run_runbook
     from reprise.store.tables import alerts
 
-    monkeypatch.setenv("REPRISE_REPOSITORY", str(tmp_path / "repo"))
-    path = tmp_path / "reprise.yaml"
-    path.write_text(FRENCH_PLAN.format(state=tmp_path / "state"), encoding="utf-8")
-    plan = load_plan(path, contacts=False).plan
-    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    plan, store = _french_plan_and_state(tmp_path, monkeypatch)
     watcher = IncidentWatcher(plan, store, lambda _notification: None)
     incident_id = open_incident(
         store, plan, "Panne", ["app"], by="monitor", at=START, source="check: tcp: refused"
@@ -402,11 +407,7 @@ def test_manual_tasks_left_open_are_follow_ups_and_closing_needs_force(
     from reprise.usecases.incidents import CloseRequest
     from reprise.usecases.incidents import close_incident as close_use_case
 
-    monkeypatch.setenv("REPRISE_REPOSITORY", str(tmp_path / "repo"))
-    path = tmp_path / "reprise.yaml"
-    path.write_text(FRENCH_PLAN.format(state=tmp_path / "state"), encoding="utf-8")
-    plan = load_plan(path, contacts=False).plan
-    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    plan, store = _french_plan_and_state(tmp_path, monkeypatch)
     incident_id = open_incident(
         store, plan, "Panne", ["app"], by="monitor", at=START, source="check: tcp: refused"
     )
