@@ -9,10 +9,10 @@ in one place.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reprise.errors import InputError, option
 from reprise.restore.partial import run_partial
@@ -65,35 +65,15 @@ class RestoreOrder:
         return "pitr" if self.to_dir else "partial"
 
     def plain_request(self) -> RestoreRequest:
-        """The request of a restore without point in time."""
-        return RestoreRequest(
-            service=self.service,
-            source=self.source,
-            backup_id=self.backup_id,
-            database=self.database,
-            as_name=self.as_name,
-            target=self.target,
-            to_dir=self.to_dir,
-            target_dir=self.target_dir,
-            jobs=self.jobs,
-            clean=self.clean,
-            overwrite=self.overwrite,
-            preserve_special=self.preserve_special,
-            follow_target_symlinks=self.follow_target_symlinks,
-        )
+        """The request of a restore without point in time (the same settings by name)."""
+        return RestoreRequest(**self._settings_of(RestoreRequest))
 
     def pitr_request(self) -> PitrRequest:
         """The request of a point-in-time recovery (whole or partial)."""
-        return PitrRequest(
-            service=self.service,
-            source=self.source,
-            backup_id=self.backup_id,
-            at=self.at,
-            to_dir=self.to_dir,
-            start=self.start,
-            port=self.port,
-            follow_target_symlinks=self.follow_target_symlinks,
-        )
+        return PitrRequest(**self._settings_of(PitrRequest))
+
+    def _settings_of(self, request: type[Any]) -> dict[str, Any]:
+        return {item.name: getattr(self, item.name) for item in fields(request)}
 
 
 @dataclass(frozen=True)
