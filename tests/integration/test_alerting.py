@@ -306,7 +306,7 @@ def test_deliveries_are_retried_with_backoff_and_failures_stored(h: Harness) -> 
     from reprise.alerts.records import list_deliveries
 
     stored = list_deliveries(h.store, failed_only=True)
-    assert len(stored) == 1 and stored[0].contact == "json://127.0.0.1:9/…"
+    assert len(stored) == 1 and stored[0].contact == "json://127.0.0.1:9/lead"
 
 
 def test_invalid_apprise_urls_are_rejected_naming_role_and_contact(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 
 from reprise.alerts.messages import Notification
 from reprise.alerts.records import DeliveryRecord, record_delivery
-from reprise.plan.contacts import redact
+from reprise.plan.contacts import recipient
 from reprise.plan.model import Plan
 from reprise.store.database import Store
 
@@ -245,7 +245,7 @@ class Dispatcher:
                 break
             logger.warning(
                 "notification to %s (%s) failed, attempt %d/%d: %s",
-                redact(url),
+                recipient(url),
                 role,
                 attempt,
                 settings.attempts,
@@ -258,7 +258,7 @@ class Dispatcher:
             notification.alert_id,
             notification.kind,
             role,
-            redact(url),
+            recipient(url),
             notification.subject,
             datetime.now(UTC),
             attempt,

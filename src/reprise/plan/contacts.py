@@ -4,7 +4,7 @@ without their secrets."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from reprise.plan.model import Plan
 from reprise.plan.references import Problem
@@ -19,6 +19,30 @@ def redact(url: str) -> str:
     except ValueError:
         return url.split("://", 1)[0] + "://…"
     return f"{parts.scheme}://{host}{port}" + ("/…" if parts.path.strip("/") else "")
+
+
+def recipient(url: str) -> str:
+    """Who a contact reaches, for delivery lines in reports and logs, never a secret: the
+    addresses of an e-mail contact, else Apprise's privacy form of the URL (passwords and
+    tokens masked) without its options; the scheme and host when Apprise cannot read it."""
+    from apprise import Apprise
+
+    plugin = Apprise.instantiate(url, suppress_exceptions=True)
+    if plugin is None:
+        return redact(url)
+    if url.split("://", 1)[0].lower() in EMAIL_SCHEMES:
+        addresses = [
+            target[1]
+            for target in getattr(plugin, "targets", [])
+            if isinstance(target, tuple) and len(target) == 2 and isinstance(target[1], str)
+        ]
+        if addresses:
+            return ", ".join(addresses)
+    private = str(plugin.url(privacy=True)).split("?", 1)[0]  # type: ignore[no-untyped-call]
+    return unquote(private).rstrip("/")
+
+
+EMAIL_SCHEMES = ("mailto", "mailtos")
 
 
 def contact_problems(plan: Plan) -> Iterator[Problem]:
