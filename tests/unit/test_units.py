@@ -102,17 +102,37 @@ def test_percentages_outside_zero_to_hundred_are_refused(bad: object) -> None:
 
 
 @pytest.mark.parametrize(
-    "good", ["@hourly", "@DAILY", "@weekly", "0 * * * *", "30 2 * * 1-5", "*/15   *  * * *"]
+    "good",
+    [
+        "@hourly",
+        "@DAILY",
+        "@weekly",
+        "0 * * * *",
+        "30 2 * * 1-5",
+        "*/15   *  * * *",
+        "0 0 29 2 *",  # fires in leap years only
+        "* * * * * */10",  # seconds last, for tests and demos
+    ],
 )
 def test_schedules_accept_cron_and_macros(good: str) -> None:
     assert parse_schedule(good)
 
 
-@pytest.mark.parametrize("bad", ["every hour", "@sometimes", "61 * * * *", "* * * *", "", 5])
+@pytest.mark.parametrize(
+    "bad", ["every hour", "@sometimes", "61 * * * *", "* * * *", "", 5, "* * * * * * *"]
+)
 def test_invalid_schedules_are_refused_with_the_expected_form(bad: object) -> None:
     with pytest.raises(PydanticCustomError) as caught:
         parse_schedule(bad)
     assert "cron" in caught.value.context["hint"]  # type: ignore[index]
+
+
+@pytest.mark.parametrize("never", ["0 0 30 2 *", "0 0 31 4,6,9,11 *", "0 0 31 2 *"])
+def test_schedules_that_never_fire_are_refused(never: str) -> None:
+    with pytest.raises(PydanticCustomError) as caught:
+        parse_schedule(never)
+    assert "never fires" in str(caught.value)
+    assert "30 February" in caught.value.context["hint"]  # type: ignore[index]
 
 
 def test_times_of_day_survive_yaml_sexagesimal_integers() -> None:

@@ -489,6 +489,63 @@ class Keys(PlanModel):
     )
 
 
+class Scheduler(PlanModel):
+    """How `reprise serve` runs the plan's scheduled jobs (backups, drills, verification,
+    pruning)."""
+
+    max_parallel: int = Field(2, ge=1, le=64, description="Jobs running at once.")
+    per_repository: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="Jobs at once on one repository (backups, drills, verification and "
+        "pruning all read or write it).",
+    )
+    jitter: Duration = Field(
+        timedelta(0),
+        description="Spread each job's start by up to this much after its time (the "
+        "same offset every time for a given job), so that many jobs at 02:00 "
+        "do not start in the same second.",
+    )
+    retries: int = Field(
+        2, ge=0, le=10, description="Runs again after a failure that may pass (a lost connection)."
+    )
+    retry_backoff: Duration = Field(
+        timedelta(minutes=1), description="Wait before the first retry, doubled after each."
+    )
+
+    @field_validator("jitter")
+    @classmethod
+    def _bounded_jitter(cls, value: timedelta) -> timedelta:
+        if value > timedelta(hours=1):
+            raise PydanticCustomError(
+                "jitter", "jitter is at most 1h", {"hint": "use a later schedule instead"}
+            )
+        return value
+
+
+class Verification(PlanModel):
+    """Scheduled verification of each repository's backups: deep (decrypt and decompress)
+    where the identity is present, signatures and checksums otherwise."""
+
+    enabled: bool = True
+    schedule: Schedule = Field("@daily", validate_default=True)
+    budget: Percent = Field(
+        10.0,
+        description="Share of the bytes checked per run, least recently verified "
+        "first: 10% covers everything in ten runs.",
+    )
+    timeout: Duration = Field(timedelta(hours=4), description="A run is stopped past this.")
+
+
+class Pruning(PlanModel):
+    """Scheduled pruning of each repository (each source's retention)."""
+
+    enabled: bool = True
+    schedule: Schedule = Field("@daily", validate_default=True)
+    timeout: Duration = Field(timedelta(hours=1), description="A run is stopped past this.")
+
+
 class StateSettings(PlanModel):
     """Where Reprise keeps its state (results, events, catalog): SQLite or PostgreSQL."""
 
@@ -637,6 +694,18 @@ class Plan(PlanModel):
     keys: Keys = Field(default_factory=Keys, description="Encryption and signing keys.")
     state: StateSettings = Field(
         default_factory=StateSettings, description="Where Reprise keeps its state."
+    )
+    scheduler: Scheduler = Field(
+        default_factory=Scheduler,
+        description="Parallelism, jitter and retries of the scheduled jobs (reprise serve).",
+    )
+    verification: Verification = Field(
+        default_factory=Verification,
+        description="Scheduled verification of each repository (default daily, 10% a run).",
+    )
+    pruning: Pruning = Field(
+        default_factory=Pruning,
+        description="Scheduled pruning of each repository (default daily).",
     )
     services: Annotated[list[Service], Field(min_length=1)] = Field(
         description="The elements of the infrastructure (at least one)."

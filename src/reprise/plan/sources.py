@@ -62,6 +62,10 @@ class SourceBase(PlanModel):
     )
     repository: Identifier = Field(description="Name of an entry of `repositories`.")
     schedule: Schedule = Field(description="When to run: cron or @hourly/@daily/…")
+    timeout: Duration = Field(
+        timedelta(hours=6),
+        description="A scheduled run is stopped past this (no incomplete backup is listed).",
+    )
     retention: Retention = Field(examples=[{"keep_daily": 7, "keep_weekly": 4}])
     compression_level: int = Field(3, ge=1, le=19, description="zstd level.")
     labels: dict[str, str] = Field(default_factory=dict)
@@ -150,7 +154,9 @@ class CommandSource(SourceBase):
 
     kind: Literal["command"]
     command: Text = Field(description="Run with /bin/sh -c; must exit 0.")
-    timeout: Duration = timedelta(minutes=10)
+    timeout: Duration = Field(
+        timedelta(minutes=10), description="The command, and a scheduled run, stop past this."
+    )
     filename: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")] = Field(
         "output.txt", description="Name of the part in the repository."
     )

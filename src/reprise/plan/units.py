@@ -9,7 +9,7 @@ a hint through ``PydanticCustomError`` context so the plan diagnostics can show 
 from __future__ import annotations
 
 import re
-from datetime import time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
@@ -258,7 +258,9 @@ _SCHEDULE_HINT = (
 
 
 def parse_schedule(value: Any) -> str:
-    """Accept a five-field cron expression or a macro (``@hourly``, ``@daily``…)."""
+    """Accept a five-field cron expression, six fields with seconds last (croniter's form,
+    for tests and demos), or a macro (``@hourly``, ``@daily``…); refuse one that never
+    fires (``0 0 30 2 *``): a job that silently never runs is worse than an error."""
     if not isinstance(value, str) or not value.strip():
         raise PydanticCustomError(
             "schedule", "expected a schedule, got '{got}'", {"got": value, "hint": _SCHEDULE_HINT}
@@ -270,19 +272,34 @@ def parse_schedule(value: Any) -> str:
                 "schedule", "unknown schedule macro '{got}'", {"got": value, "hint": _SCHEDULE_HINT}
             )
         return text.lower()
-    if len(text.split(" ")) != 5:
+    if len(text.split(" ")) not in (5, 6):
         raise PydanticCustomError(
             "schedule",
             "a cron expression has five fields, '{got}' has {count}",
             {"got": value, "count": len(text.split(" ")), "hint": _SCHEDULE_HINT},
         )
-    from croniter import croniter  # loaded only when a plan holds a cron expression
+    from croniter import CroniterBadDateError, croniter  # only for plans with cron expressions
 
     if not croniter.is_valid(text):
         raise PydanticCustomError(
             "schedule", "invalid cron expression '{got}'", {"got": value, "hint": _SCHEDULE_HINT}
         )
+    try:
+        croniter(text, _SCHEDULE_PROBE).get_next(datetime)
+    except CroniterBadDateError:
+        raise PydanticCustomError(
+            "schedule",
+            "the schedule '{got}' never fires (no such date)",
+            {
+                "got": value,
+                "hint": "check the day of month against the month (30 2 is 30 February)",
+            },
+        ) from None
     return text
+
+
+_SCHEDULE_PROBE = datetime(2026, 1, 1, tzinfo=UTC)
+"""Any instant: a schedule that fires fires within croniter's search from here."""
 
 
 Schedule = Annotated[
@@ -291,7 +308,8 @@ Schedule = Annotated[
     WithJsonSchema(
         {
             "type": "string",
-            "description": "A cron expression (5 fields) or @hourly/@daily/@weekly/@monthly.",
+            "description": "A cron expression (5 fields, or 6 with seconds last) or "
+            "@hourly/@daily/@weekly/@monthly.",
             "examples": ["@hourly", "0 2 * * *"],
         }
     ),
