@@ -23,7 +23,7 @@ FLOORS: list[set[str]] = [
     {"plan"},
     {"store", "pg", "reports"},
     {"repository"},
-    {"backup", "probes", "scaffold"},
+    {"backup", "probes", "scaffold", "scheduler"},
     {"wal", "monitor"},
     {"restore", "alerts"},
     {"drill", "incidents"},
@@ -228,6 +228,7 @@ FLAGS_ALLOWED = {
     "restore/pitr.py": ("reprise restore --pitr", "wal fetch --source "),  # written to files
     "wal/spool.py": ("reprise restore --pitr",),  # a comment of the script it writes
     "wal/select.py": ("reprise wal push %p --source NAME",),  # the postgresql.conf line
+    "usecases/jobs.py": (" --plan ", " --cron"),  # crontab lines
 }
 """Strings that are command lines or file contents, not messages to render."""
 

@@ -63,12 +63,12 @@ def plan(tmp_path: Path, extra: str = "") -> Plan:
 
 
 def test_every_source_drill_and_repository_gets_its_job(tmp_path: Path) -> None:
-    jobs = {job.id: job for job in scheduled_jobs(plan(tmp_path))}
+    jobs = {job.id: job for job in scheduled_jobs(plan(tmp_path), drillable={"postgres"})}
     assert list(jobs) == [
         "backup:akig-postgres",
         "backup:akig-command",
         "backup:router-command",
-        "drill:akig",  # router's drill is disabled, www has no data
+        "drill:akig",  # router's drill is disabled (and a command is not drillable)
         "verify:main",
         "prune:main",
         "verify:offsite",
@@ -84,7 +84,8 @@ def test_every_source_drill_and_repository_gets_its_job(tmp_path: Path) -> None:
 
 def test_verification_and_pruning_can_be_switched_off(tmp_path: Path) -> None:
     jobs = scheduled_jobs(
-        plan(tmp_path, "verification: {enabled: false}\npruning: {schedule: '0 5 * * sun'}")
+        plan(tmp_path, "verification: {enabled: false}\npruning: {schedule: '0 5 * * sun'}"),
+        drillable={"postgres"},
     )
     kinds = [job.kind for job in jobs]
     assert "verify" not in kinds
@@ -118,7 +119,7 @@ def test_a_job_s_jitter_is_stable_and_within_bounds(job_id: str, seconds: int) -
 
 def test_due_and_missed_runs_include_the_jitter(tmp_path: Path) -> None:
     loaded = plan(tmp_path, "scheduler: {jitter: 10m}")
-    job = next(j for j in scheduled_jobs(loaded) if j.id == "backup:akig-command")
+    job = next(j for j in scheduled_jobs(loaded, drillable=()) if j.id == "backup:akig-command")
     offset = job_offset(job.id, timedelta(minutes=10))
     now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # 13:00 in Paris
     due = due_at(job, loaded, now)

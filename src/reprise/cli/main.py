@@ -30,6 +30,7 @@ from reprise.cli import (
     repo,
     restore,
     runbook,
+    schedule,
     state,
     wal,
 )
@@ -64,6 +65,8 @@ app.add_typer(alerts.alert_app, name="alert")
 app.add_typer(alerts.silence_app, name="silence")
 app.add_typer(incident.app, name="incident")
 app.add_typer(runbook.app, name="runbook")
+app.add_typer(schedule.schedule_app, name="schedule")
+app.add_typer(schedule.jobs_app, name="jobs")
 
 
 def _show_version(value: bool) -> None:

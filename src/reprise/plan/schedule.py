@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 from reprise.plan.jobs import backup_jobs
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from reprise.plan.model import Plan
 
 JobKind = Literal["backup", "drill", "verify", "prune"]
@@ -56,8 +58,10 @@ class ScheduledJob:
         }
 
 
-def scheduled_jobs(plan: Plan) -> list[ScheduledJob]:
-    """Every scheduled job of the plan, in a stable order (kind, then plan order)."""
+def scheduled_jobs(plan: Plan, *, drillable: Collection[str]) -> list[ScheduledJob]:
+    """Every scheduled job of the plan, in a stable order (kind, then plan order); a drill
+    for each service whose drill is enabled and that has a backup of a ``drillable`` kind
+    (the restore registry knows which)."""
     jobs: list[ScheduledJob] = []
     has_backups = any(service.backups for service in plan.services)
     if has_backups:
@@ -75,7 +79,8 @@ def scheduled_jobs(plan: Plan) -> list[ScheduledJob]:
             )
     for service in plan.services:
         drill = service.drill
-        if service.backups and drill is not None and drill.enabled:
+        kinds = {entry.kind for entry in service.backups}
+        if drill is not None and drill.enabled and kinds & set(drillable):
             limit = drill.max_duration or plan.rto(service)
             jobs.append(
                 ScheduledJob(

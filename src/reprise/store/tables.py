@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -380,3 +381,30 @@ runbook_steps = Table(
     Index(None, "run_id"),
 )
 """Each attempt of each runbook step, with its timing and output (a resumed step has two)."""
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("job", String(150), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("trigger", String(10), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Column("deadline", UtcDateTime, nullable=False),
+    Column("host", String(200), nullable=False),
+    Column("pid", Integer, nullable=True),
+    Column("exit_code", Integer, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("figures", JSON, nullable=True),
+    UniqueConstraint("job", "due_at", "attempt"),
+    Index(None, "job", "started_at"),
+    Index(None, "status"),
+)
+"""Every run of a scheduled job (``backup:<source>``, ``drill:<service>``…). A run is
+claimed by inserting its row: the unique (job, due_at, attempt) makes sure that two
+services sharing the state never run the same time slot twice. ``status`` is running, ok,
+failed, timeout, cancelled or lost (its process vanished past ``deadline``)."""
