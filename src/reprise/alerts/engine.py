@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from reprise.alerts.calendar import maintenance, next_digest
 from reprise.alerts.messages import Notification, Writer
@@ -32,8 +32,9 @@ from reprise.alerts.records import (
     open_alert,
     save_alert,
 )
+from reprise.alerts.routing import Routing
 from reprise.monitor.board import BAD, Board
-from reprise.plan.model import Plan, Priority, Service
+from reprise.plan.model import Plan, Service
 from reprise.store.database import Store
 from reprise.store.events import append_event
 
@@ -73,10 +74,11 @@ class AlertEngine:
         self.covered: set[int] = set()
         """Alerts held back because an incident speaks for them (recorded once each)."""
         self.writer = Writer(plan)
+        self.routing = Routing(plan)
         self.open: dict[str, Alert] = {
             alert.service: alert
             for alert in reversed(list_alerts(store))
-            if alert.kind != "flapping"
+            if alert.kind not in ("flapping", "job")  # failed jobs: alerts.jobs
         }
         self.digest_pending: dict[int, Alert] = {
             alert.id: alert
@@ -87,41 +89,6 @@ class AlertEngine:
         self.changes: dict[str, deque[datetime]] = {s.id: deque() for s in plan.services}
         self.flapping: set[str] = set()
         self.silences: dict[str, Silence] = {}
-
-    # -- routing ---------------------------------------------------------------------------
-
-    def priority(self, service: Service) -> Priority:
-        """The service's priority settings."""
-        return getattr(self.plan.priorities, service.effective_priority)  # type: ignore[no-any-return]
-
-    def base_roles(self, service: Service) -> list[str]:
-        """Roles told first: the owner and matching routes, else the admins (else all)."""
-        roles = [service.owner] if service.owner else []
-        for route in self.plan.alerting.routes:
-            if (
-                (not route.priorities or service.effective_priority in route.priorities)
-                and (not route.services or service.id in route.services)
-                and (not route.categories or service.category in route.categories)
-            ):
-                roles += route.roles
-        if not roles:
-            roles = [r.id for r in self.plan.roles if r.permission == "admin"] or [
-                r.id for r in self.plan.roles
-            ]
-        return list(dict.fromkeys(roles))
-
-    def roles_at(self, service: Service, level: int) -> list[str]:
-        """Roles told at an escalation level: the base roles plus the first ``level`` roles
-        of the priority's escalate_to."""
-        escalate = self.priority(service).escalate_to[:level]
-        return list(dict.fromkeys(self.base_roles(service) + escalate))
-
-    def repeat_every(self, service: Service) -> timedelta | None:
-        """How often an unacknowledged problem is re-sent and escalated."""
-        priority = self.priority(service)
-        if priority.repeat_every is not None:
-            return priority.repeat_every
-        return priority.response if isinstance(priority.response, timedelta) else None
 
     # -- incidents -------------------------------------------------------------------------
 
@@ -207,7 +174,7 @@ class AlertEngine:
             return False
         self.flapping.add(service.id)
         subject, body = self.writer.flapping(service, len(changes), new)
-        self._send("flapping", service, self.base_roles(service), subject, body, None, at)
+        self._send("flapping", service, self.routing.base_roles(service), subject, body, None, at)
         append_event(self.store, "alert.flapping", service.id, {"changes": len(changes)}, at=at)
         return True
 
@@ -229,7 +196,7 @@ class AlertEngine:
             priority=service.effective_priority,
             opened_at=opened,
             message=message,
-            roles=self.base_roles(service),
+            roles=self.routing.base_roles(service),
         )
         self.open[service.id] = alert
         append_event(
@@ -292,7 +259,9 @@ class AlertEngine:
             service = self.plan.service(service_id)
             state = self.board.state[service_id]
             subject, body = self.writer.stable(service, state)
-            self._send("stable", service, self.base_roles(service), subject, body, None, now)
+            self._send(
+                "stable", service, self.routing.base_roles(service), subject, body, None, now
+            )
             if state in BAD:
                 self._open_or_worsen(service, state, now)
             elif service_id in self.open:
@@ -337,10 +306,10 @@ class AlertEngine:
             limit = self.plan.alerting.root_cause_wait
             if self.board.awaiting_dependents(service.id, now, limit):
                 return  # the root cause's alert names every service behind it
-            if self.priority(service).response == "next_business_day":
+            if self.routing.priority(service).response == "next_business_day":
                 if alert.digest_due is None:
                     alert.digest_due = next_digest(
-                        self.plan, self.priority(service).digest_at, alert.opened_at
+                        self.plan, self.routing.priority(service).digest_at, alert.opened_at
                     )
                     save_alert(self.store, alert)
                     self.digest_pending[alert.id] = alert
@@ -350,7 +319,7 @@ class AlertEngine:
             self._announce(alert, service, now, level=alert.level + 1)
 
     def _announce(self, alert: Alert, service: Service, now: datetime, level: int) -> None:
-        roles = self.roles_at(service, level)
+        roles = self.routing.roles_at(service, level)
         dependents = [
             (self.plan.service(other), self.board.dependent_state(service.id, other))
             for other in self.board.dependents[service.id]
@@ -369,7 +338,7 @@ class AlertEngine:
             subject, body = self.writer.escalation(
                 subject, body, level, now - alert.opened_at, roles
             )
-        repeat = self.repeat_every(service) if alert.kind == "down" else None
+        repeat = self.routing.repeat_every(service) if alert.kind == "down" else None
         alert.level, alert.roles = level, roles
         alert.notified_at = alert.notified_at or now
         alert.next_at = now + repeat if repeat else None

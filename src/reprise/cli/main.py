@@ -31,6 +31,7 @@ from reprise.cli import (
     restore,
     runbook,
     schedule,
+    serve,
     state,
     wal,
 )
@@ -67,6 +68,7 @@ app.add_typer(incident.app, name="incident")
 app.add_typer(runbook.app, name="runbook")
 app.add_typer(schedule.schedule_app, name="schedule")
 app.add_typer(schedule.jobs_app, name="jobs")
+app.add_typer(serve.app, name="serve")
 
 
 def _show_version(value: bool) -> None:

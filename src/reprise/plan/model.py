@@ -524,6 +524,17 @@ class Scheduler(PlanModel):
         return value
 
 
+class Serve(PlanModel):
+    """The long-running service (`reprise serve`): how it says it is alive."""
+
+    heartbeat_url: Annotated[str, Field(pattern=r"^https?://\S+$")] | None = Field(
+        None,
+        description="Pinged (GET) every heartbeat_every while the service runs, e.g. a "
+        "healthchecks.io check URL, so that something pages when Reprise itself dies.",
+    )
+    heartbeat_every: Duration = Field(timedelta(minutes=1), description="How often to ping.")
+
+
 class Verification(PlanModel):
     """Scheduled verification of each repository's backups: deep (decrypt and decompress)
     where the identity is present, signatures and checksums otherwise."""
@@ -698,6 +709,9 @@ class Plan(PlanModel):
     scheduler: Scheduler = Field(
         default_factory=Scheduler,
         description="Parallelism, jitter and retries of the scheduled jobs (reprise serve).",
+    )
+    serve: Serve = Field(
+        default_factory=Serve, description="The service's outbound heartbeat (reprise serve)."
     )
     verification: Verification = Field(
         default_factory=Verification,

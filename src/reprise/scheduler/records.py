@@ -41,6 +41,8 @@ class JobRun:
     exit_code: int | None
     error: str | None
     figures: dict[str, Any] | None
+    retryable: bool | None = None
+    """Whether a failure may pass if run again (a lost connection, a busy server)."""
 
     @property
     def duration(self) -> float | None:
@@ -67,6 +69,7 @@ class JobRun:
             "exit_code": self.exit_code,
             "error": self.error,
             "figures": self.figures,
+            "retryable": self.retryable,
         }
 
 
@@ -129,6 +132,7 @@ def finish_run(
     exit_code: int | None = None,
     error: str | None = None,
     figures: dict[str, Any] | None = None,
+    retryable: bool | None = None,
 ) -> bool:
     """Record how a run ended; False when it had already ended (the first end wins: a run
     marked lost by another service stays lost)."""
@@ -142,6 +146,7 @@ def finish_run(
                 exit_code=exit_code,
                 error=None if error is None else error[:4000],
                 figures=figures,
+                retryable=retryable,
             )
         ).rowcount
     return bool(changed)

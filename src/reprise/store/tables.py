@@ -400,6 +400,7 @@ jobs = Table(
     Column("exit_code", Integer, nullable=True),
     Column("error", Text, nullable=True),
     Column("figures", JSON, nullable=True),
+    Column("retryable", Boolean, nullable=True),
     UniqueConstraint("job", "due_at", "attempt"),
     Index(None, "job", "started_at"),
     Index(None, "status"),
@@ -408,3 +409,20 @@ jobs = Table(
 claimed by inserting its row: the unique (job, due_at, attempt) makes sure that two
 services sharing the state never run the same time slot twice. ``status`` is running, ok,
 failed, timeout, cancelled or lost (its process vanished past ``deadline``)."""
+
+service_instances = Table(
+    "service_instances",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("host", String(200), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("version", String(40), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("beat_at", UtcDateTime, nullable=False),
+    Column("stopped_at", UtcDateTime, nullable=True),
+    Column("role", String(10), nullable=False),
+    Column("details", JSON, nullable=False),
+    Index(None, "beat_at"),
+)
+"""Each `reprise serve` process: its last heartbeat (every few seconds), whether it leads,
+its scheduling lag and running jobs; ``stopped_at`` when it stopped cleanly."""

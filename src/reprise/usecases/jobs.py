@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reprise.errors import InputError, RepriseError
-from reprise.plan.schedule import ScheduledJob, due_at, latest_due, scheduled_jobs
-from reprise.restore.registry import kinds_where
+from reprise.orchestrators.scheduler import plan_jobs
+from reprise.plan.schedule import ScheduledJob, due_at, latest_due
 from reprise.scheduler.records import (
     Claim,
     JobRun,
@@ -54,11 +54,6 @@ Clock = Callable[[], datetime]
 def utc_now() -> datetime:
     """The wall clock, in UTC."""
     return datetime.now(UTC)
-
-
-def plan_jobs(plan: Plan) -> list[ScheduledJob]:
-    """Every scheduled job of the plan (drills only where the restore registry can drill)."""
-    return scheduled_jobs(plan, drillable=kinds_where(lambda restorer: restorer.drills))
 
 
 def find_job(plan: Plan, job_id: str) -> ScheduledJob:
@@ -159,16 +154,26 @@ def run_job(plan: Plan, store: Store, request: JobRunRequest, clock: Clock = utc
         error, figures = _execute(plan, store, job)
     except RepriseError as raised:
         error = raised
-    except BaseException as crashed:  # record the run's end, then let the door report it
+    except Exception as crashed:  # a bug: record the run's end, then let the door report it
         finish_run(
             store,
             run_id,
-            status="failed" if isinstance(crashed, Exception) else "cancelled",
+            status="failed",
             finished_at=clock(),
-            exit_code=70 if isinstance(crashed, Exception) else None,
+            exit_code=70,
             error=f"{type(crashed).__name__}: {crashed}",
         )
         raise
+    except BaseException:  # interrupted (SIGTERM, Ctrl-C)
+        if request.run_id is None:  # our own claim: nobody else will record its end
+            finish_run(
+                store,
+                run_id,
+                status="cancelled",
+                finished_at=clock(),
+                error="interrupted",
+            )
+        raise  # a service's run: the service records how it ended (timeout, stop)
     message = None if error is None else error.render()[0]
     finish_run(
         store,
@@ -178,6 +183,7 @@ def run_job(plan: Plan, store: Store, request: JobRunRequest, clock: Clock = utc
         exit_code=0 if error is None else error.exit_code,
         error=message,
         figures=figures,
+        retryable=None if error is None else error.retryable,
     )
     return JobResult(get_run(store, run_id), error)
 

@@ -1,0 +1,102 @@
+"""`reprise serve`: run the monitor and the scheduled jobs until SIGTERM or SIGINT; SIGHUP
+reloads the plan. And whether a service is running (`reprise serve status`)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from reprise.errors import InputError
+from reprise.orchestrators.service import STALE_AFTER, Notify, Service
+from reprise.plan.loader import LoadedPlan, export_env_file, load_plan
+from reprise.scheduler.instances import Instance, latest_instances
+from reprise.store import state_url
+
+if TYPE_CHECKING:
+    from reprise.plan.model import Plan
+    from reprise.store import Store
+
+__all__ = ["Instance", "ServeRequest", "ServiceState", "serve", "service_state"]
+
+
+def utc_now() -> datetime:
+    """The wall clock, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ServeRequest:
+    """Who hears that the service started (with its summary line), what tells systemd, and
+    the signals that stop and reload it."""
+
+    on_start: Callable[[str], None] | None = None
+    notify: Notify | None = None
+    stop_signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGINT)
+    reload_signal: int | None = signal.SIGHUP
+
+
+def serve(loaded: LoadedPlan, store: Store, request: ServeRequest) -> None:
+    """Serve until a stop signal; stops cleanly (runs in progress cancelled and recorded,
+    results written, deliveries in flight given 10 seconds)."""
+    url = state_url(loaded.plan)
+
+    def reload() -> Plan:
+        fresh = load_plan(loaded.path)
+        if state_url(fresh.plan) != url:
+            raise InputError(
+                "the new plan moves the state database; restart the service for that",
+                hint="systemctl restart reprise",
+            )
+        export_env_file(fresh)
+        return fresh.plan
+
+    async def run() -> None:
+        stop, reload_requested = asyncio.Event(), asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in request.stop_signals:
+            loop.add_signal_handler(signum, stop.set)
+        if request.reload_signal is not None:
+            loop.add_signal_handler(request.reload_signal, reload_requested.set)
+        service = Service(
+            loaded.plan,
+            loaded.path,
+            store,
+            utc_now,
+            reload=reload,
+            notify=request.notify,
+        )
+        if request.on_start is not None:
+            request.on_start(service.summary())
+        await service.run(stop, reload_requested)
+
+    asyncio.run(run())
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """The services heard from lately, newest first, and whether one is running."""
+
+    instances: list[Instance]
+    now: datetime
+
+    @property
+    def running(self) -> Instance | None:
+        """The service running now, if any."""
+        return next((i for i in self.instances if i.alive(self.now, STALE_AFTER)), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Stable fields for --json."""
+        running = self.running
+        return {
+            "running": running is not None,
+            "instances": [i.to_dict(self.now, STALE_AFTER) for i in self.instances],
+        }
+
+
+def service_state(store: Store, now: datetime | None = None) -> ServiceState:
+    """Which `reprise serve` processes were heard from lately."""
+    return ServiceState(latest_instances(store), now or utc_now())
