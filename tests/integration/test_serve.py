@@ -82,6 +82,7 @@ def test_jobs_run_on_time_in_their_own_processes_and_stop_cleanly(world: World) 
         assert status.returncode == 0, status.stdout
         state = json.loads(status.stdout)
         assert state["running"] and state["instances"][0]["pid"] == service.pid
+        assert "Service: running on" in world.reprise("status").stdout
     finally:
         code, out, err = stop(service)
     assert code == 0, err
@@ -101,6 +102,7 @@ def test_jobs_run_on_time_in_their_own_processes_and_stop_cleanly(world: World) 
     assert len(world.backups()) >= 3
     after = world.reprise("serve", "status")
     assert after.returncode == 1 and "No service running" in after.stdout
+    assert "Service: not running (last heard from" in world.reprise("status").stdout
 
 
 def test_a_run_past_its_timeout_is_stopped_and_lists_no_backup(world: World) -> None:

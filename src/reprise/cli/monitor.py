@@ -11,6 +11,7 @@ from reprise.errors import EXIT_FAILED
 
 if TYPE_CHECKING:
     from reprise.usecases.monitor import DeliveryRecord, MonitorScope
+    from reprise.usecases.serve import ServiceState
     from reprise.usecases.status import ServiceStatus
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -65,8 +66,36 @@ def status_command(
         checked = result.checked
         healthy = sum(1 for s in checked if s.state == "up")
         stdout().print(f"{healthy} of {len(checked)} checked services up.")
+        _print_service(result.service, loaded.plan.organisation.timezone)
     if not result.all_up:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _print_service(state: ServiceState | None, zone: str) -> None:
+    """Whether `reprise serve` runs: without it nothing runs the schedules or alerts."""
+    from zoneinfo import ZoneInfo
+
+    from reprise.cli.output import stdout
+
+    if state is None:
+        return
+    running = state.running
+    if running is None:
+        last = state.instances[0] if state.instances else None
+        seen = ""
+        if last is not None:
+            heard = last.beat_at.astimezone(ZoneInfo(zone))
+            seen = f" (last heard from {heard:%Y-%m-%d %H:%M:%S %Z})"
+        stdout().print(
+            f"[yellow]Service: not running{seen}[/]: no scheduled job or alert runs until "
+            "`reprise serve` (or its systemd unit) is started."
+        )
+        return
+    age = (state.now - running.beat_at).total_seconds()
+    stdout().print(
+        f"Service: running on {running.host} (pid {running.pid}), last heartbeat {age:.0f} s ago.",
+        highlight=False,
+    )
 
 
 def check_command(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from reprise.errors import InputError
 from reprise.orchestrators.status import CheckLine, ServiceStatus, check_services
+from reprise.usecases.serve import ServiceState, service_state
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -47,6 +48,8 @@ class StatusResult:
     """Every service checked, by priority then plan order."""
 
     statuses: list[ServiceStatus] = field(default_factory=list)
+    service: ServiceState | None = None
+    """Whether `reprise serve` runs (what keeps the schedules and the alerts going)."""
 
     @property
     def checked(self) -> list[ServiceStatus]:
@@ -62,7 +65,8 @@ class StatusResult:
 def status(plan: Plan, store: Store, request: StatusRequest) -> StatusResult:
     """Run the checks of the services asked for once; results are stored."""
     require_services(plan, request.services)
-    return StatusResult(check_services(plan, store, list(request.services) or None))
+    checked = check_services(plan, store, list(request.services) or None)
+    return StatusResult(checked, service_state(store))
 
 
 @dataclass(frozen=True)
