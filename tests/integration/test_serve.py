@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from devsupport.seed import wait_until
+from reprise.pg.scratch import ConnectionInfo
 from reprise.plan.loader import load_plan
 from reprise.scheduler.records import Claim, claim_run, finish_run
 from reprise.store import open_store, state_url
@@ -231,3 +232,28 @@ def test_a_failing_scheduled_backup_alerts_once_then_tells_its_recovery(
     listed = json.loads(world.reprise("alert", "list", "--all", "--json").stdout)
     job_alerts = [a for a in listed["alerts"] if a["service"] == "backup:app-command"]
     assert len(job_alerts) == 1 and job_alerts[0]["resolved_at"] is not None
+
+
+def test_a_scheduled_drill_restores_the_latest_backup_on_time(
+    world: World, postgres: ConnectionInfo
+) -> None:
+    from tests.integration.test_drill import drilled_world
+
+    drilled_world(
+        world,
+        postgres,
+        "serve_drill",
+        integrity=["SELECT count(*) > 0 FROM invoices"],
+        drill='enabled: true, schedule: "* * * * * */5"',
+    )
+    service = world.spawn("serve")
+    try:
+        wait_until(lambda: finished(world, "drill:app"), 240, "a scheduled drill")
+    finally:
+        stop(service)
+    run = finished(world, "drill:app")[0]
+    assert run["status"] == "ok", run
+    late = datetime.fromisoformat(run["started_at"]) - datetime.fromisoformat(run["due_at"])
+    assert timedelta(0) <= late < timedelta(seconds=10), run
+    drills = json.loads(world.reprise("drill", "list", "--json").stdout)
+    assert drills[0]["id"] == run["figures"]["drill_id"] and drills[0]["result"] == "passed"
