@@ -84,6 +84,9 @@ def test_jobs_run_on_time_in_their_own_processes_and_stop_cleanly(world: World) 
         state = json.loads(status.stdout)
         assert state["running"] and state["instances"][0]["pid"] == service.pid
         assert "Service: running on" in world.reprise("status").stdout
+        second = world.reprise("serve", timeout=60)  # SQLite: one service per state
+        assert second.returncode == 2, second.stdout + second.stderr
+        assert "a service already runs on this state" in second.stderr
     finally:
         code, out, err = stop(service)
     assert code == 0, err

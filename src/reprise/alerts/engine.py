@@ -26,10 +26,12 @@ from reprise.alerts.records import (
     Alert,
     Silence,
     acknowledgements,
+    claim_alert,
     first_notified_since,
     list_alerts,
     list_silences,
     open_alert,
+    reread,
     save_alert,
 )
 from reprise.alerts.routing import Routing
@@ -210,8 +212,10 @@ class AlertEngine:
     def _resolve(self, alert: Alert, at: datetime, *, quiet: bool = False) -> None:
         service = self.plan.service(alert.service)
         alert.resolved_at = at
-        save_alert(self.store, alert)
         self.open.pop(alert.service, None)
+        if not claim_alert(self.store, alert):
+            return  # another service sharing the state resolved and told it
+
         append_event(self.store, "alert.resolved", alert.service, {"alert": alert.id}, at=at)
         self.covered.discard(alert.id)
         if quiet or self.covered_by(alert) is not None:
@@ -339,12 +343,20 @@ class AlertEngine:
                 subject, body, level, now - alert.opened_at, roles
             )
         repeat = self.routing.repeat_every(service) if alert.kind == "down" else None
+        seen = {"level": alert.level, "notified_at": alert.notified_at}
         alert.level, alert.roles = level, roles
         alert.notified_at = alert.notified_at or now
         alert.next_at = now + repeat if repeat else None
-        save_alert(self.store, alert)
+        if not claim_alert(self.store, alert, **seen):
+            self._reread(alert)  # another service sharing the state sent it first
+            return
         self.notified_roles[service.id] = roles
         self._send(kind, service, roles, subject, body, alert.id, now)
+
+    def _reread(self, alert: Alert) -> None:
+        """Take the stored fields of an alert another service changed first."""
+        if reread(self.store, alert):
+            self.open.pop(alert.service, None)
 
     def _digests(self, now: datetime) -> None:
         due = [
@@ -356,10 +368,16 @@ class AlertEngine:
             return
         by_roles: dict[tuple[str, ...], list[Alert]] = {}
         for alert in sorted(due, key=lambda a: a.opened_at):
-            by_roles.setdefault(tuple(alert.roles), []).append(alert)
-            alert.notified_at = now
-            save_alert(self.store, alert)
             self.digest_pending.pop(alert.id, None)
+            alert.notified_at = now
+            if alert.resolved_at is not None:
+                save_alert(self.store, alert)  # a resolved one is reported in the digest too
+            elif not claim_alert(self.store, alert, notified_at=None):
+                self._reread(alert)
+                continue
+            by_roles.setdefault(tuple(alert.roles), []).append(alert)
+        if not by_roles:
+            return
         for roles, alerts in by_roles.items():
             items = [
                 (self.plan.service(a.service), a.message, a.opened_at, a.resolved_at)

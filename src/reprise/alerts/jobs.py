@@ -13,7 +13,15 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from reprise.alerts.messages import Notification, Writer
-from reprise.alerts.records import Alert, acknowledgements, list_alerts, open_alert, save_alert
+from reprise.alerts.records import (
+    Alert,
+    acknowledgements,
+    claim_alert,
+    list_alerts,
+    open_alert,
+    reread,
+    save_alert,
+)
 from reprise.alerts.routing import Routing
 from reprise.plan.model import Plan, Service
 from reprise.plan.schedule import ScheduledJob
@@ -126,10 +134,13 @@ class JobAlerts:
                 subject, body, level, now - alert.opened_at, roles
             )
         repeat = self.routing.repeat_every(service) if service is not None else None
+        seen = {"level": alert.level, "notified_at": alert.notified_at}
         alert.level, alert.roles = level, roles
         alert.notified_at = alert.notified_at or now
         alert.next_at = now + repeat if repeat else None
-        save_alert(self.store, alert)
+        if not claim_alert(self.store, alert, **seen):
+            self._reread(job.id, alert)  # another service sharing the state sent it first
+            return
         self.send(Notification(kind, tuple(roles), subject, body, alert.id, job.id))
         append_event(
             self.store,
@@ -166,9 +177,14 @@ class JobAlerts:
         lines.append(f"{say(self.language, 'alert.ack')}{colon} reprise alert ack {job.id}")
         return subject, "\n".join(lines)
 
+    def _reread(self, job_id: str, alert: Alert) -> None:
+        if reread(self.store, alert):
+            self.open.pop(job_id, None)
+
     def _recovered(self, job: ScheduledJob, run: JobRun, alert: Alert, now: datetime) -> None:
         alert.resolved_at = now
-        save_alert(self.store, alert)
+        if not claim_alert(self.store, alert):
+            return  # another service sharing the state resolved and told it
         append_event(self.store, "alert.resolved", job.id, {"alert": alert.id}, at=now)
         if alert.notified_at is None:
             return

@@ -109,6 +109,37 @@ def save_alert(store: Store, alert: Alert) -> None:
         connection.execute(update(alerts).where(alerts.c.id == alert.id).values(values))
 
 
+def claim_alert(store: Store, alert: Alert, **expected: Any) -> bool:
+    """Write an alert's fields only if it is still open and its stored ``expected`` fields
+    (level, notified_at…) are as this process last saw them: the compare-and-swap that lets
+    one sender win when two services sharing the state (a takeover) both mean to announce,
+    escalate or resolve it. False: another did it first; reread it (:func:`get_alert`)."""
+    values = {name: getattr(alert, name) for name in _FIELDS}
+    condition = and_(
+        alerts.c.id == alert.id,
+        alerts.c.resolved_at.is_(None),
+        *(alerts.c[name].is_not_distinct_from(value) for name, value in expected.items()),
+    )
+    with store.engine.begin() as connection:
+        return bool(connection.execute(update(alerts).where(condition).values(values)).rowcount)
+
+
+def reread(store: Store, alert: Alert) -> bool:
+    """Take the stored fields of an alert another service changed first; whether it is
+    resolved now."""
+    stored = get_alert(store, alert.id)
+    if stored is not None:
+        alert.__dict__.update(stored.__dict__)
+    return alert.resolved_at is not None
+
+
+def get_alert(store: Store, alert_id: int) -> Alert | None:
+    """One alert as stored."""
+    with store.engine.connect() as connection:
+        row = connection.execute(select(alerts).where(alerts.c.id == alert_id)).first()
+    return None if row is None else _alert(row)
+
+
 def list_alerts(store: Store, *, open_only: bool = True, limit: int = 200) -> list[Alert]:
     """Alerts, newest first (only unresolved ones unless ``open_only`` is false)."""
     query = select(alerts).order_by(alerts.c.opened_at.desc(), alerts.c.id.desc()).limit(limit)

@@ -6,8 +6,9 @@ Semantics, as sysadmins expect from a scheduler:
   a slot runs once, even with two services sharing the state;
 - never two runs of one job at once: a slot that comes while the job runs waits for it,
   and only the latest waiting slot runs (no burst);
-- a slot missed while the service was down runs once at start-up (catch-up); a job that
-  never ran waits for its first slot;
+- a slot missed while the service was down runs once at start-up (catch-up), as does a
+  run cut short by the stop or death of the service that ran it; a job that never ran
+  waits for its first slot;
 - at most ``scheduler.max_parallel`` jobs at once, ``scheduler.per_repository`` per
   repository;
 - each run is a child process (`reprise jobs run JOB --run-id N`) in its own process group,
@@ -112,6 +113,10 @@ class JobScheduler:
             elif last.due_at < slot:
                 self.last_slot[job.id] = slot
                 self._queue(Pending(now, job.id, slot, 1, "catch_up"))
+            elif last.status in ("cancelled", "lost"):
+                # the service that ran it stopped or died during the run: once more
+                self.last_slot[job.id] = last.due_at
+                self._queue(Pending(now, job.id, last.due_at, last.attempt + 1, "catch_up"))
             else:
                 self.last_slot[job.id] = last.due_at
 

@@ -535,6 +535,28 @@ class Serve(PlanModel):
     heartbeat_every: Duration = Field(timedelta(minutes=1), description="How often to ping.")
 
 
+class HighAvailability(PlanModel):
+    """Several `reprise serve` on different hosts sharing a PostgreSQL state: one leads
+    (runs the checks, alerts and jobs), the others stand by."""
+
+    takeover_after: Duration = Field(
+        timedelta(seconds=30),
+        description="A standby takes over when the leader has not renewed its lease for "
+        "this long (it died, or lost the state database); from 6s to 10m.",
+    )
+
+    @field_validator("takeover_after")
+    @classmethod
+    def _bounded(cls, value: timedelta) -> timedelta:
+        if not timedelta(seconds=6) <= value <= timedelta(minutes=10):
+            raise PydanticCustomError(
+                "takeover_after",
+                "takeover_after is from 6s to 10m",
+                {"hint": "30s suits most sites"},
+            )
+        return value
+
+
 class Verification(PlanModel):
     """Scheduled verification of each repository's backups: deep (decrypt and decompress)
     where the identity is present, signatures and checksums otherwise."""
@@ -712,6 +734,10 @@ class Plan(PlanModel):
     )
     serve: Serve = Field(
         default_factory=Serve, description="The service's outbound heartbeat (reprise serve)."
+    )
+    ha: HighAvailability = Field(
+        default_factory=HighAvailability,
+        description="Takeover between services sharing a PostgreSQL state (reprise serve).",
     )
     verification: Verification = Field(
         default_factory=Verification,

@@ -426,3 +426,15 @@ service_instances = Table(
 )
 """Each `reprise serve` process: its last heartbeat (every few seconds), whether it leads,
 its scheduling lag and running jobs; ``stopped_at`` when it stopped cleanly."""
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("acquired_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+)
+"""Who leads (``name`` = leader): the holder renews ``expires_at`` well before it passes;
+another service may take the lease only once it has. Times are the database server's, so
+that hosts with skewed clocks agree."""

@@ -8,12 +8,14 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reprise.errors import InputError
 from reprise.orchestrators.service import STALE_AFTER, Notify, Service
 from reprise.plan.loader import LoadedPlan, export_env_file, load_plan
 from reprise.scheduler.instances import Instance, latest_instances
+from reprise.scheduler.lease import SingleHostLock
 from reprise.store import state_url
 
 if TYPE_CHECKING:
@@ -73,7 +75,23 @@ def serve(loaded: LoadedPlan, store: Store, request: ServeRequest) -> None:
             request.on_start(service.summary())
         await service.run(stop, reload_requested)
 
-    asyncio.run(run())
+    lock = _single_host_lock(store)
+    try:
+        asyncio.run(run())
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _single_host_lock(store: Store) -> SingleHostLock | None:
+    """On SQLite, one service per state (InputError when one already runs); PostgreSQL
+    states are shared by several, one leading."""
+    database = store.engine.url.database
+    if store.dialect != "sqlite" or not database:
+        return None
+    lock = SingleHostLock(Path(database).parent)
+    lock.acquire()
+    return lock
 
 
 @dataclass(frozen=True)
