@@ -24,8 +24,8 @@ from reprise.alerts.records import (
 )
 from reprise.alerts.routing import Routing
 from reprise.plan.model import Plan, Service
-from reprise.plan.schedule import ScheduledJob
-from reprise.scheduler.records import JobRun
+from reprise.plan.schedule import ScheduledJob, latest_due
+from reprise.scheduler.records import JobRun, latest_success
 from reprise.store.database import Store
 from reprise.store.events import append_event
 from reprise.words import say, words
@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 KIND = "job"
 """The ``kind`` of job alerts in the alerts table (the engine leaves them to this module)."""
 FAILED = ("failed", "timeout", "lost")
+OVERDUE_CHECK_EVERY = timedelta(minutes=1)
 CRITICALITY_ORDER = {"critical": 0, "major": 1, "minor": 2}
 
 Send = Callable[[Notification], None]
@@ -67,6 +68,7 @@ class JobAlerts:
             alert.service: alert for alert in reversed(list_alerts(store)) if alert.kind == KIND
         }
         self.failures: dict[str, int] = {}
+        self.next_overdue_check: datetime | None = None
 
     def replace_plan(self, plan: Plan) -> None:
         """A reloaded plan: its routing and words from now on."""
@@ -94,20 +96,31 @@ class JobAlerts:
                 self._recovered(job, run, alert, now)
 
     def _failed(self, job: ScheduledJob, run: JobRun, now: datetime) -> None:
-        service = speaks_for(self.plan, job)
         alert = self.open.get(job.id)
         message = self._message(run)
         if alert is not None:
             alert.message = message
             save_alert(self.store, alert)
             return
+        self._open(job, run, message, now, opened_at=run.started_at)
+
+    def _open(
+        self,
+        job: ScheduledJob,
+        run: JobRun | None,
+        message: str,
+        now: datetime,
+        *,
+        opened_at: datetime,
+    ) -> None:
+        service = speaks_for(self.plan, job)
         roles = self.routing.base_roles(service) if service else self.routing.admins()
         alert = open_alert(
             self.store,
             service=job.id,
             kind=KIND,
             priority=service.effective_priority if service else "P2",
-            opened_at=run.started_at,
+            opened_at=opened_at,
             message=message,
             roles=roles,
         )
@@ -202,8 +215,38 @@ class JobAlerts:
             at=now,
         )
 
+    def overdue(self, job: ScheduledJob, now: datetime) -> JobRun | None:
+        """A drill whose latest success is older than the slot before its latest one (a
+        whole period went by without a proven restore): that success; None otherwise,
+        and for a job that never succeeded (its failures alert already)."""
+        success = latest_success(self.store, job.id)
+        if success is None:
+            return None
+        latest = latest_due(job, self.plan, now)
+        previous = latest_due(job, self.plan, latest - timedelta(microseconds=1))
+        return success if success.due_at < previous else None
+
+    def _check_overdue(self, now: datetime, jobs: dict[str, ScheduledJob]) -> None:
+        if self.next_overdue_check is not None and now < self.next_overdue_check:
+            return
+        self.next_overdue_check = now + OVERDUE_CHECK_EVERY
+        for job in jobs.values():
+            if job.kind != "drill" or job.id in self.open:
+                continue
+            success = self.overdue(job, now)
+            if success is None:
+                continue
+            last = success.finished_at or success.started_at
+            message = self.text["overdue"].format(
+                when=self.writer.when(last),
+                ago=self.writer.duration(timedelta(seconds=round((now - last).total_seconds()))),
+            )
+            self._open(job, None, message, now, opened_at=now)
+
     def tick(self, now: datetime, jobs: dict[str, ScheduledJob]) -> None:
-        """Read acknowledgements; re-send and escalate unacknowledged alerts when due."""
+        """Read acknowledgements; re-send and escalate unacknowledged alerts when due; open
+        an alert for a drill overdue (once a minute)."""
+        self._check_overdue(now, jobs)
         acks = acknowledgements(self.store, [alert.id for alert in self.open.values()])
         for job_id, alert in list(self.open.items()):
             if alert.id in acks and alert.acked_at is None:

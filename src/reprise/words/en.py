@@ -281,6 +281,7 @@ WORDS: dict[str, str] = {
     "jobalert.drill": "Restore drill of {service}",
     "jobalert.verify": "Verification of repository {target}",
     "jobalert.prune": "Pruning of repository {target}",
+    "jobalert.overdue": "overdue: last successful drill on {when}, {ago} ago",
     "jobalert.what": "What failed",
     "jobalert.status_failed": "failed",
     "jobalert.status_timeout": "stopped at the job's time limit",

@@ -297,6 +297,7 @@ WORDS: dict[str, str] = {
     "jobalert.drill": "Exercice de restauration de {service}",
     "jobalert.verify": "Vérification du dépôt {target}",
     "jobalert.prune": "Purge du dépôt {target}",
+    "jobalert.overdue": "en retard\u202f: dernier exercice réussi le {when}, il y a {ago}",
     "jobalert.what": "Ce qui a échoué",
     "jobalert.status_failed": "en échec",
     "jobalert.status_timeout": "arrêtée après le délai maximal de la tâche",
