@@ -2,7 +2,8 @@
 # The Reprise demo on the embedded defaults: a plan for the AKIG application written by
 # `reprise init`, validated, shown as a recovery strategy and a recovery order, the state
 # database it creates (SQLite), then an encrypted, signed backup of a scratch PostgreSQL
-# with sample data, listed and verified, restored and drilled; then services on loopback
+# with sample data, listed and verified, restored and drilled, then the same jobs run on
+# their schedules by `reprise serve`; then services on loopback
 # watched, one stopped, and its alert e-mail received; then a power failure: one incident,
 # its recovery order, the services back one by one, the French report. Everything lives in
 # a temporary directory.
@@ -37,7 +38,7 @@ reprise plan validate "$demo/broken.yaml" || status=$?
 echo "(exit code $status: 2 means bad input)"
 [ "$status" -eq 2 ]
 
-say "Backups: a scratch PostgreSQL with sample data, backed up, verified, restored and drilled"
+say "Backups: a scratch PostgreSQL with sample data, backed up, verified, restored and drilled; then reprise serve runs them on schedule"
 python scripts/demo_backup.py "$demo/akig"
 
 say "Monitoring: services on loopback, one stopped, the alert received by e-mail"

@@ -114,6 +114,75 @@ def run_demo(plan: Path, base: Path) -> None:
         print(f"akig_restored holds {row[0] if row else 0} invoices, as akig does.")
         show("--plan", str(plan), "drill", "akig-db", env=env)
         show("--plan", str(plan), "drill", "list", env=env)
+        run_service(plan, env)
+
+
+SERVICE_PLAN = """\
+# The same database under `reprise serve`, on schedules of seconds for the demo.
+version: 1
+organisation: {name: AKIG, language: fr, timezone: Europe/Paris}
+objectives: {rpo: 1h, rto: 30m, uptime: 99.9%}
+repositories:
+  local: {kind: local, path: "${REPRISE_REPOSITORY}"}
+keys: {recipients_file: keys/recipients.txt, identity: keys/identity.txt,
+       signing_key: keys/signing.key}
+verification: {schedule: "* * * * * */15", budget: 100%}
+pruning: {schedule: "* * * * * */30"}
+services:
+  - id: akig-db
+    name: Base PostgreSQL AKIG
+    category: base de données
+    criticality: critical
+    backups:
+      - {kind: postgres, dsn: "${AKIG_DB_DSN}", databases: [akig], repository: local,
+         schedule: "* * * * * */20", retention: {keep_last: 5}}
+    drill: {schedule: "* * * * * */30"}
+"""
+"""Every 20 s a backup, every 30 s a drill and a pruning, every 15 s a verification."""
+
+
+def run_service(plan: Path, env: dict[str, str]) -> None:
+    """`reprise serve` running the scheduled backup, drill, verification and pruning, with
+    `reprise schedule` before and after."""
+    import json
+    import signal
+    import time
+
+    service_plan = plan / "service.yaml"
+    service_plan.write_text(SERVICE_PLAN)
+    service_plan.chmod(0o600)
+    print(f"\nThe service: {service_plan}, schedules of seconds.", flush=True)
+    show("--plan", str(service_plan), "schedule", env=env)
+    bold, plain = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("", "")
+    print(f"\n{bold}$ reprise --plan {service_plan} serve &{plain}", flush=True)
+    service = subprocess.Popen(
+        [sys.executable, "-m", "reprise", "--plan", str(service_plan), "serve"], env=env
+    )
+    wanted = {"backup:akig-db-postgres", "drill:akig-db", "verify:local"}
+    deadline = time.monotonic() + 300
+    try:
+        while time.monotonic() < deadline:
+            time.sleep(2)
+            command = ["jobs", "list", "--json"]
+            listed = subprocess.run(
+                [sys.executable, "-m", "reprise", "--plan", str(service_plan), *command],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            done = {run["job"] for run in json.loads(listed.stdout) if run["status"] == "ok"}
+            if wanted <= done:
+                break
+        else:
+            raise SystemExit(f"demo: the service did not run {sorted(wanted)} in 5 minutes")
+        show("--plan", str(service_plan), "serve", "status", env=env)
+    finally:
+        print(f"\n{bold}$ kill -TERM {service.pid}{plain}", flush=True)
+        service.send_signal(signal.SIGTERM)
+        service.wait(120)
+    show("--plan", str(service_plan), "schedule", env=env)
+    show("--plan", str(service_plan), "jobs", "list", env=env)
 
 
 if __name__ == "__main__":

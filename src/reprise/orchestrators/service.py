@@ -134,9 +134,11 @@ class Service:
         reload: Reload | None = None,
         notify: Notify | None = None,
         on_job_end: RunEnded | None = None,
+        on_ready: Callable[[str], None] | None = None,
         command: list[str] | None = None,
     ) -> None:
         self.plan, self.plan_path, self.store, self.clock = plan, plan_path, store, clock
+        self.on_ready = on_ready
         self.reload_plan = reload
         self.notify: Notify = notify or Silent()
         self.on_job_end = on_job_end
@@ -221,9 +223,11 @@ class Service:
                     await self._lead(now)
                 elif not leads and self.leading:
                     await self._step_down()
-                if first:
+                if first:  # leading or standing by: ready either way
                     self.notify.ready(self.summary())
                     logger.info("service started: %s", self.summary())
+                    if self.on_ready is not None:
+                        self.on_ready(self.summary())
                     first = False
                 if reload.is_set():
                     reload.clear()

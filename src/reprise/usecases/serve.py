@@ -32,8 +32,8 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class ServeRequest:
-    """Who hears that the service started (with its summary line), what tells systemd, and
-    the signals that stop and reload it."""
+    """Who hears that the service started (with its summary line: leading, or standing by
+    behind another), what tells systemd, and the signals that stop and reload it."""
 
     on_start: Callable[[str], None] | None = None
     notify: Notify | None = None
@@ -70,9 +70,8 @@ def serve(loaded: LoadedPlan, store: Store, request: ServeRequest) -> None:
             utc_now,
             reload=reload,
             notify=request.notify,
+            on_ready=request.on_start,
         )
-        if request.on_start is not None:
-            request.on_start(service.summary())
         await service.run(stop, reload_requested)
 
     lock = _single_host_lock(store)
