@@ -260,3 +260,46 @@ def test_a_scheduled_drill_restores_the_latest_backup_on_time(
     assert timedelta(0) <= late < timedelta(seconds=10), run
     drills = json.loads(world.reprise("drill", "list", "--json").stdout)
     assert drills[0]["id"] == run["figures"]["drill_id"] and drills[0]["result"] == "passed"
+
+
+def test_a_retryable_failure_runs_again_with_backoff_then_alerts(world: World) -> None:
+    # pruning a repository whose S3 server cannot be reached may pass later: retryable
+    world.env.update(AWS_ACCESS_KEY_ID="reprise", AWS_SECRET_ACCESS_KEY="not-a-secret")
+    world.write_plan(
+        YEARLY_OFFSITE,
+        repositories=(
+            f"  local: {{kind: local, path: {world.repository}}}\n"
+            "  offsite: {kind: s3, bucket: akig-offsite, endpoint_url: 'http://127.0.0.1:9', region: x}"
+        ),
+    )
+    extra = (
+        'pruning: {schedule: "0 0 1 1 *"}\nverification: {enabled: false}\n'
+        "scheduler: {retries: 2, retry_backoff: 1s}\n"
+    )
+    text = world.plan.read_text().replace("services:\n", extra + "services:\n", 1)
+    world.plan.write_text(text.replace('"0 0 1 1 *"', '"* * * * * */30"'))
+    service = world.spawn("serve")
+    try:
+        wait_until(lambda: len(finished(world, "prune:offsite")) >= 3, 120, "three attempts")
+    finally:
+        stop(service)
+    attempts = sorted(finished(world, "prune:offsite"), key=lambda r: r["attempt"])[:3]
+    assert [r["attempt"] for r in attempts] == [1, 2, 3]
+    assert [r["trigger"] for r in attempts] == ["schedule", "retry", "retry"]
+    assert len({r["due_at"] for r in attempts}) == 1  # the same time slot, tried again
+    assert all(r["status"] == "failed" and r["retryable"] for r in attempts), attempts
+    starts = [datetime.fromisoformat(r["started_at"]) for r in attempts]
+    ends = [datetime.fromisoformat(r["finished_at"]) for r in attempts]
+    assert starts[1] - ends[0] >= timedelta(seconds=1)  # the backoff
+    assert starts[2] - ends[1] >= timedelta(seconds=2)  # doubled
+    alerts = json.loads(world.reprise("alert", "list", "--json").stdout)["alerts"]
+    assert [a["service"] for a in alerts] == ["prune:offsite"]  # once the retries are spent
+
+
+YEARLY_OFFSITE = """\
+- kind: command
+  command: "echo data"
+  repository: offsite
+  schedule: "@yearly"
+  retention: {keep_last: 3}
+"""
