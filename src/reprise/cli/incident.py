@@ -3,18 +3,21 @@ actions and reports."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from reprise.cli.context import ByOption, who
 from reprise.cli.values import ROW_ID_MAX
+from reprise.words import say, words
 
 if TYPE_CHECKING:
+    from reprise.incidents.records import Task
     from reprise.plan.model import Plan
-    from reprise.usecases.incidents import Incident
+    from reprise.usecases.incidents import Incident, NextAction
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -40,12 +43,46 @@ def _pairs(values: list[str] | None, option: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def _when(plan: Plan, value: datetime | None) -> str:
-    from zoneinfo import ZoneInfo
+class _Words:
+    """What the responder reads, in the plan's language: the ``incidentcli.*`` texts, the
+    reports' labels (states, task statuses, actions), times, and task titles worded as the
+    reports word them. ``--json`` output never goes through here."""
 
-    if value is None:
-        return "—"
-    return value.astimezone(ZoneInfo(plan.organisation.timezone)).strftime("%Y-%m-%d %H:%M")
+    def __init__(self, plan: Plan, titles: Mapping[int, list[Any]] | None = None) -> None:
+        self.language = plan.organisation.language
+        self.timezone = plan.organisation.timezone
+        self.labels = words(self.language, "report")
+        self.titles = titles or {}
+
+    def __call__(self, key: str, **params: object) -> str:
+        return say(self.language, f"incidentcli.{key}", **params)
+
+    def when(self, value: datetime | None) -> str:
+        from reprise.words.format import when
+
+        return "—" if value is None else when(value, self.language, self.timezone)
+
+    def state(self, state: str) -> str:
+        return self.labels.get(f"state_{state}", state)
+
+    def status(self, status: str) -> str:
+        return self.labels.get(f"task_{status}", status)
+
+    def incident_status(self, status: str) -> str:
+        return self.labels.get(f"status_{status}", status)
+
+    def title(self, task: Task) -> str:
+        """A task's title: Reprise's name for a step in catalog words, a plan's as written."""
+        from reprise.reports.wording import reworded
+
+        return reworded(self.language, self.titles.get(task.id), task.title)
+
+    def action(self, action: NextAction) -> str:
+        """What to do, in the words of the reports' "next actions"."""
+        if action.task is None:
+            return self.labels["action_check"].format(state=self.state(action.state).lower())
+        key = "action_continue" if action.task.status == "doing" else "action_start"
+        return self.labels[key].format(id=action.task.id, title=self.title(action.task))
 
 
 @app.command("open")
@@ -77,18 +114,20 @@ def incident_open(
     if json:
         print_json(incident.to_dict())
         return
+    say_ = _Words(loaded.plan)
     stdout().print(
-        f"Incident {incident.id} opened: {incident.title} ({incident.severity}, "
-        f"{len(incident.services)} service(s), {len(incident.tasks)} task(s)).",
+        say_(
+            "opened",
+            id=incident.id,
+            title=incident.title,
+            severity=incident.severity,
+            services=len(incident.services),
+            tasks=len(incident.tasks),
+        ),
         markup=False,
         highlight=False,
     )
-    stdout().print(
-        f"Recovery order: `reprise incident plan {incident.id}`; what to do now: "
-        f"`reprise incident next {incident.id}`.",
-        markup=False,
-        highlight=False,
-    )
+    stdout().print(say_("opened_next", id=incident.id), markup=False, highlight=False)
 
 
 @app.command("list")
@@ -107,22 +146,25 @@ def incident_list(
     if json:
         print_json({"incidents": [incident.summary() for incident in found]})
         return
+    say_ = _Words(loaded.plan)
     if not found:
-        stdout().print("No open incidents." if not all_ else "No incidents.")
+        stdout().print(say_("none" if all_ else "none_open"), markup=False)
         return
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(box=None, pad_edge=False)
-    for column in ("#", "severity", "status", "opened", "title", "services (down/up)"):
-        table.add_column(column)
+    table.add_column("#")
+    for column in ("severity", "status", "opened", "title", "counts"):
+        table.add_column(say_(f"col_{column}"))
     for incident in found:
         up = sum(1 for s in incident.services if s.state == "up")
         table.add_row(
             str(incident.id),
             incident.severity,
-            incident.status,
-            _when(loaded.plan, incident.opened_at),
-            incident.title,
+            say_.incident_status(incident.status),
+            say_.when(incident.opened_at),
+            Text(incident.title),
             f"{len(incident.services) - up}/{up}",
         )
     stdout().print(table)
@@ -148,46 +190,76 @@ def _print_incident(plan: Plan, incident: Incident) -> None:
     from rich.text import Text
 
     from reprise.cli.output import stdout
+    from reprise.usecases.incidents import task_title_words
 
+    say_ = _Words(plan, task_title_words(plan, incident))
     out = stdout()
-    out.print(Text(f"Incident {incident.id}: {incident.title}", style="bold"))
+    out.print(Text(say_("heading", id=incident.id, title=incident.title), style="bold"))
     out.print(
-        f"{incident.severity}, {incident.status}; opened {_when(plan, incident.opened_at)}"
-        f" by {incident.opened_by}"
-        + (f", closed {_when(plan, incident.closed_at)}" if incident.closed_at else "")
-        + f"; commander {incident.commander or '—'}",
+        say_(
+            "summary",
+            severity=incident.severity,
+            status=say_.incident_status(incident.status),
+            opened=say_.when(incident.opened_at),
+            by=incident.opened_by,
+        )
+        + (
+            say_("summary_closed", closed=say_.when(incident.closed_at))
+            if incident.closed_at
+            else ""
+        )
+        + say_("summary_commander", commander=incident.commander or "—"),
         markup=False,
         highlight=False,
     )
     if incident.cause:
-        out.print(f"Cause: {incident.cause}", markup=False, highlight=False)
-    services = Table(title="Services", box=None, pad_edge=False, title_justify="left")
+        out.print(say_("cause", cause=incident.cause), markup=False, highlight=False)
+    services = Table(title=say_("services"), box=None, pad_edge=False, title_justify="left")
     for column in ("service", "state", "since", "target", "resolved"):
-        services.add_column(column)
+        services.add_column(say_(f"col_{column}"))
     for entry in incident.services:
         history = incident.history(entry.service)
         services.add_row(
             entry.service,
-            Text(entry.state, STATE_STYLE.get(entry.state, "")),
-            _when(plan, history[-1].at if history else entry.added_at),
-            _when(plan, entry.target_at),
-            _when(plan, entry.resolved_at),
+            Text(say_.state(entry.state), STATE_STYLE.get(entry.state, "")),
+            say_.when(history[-1].at if history else entry.added_at),
+            say_.when(entry.target_at),
+            say_.when(entry.resolved_at),
         )
     out.print(services)
-    tasks = Table(title="Tasks", box=None, pad_edge=False, title_justify="left")
+    tasks = Table(title=say_.labels["tasks"], box=None, pad_edge=False, title_justify="left")
     for column in ("id", "service", "task", "role", "status"):
-        tasks.add_column(column)
+        tasks.add_column(say_(f"col_{column}"))
     for task in incident.tasks:
         tasks.add_row(
-            str(task.id), task.service or "—", Text(task.title), task.role or "—", task.status
+            str(task.id),
+            task.service or "—",
+            Text(say_.title(task)),
+            task.role or "—",
+            say_.status(task.status),
         )
     out.print(tasks)
-    timeline = Table(title="Timeline", box=None, pad_edge=False, title_justify="left")
+    _print_timeline(say_, incident)
+
+
+def _print_timeline(say_: _Words, incident: Incident) -> None:
+    """The timeline, Reprise's own entries worded as the reports word them."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from reprise.cli.output import stdout
+    from reprise.reports.incident import Event, timeline_text
+    from reprise.words.format import zone_of
+
+    zone = zone_of(say_.timezone)
+    timeline = Table(title=say_.labels["timeline"], box=None, pad_edge=False, title_justify="left")
     for column in ("time", "author", "event"):
-        timeline.add_column(column)
-    for event in incident.timeline:
-        timeline.add_row(_when(plan, event.at), Text(event.author), Text(event.text))
-    out.print(timeline)
+        timeline.add_column(say_(f"col_{column}"))
+    for entry in incident.timeline:
+        event = Event(entry.at, entry.author, entry.kind, entry.text, entry.details)
+        text = timeline_text(event, say_.labels, say_.language, zone)
+        timeline.add_row(say_.when(entry.at), Text(entry.author), Text(text))
+    stdout().print(timeline)
 
 
 @app.command("update")
@@ -237,15 +309,17 @@ def incident_update(
     )
     with plan_state(ctx) as (loaded, store):
         done = update_incident(loaded.plan, store, request)
-    stdout().print(
-        f"Incident {incident_id} updated"
-        + (f"; added {', '.join(done.added)}" if done.added else "")
-        + (f"; state set for {', '.join(done.changed)}" if done.changed else "")
-        + (f"; target changed for {', '.join(done.targeted)}" if done.targeted else "")
-        + ".",
-        markup=False,
-        highlight=False,
+    say_ = _Words(loaded.plan)
+    changes = "".join(
+        say_(key, services=", ".join(services))
+        for key, services in (
+            ("updated_added", done.added),
+            ("updated_state", done.changed),
+            ("updated_target", done.targeted),
+        )
+        if services
     )
+    stdout().print(say_("updated", id=incident_id, changes=changes), markup=False, highlight=False)
 
 
 @app.command("note")
@@ -260,9 +334,9 @@ def incident_note(
     from reprise.cli.output import stdout
     from reprise.usecases.incidents import NoteRequest, add_note
 
-    with plan_state(ctx) as (_, store):
+    with plan_state(ctx) as (loaded, store):
         add_note(store, NoteRequest(incident_id, text, who(by)))
-    stdout().print(f"Note added to incident {incident_id}.")
+    stdout().print(_Words(loaded.plan)("noted", id=incident_id), markup=False)
 
 
 @app.command("task")
@@ -281,9 +355,13 @@ def incident_task(
     from reprise.cli.output import stdout
     from reprise.usecases.incidents import TaskRequest, move_task
 
-    with plan_state(ctx) as (_, store):
+    with plan_state(ctx) as (loaded, store):
         move_task(store, TaskRequest(incident_id, task_id, status, who(by), note))
-    stdout().print(f"Task {task_id} of incident {incident_id}: {status}.", markup=False)
+    say_ = _Words(loaded.plan)
+    stdout().print(
+        say_("task_moved", task=task_id, id=incident_id, status=say_.status(status)),
+        markup=False,
+    )
 
 
 @app.command("close")
@@ -309,17 +387,18 @@ def incident_close(
     request = CloseRequest(incident_id, who(by), note, force)
     with plan_state(ctx) as (loaded, store):
         closed = close_incident(loaded.plan, store, request)
-    out = stdout()
-    out.print(f"Incident {incident_id} closed.", markup=False)
+    out, say_ = stdout(), _Words(loaded.plan)
+    out.print(say_("closed", id=incident_id), markup=False)
     for path in closed.paths:
-        out.print(f"Final report: {path}", markup=False, highlight=False)
+        out.print(say_("final_report", path=path), markup=False, highlight=False)
     for record in closed.deliveries:
-        outcome = "sent" if record.ok else f"FAILED: {record.error}"
-        out.print(
-            f"  report to {record.role} ({record.contact}): {outcome}",
-            markup=False,
-            highlight=False,
+        line = say_(
+            "delivery_sent" if record.ok else "delivery_failed",
+            role=record.role,
+            contact=record.contact,
+            error=record.error,
         )
+        out.print(f"  {line}", markup=False, highlight=False)
 
 
 @app.command("report")
@@ -359,7 +438,9 @@ def incident_report(
         raise InputError(
             f"{output}: cannot write ({error.strerror})", hint="choose a writable path"
         ) from error
-    stdout().print(f"Report written to {output}.", markup=False, highlight=False)
+    stdout().print(
+        _Words(loaded.plan)("report_written", path=output), markup=False, highlight=False
+    )
 
 
 @app.command("plan")
@@ -372,25 +453,28 @@ def incident_plan_command(
 
     from reprise.cli.context import plan_state
     from reprise.cli.output import print_json, stdout
-    from reprise.usecases.incidents import IncidentRequest, recovery_plan
+    from reprise.usecases.incidents import IncidentRequest, recovery_plan, task_title_words
 
     with plan_state(ctx) as (loaded, store):
         plan = loaded.plan
-        entries = recovery_plan(plan, store, IncidentRequest(incident_id)).entries
+        found = recovery_plan(plan, store, IncidentRequest(incident_id))
+    entries = found.entries
     if json:
         print_json({"incident": incident_id, "order": [e.to_dict() for e in entries]})
         return
-    out = stdout()
+    out, say_ = stdout(), _Words(plan, task_title_words(plan, found.incident))
     for entry in entries:
+        state = entry.affected.state
         line = Text(f"{entry.position}. {entry.service.id} ", style="bold")
         line.append(f"({entry.service.name}, {entry.recovery_priority}) ")
-        line.append(entry.affected.state, STATE_STYLE.get(entry.affected.state, ""))
-        line.append(f", target {_when(plan, entry.affected.target_at)}")
+        line.append(say_.state(state).lower(), STATE_STYLE.get(state, ""))
+        line.append(say_("plan_target", target=say_.when(entry.affected.target_at)))
         if entry.waits_for:
-            line.append(f", after {', '.join(entry.waits_for)}")
+            line.append(say_("plan_after", services=", ".join(entry.waits_for)))
         out.print(line)
         for task in entry.tasks:
-            out.print(Text(f"     [{task.status}] {task.id}. {task.title} ({task.role or '—'})"))
+            status = say_.status(task.status)
+            out.print(Text(f"     [{status}] {task.id}. {say_.title(task)} ({task.role or '—'})"))
 
 
 @app.command("next")
@@ -400,7 +484,7 @@ def incident_next(ctx: typer.Context, incident_id: IncidentArg, json: JsonOption
 
     from reprise.cli.context import plan_state
     from reprise.cli.output import print_json, stdout
-    from reprise.usecases.incidents import IncidentRequest, next_steps
+    from reprise.usecases.incidents import IncidentRequest, next_steps, task_title_words
 
     with plan_state(ctx) as (loaded, store):
         found = next_steps(loaded.plan, store, IncidentRequest(incident_id))
@@ -415,23 +499,23 @@ def incident_next(ctx: typer.Context, incident_id: IncidentArg, json: JsonOption
         )
         return
     out = stdout()
+    say_ = _Words(loaded.plan, task_title_words(loaded.plan, found.incident))
     if not actions and not waiting:
-        out.print(
-            f"Every service of incident {incident_id} is up: close it with "
-            f"`reprise incident close {incident_id}`.",
-            markup=False,
-        )
+        out.print(say_("all_up", id=incident_id), markup=False)
         return
     for index, action in enumerate(actions):
         who_does = action.role or "—"
         if action.people:
             who_does += f" ({', '.join(action.people)})"
-        label = "Now" if index == 0 else "Also"
-        out.print(
-            Text(
-                f"{label}: {action.service}: {action.text} — {who_does}",
-                style="bold" if index == 0 else "",
-            )
+        text = say_(
+            "now" if index == 0 else "also",
+            service=action.service,
+            action=say_.action(action),
+            who=who_does,
         )
+        out.print(Text(text, style="bold" if index == 0 else ""))
     for line in waiting:
-        out.print(Text(f"Waiting: {line}", style="dim"))
+        waits = say_.labels["waits_for"].format(
+            service=line.service, others=", ".join(line.waits_for)
+        )
+        out.print(Text(say_("waiting", line=waits), style="dim"))

@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reprise.errors import InputError, option
 from reprise.incidents import lifecycle, records
 from reprise.incidents.closing import Closed, close_and_report
 from reprise.incidents.records import Incident, get_incident
 from reprise.incidents.recovery import NextAction, PlanEntry, Waiting, incident_plan, next_actions
-from reprise.incidents.report_view import open_manual_tasks, render_report
+from reprise.incidents.report_view import open_manual_tasks, render_report, task_words
 from reprise.incidents.runs import runs_of
 from reprise.restore.pitr import parse_target_time
 from reprise.usecases.status import require_services
@@ -50,6 +50,7 @@ __all__ = [
     "override_state",
     "recovery_plan",
     "show_incident",
+    "task_title_words",
     "update_incident",
 ]
 
@@ -113,6 +114,14 @@ def show_incident(store: Store, request: IncidentRequest) -> Incident:
     """Everything about an incident: services, tasks, timeline (InputError when there is
     no such incident)."""
     return get_incident(store, request.incident_id)
+
+
+def task_title_words(plan: Plan, incident: Incident) -> dict[int, list[Any]]:
+    """The catalog words of each task title Reprise gave (a step without a title of its
+    own), by task id: what a door words in the plan's language with
+    ``reprise.reports.wording.reworded``, as the reports do; a title of the plan is absent
+    (shown as written)."""
+    return {task.id: found for task in incident.tasks if (found := task_words(plan, task))}
 
 
 @dataclass(frozen=True)
