@@ -11,6 +11,7 @@ it is, with no attachment."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import html
 import inspect
 import logging
@@ -142,6 +143,61 @@ class _PlainAlternative:
 _PLAIN = _PlainAlternative()
 
 
+class _SubjectSpaces:
+    """Apprise's e-mail plugin folds every run of whitespace in a subject into one plain
+    space (RFC 5322 header folding), which turns French typography's narrow no-break space
+    (``Point de situation\u202f: …``) into an ordinary one. While it builds a message, the
+    narrow spaces travel as a private-use character it leaves alone, and go back into the
+    Subject header of the message it built. Installed once, guarded: an Apprise without
+    ``prepare_emails`` keeps its own behaviour (tests/integration/test_mail_expected.py
+    would then show the plain space)."""
+
+    MARK = "\ue000"
+
+    def __init__(self) -> None:
+        self.installed = False
+        self.lock = threading.Lock()
+
+    def install(self) -> None:
+        with self.lock:
+            if self.installed:
+                return
+            from apprise.plugins.email import NotifyEmail
+
+            original = NotifyEmail.__dict__.get("prepare_emails")
+            if not isinstance(original, staticmethod):
+                return
+            build = original.__func__
+            mark = self.MARK
+
+            def prepare(*args: Any, subject: str = "", **kwargs: Any) -> Iterator[Any]:
+                if "\u202f" not in subject:
+                    yield from build(*args, subject=subject, **kwargs)
+                    return
+                for message in build(*args, subject=subject.replace("\u202f", mark), **kwargs):
+                    yield dataclasses.replace(message, body=_restore_subject(message.body, mark))
+
+            NotifyEmail.prepare_emails = staticmethod(prepare)  # type: ignore[method-assign]
+            self.installed = True
+
+
+def _restore_subject(message: str, mark: str) -> str:
+    """The MIME message with its Subject's marks back to narrow no-break spaces."""
+    from email import message_from_string
+    from email.header import Header, decode_header, make_header
+
+    parsed = message_from_string(message)
+    subject = str(make_header(decode_header(parsed["Subject"] or "")))
+    if mark not in subject:
+        return message
+    del parsed["Subject"]
+    parsed["Subject"] = Header(subject.replace(mark, "\u202f"), "utf-8").encode()
+    return parsed.as_string()
+
+
+_SUBJECT = _SubjectSpaces()
+
+
 def apprise_send(
     url: str,
     subject: str,
@@ -169,6 +225,7 @@ def apprise_send(
     try:
         if is_mail:
             _PLAIN.install()
+            _SUBJECT.install()
             page = mail_html(body, markdown)
             files = apprise.AppriseAttachment()
             for path in attachments:
