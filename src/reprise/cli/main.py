@@ -23,6 +23,7 @@ from reprise.cli import (
     events,
     incident,
     init,
+    install,
     keys,
     monitor,
     pg,
@@ -69,6 +70,7 @@ app.add_typer(runbook.app, name="runbook")
 app.add_typer(schedule.schedule_app, name="schedule")
 app.add_typer(schedule.jobs_app, name="jobs")
 app.add_typer(serve.app, name="serve")
+app.add_typer(install.app, name="install")
 
 
 def _show_version(value: bool) -> None:

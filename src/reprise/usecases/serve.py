@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reprise.errors import InputError
+from reprise.orchestrators.notify import Notifier
 from reprise.orchestrators.service import STALE_AFTER, Notify, Service
 from reprise.plan.loader import LoadedPlan, export_env_file, load_plan
 from reprise.scheduler.instances import Instance, latest_instances
@@ -69,7 +70,7 @@ def serve(loaded: LoadedPlan, store: Store, request: ServeRequest) -> None:
             store,
             utc_now,
             reload=reload,
-            notify=request.notify,
+            notify=request.notify or Notifier.from_environment(),
             on_ready=request.on_start,
         )
         await service.run(stop, reload_requested)
