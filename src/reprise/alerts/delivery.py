@@ -307,6 +307,12 @@ class Dispatcher:
                 attempt,
                 settings.attempts,
                 error,
+                extra={
+                    "alert_id": notification.alert_id,
+                    "service": notification.service,
+                    "kind": notification.kind,
+                    "role": role,
+                },
             )
             if attempt < settings.attempts:
                 await self.sleep(wait)

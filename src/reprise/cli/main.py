@@ -1,12 +1,15 @@
 """The ``reprise`` command: a thin door into the core.
 
 ``run()`` is the single exit point: it turns ``RepriseError`` into one clear message and its
-exit code, usage errors into exit 2, Ctrl-C into 130. Command modules import heavy
-libraries inside their functions, so ``reprise --help`` stays fast.
+exit code, usage errors into exit 2, Ctrl-C into 130. The root callback configures Python
+logging for every command (``--log-level``, ``--log-format``: stderr only, secrets masked).
+Command modules import heavy libraries inside their functions, so ``reprise --help`` stays
+fast.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import traceback
@@ -37,6 +40,7 @@ from reprise.cli import (
     wal,
 )
 from reprise.cli.context import CliState
+from reprise.cli.logs import LogFormat, LogLevel, configure, redact, reset
 from reprise.errors import EXIT_FAILED, EXIT_INTERNAL_ERROR, EXIT_INTERRUPTED, EXIT_OK, RepriseError
 
 app = typer.Typer(
@@ -101,7 +105,31 @@ def _root(
             help="Print the version and exit.",
         ),
     ] = False,
+    log_level: Annotated[
+        LogLevel,
+        typer.Option(
+            "--log-level",
+            envvar="REPRISE_LOG_LEVEL",
+            show_envvar=True,
+            case_sensitive=False,
+            help="Log records of this level and above go to stderr.",
+        ),
+    ] = LogLevel.warning,
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            "--log-format",
+            envvar="REPRISE_LOG_FORMAT",
+            show_envvar=True,
+            case_sensitive=False,
+            help="Log lines as text, or as one JSON object a line (journald, Loki).",
+        ),
+    ] = LogFormat.text,
 ) -> None:
+    configure(log_level, log_format)
+    # The reprise processes a command starts (the service's job runs) log the same way.
+    os.environ["REPRISE_LOG_LEVEL"] = log_level.value
+    os.environ["REPRISE_LOG_FORMAT"] = log_format.value
     ctx.obj = CliState(plan_path)
 
 
@@ -112,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     (files 0600, folders 0700) from its first byte even where the core gives no mode (the
     core gives one wherever it creates a file, for the other doors and for tests that call
     it directly); the previous umask is restored after (tests run many commands in one
-    process). Likewise the environment, to which a command exports the plan's ``.env``."""
+    process). Likewise the environment, to which a command exports the plan's ``.env``, and
+    logging, which the root callback configures."""
     from reprise.security import private_umask
 
     environment = dict(os.environ)
@@ -120,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         with private_umask():
             return _main(argv)
     finally:
+        reset()
         if os.environ != environment:
             os.environ.clear()
             os.environ.update(environment)
@@ -162,11 +192,15 @@ def _main(argv: list[str] | None) -> int:
 
 
 def _internal_error(error: Exception) -> int:
+    # The traceback goes to the logs (journald keeps it) before the message for a person.
+    logging.getLogger("reprise.cli").error(
+        "internal error: %s: %s", type(error).__name__, error, exc_info=error
+    )
     if os.environ.get("REPRISE_DEBUG"):
         traceback.print_exception(error)
     else:
         print(
-            f"internal error: {type(error).__name__}: {error}\n"
+            redact(f"internal error: {type(error).__name__}: {error}") + "\n"
             "This is a bug in Reprise. Run again with REPRISE_DEBUG=1 to see the traceback, "
             "and report it.",
             file=sys.stderr,
