@@ -181,6 +181,7 @@ def test_sighup_reloads_the_plan_and_keeps_the_old_one_when_invalid(world: World
     finally:
         code, _out, err = stop(service)
     assert code == 0, err
+    assert "plan not reloaded, the previous one stays in force" in err
 
 
 def test_a_failing_scheduled_backup_alerts_once_then_tells_its_recovery(

@@ -285,7 +285,7 @@ def test_a_plan_state_dir_is_writable_and_not_pinned(
     planned.plan.write_text(planned.plan.read_text() + f"state: {{dir: {state}}}\n")
     unit = _unit(cli, planned.plan, "--user", "daemon")
     assert _setting(unit, "ReadWritePaths") == [f"-{state} -{planned.repository}"]
-    assert _setting(unit, "Environment") == ["REPRISE_LOG_FORMAT=json"]
+    assert _setting(unit, "Environment") == ["REPRISE_LOG_FORMAT=json REPRISE_LOG_LEVEL=info"]
     assert _setting(unit, "User") == ["daemon"]
 
 
