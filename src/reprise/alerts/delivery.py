@@ -328,6 +328,21 @@ class Dispatcher:
             error is None,
             error,
         )
+        logger.log(
+            logging.INFO if record.ok else logging.ERROR,
+            "%s to %s (%s) %s: %s",
+            notification.kind,
+            record.contact,
+            role,
+            "sent" if record.ok else f"given up after {attempt} attempt(s): {error}",
+            notification.subject,
+            extra={
+                "alert_id": notification.alert_id,
+                "service": notification.service,
+                "kind": notification.kind,
+                "role": role,
+            },
+        )
         if self.store is not None:
             try:
                 await asyncio.to_thread(record_delivery, self.store, record)
