@@ -270,7 +270,8 @@ def test_a_retryable_failure_runs_again_with_backoff_then_alerts(world: World) -
         YEARLY_OFFSITE,
         repositories=(
             f"  local: {{kind: local, path: {world.repository}}}\n"
-            "  offsite: {kind: s3, bucket: akig-offsite, endpoint_url: 'http://127.0.0.1:9', region: x}"
+            "  offsite: {kind: s3, bucket: akig-offsite, region: x,\n"
+            "            endpoint_url: 'http://127.0.0.1:9'}"
         ),
     )
     extra = (
@@ -304,3 +305,41 @@ YEARLY_OFFSITE = """\
   schedule: "@yearly"
   retention: {keep_last: 3}
 """
+
+
+def test_the_service_pings_its_heartbeat_url_while_it_runs(world: World) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    pings: list[float] = []
+
+    class Check(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path == "/ping/reprise":
+                pings.append(time.monotonic())
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Check)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/ping/reprise"
+        ready(
+            world,
+            EVERY_2S.replace("* * * * * */2", "@daily"),
+            f'serve: {{heartbeat_url: "{url}", heartbeat_every: 1s}}\n',
+        )
+        service = world.spawn("serve")
+        try:
+            wait_until(lambda: len(pings) >= 3, 60, "three pings")
+        finally:
+            stop(service)
+        seen = len(pings)
+        time.sleep(2.5)
+        assert len(pings) == seen, "pings after the service stopped"
+    finally:
+        server.shutdown()
+        server.server_close()
