@@ -73,19 +73,14 @@ def status_command(
 
 def _print_service(state: ServiceState | None, zone: str) -> None:
     """Whether `reprise serve` runs: without it nothing runs the schedules or alerts."""
-    from zoneinfo import ZoneInfo
-
-    from reprise.cli.output import stdout
+    from reprise.cli.output import local_time, stdout
 
     if state is None:
         return
     running = state.running
     if running is None:
         last = state.instances[0] if state.instances else None
-        seen = ""
-        if last is not None:
-            heard = last.beat_at.astimezone(ZoneInfo(zone))
-            seen = f" (last heard from {heard:%Y-%m-%d %H:%M:%S %Z})"
+        seen = "" if last is None else f" (last heard from {local_time(zone, last.beat_at)})"
         stdout().print(
             f"[yellow]Service: not running{seen}[/]: no scheduled job or alert runs until "
             "`reprise serve` (or its systemd unit) is started."

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -70,3 +71,12 @@ def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(text)
+
+
+def local_time(zone: str, value: datetime | None) -> str:
+    """A stored (UTC) time in the plan's zone with the zone's abbreviation, or a dash."""
+    from zoneinfo import ZoneInfo
+
+    if value is None:
+        return "—"
+    return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S %Z")

@@ -36,12 +36,9 @@ STATUS_STYLE = {
 
 
 def _when(plan: Plan, value: datetime | None) -> str:
-    """A time in the plan's zone, with the zone's abbreviation."""
-    from zoneinfo import ZoneInfo
+    from reprise.cli.output import local_time
 
-    if value is None:
-        return "—"
-    return value.astimezone(ZoneInfo(plan.organisation.timezone)).strftime("%Y-%m-%d %H:%M:%S %Z")
+    return local_time(plan.organisation.timezone, value)
 
 
 def _seconds(value: float | None) -> str:

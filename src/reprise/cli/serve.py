@@ -36,11 +36,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable outpu
 
 
 def _when(plan: Plan, value: datetime | None) -> str:
-    from zoneinfo import ZoneInfo
+    from reprise.cli.output import local_time
 
-    if value is None:
-        return "—"
-    return value.astimezone(ZoneInfo(plan.organisation.timezone)).strftime("%Y-%m-%d %H:%M:%S %Z")
+    return local_time(plan.organisation.timezone, value)
 
 
 @app.command("run")
