@@ -150,8 +150,13 @@ def test_p1_escalates_every_15_minutes_until_acknowledged(h: Harness) -> None:
     h.advance(minutes=1)
     assert h.sent[-1].kind == "escalation" and h.sent[-1].roles == ("lead", "responders")
     assert "Reminder 1" in h.sent[-1].body
+    assert h.sent[-1].subject.startswith("Reminder 1 — [P1] ")
+    assert "now also sent to Responders." in h.sent[-1].body  # the role added, by its title
     h.advance(minutes=15)
     assert h.sent[-1].roles == ("lead", "responders", "direction")
+    assert "now also sent to Direction." in h.sent[-1].body  # not the roles told before
+    h.advance(minutes=15)  # no role left to add: a reminder to the same roles
+    assert h.sent[-1].subject.startswith("Reminder 3 — ") and "also sent" not in h.sent[-1].body
     acked = acknowledge(h.store, "router", "alice")
     assert [a.service for a in acked] == ["router"]
     h.advance(minutes=1)

@@ -96,7 +96,7 @@ def test_a_french_plan_s_incident_reads_in_french_on_the_terminal(
     assert f"Incident 1{NNBSP}: Coupure" in shown
     assert f"en cours{NNBSP}; ouvert le " in shown and f"{NNBSP}; pilote lead" in shown
     assert "cible" in shown and "Défaillant" in shown and "à faire" in shown
-    assert f"routeur{NNBSP}: contrôles réussis (au plus 30 min)" in shown
+    assert "Attendre que les contrôles de routeur passent (au plus 30 min)" in shown
     assert f"routeur rejoint l'incident{NNBSP}: Défaillant" in shown  # the timeline
     assert "Rebrancher le routeur" in shown  # the plan's own text, as written
     _french(shown)
@@ -104,7 +104,9 @@ def test_a_french_plan_s_incident_reads_in_french_on_the_terminal(
     planned = _output(run, path, "plan", "1")
     assert "1. routeur (Routeur, P1) défaillant, cible " in planned
     assert ", après routeur" in planned
-    assert f"[à faire] 2. routeur{NNBSP}: contrôles réussis (au plus 30 min) (lead)" in planned
+    assert "[à faire] 2. Attendre que les contrôles de routeur passent (au plus 30 min) (lead)" in (
+        planned
+    )
     _french(planned)
 
     nexts = _output(run, path, "next", "1")
@@ -123,7 +125,7 @@ def test_the_json_of_the_incident_commands_stays_as_it_was(tmp_path: Path, cli: 
     run, path = _opened(tmp_path, cli, "fr")
     shown = json.loads(_output(run, path, "show", "1", "--json"))
     tasks = {task["id"]: task for task in shown["tasks"]}
-    assert tasks[2]["title"] == "routeur: checks pass (at most 30 min)"
+    assert tasks[2]["title"] == "Wait until routeur's checks pass (at most 30 min)"
     assert tasks[2]["status"] == "todo"
     planned = json.loads(_output(run, path, "plan", "1", "--json"))
     assert planned["order"][0]["state"] == "down"
@@ -138,7 +140,7 @@ def test_an_english_plan_s_incident_still_reads_in_english(tmp_path: Path, cli: 
     run, path = _opened(tmp_path, cli, "en")
     shown = _output(run, path, "show", "1")
     assert "Incident 1: Coupure" in shown and "target" in shown and "to do" in shown
-    assert "routeur: checks pass (at most 30 min)" in shown
+    assert "Wait until routeur's checks pass (at most 30 min)" in shown
     assert ISO_TIME.search(shown) and not FRENCH_TIME.search(shown)
     planned = _output(run, path, "plan", "1")
     assert "1. routeur (Routeur, P1) down, target " in planned and ", after routeur" in planned

@@ -204,6 +204,18 @@ def test_markdown_text_keeps_one_line_and_escapes_layout() -> None:
     assert markdown_text("<b>*x*</b>") == "\\<b\\>\\*x\\*\\</b\\>"
 
 
+def test_a_task_kept_under_the_former_wait_check_title_is_still_worded(plan: Plan) -> None:
+    from reprise.incidents.records import Task
+    from reprise.incidents.report_view import task_words
+    from reprise.reports.wording import word_parts
+
+    former = "router: checks pass (at most 10 min)"  # as incidents opened before kept it
+    task = Task(3, "router", 2, "wait_check", former, "reprise", "todo", None, None, None, None)
+    assert word_parts("fr", task_words(plan, task)) == (
+        "Attendre que les contrôles de router passent (au plus 10 min)"
+    )
+
+
 def test_both_languages_have_every_label() -> None:
     assert set(LABELS["fr"]) == set(LABELS["en"])
     for language, labels in LABELS.items():
@@ -329,11 +341,11 @@ def test_a_french_plan_s_report_words_reprise_s_own_entries_in_french(
     for french in (
         "titre\u202f: Panne de l'application",
         "pilote\u202f: lead",
-        "app\u202f: retour prévu le 22/09/2024 09:40",
+        "Application\u202f: retour prévu le 22/09/2024 09:40",
         "notification (problème) à lead (json://…)\u202f: envoyée\u202f: "
         "[P1] EN PANNE : Application",
         "notification (problème) à lead (json://…)\u202f: échec (refused)\u202f:",
-        "rapport de progrès envoyé à lead",
+        "point de situation envoyé à lead",
         "runbook recover lancé (Reprise de l'application)",
         "runbook recover, étape 1/3 (prévenir lead\u202f: Reprise en cours)\u202f: réussie en "
         "1,0 s — envoyé à 1 contact(s) de lead",
@@ -342,19 +354,23 @@ def test_a_french_plan_s_report_words_reprise_s_own_entries_in_french(
         "runbook recover terminé",
         "runbook confirm, étape 1/1 (Confirmer le retour)\u202f: en attente en 1,0 s — en attente "
         "de la confirmation d'une personne",
-        "app\u202f: Défaillant → Fonctionnel (saisi par Ops)",
+        "Application\u202f: Défaillant → Fonctionnel (saisi par Ops)",
         "incident clos",
         "rapport final écrit (report-fr.md, report-fr.html) et envoyé à 1 contact(s) sur 1",
     ):
         assert french in timeline, (french, timeline)
-    assert "app\u202f: contrôles réussis (au plus 10 min)" in again.split("## 4.")[1]
+    assert (
+        "Attendre que les contrôles de Application passent (au plus 10 min)"
+        in again.split("## 4.")[1]
+    )
     assert "Runbook confirm arrêté à l'étape 1\u202f: en attente de la confirmation" in again
     english = render_report(
         plan, incident, runs_of(store, incident_id=incident_id), now=at(31), language="en"
     )
     entries = english.split("## 8.")[1].split("## 9.")[0]
     for entry in incident.timeline:  # in English, these entries read as they were stored
-        if entry.kind not in ("service", "state", "task"):  # worded in every language before
+        # worded in every language before; a target names the service by its name now
+        if entry.kind not in ("service", "state", "task", "target"):
             assert markdown_text(entry.text) in entries, entry.text
 
 
@@ -386,15 +402,20 @@ def test_the_timeline_opens_with_the_failure_detected_root_cause_first(
             source="check: SSH VyOS: refused",
         )
     incident = get_incident(store, incident_id)
-    for language, first in (
-        ("fr", "Panne détectée\u202f: Routeur VyOS (contrôle\u202f: SSH VyOS: refused)"),
-        ("en", "Failure detected: Routeur VyOS (check: SSH VyOS: refused)"),
+    for language, monitor, first in (
+        (
+            "fr",
+            "surveillance",
+            "Panne détectée\u202f: Routeur VyOS (contrôle\u202f: SSH VyOS: refused)",
+        ),
+        ("en", "monitor", "Failure detected: Routeur VyOS (check: SSH VyOS: refused)"),
     ):
         text = render_report(plan, incident, [], now=at(2), kind="final", language=language)
         timeline = text.split("## 8.")[1].split("## 9.")[0]
         rows = [line for line in timeline.splitlines() if line.startswith("| 2")]
-        assert rows[0].endswith(f"| monitor | {first} |"), rows
-        assert "router" in rows[1] and "openvpn" in rows[2] and "mail" in rows[3], rows
+        assert rows[0].endswith(f"| {monitor} | {first} |"), rows
+        assert "Routeur VyOS" in rows[1] and "OpenVPN" in rows[2], rows
+        assert "Serveur iRedMail" in rows[3], rows
         assert "Serveur iRedMail en panne |" not in timeline  # not a bare title
         moments = [row.split(" | ")[0] for row in rows]
         assert moments == sorted(moments)
@@ -427,7 +448,9 @@ def test_manual_tasks_left_open_are_follow_ups_and_closing_needs_force(
     closed = close_use_case(plan, store, CloseRequest(incident_id, "Ops", force=True), clock)
     final = closed.paths[0].read_text(encoding="utf-8")
     followups = final.split("## 10.")[1]
-    assert f"Tâche {task.id} (app)\u202f: Redémarrer l'application — à faire, lead" in followups
+    assert f"Tâche {task.id} (Application)\u202f: Redémarrer l'application — à faire, lead" in (
+        followups
+    )
     assert "Aucune action de suivi ouverte" not in followups
     english = render_report(
         plan,
@@ -436,7 +459,7 @@ def test_manual_tasks_left_open_are_follow_ups_and_closing_needs_force(
         now=at(31),
         language="en",
     )
-    assert f"Task {task.id} (app): Redémarrer l'application — to do, lead" in english
+    assert f"Task {task.id} (Application): Redémarrer l'application — to do, lead" in english
 
 
 def test_closing_through_the_cli_lists_the_open_tasks(tmp_path: Path, cli: object) -> None:

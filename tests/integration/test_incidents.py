@@ -194,8 +194,10 @@ def test_progress_reports_go_out_every_period_and_are_kept(tmp_path: Path) -> No
     assert len(sent) == 2
     first = sent[0]
     assert first.roles == ("communication",)  # type: ignore[attr-defined]
-    assert "Rapport de progrès" in first.subject  # type: ignore[attr-defined]
+    assert "Point de situation" in first.subject  # type: ignore[attr-defined]
     assert "Routeur VyOS" in first.body  # type: ignore[attr-defined]
+    assert "## Depuis l'ouverture" in first.body  # type: ignore[attr-defined]
+    assert "## Depuis le dernier rapport" in sent[1].body  # type: ignore[attr-defined]
     incident = get_incident(store, incident_id)
     assert [r.kind for r in incident.reports] == ["progress", "progress"]
     assert incident.last_report_at == start + timedelta(hours=8, seconds=1)

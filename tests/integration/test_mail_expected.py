@@ -115,7 +115,12 @@ def problem(plan: Plan) -> Notification:
 def escalation(plan: Plan) -> Notification:
     subject, body = root_cause_problem(plan)
     subject, body = Writer(plan).escalation(
-        subject, body, 1, timedelta(minutes=15, seconds=8), ["reprise", "communication"]
+        subject,
+        body,
+        1,
+        timedelta(minutes=15, seconds=8),
+        ["reprise", "communication"],
+        told=["reprise"],  # as the engine tells it: the roles that had the alert already
     )
     return Notification("escalation", ("reprise",), subject, body, 12, "router")
 

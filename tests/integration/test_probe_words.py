@@ -64,13 +64,14 @@ def test_a_closed_port_is_reported_in_the_plans_language(tmp_path: Path) -> None
     checks = f"[{{kind: tcp, host: 127.0.0.1, port: {port}, retries: 0}}]"
     check, french = run_first(make_plan(tmp_path, "fr", checks))
     assert french.state == "down"
-    assert french.message == f"127.0.0.1:{port}: connexion refusée (rien n'écoute)"
+    assert french.message == f"127.0.0.1:{port}\u202f: connexion refusée (rien n'écoute)"
     _, english = run_first(make_plan(tmp_path, "en", checks))
     assert english.state == "down"
     assert english.message == f"127.0.0.1:{port}: connection refused (nothing listening)"
     # The status line still says the target once, in both languages.
     name = describe_check(check)
-    assert check_line(name, french.message) == f"{name}: connexion refusée (rien n'écoute)"
+    assert check_line(name, french.message) == f"{name}\u202f: connexion refusée (rien n'écoute)"
+    assert check_line(name, french.message, "fr") == check_line(name, french.message)
     assert check_line(name, english.message) == f"{name}: connection refused (nothing listening)"
 
 
@@ -112,20 +113,24 @@ def test_common_system_failures_have_french_words() -> None:
     unresolvable = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
     assert (
         describe("fr", unresolvable, target)
-        == f"{target}: nom d'hôte introuvable (nom ou service inconnu)"
+        == f"{target}\u202f: nom d'hôte introuvable (nom ou service inconnu)"
     )
     assert describe("en", unresolvable, target) == (
         f"{target}: host name does not resolve (Name or service not known)"
     )
     no_route = OSError(errno.EHOSTUNREACH, "No route to host")
-    assert describe("fr", no_route, target) == f"{target}: injoignable (aucune route vers l'hôte)"
+    assert describe("fr", no_route, target) == (
+        f"{target}\u202f: injoignable (aucune route vers l'hôte)"
+    )
     assert describe("en", no_route, target) == f"{target}: unreachable (No route to host)"
     timed_out = OSError(errno.ETIMEDOUT, "Connection timed out")
-    assert describe("fr", timed_out, target) == f"{target}: délai dépassé"
+    assert describe("fr", timed_out, target) == f"{target}\u202f: délai dépassé"
     reset = OSError(errno.ECONNRESET, "Connection reset by peer")
-    assert describe("fr", reset, target) == f"{target}: connexion coupée par le serveur"
+    assert describe("fr", reset, target) == f"{target}\u202f: connexion coupée par le serveur"
     # Anything else keeps the system's own words.
-    assert describe("fr", OSError(errno.EPIPE, "Broken pipe"), target) == f"{target}: Broken pipe"
+    assert describe("fr", OSError(errno.EPIPE, "Broken pipe"), target) == (
+        f"{target}\u202f: Broken pipe"
+    )
     assert ProtocolError("probe.answered", command="EHLO", reply="554 no").say("fr") == (
         "EHLO a répondu 554 no"
     )

@@ -110,13 +110,9 @@ def test_french_texts_of_the_catalog_follow_french_punctuation() -> None:
         for data in DATA_COLON:
             shown = shown.replace(data, "")
         found = typography_faults(shown)
-        # A colon right after a word and before a space is French punctuation too, except
-        # a probe's "{target}: message" (check_line and status lines strip that prefix).
-        found += [
-            match.group(0)
-            for match in re.finditer(r"[^\s\u202f}]:(?=\s|$)", shown)
-            if not key.startswith("probe.")
-        ]
+        # A colon right after a word or a placeholder and before a space is French
+        # punctuation too (a probe's "{target}\u202f: message" as well).
+        found += [match.group(0) for match in re.finditer(r"[^\s\u202f]:(?=\s|$)", shown)]
         if found:
             faults[key] = found
     assert faults == {}
@@ -125,7 +121,7 @@ def test_french_texts_of_the_catalog_follow_french_punctuation() -> None:
 def test_french_sentences_set_a_narrow_space_where_english_sets_none() -> None:
     assert CATALOG["fr"]["report.colon"] == f"{NARROW_NBSP}:"
     assert CATALOG["en"]["report.colon"] == ":"
-    assert "Rapport de progrès\u202f: incident" in CATALOG["fr"]["incident.progress_subject"]
+    assert "Point de situation\u202f: incident" in CATALOG["fr"]["incident.progress_subject"]
     assert CATALOG["fr"]["alert.titled_step"] == "{title}\u202f: {text}"
     assert CATALOG["fr"]["probe.ping_loss"] == "{message}\u202f; {loss}\u202f% de perte"
     # Data keeps its colons: a YAML setting, times, host:port.
@@ -365,7 +361,7 @@ def test_the_english_incident_report_keeps_its_forms() -> None:
     text = render_incident(incident_view("final"), "md", "en")
     assert "| Target availability | 99.5 % |" in text
     assert "Handled within next business day; recovered in dependency order." in text
-    assert "| Duration | 1 d 3 h |" in text and "2026-11-26 08:00" in text
+    assert "- Duration: 1 d 3 h" in text and "2026-11-26 08:00" in text
     assert "in 12.5 s" in text and "expected back by 2026-11-26T11:00:00+00:00" in text
 
 

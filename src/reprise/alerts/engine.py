@@ -340,7 +340,7 @@ class AlertEngine:
         if level:
             kind = "escalation"
             subject, body = self.writer.escalation(
-                subject, body, level, now - alert.opened_at, roles
+                subject, body, level, now - alert.opened_at, roles, told=alert.roles
             )
         repeat = self.routing.repeat_every(service) if alert.kind == "down" else None
         seen = {"level": alert.level, "notified_at": alert.notified_at}

@@ -105,14 +105,32 @@ class Writer:
         ]
         return subject, "\n".join(lines)
 
+    def role_title(self, role_id: str) -> str:
+        """A role as people know it: its title in the plan (its id when it has none)."""
+        return next((role.title for role in self.plan.roles if role.id == role_id), role_id)
+
     def escalation(
-        self, subject: str, body: str, level: int, elapsed: timedelta, roles: Sequence[str]
+        self,
+        subject: str,
+        body: str,
+        level: int,
+        elapsed: timedelta,
+        roles: Sequence[str],
+        told: Sequence[str] | None = None,
     ) -> tuple[str, str]:
-        """A reminder of an unacknowledged problem."""
-        note = self.text["escalation"].format(
-            level=level, elapsed=self.duration(elapsed), roles=", ".join(roles)
-        )
-        return subject, f"{note}\n\n{body}"
+        """A reminder of an unacknowledged problem: the problem's subject and body behind
+        ``Reminder <level>``, and the roles this level adds by their titles: ``roles`` (every
+        role told at this level) less ``told`` (the roles that had the alert already; None:
+        not known, every role is named)."""
+        added = [role for role in roles if role not in (told or ())]
+        elapsed_text = self.duration(elapsed)
+        if added:
+            titles = ", ".join(self.role_title(role) for role in added)
+            note = self.text["escalation"].format(level=level, elapsed=elapsed_text, roles=titles)
+        else:
+            note = self.text["escalation_again"].format(level=level, elapsed=elapsed_text)
+        reminder = self.text["escalation_subject"].format(level=level, subject=subject)
+        return reminder, f"{note}\n\n{body}"
 
     def recovery(
         self,
@@ -128,7 +146,8 @@ class Writer:
         subject = f"[{service.effective_priority}] {text['up']} — {self.label(service)}"
         lines = [
             text["recovered"].format(name=self.label(service), duration=duration),
-            f"{text['since']}{self.colon} {self.when(since)} → {self.when(now)}",
+            f"{text['outage']}{self.colon} "
+            + text["outage_range"].format(start=self.when(since), end=self.when(now)),
         ]
         if root is not None:
             lines.append(text["recovered_impacted"].format(root=self.label(root)))

@@ -73,9 +73,7 @@ def title_parts(step: Step, values: Mapping[str, str] | None = None) -> list[Par
 
     parts: list[Part] = []
     if isinstance(step, WaitCheckStep):
-        seconds = int(step.timeout.total_seconds())
-        limit = f"{seconds // 60} min" if seconds >= 60 else f"{seconds} s"
-        parts = [part("steptitle.wait_check", service=step.service, limit=limit)]
+        parts = [part("steptitle.wait_check", service=step.service, limit=_limit(step))]
     elif isinstance(step, NotifyStep):
         parts = [part("steptitle.notify", roles=", ".join(step.roles), text=text(step.text))]
     elif isinstance(step, RestoreStep):
@@ -89,6 +87,20 @@ def title_parts(step: Step, values: Mapping[str, str] | None = None) -> list[Par
     if not parts or english(parts) != text(step_title(step)):
         return []
     return parts
+
+
+def _limit(step: WaitCheckStep) -> str:
+    seconds = int(step.timeout.total_seconds())
+    return f"{seconds // 60} min" if seconds >= 60 else f"{seconds} s"
+
+
+def former_title(step: Step) -> str | None:
+    """The name an earlier Reprise gave a step without a ``title``, when it has changed
+    since (a wait_check step was ``router: checks pass (at most 30 min)``): the tasks and
+    runs stored then keep it, and are worded as the step all the same. None otherwise."""
+    if step.title or not isinstance(step, WaitCheckStep):
+        return None
+    return f"{step.service}: checks pass (at most {_limit(step)})"
 
 
 def commander_role(plan: Plan) -> str | None:

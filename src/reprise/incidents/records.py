@@ -24,6 +24,9 @@ from reprise.store.tables import (
 
 STATES = ("down", "degraded", "up", "unknown")
 TASK_STATUSES = ("todo", "doing", "done", "skipped")
+MONITOR = "monitor"
+"""The author of what the monitor writes into incidents: stored as is, worded by reports
+(``report.author_monitor``)."""
 
 
 def _jsonable(value: Any) -> Any:

@@ -8,8 +8,8 @@ from collections import defaultdict, deque
 from datetime import datetime, timedelta
 from typing import Any
 
-from reprise.incidents.lifecycle import title_parts
-from reprise.incidents.records import Incident, Task
+from reprise.incidents.lifecycle import former_title, title_parts
+from reprise.incidents.records import MONITOR, Incident, Task
 from reprise.incidents.recovery import incident_plan, members, next_actions
 from reprise.incidents.runs import RunRecord
 from reprise.plan.model import Plan
@@ -49,7 +49,7 @@ def task_words(plan: Plan, task: Task) -> list[Any]:
     except KeyError:
         return []
     for step in procedure:
-        if step.kind == task.kind and step.display_title() == task.title:
+        if step.kind == task.kind and task.title in (step.display_title(), former_title(step)):
             return json_parts(title_parts(step))
     return []
 
@@ -119,8 +119,9 @@ def _plan_title(plan: Plan, run: RunRecord, position: int, title: str) -> list[A
     if scenario is None or not 0 <= position < len(scenario.steps):
         return []
     values = {**run.parameters, "incident": str(run.incident_id)}
-    parts = title_parts(scenario.steps[position], values)
-    return json_parts(parts) if parts and english(parts) == title else []
+    step = scenario.steps[position]
+    parts = title_parts(step, values)
+    return json_parts(parts) if parts and title in (english(parts), former_title(step)) else []
 
 
 def _steps(plan: Plan, run: RunRecord, words: StepWords) -> list[RunStep]:
@@ -367,6 +368,9 @@ def build_view(
             for a in actions
         ],
         waiting=[WaitingLine(w.service, w.waits_for) for w in waiting],
+        since=since,
+        names={service.id: service.name for service in plan.services},
+        authors={MONITOR: "author_monitor"},
     )
 
 

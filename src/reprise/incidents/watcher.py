@@ -25,7 +25,7 @@ from reprise.incidents.lifecycle import (
     retitle,
     set_state,
 )
-from reprise.incidents.records import get_incident, list_incidents, record_report
+from reprise.incidents.records import MONITOR, get_incident, list_incidents, record_report
 from reprise.incidents.recovery import incident_plan
 from reprise.incidents.report_view import render_report
 from reprise.incidents.runs import runs_of
@@ -35,7 +35,6 @@ from reprise.store.tables import alerts, incident_services, incidents
 from reprise.words import say
 
 logger = logging.getLogger(__name__)
-MONITOR = "monitor"
 
 
 class IncidentWatcher:

@@ -123,7 +123,7 @@ class WaitCheckStep(StepBase):
         """The service and how long it may take."""
         seconds = int(self.timeout.total_seconds())
         limit = f"{seconds // 60} min" if seconds >= 60 else f"{seconds} s"
-        return f"{self.service}: checks pass (at most {limit})"
+        return f"Wait until {self.service}'s checks pass (at most {limit})"
 
 
 def _roles(value: Any) -> Any:

@@ -40,13 +40,23 @@ def describe_check(check: Check) -> str:
     return check.name or check.target()
 
 
-def check_line(name: str, message: str) -> str:
+_COLONS = ("\u202f: ", ": ")
+"""How a probe's message follows its target: in French (narrow no-break space), in English."""
+
+
+def check_line(name: str, message: str, language: str | None = None) -> str:
     """``name: message`` without saying the target twice (``tcp 10.0.0.1:22: connection
-    refused``, not ``tcp 10.0.0.1:22: 10.0.0.1:22: connection refused``)."""
+    refused``, not ``tcp 10.0.0.1:22: 10.0.0.1:22: connection refused``), with the colon of
+    ``language`` (French: ``tcp 10.0.0.1:22\u202f: connexion refusée``); without one, the
+    colon the message set after its target, else the English one."""
     target = name.split(" ", 1)[-1]
-    if message.startswith(f"{target}: "):
-        message = message[len(target) + 2 :]
-    return f"{name}: {message}"
+    colon = say(language, "report.colon") + " " if language else None
+    for prefix in (target + after for after in _COLONS):
+        if message.startswith(prefix):
+            message = message[len(prefix) :]
+            colon = colon or prefix[len(target) :]
+            break
+    return f"{name}{colon or _COLONS[-1]}{message}"
 
 
 def service_checks(service: Service) -> list[tuple[str, Check]]:

@@ -210,6 +210,12 @@ class IncidentView:
     followups: list[FollowUp]
     actions: list[Action] = field(default_factory=list)
     waiting: list[WaitingLine] = field(default_factory=list)
+    since: datetime | None = None
+    """What a progress report's news start after: the last report (None: the opening)."""
+    names: dict[str, str] = field(default_factory=dict)
+    """Service id → name, for the lines that tell of a service by its id."""
+    authors: dict[str, str] = field(default_factory=dict)
+    """Author Reprise writes under (``monitor``, kept as stored) → its ``report.*`` key."""
 
 
 def check_request(language: str, fmt: str) -> None:
@@ -220,22 +226,29 @@ def check_request(language: str, fmt: str) -> None:
         raise InputError(f"no report format {fmt!r}", hint="use md or html")
 
 
-def followup_text(item: FollowUp, labels: Mapping[str, str], language: str = "en") -> str:
-    """A follow-up in a sentence of the report's language."""
+def followup_text(
+    item: FollowUp,
+    labels: Mapping[str, str],
+    language: str = "en",
+    names: Mapping[str, str] | None = None,
+) -> str:
+    """A follow-up in a sentence of the report's language; ``names``: service id → name."""
     fields = dict(item.fields)
+    if "service" in fields:
+        fields["service"] = _name(fields["service"], names)
     if item.kind == "service":
         fields["state"] = labels[f"state_{fields['state']}"]
     elif item.kind == "task":
         fields["status"] = labels[f"task_{fields['status']}"]
     for name, parts in item.worded.items():
-        fields[name] = reworded(language, parts, str(fields[name]))
+        fields[name] = reworded(language, parts, str(fields[name]), names)
     return labels[f"followup_{item.kind}"].format(**fields)
 
 
-def step_message(step: RunStep, language: str) -> str:
+def step_message(step: RunStep, language: str, names: Mapping[str, str] | None = None) -> str:
     """A runbook step's outcome in the report's language (as stored when Reprise kept no
-    catalog words for it)."""
-    return reworded(language, step.parts, step.message)
+    catalog words for it); ``names``: service id → name."""
+    return reworded(language, step.parts, step.message, names)
 
 
 _RUNBOOK_CHECKS = re.compile(r"checks pass \(runbook (.+)\)")
@@ -258,19 +271,28 @@ def source_text(source: str, labels: Mapping[str, str]) -> str:
     return source
 
 
+def _name(service: object, names: Mapping[str, str] | None) -> str:
+    """A service's name from its id (as stored), the id when the plan no longer has it."""
+    return (names or {}).get(str(service), str(service))
+
+
 UPDATED = ("title", "cause", "commander")
 """The incident fields an ``update`` entry tells about."""
 
 
 def timeline_text(
-    entry: Event, labels: Mapping[str, str], language: str = "en", zone: Any = None
+    entry: Event,
+    labels: Mapping[str, str],
+    language: str = "en",
+    zone: Any = None,
+    names: Mapping[str, str] | None = None,
 ) -> str:
     """A timeline entry in the report's language when Reprise wrote it (see
     :func:`_reprise_text`); people's notes as they typed them. ``zone``: the report's time
     zone, for the moments an entry tells (other languages than English; English reads them
-    as stored)."""
+    as stored); ``names``: service id → name, for the services an entry tells of."""
     try:
-        text = _reprise_text(entry, labels, language, zone)
+        text = _reprise_text(entry, labels, language, zone, names)
     except (KeyError, IndexError, TypeError, ValueError):  # details of an unexpected shape
         text = None
     return entry.text if text is None else text
@@ -302,7 +324,11 @@ def _seconds_text(value: object, language: str) -> object:
 
 
 def _reprise_text(
-    entry: Event, labels: Mapping[str, str], language: str, zone: Any = None
+    entry: Event,
+    labels: Mapping[str, str],
+    language: str,
+    zone: Any = None,
+    names: Mapping[str, str] | None = None,
 ) -> str | None:
     """The entry worded from its ``kind`` and ``details``; None when it is not one of
     Reprise's own (a note) or was stored without the facts to word it."""
@@ -310,7 +336,7 @@ def _reprise_text(
     kind = entry.kind
     if kind == "target" and {"service", "target_at"} <= details.keys():
         return labels["timeline_target"].format(
-            service=details["service"],
+            service=_name(details["service"], names),
             target=_stored_moment(details["target_at"], language, zone),
         )
     if kind == "update" and len(details) == 1 and next(iter(details)) in UPDATED:
@@ -343,12 +369,15 @@ def _reprise_text(
             files=", ".join(details["files"]), sent=details["sent"], contacts=details["contacts"]
         )
     if kind == "runbook":
-        return _runbook_text(details, labels, language)
-    return _change_text(entry, labels)
+        return _runbook_text(details, labels, language, names)
+    return _change_text(entry, labels, names)
 
 
 def _runbook_text(
-    details: Mapping[str, Any], labels: Mapping[str, str], language: str
+    details: Mapping[str, Any],
+    labels: Mapping[str, str],
+    language: str,
+    names: Mapping[str, str] | None = None,
 ) -> str | None:
     event = details.get("event")
     if event == "started":
@@ -363,27 +392,29 @@ def _runbook_text(
             scenario=details["scenario"],
             step=details["step"],
             total=details["total"],
-            title=reworded(language, details.get("title_words"), str(details["title"])),
+            title=reworded(language, details.get("title_words"), str(details["title"]), names),
             status=labels.get(f"step_{status}", status),
             seconds=_seconds_text(details["took"], language),
-            message=reworded(language, details["message"], ""),
+            message=reworded(language, details["message"], "", names),
         )
     return None
 
 
-def _change_text(entry: Event, labels: Mapping[str, str]) -> str | None:
+def _change_text(
+    entry: Event, labels: Mapping[str, str], names: Mapping[str, str] | None = None
+) -> str | None:
     """State, joining and task changes."""
     details = entry.details
     if entry.kind == "state" and {"service", "from", "to"} <= details.keys():
         return labels["timeline_state"].format(
-            service=details["service"],
+            service=_name(details["service"], names),
             old=labels.get(f"state_{details['from']}", ""),
             new=labels.get(f"state_{details['to']}", ""),
             source=source_text(str(details.get("source", "")), labels),
         )
     if entry.kind == "service" and {"service", "state"} <= details.keys():
         return labels["timeline_joined"].format(
-            service=details["service"],
+            service=_name(details["service"], names),
             state=labels.get(f"state_{details['state']}", ""),
             source=source_text(str(details.get("source", "")), labels),
         )
@@ -436,11 +467,31 @@ def render_incident(view: IncidentView, fmt: str = "md", language: str = "en") -
             return labels["strategy_next_day"]
         return labels["strategy_text"].format(response=response(priority))
 
+    def name(service: str) -> str:
+        return _name(service, view.names)
+
+    def author(who: str) -> str:
+        return labels[view.authors[who]] if who in view.authors else who
+
+    unrecovered = "ongoing" if view.incident.closed_at is None else "not_recovered"
+
+    def outcome(row: Row) -> str:
+        """Whether the RTO was met, as a label: ``yes``, ``no`` (also when the element was
+        still not back when its RTO had passed), else ``ongoing`` or ``not_recovered`` (the
+        incident closed first)."""
+        if row.met is not None:
+            return "yes" if row.met else "no"
+        return "no" if unrecovered == "not_recovered" and row.elapsed >= row.rto else unrecovered
+
+    def waits(line: WaitingLine) -> str:
+        others = ", ".join(name(other) for other in line.waits_for)
+        return labels["waits_for"].format(service=name(line.service), others=others)
+
     def describe(action: Action) -> str:
         if action.task is None:
             return labels["action_check"].format(state=labels[f"state_{action.state}"].lower())
         key = "action_continue" if action.task.status == "doing" else "action_start"
-        title = reworded(language, action.task.title_parts, action.task.title)
+        title = reworded(language, action.task.title_parts, action.task.title, view.names)
         return labels[key].format(id=action.task.id, title=title)
 
     recovered = view.incident.recovered
@@ -473,15 +524,21 @@ def render_incident(view: IncidentView, fmt: str = "md", language: str = "en") -
         "audiences": ", ".join(view.audiences) or labels["nobody"],
         "timeline": view.timeline,
         "runs": view.runs,
-        "followups": [followup_text(item, labels, language) for item in view.followups],
+        "followups": [followup_text(item, labels, language, view.names) for item in view.followups],
         "actions": view.actions,
         "waiting": view.waiting,
         "describe": describe,
-        "event_text": lambda entry: timeline_text(entry, labels, language, zone),
-        "step_message": lambda step: step_message(step, language),
+        "event_text": lambda entry: timeline_text(entry, labels, language, zone, view.names),
+        "name": name,
+        "author": author,
+        "waits": waits,
+        "unrecovered": unrecovered,
+        "outcome": outcome,
+        "since": view.since,
+        "step_message": lambda step: step_message(step, language, view.names),
         "source_text": lambda source: source_text(source, labels),
-        "worded": lambda item: reworded(language, item.parts, item.text),
-        "step_title": lambda step: reworded(language, step.title_parts, step.title),
+        "worded": lambda item: reworded(language, item.parts, item.text, view.names),
+        "step_title": lambda step: reworded(language, step.title_parts, step.title, view.names),
         "duration": view.duration,
     }
     template = "progress.md.j2" if view.kind == "progress" and fmt == "md" else f"incident.{fmt}.j2"

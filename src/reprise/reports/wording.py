@@ -48,15 +48,23 @@ def _measure(language: str, value: object) -> object:
     return value
 
 
-def word_parts(language: str, parts: Sequence[Any], separator: str = "") -> str:
+def word_parts(
+    language: str,
+    parts: Sequence[Any],
+    separator: str = "",
+    names: Mapping[str, str] | None = None,
+) -> str:
     """The message in ``language``; KeyError when a key or a placeholder is missing. A
     fact that is itself a list of parts is worded and joined with commas; a measured
-    number (:data:`MEASURES`) is spelled in the language's decimals."""
+    number (:data:`MEASURES`) is spelled in the language's decimals; with ``names``
+    (service id → name), a ``service`` (stored by its id) is named by its name."""
     table = words(language)
 
     def value(name: str, item: object) -> object:
         if item and is_parts(item):
-            return word_parts(language, item, ", ")
+            return word_parts(language, item, ", ", names)
+        if name == "service" and names and isinstance(item, str):
+            return names.get(item, item)
         return _measure(language, item) if name in MEASURES else item
 
     return separator.join(
@@ -75,12 +83,15 @@ def json_parts(parts: Sequence[Part]) -> list[list[Any]]:
     return [[key, dict(params)] for key, params in parts]
 
 
-def reworded(language: str, parts: object, fallback: str) -> str:
+def reworded(
+    language: str, parts: object, fallback: str, names: Mapping[str, str] | None = None
+) -> str:
     """The message in ``language`` from its stored parts, else ``fallback`` (what was
-    stored before parts were kept, or parts this version does not know)."""
+    stored before parts were kept, or parts this version does not know); ``names`` as for
+    :func:`word_parts`."""
     if not is_parts(parts) or not parts:
         return fallback
     try:
-        return word_parts(language, parts)
+        return word_parts(language, parts, names=names)
     except (KeyError, IndexError, ValueError):
         return fallback

@@ -5,7 +5,7 @@ from __future__ import annotations
 WORDS: dict[str, str] = {
     "report.colon": "\u202f:",
     "report.report_final": "Rapport d'incident",
-    "report.report_progress": "Rapport de progrès",
+    "report.report_progress": "Point de situation",
     "report.incident": "Incident",
     "report.status": "Statut",
     "report.status_open": "en cours",
@@ -38,9 +38,9 @@ WORDS: dict[str, str] = {
     "report.priority": "Priorité",
     "report.description": "Description",
     "report.elements": "Éléments concernés",
-    "report.priority_P1": "Critique (Priorité 1)",
-    "report.priority_P2": "Majeur (Priorité 2)",
-    "report.priority_P3": "Mineur (Priorité 3)",
+    "report.priority_P1": "Priorité 1 (P1)",
+    "report.priority_P2": "Priorité 2 (P2)",
+    "report.priority_P3": "Priorité 3 (P3)",
     "report.strategy_text": "Prise en charge sous {response}\u202f; reprise dans l'ordre des "
     "dépendances.",
     "report.strategy_next_day": "Prise en charge le jour ouvré suivant\u202f; reprise dans "
@@ -62,26 +62,29 @@ WORDS: dict[str, str] = {
     "report.yes": "oui",
     "report.no": "non",
     "report.ongoing": "en cours",
+    "report.not_recovered": "non rétabli à la clôture",
     "report.roles": "Rôles et responsabilités",
     "report.role": "Rôle",
     "report.members": "Membres",
     "report.responsibilities": "Responsabilités",
     "report.nobody": "personne",
     "report.communication": "Communication",
-    "report.progress_every": "Rapports de progrès toutes les {every}, adressés à\u202f: "
+    "report.progress_every": "Points de situation toutes les {every}, adressés à\u202f: "
     "{audiences}.",
     "report.reports_sent": "Rapports envoyés\u202f:",
     "report.no_reports": "Aucun rapport envoyé pour l'instant.",
     "report.no_contact": "sans contact",
+    "report.semicolon": "\u202f;",
     "report.title_recovered_one": "Coupure\u202f: 1 élément rétabli ({name})",
     "report.title_recovered": "Coupure\u202f: {count} éléments rétablis",
     "report.timeline_detected": "Panne détectée\u202f: {service} ({source})",
-    "report.kind_progress": "progrès",
+    "report.kind_progress": "point de situation",
     "report.kind_final": "final",
     "report.tasks": "Tâches",
     "report.task": "Tâche",
     "report.timeline": "Déroulé",
     "report.author": "Auteur",
+    "report.author_monitor": "surveillance",
     "report.event": "Événement",
     "report.runbooks": "Runbooks exécutés",
     "report.no_runbooks": "Aucun runbook exécuté.",
@@ -98,6 +101,7 @@ WORDS: dict[str, str] = {
     "report.next": "À faire maintenant",
     "report.waiting": "En attente d'autres éléments",
     "report.since_last": "Depuis le dernier rapport",
+    "report.since_opening": "Depuis l'ouverture",
     "report.timeline_state": "{service}\u202f: {old} → {new} ({source})",
     "report.timeline_joined": "{service} rejoint l'incident\u202f: {state} ({source})",
     "report.timeline_task": "tâche {id}\u202f: {old} → {new}",
@@ -166,11 +170,14 @@ WORDS: dict[str, str] = {
     "alert.no_procedure": "(pas de procédure dans le plan)",
     "alert.ack": "Acquitter (arrête l'escalade)",
     "alert.escalation": "Relance {level}\u202f: non acquittée après {elapsed}\u202f; envoyée "
-    "aussi à "
-    "{roles}.",
+    "aussi à {roles}.",
+    "alert.escalation_again": "Relance {level}\u202f: non acquittée après {elapsed}.",
+    "alert.escalation_subject": "Relance {level} — {subject}",
     "alert.recovered": "{name} fonctionne de nouveau, après {duration} d'interruption.",
     "alert.recovered_impacted": "Il était touché par la panne de {root}.",
     "alert.still_down": "Toujours en panne",
+    "alert.outage": "Interruption",
+    "alert.outage_range": "du {start} au {end}",
     "alert.flapping_body": "{name} a changé d'état {count} fois en {window}. Ses alertes sont "
     "suspendues jusqu'à ce qu'il reste stable pendant {window}. Dernier état\u202f: {state}.",
     "alert.stable_body": "{name} est stable depuis {window}\u202f; son état est maintenant "
@@ -197,7 +204,7 @@ WORDS: dict[str, str] = {
     "step.evidence": "{paths}",
     "incident.title_one": "{name} en panne",
     "incident.title_several": "{name} et {others} autre(s) élément(s) en panne",
-    "incident.progress_subject": "[{organisation}] Rapport de progrès\u202f: incident {id} — "
+    "incident.progress_subject": "[{organisation}] Point de situation\u202f: incident {id} — "
     "{title}",
     "incident.final_subject": "[{organisation}] Rapport d'incident\u202f: incident {id} — {title}",
     "incidentcli.opened": "Incident {id} ouvert\u202f: {title} ({severity}, {services} "
@@ -270,10 +277,10 @@ WORDS: dict[str, str] = {
     "report.notification_digest": "récapitulatif",
     "report.notification_test": "test",
     "report.notification_runbook": "runbook",
-    "report.notification_progress": "progrès",
+    "report.notification_progress": "point de situation",
     "report.notification_final": "rapport final",
-    "report.timeline_progress_sent": "rapport de progrès envoyé à {audiences}",
-    "report.timeline_progress_nobody": "rapport de progrès adressé à personne (aucun "
+    "report.timeline_progress_sent": "point de situation envoyé à {audiences}",
+    "report.timeline_progress_nobody": "point de situation adressé à personne (aucun "
     "destinataire dans le plan)",
     "report.timeline_final": "rapport final écrit ({files}) et envoyé à {sent} contact(s) sur "
     "{contacts}",
@@ -285,7 +292,7 @@ WORDS: dict[str, str] = {
     "report.step_done": "réussie",
     "report.step_failed": "échec",
     "report.step_waiting": "en attente",
-    "steptitle.wait_check": "{service}\u202f: contrôles réussis (au plus {limit})",
+    "steptitle.wait_check": "Attendre que les contrôles de {service} passent (au plus {limit})",
     "steptitle.notify": "prévenir {roles}\u202f: {text}",
     "steptitle.restore": "{service}\u202f: restauration ({backup})",
     "steptitle.restore_pitr": "{service}\u202f: restauration à un instant donné",
