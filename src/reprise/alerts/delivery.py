@@ -15,6 +15,7 @@ import dataclasses
 import html
 import inspect
 import logging
+import re
 import threading
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -66,7 +67,7 @@ _LOG_LOCK = threading.Lock()
 
 
 _PAGE = (
-    '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><style>'
+    '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{title}</title><style>'
     "body{{font-family:sans-serif;line-height:1.4}}"
     "table{{border-collapse:collapse}}th,td{{border:1px solid #bbb;padding:2px 8px;"
     "text-align:left;vertical-align:top}}"
@@ -74,16 +75,25 @@ _PAGE = (
 )
 
 
-def mail_html(body: str, markdown: bool) -> str:
+def mail_html(body: str, markdown: bool, title: str = "") -> str:
     """The HTML alternative of a mail body: Markdown rendered (tables on, raw HTML escaped,
-    since the body holds text people typed), or plain text escaped with its line breaks."""
+    since the body holds text people typed), or plain text escaped with its line breaks and
+    its indents (the ``  - `` lines of an alert)."""
     if markdown:
         from markdown_it import MarkdownIt
 
         content = MarkdownIt("commonmark", {"html": False}).enable("table").render(body)
     else:
-        content = "<p>" + "<br>\n".join(html.escape(line) for line in body.split("\n")) + "</p>\n"
-    return _PAGE.format(content=content)
+        lines = (_INDENT.sub(_spaces, html.escape(line)) for line in body.split("\n"))
+        content = "<p>" + "<br>\n".join(lines) + "</p>\n"
+    return _PAGE.format(content=content, title=html.escape(title))
+
+
+_INDENT = re.compile(r"^ +")
+
+
+def _spaces(match: re.Match[str]) -> str:
+    return "&nbsp;" * len(match.group())
 
 
 class _PlainAlternative:
@@ -226,7 +236,7 @@ def apprise_send(
         if is_mail:
             _PLAIN.install()
             _SUBJECT.install()
-            page = mail_html(body, markdown)
+            page = mail_html(body, markdown, subject)
             files = apprise.AppriseAttachment()
             for path in attachments:
                 if not files.add(str(path)):

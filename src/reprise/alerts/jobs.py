@@ -144,7 +144,7 @@ class JobAlerts:
         if level:
             kind = "escalation"
             subject, body = self.writer.escalation(
-                subject, body, level, now - alert.opened_at, roles
+                subject, body, level, now - alert.opened_at, roles, told=alert.roles
             )
         repeat = self.routing.repeat_every(service) if service is not None else None
         seen = {"level": alert.level, "notified_at": alert.notified_at}

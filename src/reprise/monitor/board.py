@@ -138,7 +138,7 @@ class Board:
     def failures(self, service_id: str) -> list[str]:
         """``check: message`` for each check that is not up."""
         return [
-            check_line(check.name, check.last.message)
+            check_line(check.name, check.last.message, self.plan.organisation.language)
             for check in self.checks[service_id].values()
             if check.last is not None and check.state != "up"
         ]
