@@ -1,14 +1,20 @@
 """Real servers on loopback for the monitoring tests, the demo and the monitor benchmark:
 HTTP (healthy, slow, 500, JSON, and TLS with an expired self-signed certificate), a TCP
 listener, SMTP (aiosmtpd) that keeps the mail it receives, an IMAP greeting server, a DNS
-responder and a webhook receiver."""
+responder and a webhook receiver; and, to play machines going down and coming back, TCP
+(optionally greeting like SSH), HTTP, SMTP and PostgreSQL servers that can be switched off
+and on again on the same port."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import socket
 import socketserver
 import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -270,23 +276,44 @@ def dns_server(records: dict[tuple[str, str], list[str]]) -> Iterator[int]:
 
 class SwitchableListener:
     """A TCP service on a fixed loopback port that can be stopped and started again, to
-    play a machine going down and coming back (the seed's power failure)."""
+    play a machine going down and coming back (the seed's power failure). With ``banner``
+    it greets every connection with it, as an SSH daemon does."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, banner: bytes = b"") -> None:
         self.port = port or free_port()
-        self.server: socketserver.ThreadingTCPServer | None = None
+        self.banner = banner
+        self.server: socketserver.TCPServer | None = None
         self.thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        """Listen (again) on the same port."""
+    def _make_server(self) -> socketserver.TCPServer:
+        banner = self.banner
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                if banner:
+                    self.request.sendall(banner)
 
         class Server(socketserver.ThreadingTCPServer):
             allow_reuse_address = True
             daemon_threads = True
 
-        self.server = Server(("127.0.0.1", self.port), socketserver.BaseRequestHandler)
+        return Server(("127.0.0.1", self.port), Handler)
+
+    def start(self) -> None:
+        """Listen (again) on the same port."""
+        self.server = self._make_server()
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+
+    def cut(self) -> None:
+        """Refuse connections from this instant (a power cut); :meth:`stop` then ends the
+        serving thread, which takes up to half a second."""
+        if self.server is not None:
+            # Closing alone leaves the socket listening while serve_forever polls it (up to
+            # half a second); shutting it down refuses connections at once.
+            with contextlib.suppress(OSError):
+                self.server.socket.shutdown(socket.SHUT_RDWR)
+            self.server.socket.close()
 
     def stop(self) -> None:
         """Stop listening: connections are refused from now on."""
@@ -294,3 +321,137 @@ class SwitchableListener:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
+
+
+class SwitchableHttp(SwitchableListener):
+    """An HTTP server (the pages of :func:`http_server`) on a fixed loopback port that can be
+    stopped and started again."""
+
+    def _make_server(self) -> socketserver.TCPServer:
+        class Server(ThreadingHTTPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+
+        server = Server(("127.0.0.1", self.port), _Handler)
+        server.posts = []  # type: ignore[attr-defined]
+        return server
+
+
+class SwitchableSmtp:
+    """aiosmtpd on a fixed loopback port (offering STARTTLS with ``tls``) that can be
+    stopped and started again; what it receives goes to ``mailbox``."""
+
+    def __init__(self, port: int | None = None, tls: ssl.SSLContext | None = None) -> None:
+        self.port = port or free_port()
+        self.tls = tls
+        self.mailbox = Mailbox()
+        self.controller: Any = None
+
+    def start(self) -> None:
+        """Listen (again) on the same port; returns once the server greets."""
+        from aiosmtpd.controller import Controller
+
+        self.controller = Controller(
+            self.mailbox,
+            hostname="127.0.0.1",
+            port=self.port,
+            tls_context=self.tls,
+            require_starttls=False,
+        )
+        self.controller.start()
+
+    def cut(self) -> None:
+        """Refuse connections from this instant (a power cut); :meth:`stop` then ends the
+        server's thread."""
+        controller = self.controller
+        if controller is not None and controller.server is not None:
+            controller.loop.call_soon_threadsafe(controller.server.close)
+
+    def stop(self) -> None:
+        """Stop the server and its sessions: connections are refused from now on."""
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+class SwitchablePostgres:
+    """A scratch PostgreSQL server that can be cut as by a power failure (``pg_ctl stop -m
+    immediate``: no checkpoint, crash recovery at the next start) and started again on the
+    same port and data directory. The first :meth:`start` creates it; use as a context
+    manager, which deletes it at the end."""
+
+    def __init__(self) -> None:
+        from reprise.pg.scratch import ScratchPostgres
+
+        self.scratch = ScratchPostgres()
+        self.info: Any = None
+
+    def __enter__(self) -> SwitchablePostgres:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+        self.scratch.stop()
+
+    def dsn(self, dbname: str = "postgres") -> str:
+        """A libpq URL for ``dbname`` over TCP (the same across restarts)."""
+        return str(self.info.dsn(dbname))
+
+    def _pg_ctl(self, *args: str) -> list[str]:
+        pg_ctl = self.scratch.installation.tool("pg_ctl")
+        return [str(pg_ctl), "-D", str(self.scratch.datadir), *args]
+
+    def _as_server_user(self) -> dict[str, Any]:
+        from reprise.pg.scratch import server_os_user
+
+        user = server_os_user()
+        home = user.pw_dir if user else os.environ.get("HOME", "/")
+        return {
+            "cwd": self.scratch.root,
+            "env": {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "HOME": home},
+            "start_new_session": True,
+            **({"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []} if user else {}),
+        }
+
+    def cut(self) -> None:
+        """Stop the server immediately, at once: the signal ``pg_ctl stop -m immediate``
+        sends (SIGQUIT to the postmaster), without waiting; :meth:`stop` waits. Running
+        pg_ctl here would fork this process first, which under load takes long enough for
+        the other servers of a power failure to be cut a visible while later."""
+        pid_file = self.scratch.datadir / "postmaster.pid" if self.scratch.root else None
+        if pid_file is not None and pid_file.exists():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                os.kill(int(pid_file.read_text().splitlines()[0]), signal.SIGQUIT)
+
+    def stop(self) -> None:
+        """Cut the server (if not yet) and wait until it is gone (``pg_ctl stop -m
+        immediate``, which returns once the postmaster has exited)."""
+        if self.scratch.root is None or not (self.scratch.datadir / "postmaster.pid").exists():
+            return
+        self.cut()
+        subprocess.run(
+            self._pg_ctl("-m", "immediate", "-w", "-t", "30", "stop"),
+            capture_output=True,
+            timeout=45,
+            check=False,
+            **self._as_server_user(),
+        )
+
+    def start(self) -> None:
+        """Create and start the server, or start it again on the same port and data
+        directory (crash recovery first); returns once it accepts connections."""
+        if self.scratch.root is None:
+            self.info = self.scratch.start()
+            return
+        log = self.scratch.root / "server.log"
+        result = subprocess.run(
+            self._pg_ctl("-l", str(log), "-w", "-t", "60", "start"),
+            capture_output=True,
+            text=True,
+            timeout=90,
+            check=False,
+            **self._as_server_user(),
+        )
+        if result.returncode != 0:
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else result.stderr
+            raise RuntimeError(f"the scratch PostgreSQL did not start again: {tail}")

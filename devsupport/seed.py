@@ -1,5 +1,6 @@
 """The seed PCRA's infrastructure (six elements after a power failure) as a plan whose
-services are TCP listeners on loopback: shared by the incident tests and the demo."""
+services are TCP listeners on loopback (or checked as the caller says): shared by the
+incident tests and the demo."""
 
 from __future__ import annotations
 
@@ -21,12 +22,28 @@ SEED = [element[0] for element in ELEMENTS]
 NAMES = {element[0]: element[1] for element in ELEMENTS}
 
 
-def write_seed_plan(path: Path, ports: dict[str, int], contact: str, *, every: str = "4h") -> Path:
-    """Write the plan: every element checked over TCP every second, all behind the router,
-    a procedure of two steps each, two roles reached at ``contact``."""
+def write_seed_plan(
+    path: Path,
+    ports: dict[str, int],
+    contact: str,
+    *,
+    every: str = "4h",
+    checks: dict[str, str] | None = None,
+) -> Path:
+    """Write the plan: every element checked over TCP every second (or by ``checks``: a
+    service's ``checks:`` value as YAML, in flow style), all behind the router, a procedure
+    of two steps each, two roles reached at ``contact``. ``ports`` need only name the
+    services checked over TCP."""
     services = []
     for service_id, name, category, criticality, priority in ELEMENTS:
         depends = "" if service_id == "router" else "depends_on: [router]"
+        own = (checks or {}).get(service_id)
+        if own is None:
+            port = ports[service_id]
+            service_checks = f"""[{{kind: tcp, host: 127.0.0.1, port: {port}, interval: 1s,
+              timeout: 500ms, retries: 1}}]"""
+        else:  # continuation lines indented under the key
+            service_checks = textwrap.indent(own.strip(), " " * 6).lstrip()
         services.append(f"""\
   - id: {service_id}
     name: "{name}"
@@ -35,8 +52,7 @@ def write_seed_plan(path: Path, ports: dict[str, int], contact: str, *, every: s
     priority: {priority}
     owner: reprise
     {depends}
-    checks: [{{kind: tcp, host: 127.0.0.1, port: {ports[service_id]}, interval: 1s,
-              timeout: 500ms, retries: 1}}]
+    checks: {service_checks}
     procedure:
       - {{kind: manual, text: "Redémarrer {name} et vérifier sa configuration"}}
       - {{kind: wait_check, service: {service_id}, timeout: 30m}}

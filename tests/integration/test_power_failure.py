@@ -1,23 +1,42 @@
-"""The seed's power failure replayed on real loopback listeners with the monitor running:
+"""The seed's power failure replayed on real servers on loopback with the monitor running:
 what on-call people receive (one alert naming the services behind the router, no per-service
-alerts), how fast, and a French final report free of Reprise's own English words."""
+alerts), how fast, and a French final report free of Reprise's own English words.
+
+The elements run what they would run: the router greets like its SSH daemon, the mail server
+is a real SMTP server offering STARTTLS, Zabbix is an HTTP server and its PostgreSQL database
+(cut as ``pg_ctl stop -m immediate`` does, crash recovery when it comes back), the others are
+TCP listeners. Reprise's own alert mails go to another SMTP server, which stays up throughout."""
 
 from __future__ import annotations
 
+import functools
 import os
 import statistics
 import tempfile
 import time
 from dataclasses import dataclass, field
+from email.message import Message
 from pathlib import Path
+from typing import Protocol
 
+import psycopg
 import pytest
 
-from devsupport.peers import SwitchableListener, body_of, smtp_server, subject_of
+from devsupport.peers import (
+    SwitchableHttp,
+    SwitchableListener,
+    SwitchablePostgres,
+    SwitchableSmtp,
+    body_of,
+    self_signed,
+    server_context,
+    smtp_server,
+    subject_of,
+)
 from devsupport.seed import NAMES, SEED, wait_until, write_seed_plan
 from reprise.incidents.records import get_incident, list_incidents
 from reprise.plan.loader import load_plan
-from reprise.store import open_store
+from reprise.store import Store, open_store
 from reprise.usecases.incidents import (
     CloseRequest,
     ReportRequest,
@@ -26,6 +45,11 @@ from reprise.usecases.incidents import (
 )
 from tests.integration.test_incidents import RunningMonitor
 
+pytestmark = pytest.mark.postgres  # Zabbix's database is a scratch PostgreSQL server
+
+SSH_BANNER = b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"
+HISTORY = "select count(*) from history"
+"""The Zabbix database's check: a table of Zabbix's there, with its row."""
 BEHIND = [s for s in SEED if s != "router"]
 RECOVERY = ["router", *BEHIND]
 ENGLISH = ["checks pass", "sent to", "progress report", "notification to", "failed", "waiting for"]
@@ -45,6 +69,12 @@ class Outcome:
     to_incident: float | None = None
     to_first_mail: float | None = None
     first_body: str = ""
+    cut_spread: float = 0.0
+    """Seconds from the first server cut to the last: a check of the router run in between
+    would rightly see it up after a service behind it failed."""
+    mail_log: list[str] = field(default_factory=list)
+    """Every mail received, as seconds after the failure and subject: shown when a check
+    of the mails fails."""
 
 
 def _dependents_section(body: str) -> str:
@@ -54,67 +84,143 @@ def _dependents_section(body: str) -> str:
     return "" if start is None else "\n".join(lines[start:])
 
 
+class Switchable(Protocol):
+    """A server that the power failure cuts and the recovery starts again."""
+
+    def start(self) -> None: ...
+    def cut(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+def _checks(elements: dict[str, list[Switchable]], database: SwitchablePostgres) -> dict[str, str]:
+    """Each element checked by the probe of what it runs, every second (the database
+    every two)."""
+    router, mail, web = elements["router"][0], elements["mail"][0], elements["zabbix"][0]
+    assert isinstance(router, SwitchableListener) and isinstance(mail, SwitchableSmtp)
+    assert isinstance(web, SwitchableHttp)
+    return {
+        "router": f"""[{{kind: tcp, host: 127.0.0.1, port: {router.port},
+            expect_banner: '^SSH-2\\.0-OpenSSH', interval: 1s, timeout: 500ms, retries: 1}}]""",
+        # The certificate is self-signed and valid ten days: trusted here, and not yet
+        # expiring soon (which would make the service degraded, not up).
+        "mail": f"""[{{kind: smtp, host: 127.0.0.1, port: {mail.port}, tls: starttls,
+            verify_tls: false, cert_expiry_days: 5, interval: 1s, timeout: 1s, retries: 1}}]""",
+        "zabbix": f"""[{{kind: http, url: "http://127.0.0.1:{web.port}/", interval: 1s,
+              timeout: 1s, retries: 1}},
+            {{kind: postgres, name: base Zabbix, dsn: "{database.dsn("zabbix")}",
+              query: "{HISTORY}", expect: "1", interval: 2s,
+              timeout: 1s, retries: 1}}]""",
+    }
+
+
 def replay(directory: Path) -> Outcome:
     """One power failure, from all six up to the closed incident's final report."""
     outcome = Outcome()
-    listeners = {service: SwitchableListener() for service in SEED}
-    for server in listeners.values():
-        server.start()
-    try:
-        with smtp_server() as (smtp, mailbox):
-            contact = f"mailto://127.0.0.1:{smtp}?from=reprise@infra.test&to=team@infra.test"
-            ports = {s: listeners[s].port for s in SEED}
-            plan = load_plan(write_seed_plan(directory / "reprise.yaml", ports, contact)).plan
-            store = open_store(f"sqlite:///{directory / 'state.db'}")
-            with RunningMonitor(plan, store):
-                time.sleep(4)  # every service seen up first (checks every second)
-                assert list_incidents(store) == [], "an incident before the failure"
-                failed_at = time.time()
-                # the power goes out: every listening socket closed at once (stopping the
-                # servers one after the other takes up to half a second each)
-                for server in listeners.values():
-                    assert server.server is not None
-                    server.server.socket.close()
-                for server in listeners.values():
-                    server.stop()
-                wait_until(lambda: list_incidents(store), 60, "an incident opened")
-                outcome.to_incident = time.time() - failed_at
-                wait_until(
-                    lambda: len(list_incidents(store)[0].services) == 6,
-                    60,
-                    "the incident holding the six services",
-                )
-                wait_until(
-                    lambda: any("EN PANNE" in subject_of(m) for _, m in mailbox.messages),
-                    60,
-                    "an EN PANNE alert",
-                )
-                with mailbox.lock:
-                    outcome.to_first_mail = min(at for at, _ in mailbox.messages) - failed_at
-                time.sleep(5)  # room for late per-service alerts
-                incident_id = list_incidents(store)[0].id
-                for service in RECOVERY:  # the router first, then those behind it
-                    listeners[service].start()
-                    wait_until(
-                        lambda s=service: (
-                            get_incident(store, incident_id).affected(s).state == "up"
-                        ),
-                        60,
-                        f"{service} back up",
-                    )
-                time.sleep(3)  # room for alerts sent during the recovery
-            outcome.incidents = len(list_incidents(store, open_only=False))
-            close_incident(
-                plan,
-                store,
-                CloseRequest(incident_id, by="Mohamed", note="Courant rétabli", force=True),
+    cert, key = self_signed(directory, expired=False)
+    with SwitchablePostgres() as database:
+        elements: dict[str, list[Switchable]] = {
+            "router": [SwitchableListener(banner=SSH_BANNER)],
+            "mail": [SwitchableSmtp(tls=server_context(cert, key))],
+            "zabbix": [SwitchableHttp(), database],
+            "openvpn": [SwitchableListener()],
+            "storage": [SwitchableListener()],
+            "windows": [SwitchableListener()],
+        }
+        servers = [server for service in SEED for server in elements[service]]
+        try:
+            for server in servers:
+                server.start()
+            with psycopg.connect(database.dsn(), autocommit=True) as connection:
+                connection.execute("create database zabbix")
+            with psycopg.connect(database.dsn("zabbix"), autocommit=True) as connection:
+                connection.execute("create table history (itemid bigint, clock int)")
+                connection.execute("insert into history values (1, 0)")
+            messages, report = _fail_and_recover(directory, elements, servers, outcome)
+        finally:
+            for server in servers:
+                server.stop()
+    _read(outcome, messages, report)
+    return outcome
+
+
+def _fail_and_recover(
+    directory: Path,
+    elements: dict[str, list[Switchable]],
+    servers: list[Switchable],
+    outcome: Outcome,
+) -> tuple[list[Message], str]:
+    """Run the monitor, cut everything, recover in order; the mails and the final report."""
+    database = elements["zabbix"][1]
+    assert isinstance(database, SwitchablePostgres)
+    with smtp_server() as (smtp, mailbox):
+        contact = f"mailto://127.0.0.1:{smtp}?from=reprise@infra.test&to=team@infra.test"
+        ports = {
+            s: server.port
+            for s in ("openvpn", "storage", "windows")
+            if isinstance(server := elements[s][0], SwitchableListener)
+        }
+        path = write_seed_plan(
+            directory / "reprise.yaml", ports, contact, checks=_checks(elements, database)
+        )
+        plan = load_plan(path).plan
+        store = open_store(f"sqlite:///{directory / 'state.db'}")
+        with RunningMonitor(plan, store):
+            time.sleep(5)  # every service seen up first (checks every 1 or 2 seconds)
+            assert list_incidents(store) == [], "an incident before the failure"
+            failed_at = time.time()
+            # The power goes out: every server refuses connections at once (within a few
+            # milliseconds: the router first, as what is behind it is unreachable the moment
+            # it goes), then their threads and processes are waited for.
+            for server in [server for s in RECOVERY for server in elements[s]]:
+                server.cut()
+            outcome.cut_spread = time.time() - failed_at
+            for server in servers:
+                server.stop()
+            wait_until(lambda: list_incidents(store), 60, "an incident opened")
+            outcome.to_incident = time.time() - failed_at
+            wait_until(
+                lambda: len(list_incidents(store)[0].services) == 6,
+                60,
+                "the incident holding the six services",
             )
-            report = incident_report(plan, store, ReportRequest(incident_id, kind="final"))
+            wait_until(
+                lambda: any("EN PANNE" in subject_of(m) for _, m in mailbox.messages),
+                60,
+                "an EN PANNE alert",
+            )
             with mailbox.lock:
-                messages = [m for _, m in mailbox.messages]
-    finally:
-        for server in listeners.values():
-            server.stop()
+                outcome.to_first_mail = min(at for at, _ in mailbox.messages) - failed_at
+            time.sleep(5)  # room for late per-service alerts
+            incident_id = list_incidents(store)[0].id
+            for service in RECOVERY:  # the router first, then those behind it
+                for server in elements[service]:
+                    server.start()
+                is_up = functools.partial(_is_up, store, incident_id, service)
+                wait_until(is_up, 60, f"{service} back up")
+            time.sleep(3)  # room for alerts sent during the recovery
+        outcome.incidents = len(list_incidents(store, open_only=False))
+        close_incident(
+            plan,
+            store,
+            CloseRequest(incident_id, by="Mohamed", note="Courant rétabli", force=True),
+        )
+        report = incident_report(plan, store, ReportRequest(incident_id, kind="final"))
+        with mailbox.lock:
+            messages = [m for _, m in mailbox.messages]
+            outcome.mail_log = [
+                f"t{at - failed_at:+.2f}s {subject_of(m)}" for at, m in mailbox.messages
+            ]
+    return messages, report
+
+
+def _is_up(store: Store, incident_id: int, service: str) -> bool:
+    """Whether the incident sees ``service`` up again."""
+    affected = get_incident(store, incident_id).affected(service)
+    return affected is not None and affected.state == "up"
+
+
+def _read(outcome: Outcome, messages: list[Message], report: str) -> None:
+    """What the mails and the report say, into ``outcome``."""
     for message in messages:
         subject = subject_of(message)
         if "EN PANNE" not in subject:
@@ -134,7 +240,6 @@ def replay(directory: Path) -> Outcome:
                 outcome.third_party_lines.append(line)
             else:
                 outcome.english_lines.append(line)
-    return outcome
 
 
 def _show(run: int, outcome: Outcome) -> None:
@@ -146,15 +251,17 @@ def _show(run: int, outcome: Outcome) -> None:
         f"english_lines={len(outcome.english_lines)} "
         f"(third-party lines excluded={len(outcome.third_party_lines)}) "
         f"failure->incident={outcome.to_incident:.2f}s "
-        f"failure->first_mail={outcome.to_first_mail:.2f}s"
+        f"failure->first_mail={outcome.to_first_mail:.2f}s "
+        f"(cut spread {outcome.cut_spread * 1000:.1f} ms)"
     )
 
 
 def _check(outcome: Outcome) -> None:
+    assert outcome.cut_spread < 0.05, "the servers were not cut at once"
     assert outcome.incidents == 1
-    assert len(outcome.router_alerts) == 1, outcome.down_mails
-    assert outcome.per_service_alerts == [], outcome.per_service_alerts
-    assert len(outcome.down_mails) == 1, outcome.down_mails
+    assert len(outcome.router_alerts) == 1, outcome.mail_log
+    assert outcome.per_service_alerts == [], outcome.mail_log
+    assert len(outcome.down_mails) == 1, outcome.mail_log
     assert outcome.dependents_named == BEHIND, outcome.first_body
     assert outcome.english_lines == [], outcome.english_lines
 

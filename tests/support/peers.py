@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from devsupport.peers import (
     Mailbox,
+    SwitchableHttp,
     SwitchableListener,
+    SwitchablePostgres,
+    SwitchableSmtp,
     body_of,
     dns_server,
     free_port,
@@ -20,7 +23,10 @@ from devsupport.peers import (
 
 __all__ = [
     "Mailbox",
+    "SwitchableHttp",
     "SwitchableListener",
+    "SwitchablePostgres",
+    "SwitchableSmtp",
     "body_of",
     "dns_server",
     "free_port",
