@@ -100,7 +100,7 @@ def status_command(ctx: typer.Context, json: JsonOption = False) -> None:
                 markup=False,
             )
             out.print(f"Running jobs: {', '.join(jobs) if jobs else 'none'}.", markup=False)
-            if lag:
+            if lag.get("runs"):  # no checks, no lag to speak of
                 out.print(
                     f"Check scheduling lag over the last minute: p99 {lag.get('p99_ms')} ms, "
                     f"max {lag.get('max_ms')} ms.",
