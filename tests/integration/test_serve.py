@@ -5,6 +5,7 @@ out), SIGTERM stops cleanly, and `reprise serve status` tells whether it runs.""
 
 from __future__ import annotations
 
+import itertools
 import json
 import signal
 import subprocess
@@ -343,3 +344,30 @@ def test_the_service_pings_its_heartbeat_url_while_it_runs(world: World) -> None
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_one_job_at_a_time_on_a_repository_by_default(world: World) -> None:
+    slow = """\
+- kind: command
+  name: {name}
+  command: "sleep 1; echo data"
+  repository: local
+  schedule: "* * * * * */2"
+  retention: {{keep_last: 3}}
+"""
+    ready(world, slow.format(name="first") + slow.format(name="second"))
+    service = world.spawn("serve")
+    try:
+        wait_until(
+            lambda: len([r for r in runs(world) if r["status"] == "ok"]) >= 4, 90, "four runs"
+        )
+    finally:
+        stop(service)
+    done = sorted(
+        (datetime.fromisoformat(r["started_at"]), datetime.fromisoformat(r["finished_at"]))
+        for r in runs(world)
+        if r["finished_at"] is not None
+    )
+    assert {r["job"] for r in runs(world)} == {"backup:first", "backup:second"}
+    for (_, end), (start, _) in itertools.pairwise(done):
+        assert start >= end, "two runs on one repository overlapped"
