@@ -117,7 +117,7 @@ def test_a_run_past_its_timeout_is_stopped_and_lists_no_backup(world: World) -> 
         wait_until(lambda: finished(world, "backup:hangs"), 60, "the hanging run stopped")
     finally:
         stop(service)
-    run = finished(world, "backup:hangs")[0]
+    run = finished(world, "backup:hangs")[-1]  # the first: a later one may be cut by the stop
     duration = run["duration_seconds"]
     assert 1.5 <= duration < 20, run
     # the scheduler's kill, or the command's own timeout a moment later: both are the timeout
@@ -139,6 +139,9 @@ def _running(command: str) -> bool:
 
 def test_a_slot_missed_while_down_runs_once_at_start(world: World) -> None:
     hourly = EVERY_2S.replace("* * * * * */2", "0 * * * *")
+    now = datetime.now(UTC)
+    if now.minute == 59 and now.second >= 30:  # keep the next hourly slot out of the test
+        time.sleep(61 - now.second)
     ready(world, hourly)
     plan = load_plan(world.plan).plan
     store = open_store(state_url(plan))
@@ -256,7 +259,7 @@ def test_a_scheduled_drill_restores_the_latest_backup_on_time(
         wait_until(lambda: finished(world, "drill:app"), 240, "a scheduled drill")
     finally:
         stop(service)
-    run = finished(world, "drill:app")[0]
+    run = finished(world, "drill:app")[-1]  # the first: a later one may be cut by the stop
     assert run["status"] == "ok", run
     late = datetime.fromisoformat(run["started_at"]) - datetime.fromisoformat(run["due_at"])
     assert timedelta(0) <= late < timedelta(seconds=10), run
@@ -284,6 +287,7 @@ def test_a_retryable_failure_runs_again_with_backoff_then_alerts(world: World) -
     service = world.spawn("serve")
     try:
         wait_until(lambda: len(finished(world, "prune:offsite")) >= 3, 120, "three attempts")
+        wait_until(lambda: _open_alerts(world), 60, "the alert once the retries are spent")
     finally:
         stop(service)
     attempts = sorted(finished(world, "prune:offsite"), key=lambda r: r["attempt"])[:3]
@@ -295,8 +299,12 @@ def test_a_retryable_failure_runs_again_with_backoff_then_alerts(world: World) -
     ends = [datetime.fromisoformat(r["finished_at"]) for r in attempts]
     assert starts[1] - ends[0] >= timedelta(seconds=1)  # the backoff
     assert starts[2] - ends[1] >= timedelta(seconds=2)  # doubled
-    alerts = json.loads(world.reprise("alert", "list", "--json").stdout)["alerts"]
-    assert [a["service"] for a in alerts] == ["prune:offsite"]  # once the retries are spent
+    assert _open_alerts(world) == ["prune:offsite"]  # once the retries are spent
+
+
+def _open_alerts(world: World) -> list[str]:
+    listed = json.loads(world.reprise("alert", "list", "--json").stdout)["alerts"]
+    return [alert["service"] for alert in listed]
 
 
 YEARLY_OFFSITE = """\
