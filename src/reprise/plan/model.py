@@ -222,7 +222,13 @@ class Communication(PlanModel):
 
     progress_report_every: Duration = Field(timedelta(hours=4))
     audiences: Annotated[list[Identifier], BeforeValidator(one_or_many)] = Field(
-        default_factory=list, description="Roles that receive progress and final reports."
+        default_factory=list,
+        description="Roles that receive progress and final reports, and the monthly SLA report.",
+    )
+    test_contacts: Annotated[list[ContactUrl], BeforeValidator(one_or_many)] = Field(
+        default_factory=list,
+        description="Where tests and exercises send (Apprise URLs): `reprise audit` checks "
+        "the alert channels here, and `--exercise` runs notify only these, never on-call.",
     )
 
 
@@ -579,6 +585,42 @@ class Pruning(PlanModel):
     timeout: Duration = Field(timedelta(hours=1), description="A run is stopped past this.")
 
 
+class Sla(PlanModel):
+    """How availability is counted (`reprise sla`) and the monthly SLA report."""
+
+    degraded: Literal["up", "down"] = Field(
+        "up",
+        description="Whether time in the degraded state counts as up (the service answers, "
+        "slowly) or as down in the uptime figure.",
+    )
+    report: bool = Field(
+        True,
+        description="`reprise serve` sends last month's SLA report to communication.audiences.",
+    )
+    report_schedule: Schedule = Field(
+        "0 8 1 * *",
+        validate_default=True,
+        description="When the monthly report goes (cron, plan's time zone): 08:00 on the 1st.",
+    )
+
+
+class Audit(PlanModel):
+    """Thresholds of `reprise audit` beyond the plan's objectives."""
+
+    throughput_floor: Percent = Field(
+        50.0,
+        description="A fresh backup slower than this share of the median of the previous "
+        "runs (MB/s) fails the audit.",
+    )
+    verification_budget: Percent = Field(
+        10.0, description="Share of each repository's bytes verified by the audit."
+    )
+    verification_time: Duration = Field(
+        timedelta(minutes=15),
+        description="The audit's verification of a repository must finish within this.",
+    )
+
+
 class StateSettings(PlanModel):
     """Where Reprise keeps its state (results, events, catalog): SQLite or PostgreSQL."""
 
@@ -746,6 +788,13 @@ class Plan(PlanModel):
     pruning: Pruning = Field(
         default_factory=Pruning,
         description="Scheduled pruning of each repository (default daily).",
+    )
+    sla: Sla = Field(
+        default_factory=Sla,
+        description="Whether degraded counts as up, and the monthly SLA report (reprise sla).",
+    )
+    audit: Audit = Field(
+        default_factory=Audit, description="Thresholds of reprise audit beyond the objectives."
     )
     services: Annotated[list[Service], Field(min_length=1)] = Field(
         description="The elements of the infrastructure (at least one)."

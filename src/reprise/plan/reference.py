@@ -63,6 +63,8 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("repositories.NAME.object_lock", model.ObjectLock),
     ("keys", model.Keys),
     ("state", model.StateSettings),
+    ("sla", model.Sla),
+    ("audit", model.Audit),
     ("services[]", model.Service),
     ("services[].objectives", model.ObjectiveOverrides),
     ("services[].drill", model.Drill),

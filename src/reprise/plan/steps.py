@@ -56,6 +56,11 @@ class CommandStep(StepBase):
     command: Text = Field(description="Run with /bin/sh -c.")
     timeout: Duration = timedelta(minutes=5)
     expect_exit: int = Field(0, ge=0, le=255)
+    safe_in_exercise: bool = Field(
+        False,
+        description="Run it during an exercise too (it touches nothing real); otherwise an "
+        "exercise shows the command and skips it.",
+    )
 
     def default_title(self) -> str:
         """``$ command``."""

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData(
@@ -268,6 +269,7 @@ incidents = Table(
     Column("commander", String(200), nullable=True),
     Column("last_failure_at", UtcDateTime, nullable=False),
     Column("last_report_at", UtcDateTime, nullable=True),
+    Column("exercise", Boolean, nullable=False, default=False, server_default=false()),
     Index(None, "status"),
 )
 """Incidents: one event that took services down (a power failure), from opening to closing;
@@ -360,6 +362,7 @@ runbook_runs = Table(
     Column("started_at", UtcDateTime, nullable=False),
     Column("finished_at", UtcDateTime, nullable=True),
     Column("started_by", String(200), nullable=False),
+    Column("exercise", Boolean, nullable=False, default=False, server_default=false()),
     Index(None, "scenario", "incident_id"),
 )
 """Runbook runs: ``next_step`` is where a stopped run resumes (0-based)."""
@@ -438,3 +441,21 @@ leases = Table(
 """Who leads (``name`` = leader): the holder renews ``expires_at`` well before it passes;
 another service may take the lease only once it has. Times are the database server's, so
 that hosts with skewed clocks agree."""
+
+audits = Table(
+    "audits",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Column("result", String(16), nullable=False),
+    Column("quick", Boolean, nullable=False),
+    Column("services", JSON, nullable=False),
+    Column("items", JSON, nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("by", String(200), nullable=False),
+    Column("report", Text, nullable=True),
+    Index(None, "started_at"),
+)
+"""Compliance audits (`reprise audit`): every item measured against its objective;
+``result`` is compliant, not_compliant or error (it could not run); ``report`` the Markdown."""

@@ -14,12 +14,20 @@ from string import Formatter
 from types import MappingProxyType
 
 from reprise.errors import InputError
-from reprise.words import en, fr, probes
+from reprise.words import audit, en, exercise, fr, probes, sla
 
 CATALOG: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
-        "fr": MappingProxyType({**fr.WORDS, **probes.WORDS["fr"]}),
-        "en": MappingProxyType({**en.WORDS, **probes.WORDS["en"]}),
+        language: MappingProxyType(
+            {
+                **table,
+                **probes.WORDS[language],
+                **sla.WORDS[language],
+                **audit.WORDS[language],
+                **exercise.WORDS[language],
+            }
+        )
+        for language, table in (("fr", fr.WORDS), ("en", en.WORDS))
     }
 )
 """Language → key → text."""
