@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from reprise.plan.model import Plan, Priority, Service
+from reprise.errors import InputError
+from reprise.plan.model import Member, Plan, Priority, Service
+from reprise.words import say
 
 
 class Routing:
@@ -49,3 +51,25 @@ class Routing:
         if priority.repeat_every is not None:
             return priority.repeat_every
         return priority.response if isinstance(priority.response, timedelta) else None
+
+
+def exercise_plan(plan: Plan) -> Plan:
+    """The plan as an exercise sees it: every role reaches ``communication.test_contacts``
+    and nobody else, so whatever an exercise sends (through the usual delivery) can only go
+    there. InputError when the plan has no test contacts: never a fall back to real ones."""
+    contacts = list(plan.communication.test_contacts)
+    if not contacts:
+        raise InputError(
+            "the plan has no communication.test_contacts: an exercise notifies only them, "
+            "never the real contacts, so it cannot start",
+            hint="add communication.test_contacts (Apprise URLs, e.g. "
+            "mailto://smtp.example.org?to=exercise@example.org) to the plan",
+        )
+    member = Member(name="test_contacts", contacts=contacts)
+    roles = [role.model_copy(update={"members": [member]}) for role in plan.roles]
+    return plan.model_copy(update={"roles": roles})
+
+
+def exercise_subject(plan: Plan, subject: str) -> str:
+    """A subject marked as an exercise (``[EXERCICE] …``) in the plan's language."""
+    return say(plan.organisation.language, "exercise.subject_prefix") + subject

@@ -85,6 +85,13 @@ class _Words:
         return self.labels[key].format(id=action.task.id, title=self.title(action.task))
 
 
+def _marked(plan: Plan, incident: Incident) -> str:
+    """The incident's title, behind ``[EXERCICE]``/``[EXERCISE]`` for an exercise."""
+    if not incident.exercise:
+        return incident.title
+    return say(plan.organisation.language, "exercise.title_prefix") + incident.title
+
+
 @app.command("open")
 def incident_open(
     ctx: typer.Context,
@@ -101,6 +108,15 @@ def incident_open(
         typer.Option(help="Who leads the recovery (default: the plan's first admin role)."),
     ] = None,
     by: ByOption = None,
+    exercise: Annotated[
+        bool,
+        typer.Option(
+            "--exercise",
+            help="An exercise: announced to communication.test_contacts only, every "
+            "notification and report marked [EXERCISE]/[EXERCICE], kept apart from real "
+            "incidents.",
+        ),
+    ] = False,
     json: JsonOption = False,
 ) -> None:
     """Open an incident by hand (the monitor opens them on its own for P1/P2 failures)."""
@@ -108,7 +124,9 @@ def incident_open(
     from reprise.cli.output import print_json, stdout
     from reprise.usecases.incidents import OpenRequest, open_incident
 
-    request = OpenRequest(title, who(by), tuple(_split(services)), cause, commander)
+    request = OpenRequest(
+        title, who(by), tuple(_split(services)), cause, commander, exercise=exercise
+    )
     with plan_state(ctx) as (loaded, store):
         incident = open_incident(loaded.plan, store, request)
     if json:
@@ -119,7 +137,7 @@ def incident_open(
         say_(
             "opened",
             id=incident.id,
-            title=incident.title,
+            title=_marked(loaded.plan, incident),
             severity=incident.severity,
             services=len(incident.services),
             tasks=len(incident.tasks),
@@ -164,7 +182,7 @@ def incident_list(
             incident.severity,
             say_.incident_status(incident.status),
             say_.when(incident.opened_at),
-            Text(incident.title),
+            Text(_marked(loaded.plan, incident)),
             f"{len(incident.services) - up}/{up}",
         )
     stdout().print(table)
@@ -194,7 +212,7 @@ def _print_incident(plan: Plan, incident: Incident) -> None:
 
     say_ = _Words(plan, task_title_words(plan, incident))
     out = stdout()
-    out.print(Text(say_("heading", id=incident.id, title=incident.title), style="bold"))
+    out.print(Text(say_("heading", id=incident.id, title=_marked(plan, incident)), style="bold"))
     out.print(
         say_(
             "summary",

@@ -11,8 +11,10 @@ import typer
 
 from reprise.cli.context import who
 from reprise.errors import EXIT_FAILED, EXIT_WAITING_FOR_PERSON
+from reprise.words import say
 
 if TYPE_CHECKING:
+    from reprise.incidents.records import Incident
     from reprise.usecases.runbook import StepRecord
 
 app = typer.Typer(
@@ -87,6 +89,24 @@ def runbook_run(
         bool, typer.Option("--restart", help="Start from the first step instead of resuming.")
     ] = False,
     by: Annotated[str | None, typer.Option("--by", help="Who runs it.")] = None,
+    exercise: Annotated[
+        bool,
+        typer.Option(
+            "--exercise",
+            help="Rehearse: restores into scratch copies, commands only when "
+            "safe_in_exercise, notifications to communication.test_contacts only "
+            "([EXERCISE]/[EXERCICE]), into an exercise incident (opened when --incident "
+            "is not given).",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Show what every step would do with its parameters filled in; nothing is "
+            "run, written or sent.",
+        ),
+    ] = False,
     json: JsonOption = False,
 ) -> None:
     """Run a scenario step by step; it stops at a failure and resumes there next time.
@@ -102,6 +122,9 @@ def runbook_run(
         if not sep or not name.strip():
             raise typer.BadParameter(f"{item!r}: write NAME=VALUE", param_hint="--param")
         values[name.strip()] = value
+    if dry_run:
+        _dry_run(ctx, scenario, incident, values, exercise=exercise, json=json)
+        return
     interactive = not json and sys.stdin.isatty() and sys.stdout.isatty()
     out = stdout()
 
@@ -118,7 +141,9 @@ def runbook_run(
 
     def ended(record: StepRecord, total: int) -> None:
         if not json:
-            mark = {"done": "  ✓", "failed": "  ✗", "waiting": "  …"}[record.status]
+            mark = {"done": "  ✓", "failed": "  ✗", "waiting": "  …", "skipped": "  –"}[
+                record.status
+            ]
             out.print(
                 f"{mark} {record.message} ({record.seconds:.1f} s)", markup=False, highlight=False
             )
@@ -131,17 +156,41 @@ def runbook_run(
             param=values,
             restart=restart,
             plan_path=plan_path(ctx) or loaded.path,
+            exercise=exercise,
         )
+        language = loaded.plan.organisation.language
+
+        def opened(found: Incident) -> None:
+            if not json:
+                out.print(
+                    say(language, "exercise.run_opened", id=found.id, title=found.title),
+                    markup=False,
+                    highlight=False,
+                )
+
         result = run_runbook(
-            loaded.plan, store, request, confirm=confirm, on_step_start=started, on_step_end=ended
+            loaded.plan,
+            store,
+            request,
+            confirm=confirm,
+            on_step_start=started,
+            on_step_end=ended,
+            on_exercise_opened=opened,
         )
     run, total = result.run, result.total_steps
+    incident = incident or run.incident_id
     if json:
         print_json(run.to_dict())
     elif run.status == "done":
         out.print(f"Runbook {scenario} finished: {total} steps done.", markup=False)
+        if exercise and incident:
+            out.print(say(language, "exercise.run_close", id=incident), markup=False)
     else:
-        again = f"reprise runbook run {scenario}" + (f" --incident {incident}" if incident else "")
+        again = (
+            f"reprise runbook run {scenario}"
+            + (f" --incident {incident}" if incident else "")
+            + (" --exercise" if exercise else "")
+        )
         what = "failed" if run.status == "failed" else "waits for a person"
         out.print(
             f"Runbook {scenario} stopped: step {run.next_step + 1} {what}. Fix the "
@@ -151,6 +200,35 @@ def runbook_run(
         )
     if run.status != "done":
         raise typer.Exit(EXIT_FAILED if run.status == "failed" else EXIT_WAITING_FOR_PERSON)
+
+
+def _dry_run(
+    ctx: typer.Context,
+    scenario: str,
+    incident: int | None,
+    values: dict[str, str],
+    *,
+    exercise: bool,
+    json: bool,
+) -> None:
+    """`runbook run --dry-run`: every step resolved, in the plan's language."""
+    from reprise.cli.context import plan_state
+    from reprise.cli.output import print_json, stdout
+    from reprise.usecases.runbook import DryRunRequest, dry_run
+
+    with plan_state(ctx) as (loaded, store):
+        preview = dry_run(
+            loaded.plan,
+            store,
+            DryRunRequest(scenario, incident=incident, param=values, exercise=exercise),
+        )
+    language = loaded.plan.organisation.language
+    if json:
+        print_json(preview.to_dict(language))
+        return
+    out = stdout()
+    for line in preview.lines(language):
+        out.print(line, markup=False, highlight=False)
 
 
 @app.command("verify-evidence")

@@ -12,6 +12,7 @@ from pathlib import Path
 from reprise.alerts.delivery import Sender, apprise_send, send_to_roles
 from reprise.alerts.messages import Notification
 from reprise.alerts.records import DeliveryRecord
+from reprise.alerts.routing import exercise_plan, exercise_subject
 from reprise.incidents.lifecycle import add_note, close_incident
 from reprise.incidents.records import Incident, get_incident, record_report
 from reprise.incidents.report_view import render_report
@@ -72,7 +73,10 @@ def close_and_report(
     sender: Sender = apprise_send,
 ) -> Closed:
     """Close the incident, write its final report and send it to the audiences (a failed
-    delivery is recorded, never undoes the closing)."""
+    delivery is recorded, never undoes the closing); an exercise's report goes to the test
+    contacts only, its subject marked (InputError before closing when there are none)."""
+    exercise = get_incident(store, incident_id).exercise
+    recipients = exercise_plan(plan) if exercise else plan
     close_incident(store, incident_id, by=by, at=at, note=note, force=force)
     paths, markdown = write_final_report(plan, store, incident_id, at)
     incident = get_incident(store, incident_id)
@@ -86,10 +90,12 @@ def close_and_report(
             id=incident_id,
             title=incident.title,
         )
+        if exercise:
+            subject = exercise_subject(plan, subject)
         notification = Notification("final", audiences, subject, markdown)
         html_report = [path for path in paths if path.suffix == ".html"]
         deliveries = asyncio.run(
-            send_to_roles(plan, store, notification, sender, attachments=html_report)
+            send_to_roles(recipients, store, notification, sender, attachments=html_report)
         )
     sent = sum(1 for record in deliveries if record.ok)
     add_note(

@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, false, func, insert, select, update
 
 from reprise.errors import InputError, option
 from reprise.incidents.records import (
@@ -151,8 +151,10 @@ def open_incident(
     commander: str | None = None,
     state: str = "down",
     source: str | None = None,
+    exercise: bool = False,
 ) -> int:
-    """Open an incident affecting ``services`` (which may be none yet) and return its id."""
+    """Open an incident affecting ``services`` (which may be none yet) and return its id;
+    an ``exercise`` is kept apart from real failures (see :func:`grouping_candidate`)."""
     title = clean_text(title, "title")
     cause = clean_text(cause, "cause", limit=2000, multiline=True) if cause else None
     commander = clean_text(commander, "commander") if commander else commander_role(plan)
@@ -169,6 +171,7 @@ def open_incident(
                 opened_by=by[:200],
                 commander=commander,
                 last_failure_at=at,
+                exercise=exercise,
             )
         ).inserted_primary_key
         assert key is not None
@@ -180,7 +183,8 @@ def open_incident(
             "opened",
             by,
             title,
-            {"services": services, "cause": cause, "commander": commander},
+            {"services": services, "cause": cause, "commander": commander}
+            | ({"exercise": True} if exercise else {}),
         )
         _join(
             connection,
@@ -610,10 +614,16 @@ def close_incident(
 
 def grouping_candidate(store: Store, at: datetime, window: timedelta) -> int | None:
     """The open incident a failure beginning at ``at`` joins: the one whose latest failure
-    began within ``window`` before it."""
+    began within ``window`` before it (never an exercise)."""
     query = (
         select(incidents.c.id)
-        .where(and_(incidents.c.status == "open", incidents.c.last_failure_at >= at - window))
+        .where(
+            and_(
+                incidents.c.status == "open",
+                incidents.c.exercise == false(),
+                incidents.c.last_failure_at >= at - window,
+            )
+        )
         .order_by(incidents.c.last_failure_at.desc())
         .limit(1)
     )
@@ -623,11 +633,18 @@ def grouping_candidate(store: Store, at: datetime, window: timedelta) -> int | N
 
 
 def open_incidents_of(store: Store, service_id: str) -> list[int]:
-    """Open incidents that affect this service."""
+    """Open incidents that affect this service, exercises left out: the monitor's real
+    checks neither feed an exercise nor are silenced by one."""
     query = (
         select(incidents.c.id)
         .join(incident_services, incident_services.c.incident_id == incidents.c.id)
-        .where(and_(incidents.c.status == "open", incident_services.c.service == service_id))
+        .where(
+            and_(
+                incidents.c.status == "open",
+                incidents.c.exercise == false(),
+                incident_services.c.service == service_id,
+            )
+        )
     )
     with store.engine.connect() as connection:
         return [int(row.id) for row in connection.execute(query)]

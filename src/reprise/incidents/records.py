@@ -118,6 +118,9 @@ class Incident:
     commander: str | None
     last_failure_at: datetime
     last_report_at: datetime | None
+    exercise: bool = False
+    """An exercise: notifications to the test contacts only, reports marked, never grouped
+    with real failures."""
     services: list[AffectedService] = field(default_factory=list)
     states: list[StateRecord] = field(default_factory=list)
     tasks: list[Task] = field(default_factory=list)
@@ -152,6 +155,7 @@ class Incident:
                 "commander": self.commander,
                 "services": [s.service for s in self.services],
                 "states": {k: v for k, v in counts.items() if v},
+                "exercise": self.exercise,
             }
         )
         return data
@@ -181,6 +185,7 @@ def _incident(row: Any) -> Incident:
         row.commander,
         row.last_failure_at,
         row.last_report_at,
+        bool(row.exercise),
     )
 
 

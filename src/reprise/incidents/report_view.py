@@ -335,6 +335,7 @@ def build_view(
             incident.cause,
             _sent(plan, incident, kind),
             _recovered(plan, incident),
+            incident.exercise,
         ),
         organisation=plan.organisation.name,
         timezone=plan.organisation.timezone,

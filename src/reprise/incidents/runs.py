@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, false, insert, select, true, update
 
 from reprise.store.database import Store
 from reprise.store.tables import runbook_runs, runbook_steps
@@ -20,7 +20,7 @@ class StepRecord:
     kind: str
     title: str
     status: str
-    """done, failed or waiting (for a person)."""
+    """done, failed, waiting (for a person) or skipped (not run: an exercise)."""
     started_at: datetime
     finished_at: datetime
     message: str
@@ -61,6 +61,7 @@ class RunRecord:
     started_at: datetime
     finished_at: datetime | None
     started_by: str
+    exercise: bool = False
     steps: list[StepRecord] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -74,6 +75,7 @@ class RunRecord:
             "next_step": self.next_step + 1,
             "started_at": self.started_at.isoformat(),
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "exercise": self.exercise,
             "steps": [step.to_dict() for step in self.steps],
         }
 
@@ -89,6 +91,7 @@ def _run(row: Any) -> RunRecord:
         row.started_at,
         row.finished_at,
         row.started_by,
+        bool(row.exercise),
     )
 
 
@@ -100,8 +103,9 @@ def create_run(
     *,
     by: str,
     at: datetime,
+    exercise: bool = False,
 ) -> RunRecord:
-    """Start a new run at its first step."""
+    """Start a new run at its first step (``exercise``: a rehearsal, marked as such)."""
     values = {
         "scenario": scenario,
         "incident_id": incident_id,
@@ -110,23 +114,38 @@ def create_run(
         "next_step": 0,
         "started_at": at,
         "started_by": by[:200],
+        "exercise": exercise,
     }
     with store.engine.begin() as connection:
         key = connection.execute(insert(runbook_runs).values(values)).inserted_primary_key
     assert key is not None
-    return RunRecord(int(key[0]), scenario, incident_id, parameters, "running", 0, at, None, by)
+    return RunRecord(
+        int(key[0]), scenario, incident_id, parameters, "running", 0, at, None, by, exercise
+    )
 
 
-def resumable_run(store: Store, scenario: str, incident_id: int | None) -> RunRecord | None:
-    """The latest unfinished run of this scenario for this incident, with its steps."""
+def resumable_run(
+    store: Store, scenario: str, incident_id: int | None, *, exercise: bool = False
+) -> RunRecord | None:
+    """The latest unfinished run of this scenario for this incident, with its steps; an
+    exercise resumes only an exercise (without an incident: the latest, whichever its
+    incident), a real run only a real one."""
     condition = (
         runbook_runs.c.incident_id.is_(None)
         if incident_id is None
         else runbook_runs.c.incident_id == incident_id
     )
+    if exercise and incident_id is None:
+        condition = true()
     query = (
         select(runbook_runs)
-        .where(and_(runbook_runs.c.scenario == scenario, condition))
+        .where(
+            and_(
+                runbook_runs.c.scenario == scenario,
+                runbook_runs.c.exercise == (true() if exercise else false()),
+                condition,
+            )
+        )
         .order_by(runbook_runs.c.id.desc())
         .limit(1)
     )
@@ -167,9 +186,14 @@ def _steps(store: Store, run_ids: list[int]) -> dict[int, list[StepRecord]]:
 def save_step(store: Store, run: RunRecord, step: StepRecord) -> None:
     """Record a step attempt and move the run on (or stop it there)."""
     run.steps.append(step)
-    if step.status == "done":
+    if step.status in ("done", "skipped"):
         run.next_step = step.position + 1
-    run.status = {"done": "running", "failed": "failed", "waiting": "waiting"}[step.status]
+    run.status = {
+        "done": "running",
+        "skipped": "running",
+        "failed": "failed",
+        "waiting": "waiting",
+    }[step.status]
     with store.engine.begin() as connection:
         connection.execute(
             insert(runbook_steps).values(

@@ -6,15 +6,20 @@ while one speaks for it, its state changes go into the incident, not into alerts
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, false, select
 
+from reprise.alerts.delivery import send_to_roles
 from reprise.alerts.engine import Covering
 from reprise.alerts.messages import Notification
 from reprise.alerts.records import DeliveryRecord
+from reprise.alerts.routing import exercise_plan, exercise_subject
+from reprise.errors import RepriseError
 from reprise.incidents.lifecycle import (
     add_note,
     add_services,
@@ -40,8 +45,16 @@ logger = logging.getLogger(__name__)
 class IncidentWatcher:
     """Turns the monitor's state changes into incidents and sends progress reports."""
 
-    def __init__(self, plan: Plan, store: Store, send: Callable[[Notification], None]) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        store: Store,
+        send: Callable[[Notification], None],
+        send_exercise: Callable[[Notification], None] | None = None,
+    ) -> None:
         self.plan, self.store, self.send = plan, store, send
+        self.send_exercise = send_exercise or self._to_test_contacts
+        """Sends an exercise's notifications (``send`` knows only the real contacts)."""
         self.failing: dict[str, tuple[datetime, str]] = {}
         """Services down now: since when, and why (to join a failure that came first)."""
 
@@ -114,7 +127,13 @@ class IncidentWatcher:
         query = (
             select(incidents.c.id, incidents.c.opened_at)
             .join(incident_services, incident_services.c.incident_id == incidents.c.id)
-            .where(and_(incidents.c.status == "open", incident_services.c.service == service_id))
+            .where(
+                and_(
+                    incidents.c.status == "open",
+                    incidents.c.exercise == false(),
+                    incident_services.c.service == service_id,
+                )
+            )
             .order_by(incidents.c.opened_at.desc(), incidents.c.id.desc())
             .limit(1)
         )
@@ -211,7 +230,12 @@ class IncidentWatcher:
             title=incident.title,
         )
         audiences = tuple(self.plan.communication.audiences)
-        if audiences:
+        if audiences and incident.exercise:
+            notification = Notification(
+                "progress", audiences, exercise_subject(self.plan, subject), body
+            )
+            self.send_exercise(notification)
+        elif audiences:
             self.send(Notification("progress", audiences, subject, body))
         record_report(self.store, incident_id, "progress", now, language, body)
         mark_reported(self.store, incident_id, now)
@@ -225,3 +249,18 @@ class IncidentWatcher:
             details={"report": "progress", "audiences": list(audiences)},
         )
         return body
+
+    def _to_test_contacts(self, notification: Notification) -> None:
+        """Deliver an exercise's notification to the plan's test contacts only, from a
+        thread of its own (the monitor's loop is not held up); without test contacts
+        nothing is sent."""
+        try:
+            plan = exercise_plan(self.plan)
+        except RepriseError as error:
+            logger.warning("exercise notification not sent: %s", error.render()[0])
+            return
+        threading.Thread(
+            target=lambda: asyncio.run(send_to_roles(plan, self.store, notification)),
+            name="exercise-notify",
+            daemon=True,
+        ).start()

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from reprise.alerts.routing import exercise_plan
 from reprise.errors import InputError, RepriseError, option
+from reprise.incidents.exercise import open_exercise
 from reprise.incidents.lifecycle import add_note, step_title, title_parts
 from reprise.incidents.records import Incident, get_incident
 from reprise.incidents.runs import (
@@ -35,6 +37,7 @@ from reprise.plan.model import Plan, Scenario
 from reprise.plan.steps import PARAMETER, command_parameters, parameter_value_problem, step_texts
 from reprise.reports.wording import json_parts, part
 from reprise.store.database import Store
+from reprise.words import say
 
 __all__ = ["Confirm", "RunbookOptions", "StepOutcome", "find_scenario", "run_runbook", "substitute"]
 
@@ -111,14 +114,19 @@ def run_runbook(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> RunRecord:
     """Run a scenario from its first step, or resume its last unfinished run at the step
-    that failed or waited (``restart`` starts over). Returns the run as it stands."""
+    that failed or waited (``restart`` starts over). Returns the run as it stands.
+
+    An exercise (``options.exercise``) needs the plan's test contacts; without an incident
+    it resumes its last unfinished exercise or opens an exercise incident for the
+    scenario's services, announced to the test contacts."""
     scenario = find_scenario(plan, scenario_id)
+    exercise = options.exercise
+    if exercise:
+        exercise_plan(plan)  # no test contacts: refused before anything happens
     incident = get_incident(store, options.incident_id) if options.incident_id else None
-    if incident is not None and incident.status != "open":
-        raise InputError(
-            f"incident {incident.id} is closed", hint="open a new one with `reprise incident open`"
-        )
-    if incident is None and _uses_incident(scenario):
+    if incident is not None:
+        _check_incident(incident, exercise)
+    if incident is None and not exercise and _uses_incident(scenario):
         raise InputError(
             f"scenario {scenario.id!r} uses {{{{ incident }}}}: give {option('incident')} N",
             hint="`reprise incident open TITLE` makes one",
@@ -126,8 +134,10 @@ def run_runbook(
     previous = (
         None
         if options.restart
-        else resumable_run(store, scenario.id, incident.id if incident else None)
+        else resumable_run(store, scenario.id, incident.id if incident else None, exercise=exercise)
     )
+    if exercise and incident is None:
+        incident, previous = _exercise_incident(plan, store, scenario, previous, options, clock)
     values = _values(
         scenario, options.parameters, previous.parameters if previous else {}, incident
     )
@@ -137,7 +147,13 @@ def run_runbook(
         run.parameters = stored
     else:
         run = create_run(
-            store, scenario.id, incident.id if incident else None, stored, by=options.by, at=clock()
+            store,
+            scenario.id,
+            incident.id if incident else None,
+            stored,
+            by=options.by,
+            at=clock(),
+            exercise=exercise,
         )
         _timeline(
             store,
@@ -200,7 +216,7 @@ def run_runbook(
         )
         if options.on_step_end:
             options.on_step_end(record, total)
-        if result.status != "done":
+        if result.status not in ("done", "skipped"):
             return run
     finish_run(store, run, clock())
     _timeline(
@@ -213,6 +229,55 @@ def run_runbook(
         {"run": run.id, "event": "finished", "scenario": scenario.id},
     )
     return run
+
+
+def _check_incident(incident: Incident, exercise: bool) -> None:
+    """An open incident of the run's kind: a rehearsal never writes into a real incident,
+    nor a real run into an exercise."""
+    if incident.status != "open":
+        raise InputError(
+            f"incident {incident.id} is closed", hint="open a new one with `reprise incident open`"
+        )
+    if exercise and not incident.exercise:
+        raise InputError(
+            f"incident {incident.id} is a real incident: an exercise never runs into it",
+            hint=f"leave out {option('incident')} (an exercise incident is opened), or open "
+            f"one with `reprise incident open TITLE {option('exercise')}`",
+        )
+    if incident.exercise and not exercise:
+        raise InputError(
+            f"incident {incident.id} is an exercise: a real run never runs into it",
+            hint=f"add {option('exercise')}, or give a real incident",
+        )
+
+
+def _exercise_incident(
+    plan: Plan,
+    store: Store,
+    scenario: Scenario,
+    previous: RunRecord | None,
+    options: RunbookOptions,
+    clock: Callable[[], datetime],
+) -> tuple[Incident, RunRecord | None]:
+    """The incident of an exercise run given none: the one of the unfinished exercise
+    being resumed while it is open, else a new exercise incident (announced)."""
+    if previous is not None and previous.incident_id is not None:
+        incident = get_incident(store, previous.incident_id)
+        if incident.status == "open":
+            return incident, previous
+    title = say(plan.organisation.language, "exercise.incident_title", scenario=scenario.title)
+    incident, _deliveries = open_exercise(
+        plan,
+        store,
+        title,
+        list(scenario.services),
+        by=options.by,
+        at=clock(),
+        sender=options.sender,
+    )
+    if options.on_exercise_opened is not None:
+        options.on_exercise_opened(incident)
+    return incident, None
 
 
 def _timeline(

@@ -1,5 +1,11 @@
 """Runbook steps: one executor per kind of step, found by ``kind`` in :data:`STEP_EXECUTORS`.
 
+In an exercise (``RunbookOptions.exercise``) each executor rehearses instead: a command
+runs only when ``safe_in_exercise`` (otherwise it is shown and recorded as skipped), a
+restore goes into a scratch copy (``reprise.orchestrators.exercise``), wait_check checks
+once without waiting, notify reaches the test contacts only; manual and evidence steps
+behave as in a real run.
+
 A new kind of step is three things: its model in ``reprise.plan.steps`` (a member of the
 ``Step`` union, with its ``default_title``), one executor here (a function of the
 :class:`StepRun` and the step, returning a :class:`StepOutcome`) and its line in
@@ -20,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from reprise.alerts.delivery import Sender, apprise_send, send_to_roles
 from reprise.alerts.messages import Notification
+from reprise.alerts.routing import exercise_plan, exercise_subject
 from reprise.errors import InputError, option, render_options
 from reprise.incidents.lifecycle import set_state
 from reprise.incidents.records import Incident, get_incident
@@ -77,6 +84,11 @@ class RunbookOptions:
     on_step_start: Callable[[int, int, str], None] | None = None
     on_step_end: Callable[[StepRecord, int], None] | None = None
     plan_path: Path | None = None
+    on_exercise_opened: Callable[[Incident], None] | None = None
+    """Hears the exercise incident a run opened (none was given)."""
+    exercise: bool = False
+    """A rehearsal: restores into scratch copies, only ``safe_in_exercise`` commands run,
+    notifications to the test contacts only (see ``reprise.orchestrators.exercise``)."""
 
 
 def substitute(text: str, values: dict[str, str], *, quote_check: bool = False) -> str:
@@ -140,6 +152,8 @@ def run_command(run: StepRun, step: CommandStep) -> StepOutcome:
     from reprise.probes.command import run_shell
 
     command = run.text(step.command, quote_check=True)
+    if run.options.exercise and not step.safe_in_exercise:
+        return outcome("skipped", [part("exercise.command_skipped", command=command)])
     timeout = step.timeout.total_seconds()
     try:
         result = asyncio.run(asyncio.wait_for(run_shell(command, flood_limit=None), timeout))
@@ -180,6 +194,23 @@ def run_restore(run: StepRun, step: RestoreStep) -> StepOutcome:
     backup = value(step.backup)
     where = (target and _public(target)) or to_dir or "the plan's target"
     what = f"point in time {value(step.at) or 'latest'}" if step.pitr else backup
+    if run.options.exercise:
+        from reprise.orchestrators.exercise import (
+            Rehearsal,
+            restore_in_exercise,
+            scratch_or_folder,
+        )
+
+        copy = f"{scratch_or_folder(step, target)} (exercise, instead of {where})"
+        if step.confirm:
+            refused = run.ask(f"Restore {step.service} ({what}) into {copy}?")
+            if refused:
+                return refused
+        rehearsal = Rehearsal(run.plan, run.store, run.options.plan_path)
+        parts, output = restore_in_exercise(
+            rehearsal, step, backup, target, only, as_name, value(step.at)
+        )
+        return outcome("done", parts, output)
     if step.confirm:
         refused = run.ask(f"Restore {step.service} ({what}) into {where}?")
         if refused:
@@ -262,6 +293,8 @@ def run_wait_check(run: StepRun, step: WaitCheckStep) -> StepOutcome:
     incident) or the step's timeout."""
     from reprise.orchestrators.status import check_services
 
+    if run.options.exercise:
+        return _check_once(run, step)
     deadline = time.monotonic() + step.timeout.total_seconds()
     rounds = 0
     while True:
@@ -289,15 +322,36 @@ def run_wait_check(run: StepRun, step: WaitCheckStep) -> StepOutcome:
                     part(
                         "runstep.checks_still",
                         service=step.service,
-                        state=[part(f"runstep.state_{status.state}")]
-                        if status.state in ("down", "degraded", "up", "unknown")
-                        else status.state,
+                        state=_state_words(status.state),
                         timeout=f"{step.timeout.total_seconds():g}",
                         status=status.message,
                     )
                 ],
             )
         time.sleep(run.options.poll_seconds)
+
+
+def _state_words(state: str) -> list[Part] | str:
+    if state in ("down", "degraded", "up", "unknown"):
+        return [part(f"runstep.state_{state}")]
+    return state
+
+
+def _check_once(run: StepRun, step: WaitCheckStep) -> StepOutcome:
+    """In an exercise: the service's checks run once, never waited for (nothing real was
+    broken, nothing real is being repaired); the state found is recorded, and the
+    service marked up in the exercise's incident when it is."""
+    from reprise.orchestrators.status import check_services
+
+    status = check_services(run.plan, run.store, [step.service])[0]
+    if not status.checks:
+        return outcome("failed", [part("runstep.no_checks", service=step.service)])
+    if status.state == "up":
+        _mark_up(run, step.service)
+    return outcome(
+        "done",
+        [part("exercise.checked_once", service=step.service, state=_state_words(status.state))],
+    )
 
 
 def _mark_up(run: StepRun, service: str) -> None:
@@ -324,9 +378,12 @@ def run_notify(run: StepRun, step: NotifyStep) -> StepOutcome:
     body = text
     if run.incident is not None:
         body += f"\n\nIncident {run.incident.id}: {run.incident.title}"
+    recipients = run.plan
+    if run.options.exercise:  # the test contacts, never the roles' own
+        recipients, subject = exercise_plan(run.plan), exercise_subject(run.plan, subject)
     records = asyncio.run(
         send_to_roles(
-            run.plan,
+            recipients,
             run.store,
             Notification("runbook", tuple(step.roles), subject, body),
             run.options.sender,
@@ -339,7 +396,13 @@ def run_notify(run: StepRun, step: NotifyStep) -> StepOutcome:
     failed = "; ".join(f"{r.role} ({r.contact}): {r.error}" for r in records if not r.ok)
     if not sent:
         return outcome("failed", [part("runstep.none_delivered", failures=failed)])
-    parts = [part("runstep.sent", count=len(sent), roles=roles)]
+    parts = [
+        part(
+            "exercise.sent_test" if run.options.exercise else "runstep.sent",
+            count=len(sent),
+            roles=roles,
+        )
+    ]
     if failed:
         parts.append(part("runstep.sent_failed", failures=failed))
     return outcome("done", parts)

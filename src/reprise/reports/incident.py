@@ -95,6 +95,8 @@ class Header:
     recovered: list[str] = field(default_factory=list)
     """Names of the elements, all back, when the title Reprise gave the incident (naming
     them down) no longer says the situation: the report titles it after them instead."""
+    exercise: bool = False
+    """An exercise: the report says so in its title and at its top."""
 
 
 @dataclass(frozen=True)
@@ -364,6 +366,10 @@ def _reprise_text(
         if not audiences:
             return labels["timeline_progress_nobody"]
         return labels["timeline_progress_sent"].format(audiences=audiences)
+    if kind == "report" and details.get("report") == "exercise":
+        return labels["timeline_exercise"].format(
+            sent=details["sent"], contacts=details["contacts"]
+        )
     if kind == "report" and details.get("report") == "final":
         return labels["timeline_final"].format(
             files=", ".join(details["files"]), sent=details["sent"], contacts=details["contacts"]
@@ -501,10 +507,14 @@ def render_incident(view: IncidentView, fmt: str = "md", language: str = "en") -
         title = labels["title_recovered"].format(count=len(recovered))
     else:
         title = view.incident.title
+    exercise = words(language, "exercise") if view.incident.exercise else None
+    if exercise is not None:
+        title = exercise["title_prefix"] + title
 
     context: dict[str, Any] = {
         "t": labels,
         "title": title,
+        "exercise": exercise,
         "kind": view.kind,
         "language": language,
         "incident": view.incident,

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from reprise.errors import InputError, option
 from reprise.incidents import lifecycle, records
 from reprise.incidents.closing import Closed, close_and_report
+from reprise.incidents.exercise import open_exercise
 from reprise.incidents.records import Incident, get_incident
 from reprise.incidents.recovery import NextAction, PlanEntry, Waiting, incident_plan, next_actions
 from reprise.incidents.report_view import open_manual_tasks, render_report, task_words
@@ -72,12 +73,27 @@ class OpenRequest:
     services: tuple[str, ...] = ()
     cause: str | None = None
     commander: str | None = None
+    exercise: bool = False
+    """An exercise: announced to ``communication.test_contacts`` only (refused when the
+    plan has none), its notifications and reports marked, never grouped with real ones."""
 
 
 def open_incident(
     plan: Plan, store: Store, request: OpenRequest, clock: Clock = utc_now
 ) -> Incident:
     """Open an incident by hand (the monitor opens them on its own for P1/P2 failures)."""
+    if request.exercise:
+        incident, _deliveries = open_exercise(
+            plan,
+            store,
+            request.title,
+            list(request.services),
+            by=request.by,
+            at=clock(),
+            cause=request.cause,
+            commander=request.commander,
+        )
+        return incident
     incident_id = lifecycle.open_incident(
         store,
         plan,
