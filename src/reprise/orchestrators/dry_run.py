@@ -11,7 +11,7 @@ from typing import Any
 
 from reprise.alerts.delivery import contacts_of
 from reprise.alerts.routing import exercise_plan, exercise_subject
-from reprise.errors import InputError, RepriseError, option, render_options
+from reprise.errors import RepriseError, render_options
 from reprise.incidents.lifecycle import step_title, title_parts
 from reprise.incidents.records import get_incident
 from reprise.orchestrators.runbook import _check_incident, _uses_incident, _values, find_scenario
@@ -130,15 +130,13 @@ def preview_runbook(
     if incident is not None:
         _check_incident(incident, exercise)
     new_incident = exercise and incident is None
-    if incident is None and not exercise and _uses_incident(scenario):
-        raise InputError(
-            f"scenario {scenario.id!r} uses {{{{ incident }}}}: give {option('incident')} N",
-            hint="`reprise incident open TITLE` makes one",
-        )
+    # A real run of a scenario using {{ incident }} needs --incident; its dry run shows
+    # the steps anyway, with N standing for the incident's number.
+    placeholder = new_incident or (incident is None and _uses_incident(scenario))
     values = _values(scenario, parameters, {}, incident)
     declared = [p.name for p in scenario.parameters]  # shown in the plan's order
     values = {name: values[name] for name in declared} | values
-    if new_incident:
+    if placeholder:
         values["incident"] = NEW_INCIDENT
     preview = _Preview(plan, store, scenario.title, values, exercise)
     steps = [preview.step(position, step) for position, step in enumerate(scenario.steps)]
