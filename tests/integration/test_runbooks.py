@@ -211,7 +211,7 @@ def test_notify_reaches_the_roles_by_email(tmp_path: Path) -> None:
         assert result.returncode == 0, result.stdout + result.stderr
         message = mailbox.wait_for(1, 10)[0]
     assert "Reprise en cours (incident 1)" in subject_of(message)
-    assert "Incident 1: Panne" in body_of(message)
+    assert "Incident 1\u202f: Panne" in body_of(message)
 
 
 def test_notify_fails_the_step_when_nobody_gets_it(tmp_path: Path) -> None:

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from reprise.alerts.delivery import contacts_of
-from reprise.alerts.routing import exercise_plan, exercise_subject
+from reprise.alerts.routing import exercise_plan
 from reprise.errors import RepriseError, render_options
 from reprise.incidents.lifecycle import step_title, title_parts
 from reprise.incidents.records import get_incident
 from reprise.orchestrators.runbook import _check_incident, _uses_incident, _values, find_scenario
-from reprise.orchestrators.steps import substitute
+from reprise.orchestrators.steps import notify_recipients, substitute
 from reprise.plan.contacts import recipient
 from reprise.plan.model import Plan
 from reprise.plan.steps import (
@@ -297,10 +297,7 @@ class _Preview:
 
     def notify(self, step: NotifyStep) -> tuple[list[Part], dict[str, Any]]:
         text = self.text(step.text) or ""
-        subject = f"[{self.plan.organisation.name}] {self.scenario_title}: {text}"[:200]
-        recipients = self.plan
-        if self.exercise:
-            recipients, subject = exercise_plan(self.plan), exercise_subject(self.plan, subject)
+        recipients, subject = notify_recipients(self.plan, self.scenario_title, text, self.exercise)
         contacts = [recipient(url) for _role, url in contacts_of(recipients, step.roles)]
         facts = {"roles": list(step.roles), "subject": subject, "contacts": contacts}
         does = part(

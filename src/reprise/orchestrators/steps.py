@@ -45,6 +45,7 @@ from reprise.plan.steps import (
 )
 from reprise.reports.wording import Part, english, part
 from reprise.store.database import Store
+from reprise.words import say
 
 if TYPE_CHECKING:
     from reprise.restore.report import Report
@@ -371,16 +372,28 @@ def _mark_up(run: StepRun, service: str) -> None:
         )
 
 
+def notify_recipients(
+    plan: Plan, scenario_title: str, text: str, exercise: bool
+) -> tuple[Plan, str]:
+    """Whom a notify step reaches (the test contacts only in an exercise, never the roles'
+    own) and its subject, ``[Organisation] Scenario : text`` in the plan's typography."""
+    colon = say(plan.organisation.language, "report.colon")
+    subject = f"[{plan.organisation.name}] {scenario_title}{colon} {text}"[:200]
+    if exercise:
+        return exercise_plan(plan), exercise_subject(plan, subject)
+    return plan, subject
+
+
 def run_notify(run: StepRun, step: NotifyStep) -> StepOutcome:
     """Send the message to the contacts of the step's roles; done when one got it."""
     text = run.text(step.text)
-    subject = f"[{run.plan.organisation.name}] {run.scenario.title}: {text}"[:200]
+    recipients, subject = notify_recipients(
+        run.plan, run.scenario.title, text, run.options.exercise
+    )
     body = text
     if run.incident is not None:
-        body += f"\n\nIncident {run.incident.id}: {run.incident.title}"
-    recipients = run.plan
-    if run.options.exercise:  # the test contacts, never the roles' own
-        recipients, subject = exercise_plan(run.plan), exercise_subject(run.plan, subject)
+        colon = say(run.plan.organisation.language, "report.colon")
+        body += f"\n\nIncident {run.incident.id}{colon} {run.incident.title}"
     records = asyncio.run(
         send_to_roles(
             recipients,

@@ -228,7 +228,8 @@ class Communication(PlanModel):
     test_contacts: Annotated[list[ContactUrl], BeforeValidator(one_or_many)] = Field(
         default_factory=list,
         description="Where tests and exercises send (Apprise URLs): `reprise audit` checks "
-        "the alert channels here, and exercises (runbooks and incidents run as an exercise) notify only these, never on-call.",
+        "the alert channels here, and exercises (runbooks and incidents run as an "
+        "exercise) notify only these, never on-call.",
     )
 
 
