@@ -21,6 +21,7 @@ import typer
 from reprise import __version__
 from reprise.cli import (
     alerts,
+    audit,
     backup,
     drill,
     events,
@@ -75,6 +76,7 @@ app.add_typer(schedule.schedule_app, name="schedule")
 app.add_typer(schedule.jobs_app, name="jobs")
 app.add_typer(serve.app, name="serve")
 app.add_typer(install.app, name="install")
+app.add_typer(audit.app, name="audit")
 
 
 def _show_version(value: bool) -> None:
