@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from reprise.cli.main import main
@@ -223,6 +224,16 @@ def test_a_corrupted_part_fails_the_verification(setup: Setup) -> None:
 
 
 def test_an_rto_of_one_second_fails_the_drill(setup: Setup) -> None:
+    # The sample database restores in about a second on an idle machine: grow it so that
+    # no drill of it can take under one second, then back it up.
+    with psycopg.connect(setup.server.dsn("shop"), autocommit=True) as connection:
+        connection.execute(
+            "INSERT INTO invoices (customer, amount, paid, issued, ratio) SELECT 1 + i % 300, "
+            "i * 1.5, i % 2 = 0, date '2026-01-01' + i % 300, i / 3.0 "
+            "FROM generate_series(1, 400000) i"
+        )
+    setup.world.backup_once()
+    assert setup.world.reprise("backup", "verify", "--all").returncode == 0
     setup.write_plan(rto="1s")
     try:
         code, report = setup.audit("--no-backup")
