@@ -40,6 +40,28 @@ def window_active(window: MaintenanceWindow, now: datetime, zone: ZoneInfo) -> b
     return bool(opened <= local < opened + window.duration)
 
 
+def window_spans(
+    window: MaintenanceWindow, low: datetime, high: datetime, zone: ZoneInfo
+) -> list[tuple[datetime, datetime]]:
+    """The times the window is open between ``low`` and ``high`` (for the SLA figures,
+    which leave maintenance out of the measured time)."""
+    if window.start is not None and window.end is not None:
+        start, end = max(_aware(window.start, zone), low), min(_aware(window.end, zone), high)
+        return [(start, end)] if start < end else []
+    assert window.schedule is not None and window.duration is not None
+    from croniter import croniter
+
+    spans: list[tuple[datetime, datetime]] = []
+    opens = croniter(window.schedule, (low - window.duration).astimezone(zone))
+    while True:
+        opened: datetime = opens.get_next(datetime)
+        if opened >= high:
+            return spans
+        start, end = max(opened, low), min(opened + window.duration, high)
+        if start < end:
+            spans.append((start, end))
+
+
 def maintenance(plan: Plan, service_id: str, now: datetime) -> MaintenanceWindow | None:
     """The plan's maintenance window covering this service now, if any."""
     zone = ZoneInfo(plan.organisation.timezone)

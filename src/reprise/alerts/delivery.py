@@ -37,8 +37,9 @@ Sender = Callable[..., str | None]
 keyword arguments ``markdown`` (the body is Markdown) and ``attachments`` (files to attach)
 is given them, as :func:`apprise_send` is."""
 
-MARKDOWN_KINDS = frozenset({"progress", "final"})
-"""Notifications whose body is Markdown (the incident reports); the others are plain text."""
+MARKDOWN_KINDS = frozenset({"progress", "final", "sla"})
+"""Notifications whose body is Markdown (the incident and SLA reports); the others are
+plain text."""
 
 
 class _ThreadLog(logging.Handler):

@@ -37,6 +37,7 @@ from reprise.cli import (
     runbook,
     schedule,
     serve,
+    sla,
     state,
     wal,
 )
@@ -76,6 +77,7 @@ app.add_typer(schedule.schedule_app, name="schedule")
 app.add_typer(schedule.jobs_app, name="jobs")
 app.add_typer(serve.app, name="serve")
 app.add_typer(install.app, name="install")
+app.command("sla", help=sla.sla_command.__doc__)(sla.sla_command)
 app.add_typer(audit.app, name="audit")
 
 

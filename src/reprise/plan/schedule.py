@@ -1,5 +1,6 @@
 """The plan's scheduled jobs and when they fire: a backup per source, a drill per service
-whose drill is enabled, a verification and a pruning per repository.
+whose drill is enabled, a verification and a pruning per repository, and the monthly SLA
+report.
 
 Times are computed in the plan's time zone (``0 2 * * *`` is 02:00 in Paris, summer and
 winter), with a per-job jitter that is the same on every host, so that services sharing a
@@ -21,8 +22,11 @@ if TYPE_CHECKING:
 
     from reprise.plan.model import Plan
 
-JobKind = Literal["backup", "drill", "verify", "prune"]
-JOB_KINDS: tuple[JobKind, ...] = ("backup", "drill", "verify", "prune")
+JobKind = Literal["backup", "drill", "verify", "prune", "report"]
+JOB_KINDS: tuple[JobKind, ...] = ("backup", "drill", "verify", "prune", "report")
+
+REPORT_TIMEOUT = timedelta(minutes=30)
+"""The monthly SLA report (a year of figures, a chart, mails) is stopped past this."""
 
 DRILL_MARGIN = timedelta(minutes=30)
 """A drill fails itself past its max duration; the scheduler stops it this much later
@@ -34,10 +38,11 @@ class ScheduledJob:
     """One job the service runs on its own."""
 
     id: str
-    """``backup:<source>``, ``drill:<service>``, ``verify:<repository>``, ``prune:<repository>``."""
+    """``backup:<source>``, ``drill:<service>``, ``verify:<repository>``,
+    ``prune:<repository>``, ``report:sla``."""
     kind: JobKind
     target: str
-    """The source's folder name, the service, or the repository."""
+    """The source's folder name, the service, the repository, or the report (``sla``)."""
     schedule: str
     timeout: timedelta
     service: str | None
@@ -118,6 +123,12 @@ def scheduled_jobs(plan: Plan, *, drillable: Collection[str]) -> list[ScheduledJ
                     name,
                 )
             )
+    if plan.sla.report and plan.communication.audiences:
+        jobs.append(
+            ScheduledJob(
+                "report:sla", "report", "sla", plan.sla.report_schedule, REPORT_TIMEOUT, None, None
+            )
+        )
     return jobs
 
 

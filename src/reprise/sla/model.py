@@ -4,8 +4,11 @@ read. Durations are seconds (floats), times are aware UTC datetimes."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
+
+ObjectiveName = Literal["uptime", "rpo", "rto"]
+"""The three promises of a plan."""
 
 Verdict = Literal["ok", "breached", "no_data"]
 """Against an objective: met, missed, or nothing measured to say."""
@@ -109,7 +112,7 @@ class Objective:
     """One figure against its objective: ``margin`` is how far inside the objective it is
     (negative when breached), in the objective's unit (percentage points or seconds)."""
 
-    name: Literal["uptime", "rpo", "rto"]
+    name: ObjectiveName
     objective: float
     measured: float | None
     verdict: Verdict
@@ -196,7 +199,7 @@ def overall(verdicts: list[Verdict]) -> Verdict:
 
 def _iso(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.isoformat()
+        return value.astimezone(UTC).isoformat()
     if isinstance(value, dict):
         return {k: _iso(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -229,6 +229,16 @@ def _execute(
             "problems": len(report.problems),
         }
         return report.error(), figures
+    if job.kind == "report":
+        from reprise.usecases.sla import send_monthly_report
+
+        sent = send_monthly_report(plan, store)
+        figures = sent.to_dict()
+        if sent.deliveries and not any(record.ok for record in sent.deliveries):
+            from reprise.errors import OperationError
+
+            return OperationError("the SLA report reached no contact"), figures
+        return None, figures
     from reprise.usecases.prune import PruneRequest, prune_backups, unreachable_error
 
     result = prune_backups(plan, store, PruneRequest(repository=job.target))
