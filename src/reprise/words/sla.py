@@ -3,12 +3,8 @@
 
 from __future__ import annotations
 
-_MONTHS_FR = (
-    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
-)
-_MONTHS_EN = (
-    "January February March April May June July August September October November December"
-)
+_MONTHS_FR = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
+_MONTHS_EN = "January February March April May June July August September October November December"
 
 WORDS: dict[str, dict[str, str]] = {
     "fr": {
