@@ -79,7 +79,7 @@ keys:
   recipients_file: keys/recipients.txt
   identity: keys/identity.txt
   signing_key: keys/signing.key
-state: {{dir: "{state}"}}
+state: {state}
 services:
   - id: db
     name: Base PostgreSQL AKIG
@@ -112,9 +112,10 @@ def write_plan(
     language: str = "fr",
     degraded: str = "up",
     contact: str = "mailto://127.0.0.1:1?from=reprise@akig.test&to=ops@akig.test",
+    state_url: str | None = None,
 ) -> Path:
     """Write the month's plan into ``directory`` (made by ``reprise init``, for its keys);
-    the state goes to ``directory/state``."""
+    the state goes to ``state_url``, else ``directory/state``."""
     path = directory / "reprise.yaml"
     path.write_text(
         PLAN.format(
@@ -122,7 +123,7 @@ def write_plan(
             degraded=degraded,
             contact=contact,
             repository=directory / "repository",
-            state=directory / "state",
+            state=f'{{url: "{state_url}"}}' if state_url else f'{{dir: "{directory / "state"}"}}',
         ),
         encoding="utf-8",
     )
