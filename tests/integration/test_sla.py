@@ -203,3 +203,27 @@ def test_the_monthly_report_reaches_the_audiences(tmp_path: Path) -> None:
         assert "Rapport SLA" in subject_of(mails[1])
         run = json.loads(ran.stdout)
         assert run["status"] == "ok" and run["figures"]["sent"] == 1
+
+
+def test_pruned_backups_still_count_from_the_journal_not_unverified_ones(
+    month: tuple[LoadedPlan, Store],
+) -> None:
+    """Retention removes last month's hourly backups from the catalog long before the
+    monthly report: the journal keeps them as restore points. A backup still cataloged but
+    not verified stays out, whatever the journal says."""
+    from reprise.store.events import append_event
+
+    loaded, store = month
+    pruned = sla_month.paris(18, 1, 35)
+    for moment in (pruned, sla_month.paris(18, 1, 5)):  # the second one is cataloged
+        backup_id = moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ") + "-000000"
+        append_event(
+            store,
+            "backup.completed",
+            "db",
+            {"source": "db-command", "backup_id": backup_id, "started_at": moment.isoformat()},
+            at=moment,
+        )
+    db = _november(loaded, store).services[0]  # type: ignore[attr-defined]
+    assert db.rpo.worst_gap is not None and db.rpo.worst_gap.seconds == 5400  # 00:05 → 01:35
+    assert db.rpo.worst_gap.start == sla_month.paris(18, 0, 5)

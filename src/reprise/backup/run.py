@@ -92,6 +92,7 @@ def run_backup(
         "source": job.name,
         "repository": repository.name,
         "backup_id": manifest.id,
+        "started_at": started.isoformat(),
         "bytes_in": manifest.plain_size,
         "bytes_out": manifest.stored_size,
         "seconds": round(manifest.duration, 3),

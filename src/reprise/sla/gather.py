@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, and_, func, or_, select
@@ -336,27 +336,64 @@ def _rolled_coverage(
 def _restore_points(
     connection: Connection, ids: list[str], low: float, high: float
 ) -> tuple[dict[str, list[float]], dict[str, float]]:
-    """Verified restore points in the period per service, and the newest before it."""
+    """Restore points in the period per service, and the newest before it: the catalog's
+    verified backups, and the backups the journal saw complete that are no longer in the
+    catalog (pruned: they were restorable for as long as they were kept). A catalog row
+    not verified, or found damaged, is no restore point."""
     start, end = datetime.fromtimestamp(low, UTC), datetime.fromtimestamp(high, UTC)
     b = backups.c
-    verified = and_(b.service.in_(ids), b.verify_status == "ok", b.problem.is_(None))
-    points: dict[str, list[float]] = defaultdict(list)
+    catalog: set[str] = set()
+    moments: dict[str, list[float]] = defaultdict(list)
     for row in connection.execute(
-        select(b.service, b.started_at)
-        .where(and_(verified, b.started_at >= start, b.started_at < end))
-        .order_by(b.started_at)
-    ):
-        points[row.service].append(row.started_at.timestamp())
-    before = {
-        row.service: row.last.timestamp()
-        for row in connection.execute(
-            select(b.service, func.max(b.started_at).label("last"))
-            .where(and_(verified, b.started_at < start))
-            .group_by(b.service)
+        select(b.service, b.backup_id, b.started_at, b.verify_status, b.problem).where(
+            and_(b.service.in_(ids), b.started_at < end)
         )
-        if row.last is not None
-    }
-    return points, before
+    ):
+        catalog.add(row.backup_id)
+        if row.verify_status == "ok" and row.problem is None:
+            moments[row.service].append(row.started_at.timestamp())
+    e = events.c
+    for event in connection.execute(
+        select(e.subject, e.time, e.payload).where(
+            and_(
+                e.kind == "backup.completed",
+                e.subject.in_(ids),
+                e.time >= start - JOURNAL_LOOKBACK,
+                e.time < end + JOURNAL_LOOKBACK,
+            )
+        )
+    ):
+        payload = event.payload or {}
+        if payload.get("backup_id") in catalog:
+            continue
+        moment = _journal_moment(payload)
+        if moment is not None and moment < high:
+            moments[event.subject].append(moment)
+    points: dict[str, list[float]] = {}
+    before: dict[str, float] = {}
+    for service, found in moments.items():
+        points[service] = sorted(m for m in found if m >= low)
+        earlier = [m for m in found if m < low]
+        if earlier:
+            before[service] = max(earlier)
+    return defaultdict(list, points), before
+
+
+JOURNAL_LOOKBACK = timedelta(days=40)
+"""How far before a period the journal is read for the restore point preceding it."""
+
+
+def _journal_moment(payload: dict[str, object]) -> float | None:
+    """When a journaled backup started: its ``started_at``, else the time its id begins
+    with (``20261126T223131Z-…``)."""
+    started = payload.get("started_at")
+    try:
+        if isinstance(started, str):
+            return datetime.fromisoformat(started).timestamp()
+        backup_id = str(payload.get("backup_id", ""))
+        return datetime.strptime(backup_id[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return None
 
 
 def _drills(
