@@ -5,8 +5,10 @@ window function; older time comes from the roll-ups)."""
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -64,17 +66,30 @@ def compute_sla(
     ``now``, with the trend of the ``trend_months`` months ending with the period's."""
     chosen = _chosen(plan, services)
     zone = plan.organisation.timezone
+    months = months_before(period, trend_months, zone) if trend_months > 0 else []
+    first = min([period.start, *(month.start for month in months)])
+    last = min(max([period.end, *(month.end for month in months)]), now)
     with store.engine.connect() as connection:
-        lines, objectives = _figures(plan, connection, period, now, chosen, "hour")
+        ids = [service.id for service in chosen]
+        initial, changes = _states(connection, ids, first, last)
+        raw = check_results.c
+        oldest = connection.execute(select(func.min(raw.at)).where(raw.service.in_(ids))).scalar()
+        book = _Book(
+            initial,
+            changes,
+            _restore_points(connection, ids, first, last),
+            float(oldest) if oldest is not None else None,
+        )
+        lines, objectives = _figures(plan, connection, book, period, now, chosen, "hour")
         trend = []
-        if trend_months > 0:
-            for month in months_before(period, trend_months, zone):
+        if months:
+            for month in months:
                 if month.start >= now:
                     continue
                 month_lines, month_objectives = (
                     (lines, objectives)
                     if (month.start, month.end) == (period.start, period.end)
-                    else _figures(plan, connection, month, now, chosen, "day")
+                    else _figures(plan, connection, book, month, now, chosen, "day")
                 )
                 trend.append(_trend_point(month.label, month_lines, month_objectives))
         listed = _incident_lines(connection, period, now)
@@ -104,6 +119,7 @@ def _chosen(plan: Plan, services: list[str] | None) -> list[Service]:
 def _figures(
     plan: Plan,
     connection: Connection,
+    book: _Book,
     period: Period,
     now: datetime,
     services: Sequence[Service],
@@ -113,9 +129,7 @@ def _figures(
     high = min(period.end, now).timestamp()
     reaches_now = period.end >= now
     ids = [service.id for service in services]
-    initial, changes = _states(connection, ids, low, high)
-    coverage = _coverage(connection, services, low, high, resolution)
-    points, before = _restore_points(connection, ids, low, high)
+    coverage = _coverage(connection, services, low, high, resolution, book.raw_from)
     drill_runs = _drills(connection, ids, low, high)
     recoveries = _recoveries(connection, ids, low, high)
     zone = ZoneInfo(plan.organisation.timezone)
@@ -127,18 +141,19 @@ def _figures(
             if not window.services or service.id in window.services
             for start, end in window_spans(window, period.start, min(period.end, now), zone)
         ]
+        initial, changes = book.states(service.id, low, high)
         figures = availability(
             low,
             high,
-            initial=initial.get(service.id, "unknown"),
-            changes=changes[service.id],
+            initial=initial,
+            changes=changes,
             coverage=coverage[service.id],
             maintenance=maintenance,
             degraded_as=plan.sla.degraded,
         )
         rpo = None
         if service.backups:
-            known = ([before[service.id]] if service.id in before else []) + points[service.id]
+            known = _around(book.points.get(service.id, []), low, high)
             watched = coverage[service.id]
             rpo = rpo_figures(
                 low,
@@ -186,17 +201,36 @@ def _trend_point(label: str, lines: list[ServiceSla], objectives: list[Objective
     )
 
 
+@dataclass
+class _Book:
+    """What the whole range (the period and its trend) needs, read once: each service's
+    state at the range's start and its changes, its restore points, and when the oldest
+    raw check result is."""
+
+    initial: dict[str, str]
+    changes: dict[str, list[StateChange]]
+    points: dict[str, list[float]]
+    raw_from: float | None
+
+    def states(self, service: str, low: float, high: float) -> tuple[str, list[StateChange]]:
+        """The service's state at ``low`` and its changes in [low, high)."""
+        changes = self.changes.get(service, [])
+        moments = [change.at for change in changes]
+        first, last = bisect_right(moments, low), bisect_left(moments, high)
+        state = changes[first - 1].state if first else self.initial.get(service, "unknown")
+        return state, changes[first:last]
+
+
 def _states(
-    connection: Connection, ids: list[str], low: float, high: float
+    connection: Connection, ids: list[str], first: datetime, last: datetime
 ) -> tuple[dict[str, str], dict[str, list[StateChange]]]:
-    """Each service's state at ``low`` and its changes up to ``high``."""
-    start, end = datetime.fromtimestamp(low, UTC), datetime.fromtimestamp(high, UTC)
+    """Each service's state at ``first`` and its changes up to ``last``."""
     e = events.c
     initial: dict[str, str] = {}
     for service in ids:
         row = connection.execute(
             select(e.payload)
-            .where(and_(e.subject == service, e.kind == "service.state", e.time < start))
+            .where(and_(e.subject == service, e.kind == "service.state", e.time < first))
             .order_by(e.time.desc(), e.id.desc())
             .limit(1)
         ).first()
@@ -209,8 +243,8 @@ def _states(
             and_(
                 e.kind == "service.state",
                 e.subject.in_(ids),
-                e.time >= start,
-                e.time < end,
+                e.time >= first,
+                e.time < last,
             )
         )
         .order_by(e.time, e.id)
@@ -228,6 +262,7 @@ def _coverage(
     low: float,
     high: float,
     resolution: str,
+    raw_from: float | None,
 ) -> dict[str, list[Span]]:
     """The time each service's check results vouch for: from raw results (gaps found by a
     window function, only the rows around a gap come back), and before the oldest raw
@@ -241,9 +276,7 @@ def _coverage(
     if not grace:
         return coverage
     ids = sorted({service for service, _name in grace})
-    raw = check_results.c
-    oldest = connection.execute(select(func.min(raw.at)).where(raw.service.in_(ids))).scalar()
-    raw_from = float(oldest) if oldest is not None else high
+    raw_from = high if raw_from is None else raw_from
     if raw_from < high:
         _raw_coverage(connection, ids, grace, max(low, raw_from), high, coverage)
     if low < raw_from:
@@ -334,66 +367,69 @@ def _rolled_coverage(
 
 
 def _restore_points(
-    connection: Connection, ids: list[str], low: float, high: float
-) -> tuple[dict[str, list[float]], dict[str, float]]:
-    """Restore points in the period per service, and the newest before it: the catalog's
-    verified backups, and the backups the journal saw complete that are no longer in the
-    catalog (pruned: they were restorable for as long as they were kept). A catalog row
-    not verified, or found damaged, is no restore point."""
-    start, end = datetime.fromtimestamp(low, UTC), datetime.fromtimestamp(high, UTC)
+    connection: Connection, ids: list[str], first: datetime, last: datetime
+) -> dict[str, list[float]]:
+    """Every restore point of each service up to ``last`` (read once for the period and
+    its trend, sorted): the catalog's verified backups, and the backups the journal saw
+    complete from a while before ``first`` that are no longer in the catalog (pruned: they
+    were restorable for as long as they were kept). A catalog row not verified, or found
+    damaged, is no restore point."""
     b = backups.c
     catalog: set[str] = set()
     moments: dict[str, list[float]] = defaultdict(list)
     for row in connection.execute(
         select(b.service, b.backup_id, b.started_at, b.verify_status, b.problem).where(
-            and_(b.service.in_(ids), b.started_at < end)
+            and_(b.service.in_(ids), b.started_at < last)
         )
     ):
         catalog.add(row.backup_id)
         if row.verify_status == "ok" and row.problem is None:
             moments[row.service].append(row.started_at.timestamp())
     e = events.c
-    for event in connection.execute(
-        select(e.subject, e.time, e.payload).where(
-            and_(
-                e.kind == "backup.completed",
-                e.subject.in_(ids),
-                e.time >= start - JOURNAL_LOOKBACK,
-                e.time < end + JOURNAL_LOOKBACK,
-            )
+    journal = select(
+        e.subject,
+        e.payload["backup_id"].as_string().label("backup_id"),
+        e.payload["started_at"].as_string().label("started_at"),
+    ).where(
+        and_(
+            e.kind == "backup.completed",
+            e.subject.in_(ids),
+            e.time >= first - JOURNAL_LOOKBACK,
+            e.time < last + timedelta(days=1),
         )
-    ):
-        payload = event.payload or {}
-        if payload.get("backup_id") in catalog:
+    )
+    high = last.timestamp()
+    for subject, backup_id, started in connection.execute(journal):
+        if backup_id in catalog:
             continue
-        moment = _journal_moment(payload)
+        moment = _journal_moment(backup_id, started)
         if moment is not None and moment < high:
-            moments[event.subject].append(moment)
-    points: dict[str, list[float]] = {}
-    before: dict[str, float] = {}
-    for service, found in moments.items():
-        points[service] = sorted(m for m in found if m >= low)
-        earlier = [m for m in found if m < low]
-        if earlier:
-            before[service] = max(earlier)
-    return defaultdict(list, points), before
+            moments[subject].append(moment)
+    return {service: sorted(found) for service, found in moments.items()}
+
+
+def _around(points: list[float], low: float, high: float) -> list[float]:
+    """The points of [low, high) and the newest one before (what one period needs)."""
+    start, end = bisect_left(points, low), bisect_left(points, high)
+    return points[max(0, start - 1) : end]
 
 
 JOURNAL_LOOKBACK = timedelta(days=40)
 """How far before a period the journal is read for the restore point preceding it."""
 
 
-def _journal_moment(payload: dict[str, object]) -> float | None:
+def _journal_moment(backup_id: str | None, started: str | None) -> float | None:
     """When a journaled backup started: its ``started_at``, else the time its id begins
     with (``20261126T223131Z-…``)."""
-    started = payload.get("started_at")
     try:
-        if isinstance(started, str):
+        if started:
             return datetime.fromisoformat(started).timestamp()
-        backup_id = str(payload.get("backup_id", ""))
-        return datetime.strptime(backup_id[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
+        if backup_id:
+            moment = datetime.strptime(backup_id[:16], "%Y%m%dT%H%M%SZ")
+            return moment.replace(tzinfo=UTC).timestamp()
     except ValueError:
-        return None
+        pass
+    return None
 
 
 def _drills(
