@@ -47,4 +47,7 @@ python scripts/demo_monitor.py "$demo"
 say "Incident: a power failure takes six services down; one incident, the recovery order, the French report"
 python scripts/demo_incident.py "$demo"
 
+say "Compliance: the SLA dashboard of a month, a runbook rehearsed on paper, a quick audit"
+python scripts/demo_compliance.py "$demo"
+
 printf '\nDemo files: %s\n' "$demo"
