@@ -71,12 +71,15 @@ class _Words:
     def margin(self, line: Objective) -> str:
         if line.margin is None:
             return "—"
+        size = abs(line.margin)
         if line.name == "uptime":
-            signed = number(round(line.margin, 3), self.language, 3)
-            return self.say("margin_points", value=("+" if line.margin >= 0 else "") + signed)
-        if line.margin >= 0:
-            return self.say("margin_within", value=exact(line.margin, self.language))
-        return self.say("margin_over", value=exact(-line.margin, self.language))
+            # French keeps "point" singular below two; English only for exactly one.
+            few = size < 2 if self.language == "fr" else round(size, 3) == 1
+            key = "margin_point" if few else "margin_points"
+            value = self.say(key, value=number(round(size, 3), self.language, 3))
+        else:
+            value = exact(size, self.language)
+        return self.say("margin_within" if line.margin >= 0 else "margin_over", value=value)
 
     def verdict(self, verdict: Verdict) -> str:
         return self.say(f"verdict_{verdict}")
@@ -154,7 +157,7 @@ def report_view(sla: PlanSla, language: str, zone: str) -> dict[str, Any]:
             for value in (rto.last_seconds, rto.median_seconds, rto.worst_seconds)
         )
         if rto.drills == 0:
-            drills = spell.say("none")
+            drills = spell.say("no_drill")
         elif rto.drills_failed:
             drills += f" ({spell.say('drills_failed', count=rto.drills_failed)})"
         recoveries = ", ".join(

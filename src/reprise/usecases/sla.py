@@ -101,8 +101,9 @@ def send_monthly_report(
     html = sla_report(plan, figures, "html")
     title = body.splitlines()[0].lstrip("# ").strip()
     verdict = say(language, f"sla.verdict_{figures.verdict}")
+    month = title.split(" — ")[-1]
     subject = f"[{plan.organisation.name}] " + say(
-        language, "sla.monthly_subject", period=title.split(" — ")[-1], verdict=verdict
+        language, "sla.monthly_subject", period=month, verdict=verdict
     )
     folder = state_dir(plan) / "reports" / "sla"
     make_private_dirs(folder)
@@ -111,6 +112,7 @@ def send_monthly_report(
         path = folder / f"sla-{period.label}-{language}.{fmt}"
         write_private_file(path, text.encode("utf-8"))
         paths.append(path)
-    notification = Notification("sla", audiences, subject, body)
+    intro = say(language, "sla.monthly_intro", organisation=plan.organisation.name, period=month)
+    notification = Notification("sla", audiences, subject, f"{intro}\n\n{body}")
     records = asyncio.run(send_to_roles(plan, store, notification, sender, attachments=paths[1:]))
     return MonthlyReport(period.label, figures.verdict, records, paths)
