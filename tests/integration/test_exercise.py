@@ -329,6 +329,7 @@ def test_a_dry_run_shows_every_step_resolved_and_writes_nothing(
     # A real run would need --incident; its dry run shows N for the incident's number.
     assert missing.returncode == 0, missing.stderr
     assert "AKIG restaurée (incident N)" in missing.stdout
+    assert "le numéro de l'incident que l'exécution réelle demande" in missing.stdout
 
     told = world.reprise("runbook", "run", "data-loss", "--dry-run", "--exercise")
     assert "instance PostgreSQL jetable" in told.stdout and "(pas safe_in_exercise)" in told.stdout

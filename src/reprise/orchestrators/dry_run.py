@@ -62,6 +62,11 @@ class RunbookPreview:
     new_incident: bool
     steps: list[StepPreview]
 
+    @property
+    def needs_incident(self) -> bool:
+        """A real run would need an incident (the steps use ``{{ incident }}``, shown N)."""
+        return self.incident is None and self.parameters.get("incident") == NEW_INCIDENT
+
     def lines(self, language: str) -> list[str]:
         """The dry run for people, in ``language``."""
         heading = "exercise.dry_heading_exercise" if self.exercise else "exercise.dry_heading"
@@ -80,6 +85,8 @@ class RunbookPreview:
             incident = say(language, "exercise.dry_incident_new")
         elif self.incident is not None:
             incident = str(self.incident)
+        elif self.needs_incident:
+            incident = say(language, "exercise.dry_incident_needed")
         else:
             incident = say(language, "exercise.dry_incident_none")
         lines.append(say(language, "exercise.dry_incident", incident=incident))
@@ -97,7 +104,9 @@ class RunbookPreview:
             "title": self.title,
             "exercise": self.exercise,
             "parameters": {k: v for k, v in self.parameters.items() if k != "incident"},
-            "incident": "new" if self.new_incident else self.incident,
+            "incident": "new"
+            if self.new_incident
+            else ("required" if self.needs_incident else self.incident),
             "steps": [
                 {
                     "step": step.position + 1,

@@ -59,6 +59,8 @@ WORDS: dict[str, dict[str, str]] = {
         "exercise.dry_nobody": "personne (aucun contact)",
         "exercise.dry_evidence": "conserve dans un lot de preuves signé\u202f: {paths}",
         "exercise.dry_incident_new": "(l'incident d'exercice ouvert au lancement)",
+        "exercise.dry_incident_needed": "N, le numéro de l'incident que l'exécution réelle "
+        "demande (ses étapes le citent)",
         "exercise.dry_incident_none": "aucun incident\u202f: les étapes ne sont pas notées "
         "dans une chronologie",
         "exercise.dry_incident": "Incident\u202f: {incident}",
@@ -116,6 +118,8 @@ WORDS: dict[str, dict[str, str]] = {
         "exercise.dry_nobody": "nobody (no contact)",
         "exercise.dry_evidence": "keeps in a signed evidence bundle: {paths}",
         "exercise.dry_incident_new": "(the exercise incident opened when it starts)",
+        "exercise.dry_incident_needed": "N, the number of the incident the real run needs "
+        "(its steps quote it)",
         "exercise.dry_incident_none": "no incident: the steps are not written into a timeline",
         "exercise.dry_incident": "Incident: {incident}",
         "report.run_skipped": "not run (exercise)",
