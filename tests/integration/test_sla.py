@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -227,3 +228,42 @@ def test_pruned_backups_still_count_from_the_journal_not_unverified_ones(
     db = _november(loaded, store).services[0]  # type: ignore[attr-defined]
     assert db.rpo.worst_gap is not None and db.rpo.worst_gap.seconds == 5400  # 00:05 → 01:35
     assert db.rpo.worst_gap.start == sla_month.paris(18, 0, 5)
+
+
+@pytest.mark.postgres
+def test_continuous_wal_makes_every_instant_a_restore_point() -> None:
+    """A physical base backup and its unbroken WAL archive: the RPO now is the age of the
+    newest archived segment, not of the base backup."""
+    from tests.support.pitr import (
+        archiving_server,
+        give_to_server_user,
+        physical_source,
+        shared_world,
+        switch_and_wait,
+    )
+
+    world = shared_world("reprise-sla-wal-")
+    server = archiving_server(world)
+    info = server.start()
+    try:
+        world.write_plan(physical_source(info))
+        assert world.reprise("repo", "init").returncode == 0
+        give_to_server_user(world.root)
+        world.backup_once()
+        assert world.reprise("backup", "verify", "--all").returncode == 0
+        with psycopg.connect(info.dsn(), autocommit=True) as connection:
+            connection.execute("CREATE TABLE t AS SELECT generate_series(1, 100) AS v")
+        switch_and_wait(info.dsn())
+        shown = world.reprise("sla", "--json")
+        assert shown.returncode == 0, shown.stderr
+        rpo = json.loads(shown.stdout)["services"][0]["rpo"]
+        assert rpo["continuous"] is True, rpo
+        assert rpo["current_seconds"] is not None and rpo["current_seconds"] < 600
+        # Without the archive the window is gone: only the base backup counts.
+        archive = world.repository / "wal"
+        archive.rename(archive.with_name("wal-hidden"))
+        shown = world.reprise("sla", "--json")
+        assert json.loads(shown.stdout)["services"][0]["rpo"]["continuous"] is False
+    finally:
+        server.stop()
+        shutil.rmtree(world.root, ignore_errors=True)

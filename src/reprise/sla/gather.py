@@ -5,6 +5,7 @@ window function; older time comes from the roll-ups)."""
 
 from __future__ import annotations
 
+import logging
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, and_, func, or_, select
 
 from reprise.alerts.calendar import window_spans
-from reprise.errors import InputError
+from reprise.errors import InputError, RepriseError
 from reprise.plan.model import Plan, Service
 from reprise.probes.run import service_checks
 from reprise.sla.figures import (
@@ -50,6 +51,8 @@ from reprise.store.tables import (
     incidents,
 )
 
+logger = logging.getLogger(__name__)
+
 PASSED = "passed"
 """A drill's result when it passed (src/reprise/drill/run.py)."""
 
@@ -79,6 +82,7 @@ def compute_sla(
             changes,
             _restore_points(connection, ids, first, last),
             float(oldest) if oldest is not None else None,
+            _continuous(plan, store, chosen),
         )
         lines, objectives = _figures(plan, connection, book, period, now, chosen, "hour")
         trend = []
@@ -159,6 +163,7 @@ def _figures(
                 low,
                 high,
                 points=known,
+                continuous=book.continuous.get(service.id, []),
                 now=now.timestamp() if reaches_now else None,
                 watched_from=min((start for start, _end in watched), default=None),
             )
@@ -211,6 +216,7 @@ class _Book:
     changes: dict[str, list[StateChange]]
     points: dict[str, list[float]]
     raw_from: float | None
+    continuous: dict[str, list[Span]]
 
     def states(self, service: str, low: float, high: float) -> tuple[str, list[StateChange]]:
         """The service's state at ``low`` and its changes in [low, high)."""
@@ -406,6 +412,27 @@ def _restore_points(
         if moment is not None and moment < high:
             moments[subject].append(moment)
     return {service: sorted(found) for service, found in moments.items()}
+
+
+def _continuous(plan: Plan, store: Store, services: Sequence[Service]) -> dict[str, list[Span]]:
+    """For services whose WAL is archived, the current PITR window (the newest base backup
+    to the newest segment, without a gap): a restore point at every instant. Only the
+    current window is known (the repository keeps no history of older ones); an archive
+    that cannot be read counts for nothing, and is the audit's and the checks' business."""
+    from reprise.restore.pitr import PitrRequest, plan_pitr
+
+    spans: dict[str, list[Span]] = {}
+    for service in services:
+        if not any(entry.takes_wal for entry in service.backups):
+            continue
+        try:
+            window = plan_pitr(plan, store, PitrRequest(service=service.id)).window
+        except RepriseError as error:
+            logger.info("SLA of %s: no PITR window (%s)", service.id, error.render()[0])
+            continue
+        if window[1] is not None:
+            spans[service.id] = [(window[0].timestamp(), window[1].timestamp())]
+    return spans
 
 
 def _around(points: list[float], low: float, high: float) -> list[float]:
