@@ -7,10 +7,11 @@ check into ``degraded`` instead of ``up``; they never make a check pass.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from reprise.plan.common import (
@@ -25,7 +26,7 @@ from reprise.plan.common import (
     address,
     describe_dsn,
 )
-from reprise.plan.units import Duration, Percent, Size
+from reprise.plan.units import Duration, Percent, Size, format_duration
 
 TlsMode = Literal["starttls", "implicit", "none"]
 
@@ -274,6 +275,85 @@ class TlsCheck(CheckBase):
         return f"{self.kind} {address(self.host, self.port)}"
 
 
+_TOKEN_CHARACTERS = re.compile(r"^[A-Za-z0-9_-]*$")
+TOKEN_LENGTH = (16, 200)
+"""Shortest and longest heartbeat token (16 URL-safe characters: 96 bits)."""
+_GENERATE = "python3 -c 'import secrets; print(secrets.token_urlsafe(24))'"
+
+
+def _heartbeat_token(value: object) -> object:
+    """A URL-safe secret of 16 to 200 characters; the message never repeats the value."""
+    if not isinstance(value, str):
+        return value  # pydantic says "expected text"
+    token = value.strip()
+    shortest, longest = TOKEN_LENGTH
+    if not _TOKEN_CHARACTERS.match(token):
+        problem = "may hold only the characters A-Z a-z 0-9 _ -"
+    elif len(token) < shortest:
+        problem = f"is too short ({len(token)} characters, at least {shortest})"
+    elif len(token) > longest:
+        problem = f"is too long ({len(token)} characters, at most {longest})"
+    else:
+        return token
+    raise PydanticCustomError(
+        "heartbeat_token",
+        f"the heartbeat token {problem}",
+        {
+            "hint": f"generate one with `{_GENERATE}` and keep it in the .env "
+            "(token: ${HEARTBEAT_TOKEN})"
+        },
+    )
+
+
+HeartbeatToken = Annotated[str, BeforeValidator(_heartbeat_token)]
+"""The secret in a heartbeat's ping address (``/ping/<token>``)."""
+
+
+class HeartbeatCheck(CheckBase):
+    """A job elsewhere (a cron job, a router's nightly export) pings Reprise at
+    ``/ping/<token>`` at least every ``period``; no ping within period + grace is down.
+
+    The job may ping ``/start`` when it begins (then it must finish within the grace) and
+    ``/fail`` when it fails (down until the next success). The check itself only reads the
+    pings Reprise received, so ``retries`` defaults to 0."""
+
+    kind: Literal["heartbeat"]
+    period: Duration = Field(
+        description="Expected time between two pings (1d for a nightly job).",
+        examples=["1d"],
+    )
+    grace: Duration | None = Field(
+        None,
+        description="How late a ping may be, and how long a started job may run; default: "
+        "a tenth of the period, at least 5m and at most 1h.",
+    )
+    token: HeartbeatToken = Field(
+        repr=False,
+        description="Secret of the ping address /ping/TOKEN: 16 to 200 characters among "
+        "A-Z a-z 0-9 _ - (`secrets.token_urlsafe(24)`); keep it in the .env (${VAR}).",
+        examples=["${ROUTER_HEARTBEAT_TOKEN}"],
+    )
+    timeout: Duration = Field(timedelta(seconds=5), description="A run taking longer fails.")
+    retries: int = Field(
+        0,
+        ge=0,
+        le=100,
+        description="Consecutive failures tolerated before the state changes (0: the pings "
+        "already say it all).",
+    )
+
+    @property
+    def allowed_grace(self) -> timedelta:
+        """``grace``, else a tenth of the period between 5 minutes and 1 hour."""
+        if self.grace is not None:
+            return self.grace
+        return min(max(self.period / 10, timedelta(minutes=5)), timedelta(hours=1))
+
+    def target(self) -> str:
+        """What the check looks at, for display (never the token)."""
+        return f"heartbeat every {format_duration(self.period)}"
+
+
 Check = Annotated[
     TcpCheck
     | HttpCheck
@@ -285,7 +365,8 @@ Check = Annotated[
     | DiskCheck
     | CommandCheck
     | BackupAgeCheck
-    | TlsCheck,
+    | TlsCheck
+    | HeartbeatCheck,
     Field(discriminator="kind"),
 ]
 """Any check; ``kind`` selects the model."""
@@ -302,4 +383,5 @@ CHECK_KINDS = (
     "command",
     "backup_age",
     "tls",
+    "heartbeat",
 )

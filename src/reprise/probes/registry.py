@@ -28,6 +28,7 @@ PROBES: dict[str, str] = {
     "command": "reprise.probes.command:probe_command",
     "backup_age": "reprise.probes.backup_age:probe_backup_age",
     "tls": "reprise.probes.tls:probe_tls",
+    "heartbeat": "reprise.probes.heartbeat:probe_heartbeat",
 }
 """Check kind → ``module:function``, imported on first use (`reprise status` loads only
 the probes its plan uses, and their libraries with them)."""

@@ -407,6 +407,7 @@ jobs = Table(
     UniqueConstraint("job", "due_at", "attempt"),
     Index(None, "job", "started_at"),
     Index(None, "status"),
+    Index(None, "job", "status", "finished_at"),
 )
 """Every run of a scheduled job (``backup:<source>``, ``drill:<service>``…). A run is
 claimed by inserting its row: the unique (job, due_at, attempt) makes sure that two
@@ -459,3 +460,74 @@ audits = Table(
 )
 """Compliance audits (`reprise audit`): every item measured against its objective;
 ``result`` is compliant, not_compliant or error (it could not run); ``report`` the Markdown."""
+
+web_users = Table(
+    "web_users",
+    metadata,
+    Column("login", String(100), primary_key=True),
+    Column("password_hash", String(300), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    Column("failures", Integer, nullable=False, server_default="0"),
+    Column("locked_until", UtcDateTime, nullable=True),
+    Column("last_login_at", UtcDateTime, nullable=True),
+)
+"""Passwords of the plan's members who sign in to the web (``login`` in the plan; the
+role, hence the permission, always comes from the plan). ``password_hash`` is argon2id;
+``failures`` counts wrong passwords in a row, ``locked_until`` is the lockout they earned."""
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False),
+    Column("permission", String(10), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(12), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=True),
+    Column("last_used_at", UtcDateTime, nullable=True),
+    Column("revoked_at", UtcDateTime, nullable=True),
+)
+"""API tokens (`reprise token create`): only the SHA-256 of the token is kept (a token is
+256 random bits, so a slow hash adds nothing); ``prefix`` tells them apart in listings."""
+
+web_secrets = Table(
+    "web_secrets",
+    metadata,
+    Column("name", String(50), primary_key=True),
+    Column("value", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+"""Keys the web signs with (session cookies, acknowledgement links), made at first use and
+shared by every service on a shared state."""
+
+heartbeat_pings = Table(
+    "heartbeat_pings",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("service", String(100), nullable=False),
+    Column("check_name", String(200), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("remote", String(100), nullable=True),
+    Column("body", Text, nullable=True),
+    Index(None, "service", "check_name", "at"),
+)
+"""Pings of heartbeat checks (``/ping/<token>``): ``kind`` is success, start or fail;
+``body`` the first bytes the job sent (its log tail), never interpreted."""
+
+job_requests = Table(
+    "job_requests",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("job", String(150), nullable=False),
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("requested_by", String(200), nullable=False),
+    Column("taken_at", UtcDateTime, nullable=True),
+    Column("taken_by", String(200), nullable=True),
+    Index(None, "taken_at"),
+)
+"""Runs asked for from the web or the API ("back up now"): the leading service takes each
+at its next tick and runs it as a manual run of the job."""

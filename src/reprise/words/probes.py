@@ -98,6 +98,17 @@ WORDS: dict[str, dict[str, str]] = {
         "probe.backup_unverified": "{what}\u202f; une sauvegarde d'il y a {age} n'est pas encore "
         "vérifiée (lancer `reprise backup verify`)",
         "probe.backup_stale": "{what}, pour un RPO de {objective}",
+        "probe.heartbeat_no_store": "pas de base d'état\u202f: les pings reçus sont illisibles",
+        "probe.heartbeat_fresh": "dernier ping le {when} (il y a {age}, période {period})",
+        "probe.heartbeat_late": "aucun ping depuis le {when} (il y a {age})\u202f; période "
+        "{period}, grâce {grace}",
+        "probe.heartbeat_failed": "la tâche a signalé un échec le {when} (il y a {age})",
+        "probe.heartbeat_running": "tâche commencée le {when} (il y a {age}), en cours",
+        "probe.heartbeat_overdue": "tâche commencée le {when} et pas terminée dans la grâce "
+        "({grace})",
+        "probe.heartbeat_waiting": "en attente du premier ping (attendu avant le {deadline})",
+        "probe.heartbeat_never": "aucun ping reçu depuis le {since}\u202f; période {period}, "
+        "grâce {grace}",
     },
     "en": {
         "probe.failed": "{target}: {reason}",
@@ -186,6 +197,16 @@ WORDS: dict[str, dict[str, str]] = {
         "probe.backup_unverified": "{what}; a backup from {age} ago is not verified yet "
         "(run `reprise backup verify`)",
         "probe.backup_stale": "{what}, RPO is {objective}",
+        "probe.heartbeat_no_store": "no state database: the pings received cannot be read",
+        "probe.heartbeat_fresh": "last ping at {when} ({age} ago, period {period})",
+        "probe.heartbeat_late": "no ping since {when} ({age} ago); period {period}, grace {grace}",
+        "probe.heartbeat_failed": "the job reported a failure at {when} ({age} ago)",
+        "probe.heartbeat_running": "job started at {when} ({age} ago), running",
+        "probe.heartbeat_overdue": "started at {when} and did not finish within the grace "
+        "({grace})",
+        "probe.heartbeat_waiting": "waiting for the first ping (expected by {deadline})",
+        "probe.heartbeat_never": "no ping received yet (watched since {since}); period "
+        "{period}, grace {grace}",
     },
 }
 """Language → ``probe.*`` key → text, merged into the catalog."""
