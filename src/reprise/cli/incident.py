@@ -346,6 +346,13 @@ def incident_note(
     incident_id: IncidentArg,
     text: Annotated[str, typer.Argument(help="What to record.")],
     by: ByOption = None,
+    public: Annotated[
+        bool,
+        typer.Option(
+            "--public",
+            help="Also an update of the public status page (/status): write it for the public.",
+        ),
+    ] = False,
 ) -> None:
     """Add a note to an incident's timeline."""
     from reprise.cli.context import plan_state
@@ -353,7 +360,7 @@ def incident_note(
     from reprise.usecases.incidents import NoteRequest, add_note
 
     with plan_state(ctx) as (loaded, store):
-        add_note(store, NoteRequest(incident_id, text, who(by)))
+        add_note(store, NoteRequest(incident_id, text, who(by), public))
     stdout().print(_Words(loaded.plan)("noted", id=incident_id), markup=False)
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 
-from reprise.plan.checks import BackupAgeCheck
+from reprise.plan.checks import BackupAgeCheck, HeartbeatCheck
 from reprise.plan.model import Plan
 from reprise.plan.sources import PostgresPhysicalSource, PostgresSource, default_source_name
 from reprise.plan.sqltext import split_statements
@@ -76,6 +76,8 @@ def check_references(plan: Plan) -> list[Problem]:
     problems += _cycles(plan)
     problems += _scenario_parameters(plan)
     problems += _alerting_references(plan)
+    problems += _heartbeat_tokens(plan)
+    problems += _status_page_references(plan)
     return problems
 
 
@@ -323,3 +325,47 @@ def _alerting_references(plan: Plan) -> Iterator[Problem]:
                     ("alerting", "maintenance", w_index, "services", index),
                     *_unknown("service", service_id, services, "declare it under services:"),
                 )
+
+
+def _status_page_references(plan: Plan) -> Iterator[Problem]:
+    services = {service.id for service in plan.services}
+    listed: dict[str, int] = {}
+    for index, entry in enumerate(plan.status_page.services):
+        path: Path_ = ("status_page", "services", index, "service")
+        if entry.service not in services:
+            message, hint = _unknown(
+                "service", entry.service, services, "declare it under services:"
+            )
+            yield Problem(
+                path,
+                f"status page entry {entry.name!r}: {message}",
+                f"{hint} (service: takes the id of one of the plan's services)",
+            )
+        elif entry.service in listed:
+            yield Problem(
+                path,
+                f"service {entry.service!r} is listed twice on the status page "
+                f"(also status_page.services[{listed[entry.service]}])",
+                "list each service once",
+            )
+        else:
+            listed[entry.service] = index
+
+
+def _heartbeat_tokens(plan: Plan) -> Iterator[Problem]:
+    """Each heartbeat has its own token: a ping must say which job it is about. The token
+    itself is never repeated in the message."""
+    first: dict[str, str] = {}
+    for s_index, service in enumerate(plan.services):
+        for c_index, check in enumerate(service.checks):
+            if not isinstance(check, HeartbeatCheck):
+                continue
+            place = f"services[{s_index}].checks[{c_index}]"
+            if check.token in first:
+                yield Problem(
+                    ("services", s_index, "checks", c_index, "token"),
+                    f"this heartbeat token is already the token of {first[check.token]}",
+                    "give each heartbeat check its own token (secrets.token_urlsafe(24))",
+                )
+            else:
+                first[check.token] = f"{place} ({service.id})"

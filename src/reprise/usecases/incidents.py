@@ -17,6 +17,7 @@ from reprise.incidents.recovery import NextAction, PlanEntry, Waiting, incident_
 from reprise.incidents.report_view import open_manual_tasks, render_report, task_words
 from reprise.incidents.runs import runs_of
 from reprise.restore.pitr import parse_target_time
+from reprise.statuspage import PUBLIC_KIND
 from reprise.usecases.status import require_services
 
 if TYPE_CHECKING:
@@ -265,16 +266,25 @@ def override_state(store: Store, request: StateRequest, clock: Clock = utc_now) 
 
 @dataclass(frozen=True)
 class NoteRequest:
-    """A note for an incident's timeline, and who writes it."""
+    """A note for an incident's timeline, and who writes it; a ``public`` note is also an
+    update of the public status page."""
 
     incident_id: int
     text: str
     by: str
+    public: bool = False
 
 
 def add_note(store: Store, request: NoteRequest, clock: Clock = utc_now) -> None:
     """Add a note to an incident's timeline (open or closed)."""
-    lifecycle.add_note(store, request.incident_id, request.text, by=request.by, at=clock())
+    lifecycle.add_note(
+        store,
+        request.incident_id,
+        request.text,
+        by=request.by,
+        at=clock(),
+        kind=PUBLIC_KIND if request.public else "note",
+    )
 
 
 @dataclass(frozen=True)
