@@ -48,6 +48,15 @@ if [ -n "$missing_tools" ] && [ "$(id -u)" -eq 0 ]; then
   apt-get install -y -qq --no-install-recommends $missing_tools >/dev/null
 fi
 
+# The web's tests drive Debian's Chromium through Playwright (Playwright's own browser
+# download is not reachable from every machine, and Debian's is what gets security updates).
+if ! command -v chromium >/dev/null && [ "$(id -u)" -eq 0 ]; then
+  echo "bootstrap: installing Debian's chromium (the web's browser tests)…"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
+
 stamp=.venv/.bootstrap-stamp
 want=$( (cat pyproject.toml; "$PYTHON" --version; command -v "$PYTHON") | sha256sum | cut -d' ' -f1)
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then

@@ -22,13 +22,15 @@ FLOORS: list[set[str]] = [
     {"paths", "words"},
     {"plan"},
     {"store", "pg", "reports"},
-    {"repository"},
+    {"repository", "heartbeat", "accounts"},
     {"backup", "probes", "scaffold", "scheduler"},
     {"wal", "monitor"},
     {"restore", "alerts"},
     {"drill", "incidents", "sla"},
     {"orchestrators", "audit"},
+    {"dashboard", "metrics", "statuspage"},
     {"usecases"},
+    {"web"},
     {"cli"},
     {"__main__"},
 ]
@@ -188,6 +190,7 @@ CLI_RUNTIME_IMPORTS = (
     "reprise.reports",
     "reprise.words",
     "reprise.scaffold",
+    "reprise.web.run",  # the web door, started by `reprise web` and `reprise serve`
 )
 """What a CLI module may import when it runs: its own helpers, the use cases, and what
 reading the plan, rendering and errors need. Everything else (the store, the repository,

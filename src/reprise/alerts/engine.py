@@ -15,6 +15,7 @@ with their own clock; the monitor drives it with real time."""
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ from reprise.store.database import Store
 from reprise.store.events import append_event
 
 Send = Callable[[Notification], None]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ class AlertEngine:
         """Open incidents known to have had their alert: when it was sent."""
         self.covered: set[int] = set()
         """Alerts held back because an incident speaks for them (recorded once each)."""
-        self.writer = Writer(plan)
+        self.writer = Writer(plan, ack_link=self._ack_link if plan.web.base_url else None)
         self.routing = Routing(plan)
         self.open: dict[str, Alert] = {
             alert.service: alert
@@ -91,6 +94,16 @@ class AlertEngine:
         self.changes: dict[str, deque[datetime]] = {s.id: deque() for s in plan.services}
         self.flapping: set[str] = set()
         self.silences: dict[str, Silence] = {}
+
+    def _ack_link(self, alert_id: int) -> str | None:
+        """The signed web link that acknowledges the alert (never stops a message)."""
+        from reprise.alerts.links import ack_url
+
+        try:
+            return ack_url(self.plan, self.store, alert_id)
+        except Exception:
+            logger.exception("could not make the acknowledgement link of alert %d", alert_id)
+            return None
 
     # -- incidents -------------------------------------------------------------------------
 

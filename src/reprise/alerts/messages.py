@@ -4,7 +4,7 @@ comes from the catalog (``reprise.words``): ``alert.*`` texts and ``step.<kind>`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -32,8 +32,10 @@ class Notification:
 class Writer:
     """Writes the messages of one plan, in its language and time zone."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, ack_link: Callable[[int], str | None] | None = None) -> None:
         self.plan = plan
+        self.ack_link = ack_link
+        """Makes the signed link that acknowledges an alert from the web (None: no web)."""
         self.language = plan.organisation.language
         self.text = words(self.language, "alert")
         self.zone = ZoneInfo(plan.organisation.timezone)
@@ -103,6 +105,9 @@ class Writer:
             f"{text['first_step']}{self.colon} {first}",
             f"{text['ack']}{self.colon} reprise alert ack {alert_id}",
         ]
+        link = self.ack_link(alert_id) if self.ack_link is not None else None
+        if link is not None:
+            lines.append(f"{text['ack_link']}{self.colon} {link}")
         return subject, "\n".join(lines)
 
     def role_title(self, role_id: str) -> str:

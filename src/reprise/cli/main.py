@@ -20,6 +20,7 @@ import typer
 
 from reprise import __version__
 from reprise.cli import (
+    accounts,
     alerts,
     audit,
     backup,
@@ -40,6 +41,7 @@ from reprise.cli import (
     sla,
     state,
     wal,
+    web,
 )
 from reprise.cli.context import CliState
 from reprise.cli.logs import LogFormat, LogLevel, configure, redact, reset
@@ -79,6 +81,9 @@ app.add_typer(serve.app, name="serve")
 app.add_typer(install.app, name="install")
 app.command("sla", help=sla.sla_command.__doc__)(sla.sla_command)
 app.add_typer(audit.app, name="audit")
+app.command("web", help=web.web_command.__doc__)(web.web_command)
+app.add_typer(accounts.user_app, name="user")
+app.add_typer(accounts.token_app, name="token")
 
 
 def _show_version(value: bool) -> None:

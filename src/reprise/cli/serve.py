@@ -45,9 +45,17 @@ def _when(plan: Plan, value: datetime | None) -> str:
 def serve_command(
     ctx: typer.Context,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    listen: Annotated[
+        str | None,
+        typer.Option(
+            "--listen", help="Serve the web on HOST:PORT (default: the plan's web.listen)."
+        ),
+    ] = None,
+    no_web: Annotated[bool, typer.Option("--no-web", help="Do not serve the web.")] = False,
 ) -> None:
-    """Run the monitor (checks, alerts, incidents, progress reports) and every scheduled job
-    of the plan (`reprise schedule`) until SIGTERM or SIGINT. SIGHUP reloads the plan (an
+    """Run the monitor (checks, alerts, incidents, progress reports), every scheduled job
+    of the plan (`reprise schedule`) and the web (`web.listen`, default 127.0.0.1:8080)
+    until SIGTERM or SIGINT. SIGHUP reloads the plan (an
     invalid plan is logged and the old one kept). Under systemd, it speaks the notify
     protocol (READY, WATCHDOG, STATUS)."""
     from reprise.cli.context import plan_state
@@ -61,7 +69,10 @@ def serve_command(
             out.print(f"Service started: {summary}; SIGTERM or Ctrl-C stops.", highlight=False)
 
     with plan_state(ctx) as (loaded, store):
-        serve(loaded, store, ServeRequest(on_start=started))
+        from reprise.web.run import start_web
+
+        request = ServeRequest(on_start=started, web=None if no_web else start_web, listen=listen)
+        serve(loaded, store, request)
     if not quiet:
         out.print("Service stopped.")
 

@@ -47,6 +47,7 @@ from reprise.scheduler.records import (
     mark_lost,
     set_pid,
 )
+from reprise.scheduler.requests import take_requests
 from reprise.store.database import Store
 from reprise.words.format import duration
 
@@ -156,7 +157,28 @@ class JobScheduler:
             if slot > self.last_slot.get(job.id, slot):
                 self.last_slot[job.id] = slot
                 self._queue(Pending(now, job.id, slot, 1, "schedule"))
+        await self._take_requests(now)
         self._start_ready(now)
+
+    async def _take_requests(self, now: datetime) -> None:
+        """Runs asked for from the web or the API: queued as manual runs (a request for a
+        job the plan no longer has is logged and dropped)."""
+        try:
+            taken = await asyncio.to_thread(take_requests, self.store, self.host, now)
+        except Exception:
+            logger.exception("could not read the runs asked for")
+            return
+        for request in taken:
+            if request.job not in self.jobs:
+                logger.warning("run of %s asked for, but the plan has no such job", request.job)
+                continue
+            logger.info(
+                "job %s asked for by %s",
+                request.job,
+                request.requested_by,
+                extra={"job": request.job},
+            )
+            self._queue(Pending(now, request.job, request.requested_at, 1, "manual"))
 
     def _queue(self, pending: Pending) -> None:
         """Keep one waiting run per job: a newer slot replaces an older one still waiting."""

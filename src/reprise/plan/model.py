@@ -198,6 +198,11 @@ class Member(PlanModel):
     """A person (or a shared on-call address) and how to reach them."""
 
     name: Text
+    login: Identifier | None = Field(
+        None,
+        description="Signs in to the web with this login (`reprise user passwd LOGIN` sets "
+        "the password); the member's roles give the permission.",
+    )
     contacts: Annotated[list[ContactUrl], BeforeValidator(one_or_many)] = Field(
         default_factory=list
     )
@@ -542,6 +547,52 @@ class Serve(PlanModel):
     heartbeat_every: Duration = Field(timedelta(minutes=1), description="How often to ping.")
 
 
+class Web(PlanModel):
+    """The web interface and its JSON API (inside `reprise serve`, or `reprise web`)."""
+
+    listen: Annotated[str, Field(pattern=r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$")] = (
+        Field(
+            "127.0.0.1:8080",
+            description="HOST:PORT to listen on; keep it on loopback behind a reverse proxy "
+            "that terminates TLS (docs/web.md).",
+        )
+    )
+    base_url: Annotated[str, Field(pattern=r"^https?://[^\s?#]+$")] | None = Field(
+        None,
+        description="The address people reach the web at (https://reprise.example.org), for "
+        "links in mails (acknowledge in one click); cookies are Secure when it is https.",
+    )
+    session_idle: Duration = Field(
+        timedelta(minutes=30), description="A session unused for this long signs out."
+    )
+    ack_link_valid: Duration = Field(
+        timedelta(hours=24), description="How long an acknowledgement link in a mail works."
+    )
+
+
+class StatusPageService(PlanModel):
+    """A service shown on the public status page, under the name the public knows it by."""
+
+    service: Identifier = Field(description="The service's id in the plan.")
+    name: Text = Field(
+        description="Its public name (Messagerie); the page never shows the plan's own name, "
+        "id, hosts or check messages."
+    )
+    group: Text | None = Field(None, description="A heading the page groups services under.")
+
+
+class StatusPage(PlanModel):
+    """The public status page (/status, no sign-in): the services listed here, each under a
+    public name, with its state, its open incidents' public updates and its history.
+    No services: no public page (/status answers 404)."""
+
+    title: Text | None = Field(None, description="The page's title; default: the organisation's.")
+    services: list[StatusPageService] = Field(
+        default_factory=list, description="The services shown, in this order."
+    )
+    history_days: int = Field(90, ge=1, le=365, description="Days of history shown (1 to 365).")
+
+
 class HighAvailability(PlanModel):
     """Several `reprise serve` on different hosts sharing a PostgreSQL state: one leads
     (runs the checks, alerts and jobs), the others stand by."""
@@ -777,6 +828,14 @@ class Plan(PlanModel):
     )
     serve: Serve = Field(
         default_factory=Serve, description="The service's outbound heartbeat (reprise serve)."
+    )
+    web: Web = Field(
+        default_factory=Web,
+        description="The web interface: listen address, public address, session timeout.",
+    )
+    status_page: StatusPage = Field(
+        default_factory=StatusPage,
+        description="The public status page: services under a public name (none: no page).",
     )
     ha: HighAvailability = Field(
         default_factory=HighAvailability,

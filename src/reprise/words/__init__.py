@@ -14,7 +14,7 @@ from string import Formatter
 from types import MappingProxyType
 
 from reprise.errors import InputError
-from reprise.words import audit, en, exercise, fr, probes, sla
+from reprise.words import audit, en, exercise, fr, probes, sla, status_page, web
 
 CATALOG: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
@@ -25,6 +25,8 @@ CATALOG: Mapping[str, Mapping[str, str]] = MappingProxyType(
                 **sla.WORDS[language],
                 **audit.WORDS[language],
                 **exercise.WORDS[language],
+                **web.WORDS[language],
+                **status_page.WORDS[language],
             }
         )
         for language, table in (("fr", fr.WORDS), ("en", en.WORDS))

@@ -165,6 +165,7 @@ WORDS: dict[str, str] = {
     "alert.first_step": "First step of the procedure",
     "alert.no_procedure": "(no procedure in the plan)",
     "alert.ack": "Acknowledge (stops escalation)",
+    "alert.ack_link": "Acknowledge in one click",
     "alert.escalation": "Reminder {level}: not acknowledged after {elapsed}; now also sent to "
     "{roles}.",
     "alert.escalation_again": "Reminder {level}: not acknowledged after {elapsed}.",

@@ -169,6 +169,7 @@ WORDS: dict[str, str] = {
     "alert.first_step": "Première étape de la procédure",
     "alert.no_procedure": "(pas de procédure dans le plan)",
     "alert.ack": "Acquitter (arrête l'escalade)",
+    "alert.ack_link": "Acquitter en un clic",
     "alert.escalation": "Relance {level}\u202f: non acquittée après {elapsed}\u202f; envoyée "
     "aussi à {roles}.",
     "alert.escalation_again": "Relance {level}\u202f: non acquittée après {elapsed}.",

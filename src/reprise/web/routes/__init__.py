@@ -1,0 +1,1 @@
+"""The web's routes, one module per area."""

@@ -1,0 +1,27 @@
+"""The web served for real on loopback: sign-in per permission, refusals, CSRF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.support.web import web_world
+
+
+def test_pages_need_sign_in_and_permissions_hold(tmp_path: Path) -> None:
+    with web_world(tmp_path) as world:
+        anonymous = world.client()
+        first = anonymous.get("/")
+        assert first.status_code == 303 and first.headers["location"].startswith("/login")
+        assert anonymous.get("/api/v1/services").status_code == 401
+        viewer, csrf = world.signed_in("viewer")
+        page = viewer.get("/")
+        assert page.status_code == 200 and "Messagerie" in page.text
+        assert "Content-Security-Policy" in page.headers
+        forged = viewer.post("/alerts/1/ack", data={"csrf": csrf})
+        assert forged.status_code == 403
+        responder, csrf = world.signed_in("responder")
+        no_token = responder.post("/incidents", data={"title": "Test", "csrf": "wrong"})
+        assert no_token.status_code == 403
+        opened = responder.post("/incidents", data={"title": "Panne", "csrf": csrf})
+        assert opened.status_code == 303, opened.text
+        assert world.api("viewer").get("/api/v1/incidents").json()[0]["title"] == "Panne"
