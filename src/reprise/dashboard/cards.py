@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 HISTORY_DAYS = 90
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class DayBar:
     """One day of the 90-day bar: its date (UTC) and the share of check runs that passed
     (None: no check ran that day)."""
@@ -199,33 +199,33 @@ def _open_alerts(connection: Connection) -> dict[str, int]:
 def _next_jobs(plan: Plan, now: datetime) -> dict[tuple[str, str], datetime]:
     """(service, backup|drill) → the soonest next run."""
     from reprise.orchestrators.scheduler import plan_jobs
-    from reprise.plan.schedule import due_at
+    from reprise.plan.schedule import job_offset, next_fire
 
     found: dict[tuple[str, str], datetime] = {}
-    cache: dict[tuple[str, str], datetime] = {}
+    fired: dict[tuple[str, timedelta], datetime] = {}  # 500 services share a few schedules
+    zone, jitter = plan.organisation.timezone, plan.scheduler.jitter
     for job in plan_jobs(plan):
         if job.service is None or job.kind not in ("backup", "drill"):
             continue
-        key = (job.schedule, job.id)
-        at = cache.get(key) or due_at(job, plan, now)
-        cache[key] = at
+        offset = job_offset(job.id, jitter)
+        key = (job.schedule, offset)
+        if key not in fired:
+            fired[key] = next_fire(job.schedule, now - offset, zone) + offset
+        at = fired[key]
         slot = (job.service, job.kind)
         if slot not in found or at < found[slot]:
             found[slot] = at
     return found
 
 
-def _bars(uptime: ServiceUptime | None, today: int, days: int) -> list[DayBar]:
-    bars = []
-    for day in range(today - days + 1, today + 1):
-        counts = uptime.days.get(day) if uptime is not None else None
-        bars.append(
-            DayBar(
-                date.fromordinal(date(1970, 1, 1).toordinal() + day),
-                None if counts is None else counts.percent,
-            )
-        )
-    return bars
+def _bars(uptime: ServiceUptime | None, days: list[tuple[int, date]]) -> list[DayBar]:
+    if uptime is None:
+        return [DayBar(when, None) for _day, when in days]
+    found = uptime.days
+    return [
+        DayBar(when, None if (counts := found.get(day)) is None else counts.percent)
+        for day, when in days
+    ]
 
 
 def cards(plan: Plan, store: Store, now: datetime, services: list[str] | None = None) -> list[Card]:
@@ -240,6 +240,10 @@ def cards(plan: Plan, store: Store, now: datetime, services: list[str] | None = 
         alerting = _open_alerts(connection)
     next_jobs = _next_jobs(plan, now)
     today = int(now.timestamp() // DAY)
+    epoch = date(1970, 1, 1).toordinal()
+    days = [
+        (day, date.fromordinal(epoch + day)) for day in range(today - HISTORY_DAYS + 1, today + 1)
+    ]
     found = []
     for service in chosen:
         state, since = states.get(service.id, ("unknown", None))
@@ -254,7 +258,7 @@ def cards(plan: Plan, store: Store, now: datetime, services: list[str] | None = 
                 uptime_30d=uptime.over(today - 29, today) if uptime else None,
                 uptime_90d=uptime.over(today - HISTORY_DAYS + 1, today) if uptime else None,
                 uptime_objective=plan.uptime(service),
-                bars=_bars(uptime, today, HISTORY_DAYS),
+                bars=_bars(uptime, days),
                 rpo=plan.rpo(service),
                 rto=plan.rto(service),
                 backed_up=bool(service.backups),

@@ -76,6 +76,12 @@ class Formats:
         """A number in the language's form."""
         return number(value, self.language, digits)
 
+    def bars(self, days: Any, label: str, title: str, none: str, every_title: bool) -> Any:
+        """The 90-day bar of a service (see ``charts.day_bars``)."""
+        from reprise.web.charts import day_bars
+
+        return day_bars(days, label, title, none, self.language, every_title=every_title)
+
     def size(self, value: int | None) -> str:
         """A size in binary units."""
         return "—" if value is None else size(value, self.language)
