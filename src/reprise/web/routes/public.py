@@ -3,6 +3,7 @@ metrics (a viewer's token or session)."""
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Annotated
 
@@ -17,6 +18,7 @@ STATUS_FRESH_FOR = 5.0
 """Seconds a rendered status page is served again (a crowd during an outage costs one
 render every few seconds, whatever its size)."""
 _cache: dict[int, tuple[float, str]] = {}
+_rendering = threading.Lock()
 MAX_PING_BODY = 10_000
 """Bytes of a ping's body read at most (a log tail); the rest is not read."""
 
@@ -28,17 +30,24 @@ def status_page(request: Request) -> Response:
     from reprise.usecases.status_page import public_status
 
     site = site_of(request)
-    now = time.monotonic()
-    cached = _cache.get(id(site.plan))  # a reloaded plan is another object: no stale page
-    if cached is not None and now - cached[0] < STATUS_FRESH_FOR:
-        return HTMLResponse(cached[1], headers={"Cache-Control": "public, max-age=5"})
-    found = public_status(site.plan, site.store, site.clock())
-    if found is None:
-        raise HTTPException(404, "no public status page in this plan")
-    html = render_status_page(site.plan, found)
-    _cache.clear()
-    _cache[id(site.plan)] = (now, html)
-    return HTMLResponse(html, headers={"Cache-Control": "public, max-age=5"})
+    key = id(site.plan)  # a reloaded plan is another object: its page is made anew
+    cached = _cache.get(key)
+    stale = cached is None or time.monotonic() - cached[0] >= STATUS_FRESH_FOR
+    # One request renders at a time; the crowd meanwhile gets the page made a moment ago.
+    if stale and _rendering.acquire(blocking=cached is None):
+        try:
+            found = public_status(site.plan, site.store, site.clock())
+            if found is None:
+                raise HTTPException(404, "no public status page in this plan")
+            cached = (time.monotonic(), render_status_page(site.plan, found))
+            _cache.clear()
+            _cache[key] = cached
+        finally:
+            _rendering.release()
+    cached = cached or _cache.get(key)
+    if cached is None:  # rendering failed in another request
+        raise HTTPException(503, "the status page is being prepared: try again")
+    return HTMLResponse(cached[1], headers={"Cache-Control": "public, max-age=5"})
 
 
 async def _ping(request: Request, token: str, kind: str) -> Response:
