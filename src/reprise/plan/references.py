@@ -78,6 +78,7 @@ def check_references(plan: Plan) -> list[Problem]:
     problems += _alerting_references(plan)
     problems += _heartbeat_tokens(plan)
     problems += _status_page_references(plan)
+    problems += _logins(plan)
     return problems
 
 
@@ -369,3 +370,23 @@ def _heartbeat_tokens(plan: Plan) -> Iterator[Problem]:
                 )
             else:
                 first[check.token] = f"{place} ({service.id})"
+
+
+def _logins(plan: Plan) -> Iterator[Problem]:
+    """A login names one person: the same login on two different names would let one sign
+    in with the other's permission."""
+    first: dict[str, tuple[str, str]] = {}
+    for r_index, role in enumerate(plan.roles):
+        for m_index, member in enumerate(role.members):
+            if member.login is None:
+                continue
+            known = first.get(member.login)
+            if known is None:
+                first[member.login] = (member.name, f"roles[{r_index}].members[{m_index}]")
+            elif known[0] != member.name:
+                yield Problem(
+                    ("roles", r_index, "members", m_index, "login"),
+                    f"login {member.login!r} is already {known[0]!r}'s ({known[1]})",
+                    "give each person their own login; the same person in several roles "
+                    "keeps the same name and login",
+                )
