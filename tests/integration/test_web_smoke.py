@@ -25,3 +25,28 @@ def test_pages_need_sign_in_and_permissions_hold(tmp_path: Path) -> None:
         opened = responder.post("/incidents", data={"title": "Panne", "csrf": csrf})
         assert opened.status_code == 303, opened.text
         assert world.api("viewer").get("/api/v1/incidents").json()[0]["title"] == "Panne"
+
+
+def test_no_page_or_answer_shows_a_password_or_a_contact_token(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from reprise.alerts.records import open_alert
+
+    with web_world(tmp_path) as world:
+        open_alert(
+            world.store,
+            service="mail",
+            kind="down",
+            priority="P1",
+            opened_at=datetime.now(UTC),
+            message="GET https://probe:hunter2-secret@mx1/health failed; notified "
+            "tgram://123456:AAEsecretbot/42 and PGPASSWORD=s3cr3t-value",
+            roles=["responders"],
+        )
+        viewer, _csrf = world.signed_in("viewer")
+        page = viewer.get("/alerts").text
+        answer = world.api("viewer").get("/api/v1/alerts").text
+        for shown in (page, answer):
+            assert "failed; notified" in shown
+            for secret in ("hunter2-secret", "AAEsecretbot", "s3cr3t-value"):
+                assert secret not in shown

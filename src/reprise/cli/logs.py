@@ -41,22 +41,6 @@ MASK = "***"
 
 # --- redaction ---------------------------------------------------------------------------
 
-_AGE_SECRET = re.compile(r"AGE-SECRET-KEY-1[0-9A-Z]+|AGE-PLUGIN-[0-9A-Z-]+-1[0-9A-Z]+", re.I)
-_ASSIGNED = re.compile(
-    r"\b(\w*(?:PASSWORD|PASSWD|PASS|PWD|SECRET|TOKEN|APIKEY|API_KEY|ACCESS_KEY|PRIVATE_KEY))"
-    r"(\s*=\s*)('[^']*'|\"[^\"]*\"|[^\s&;,'\"]+)",
-    re.I,
-)
-"""``PGPASSWORD=…``, ``password=…`` in a libpq DSN, ``?pass=…`` in an Apprise URL."""
-_USERINFO = re.compile(r"\b([a-z][a-z0-9+.\-]*://[^\s/@:]*:)[^\s@]+@", re.I)
-"""The password of ``scheme://user:PASSWORD@host``."""
-_URL = re.compile(r"\b([a-z][a-z0-9+.\-]*)://[^\s\"'<>]+", re.I)
-_PLAIN_SCHEMES = frozenset(
-    {"http", "https", "postgresql", "postgres", "sqlite", "file", "s3", "unix", "ssh"}
-)
-"""URL schemes whose path is no secret. Any other scheme is taken for an Apprise contact,
-whose path holds tokens (``tgram://BOT_TOKEN/CHAT``): only its scheme and host are kept."""
-
 _SECRET_NAME = re.compile(r"PASS|PWD|SECRET|TOKEN|KEY|CREDENTIAL|AUTH|PRIVATE", re.I)
 _MIN_SECRET = 4
 """Shortest ``.env`` value masked when its name says it is a secret: shorter ones would mask
@@ -82,24 +66,12 @@ def remember_plan(loaded: LoadedPlan) -> None:
                 _known[url] = redact_contact(url)
 
 
-def _contact(match: re.Match[str]) -> str:
-    if match.group(1).lower() in _PLAIN_SCHEMES:
-        return match.group(0)
-    from reprise.plan.contacts import redact as redact_contact
-
-    return redact_contact(match.group(0))
-
-
 def redact(text: str) -> str:
     """``text`` without any secret Reprise knows of: the plan's ``.env`` values and contact
     URLs, passwords in URLs, ``NAME=secret`` assignments, age secret keys, Apprise tokens."""
-    for secret in sorted(_known, key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, _known[secret])
-    text = _AGE_SECRET.sub("AGE-SECRET-KEY-" + MASK, text)
-    text = _ASSIGNED.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
-    text = _USERINFO.sub(lambda m: m.group(1) + MASK + "@", text)
-    return _URL.sub(_contact, text)
+    from reprise.plan.redaction import redact_text  # the plan's models: only when logging
+
+    return redact_text(text, _known)
 
 
 def _redact_value(value: object) -> object:

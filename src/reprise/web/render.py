@@ -8,10 +8,11 @@ import functools
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from reprise import __version__
+from reprise.plan.redaction import redact_text
 from reprise.words import words
 from reprise.words.format import duration, number, percent, size, when
 
@@ -31,6 +32,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["redact"] = redact_text  # passwords in URLs, tokens of contact URLs
     return env
 
 
@@ -120,3 +122,12 @@ def page(
         )
     )
     return HTMLResponse(html, status_code=status_code)
+
+
+class RedactedJSON(JSONResponse):
+    """The API's answers with the same masking as the pages (check messages and run errors
+    may quote a URL with a password)."""
+
+    def render(self, content: Any) -> bytes:
+        """JSON, then masked (the patterns never match across a JSON string's quotes)."""
+        return redact_text(super().render(content).decode()).encode()

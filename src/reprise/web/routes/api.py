@@ -11,9 +11,9 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from reprise.web.auth import Who, check_csrf, require, site_of
-from reprise.web.render import language_of
+from reprise.web.render import RedactedJSON, language_of
 
-router = APIRouter(prefix="/api/v1", tags=["api"])
+router = APIRouter(prefix="/api/v1", tags=["api"], default_response_class=RedactedJSON)
 
 
 def _reader(request: Request) -> Who:
