@@ -50,3 +50,18 @@ def test_no_page_or_answer_shows_a_password_or_a_contact_token(tmp_path: Path) -
             assert "failed; notified" in shown
             for secret in ("hunter2-secret", "AAEsecretbot", "s3cr3t-value"):
                 assert secret not in shown
+
+
+def test_the_language_a_person_chooses_follows_them_to_their_next_session(
+    tmp_path: Path,
+) -> None:
+    with web_world(tmp_path) as world:
+        first, csrf = world.signed_in("viewer")
+        assert "<h1>Vue d&#39;ensemble</h1>" in first.get("/").text
+        switched = first.post("/language", data={"language": "en", "csrf": csrf, "next": "/"})
+        assert switched.status_code == 303
+        assert "<h1>Overview</h1>" in first.get("/").text
+        later, _csrf = world.signed_in("viewer")
+        assert "<h1>Overview</h1>" in later.get("/").text
+        other, _csrf = world.signed_in("responder")
+        assert "<h1>Vue d&#39;ensemble</h1>" in other.get("/").text

@@ -36,6 +36,7 @@ class Account:
     failures: int
     locked_until: datetime | None
     last_login_at: datetime | None
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,15 @@ def accounts(store: Store) -> dict[str, Account]:
     c = web_users.c
     with store.engine.connect() as connection:
         rows = connection.execute(
-            select(c.login, c.updated_at, c.updated_by, c.failures, c.locked_until, c.last_login_at)
+            select(
+                c.login,
+                c.updated_at,
+                c.updated_by,
+                c.failures,
+                c.locked_until,
+                c.last_login_at,
+                c.language,
+            )
         ).all()
     return {row.login: Account(*row) for row in rows}
 
@@ -131,3 +140,11 @@ def _dummy() -> str:
 def _spend_time(password: str) -> None:
     with contextlib.suppress(VerificationError):
         HASHER.verify(_dummy(), password)
+
+
+def set_language(store: Store, login: str, language: str) -> None:
+    """Remember the pages' language a person chose."""
+    with store.engine.begin() as connection:
+        connection.execute(
+            update(web_users).where(web_users.c.login == login).values(language=language)
+        )

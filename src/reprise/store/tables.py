@@ -471,10 +471,12 @@ web_users = Table(
     Column("failures", Integer, nullable=False, server_default="0"),
     Column("locked_until", UtcDateTime, nullable=True),
     Column("last_login_at", UtcDateTime, nullable=True),
+    Column("language", String(2), nullable=True),
 )
 """Passwords of the plan's members who sign in to the web (``login`` in the plan; the
 role, hence the permission, always comes from the plan). ``password_hash`` is argon2id;
-``failures`` counts wrong passwords in a row, ``locked_until`` is the lockout they earned."""
+``failures`` counts wrong passwords in a row, ``locked_until`` is the lockout they earned;
+``language`` the pages' language the person chose (None: the plan's)."""
 
 api_tokens = Table(
     "api_tokens",

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from reprise.accounts.passwords import accounts, check_password
+from reprise.accounts.passwords import accounts, check_password, set_language
 from reprise.accounts.people import person
 from reprise.store.events import append_event
 from reprise.web.auth import Throttle, check_csrf, identify, session_of, site_of
@@ -79,6 +79,7 @@ def login(
     session.login = login
     session.signed_in_at = session.seen_at = now.timestamp()
     session.password_at = account.updated_at.timestamp()
+    session.language = account.language or session.language
     session.changed = True
     append_event(site.store, "web.sign_in", login, {"from": client})
     return RedirectResponse(target, status_code=303)
@@ -110,4 +111,6 @@ def language(
     if language in ("fr", "en"):
         session.language = language
         session.changed = True
+        if who is not None and who.via == "session":
+            set_language(site_of(request).store, who.name, language)
     return RedirectResponse(safe_next(next), status_code=303)

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
         sa.Column("locked_until", UtcDateTime, nullable=True),
         sa.Column("last_login_at", UtcDateTime, nullable=True),
+        sa.Column("language", sa.String(2), nullable=True),
         sa.PrimaryKeyConstraint("login", name="pk_web_users"),
     )
     op.create_table(
