@@ -259,6 +259,9 @@ def test_continuous_wal_makes_every_instant_a_restore_point() -> None:
         rpo = json.loads(shown.stdout)["services"][0]["rpo"]
         assert rpo["continuous"] is True, rpo
         assert rpo["current_seconds"] is not None and rpo["current_seconds"] < 600
+        # Prometheus sees the same archive: the newest segment's age as the WAL lag.
+        lag = _wal_lag(world)
+        assert lag is not None and 0 <= lag < 600, lag
         # Without the archive the window is gone: only the base backup counts.
         archive = world.repository / "wal"
         archive.rename(archive.with_name("wal-hidden"))
@@ -267,3 +270,25 @@ def test_continuous_wal_makes_every_instant_a_restore_point() -> None:
     finally:
         server.stop()
         shutil.rmtree(world.root, ignore_errors=True)
+
+
+def _wal_lag(world: object) -> float | None:
+    """``reprise_wal_archive_lag_seconds`` of the world's service, scraped now."""
+    import os
+    from datetime import UTC, datetime
+    from unittest import mock
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from reprise.plan.loader import load_plan
+    from reprise.store import open_state
+    from reprise.usecases.metrics import metrics_page
+
+    with mock.patch.dict(os.environ, world.env):  # type: ignore[attr-defined]
+        loaded = load_plan(world.plan)  # type: ignore[attr-defined]
+        with open_state(loaded) as store:
+            body, _type = metrics_page(loaded.plan, store, datetime.now(UTC))
+    for family in text_string_to_metric_families(body.decode()):
+        if family.name == "reprise_wal_archive_lag_seconds":
+            return float(family.samples[0].value)
+    return None

@@ -94,6 +94,7 @@ class RepriseCollector(Collector):
         yield from self._alerts()
         yield from self._jobs()
         yield from self._heartbeat()
+        yield from self._wal()
 
     def _age(self, moment: datetime) -> float:
         return (self.now - moment).total_seconds()
@@ -271,6 +272,19 @@ class RepriseCollector(Collector):
             "Age of the newest heartbeat of a `reprise serve` process.",
             value=self._age(self.readings.heartbeat),
         )
+
+    def _wal(self) -> Iterator[Metric]:
+        newest = self.readings.wal_newest
+        if not newest:
+            return
+        family = GaugeMetricFamily(
+            "reprise_wal_archive_lag_seconds",
+            "Age of the newest WAL segment in the repository (services archiving WAL).",
+            labels=["service"],
+        )
+        for service, moment in sorted(newest.items()):
+            family.add_metric([service], self._age(moment))
+        yield family
 
 
 def render(plan: Plan, readings: Readings, now: datetime, version: str) -> tuple[bytes, str]:

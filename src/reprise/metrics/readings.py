@@ -74,6 +74,8 @@ class Readings:
     incidents_open: int
     jobs: dict[str, JobReading]
     heartbeat: datetime | None
+    wal_newest: dict[str, datetime] = field(default_factory=dict)
+    """Services archiving WAL → when their newest archived segment was written."""
 
 
 def read_state(store: Store, services: Sequence[str], window: timedelta, now: datetime) -> Readings:

@@ -3,7 +3,8 @@ in the text exposition format."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from reprise import __version__
@@ -16,8 +17,38 @@ if TYPE_CHECKING:
 __all__ = ["metrics_page"]
 
 
+WAL_READ_EVERY = timedelta(seconds=60)
+"""How often a scrape lists the WAL archive (it is in the repository, not the state): a
+scrape every 15 s would otherwise list an S3 bucket four times a minute."""
+_wal_cache: dict[str, tuple[datetime, datetime | None]] = {}
+
+
 def metrics_page(plan: Plan, store: Store, now: datetime) -> tuple[bytes, str]:
     """The body of a scrape and its content type (``CONTENT_TYPE_LATEST``)."""
     ids = [service.id for service in plan.services]
     readings = read_state(store, ids, results_window(plan), now)
+    readings = replace(readings, wal_newest=_wal_newest(plan, store, now))
     return render(plan, readings, now, __version__)
+
+
+def _wal_newest(plan: Plan, store: Store, now: datetime) -> dict[str, datetime]:
+    """When the newest WAL segment of each archiving service was written, read at most
+    once a minute per service (an archive that cannot be read leaves the metric out)."""
+    from reprise.errors import RepriseError
+    from reprise.restore.pitr import PitrRequest, plan_pitr
+
+    found: dict[str, datetime] = {}
+    for service in plan.services:
+        if not any(entry.takes_wal for entry in service.backups):
+            continue
+        cached = _wal_cache.get(service.id)
+        if cached is None or now - cached[0] >= WAL_READ_EVERY or now < cached[0]:
+            try:
+                newest = plan_pitr(plan, store, PitrRequest(service=service.id)).window[1]
+            except RepriseError:
+                newest = None
+            cached = (now, newest)
+            _wal_cache[service.id] = cached
+        if cached[1] is not None:
+            found[service.id] = cached[1]
+    return found
