@@ -56,6 +56,8 @@ class IncidentPage:
     tasks: list[TaskLine]
     timeline: list[Line]
     names: dict[str, str]
+    commander: str | None = None
+    """The commanding role's title."""
 
     def to_dict(self) -> dict[str, Any]:
         """Stable fields for the API."""
@@ -112,9 +114,10 @@ def incident_page(
             text = labels[key].format(id=action.task.id, title=title)
         who = roles.get(action.role or "", action.role or "")
         people = ", ".join(action.people)
+        colon = labels["colon"]
         actions.append(
             f"{name(action.service)} — {text}"
-            + (f" ({who}{': ' + people if people else ''})" if who or people else "")
+            + (f" ({who}{colon + ' ' + people if people else ''})" if who or people else "")
         )
     waiting = [
         labels["waits_for"].format(
@@ -145,4 +148,5 @@ def incident_page(
         )
         for entry in view.timeline
     ]
-    return IncidentPage(incident, view.rows, actions, waiting, tasks, timeline, names)
+    commander = roles.get(incident.commander or "", incident.commander)
+    return IncidentPage(incident, view.rows, actions, waiting, tasks, timeline, names, commander)

@@ -64,7 +64,7 @@ def _context(request: Request, incident_id: int) -> dict[str, Any]:
 
     site = site_of(request)
     found = incident_page(site.plan, site.store, incident_id, language_of(request), site.clock())
-    return {"view": found, "incident": found.incident}
+    return {"view": found, "incident": found.incident, "commander": found.commander}
 
 
 @router.get("/incidents/{incident_id}")
