@@ -118,6 +118,7 @@ def page(
             version=__version__,
             path=request.url.path,
             flash=flash,
+            public_status=bool(site.plan.status_page.services),
             **context,
         )
     )
