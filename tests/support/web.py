@@ -135,23 +135,45 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
+def _adjusted(text: str, *, status_page: bool, services: str) -> str:
+    """The plan text with more services before ``status_page:``, and without the
+    ``status_page:`` block when asked."""
+    head, marker, tail = text.partition("status_page:\n")
+    if services:
+        head += textwrap.indent(textwrap.dedent(services).strip("\n") + "\n", "  ")
+    if status_page:
+        return head + marker + tail
+    lines = tail.splitlines(keepends=True)
+    while lines and lines[0].startswith(" "):
+        lines.pop(0)
+    return head + "".join(lines)
+
+
 @contextmanager
-def web_world(tmp_path: Path, *, language: str = "fr", extra: str = "") -> Iterator[WebWorld]:
-    """Write the plan, open its state, set the passwords and tokens, serve the web."""
+def web_world(
+    tmp_path: Path,
+    *,
+    language: str = "fr",
+    extra: str = "",
+    status_page: bool = True,
+    services: str = "",
+) -> Iterator[WebWorld]:
+    """Write the plan, open its state, set the passwords and tokens, serve the web.
+    ``status_page=False`` leaves the public page out of the plan; ``services`` (YAML list
+    items) adds services after mail and vpn."""
     port = free_port()
     folder = tmp_path / "web"
     folder.mkdir()
     plan_path = folder / "reprise.yaml"
-    plan_path.write_text(
-        PLAN.format(
-            language=language,
-            state=folder / "state.db",
-            port=port,
-            dead_port=free_port(),
-            token=HEARTBEAT_TOKEN,
-            extra=textwrap.dedent(extra),
-        )
+    text = PLAN.format(
+        language=language,
+        state=folder / "state.db",
+        port=port,
+        dead_port=free_port(),
+        token=HEARTBEAT_TOKEN,
+        extra=textwrap.dedent(extra),
     )
+    plan_path.write_text(_adjusted(text, status_page=status_page, services=services))
     loaded = load_plan(plan_path)
     with open_state(loaded) as store:
         now = datetime.now(UTC)

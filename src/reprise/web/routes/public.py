@@ -17,7 +17,9 @@ router = APIRouter()
 STATUS_FRESH_FOR = 5.0
 """Seconds a rendered status page is served again (a crowd during an outage costs one
 render every few seconds, whatever its size)."""
-_cache: dict[int, tuple[float, str]] = {}
+_cache: dict[int, tuple[object, float, str]] = {}
+"""The page last made, by the id of its plan (the plan is kept with it: an id is reused
+only once its object is gone, so a later plan never gets an earlier plan's page)."""
 _rendering = threading.Lock()
 MAX_PING_BODY = 10_000
 """Bytes of a ping's body read at most (a log tail); the rest is not read."""
@@ -30,24 +32,31 @@ def status_page(request: Request) -> Response:
     from reprise.usecases.status_page import public_status
 
     site = site_of(request)
-    key = id(site.plan)  # a reloaded plan is another object: its page is made anew
-    cached = _cache.get(key)
-    stale = cached is None or time.monotonic() - cached[0] >= STATUS_FRESH_FOR
+    plan = site.plan
+    key = id(plan)  # a reloaded plan is another object: its page is made anew
+    cached = _fresh(key, plan)
+    stale = cached is None or time.monotonic() - cached[1] >= STATUS_FRESH_FOR
     # One request renders at a time; the crowd meanwhile gets the page made a moment ago.
     if stale and _rendering.acquire(blocking=cached is None):
         try:
-            found = public_status(site.plan, site.store, site.clock())
+            found = public_status(plan, site.store, site.clock())
             if found is None:
                 raise HTTPException(404, "no public status page in this plan")
-            cached = (time.monotonic(), render_status_page(site.plan, found))
+            cached = (plan, time.monotonic(), render_status_page(plan, found))
             _cache.clear()
             _cache[key] = cached
         finally:
             _rendering.release()
-    cached = cached or _cache.get(key)
+    cached = cached or _fresh(key, plan)
     if cached is None:  # rendering failed in another request
         raise HTTPException(503, "the status page is being prepared: try again")
-    return HTMLResponse(cached[1], headers={"Cache-Control": "public, max-age=5"})
+    return HTMLResponse(cached[2], headers={"Cache-Control": "public, max-age=5"})
+
+
+def _fresh(key: int, plan: object) -> tuple[object, float, str] | None:
+    """The cached page of this very plan, if any."""
+    cached = _cache.get(key)
+    return cached if cached is not None and cached[0] is plan else None
 
 
 async def _ping(request: Request, token: str, kind: str) -> Response:
@@ -76,19 +85,25 @@ async def _ping(request: Request, token: str, kind: str) -> Response:
     return PlainTextResponse("OK\n")
 
 
-@router.api_route("/ping/{token}", methods=["GET", "POST", "HEAD"], tags=["heartbeat"])
+@router.head("/ping/{token}", include_in_schema=False)
+@router.post("/ping/{token}", tags=["heartbeat"], operation_id="ping_post")
+@router.get("/ping/{token}", tags=["heartbeat"], operation_id="ping_get")
 async def ping(request: Request, token: str) -> Response:
     """A heartbeat check's job succeeded (healthchecks.io's protocol)."""
     return await _ping(request, token, "success")
 
 
-@router.api_route("/ping/{token}/start", methods=["GET", "POST", "HEAD"], tags=["heartbeat"])
+@router.head("/ping/{token}/start", include_in_schema=False)
+@router.post("/ping/{token}/start", tags=["heartbeat"], operation_id="ping_start_post")
+@router.get("/ping/{token}/start", tags=["heartbeat"], operation_id="ping_start_get")
 async def ping_start(request: Request, token: str) -> Response:
     """The job started (it is down if it does not finish within the grace)."""
     return await _ping(request, token, "start")
 
 
-@router.api_route("/ping/{token}/fail", methods=["GET", "POST", "HEAD"], tags=["heartbeat"])
+@router.head("/ping/{token}/fail", include_in_schema=False)
+@router.post("/ping/{token}/fail", tags=["heartbeat"], operation_id="ping_fail_post")
+@router.get("/ping/{token}/fail", tags=["heartbeat"], operation_id="ping_fail_get")
 async def ping_fail(request: Request, token: str) -> Response:
     """The job failed: the check is down at once."""
     return await _ping(request, token, "fail")
