@@ -33,6 +33,15 @@ CSP = (
 """No inline script or style, nothing from elsewhere: injected markup cannot run."""
 
 
+WEB_FIELDS = {"for": "duration"}
+"""Settings the core names after a CLI option whose form and JSON field is named otherwise."""
+
+
+def web_field(name: str) -> str:
+    """How the web names a request setting the core refers to (the CLI says ``--name``)."""
+    return f'"{WEB_FIELDS.get(name, name)}"'
+
+
 def _is_api(request: Request) -> bool:
     path = request.url.path
     return path.startswith(("/api/", "/metrics", "/ping/"))
@@ -102,7 +111,7 @@ def create_app(site: Site) -> FastAPI:
 
     @app.exception_handler(RepriseError)
     async def reprise_error(request: Request, error: RepriseError) -> Response:
-        message, hint = error.render()
+        message, hint = error.render(web_field)
         status = 400 if isinstance(error, InputError) else 502
         if _is_api(request):
             return JSONResponse({"error": message, "hint": hint}, status_code=status)
