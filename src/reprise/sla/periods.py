@@ -54,13 +54,18 @@ def _moment(text: str, zone: ZoneInfo, what: str, *, end: bool) -> datetime:
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
             day = date.fromisoformat(text) + timedelta(days=1 if end else 0)
-            return datetime(day.year, day.month, day.day, tzinfo=zone)
-        moment = datetime.fromisoformat(text)
-    except ValueError:
+            moment = datetime(day.year, day.month, day.day, tzinfo=zone)
+        else:
+            moment = datetime.fromisoformat(text)
+    except (ValueError, OverflowError):
         raise InputError(
             f"{what} {text!r} is not a date",
             hint="write a date (2026-11-03) or a date and time (2026-11-03T08:00+01:00)",
         ) from None
+    if not 1971 <= moment.year <= 9998:  # the trend looks a year back; UTC must not overflow
+        raise InputError(
+            f"{what} {text!r} is out of range", hint="pick a date between 1971 and 9998"
+        )
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
@@ -81,6 +86,11 @@ def parse_period(
         if match is None or not 1 <= int(match.group(2)) <= 12:
             raise InputError(
                 f"period {period!r} is not a month", hint="write the month as YYYY-MM: 2026-11"
+            )
+        if not 1971 <= int(match.group(1)) <= 9998:  # the trend looks a year back
+            raise InputError(
+                f"period {period!r} is out of range",
+                hint="pick a month between 1971-01 and 9998-12",
             )
         chosen = _month(int(match.group(1)), int(match.group(2)), tz)
     elif start is not None or end is not None:
