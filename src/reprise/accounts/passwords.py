@@ -37,6 +37,7 @@ class Account:
     locked_until: datetime | None
     last_login_at: datetime | None
     language: str | None = None
+    signed_out_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ def accounts(store: Store) -> dict[str, Account]:
                 c.locked_until,
                 c.last_login_at,
                 c.language,
+                c.signed_out_at,
             )
         ).all()
     return {row.login: Account(*row) for row in rows}
@@ -108,9 +110,9 @@ def check_password(store: Store, login: str, password: str, at: datetime) -> Ver
         row = connection.execute(
             select(c.password_hash, c.failures, c.locked_until).where(c.login == login)
         ).first()
-        if row is None:
+        if row is None:  # the same answers as for a real login: nothing tells them apart
             _spend_time(password)
-            return Verdict(False)
+            return _unknown_failure(login, at)
         if row.locked_until is not None and row.locked_until > at:
             return Verdict(False, row.locked_until)
         try:
@@ -148,3 +150,33 @@ def set_language(store: Store, login: str, language: str) -> None:
         connection.execute(
             update(web_users).where(web_users.c.login == login).values(language=language)
         )
+
+
+def sign_out_everywhere(store: Store, login: str, at: datetime) -> None:
+    """End every session of ``login`` begun before ``at`` (copies of the cookie included)."""
+    with store.engine.begin() as connection:
+        connection.execute(
+            update(web_users).where(web_users.c.login == login).values(signed_out_at=at)
+        )
+
+
+_UNKNOWN: dict[str, tuple[int, datetime | None]] = {}
+"""Wrong attempts on logins that do not exist, counted like real ones (in memory, bounded)."""
+
+
+def _unknown_failure(login: str, at: datetime) -> Verdict:
+    failures, until = _UNKNOWN.get(login, (0, None))
+    if until is not None and until > at:
+        return Verdict(False, until)
+    failures += 1
+    wait = lockout(failures)
+    until = at + wait if wait is not None else None
+    if len(_UNKNOWN) >= 10000 and login not in _UNKNOWN:
+        _UNKNOWN.clear()
+    _UNKNOWN[login[:100]] = (failures, until)
+    return Verdict(False, until)
+
+
+def forget_unknown_logins() -> None:
+    """Forget the attempts on unknown logins (a new process does; tests do between them)."""
+    _UNKNOWN.clear()

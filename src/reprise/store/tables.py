@@ -472,11 +472,13 @@ web_users = Table(
     Column("locked_until", UtcDateTime, nullable=True),
     Column("last_login_at", UtcDateTime, nullable=True),
     Column("language", String(2), nullable=True),
+    Column("signed_out_at", UtcDateTime, nullable=True),
 )
 """Passwords of the plan's members who sign in to the web (``login`` in the plan; the
 role, hence the permission, always comes from the plan). ``password_hash`` is argon2id;
 ``failures`` counts wrong passwords in a row, ``locked_until`` is the lockout they earned;
-``language`` the pages' language the person chose (None: the plan's)."""
+``language`` the pages' language the person chose (None: the plan's); ``signed_out_at``
+ends every session begun before it (signing out ends the copies of a cookie too)."""
 
 api_tokens = Table(
     "api_tokens",

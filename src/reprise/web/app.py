@@ -17,8 +17,9 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from reprise import __version__
 from reprise.errors import InputError, RepriseError
 from reprise.web.auth import SignInNeeded, identify
-from reprise.web.render import page
-from reprise.web.sessions import COOKIE, REFRESH_EVERY, SessionCodec
+from reprise.web.render import language_of, page
+from reprise.web.sessions import COOKIE, LONGEST, REFRESH_EVERY, SessionCodec
+from reprise.words import words
 
 if TYPE_CHECKING:
     from reprise.web.site import Site
@@ -47,6 +48,24 @@ def _is_api(request: Request) -> bool:
     return path.startswith(("/api/", "/metrics", "/ping/"))
 
 
+def _shared(request: Request) -> bool:
+    """Answers that shared caches may keep or that scripts fetch: never a session cookie."""
+    return _is_api(request) or request.url.path.startswith(("/status", "/static/"))
+
+
+def secure(response: Response, path: str) -> Response:
+    """The security headers every answer carries (crash pages included)."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers["X-Frame-Options"] = "DENY"
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "same-origin"
+    headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    if not path.startswith(("/static/", "/status")):
+        headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
 class Guard(BaseHTTPMiddleware):
     """Reads and refreshes the session cookie, and adds the security headers."""
 
@@ -57,15 +76,22 @@ class Guard(BaseHTTPMiddleware):
         now = site.clock().timestamp()
         if session.login is not None:
             idle = site.plan.web.session_idle.total_seconds()
-            if session.seen_at is None or now - session.seen_at > idle:
+            began = session.signed_in_at
+            if began is None or now - began > LONGEST.total_seconds():
+                session.sign_out()  # however active: at most 12 hours after signing in
+                session.flash = "signed_out_idle"
+            elif session.seen_at is None or now - session.seen_at > idle:
                 session.sign_out()
                 session.flash = "signed_out_idle"
             elif now - session.seen_at > REFRESH_EVERY:
                 session.seen_at = now
                 session.changed = True
         request.state.session = session
-        response = await call_next(request)
-        if session.changed and not _is_api(request):
+        try:
+            response = await call_next(request)
+        except Exception as error:  # noqa: BLE001  # a bug: logged, answered with the headers
+            response = crash_response(request, error)
+        if session.changed and not _shared(request):
             response.set_cookie(
                 COOKIE,
                 codec.dump(session),
@@ -74,15 +100,16 @@ class Guard(BaseHTTPMiddleware):
                 samesite="lax",
                 path="/",
             )
-        headers = response.headers
-        headers.setdefault("Content-Security-Policy", CSP)
-        headers["X-Frame-Options"] = "DENY"
-        headers["X-Content-Type-Options"] = "nosniff"
-        headers["Referrer-Policy"] = "same-origin"
-        headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-        if not request.url.path.startswith(("/static/", "/status")):
-            headers.setdefault("Cache-Control", "no-store")
-        return response
+        return secure(response, request.url.path)
+
+
+def crash_response(request: Request, error: Exception) -> Response:
+    """A bug in Reprise: logged with its traceback, told without details."""
+    logger.error("bug in Reprise serving %s", request.url.path, exc_info=error)
+    message = "internal error: this is a bug in Reprise, please report it with the log"
+    if _is_api(request):
+        return JSONResponse({"error": message}, status_code=500)
+    return page(request, "error.html.j2", None, 500, message=message, hint=None)
 
 
 def create_app(site: Site) -> FastAPI:
@@ -150,12 +177,16 @@ def create_app(site: Site) -> FastAPI:
             hint=None,
         )
 
+    @app.exception_handler(OverflowError)
+    async def out_of_range(request: Request, _error: OverflowError) -> Response:
+        # an id past what the database holds (99999999999999999999): nothing has it
+        if _is_api(request):
+            return JSONResponse({"error": "not found"}, status_code=404)
+        missing = words(language_of(request), "web")["not_found"]
+        return page(request, "error.html.j2", identify(request), 404, message=missing, hint=None)
+
     @app.exception_handler(Exception)
     async def crashed(request: Request, error: Exception) -> Response:
-        logger.error("bug in Reprise serving %s", request.url.path, exc_info=error)
-        message = "internal error: this is a bug in Reprise, please report it with the log"
-        if _is_api(request):
-            return JSONResponse({"error": message}, status_code=500)
-        return page(request, "error.html.j2", None, 500, message=message, hint=None)
+        return secure(crash_response(request, error), request.url.path)
 
     return app

@@ -70,8 +70,14 @@ def identify(request: Request) -> Who | None:
             member = person(site.plan, session.login)
             account = accounts(site.store).get(session.login)
             current = account.updated_at.timestamp() if account else None
-            if member is None or account is None or current != session.password_at:
-                session.sign_out()  # removed from the plan, or the password changed
+            ended = account.signed_out_at.timestamp() if account and account.signed_out_at else None
+            if (
+                member is None
+                or account is None
+                or current != session.password_at
+                or (ended is not None and (session.signed_in_at or 0) <= ended)
+            ):
+                session.sign_out()  # removed, new password, or signed out elsewhere
             else:
                 found = Who(member.login, member.name, member.permission, "session", session.csrf)
     request.state.who = found

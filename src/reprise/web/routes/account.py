@@ -7,7 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from reprise.accounts.passwords import accounts, check_password, set_language
+from reprise.accounts.passwords import (
+    accounts,
+    check_password,
+    set_language,
+    sign_out_everywhere,
+)
 from reprise.accounts.people import person
 from reprise.store.events import append_event
 from reprise.web.auth import Throttle, check_csrf, identify, session_of, site_of
@@ -91,7 +96,10 @@ def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
     who = identify(request)
     if who is not None:
         check_csrf(request, who, csrf)
-        append_event(site_of(request).store, "web.sign_out", who.name, {})
+        site = site_of(request)
+        if who.via == "session":  # copies of this cookie end too
+            sign_out_everywhere(site.store, who.name, site.clock())
+        append_event(site.store, "web.sign_out", who.name, {})
     session_of(request).sign_out()
     return RedirectResponse("/login", status_code=303)
 

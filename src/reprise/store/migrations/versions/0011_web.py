@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("locked_until", UtcDateTime, nullable=True),
         sa.Column("last_login_at", UtcDateTime, nullable=True),
         sa.Column("language", sa.String(2), nullable=True),
+        sa.Column("signed_out_at", UtcDateTime, nullable=True),
         sa.PrimaryKeyConstraint("login", name="pk_web_users"),
     )
     op.create_table(
