@@ -33,7 +33,7 @@ def render_status_page(plan: Plan, status: PublicStatus) -> str:
     zone = plan.organisation.timezone
 
     def moment(value: datetime) -> str:
-        return when(value, language, zone)
+        return when(value, language, zone, zone=True)
 
     def bar_title(bar: DayBar) -> str:
         return day_title(bar, t, language)
