@@ -22,6 +22,8 @@ ASSIGNED = re.compile(
     re.I,
 )
 """``PGPASSWORD=…``, ``password=…`` in a libpq DSN, ``?pass=…`` in an Apprise URL."""
+_ASSIGNED_MARKS = ("pass", "pwd", "secret", "token", "key")
+"""What every name ASSIGNED matches contains (lower case)."""
 USERINFO = re.compile(r"\b([a-z][a-z0-9+.\-]*://[^\s/@:]*:)[^\s@]+@", re.I)
 """The password of ``scheme://user:PASSWORD@host``."""
 URL = re.compile(r"\b([a-z][a-z0-9+.\-]*)://[^\s\"'<>]+", re.I)
@@ -44,10 +46,16 @@ def redact_text(text: str, known: Mapping[str, str] | None = None) -> str:
     for secret in sorted(known or {}, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, (known or {})[secret])
-    text = AGE_SECRET.sub("AGE-SECRET-KEY-" + MASK, text)
-    text = ASSIGNED.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
-    text = USERINFO.sub(lambda m: m.group(1) + MASK + "@", text)
-    return URL.sub(_contact, text)
+    # Each pattern only where its mark is (a page or an API answer may be megabytes long).
+    lower = text.lower()
+    if "age-" in lower:
+        text = AGE_SECRET.sub("AGE-SECRET-KEY-" + MASK, text)
+    if "=" in text and any(mark in lower for mark in _ASSIGNED_MARKS):
+        text = ASSIGNED.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
+    if "://" in text:
+        text = USERINFO.sub(lambda m: m.group(1) + MASK + "@", text)
+        text = URL.sub(_contact, text)
+    return text
 
 
 def plan_secrets(plan: Plan) -> dict[str, str]:
