@@ -20,7 +20,7 @@ import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
-from reprise.accounts.passwords import accounts, forget_unknown_logins
+from reprise.accounts.passwords import accounts
 from reprise.alerts.links import SALT, ack_url
 from reprise.alerts.records import Alert, get_alert, open_alert
 from reprise.store.tables import events, heartbeat_pings, web_users
@@ -31,23 +31,19 @@ from reprise.usecases.accounts import (
     set_password,
 )
 from reprise.usecases.incidents import OpenRequest, open_incident
-from reprise.web.routes.account import THROTTLE
 from reprise.web.sessions import COOKIE, Session, SessionCodec
-from tests.support.web import HEARTBEAT_TOKEN, PASSWORD, WebWorld, csrf_of, web_world
+from tests.support.web import (
+    HEARTBEAT_TOKEN,
+    PASSWORD,
+    WebWorld,
+    csrf_of,
+    fresh_sign_in_counts,  # noqa: F401  # autouse
+    web_world,
+)
 
 HOSTILE = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
 """Breaks out of an attribute and of text alike, if anything is not escaped."""
 RAW = ("<script>alert(1)", "<img src=x")
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle() -> Iterator[None]:
-    """Each test starts with no sign-in attempt counted."""
-    THROTTLE.seen.clear()
-    forget_unknown_logins()
-    yield
-    THROTTLE.seen.clear()
-    forget_unknown_logins()
 
 
 @pytest.fixture(scope="module")

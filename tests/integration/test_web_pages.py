@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reprise.accounts.passwords import accounts, forget_unknown_logins
+from reprise.accounts.passwords import accounts
 from reprise.alerts.links import ack_url, read_ack_token
 from reprise.alerts.messages import Writer
 from reprise.alerts.records import Alert, get_alert, open_alert
@@ -25,8 +25,13 @@ from reprise.store.events import list_events
 from reprise.usecases.accounts import TokenRequest, new_token
 from reprise.usecases.alerts import SilenceRequest, add_silence
 from reprise.usecases.incidents import OpenRequest, open_incident
-from reprise.web.routes.account import THROTTLE
-from tests.support.web import PASSWORD, WebWorld, csrf_of, web_world
+from tests.support.web import (
+    PASSWORD,
+    WebWorld,
+    csrf_of,
+    fresh_sign_in_counts,  # noqa: F401  # autouse
+    web_world,
+)
 
 EXTRA = """\
 repositories:
@@ -35,17 +40,6 @@ keys: {recipients: [age1mjrg3s7uh5dzkqgm4q7trrzpptyh095vvmqua2gf3nclfg7y2sjsg22x
 """
 HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;"
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle() -> Iterator[None]:
-    """The sign-in throttle is the module's: each test starts with none of the others'
-    attempts counted."""
-    THROTTLE.seen.clear()
-    forget_unknown_logins()
-    yield
-    THROTTLE.seen.clear()
-    forget_unknown_logins()
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from reprise.plan.loader import LoadedPlan, load_plan
 from reprise.store import open_state
@@ -203,3 +204,17 @@ def web_world(
             running.server.should_exit = True
             thread.join(timeout=30)
             loop.close()
+
+
+@pytest.fixture(autouse=True)
+def fresh_sign_in_counts() -> Iterator[None]:
+    """Sign-in attempts are counted per process (per address, and per unknown login): each
+    test starts and ends with none counted. Import it into a module to use it."""
+    from reprise.accounts.passwords import forget_unknown_logins
+    from reprise.web.routes.account import THROTTLE
+
+    THROTTLE.seen.clear()
+    forget_unknown_logins()
+    yield
+    THROTTLE.seen.clear()
+    forget_unknown_logins()
