@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, func, select
 
 from reprise.dashboard.uptime import DAY, ServiceUptime, uptimes
-from reprise.store.tables import alerts, backups, drills, events, incident_services, incidents
+from reprise.store.latest import current_states, latest_drills, restore_points
+from reprise.store.tables import alerts, incident_services, incidents
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -144,37 +145,6 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def current_states(connection: Connection) -> dict[str, tuple[str, datetime]]:
-    """Each service's latest confirmed state and since when (the ``service.state`` journal)."""
-    e = events.c
-    latest = (
-        select(func.max(e.id)).where(e.kind == "service.state").group_by(e.subject)
-    ).scalar_subquery()
-    rows = connection.execute(select(e.subject, e.time, e.payload).where(e.id.in_(latest)))
-    return {row.subject: (str(row.payload.get("to", "unknown")), row.time) for row in rows}
-
-
-def _restore_points(connection: Connection) -> dict[str, datetime]:
-    b = backups.c
-    rows = connection.execute(
-        select(b.service, func.max(b.finished_at))
-        .where(and_(b.verify_status == "ok", b.problem.is_(None)))
-        .group_by(b.service)
-    )
-    return {service: moment for service, moment in rows}
-
-
-def _drills(connection: Connection) -> dict[str, DrillLine]:
-    d = drills.c
-    latest = select(func.max(d.id)).group_by(d.service).scalar_subquery()
-    rows = connection.execute(
-        select(d.id, d.service, d.finished_at, d.rto_seconds, d.result).where(d.id.in_(latest))
-    )
-    return {
-        row.service: DrillLine(row.id, row.finished_at, row.rto_seconds, row.result) for row in rows
-    }
-
-
 def _open_incidents(connection: Connection) -> dict[str, list[int]]:
     found: dict[str, list[int]] = defaultdict(list)
     rows = connection.execute(
@@ -231,11 +201,15 @@ def _bars(uptime: ServiceUptime | None, days: list[tuple[int, date]]) -> list[Da
 def cards(plan: Plan, store: Store, now: datetime, services: list[str] | None = None) -> list[Card]:
     """The cards of the plan's services (or of ``services``), in plan order."""
     chosen = [s for s in plan.services if services is None or s.id in services]
+    ids = [service.id for service in chosen]
     with store.engine.connect() as connection:
-        states = current_states(connection)
+        states = current_states(connection, ids)
         ups = uptimes(connection, services, now, HISTORY_DAYS)
-        points = _restore_points(connection)
-        last_drills = _drills(connection)
+        points = restore_points(connection, ids)
+        last_drills = {
+            service: DrillLine(row.id, row.finished_at, row.rto_seconds, row.result)
+            for service, row in latest_drills(connection, ids).items()
+        }
         opened = _open_incidents(connection)
         alerting = _open_alerts(connection)
     next_jobs = _next_jobs(plan, now)

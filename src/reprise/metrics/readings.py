@@ -7,13 +7,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Connection, Row, and_, func, select
+from sqlalchemy import Connection, and_, func, select
 
 from reprise.scheduler.instances import latest_instances
 from reprise.store.database import Store
-from reprise.store.tables import alerts, backups, check_results, drills, events, incidents, jobs
+from reprise.store.latest import current_states, latest_drills, newest_rows, restore_points
+from reprise.store.tables import alerts, backups, check_results, incidents, jobs
 
 PASSED = "passed"
 """The result of a drill that restored and passed every assertion."""
@@ -85,51 +85,16 @@ def read_state(store: Store, services: Sequence[str], window: timedelta, now: da
     instances = latest_instances(store, limit=1)
     with store.engine.connect() as connection:
         return Readings(
-            states=_states(connection, ids),
+            states={s: state for s, (state, _since) in current_states(connection, ids).items()},
             checks=_checks(connection, ids, now - window),
             backups=_backups(connection, ids),
-            restore_points=_restore_points(connection, ids),
+            restore_points=restore_points(connection, ids),
             drills=_drills(connection, ids),
             alerts_open=_alerts_open(connection),
             incidents_open=_incidents_open(connection),
             jobs=_jobs(connection),
             heartbeat=instances[0].beat_at if instances else None,
         )
-
-
-def _newest(
-    connection: Connection,
-    columns: Sequence[Column[Any]],
-    partition: Sequence[Column[Any]],
-    order: Sequence[ColumnElement[Any]],
-    where: ColumnElement[bool],
-) -> Sequence[Row[Any]]:
-    """The first row of each ``partition`` in ``order`` (one query, a window function)."""
-    ranked = (
-        select(
-            *columns,
-            func.row_number().over(partition_by=partition, order_by=order).label("rank"),
-        )
-        .where(where)
-        .subquery()
-    )
-    return connection.execute(
-        select(*(ranked.c[column.name] for column in columns)).where(ranked.c.rank == 1)
-    ).all()
-
-
-def _states(connection: Connection, ids: list[str]) -> dict[str, str]:
-    """Each service's current state: the newest ``service.state`` event (as the SLA
-    reads it: by time, then by id)."""
-    e = events.c
-    rows = _newest(
-        connection,
-        [e.subject, e.payload],
-        [e.subject],
-        [e.time.desc(), e.id.desc()],
-        and_(e.kind == "service.state", e.subject.in_(ids)),
-    )
-    return {row.subject: str((row.payload or {}).get("to", "unknown")) for row in rows}
 
 
 def _checks(
@@ -157,7 +122,7 @@ def _checks(
 
 def _backups(connection: Connection, ids: list[str]) -> dict[str, BackupReading]:
     b = backups.c
-    rows = _newest(
+    rows = newest_rows(
         connection,
         [b.source, b.service, b.started_at, b.finished_at, b.stored_size],
         [b.source],
@@ -175,30 +140,10 @@ def _backups(connection: Connection, ids: list[str]) -> dict[str, BackupReading]
     }
 
 
-def _restore_points(connection: Connection, ids: list[str]) -> dict[str, datetime]:
-    """The moment of each service's newest verified backup (when it started: the data is
-    as of then)."""
-    b = backups.c
-    rows = connection.execute(
-        select(b.service, func.max(b.started_at).label("newest"))
-        .where(and_(b.service.in_(ids), b.verify_status == "ok", b.problem.is_(None)))
-        .group_by(b.service)
-    )
-    return {row.service: row.newest for row in rows}
-
-
 def _drills(connection: Connection, ids: list[str]) -> dict[str, DrillReading]:
-    d = drills.c
-    rows = _newest(
-        connection,
-        [d.service, d.finished_at, d.rto_seconds, d.result],
-        [d.service],
-        [d.started_at.desc(), d.id.desc()],
-        d.service.in_(ids),
-    )
     return {
-        row.service: DrillReading(row.finished_at, row.rto_seconds, row.result == PASSED)
-        for row in rows
+        service: DrillReading(row.finished_at, row.rto_seconds, row.result == PASSED)
+        for service, row in latest_drills(connection, ids).items()
     }
 
 
