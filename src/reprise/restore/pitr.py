@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import shutil
 import subprocess
@@ -43,11 +44,13 @@ from reprise.wal.spool import Feeder
 
 if TYPE_CHECKING:
     from reprise.plan.jobs import BackupJob
-    from reprise.plan.model import Plan
+    from reprise.plan.model import Plan, Service
     from reprise.restore.staging import PartProgress
     from reprise.store import Store
 
 RECOVERY_TIMEOUT = 6 * 3600
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -105,6 +108,21 @@ def parse_target_time(text: str, timezone: str, *, label: str = "") -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(timezone))
     return moment
+
+
+def current_window(
+    plan: Plan, store: Store, service: Service
+) -> tuple[datetime, datetime | None] | None:
+    """The service's current PITR window (its newest base backup to its newest archived
+    segment), or None when it archives no WAL or the archive cannot be read: the SLA, the
+    service page and the metrics ask the same question."""
+    if not any(entry.takes_wal for entry in service.backups):
+        return None
+    try:
+        return plan_pitr(plan, store, PitrRequest(service=service.id)).window
+    except RepriseError as error:
+        logger.info("no PITR window for %s: %s", service.id, error.render()[0])
+        return None
 
 
 def _window_text(window: tuple[datetime, datetime | None]) -> str:

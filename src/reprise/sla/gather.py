@@ -5,7 +5,6 @@ window function; older time comes from the roll-ups)."""
 
 from __future__ import annotations
 
-import logging
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
@@ -16,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, and_, func, or_, select
 
 from reprise.alerts.calendar import window_spans
-from reprise.errors import InputError, RepriseError
+from reprise.errors import InputError
 from reprise.plan.model import Plan, Service
 from reprise.probes.run import service_checks
 from reprise.sla.figures import (
@@ -50,8 +49,6 @@ from reprise.store.tables import (
     incident_services,
     incidents,
 )
-
-logger = logging.getLogger(__name__)
 
 PASSED = "passed"
 """A drill's result when it passed (src/reprise/drill/run.py)."""
@@ -419,18 +416,12 @@ def _continuous(plan: Plan, store: Store, services: Sequence[Service]) -> dict[s
     to the newest segment, without a gap): a restore point at every instant. Only the
     current window is known (the repository keeps no history of older ones); an archive
     that cannot be read counts for nothing, and is the audit's and the checks' business."""
-    from reprise.restore.pitr import PitrRequest, plan_pitr
+    from reprise.restore.pitr import current_window
 
     spans: dict[str, list[Span]] = {}
     for service in services:
-        if not any(entry.takes_wal for entry in service.backups):
-            continue
-        try:
-            window = plan_pitr(plan, store, PitrRequest(service=service.id)).window
-        except RepriseError as error:
-            logger.info("SLA of %s: no PITR window (%s)", service.id, error.render()[0])
-            continue
-        if window[1] is not None:
+        window = current_window(plan, store, service)
+        if window is not None and window[1] is not None:
             spans[service.id] = [(window[0].timestamp(), window[1].timestamp())]
     return spans
 

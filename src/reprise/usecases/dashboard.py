@@ -144,6 +144,7 @@ def service_detail(plan: Plan, store: Store, service_id: str, now: datetime) -> 
     from reprise.drill.records import list_drills
     from reprise.probes.run import describe_check
     from reprise.repository.catalog import list_backups
+    from reprise.restore.pitr import current_window
 
     try:
         service = plan.service(service_id)
@@ -157,20 +158,9 @@ def service_detail(plan: Plan, store: Store, service_id: str, now: datetime) -> 
     entries = list_backups(store, service=service.id)[-50:][::-1]
     drills = list_drills(store, service=service.id, limit=20)
     return ServiceDetail(
-        card, _history(store, service.id, names, now), entries, drills, _pitr(plan, store, service)
+        card,
+        _history(store, service.id, names, now),
+        entries,
+        drills,
+        current_window(plan, store, service),
     )
-
-
-def _pitr(plan: Plan, store: Store, service: Any) -> tuple[datetime, datetime | None] | None:
-    from reprise.errors import RepriseError
-    from reprise.restore.pitr import PitrRequest, plan_pitr
-
-    if not any(entry.takes_wal for entry in service.backups):
-        return None
-    try:
-        window: tuple[datetime, datetime | None] = plan_pitr(
-            plan, store, PitrRequest(service=service.id)
-        ).window
-    except RepriseError:
-        return None
-    return window

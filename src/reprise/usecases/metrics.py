@@ -34,8 +34,7 @@ def metrics_page(plan: Plan, store: Store, now: datetime) -> tuple[bytes, str]:
 def _wal_newest(plan: Plan, store: Store, now: datetime) -> dict[str, datetime]:
     """When the newest WAL segment of each archiving service was written, read at most
     once a minute per service (an archive that cannot be read leaves the metric out)."""
-    from reprise.errors import RepriseError
-    from reprise.restore.pitr import PitrRequest, plan_pitr
+    from reprise.restore.pitr import current_window
 
     found: dict[str, datetime] = {}
     for service in plan.services:
@@ -43,11 +42,8 @@ def _wal_newest(plan: Plan, store: Store, now: datetime) -> dict[str, datetime]:
             continue
         cached = _wal_cache.get(service.id)
         if cached is None or now - cached[0] >= WAL_READ_EVERY or now < cached[0]:
-            try:
-                newest = plan_pitr(plan, store, PitrRequest(service=service.id)).window[1]
-            except RepriseError:
-                newest = None
-            cached = (now, newest)
+            window = current_window(plan, store, service)
+            cached = (now, window[1] if window is not None else None)
             _wal_cache[service.id] = cached
         if cached[1] is not None:
             found[service.id] = cached[1]
