@@ -75,23 +75,32 @@ def remove_password(store: Store, login: str) -> bool:
         )
 
 
+_ACCOUNT_COLUMNS = (
+    web_users.c.login,
+    web_users.c.updated_at,
+    web_users.c.updated_by,
+    web_users.c.failures,
+    web_users.c.locked_until,
+    web_users.c.last_login_at,
+    web_users.c.language,
+    web_users.c.signed_out_at,
+)
+
+
 def accounts(store: Store) -> dict[str, Account]:
     """Every login with a password."""
-    c = web_users.c
     with store.engine.connect() as connection:
-        rows = connection.execute(
-            select(
-                c.login,
-                c.updated_at,
-                c.updated_by,
-                c.failures,
-                c.locked_until,
-                c.last_login_at,
-                c.language,
-                c.signed_out_at,
-            )
-        ).all()
+        rows = connection.execute(select(*_ACCOUNT_COLUMNS)).all()
     return {row.login: Account(*row) for row in rows}
+
+
+def account(store: Store, login: str) -> Account | None:
+    """One login's account (what each signed-in request checks), if it has a password."""
+    with store.engine.connect() as connection:
+        row = connection.execute(
+            select(*_ACCOUNT_COLUMNS).where(web_users.c.login == login)
+        ).first()
+    return None if row is None else Account(*row)
 
 
 def lockout(failures: int) -> timedelta | None:

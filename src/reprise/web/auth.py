@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import HTTPException, Request
 
-from reprise.accounts.passwords import accounts
+from reprise.accounts.passwords import account as stored_account
 from reprise.accounts.people import allows, person
 from reprise.accounts.tokens import resolve_token
 
@@ -68,7 +68,7 @@ def identify(request: Request) -> Who | None:
         session = session_of(request)
         if session.login is not None:
             member = person(site.plan, session.login)
-            account = accounts(site.store).get(session.login)
+            account = stored_account(site.store, session.login)
             current = account.updated_at.timestamp() if account else None
             ended = account.signed_out_at.timestamp() if account and account.signed_out_at else None
             if (

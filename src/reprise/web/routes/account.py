@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from reprise.accounts.passwords import account as stored_account
 from reprise.accounts.passwords import (
-    accounts,
     check_password,
     set_language,
     sign_out_everywhere,
@@ -57,8 +58,6 @@ def login(
             request, "login.html.j2", None, status, next=target, problem=problem, login=login
         )
 
-    import hmac
-
     if not hmac.compare_digest(session.csrf.encode(), csrf.encode()):
         return refuse(t["sign_in_failed"], 403)
     client = request.client.host if request.client else "unknown"
@@ -79,7 +78,8 @@ def login(
             when = Formats(language, zone, now).time(verdict.locked_until)
             return refuse(t["locked_until"].format(time=when), 429)
         return refuse(t["sign_in_failed"], 401)
-    account = accounts(site.store)[login]
+    account = stored_account(site.store, login)
+    assert account is not None  # the password was just checked
     session.sign_out()  # a new CSRF token: no session fixation
     session.login = login
     session.signed_in_at = session.seen_at = now.timestamp()
