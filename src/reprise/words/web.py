@@ -99,6 +99,7 @@ WORDS: dict[str, dict[str, str]] = {
         "web.start_backup": "Sauvegarder maintenant",
         "web.start_drill": "Exercer maintenant",
         "web.start_verify": "Vérifier maintenant",
+        "web.start_prune": "Élaguer maintenant",
         "web.queued": "Demandé\u202f: le service le lance à son prochain passage.",
         "web.ack_done_plain": "Alerte acquittée\u202f: l'escalade s'arrête.",
         "web.no_service_running": "Aucun service `reprise serve` ne tourne\u202f: la demande"
@@ -328,6 +329,7 @@ WORDS: dict[str, dict[str, str]] = {
         "web.start_backup": "Back up now",
         "web.start_drill": "Drill now",
         "web.start_verify": "Verify now",
+        "web.start_prune": "Prune now",
         "web.queued": "Requested: the service starts it at its next tick.",
         "web.ack_done_plain": "Alert acknowledged: escalation stops.",
         "web.no_service_running": "No `reprise serve` is running: the request waits until one"
