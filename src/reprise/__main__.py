@@ -1,3 +1,3 @@
-from reprise.cli.main import run
+from reprise.cli.entry import run
 
 run()

@@ -10,6 +10,17 @@ from reprise.errors import InputError, OperationError
 from reprise.security import ensure_owner_only_writable, make_private_dirs
 
 SYSTEM_STATE_DIR = Path("/var/lib/reprise")
+DEFAULT_PLAN_NAME = "reprise.yaml"
+
+
+def resolve_plan_path(path: Path | None) -> Path:
+    """The plan file to use: ``path`` (a file, or a directory holding reprise.yaml), else
+    ``$REPRISE_PLAN``, else ``./reprise.yaml``."""
+    if path is None:
+        path = Path(os.environ.get("REPRISE_PLAN") or DEFAULT_PLAN_NAME)
+    if path.is_dir():
+        path = path / DEFAULT_PLAN_NAME
+    return path
 
 
 def default_state_dir() -> Path:

@@ -96,8 +96,17 @@ def give_to_server_user(path: Path) -> None:
 
 
 def archiving_server(world: World, *, archive_timeout: str = "0") -> ScratchPostgres:
-    """A durable scratch server whose archive_command is `reprise wal push`."""
-    command = f"{server_side_reprise()} --plan {shlex.quote(str(world.plan))} wal push %p"
+    """A durable scratch server whose archive_command is `reprise wal push`; the settings
+    cache of its user lives in the world (not in that user's home)."""
+    cache = world.root / "cache"
+    cache.mkdir(mode=0o700, exist_ok=True)
+    user = server_os_user()
+    if user is not None:
+        os.chown(cache, user.pw_uid, user.pw_gid)
+    command = (
+        f"REPRISE_CACHE_DIR={shlex.quote(str(cache))} {server_side_reprise()} "
+        f"--plan {shlex.quote(str(world.plan))} wal push %p"
+    )
     return ScratchPostgres(
         durable=True,
         settings={

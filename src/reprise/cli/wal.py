@@ -16,12 +16,13 @@ it stop.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 app = typer.Typer(
-    help="WAL archive: push (archive_command), fetch (restore_command), list.", no_args_is_help=True
+    help="WAL archive: push (archive_command), fetch (restore_command), pusher, list.",
+    no_args_is_help=True,
 )
 
 FETCH_NOT_FOUND = 1
@@ -41,11 +42,26 @@ def push_command(
 ) -> None:
     """Archive one WAL file: compressed, encrypted, named by its checksum, with a signed
     sidecar (<object>.sig, the signing key). Pushing the same file again succeeds without
-    storing it twice; a different file under an archived name is refused."""
-    from reprise.cli.context import load
-    from reprise.usecases.wal import WalPushRequest, push_wal
+    storing it twice; a different file under an archived name is refused. With the
+    source's wal_async, the file goes to a durable local spool and a pusher uploads it."""
+    from reprise.cli import lean
 
-    push_wal(load(ctx, contacts=False).plan, WalPushRequest(path, source))
+    settings, backend = _settings(ctx, source, repository=False)
+    code = lean.push(settings, path, backend)
+    if code:
+        raise typer.Exit(code)
+
+
+def _settings(ctx: typer.Context, source: str | None, *, repository: bool) -> tuple[Any, Any]:
+    """The source's WAL settings from the plan just loaded, kept for the lean door, and the
+    repository's backend when the command needs it (None: the spool does not)."""
+    from reprise.cli.context import load
+    from reprise.usecases.wal import remember_settings, wal_backend
+
+    loaded = load(ctx, contacts=False)
+    settings = remember_settings(loaded, source)
+    needed = repository or settings.asynchronous is None
+    return settings, wal_backend(loaded.plan, settings) if needed else None
 
 
 @app.command("fetch")
@@ -65,39 +81,57 @@ def fetch_command(
     ] = 8,
 ) -> None:
     """Deliver one archived WAL file, fetching the next segments ahead in parallel."""
+    from reprise.cli import lean
     from reprise.cli.output import print_error
     from reprise.errors import RepriseError
+    from reprise.usecases.wal import check_wal_name
 
     try:
-        found = _fetch(ctx, name, destination, source, spool, prefetch)
+        check_wal_name(name)  # before the plan is read: a wrong restore_command fails fast
+        settings, backend = _settings(ctx, source, repository=True)
     except RepriseError as error:
         print_error(error)
-        raise typer.Exit(FETCH_FATAL) from None
-    except OSError as error:
-        print(f"error: {destination}: {error.strerror}", flush=True)
         raise typer.Exit(FETCH_FATAL) from None
     except Exception as error:  # noqa: BLE001 - any other exit code would end recovery early
         print(f"internal error: {type(error).__name__}: {error}", flush=True)
         raise typer.Exit(FETCH_FATAL) from None
-    if not found:
-        raise typer.Exit(FETCH_NOT_FOUND)
+    code = lean.fetch(settings, name, destination, spool, prefetch, backend)
+    if code:
+        raise typer.Exit(code)
 
 
-def _fetch(
+@app.command("pusher")
+def pusher_command(
     ctx: typer.Context,
-    name: str,
-    destination: Path,
-    source: str | None,
-    spool: Path | None,
-    prefetch: int,
-) -> bool:
-    """The name is checked before the plan is read: a wrong restore_command fails fast."""
-    from reprise.cli.context import load
-    from reprise.usecases.wal import WalFetchRequest, check_wal_name, fetch_wal
+    source: SourceOption = None,
+    idle_exit: Annotated[
+        float | None,
+        typer.Option(
+            min=0, help="Leave once the spool has stayed empty this many seconds (default: never)."
+        ),
+    ] = None,
+    until_empty: Annotated[
+        bool, typer.Option(help="Leave as soon as the spool is empty (before a restore).")
+    ] = False,
+) -> None:
+    """Upload the asynchronous WAL spool (wal_async) into the repository, several segments
+    at a time, until SIGTERM. `reprise serve` runs one; `wal push` starts one when none runs.
+    Exits at once when another pusher holds the spool."""
+    import signal
+    import threading
 
-    check_wal_name(name)
-    plan = load(ctx, contacts=False).plan
-    return fetch_wal(plan, WalFetchRequest(name, destination, source, spool, prefetch))
+    from reprise.cli.context import load
+    from reprise.cli.output import stdout
+    from reprise.usecases.wal import WalPusherRequest, run_pusher
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _number, _frame: stop.set())
+    loaded = load(ctx, contacts=False)
+    report = run_pusher(loaded, WalPusherRequest(source, 0.0 if until_empty else idle_exit, stop))
+    if not report.ran:
+        stdout().print("Another pusher is uploading this spool; nothing to do.")
+        return
+    stdout().print(f"{report.pushed} WAL file(s) archived, {report.failures} failed attempt(s).")
 
 
 @app.command("list")
@@ -139,6 +173,46 @@ def list_command(
     stdout().print(table)
     if not timelines:
         stdout().print("Nothing archived yet: is archive_command set to `reprise wal push %p`?")
+    if archive.spool is not None:
+        stdout().print(_spool_line(archive.spool))
+
+
+def _spool_line(spool: Any) -> str:
+    """One line on what still waits in the asynchronous spool of this host."""
+    from rich.markup import escape
+
+    from reprise.plan.units import format_size
+
+    text = (
+        f"Spool {escape(spool.spool)}: {spool.segments} file(s) waiting ({format_size(spool.size)})"
+    )
+    if spool.oldest:
+        text += f", oldest {spool.oldest} since {spool.oldest_since:%Y-%m-%d %H:%M:%S} UTC"
+    text += "; pusher running" if spool.pusher_running else "; no pusher running"
+    if spool.last_error:
+        text += f"\n[red]Pusher's last error:[/] {escape(spool.last_error)}"
+    return text
+
+
+@app.command("spool")
+def spool_command(
+    ctx: typer.Context,
+    service: Annotated[str, typer.Argument(help="Service with a postgres_physical source.")],
+    source: SourceOption = None,
+    json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """What waits in the asynchronous WAL spool on this host (wal_async): files, size,
+    the oldest, whether a pusher runs and its last error. Exit 1 when the source archives
+    synchronously."""
+    from reprise.cli.context import load
+    from reprise.cli.output import print_json, stdout
+    from reprise.usecases.wal import WalListRequest, wal_spool
+
+    spool = wal_spool(load(ctx).plan, WalListRequest(service, source))
+    if json:
+        print_json(spool.to_dict())
+        return
+    stdout().print(_spool_line(spool))
 
 
 def _gaps(gaps: list[tuple[str, str]]) -> str:

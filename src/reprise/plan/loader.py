@@ -21,14 +21,13 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from reprise.errors import PlanError, PlanIssue, UnsafePermissionsError
+from reprise.paths import DEFAULT_PLAN_NAME, resolve_plan_path
 from reprise.plan.diagnostics import translate
 from reprise.plan.envsubst import EnvFileError, Substitution, read_env_file
 from reprise.plan.model import Plan
 from reprise.plan.references import check_references
 from reprise.plan.yamlsource import SourceMap, YamlSourceError, load_yaml
 from reprise.security import ensure_owner_only_writable, ensure_private_file
-
-DEFAULT_PLAN_NAME = "reprise.yaml"
 
 
 @dataclass(frozen=True)
@@ -43,16 +42,6 @@ class LoadedPlan:
     warnings: list[PlanIssue] = field(default_factory=list)
     env_file_values: dict[str, str] = field(default_factory=dict)
     """What the ``.env`` beside the plan sets (see :func:`export_env_file`)."""
-
-
-def resolve_plan_path(path: Path | None) -> Path:
-    """The plan file to use: ``path`` (a file, or a directory holding reprise.yaml), else
-    ``$REPRISE_PLAN``, else ``./reprise.yaml``."""
-    if path is None:
-        path = Path(os.environ.get("REPRISE_PLAN") or DEFAULT_PLAN_NAME)
-    if path.is_dir():
-        path = path / DEFAULT_PLAN_NAME
-    return path
 
 
 def _fail(file: Path | str, message: str, hint: str | None = None) -> PlanError:

@@ -348,6 +348,11 @@ class Monitoring(PlanModel):
     """How the monitor runs checks and keeps their results."""
 
     concurrency: int = Field(200, ge=1, le=10000, description="Checks running at once.")
+    workers: int | Literal["auto"] = Field(
+        "auto",
+        description="Processes the checks are shared over (one event loop each). auto: one "
+        "process for plans of up to 2,000 checks, else one per core.",
+    )
     raw_retention: Duration = Field(
         timedelta(days=7),
         description="Raw results are kept this long, then only hourly and daily roll-ups.",

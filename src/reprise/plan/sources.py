@@ -14,7 +14,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from reprise.plan.common import AbsolutePath, Dsn, Identifier, PlanModel, Text
-from reprise.plan.units import Duration, Schedule
+from reprise.plan.units import Duration, Schedule, Size
 
 _SOURCE_NAME_HINT = "use lowercase letters, digits, '-' and '_' (it becomes a folder name)"
 
@@ -121,6 +121,20 @@ class PostgresSource(SourceBase):
         return self
 
 
+class WalAsync(PlanModel):
+    """Asynchronous WAL archiving (as pgBackRest's archive-async): the spool is durable local
+    storage; PostgreSQL is told a segment is archived once it is in the spool or the
+    repository, and sees a failure (and keeps the segment) when the spool is full."""
+
+    spool: AbsolutePath | None = Field(
+        None, description="Spool folder (default: <state dir>/wal-out/<source>)."
+    )
+    max_size: Size = Field(
+        4 * 1024**3, description="Refuse new segments past this much waiting in the spool."
+    )
+    parallel: int = Field(4, ge=1, le=32, description="Uploads at once.")
+
+
 class PostgresPhysicalSource(SourceBase):
     """Physical backup: pg_basebackup (tar), the base for point-in-time recovery."""
 
@@ -131,6 +145,11 @@ class PostgresPhysicalSource(SourceBase):
     checkpoint: Literal["fast", "spread"] = "fast"
     wal_archive: bool = Field(
         True, description="WAL is archived with `reprise wal push` for point-in-time recovery."
+    )
+    wal_async: WalAsync | None = Field(
+        None,
+        description="Archive asynchronously: `wal push` puts the segment in a local spool "
+        "(fsync'd) and returns; a pusher uploads the spool in parallel.",
     )
 
 

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 
 from reprise.errors import InputError, RepriseError
 from reprise.repository.backend import Backend, NotFoundError, ObjectInfo, get_bytes
-from reprise.repository.config import RepositoryConfig, read_config
 from reprise.repository.layout import BACKUPS, MANIFEST, SIGNATURE, backup_time
 
 if TYPE_CHECKING:
     from reprise.plan.model import Keys, Plan
+    from reprise.repository.config import RepositoryConfig
     from reprise.repository.trust import Trust
 
 
@@ -36,6 +36,10 @@ class Repository:
     def config(self) -> RepositoryConfig:
         """The repository file (read once). Informational: never a source of trust."""
         if self._config is None:
+            # pydantic is imported here, not with the package: the WAL archiver's hot path
+            # opens repositories without ever reading their file.
+            from reprise.repository.config import read_config
+
             self._config = read_config(self.backend, self.name)
         return self._config
 
@@ -56,17 +60,24 @@ class Repository:
             from reprise.repository.trust import Trust
 
             base = trusted_keys(self.keys) if self.keys is not None else Trust()
-            if not base.keys:
-                notes = f" ({'; '.join(base.notes)})" if base.notes else ""
-                raise InputError(
-                    f"the plan trusts no signing key{notes}, so no backup of "
-                    f"repository {self.name!r} can be verified",
-                    hint="set keys.signing_key, or list the backup hosts' "
-                    "public keys (file or SHA256:… fingerprint) in "
-                    "keys.trusted_signing_keys",
-                )
-            self._trust = base.resolved(self.config_or_none())
+            self._trust = self.resolve_trust(base)
         return self._trust
+
+    def resolve_trust(self, base: Trust) -> Trust:
+        """``base`` with the keys pinned by fingerprint looked up in the repository file;
+        raises InputError when the plan trusts no key at all."""
+        if not base.keys:
+            notes = f" ({'; '.join(base.notes)})" if base.notes else ""
+            raise InputError(
+                f"the plan trusts no signing key{notes}, so no backup of "
+                f"repository {self.name!r} can be verified",
+                hint="set keys.signing_key, or list the backup hosts' "
+                "public keys (file or SHA256:… fingerprint) in "
+                "keys.trusted_signing_keys",
+            )
+        if all(key.pem is not None for key in base.keys):
+            return base  # nothing to look up: the repository file is not read
+        return base.resolved(self.config_or_none())
 
     def where(self, key: str) -> str:
         """A person-readable address of an object."""

@@ -146,16 +146,22 @@ def age_recipients(values: list[str]) -> list[Any]:
 
 def signing_key(keys: Keys) -> SigningKey:
     """Load the signing key (private, must be mode 600)."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
     path = keys.signing_key
     if path is None:
         raise InputError(
             "the plan has no signing key; backups cannot be completed",
             hint="set keys.signing_key (`reprise init` makes one)",
         )
-    ensure_private_file(path, "signing key", readers_group=keys.readers_group)
+    return load_signing_key(path, keys.readers_group)
+
+
+def load_signing_key(path: Path, readers_group: str | None) -> SigningKey:
+    """Load the signing key file the plan names (private: 0600, or 0640 with the plan's
+    readers group)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    ensure_private_file(path, "signing key", readers_group=readers_group)
     try:
         data = path.read_bytes()
     except OSError as error:
@@ -238,16 +244,20 @@ def _public_key_file(path: Path, origin: str) -> TrustedKey:
 
 def identities(keys: Keys) -> list[Any]:
     """The age identities (private) for decrypting: restore and deep verification only."""
+    return load_identities(keys.identity, keys.readers_group)
+
+
+def load_identities(path: Path | None, readers_group: str | None) -> list[Any]:
+    """The age identities of the file the plan names (private, as the signing key)."""
     import pyrage
 
-    path = keys.identity
     if path is None:
         raise InputError(
             "this needs the age identity (private key) and the plan names none",
             hint="set keys.identity to the identity file, on the machine "
             "where restores and deep verification run",
         )
-    ensure_private_file(path, "age identity", readers_group=keys.readers_group)
+    ensure_private_file(path, "age identity", readers_group=readers_group)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:

@@ -19,6 +19,7 @@ from reprise.plan.loader import LoadedPlan, export_env_file, load_plan
 from reprise.scheduler.instances import Instance, latest_instances
 from reprise.scheduler.lease import SingleHostLock
 from reprise.store import state_url
+from reprise.usecases.wal import start_wal_pushers
 
 if TYPE_CHECKING:
     from reprise.plan.model import Plan
@@ -108,11 +109,13 @@ def serve(loaded: LoadedPlan, store: Store, request: ServeRequest) -> None:
                 await task
 
     lock = _single_host_lock(store)
+    pushers = start_wal_pushers(loaded)
     try:
         running_web = _web(loaded.plan, store, request)  # once this service holds the state
         webs.extend([running_web] if running_web is not None else [])
         asyncio.run(run())
     finally:
+        pushers.close()
         if lock is not None:
             lock.release()
 

@@ -175,7 +175,7 @@ class WalArchive:
             self.repository.trust,
             self.repository.where(key),
             claimed=claimed if isinstance(claimed, str) else None,
-            config=self.repository.config_or_none(),
+            config=self.repository.config_or_none,
             what="WAL file",
         )
         statement = Statement.parse(line)
