@@ -99,6 +99,15 @@ def encode_sidecar(statement: Statement, signer: SigningKey) -> bytes:
     ).encode()
 
 
+IN_MEMORY = 64 * 1024 * 1024
+"""Files up to this size (WAL segments are 16 MiB unless initdb was told otherwise) are
+pushed from memory; bigger ones are streamed."""
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def _hash_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -222,22 +231,14 @@ class WalArchive:
                 "of a segment, history or backup file",
             )
         try:
-            digest = _hash_file(path)
+            plain = path.read_bytes() if path.stat().st_size <= IN_MEMORY else None
+            digest = _hash_file(path) if plain is None else ""
         except OSError as error:
             raise OperationError(f"{path}: cannot read ({error.strerror})") from error
-        existing = self.find(name)
-        same = [item for item in existing if item.sha256 == digest]
-        if same and self._signed(same[0]):
+        if plain is not None:
+            return self._push_in_memory(name, plain, recipients, signer, level)
+        if self._archived(name, digest):
             return False
-        if existing and not same:
-            raise OperationError(
-                f"{self.repository.where(self.prefix + name)}: a different {name} is already "
-                f"archived (SHA-256 {existing[0].sha256[:16]}…, this one {digest[:16]}…); "
-                "refusing to replace it",
-                hint="two servers archive into the same source, or a restored copy still "
-                "archives: give each server its own source, or set archive_mode = off "
-                "on the copy",
-            )
         key = f"{self.prefix}{name}-{digest}{STORED_SUFFIX}"
         writer = self.repository.backend.open_writer(key)
         try:
@@ -255,6 +256,59 @@ class WalArchive:
         writer.commit()
         statement = Statement(
             self.repository.name, self.source, name, digest, stored.sha256, stored.stored_size
+        )
+        put_bytes(self.repository.backend, key + SIDECAR_SUFFIX, encode_sidecar(statement, signer))
+        return True
+
+    def _archived(self, name: str, digest: str) -> bool:
+        """True when this very file is archived and signed; raises when a different file
+        is archived under its name."""
+        existing = self.find(name)
+        same = [item for item in existing if item.sha256 == digest]
+        if same and self._signed(same[0]):
+            return True
+        if existing and not same:
+            raise OperationError(
+                f"{self.repository.where(self.prefix + name)}: a different {name} is already "
+                f"archived (SHA-256 {existing[0].sha256[:16]}…, this one {digest[:16]}…); "
+                "refusing to replace it",
+                hint="two servers archive into the same source, or a restored copy still "
+                "archives: give each server its own source, or set archive_mode = off "
+                "on the copy",
+            )
+        return False
+
+    def _push_in_memory(
+        self, name: str, plain: bytes, recipients: list[Any], signer: SigningKey, level: int
+    ) -> bool:
+        """push() for a file of ordinary segment size: read once, hashed on a thread while
+        it is compressed (both release the interpreter lock), encrypted in one call. The
+        stored object is the same zstd frame in an age file that the streaming path
+        writes, and reads back through the same streaming reader."""
+        import threading
+
+        import pyrage
+        import zstandard
+
+        hashed: list[str] = []
+        hashing = threading.Thread(target=lambda: hashed.append(_sha256(plain)))
+        hashing.start()
+        compressed = zstandard.ZstdCompressor(level=level).compress(plain)
+        hashing.join()
+        digest = hashed[0]
+        if self._archived(name, digest):
+            return False
+        stored = pyrage.encrypt(compressed, recipients)
+        key = f"{self.prefix}{name}-{digest}{STORED_SUFFIX}"
+        writer = self.repository.backend.open_writer(key)
+        try:
+            writer.write(stored)
+        except BaseException:
+            writer.abort()
+            raise
+        writer.commit()
+        statement = Statement(
+            self.repository.name, self.source, name, digest, _sha256(stored), len(stored)
         )
         put_bytes(self.repository.backend, key + SIDECAR_SUFFIX, encode_sidecar(statement, signer))
         return True
