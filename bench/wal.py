@@ -29,6 +29,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -133,7 +134,7 @@ def one_segment(workdir: Path, runs: int) -> None:
     if len(segments) < runs * 2 + 2:
         raise SystemExit(f"only {len(segments)} real segments were written")
     world = shared_world("reprise-bench-wal-")
-    world.write_plan(physical_source(_FakeInfo()))
+    world.write_plan(NO_SERVER_SOURCE)
     assert world.reprise("repo", "init").returncode == 0
     env = {**os.environ, **world.env, "REPRISE_CACHE_DIR": str(world.root / "cache")}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed Reprise has its bytecode
@@ -164,18 +165,21 @@ def one_segment(workdir: Path, runs: int) -> None:
     shutil.rmtree(world.root, ignore_errors=True)
 
 
-class _FakeInfo:
-    """A DSN for a source that is never backed up here (only its WAL is pushed)."""
-
-    def dsn(self) -> str:
-        return "host=/nonexistent user=bench"
+NO_SERVER_SOURCE = """\
+- kind: postgres_physical
+  dsn: "host=/nonexistent user=bench"
+  repository: local
+  schedule: "@daily"
+  retention: {keep_last: 5}
+"""
+"""A source never backed up here: only its WAL is pushed."""
 
 
 def _list(values: list[float]) -> str:
     return ", ".join(f"{value:.3f}" for value in values)
 
 
-def sustained(workdir: Path, mode: str, scale: int) -> dict[str, float]:
+def sustained(workdir: Path, mode: str, scale: int) -> dict[str, Any]:
     """Part 2: load pgbench with archive_command in ``mode``; sample the backlog."""
     world = shared_world(f"reprise-bench-wal-{mode}-")
     cache = world.root / "cache"
@@ -238,6 +242,7 @@ def sustained(workdir: Path, mode: str, scale: int) -> dict[str, float]:
             "max_backlog": max(backlog),
             "catch_up_s": done_in - loaded_in,
             "archive_mb_s": segments * 16 / done_in,
+            "series": backlog[::4],
         }
     finally:
         server.stop()
@@ -267,14 +272,19 @@ def main() -> None:
             "catch-up after load | archived |"
         )
         print("|---|---|---|---|---|---|---|")
+        series = {}
         for mode in options.modes.split(","):
             figures = sustained(options.workdir, mode, options.scale)
+            series[mode] = figures["series"]
             print(
                 f"| {mode} | {figures['segments']:.0f} segments | {figures['load_s']:.1f} s | "
                 f"{figures['wal_mb_s']:.0f} MB/s | {figures['max_backlog']:.0f} segments | "
                 f"{figures['catch_up_s']:.1f} s | {figures['archive_mb_s']:.0f} MB/s |",
                 flush=True,
             )
+        print("\nSegments written and not yet archived, every 2 s (load, then catch-up):")
+        for mode, values in series.items():
+            print(f"- {mode}: {' '.join(str(value) for value in values)}")
     finally:
         shutil.rmtree(options.workdir, ignore_errors=True)
 

@@ -301,3 +301,23 @@ def _failed_count(dsn: str) -> int:
     with psycopg.connect(dsn, autocommit=True) as connection:
         row = connection.execute("SELECT failed_count FROM pg_stat_archiver").fetchone()
         return int(row[0]) if row else 0
+
+
+def test_reprise_serve_empties_the_spool_it_owns(offline_world: World, tmp_path: Path) -> None:
+    world = offline_world
+    spool = tmp_path / "spool"
+    spool.mkdir(mode=0o700)
+    originals = _segments(tmp_path, 3)
+    for name in originals:  # left by `wal push` runs whose pusher is gone
+        shutil.copyfile(tmp_path / name, spool / name)
+    service = world.spawn("serve", "--no-web")
+    try:
+        _wait(lambda: set(originals) <= set(_archived(world)), 120, "serve pushed the spool")
+        _wait(lambda: not list(spool.glob("0*")), 30, "the spool emptied")
+    finally:
+        service.send_signal(signal.SIGTERM)
+        service.communicate(timeout=60)
+    assert service.returncode == 0
+    assert not _pushers(world)
+    for name, content in originals.items():
+        assert _fetched(world, name, tmp_path) == content
