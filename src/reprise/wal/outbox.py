@@ -21,6 +21,7 @@ which case it leaves once the spool has stayed empty for a while.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import logging
@@ -127,8 +128,7 @@ def _durable_copy(segment: Path, spool: Path, name: str) -> None:
         with segment.open("rb") as source:
             descriptor = os.open(temporary, flags, 0o600)
             try:
-                while os.copy_file_range(source.fileno(), descriptor, COPY_BLOCK):
-                    pass
+                _copy(source.fileno(), descriptor)
                 os.fsync(descriptor)
             finally:
                 os.close(descriptor)
@@ -142,6 +142,24 @@ def _durable_copy(segment: Path, spool: Path, name: str) -> None:
         with contextlib.suppress(OSError):
             temporary.unlink()
         raise
+
+
+def _copy(source: int, target: int) -> None:
+    """Copy in the kernel where it can (copy_file_range), else through a buffer."""
+    try:
+        while os.copy_file_range(source, target, COPY_BLOCK):
+            pass
+        return
+    except OSError as error:
+        if error.errno not in {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL}:
+            raise
+    os.lseek(source, 0, os.SEEK_SET)
+    os.lseek(target, 0, os.SEEK_SET)
+    os.ftruncate(target, 0)
+    while chunk := os.read(source, COPY_BLOCK):
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(target, view) :]
 
 
 @contextlib.contextmanager
