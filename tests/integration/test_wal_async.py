@@ -177,6 +177,11 @@ def test_a_full_spool_refuses_the_segment_and_archiving_resumes_once_the_reposit
     assert status["last_error"]
     listing = world.reprise("wal", "list", "app")
     assert "2 file(s) waiting" in listing.stdout
+    assert _spool_metrics(world) == {
+        "reprise_wal_spool_files": 2.0,
+        "reprise_wal_spool_bytes": 2.0 * SEGMENT,
+        "reprise_wal_pusher_failing": 1.0,
+    }
 
     _stop_pushers(world)
     _wait(lambda: not _pushers(world), 30, "the pusher stopped")
@@ -321,3 +326,26 @@ def test_reprise_serve_empties_the_spool_it_owns(offline_world: World, tmp_path:
     assert not _pushers(world)
     for name, content in originals.items():
         assert _fetched(world, name, tmp_path) == content
+
+
+def _spool_metrics(world: World) -> dict[str, float]:
+    """The spool's gauges on /metrics, scraped now (through the use case the web calls)."""
+    from datetime import UTC, datetime
+    from unittest import mock
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from reprise.plan.loader import load_plan
+    from reprise.store import open_state
+    from reprise.usecases.metrics import metrics_page
+
+    with mock.patch.dict(os.environ, world.env):
+        loaded = load_plan(world.plan)
+        with open_state(loaded) as store:
+            body, _type = metrics_page(loaded.plan, store, datetime.now(UTC))
+    return {
+        family.name: float(family.samples[0].value)
+        for family in text_string_to_metric_families(body.decode())
+        if family.name.startswith(("reprise_wal_spool", "reprise_wal_pusher"))
+        and family.samples[0].labels == {"service": "app", "source": SOURCE}
+    }

@@ -95,6 +95,7 @@ class RepriseCollector(Collector):
         yield from self._jobs()
         yield from self._heartbeat()
         yield from self._wal()
+        yield from self._spools()
 
     def _age(self, moment: datetime) -> float:
         return (self.now - moment).total_seconds()
@@ -285,6 +286,34 @@ class RepriseCollector(Collector):
         for service, moment in sorted(newest.items()):
             family.add_metric([service], self._age(moment))
         yield family
+
+    def _spools(self) -> Iterator[Metric]:
+        spools = self.readings.wal_spools
+        if not spools:
+            return
+        families = {
+            "files": GaugeMetricFamily(
+                "reprise_wal_spool_files",
+                "WAL files waiting in an asynchronous spool of this host.",
+                labels=["service", "source"],
+            ),
+            "size": GaugeMetricFamily(
+                "reprise_wal_spool_bytes",
+                "Bytes of WAL waiting in an asynchronous spool of this host.",
+                labels=["service", "source"],
+            ),
+            "failing": GaugeMetricFamily(
+                "reprise_wal_pusher_failing",
+                "1 when the spool's pusher failed its last attempt (see `reprise wal spool`).",
+                labels=["service", "source"],
+            ),
+        }
+        for source, spool in sorted(spools.items()):
+            labels = [spool.service, source]
+            families["files"].add_metric(labels, spool.files)
+            families["size"].add_metric(labels, spool.size)
+            families["failing"].add_metric(labels, 1 if spool.failing else 0)
+        yield from families.values()
 
 
 def render(plan: Plan, readings: Readings, now: datetime, version: str) -> tuple[bytes, str]:

@@ -76,6 +76,19 @@ class Readings:
     heartbeat: datetime | None
     wal_newest: dict[str, datetime] = field(default_factory=dict)
     """Services archiving WAL → when their newest archived segment was written."""
+    wal_spools: dict[str, SpoolReading] = field(default_factory=dict)
+    """Sources archiving asynchronously, whose spool is on this host → what waits there."""
+
+
+@dataclass(frozen=True)
+class SpoolReading:
+    """What waits in one asynchronous WAL spool."""
+
+    service: str
+    files: int
+    size: int
+    failing: bool
+    """The pusher's last attempt failed."""
 
 
 def read_state(store: Store, services: Sequence[str], window: timedelta, now: datetime) -> Readings:

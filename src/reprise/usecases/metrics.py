@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reprise import __version__
 from reprise.metrics import read_state, render, results_window
+from reprise.metrics.readings import SpoolReading
 
 if TYPE_CHECKING:
     from reprise.plan.model import Plan
@@ -27,7 +29,9 @@ def metrics_page(plan: Plan, store: Store, now: datetime) -> tuple[bytes, str]:
     """The body of a scrape and its content type (``CONTENT_TYPE_LATEST``)."""
     ids = [service.id for service in plan.services]
     readings = read_state(store, ids, results_window(plan), now)
-    readings = replace(readings, wal_newest=_wal_newest(plan, store, now))
+    readings = replace(
+        readings, wal_newest=_wal_newest(plan, store, now), wal_spools=_wal_spools(plan)
+    )
     return render(plan, readings, now, __version__)
 
 
@@ -47,4 +51,20 @@ def _wal_newest(plan: Plan, store: Store, now: datetime) -> dict[str, datetime]:
             _wal_cache[service.id] = cached
         if cached[1] is not None:
             found[service.id] = cached[1]
+    return found
+
+
+def _wal_spools(plan: Plan) -> dict[str, SpoolReading]:
+    """What waits in the asynchronous WAL spools of this host (a local folder: read at
+    every scrape)."""
+    from reprise.plan.jobs import backup_jobs
+    from reprise.usecases.wal import spool_status
+
+    found = {}
+    for job in backup_jobs(plan):
+        status = spool_status(plan, job)
+        if status is not None and Path(status.spool).is_dir():
+            found[job.name] = SpoolReading(
+                job.service.id, status.segments, status.size, status.last_error is not None
+            )
     return found

@@ -45,6 +45,7 @@ __all__ = [
     "list_wal",
     "remember_settings",
     "run_pusher",
+    "spool_status",
     "start_wal_pushers",
     "wal_backend",
     "wal_spool",
@@ -125,14 +126,14 @@ class WalInventory:
 def list_wal(plan: Plan, store: Store, request: WalListRequest) -> WalInventory:
     """What the WAL archive of the source holds: ranges, sizes, newest time and gaps."""
     job = wal_job(plan, request.source, request.service)
-    return WalInventory(job.name, inventory(plan, store, job), _spool(plan, job))
+    return WalInventory(job.name, inventory(plan, store, job), spool_status(plan, job))
 
 
 def wal_spool(plan: Plan, request: WalListRequest) -> SpoolStatus:
     """What waits in the source's asynchronous spool on this host (the repository is not
     read: this answers while it is unreachable); InputError when it archives synchronously."""
     job = wal_job(plan, request.source, request.service)
-    found = _spool(plan, job)
+    found = spool_status(plan, job)
     if found is None:
         raise InputError(
             f"source {job.name!r} archives synchronously: it has no spool",
@@ -141,7 +142,8 @@ def wal_spool(plan: Plan, request: WalListRequest) -> SpoolStatus:
     return found
 
 
-def _spool(plan: Plan, job: BackupJob) -> SpoolStatus | None:
+def spool_status(plan: Plan, job: BackupJob) -> SpoolStatus | None:
+    """The asynchronous spool of ``job`` on this host (None: it archives synchronously)."""
     wal_async = getattr(job.source, "wal_async", None)
     if wal_async is None:
         return None
