@@ -64,6 +64,21 @@ def run_reprise(
     return result
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """`wal push`/`wal fetch` keep the plan's settings in the user's cache: the tests'
+    go to a folder of the session, not to ~/.cache."""
+    folder = tmp_path_factory.mktemp("cache")
+    folder.chmod(0o700)
+    previous = os.environ.get("REPRISE_CACHE_DIR")
+    os.environ["REPRISE_CACHE_DIR"] = str(folder)
+    yield
+    if previous is None:
+        os.environ.pop("REPRISE_CACHE_DIR", None)
+    else:
+        os.environ["REPRISE_CACHE_DIR"] = previous
+
+
 @pytest.fixture(autouse=True)
 def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test reads the developer's plan or writes to /var/lib/reprise."""

@@ -404,6 +404,7 @@ def _as_postgres(
             "LC_ALL": "C.UTF-8",
             "HOME": str(base),
             "REPRISE_STATE_DIR": str(base / "postgres-state"),
+            "REPRISE_CACHE_DIR": str(base / "postgres-cache"),
         },
     )
 
