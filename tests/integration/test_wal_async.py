@@ -197,7 +197,7 @@ def test_a_full_spool_refuses_the_segment_and_archiving_resumes_once_the_reposit
     assert not (tmp_path / "spool" / "last-error").exists()
 
 
-def test_a_different_file_under_a_waiting_name_is_refused(
+def test_a_different_file_under_a_waiting_name_is_refused_and_a_waiting_one_is_not_missing(
     offline_world: World, tmp_path: Path
 ) -> None:
     world = offline_world
@@ -214,6 +214,11 @@ def test_a_different_file_under_a_waiting_name_is_refused(
         assert different.returncode != 0
         assert "a different" in different.stderr
         assert (spool / name).read_bytes() == first[name]
+        # a recovery asking for it meanwhile must stop, not end as if the WAL ended there
+        waiting = world.reprise("wal", "fetch", name, str(tmp_path / "asked"))
+        assert waiting.returncode == 255
+        assert "still waits in the asynchronous spool" in waiting.stderr
+        assert not (tmp_path / "asked").exists()
 
 
 @contextlib.contextmanager

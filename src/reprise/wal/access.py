@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reprise.errors import InputError
+from reprise.errors import InputError, OperationError
 from reprise.wal.archive import WalArchive
 from reprise.wal.settings import WalSettings
 
@@ -93,7 +93,7 @@ def fetch(
     identities = load_identities(
         Path(settings.identity) if settings.identity else None, settings.readers_group
     )
-    return fetch_with_prefetch(
+    found = fetch_with_prefetch(
         archive,
         name,
         destination,
@@ -101,3 +101,13 @@ def fetch(
         spool or Path(settings.fetch_spool),
         prefetch=prefetch,
     )
+    if not found and settings.asynchronous is not None:
+        waiting = Path(settings.asynchronous.spool) / name
+        if waiting.exists():  # "not in the archive" would end recovery before it
+            raise OperationError(
+                f"{name} is not in the repository yet: it still waits in the asynchronous "
+                f"spool {waiting.parent}",
+                hint="upload it first (`reprise wal pusher --until-empty`), then start "
+                "the recovery again",
+            )
+    return found
