@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reprise.errors import InputError, OperationError
+from reprise.errors import InputError, OperationError, option
 from reprise.wal.archive import WalArchive
 from reprise.wal.settings import WalSettings
 
@@ -107,7 +107,7 @@ def fetch(
             raise OperationError(
                 f"{name} is not in the repository yet: it still waits in the asynchronous "
                 f"spool {waiting.parent}",
-                hint="upload it first (`reprise wal pusher --until-empty`), then start "
-                "the recovery again",
+                hint=f"upload it first (`reprise wal pusher {option('until_empty')}`), then "
+                "start the recovery again",
             )
     return found
