@@ -86,6 +86,7 @@ class Board:
                 )
                 for name, check in service_checks(service)
             }
+        self.rules = {service.id: service.check_rule for service in plan.services}
         self.state = {service.id: "unknown" for service in plan.services}
         self.changed_at: dict[str, datetime | None] = {s.id: None for s in plan.services}
         self.ancestors = {service.id: self._ancestors(service.id) for service in plan.services}
@@ -118,8 +119,11 @@ class Board:
     ) -> tuple[str, str] | None:
         """Record a result; return (old, new) when the service's state changed."""
         self.checks[service_id][check_name].observe(result, at, confirm=confirm)
-        rule = self.plan.service(service_id).check_rule
-        new = aggregate([check.state for check in self.checks[service_id].values()], rule)
+        checks = self.checks[service_id]
+        if len(checks) == 1:  # the common case, without a list
+            new = next(iter(checks.values())).state
+        else:
+            new = aggregate([check.state for check in checks.values()], self.rules[service_id])
         old = self.state[service_id]
         if new == old:
             return None

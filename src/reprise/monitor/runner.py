@@ -111,7 +111,8 @@ async def run_once(
     await asyncio.gather(*(one(job) for job in jobs))
 
 
-def _percentile(ordered: list[float], share: float) -> float:
+def percentile(ordered: list[float], share: float) -> float:
+    """The value at ``share`` (0 to 1) of an ordered list (0.0 for an empty one)."""
     return ordered[min(len(ordered) - 1, int(len(ordered) * share))] if ordered else 0.0
 
 
@@ -178,8 +179,8 @@ class Runner:
         ordered = sorted(lag for _, lag in self.recent)
         return LagFigures(
             runs=len(ordered),
-            p50=_percentile(ordered, 0.5),
-            p99=_percentile(ordered, 0.99),
+            p50=percentile(ordered, 0.5),
+            p99=percentile(ordered, 0.99),
             max=ordered[-1] if ordered else 0.0,
             skipped=self.skipped,
             inconclusive=self.inconclusive,

@@ -1,5 +1,10 @@
 """The monitor: runs the checks, keeps the board of states, feeds the alert engine, writes
-results in batches, rolls them up every hour, and stops cleanly when asked."""
+results in batches, rolls them up every hour, and stops cleanly when asked.
+
+The checks run on this process's event loop, or, when ``monitoring.workers`` gives more
+than one (large plans with ``auto``), in worker processes that send their results back
+here (:mod:`reprise.monitor.shards`): the board, the alerts, the incidents and the writes
+stay in this one process either way."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from reprise.incidents.watcher import IncidentWatcher
 from reprise.monitor.board import Board
 from reprise.monitor.results import ResultBuffer, roll_up, write_results
 from reprise.monitor.runner import Runner, plan_jobs, sleep_unless_stopped
+from reprise.monitor.shards import ShardedRunner, shard, worker_count
 from reprise.plan.model import Plan
 from reprise.probes.result import ProbeResult
 from reprise.probes.run import ProbeContext
@@ -53,7 +59,7 @@ class Monitor:
         self.on_delivery = on_delivery
         self.buffer = ResultBuffer()
         self.on_change = on_change
-        self.runner: Runner | None = None
+        self.runner: Runner | ShardedRunner | None = None
 
     def observe(self, service: str, check: str, result: ProbeResult, at: datetime) -> None:
         """Take one result: store it, update the board, and alert on a change."""
@@ -89,9 +95,16 @@ class Monitor:
     async def run(self, stop: asyncio.Event, *, tick: float = 1.0) -> None:
         """Watch until ``stop`` is set."""
         context = ProbeContext(self.plan, self.store)
-        self.runner = Runner(
-            plan_jobs(self.plan), context, self.observe, self.plan.monitoring.concurrency
-        )
+        jobs, concurrency = plan_jobs(self.plan), self.plan.monitoring.concurrency
+        workers = worker_count(self.plan)
+        if workers > 1:  # the checks run in worker processes, the results come back here
+            shards = shard(self.plan, jobs, workers)
+            self.runner = ShardedRunner(
+                self.plan, jobs, shards, self.observe, self.store, concurrency
+            )
+            logger.info("monitor: %d checks over %d worker processes", len(jobs), len(shards))
+        else:
+            self.runner = Runner(jobs, context, self.observe, concurrency)
         runner = asyncio.get_running_loop().create_task(self.runner.run(stop))
         next_rollup = self.clock()
         try:

@@ -1,26 +1,28 @@
-"""``http``: a request returns an expected status, body, JSON value and certificate."""
+"""``http``: a request returns an expected status, body, JSON value and certificate.
+
+Plain GET/HEAD checks over http:// go to the lean probe (:mod:`reprise.probes.http_lean`,
+a tenth of httpx's CPU per request); the others (TLS, credentials, other methods) to
+httpx. Both ask for an uncompressed body (``Accept-Encoding: identity``): body_regex and
+json_path are matched against the bytes the server sent, so those bytes must be text."""
 
 from __future__ import annotations
 
-import json
-import re
 import ssl
 import time
-from typing import TYPE_CHECKING, Any
-
-import httpx
+from typing import TYPE_CHECKING
 
 from reprise.plan.checks import HttpCheck
+from reprise.probes.http_lean import LeanPool, fits, probe_http_lean
+from reprise.probes.http_verdict import BODY_LIMIT, judge_response
 from reprise.probes.net import describe
-from reprise.probes.result import ProbeResult, down, slow, up
+from reprise.probes.result import ProbeResult, down, slow
 from reprise.probes.tlsinfo import certificate_expiry, expiry_note, expiry_verdict
 from reprise.words import say
 
 if TYPE_CHECKING:
-    from reprise.probes.context import ProbeRun
+    import httpx
 
-_BODY_LIMIT = 1024 * 1024
-"""Bytes of body read for body_regex / json_path; a huge page never fills the memory."""
+    from reprise.probes.context import ProbeRun
 
 
 class HttpClients:
@@ -29,28 +31,45 @@ class HttpClients:
 
     def __init__(self) -> None:
         self._clients: dict[bool, httpx.AsyncClient] = {}
+        self.lean = LeanPool()
+        """Keep-alive connections of the lean probe."""
 
     def get(self, verify: bool) -> httpx.AsyncClient:
-        """The client for this verification setting, created on first use."""
+        """The client for this verification setting, created on first use (httpx is
+        imported then: a monitor whose HTTP checks all go to the lean probe never loads
+        it)."""
+        import httpx
+
         if verify not in self._clients:
             self._clients[verify] = httpx.AsyncClient(
                 verify=verify,
                 follow_redirects=False,
                 trust_env=False,
-                headers={"User-Agent": "reprise-monitor"},
+                headers={"User-Agent": "reprise-monitor", "Accept-Encoding": "identity"},
                 limits=httpx.Limits(max_connections=None, max_keepalive_connections=100),
             )
         return self._clients[verify]
 
     async def aclose(self) -> None:
         """Close every connection."""
+        self.lean.close()
         for client in self._clients.values():
             await client.aclose()
         self._clients.clear()
 
 
 async def probe_http(check: HttpCheck, run: ProbeRun) -> ProbeResult:
-    """Send the request and judge status, body, JSON value, latency and certificate."""
+    """The lean probe for a plain GET/HEAD over http://, else httpx."""
+    if fits(check):
+        return await probe_http_lean(check, run)
+    return await probe_httpx(check, run)
+
+
+async def probe_httpx(check: HttpCheck, run: ProbeRun) -> ProbeResult:
+    """Send the request with httpx and judge status, body, JSON value, latency and
+    certificate."""
+    import httpx
+
     client = run.context.http.get(check.verify_tls)
     language = run.language
     timeout = check.timeout.total_seconds()
@@ -75,7 +94,7 @@ async def probe_http(check: HttpCheck, run: ProbeRun) -> ProbeResult:
             url = httpx.URL(check.url)
             message += await expiry_note(language, url.host, url.port or 443)
         return down(message, latency)
-    result = _judge(language, check, response.status_code, body, latency)
+    result = judge_response(language, check, response.status_code, body, latency)
     result = slow(language, result, check.degraded_latency)
     return expiry_verdict(language, result, expiry, check.cert_expiry_days)
 
@@ -86,9 +105,9 @@ async def _read_limited(response: httpx.Response) -> bytes:
     async for chunk in response.aiter_raw():
         chunks.append(chunk)
         size += len(chunk)
-        if size >= _BODY_LIMIT:
+        if size >= BODY_LIMIT:
             break
-    return b"".join(chunks)[:_BODY_LIMIT]
+    return b"".join(chunks)[:BODY_LIMIT]
 
 
 def _causes(error: BaseException) -> list[BaseException]:
@@ -104,6 +123,8 @@ def _causes(error: BaseException) -> list[BaseException]:
 def _describe_http(
     language: str, error: httpx.HTTPError, chain: list[BaseException], url: str
 ) -> str:
+    import httpx
+
     # The useful cause (refused, unresolvable, certificate) is the innermost one.
     for cause in reversed(chain):
         if isinstance(cause, ssl.SSLError):
@@ -113,56 +134,3 @@ def _describe_http(
     if isinstance(error, httpx.ConnectError):
         return say(language, "probe.http_connect", target=url, reason=error)
     return say(language, "probe.failed", target=url, reason=error or type(error).__name__)
-
-
-def _judge(
-    language: str, check: HttpCheck, status: int, body: bytes, latency: float
-) -> ProbeResult:
-    details: dict[str, Any] = {"status": status}
-    if status not in check.expect_status:
-        expected = ", ".join(str(code) for code in check.expect_status)
-        message = say(language, "probe.http_status", status=status, expected=expected)
-        return down(message, latency, **details)
-    text = body.decode("utf-8", "replace")
-    if check.body_regex and not re.search(check.body_regex, text):
-        message = say(language, "probe.http_body", status=status, pattern=repr(check.body_regex))
-        return down(message, latency, **details)
-    if check.json_path:
-        found, value = _json_value(text, check.json_path)
-        if not found:
-            message = say(language, "probe.http_json_missing", status=status, path=check.json_path)
-            return down(message, latency, **details)
-        details["json_value"] = value
-        if (
-            check.json_equals is not None
-            and value != check.json_equals
-            and str(value) != str(check.json_equals)
-        ):
-            return down(
-                say(
-                    language,
-                    "probe.http_json_value",
-                    path=check.json_path,
-                    value=repr(value),
-                    expected=repr(check.json_equals),
-                ),
-                latency,
-                **details,
-            )
-    message = say(language, "probe.http_ok", status=status, latency=f"{latency * 1000:.0f}")
-    return up(message, latency, **details)
-
-
-def _json_value(text: str, path: str) -> tuple[bool, Any]:
-    try:
-        value: Any = json.loads(text)
-    except ValueError:
-        return False, None
-    for part in path.split("."):
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return False, None
-    return True, value
