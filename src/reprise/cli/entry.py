@@ -12,7 +12,10 @@ def run() -> None:
     (to compare the two)."""
     from reprise.cli.lean import main
 
-    code = None if os.environ.get("REPRISE_NO_LEAN") else main(sys.argv[1:])
+    try:
+        code = None if os.environ.get("REPRISE_NO_LEAN") else main(sys.argv[1:])
+    except Exception:  # noqa: BLE001 - the lean door only ever hands over, never fails
+        code = None
     if code is None:
         from reprise.cli.main import run as full
 

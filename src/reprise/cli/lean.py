@@ -15,6 +15,7 @@ messages and writes the cache again. Exit codes are the full CLI's.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,8 +78,11 @@ def parse(argv: list[str]) -> Command | None:
             positional.append(word)
     if len(positional) != (1 if action == "push" else 2):
         return None
-    prefetch = values.get("--prefetch", "8")
-    if not prefetch.isdigit() or int(prefetch) > 64:
+    try:
+        prefetch = int(values.get("--prefetch", "8"))
+    except ValueError:
+        return None
+    if not 0 <= prefetch <= 64:
         return None
     spool = values.get("--spool")
     return Command(
@@ -87,7 +91,7 @@ def parse(argv: list[str]) -> Command | None:
         tuple(positional),
         values.get("--source"),
         Path(spool) if spool else None,
-        int(prefetch),
+        prefetch,
     )
 
 
@@ -98,10 +102,14 @@ def main(argv: list[str]) -> int | None:
         return None
     from reprise.usecases.wal_hot import cached_settings, is_wal_name
 
-    name = Path(command.arguments[0]).name
+    # push takes a path (%p), fetch a bare name (%f): anything else is the full CLI's to refuse
+    name = Path(command.arguments[0]).name if command.action == "push" else command.arguments[0]
     if not is_wal_name(name):
         return None
-    settings = cached_settings(command.plan, command.source)
+    try:
+        settings = cached_settings(command.plan, command.source)
+    except Exception:  # noqa: BLE001 - any surprise in a cache: the full CLI decides
+        return None
     if settings is None:
         return None
     if command.action == "push":
@@ -167,7 +175,9 @@ def start_pusher(settings: WalSettings) -> None:
     import subprocess
 
     assert settings.asynchronous is not None
-    with (Path(settings.asynchronous.spool) / "pusher.log").open("ab") as log:
+    log_file = Path(settings.asynchronous.spool) / "pusher.log"
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    with os.fdopen(os.open(log_file, flags, 0o600), "ab") as log:
         subprocess.Popen(
             [
                 sys.executable,

@@ -109,6 +109,8 @@ class Substitution:
 
     def __post_init__(self) -> None:
         self.issues: list[PlanIssue] = []
+        self.files_read: list[Path] = []
+        """Secret files read (``${file:…}``, ``NAME_FILE``): inputs of the plan too."""
 
     def expand(self, value: Any, path: Path_ = ()) -> Any:
         """Return ``value`` with every ``${…}`` in its strings replaced."""
@@ -158,6 +160,7 @@ class Substitution:
         from reprise.security import ensure_private_file
 
         named = f"{via}={file}" if via else written
+        self.files_read.append(file)
         if not file.is_absolute():
             self._problem(
                 path,

@@ -42,6 +42,8 @@ class LoadedPlan:
     warnings: list[PlanIssue] = field(default_factory=list)
     env_file_values: dict[str, str] = field(default_factory=dict)
     """What the ``.env`` beside the plan sets (see :func:`export_env_file`)."""
+    secret_files: list[Path] = field(default_factory=list)
+    """Secret files the plan's values were read from (``${file:…}``, ``NAME_FILE``)."""
 
 
 def _fail(file: Path | str, message: str, hint: str | None = None) -> PlanError:
@@ -261,7 +263,13 @@ def load_plan(
         raise PlanError(issues)
     _check_key_files(plan, source)
     return LoadedPlan(
-        plan, path, source, hashlib.sha256(raw).hexdigest(), _warnings(plan, source), env_values
+        plan,
+        path,
+        source,
+        hashlib.sha256(raw).hexdigest(),
+        _warnings(plan, source),
+        env_values,
+        list(dict.fromkeys(substitution.files_read)),
     )
 
 

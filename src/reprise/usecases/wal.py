@@ -57,7 +57,7 @@ def remember_settings(loaded: LoadedPlan, source: str | None) -> WalSettings:
     physical source ``source`` (else the only one), kept in the user's cache for the next
     runs (see :mod:`reprise.wal.settings` and :mod:`reprise.wal.cache`)."""
     settings = compile_settings(loaded, source)
-    cache.store(loaded.path, source, settings)
+    cache.store(loaded.path, source, settings, loaded.env_file_values)
     return settings
 
 

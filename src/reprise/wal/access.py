@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reprise.errors import InputError, OperationError, option
+from reprise.errors import InputError, OperationError, UnsafePermissionsError, option
 from reprise.wal.archive import WalArchive
 from reprise.wal.settings import WalSettings
 
@@ -72,7 +72,11 @@ def ensure_pusher(settings: WalSettings, start: Callable[[WalSettings], None]) -
 
     assert settings.asynchronous is not None
     folder = Path(settings.asynchronous.spool)
-    if folder.is_dir() and not outbox.pusher_running(folder):
+    try:
+        outbox.check_spool(folder)  # nothing is started for a spool others could change
+    except (UnsafePermissionsError, OSError):
+        return
+    if not outbox.pusher_running(folder):
         start(settings)
 
 

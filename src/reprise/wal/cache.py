@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import stat
+from collections.abc import Mapping
 from pathlib import Path
 
 from reprise.wal.settings import WalSettings
@@ -39,20 +40,36 @@ def cache_file(plan: Path, source: str | None) -> Path:
     return cache_dir() / f"wal-{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
 
 
-def fingerprint(inputs: list[str], variables: list[str]) -> str:
-    """SHA-256 over the content of every input file and the value of every variable."""
+def fingerprint(settings: WalSettings, dotenv_values: Mapping[str, str] | None = None) -> str:
+    """SHA-256 over the settings themselves, the content of every input file and the value
+    of every variable. A variable that the plan's ``.env`` sets counts as "from .env" (the
+    file's content is an input) unless the process environment gives it another value:
+    ``dotenv_values`` are the file's values when the plan was just loaded (and exported),
+    None when only the names are known (the lean door)."""
     digest = hashlib.sha256(f"user {os.geteuid()}\n".encode())
-    for name in inputs:
+    digest.update(json.dumps(settings.to_dict(), sort_keys=True).encode())
+    dotenv = set(settings.dotenv)
+    for name in settings.inputs:
         try:
             content = Path(name).read_bytes()
         except OSError:
             content = MISSING
         digest.update(f"file {name}\n".encode())
         digest.update(hashlib.sha256(content).digest())
-    for variable in variables:
+    for variable in settings.variables:
         value = os.environ.get(variable)
         digest.update(f"var {variable}\n".encode())
-        digest.update(b"\x00unset" if value is None else hashlib.sha256(value.encode()).digest())
+        from_dotenv = variable in dotenv and (
+            value is None
+            if dotenv_values is None
+            else value is None or value == dotenv_values.get(variable)
+        )
+        if from_dotenv:
+            digest.update(b"\x00dotenv")
+        elif value is None:
+            digest.update(b"\x00unset")
+        else:
+            digest.update(hashlib.sha256(value.encode()).digest())
     return digest.hexdigest()
 
 
@@ -75,13 +92,17 @@ def load(plan: Path, source: str | None) -> WalSettings | None:
             return None
         try:
             data = json.loads(handle.read())
-        except (ValueError, UnicodeError):
+        except (ValueError, UnicodeError, RecursionError):
             return None
     if not isinstance(data, dict):
         return None
-    settings = WalSettings.from_dict(data.get("settings", {}))
-    if settings is None or data.get("fingerprint") != fingerprint(
-        settings.inputs, settings.variables
+    settings = WalSettings.from_dict(data.get("settings"))
+    resolved = str(plan.absolute())
+    if (
+        settings is None
+        or settings.plan != resolved
+        or resolved not in settings.inputs
+        or data.get("fingerprint") != fingerprint(settings)
     ):
         return None
     return settings
@@ -99,14 +120,14 @@ def _private_folder(folder: Path) -> bool:
     )
 
 
-def store(plan: Path, source: str | None, settings: WalSettings) -> None:
-    """Keep ``settings`` for the next runs; a cache that cannot be written only costs time."""
+def store(
+    plan: Path, source: str | None, settings: WalSettings, dotenv_values: Mapping[str, str]
+) -> None:
+    """Keep ``settings`` for the next runs (``dotenv_values``: what the plan's ``.env``
+    sets); a cache that cannot be written only costs time."""
     path = cache_file(plan, source)
     body = json.dumps(
-        {
-            "fingerprint": fingerprint(settings.inputs, settings.variables),
-            "settings": settings.to_dict(),
-        },
+        {"fingerprint": fingerprint(settings, dotenv_values), "settings": settings.to_dict()},
         indent=1,
     ).encode()
     with contextlib.suppress(OSError):

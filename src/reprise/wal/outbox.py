@@ -26,6 +26,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -47,9 +48,9 @@ COPY_BLOCK = 8 * 1024 * 1024
 MAX_BACKOFF = 60.0
 
 
-def _check_spool(spool: Path) -> None:
-    """Create the spool (0700) and refuse it when anyone else could plant a file in it:
-    the pusher signs what it finds there."""
+def check_spool(spool: Path) -> None:
+    """Create the spool (0700) and refuse it (UnsafePermissionsError) when anyone else
+    could plant a file in it: the pusher signs what it finds there."""
     make_private_dirs(spool)
     ensure_owner_only_writable(spool, "WAL spool")
 
@@ -85,7 +86,7 @@ def put(spool: Path, segment: Path, max_size: int) -> bool:
             hint="archive_command = 'reprise wal push %p' passes the path "
             "of a segment, history or backup file",
         )
-    _check_spool(spool)
+    check_spool(spool)
     target = spool / name
     try:
         size = segment.stat().st_size
@@ -110,8 +111,7 @@ def put(spool: Path, segment: Path, max_size: int) -> bool:
             hint="see why the pusher cannot upload (`reprise wal list` shows the spool and "
             "its last error); or raise wal_async.max_size",
         )
-    _durable_copy(segment, spool, name)
-    return True
+    return _durable_copy(segment, spool, name)
 
 
 def _size(path: Path) -> int:
@@ -121,7 +121,9 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _durable_copy(segment: Path, spool: Path, name: str) -> None:
+def _durable_copy(segment: Path, spool: Path, name: str) -> bool:
+    """Copy, fsync, then link under the final name: a link never replaces a file that
+    another server put there meanwhile (a rename would, silently)."""
     temporary = spool / f".{name}.{os.getpid()}.part"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
@@ -132,16 +134,27 @@ def _durable_copy(segment: Path, spool: Path, name: str) -> None:
                 os.fsync(descriptor)
             finally:
                 os.close(descriptor)
-        temporary.rename(spool / name)
+        try:
+            os.link(temporary, spool / name, follow_symlinks=False)
+            copied = True
+        except FileExistsError:
+            if not _same_content(spool / name, segment):
+                raise OperationError(
+                    f"{spool / name}: a different {name} is already waiting to be archived; "
+                    "refusing to replace it",
+                    hint="two servers archive through the same spool: give each server its "
+                    "own source",
+                ) from None
+            copied = False
         folder = os.open(spool, os.O_RDONLY | os.O_DIRECTORY)
         try:
             os.fsync(folder)
         finally:
             os.close(folder)
-    except BaseException:
+    finally:
         with contextlib.suppress(OSError):
             temporary.unlink()
-        raise
+    return copied
 
 
 def _copy(source: int, target: int) -> None:
@@ -163,10 +176,13 @@ def _copy(source: int, target: int) -> None:
 
 
 @contextlib.contextmanager
-def pusher_lock(spool: Path) -> Iterator[bool]:
+def pusher_lock(spool: Path, *, create: bool = True) -> Iterator[bool]:
     """Hold the spool's pusher lock while the block runs; yields False (and holds nothing)
-    when another pusher has it."""
-    descriptor = os.open(spool / LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    when another pusher has it. Only a pusher creates the lock file (``create``): one
+    created by whoever merely looks (root reading postgres's spool) would lock the spool's
+    owner out of it."""
+    flags = (os.O_RDWR | os.O_CREAT) if create else os.O_RDONLY
+    descriptor = os.open(spool / LOCK, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -180,18 +196,23 @@ def pusher_lock(spool: Path) -> Iterator[bool]:
 
 def pusher_running(spool: Path) -> bool:
     """Whether a pusher holds the spool's lock right now."""
-    if not spool.is_dir():
-        return False
-    with pusher_lock(spool) as mine:
-        return not mine
+    try:
+        with pusher_lock(spool, create=False) as mine:
+            return not mine
+    except (FileNotFoundError, NotADirectoryError):
+        return False  # no pusher ever ran here
 
 
 def last_error(spool: Path) -> str | None:
     """The pusher's last failure, while it has not succeeded since."""
     try:
-        return (spool / LAST_ERROR).read_text(encoding="utf-8", errors="replace")[:500] or None
+        descriptor = os.open(spool / LAST_ERROR, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
         return None
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            return None
+        return handle.read(2000).decode("utf-8", errors="replace")[:500] or None
 
 
 @dataclass(frozen=True)
@@ -281,7 +302,7 @@ class Pusher:
 
     def run(self) -> PushReport:
         """Push until stopped or idle; returns at once (ran=False) if another pusher runs."""
-        _check_spool(self.spool)
+        check_spool(self.spool)
         with pusher_lock(self.spool) as mine:
             if not mine:
                 self.report.ran = False

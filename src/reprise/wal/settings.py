@@ -24,7 +24,6 @@ FORMAT = 1
 """Bumped whenever the fields change: older cache files are then ignored."""
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
-_FILE_REFERENCE = re.compile(r"\$\{file:([^}]*)\}")
 STATE_VARIABLES = ("REPRISE_STATE_DIR", "XDG_STATE_HOME", "HOME")
 """Where the default state directory (and so the default spools) lies."""
 
@@ -62,24 +61,69 @@ class WalSettings:
     """Files whose content the settings come from (plan, .env, key files)."""
     variables: list[str] = field(default_factory=list)
     """Environment variables they depend on."""
+    dotenv: list[str] = field(default_factory=list)
+    """Those the plan's ``.env`` sets (its content is an input: their value counts only
+    when the process environment overrides it)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
         return {"format": FORMAT, **asdict(self)}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> WalSettings | None:
-        """Settings read back, or None when they are of another format or malformed."""
+    def from_dict(cls, data: object) -> WalSettings | None:
+        """Settings read back, or None when they are of another format or malformed (a
+        cache is never trusted to have the right shape)."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             return None
+        values = {key: value for key, value in data.items() if key != "format"}
         try:
-            values = {key: value for key, value in data.items() if key != "format"}
             spool = values.get("asynchronous")
-            values["asynchronous"] = AsyncSettings(**spool) if spool is not None else None
+            if spool is not None:
+                if not isinstance(spool, dict) or not _typed(spool, _ASYNC_TYPES):
+                    return None
+                values["asynchronous"] = AsyncSettings(**spool)
+            if not _typed(values, _TYPES) or not all(
+                isinstance(entry, list)
+                and len(entry) == 3
+                and all(isinstance(part, str) for part in entry[:2])
+                and isinstance(entry[2], str | None)
+                for entry in values["trusted"]
+            ):
+                return None
             values["trusted"] = [tuple(entry) for entry in values["trusted"]]
             return cls(**values)
         except (TypeError, KeyError, ValueError):
             return None
+
+
+_TEXT_LISTS = ("recipients", "trust_notes", "inputs", "variables", "dotenv")
+_TYPES: dict[str, object] = {
+    "plan": str,
+    "source": str,
+    "repository": str,
+    "local_path": str | None,
+    "signing_key": str | None,
+    "identity": str | None,
+    "readers_group": str | None,
+    "fetch_spool": str,
+    "trusted": list,
+    **dict.fromkeys(_TEXT_LISTS, list),
+}
+_ASYNC_TYPES: dict[str, object] = {"spool": str, "max_size": int, "parallel": int}
+
+
+def _typed(values: dict[str, object], types: dict[str, object]) -> bool:
+    """Every field present with its type (lists of text for the text lists); no other."""
+    names = set(types) | ({"asynchronous"} if "asynchronous" in values else set())
+    if set(values) - names or set(types) - set(values):
+        return False
+    for name, kind in types.items():
+        value = values[name]
+        if not isinstance(value, kind) or isinstance(value, bool):  # type: ignore[arg-type]
+            return False
+        if name in _TEXT_LISTS and not all(isinstance(item, str) for item in value):  # type: ignore[attr-defined]
+            return False
+    return True
 
 
 def compile_settings(loaded: LoadedPlan, source: str | None) -> WalSettings:
@@ -110,7 +154,7 @@ def compile_settings(loaded: LoadedPlan, source: str | None) -> WalSettings:
     if keys.recipients_file is not None:
         inputs.append(keys.recipients_file)
     inputs += [entry for entry in keys.trusted_signing_keys if isinstance(entry, Path)]
-    inputs += [Path(found) for found in _FILE_REFERENCE.findall(text)]
+    inputs += loaded.secret_files
     names = sorted(set(_VARIABLE.findall(text)))
     variables = [*names, *(f"{name}_FILE" for name in names), "REPRISE_PLAN", *STATE_VARIABLES]
     return WalSettings(
@@ -131,4 +175,5 @@ def compile_settings(loaded: LoadedPlan, source: str | None) -> WalSettings:
         asynchronous=asynchronous,
         inputs=[str(path.absolute()) for path in dict.fromkeys(inputs)],
         variables=list(dict.fromkeys(variables)),
+        dotenv=sorted(loaded.env_file_values),
     )
