@@ -11,7 +11,8 @@ peak RSS and output size of:
   (d) reprise backup run                       zstd level 1 (as (c)), row counts (default)
   (e) reprise backup run, table checksums      what the per-table checksums cost
 
-and prints medians with ratios against (a) and (c) measured in the same run.
+and prints medians with ratios against (a) and (c) measured in the same run, and the load
+average before and after (the machine may be shared: quote the medians with it).
 Targets (mixed): (d) >= 3x faster than (a), size <= 1.1 x (c); both: (d) <= 1.15 x (c)
 time; peak RSS of (d) < 256 MB.
 
@@ -121,7 +122,9 @@ def build_databases(info: ConnectionInfo, only: str | None, scale: int, rows: in
 
 
 def write_plan(directory: Path, info: ConnectionInfo, database: str, stats: str) -> Path:
-    """A plan backing up ``database`` at zstd level 1 into a local repository."""
+    """A plan backing up ``database`` at zstd level 1 into a local repository. Each plan has
+    keys of its own, so its repository has a name of its own in the shared state (the state
+    remembers the recipients accepted per repository name)."""
     plan_dir = directory / f"plan-{database}-{stats}"
     if plan_dir.exists():
         return plan_dir / "reprise.yaml"
@@ -133,7 +136,7 @@ version: 1
 organisation: {{name: Bench, timezone: UTC}}
 objectives: {{rpo: 1h, rto: 30m, uptime: 99.9%}}
 repositories:
-  local: {{kind: local, path: {directory / f"repository-{stats}"}}}
+  local-{stats}: {{kind: local, path: {directory / f"repository-{stats}"}}}
 keys: {{recipients_file: keys/recipients.txt, signing_key: keys/signing.key}}
 services:
   - id: bench
@@ -149,7 +152,7 @@ services:
         globals: false
         table_stats: {stats}
         compression_level: 1
-        repository: local
+        repository: local-{stats}
         schedule: "@hourly"
         retention: {{keep_last: 1}}
 """)
@@ -263,11 +266,19 @@ def main() -> None:
         with ScratchPostgres(settings=settings, base_dir=base) as info:
             databases = build_databases(info, args.only, args.scale, args.mixed_rows)
             results = {}
+            load_before = os.getloadavg()
             for database in databases:
                 print(f"measuring {database} ({args.runs} runs)…", flush=True)
                 results[database] = bench_database(info, database, base / database, args.runs)
+            load_after = os.getloadavg()
             for database, measures in results.items():
                 report(database, measures)
+            print(
+                "\nload average (1, 5, 15 min): before "
+                + " ".join(f"{value:.2f}" for value in load_before)
+                + ", after "
+                + " ".join(f"{value:.2f}" for value in load_after)
+            )
             if args.json:
                 args.json.write_text(
                     json.dumps(

@@ -1,25 +1,27 @@
 """The writing pipeline: plain bytes → zstd → age → SHA-256 → backend.
 
-Nothing is held whole: the source is read in 1 MiB blocks, zstd compresses on its own
-threads, age encrypts in 64 KiB chunks, and the backend takes the stream. Memory depends
-on the block and S3 part sizes, never on the size of the data. Reading back is
-``reprise.repository.streams``.
+Nothing is held whole, and the stages overlap instead of taking turns. A feeding thread
+reads the source in 1 MiB blocks, hashes them and hands them to zstd, whose own worker
+threads compress; the calling thread encrypts what comes out (age, 64 KiB chunks) and
+hands it to the backend. The read, the SHA-256 and the compression release the GIL, so the
+producer (pg_dump, tar) is drained while the previous blocks are being encrypted and
+written: it never waits on us as long as we keep up with it. Memory is bounded by the block
+size, zstd's jobs and the queue between the two threads (FEED_DEPTH items), never by the
+size of the data. Reading back is ``reprise.repository.streams``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
+import queue
+import threading
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from reprise.repository.backend import ObjectWriter
-from reprise.repository.streams import (
-    BLOCK,
-    MeasuringReader,
-    MeasuringWriter,
-    Progress,
-    original_errors,
-)
+from reprise.repository.streams import BLOCK, MeasuringWriter, Progress, original_errors
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ class StoredPart:
 
 MAX_THREADS = 4
 JOB_SIZE = 4 * 1024 * 1024
+FEED_DEPTH = 8
+"""Compressed chunks waiting between the feeding thread and the encrypting one."""
 
 
 def compression_threads() -> int:
@@ -56,6 +60,103 @@ def _compressor(level: int) -> Any:
     return zstandard.ZstdCompressor(compression_params=params)
 
 
+_END = object()
+_FAILED = object()
+
+
+class CompressedFeed(io.RawIOBase):
+    """The compressed form of ``source``, produced by a thread of its own.
+
+    The thread reads, measures (size, SHA-256) and compresses; the reader of this object
+    (pyrage) takes the compressed chunks from a bounded queue. Progress is reported from
+    the reading side, so callbacks run on the caller's thread. A failure of the source or
+    of zstd is kept in ``failure`` and raised by the next read."""
+
+    def __init__(self, source: BinaryIO, compressor: Any, progress: Progress | None) -> None:
+        self.size = 0
+        self.hash = hashlib.sha256()
+        self.failure: BaseException | None = None
+        self._source = source
+        self._compressor = compressor
+        self._progress = progress
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=FEED_DEPTH)
+        self._stop = threading.Event()
+        self._pending = memoryview(b"")
+        self._ended = False
+        self._thread = threading.Thread(target=self._produce, name="store-feed", daemon=True)
+        self._thread.start()
+
+    def readable(self) -> bool:
+        return True
+
+    def _put(self, item: Any) -> bool:
+        """Queue ``item``, unless the reading side gave up (then False)."""
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.2)
+            except queue.Full:
+                continue
+            return True
+        return False
+
+    def _produce(self) -> None:
+        try:
+            compressing = self._compressor.compressobj()
+            read = self._source.read
+            while not self._stop.is_set():
+                data = read(BLOCK)
+                if not data:
+                    break
+                self.size += len(data)
+                self.hash.update(data)
+                if not self._put((compressing.compress(data), len(data))):
+                    return
+            if not self._stop.is_set() and self._put((compressing.flush(), 0)):
+                self._put(_END)
+        except BaseException as error:  # noqa: BLE001 - handed to the reading side
+            self.failure = error
+            self._put(_FAILED)
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            self._fill()
+        except BaseException as error:
+            # Raised on the caller's thread (Ctrl-C, SIGTERM, a progress callback): kept,
+            # so that original_errors raises it instead of pyrage's wrapping of its text.
+            if self.failure is None:
+                self.failure = error
+            raise
+        count = min(len(buffer), len(self._pending))
+        buffer[:count] = self._pending[:count]
+        self._pending = self._pending[count:]
+        return count
+
+    def _fill(self) -> None:
+        """Wait for the next compressed chunk, unless one is pending or the feed ended."""
+        while not self._pending:
+            if self._ended:
+                if self.failure is not None:
+                    raise self.failure  # never an end of data after a failure
+                return
+            item = self._queue.get()
+            if item is _END or item is _FAILED:
+                self._ended = True
+                continue
+            data, plain = item
+            if plain and self._progress is not None:
+                self._progress(plain)
+            self._pending = memoryview(data)
+
+    def close(self) -> None:
+        """Stop the thread. After a complete read it has already ended; otherwise it stops
+        at its next block (the caller then stops the producer, which ends a blocked
+        read), and is not waited for."""
+        self._stop.set()
+        if self._ended and self.failure is None:
+            self._thread.join()
+        super().close()
+
+
 def store_stream(
     name: str,
     source: BinaryIO,
@@ -68,14 +169,12 @@ def store_stream(
     """Compress, encrypt and store ``source``; the caller commits or aborts ``writer``."""
     import pyrage
 
-    plain = MeasuringReader(source, progress)
-    compressor = _compressor(level)
     stored = MeasuringWriter(writer.write)
-    with (
-        compressor.stream_reader(plain, read_size=BLOCK, closefd=False) as compressed,
-        original_errors(plain, stored),
-    ):
-        pyrage.encrypt_io(compressed, stored, recipients)
-    return StoredPart(
-        name, plain.size, plain.hash.hexdigest(), stored.size, stored.hash.hexdigest()
-    )
+    feed = CompressedFeed(source, _compressor(level), progress)
+    try:
+        with original_errors(feed, stored):
+            # Buffered: pyrage reads 8 KiB at a time, served from C without a Python call.
+            pyrage.encrypt_io(io.BufferedReader(feed, BLOCK), stored, recipients)
+    finally:
+        feed.close()
+    return StoredPart(name, feed.size, feed.hash.hexdigest(), stored.size, stored.hash.hexdigest())

@@ -12,7 +12,7 @@ import io
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 BLOCK = 1024 * 1024
 STORED_SUFFIX = ".zst.age"
@@ -80,8 +80,14 @@ class MeasuringWriter:
         """Nothing is buffered here."""
 
 
+class _Failing(Protocol):
+    """An end of a pyrage stream that keeps the exception it raised."""
+
+    failure: BaseException | None
+
+
 @contextmanager
-def original_errors(*ends: MeasuringReader | MeasuringWriter) -> Iterator[None]:
+def original_errors(*ends: _Failing) -> Iterator[None]:
     """pyrage turns an exception of our reader or writer into its own error with the text
     only; raise the original instead (a full disk, a dead S3 server, Ctrl-C)."""
     try:

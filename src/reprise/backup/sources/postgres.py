@@ -32,7 +32,7 @@ from reprise.errors import InputError, OperationError
 from reprise.pg.binaries import find_tool
 from reprise.pg.connect import connect, split_dsn
 from reprise.pg.database_properties import read_properties
-from reprise.pg.table_stats import STATS_SETTINGS, table_stats
+from reprise.pg.table_stats import stats_settings, table_stats
 
 if TYPE_CHECKING:
     import psycopg
@@ -188,7 +188,10 @@ class PostgresRun:
         entry: dict[str, Any] = {"name": database}
         self.facts.databases.append(entry)
         with connect(
-            self.config.dsn, what=self.source_name, dbname=database, options=STATS_SETTINGS
+            self.config.dsn,
+            what=self.source_name,
+            dbname=database,
+            options=stats_settings(self.config.table_stats, beside_dump=True),
         ) as connection:
             connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             snapshot = connection.execute("SELECT pg_export_snapshot()").fetchone()[0]  # type: ignore[index]
