@@ -13,7 +13,7 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reprise.drill.checks import (
     DEFAULT_ASSERTION_TIMEOUT,
@@ -22,6 +22,7 @@ from reprise.drill.checks import (
     compare_tables,
     run_assertions,
 )
+from reprise.drill.parallel import run_steps
 from reprise.drill.records import record_drill
 from reprise.errors import (
     EXIT_OK,
@@ -39,13 +40,14 @@ from reprise.restore.run import (
     dump_version,
     restore_staged,
     save_report,
+    stager_for,
     staging_dir,
     verified_manifest,
 )
 from reprise.restore.staging import PartProgress
 
 if TYPE_CHECKING:
-    from reprise.pg.scratch import ScratchPostgres
+    from reprise.pg.scratch import ConnectionInfo, ScratchPostgres
     from reprise.plan.model import Plan, Service
     from reprise.repository.catalog import CatalogEntry
     from reprise.store import Store
@@ -202,35 +204,26 @@ def _restore_and_check(
     databases = [
         part.database for part in manifest.parts if part.role == "database" and part.database
     ]
-    with report.step(f"start a scratch PostgreSQL {version // 10000 or ''}".rstrip()) as step:
-        scratch = _scratch(version // 10000)
-        info = scratch.start()
-        step.detail = f"port {info.port}, {scratch.installation.version}"
-    staging = staging_dir(plan)
+    parts = list(manifest.parts)
+    staging = staging_dir(plan, sum(part.plain_size for part in parts))
+    scratch: ScratchPostgres | None = None
     try:
-        with report.step("check target (read-only)"):
-            server = logical.check_target(
-                info.dsn(), version, [(name, name) for name in databases], clean=False
-            )
-        restore_staged(
-            report,
-            server,
-            repository,
-            manifest,
-            identities,
-            list(manifest.parts),
-            staging,
-            jobs=2,
-            clean=False,
-            progress=progress,
-        )
-        findings: list[Finding] = []
-        with report.step("check tables against the backup's figures"):
-            for recorded in manifest.databases:
-                findings += compare_tables(info.dsn(), recorded["name"], recorded)
-        with report.step("check indexes (amcheck)"):
-            for name in databases:
-                findings += check_indexes(info.dsn(), name)
+        # The parts decrypt on a helper thread while the scratch server starts.
+        with stager_for(
+            report, repository, manifest, identities, parts, staging, progress=progress
+        ) as stager:
+            with report.step(
+                f"start a scratch PostgreSQL {version // 10000 or ''}".rstrip()
+            ) as step:
+                scratch = _scratch(version // 10000)
+                info = scratch.start()
+                step.detail = f"port {info.port}, {scratch.installation.version}"
+            with report.step("check target (read-only)"):
+                server = logical.check_target(
+                    info.dsn(), version, [(name, name) for name in databases], clean=False
+                )
+            restore_staged(report, server, manifest, stager, jobs=2, clean=False)
+        findings = _check(report, info, manifest.databases, databases)
         if assertions:
             with report.step("run the plan's integrity assertions") as step:
                 from reprise.pg.scratch import create_reader
@@ -246,9 +239,39 @@ def _restore_and_check(
         rto = report.seconds
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-        with report.step("stop the scratch PostgreSQL"):
-            scratch.stop()
+        if scratch is not None:
+            with report.step("stop the scratch PostgreSQL"):
+                scratch.stop()
     return findings, rto
+
+
+def _check(
+    report: Report,
+    info: ConnectionInfo,
+    recorded: list[dict[str, Any]],
+    databases: list[str],
+) -> list[Finding]:
+    """The tables against the backup's figures and the indexes (amcheck), both at once on
+    their own connections: each mostly waits for the server, which has two cores to use."""
+    return run_steps(
+        report,
+        [
+            (
+                "check tables against the backup's figures",
+                lambda: [
+                    finding
+                    for entry in recorded
+                    for finding in compare_tables(info.dsn(), entry["name"], entry)
+                ],
+            ),
+            (
+                "check indexes (amcheck)",
+                lambda: [
+                    finding for name in databases for finding in check_indexes(info.dsn(), name)
+                ],
+            ),
+        ],
+    )
 
 
 def _scratch(major: int) -> ScratchPostgres:

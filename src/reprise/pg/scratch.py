@@ -190,6 +190,7 @@ class ScratchPostgres:
         base_dir: Path | None = None,
     ) -> None:
         self.installation: Installation = find_server(major=major, min_major=min_major)
+        self.durable = durable
         self.settings = {**({} if durable else _FAST_SETTINGS), **(settings or {})}
         self.base_dir = base_dir
         self.root: Path | None = None
@@ -267,6 +268,8 @@ class ScratchPostgres:
                 "--encoding=UTF8",
                 "--locale=C",
                 "--no-instructions",
+                # A throwaway instance needs no fsync of its new files (0.5 s of a drill).
+                *([] if self.durable else ["--no-sync"]),
             ],
             timeout=120,
         )

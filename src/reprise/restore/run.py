@@ -1,8 +1,11 @@
 """``reprise restore``: choose a backup, verify it, then restore it, with a report.
 
 Order, always: the manifest's signature; the identity against the backup's recipients;
-the target, read-only; then every needed part is decrypted into a staging area and
-checked against the signed checksums. Only then is the target written.
+the target, read-only; then the parts are decrypted into a staging area and checked
+against the signed checksums, each before anything of it reaches the target. For a
+server, the parts stage on a helper thread (:mod:`reprise.restore.overlap`): the next
+database decrypts while pg_restore loads the current one, and the roles wait for the first
+database's part, so a backup whose first database is damaged leaves the target untouched.
 """
 
 from __future__ import annotations
@@ -26,10 +29,12 @@ from reprise.repository.verify import load_manifest
 from reprise.restore import files as files_restore
 from reprise.restore import logical
 from reprise.restore.choose import choose_backup, choose_job
+from reprise.restore.overlap import BackgroundStager
 from reprise.restore.registry import restorer_for
 from reprise.restore.report import Report, write_report
 from reprise.restore.staging import (
     PartProgress,
+    StagedPart,
     check_identity,
     free_space_check,
     plain_name,
@@ -329,8 +334,14 @@ def dump_version(manifest: Manifest) -> int:
     return int(manifest.server.get("version_num") or 0)
 
 
-def staging_dir(plan: Plan) -> Path:
-    """A fresh private folder under the state directory's work area."""
+def staging_dir(plan: Plan, needed: int = 0) -> Path:
+    """A fresh private folder for ``needed`` bytes of staged parts: in memory when they fit
+    easily (:mod:`reprise.restore.workspace`), else under the state directory's work area."""
+    from reprise.restore.workspace import memory_folder
+
+    in_memory = memory_folder(needed) if needed else None
+    if in_memory is not None:
+        return in_memory
     work = state_dir(plan) / "work"
     work.mkdir(parents=True, exist_ok=True, mode=0o700)
     return Path(tempfile.mkdtemp(prefix="restore-", dir=work))
@@ -353,67 +364,103 @@ def _to_server(
             request.target, dump_version(manifest), restore_plan.pairs, clean=request.clean
         )
     report.target = server.description
-    staging = staging_dir(plan)
+    staging = staging_dir(plan, sum(part.plain_size for part in parts))
     try:
-        restore_staged(
-            report,
-            server,
-            repository,
-            manifest,
-            identities,
-            parts,
-            staging,
-            jobs=request.jobs,
-            clean=request.clean,
-            progress=progress,
-        )
+        with stager_for(
+            report, repository, manifest, identities, parts, staging, progress=progress
+        ) as stager:
+            restore_staged(report, server, manifest, stager, jobs=request.jobs, clean=request.clean)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def restore_staged(
+def stager_for(
     report: Report,
-    server: logical.TargetServer,
     repository: Repository,
     manifest: Manifest,
     identities: list[Any],
     parts: list[Part],
     staging: Path,
     *,
+    progress: PartProgress | None,
+) -> BackgroundStager:
+    """A stager of a logical backup's parts in the order they are restored: the globals,
+    then the databases (shared with drills, which start it before their scratch server)."""
+    free_space_check(staging, sum(part.plain_size for part in parts))
+    ordered = [part for part in parts if part.role == "globals"]
+    ordered += [part for part in parts if part.role != "globals"]
+    return BackgroundStager(
+        repository, manifest, ordered, identities, staging, progress=progress, ahead=1
+    )
+
+
+def restore_staged(
+    report: Report,
+    server: logical.TargetServer,
+    manifest: Manifest,
+    stager: BackgroundStager,
+    *,
     jobs: int,
     clean: bool,
-    progress: PartProgress | None,
 ) -> None:
-    """Fetch and verify every part, then globals, then each database (shared with drills)."""
-    size = sum(part.stored_size for part in parts)
-    with report.step("fetch, decrypt and verify", size=size):
-        free_space_check(staging, sum(part.plain_size for part in parts))
-        staged = stage_parts(repository, manifest, parts, identities, staging, progress=progress)
+    """Globals, then each database, each as soon as its part is staged and verified, while
+    the stager decrypts the next one (shared with drills). Nothing of a part reaches the
+    server before all its checksums matched the signed manifest."""
     major = dump_version(manifest) // 10000
-    for item in staged:
-        if item.part.role == "globals":
-            with report.step("restore roles and tablespaces") as step:
-                warnings = logical.restore_globals(server, item.path)
-                step.detail = render_options("; ".join(warnings)) or None
     recorded = {str(entry.get("name")): entry for entry in manifest.databases}
-    for target in server.databases:
-        item = next(item for item in staged if item.part.database == target.source)
-        properties = recorded.get(target.source, {}).get("properties")
-        with report.step(
-            f"pg_restore {target.source} → {target.target}", size=item.part.plain_size
-        ) as step:
-            warnings = logical.restore_database(
-                server,
-                target,
-                item.path,
-                item.part.format,
-                jobs=jobs,
-                clean=clean,
-                dump_major=major,
-                where=f"backup {manifest.id} part {item.part.name}",
-                properties=properties if isinstance(properties, dict) else None,
-            )
-            step.detail = render_options("; ".join(warnings)) or None
+    targets = {target.source: target for target in server.databases}
+    restored: list[str] = []
+    parts = stager.parts
+    # The globals wait for the first database's part too: a backup whose first database
+    # is damaged leaves the target untouched, roles included, as a one-database one does.
+    first = 2 if len(parts) > 1 and parts[0].role == "globals" else 1
+    items: dict[int, StagedPart] = {}
+    for index, part in enumerate(parts):
+        if index < first:
+            if index == 0:
+                with report.step(
+                    "fetch, decrypt and verify", size=sum(known.stored_size for known in parts)
+                ):
+                    for earlier in range(first):
+                        items[earlier] = stager.take(parts[earlier])
+            item = items.pop(index)
+        else:
+            try:
+                with report.step(f"fetch, decrypt and verify {part.name}", size=part.stored_size):
+                    item = stager.take(part)
+            except RepriseError as error:
+                error.hint = (
+                    f"{error.hint + '; ' if error.hint else ''}restored before the damage "
+                    f"was found, each from a verified part: {', '.join(restored)}"
+                )
+                raise
+        try:
+            if part.role == "globals":
+                with report.step("restore roles and tablespaces") as step:
+                    warnings = logical.restore_globals(server, item.path)
+                    step.detail = render_options("; ".join(warnings)) or None
+                restored.append("roles and tablespaces")
+                continue
+            target = targets[str(part.database)]  # the stager holds only the wanted parts
+            properties = recorded.get(target.source, {}).get("properties")
+            with report.step(
+                f"pg_restore {target.source} → {target.target}", size=part.plain_size
+            ) as step:
+                warnings = logical.restore_database(
+                    server,
+                    target,
+                    item.path,
+                    part.format,
+                    jobs=jobs,
+                    clean=clean,
+                    dump_major=major,
+                    where=f"backup {manifest.id} part {part.name}",
+                    properties=properties if isinstance(properties, dict) else None,
+                )
+                step.detail = render_options("; ".join(warnings)) or None
+            restored.append(target.target)
+        finally:
+            stager.release(item)
 
 
 def _to_directory(

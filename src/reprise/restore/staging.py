@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import threading
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -22,7 +23,9 @@ from reprise.repository.backend import NotFoundError
 from reprise.repository.layout import backup_prefix
 from reprise.repository.local import fsync_dir, storage_error
 from reprise.repository.manifest import Manifest, Part
-from reprise.repository.streams import STORED_SUFFIX, Progress, no_progress, read_stream
+from reprise.repository.streams import STORED_SUFFIX, Progress, ReadBack, no_progress
+from reprise.restore.external_age import AgeFailed, age_program, read_stream_with_age, secret_lines
+from reprise.restore.pipelined import read_stream_pipelined
 from reprise.security import create_private_file
 
 PartProgress = Callable[[str, int], AbstractContextManager[Progress]]
@@ -63,9 +66,14 @@ def stage_part(
     *,
     final_name: str | None = None,
     progress: Progress | None = None,
+    durable: bool = True,
+    cancel: threading.Event | None = None,
 ) -> StagedPart:
     """Write one verified plain part into ``directory`` (raises VerificationError naming the
-    part when its bytes do not match the signed manifest)."""
+    part when its bytes do not match the signed manifest). ``durable=False`` skips the
+    fsyncs, for files that are read at once and deleted (a restore's staging: after a
+    crash the restore starts over, and an fsync of 1 GB costs two seconds); the file still
+    gets its final name only once verified. ``cancel`` stops it (raises ``Cancelled``)."""
     import pyrage
     import zstandard
 
@@ -87,7 +95,12 @@ def stage_part(
     try:
         with handle, _open_part(repository, key, manifest) as stored:
             try:
-                result = read_stream(stored, identities, handle.write, progress)
+                result = read_part(stored, identities, handle.write, progress, cancel=cancel)
+            except AgeFailed as error:
+                raise VerificationError(
+                    f"{where}: cannot decrypt ({error}): the part is damaged",
+                    hint="use another backup",
+                ) from error
             except pyrage.DecryptError as error:
                 raise VerificationError(
                     f"{where}: cannot decrypt ({error}): the part is damaged",
@@ -117,16 +130,38 @@ def stage_part(
                 )
             try:
                 handle.flush()
-                os.fsync(handle.fileno())
+                if durable:
+                    os.fsync(handle.fileno())
             except OSError as error:
                 raise storage_error(error, directory, f"writing {final.name}") from error
         temporary.rename(final)
-        fsync_dir(directory)
+        if durable:
+            fsync_dir(directory)
     except BaseException:
         with contextlib.suppress(OSError):
             temporary.unlink()
         raise
     return StagedPart(part, final)
+
+
+def read_part(
+    stored: BinaryIO,
+    identities: list[Any],
+    sink: Callable[[bytes], Any],
+    progress: Progress | None = None,
+    *,
+    cancel: threading.Event | None = None,
+) -> ReadBack:
+    """Decrypt, decompress and measure a stored part on both cores: with the ``age``
+    program when it is installed and the identities are native ones, else in-process."""
+    cancel = cancel or threading.Event()
+    age = age_program()
+    secret = secret_lines(identities) if age else None
+    if age is not None and secret is not None:
+        return read_stream_with_age(
+            stored, identities, sink, progress, age=age, secret=secret, cancel=cancel
+        )
+    return read_stream_pipelined(stored, identities, sink, progress, cancel=cancel)
 
 
 def _open_part(repository: Repository, key: str, manifest: Manifest) -> BinaryIO:
@@ -151,7 +186,9 @@ def stage_parts(
     *,
     progress: PartProgress | None = None,
 ) -> list[StagedPart]:
-    """Stage several parts; on any failure, the ones already staged are removed too."""
+    """Stage several parts; on any failure, the ones already staged are removed too. They
+    are working files, read once and deleted (unpacked, or loaded by pg_restore), so they
+    are not fsynced: after a crash the restore starts over in a new folder."""
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     report = progress or no_progress
     staged: list[StagedPart] = []
@@ -159,7 +196,15 @@ def stage_parts(
         for part in parts:
             with report(part.name, part.stored_size) as callback:
                 staged.append(
-                    stage_part(repository, manifest, part, identities, directory, progress=callback)
+                    stage_part(
+                        repository,
+                        manifest,
+                        part,
+                        identities,
+                        directory,
+                        progress=callback,
+                        durable=False,
+                    )
                 )
     except BaseException:
         remove_staged(staged)

@@ -437,7 +437,6 @@ class _Unpacker:
                 os.fchown(descriptor, *_owner(member))
             os.fchmod(descriptor, self._mode(member, member.name))
             os.utime(descriptor, (member.mtime, member.mtime))
-            os.fsync(descriptor)
         self.regular.add(parts)
         self.summary.files += 1
 
@@ -534,9 +533,11 @@ def unpack(
         with _open_tar(archive_path) as archive:
             unpacker = _Unpacker(into, policy or UnpackPolicy(), label)
             try:
-                return unpacker.unpack(archive)
+                summary = unpacker.unpack(archive)
             finally:
                 unpacker.close()
+        sync_file_system(into)
+        return summary
     except (tarfile.TarError, EOFError) as error:
         raise VerificationError(
             f"{label}: not a valid tar archive ({error})",
@@ -544,6 +545,29 @@ def unpack(
         ) from error
     except OSError as error:
         raise storage_error(error, into, f"unpacking {label}") from error
+
+
+def sync_file_system(path: Path) -> None:
+    """Make everything written under ``path`` durable with one ``syncfs`` of its file
+    system: one flush of all the unpacked files at once, where an fsync per file made the
+    disk wait thousands of times (a 1.3 GB data directory: seconds). Falls back to
+    ``sync`` where syncfs is missing; raises OSError when the flush fails (Linux reports
+    write-back errors to syncfs)."""
+    import ctypes
+    import ctypes.util
+
+    descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        syncfs = getattr(libc, "syncfs", None)
+        if syncfs is None:
+            os.sync()
+            return
+        if syncfs(descriptor) != 0:
+            code = ctypes.get_errno()
+            raise OSError(code, os.strerror(code), str(path))
+    finally:
+        os.close(descriptor)
 
 
 def check_symlinks(root: Path, *, where: str) -> None:

@@ -1,0 +1,151 @@
+"""Restores and drills that decrypt the next part while pg_restore loads the current one:
+every database still comes only from a verified part, and a damaged part still fails the
+restore or the drill, naming it, with nothing of it restored and nothing left staged."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg
+
+from reprise.pg.scratch import ConnectionInfo
+from reprise.restore.workspace import MEMORY
+from tests.support.backups import World, sample_database
+
+
+def _figures(postgres: ConnectionInfo, database: str) -> list[tuple[object, ...]]:
+    with psycopg.connect(postgres.dsn(database)) as connection:
+        return connection.execute(
+            "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM invoices), "
+            "(SELECT sum(amount) FROM invoices), (SELECT max(email) FROM customers)"
+        ).fetchall()
+
+
+def _exists(postgres: ConnectionInfo, database: str) -> bool:
+    with psycopg.connect(postgres.dsn()) as connection:
+        row = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
+        return row.fetchone() is not None
+
+
+def _drop(postgres: ConnectionInfo, *databases: str) -> None:
+    with psycopg.connect(postgres.dsn(), autocommit=True) as connection:
+        for database in databases:
+            connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def _two_databases(
+    world: World, postgres: ConnectionInfo, first: str, second: str
+) -> dict[str, list[tuple[object, ...]]]:
+    """Back up two databases, note their figures, then drop them (the restore recreates
+    them)."""
+    sample_database(postgres, first, rows=300)
+    sample_database(postgres, second, rows=500)
+    world.write_plan(f"""\
+- kind: postgres
+  dsn: "{postgres.dsn()}"
+  databases: [{first}, {second}]
+  repository: local
+  schedule: "@hourly"
+  retention: {{keep_last: 2}}
+  table_stats: checksums
+""")
+    assert world.reprise("repo", "init").returncode == 0
+    world.backup_once()
+    figures = {name: _figures(postgres, name) for name in (first, second)}
+    _drop(postgres, first, second)
+    return figures
+
+
+def _memory_folders() -> set[Path]:
+    return set(MEMORY.glob("reprise-restore-*")) if MEMORY.is_dir() else set()
+
+
+def _nothing_staged(world: World, before: set[Path]) -> None:
+    work = world.root / "state" / "work"
+    assert not work.exists() or not any(work.iterdir())
+    assert not (_memory_folders() - before)
+
+
+def _damage(world: World, part_name: str) -> None:
+    for folder in (world.repository / "backups" / "app-postgres").iterdir():
+        part = folder / part_name
+        data = bytearray(part.read_bytes())
+        data[len(data) // 2] ^= 0x08
+        part.write_bytes(bytes(data))
+
+
+def test_two_databases_restore_each_from_its_verified_part_in_turn(
+    world: World, postgres: ConnectionInfo
+) -> None:
+    figures = _two_databases(world, postgres, "ov_one", "ov_two")
+    before = _memory_folders()
+    result = world.reprise("restore", "app", "--target", postgres.dsn(), "--jobs", "2")
+    assert result.returncode == 0, result.stderr
+    assert {name: _figures(postgres, name) for name in figures} == figures
+    report_md = Path(result.stdout.split("Report: ", 1)[1].split()[0])
+    names = [
+        step["name"] for step in json.loads(report_md.with_suffix(".json").read_text())["steps"]
+    ]
+    # The first part is waited for; the second decrypted while the first was restored.
+    assert names.index("fetch, decrypt and verify") < names.index("pg_restore ov_one → ov_one")
+    assert (
+        names.index("pg_restore ov_one → ov_one")
+        < names.index("fetch, decrypt and verify db-ov_two.pgdump.zst.age")
+        < names.index("pg_restore ov_two → ov_two")
+    )
+    _nothing_staged(world, before)
+    assert world.backups()[0]["verify_status"] == "ok"
+
+
+def test_a_damaged_second_part_fails_the_restore_and_its_database_is_never_created(
+    world: World, postgres: ConnectionInfo
+) -> None:
+    _two_databases(world, postgres, "ov_good", "ov_bad")
+    _damage(world, "db-ov_bad.pgdump.zst.age")
+    before = _memory_folders()
+    result = world.reprise("restore", "app", "--target", postgres.dsn())
+    assert result.returncode == 3, result.stderr
+    assert "db-ov_bad.pgdump.zst.age" in result.stderr
+    assert "Traceback" not in result.stderr
+    # Said plainly: what was restored came from verified parts; the damaged one, nothing.
+    assert "restored before the damage was found" in result.stderr
+    assert "ov_good" in result.stderr
+    assert _exists(postgres, "ov_good") and not _exists(postgres, "ov_bad")
+    reports = list((world.root / "state" / "reports").glob("restore-*.json"))
+    assert json.loads(reports[0].read_text())["result"] == "failed"
+    _nothing_staged(world, before)
+    assert world.backups()[0]["verify_status"] != "ok"
+
+
+def test_a_damaged_first_part_leaves_the_target_untouched(
+    world: World, postgres: ConnectionInfo
+) -> None:
+    _two_databases(world, postgres, "ov_first", "ov_next")
+    _damage(world, "db-ov_first.pgdump.zst.age")
+    result = world.reprise("restore", "app", "--target", postgres.dsn())
+    assert result.returncode == 3, result.stderr
+    assert "db-ov_first.pgdump.zst.age" in result.stderr
+    assert "restored before the damage" not in result.stderr
+    assert not _exists(postgres, "ov_first") and not _exists(postgres, "ov_next")
+
+
+def test_a_drill_of_two_databases_with_a_damaged_second_part_is_an_error(
+    world: World, postgres: ConnectionInfo
+) -> None:
+    _two_databases(world, postgres, "ovd_one", "ovd_two")
+    world.plan.write_text(
+        world.plan.read_text().replace(
+            "    drill: {enabled: false}\n", "    drill: {enabled: true}\n"
+        )
+    )
+    passed = world.reprise("drill", "app", timeout=300)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    _damage(world, "db-ovd_two.pgdump.zst.age")
+    before = _memory_folders()
+    damaged = world.reprise("drill", "app", timeout=300)
+    assert damaged.returncode == 3, damaged.stdout + damaged.stderr
+    assert "db-ovd_two.pgdump.zst.age" in damaged.stdout + damaged.stderr
+    drills = json.loads(world.reprise("drill", "list", "--json").stdout)
+    assert drills[0]["result"] == "error"
+    _nothing_staged(world, before)
