@@ -304,6 +304,49 @@ def test_hostile_base_backups_are_refused_by_pitr_and_nothing_outside_changes(
     assert _leftovers(recoveries) == ["benign"]
 
 
+def test_a_base_backup_replaced_or_altered_after_signing_is_unpacked_but_never_used(
+    world: World, tmp_path: Path
+) -> None:
+    """The base backup is decrypted straight into the unpacker (one pass); its checksums
+    are proven at the end. A part re-encrypted by anyone holding the public recipient (a
+    valid age file, other content) or with a flipped byte fails with exit 3, and nothing
+    it held reaches the data directory."""
+    import pyrage
+    import zstandard
+
+    world.write_plan(PHYSICAL)
+    assert world.reprise("repo", "init").returncode == 0
+    genuine = tar_bytes(
+        regular("PG_VERSION", b"15\n", mode=0o600),
+        regular("global/pg_control", b"\0" * 64, mode=0o600),
+    )
+    replaced_id, flipped_id = _forge_base(world, genuine), _forge_base(world, genuine)
+    _reindex(world)
+    recipients = [
+        pyrage.x25519.Recipient.from_str(line.strip())
+        for line in (world.plan_dir / "keys" / "recipients.txt").read_text().splitlines()
+        if line.startswith("age1")
+    ]
+    impostor = tar_bytes(regular("PG_VERSION", b"planted\n", mode=0o600))
+    (replaced,) = world.repository.rglob(f"{replaced_id}/base.tar*.zst.age")
+    replaced.write_bytes(pyrage.encrypt(zstandard.ZstdCompressor().compress(impostor), recipients))
+    (flipped,) = world.repository.rglob(f"{flipped_id}/base.tar*.zst.age")
+    data = bytearray(flipped.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    flipped.write_bytes(bytes(data))
+    recoveries = tmp_path / "recoveries"
+    for backup_id in (replaced_id, flipped_id):
+        datadir = recoveries / backup_id
+        result = world.reprise(
+            "restore", "app", "--pitr", "--backup", backup_id, "--to-dir", str(datadir)
+        )
+        assert result.returncode == 3, result.stderr
+        assert "base.tar" in result.stderr
+        assert "altered" in result.stderr or "damaged" in result.stderr, result.stderr
+        assert not datadir.exists()
+        assert _leftovers(recoveries) == [], "a private folder was left behind"
+
+
 def test_a_base_backup_whose_pg_wal_is_a_file_is_refused_before_the_wal_tar_unpacks(
     world: World, tmp_path: Path
 ) -> None:

@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,10 +34,11 @@ from reprise.pg.binaries import find_server
 from reprise.pg.scratch import free_port
 from reprise.repository import open_repository
 from reprise.repository.catalog import CatalogEntry, find_backup, list_backups
+from reprise.repository.streams import no_progress
 from reprise.restore.choose import choose_job
 from reprise.restore.report import Report
 from reprise.restore.run import save_failure, save_report, verified_manifest
-from reprise.restore.staging import free_space_check, stage_parts
+from reprise.restore.staging import free_space_check
 from reprise.wal.archive import WalArchive
 from reprise.wal.names import parse_lsn
 from reprise.wal.replay import ReplayPath, replay_path
@@ -45,6 +47,9 @@ from reprise.wal.spool import Feeder
 if TYPE_CHECKING:
     from reprise.plan.jobs import BackupJob
     from reprise.plan.model import Plan, Service
+    from reprise.repository import Repository
+    from reprise.repository.manifest import Manifest, Part
+    from reprise.repository.streams import Progress
     from reprise.restore.staging import PartProgress
     from reprise.store import Store
 
@@ -286,7 +291,6 @@ def unpack_base(
         check_target_path,
         move_into_place,
         private_folder,
-        unpack,
     )
 
     repository, manifest, identities = verified_manifest(plan, entry, report)
@@ -296,41 +300,98 @@ def unpack_base(
     base, wal = _base_parts(manifest)
     parts = [base, *wal]
     datadir.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with private_folder(datadir.parent, f".{datadir.name}.reprise-") as work:
-        with report.step(
-            "fetch, decrypt and verify the base backup",
+    with (
+        private_folder(datadir.parent, f".{datadir.name}.reprise-") as work,
+        report.step(
+            "fetch, decrypt, verify and unpack the base backup",
             size=sum(part.stored_size for part in parts),
-        ):
-            free_space_check(datadir.parent, 2 * sum(part.plain_size for part in parts))
-            staged = stage_parts(
-                repository, manifest, parts, identities, work / "parts", progress=progress
-            )
-        with report.step("unpack the base backup"):
-            tree = work / "data"
-            tree.mkdir(mode=0o700)
-            for item in staged:
-                where = f"backup {manifest.id} part {item.part.name}"
-                into = tree
-                if item.part is not base:
-                    into = tree / "pg_wal"
-                    if into.is_symlink() or (into.exists() and not into.is_dir()):
-                        raise UnsafeMemberError(
-                            f"{where}: pg_wal of the base backup is a "
-                            "symlink or a file, not a folder",
-                            hint="use another backup",
-                        )
-                    into.mkdir(mode=0o700, exist_ok=True)
-                unpack(item.path, into, where=where)
-                item.path.unlink()
-            if wal:  # a pg_wal link can turn a base link outward ('pg_wal/a/..', a -> .)
-                check_symlinks(tree, where=f"backup {manifest.id}")
-            tree.chmod(0o700)
-            if datadir.exists():
-                move_into_place(tree, datadir, overwrite=False, follow_symlinks=follow_symlinks)
-                datadir.chmod(0o700)
-            else:
-                tree.rename(datadir)
+        ),
+    ):
+        free_space_check(datadir.parent, sum(part.plain_size for part in parts))
+        tree = work / "data"
+        tree.mkdir(mode=0o700)
+        for part in parts:
+            where = f"backup {manifest.id} part {part.name}"
+            into = tree
+            if part is not base:
+                into = tree / "pg_wal"
+                if into.is_symlink() or (into.exists() and not into.is_dir()):
+                    raise UnsafeMemberError(
+                        f"{where}: pg_wal of the base backup is a symlink or a file, not a folder",
+                        hint="use another backup",
+                    )
+                into.mkdir(mode=0o700, exist_ok=True)
+            with (progress or no_progress)(part.name, part.stored_size) as callback:
+                unpack_verified(
+                    repository, manifest, part, identities, into, where=where, progress=callback
+                )
+        if wal:  # a pg_wal link can turn a base link outward ('pg_wal/a/..', a -> .)
+            check_symlinks(tree, where=f"backup {manifest.id}")
+        tree.chmod(0o700)
+        if datadir.exists():
+            move_into_place(tree, datadir, overwrite=False, follow_symlinks=follow_symlinks)
+            datadir.chmod(0o700)
+        else:
+            tree.rename(datadir)
     return manifest, identities
+
+
+def unpack_verified(
+    repository: Repository,
+    manifest: Manifest,
+    part: Part,
+    identities: list[Any],
+    into: Path,
+    *,
+    where: str,
+    progress: Progress | None = None,
+) -> None:
+    """Decrypt one tar part straight into the safe unpacker, in one pass (no staged copy),
+    then prove it against the signed manifest. ``into`` is a private folder that nothing
+    uses before this returns: a part that turns out altered raises, and the caller removes
+    what was unpacked from it. A hostile archive is refused member by member meanwhile, as
+    from a staged file."""
+    from reprise.restore.staging import read_verified
+    from reprise.restore.unpack import unpack
+
+    read_end, write_end = os.pipe()
+    cancel = threading.Event()
+    failures: list[BaseException] = []
+
+    def feed() -> None:
+        try:
+            with os.fdopen(write_end, "wb", buffering=1024 * 1024) as sink:
+                read_verified(
+                    repository,
+                    manifest,
+                    part,
+                    identities,
+                    sink.write,
+                    progress=progress,
+                    cancel=cancel,
+                    on_write_error=lambda error: error,
+                )
+        except BaseException as error:  # noqa: BLE001 - raised on the caller's thread
+            failures.append(error)
+
+    feeder = threading.Thread(target=feed, name="pitr-base-feed", daemon=True)
+    feeder.start()
+    with os.fdopen(read_end, "rb") as source:
+        try:
+            unpack(source, into, where=where)
+            while source.read(1024 * 1024):  # the tar's end may precede its last blocks
+                pass
+        except BaseException:
+            cancel.set()
+            source.close()  # the feeder's next write fails: it stops
+            feeder.join()
+            verified = [error for error in failures if isinstance(error, VerificationError)]
+            if verified:  # a damaged part ends its tar early: say what really happened
+                raise verified[0] from None
+            raise
+    feeder.join()
+    if failures:
+        raise failures[0]
 
 
 def write_recovery_settings(

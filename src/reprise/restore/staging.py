@@ -74,8 +74,6 @@ def stage_part(
     fsyncs, for files that are read at once and deleted (a restore's staging: after a
     crash the restore starts over, and an fsync of 1 GB costs two seconds); the file still
     gets its final name only once verified. ``cancel`` stops it (raises ``Cancelled``)."""
-    import pyrage
-    import zstandard
 
     name = final_name or plain_name(part)
     if "/" in part.name or "\x00" in part.name or name in ("", ".", ".."):
@@ -84,8 +82,6 @@ def stage_part(
             f"backup {manifest.id}: part name {part.name!r} is not a plain file name",
             hint="the backup cannot be trusted; use another one",
         )
-    key = backup_prefix(manifest.source, manifest.id) + part.name
-    where = repository.where(key)
     final = directory / name
     temporary = final.with_name(f".{final.name}.partial-{secrets.token_hex(4)}")
     try:
@@ -93,41 +89,19 @@ def stage_part(
     except OSError as error:
         raise storage_error(error, directory, "creating a file") from error
     try:
-        with handle, _open_part(repository, key, manifest) as stored:
-            try:
-                result = read_part(stored, identities, handle.write, progress, cancel=cancel)
-            except AgeFailed as error:
-                raise VerificationError(
-                    f"{where}: cannot decrypt ({error}): the part is damaged",
-                    hint="use another backup",
-                ) from error
-            except pyrage.DecryptError as error:
-                raise VerificationError(
-                    f"{where}: cannot decrypt ({error}): the part is damaged",
-                    hint="use another backup",
-                ) from error
-            except zstandard.ZstdError as error:
-                raise VerificationError(
-                    f"{where}: decrypts but does not decompress ({error}): the part is damaged",
-                    hint="use another backup",
-                ) from error
-            except OSError as error:
-                if error.errno is None:  # pyrage reports a bad chunk as a plain I/O error
-                    raise VerificationError(
-                        f"{where}: cannot decrypt ({error}): the part is damaged",
-                        hint="use another backup",
-                    ) from error
-                raise storage_error(error, directory, f"writing {final.name}") from error
-            if result.sha256 != part.sha256 or result.stored_size != part.stored_size:
-                raise VerificationError(
-                    f"{where}: checksum mismatch: the stored bytes were altered",
-                    hint="use another backup",
-                )
-            if result.plain_sha256 != part.plain_sha256 or result.plain_size != part.plain_size:
-                raise VerificationError(
-                    f"{where}: decrypted content differs from what was backed up",
-                    hint="use another backup",
-                )
+        with handle:
+            read_verified(
+                repository,
+                manifest,
+                part,
+                identities,
+                handle.write,
+                progress=progress,
+                cancel=cancel,
+                on_write_error=lambda error: storage_error(
+                    error, directory, f"writing {final.name}"
+                ),
+            )
             try:
                 handle.flush()
                 if durable:
@@ -142,6 +116,58 @@ def stage_part(
             temporary.unlink()
         raise
     return StagedPart(part, final)
+
+
+def read_verified(
+    repository: Repository,
+    manifest: Manifest,
+    part: Part,
+    identities: list[Any],
+    sink: Callable[[bytes], Any],
+    *,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    on_write_error: Callable[[OSError], Exception],
+) -> None:
+    """Decrypt and decompress one part into ``sink``, then prove it: raises
+    VerificationError naming the part when its stored or plain bytes are not the signed
+    manifest's. Whatever ``sink`` received is only trustworthy once this returns; an
+    OSError of the sink (a full disk) becomes ``on_write_error(error)``."""
+    import pyrage
+    import zstandard
+
+    key = backup_prefix(manifest.source, manifest.id) + part.name
+    where = repository.where(key)
+    with _open_part(repository, key, manifest) as stored:
+        try:
+            result = read_part(stored, identities, sink, progress, cancel=cancel)
+        except (AgeFailed, pyrage.DecryptError) as error:
+            raise VerificationError(
+                f"{where}: cannot decrypt ({error}): the part is damaged",
+                hint="use another backup",
+            ) from error
+        except zstandard.ZstdError as error:
+            raise VerificationError(
+                f"{where}: decrypts but does not decompress ({error}): the part is damaged",
+                hint="use another backup",
+            ) from error
+        except OSError as error:
+            if error.errno is None:  # pyrage reports a bad chunk as a plain I/O error
+                raise VerificationError(
+                    f"{where}: cannot decrypt ({error}): the part is damaged",
+                    hint="use another backup",
+                ) from error
+            raise on_write_error(error) from error
+    if result.sha256 != part.sha256 or result.stored_size != part.stored_size:
+        raise VerificationError(
+            f"{where}: checksum mismatch: the stored bytes were altered",
+            hint="use another backup",
+        )
+    if result.plain_sha256 != part.plain_sha256 or result.plain_size != part.plain_size:
+        raise VerificationError(
+            f"{where}: decrypted content differs from what was backed up",
+            hint="use another backup",
+        )
 
 
 def read_part(

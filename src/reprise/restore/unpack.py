@@ -49,6 +49,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from reprise.errors import FileExistsRefusal, InputError, VerificationError, option
 from reprise.repository.local import storage_error
@@ -507,11 +508,14 @@ class _Unpacker:
 
 
 @contextlib.contextmanager
-def _open_tar(path: Path) -> Iterator[tarfile.TarFile]:
-    """The plain tar ``path``; open() reads the first header, so its errors are a
-    ReadError like the others."""
+def _open_tar(source: Path | BinaryIO) -> Iterator[tarfile.TarFile]:
+    """The plain tar at ``source`` (a file, or a stream read once, in order); open() reads
+    the first header, so its errors are a ReadError like the others."""
     try:
-        archive = tarfile.open(path, mode="r:")  # noqa: SIM115 - closed below
+        if isinstance(source, Path):
+            archive = tarfile.open(source, mode="r:")  # noqa: SIM115 - closed below
+        else:
+            archive = tarfile.open(fileobj=source, mode="r|")  # noqa: SIM115 - closed below
     except _BAD_HEADER as error:
         raise tarfile.ReadError(str(error) or type(error).__name__) from error
     with archive:
@@ -519,9 +523,14 @@ def _open_tar(path: Path) -> Iterator[tarfile.TarFile]:
 
 
 def unpack(
-    archive_path: Path, into: Path, *, policy: UnpackPolicy | None = None, where: str | None = None
+    archive_path: Path | BinaryIO,
+    into: Path,
+    *,
+    policy: UnpackPolicy | None = None,
+    where: str | None = None,
 ) -> UnpackSummary:
-    """Unpack the plain tar ``archive_path`` into the empty private folder ``into``.
+    """Unpack the plain tar ``archive_path`` (a file, or a stream: members are handled
+    once, in order, either way) into the empty private folder ``into``.
 
     Raises :class:`UnsafeMemberError` (exit 3) naming the first member that breaks a rule,
     a VerificationError when the file is not a valid tar, an OperationError when the disk
