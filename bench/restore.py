@@ -41,6 +41,20 @@ from reprise.pg.binaries import find_tool
 from reprise.pg.scratch import ConnectionInfo, ScratchPostgres
 
 
+def _print_steps(reports: Path) -> None:
+    """Where the newest restore report says its time went (for the PITR run)."""
+    import json
+
+    found = sorted(reports.rglob("*.json"), key=lambda path: path.stat().st_mtime)
+    if not found:
+        return
+    steps = json.loads(found[-1].read_text()).get("steps", [])
+    print(
+        "    pitr steps: " + "; ".join(f"{step['name']} {step['seconds']:.2f} s" for step in steps),
+        flush=True,
+    )
+
+
 def _timed(argv: list[str], env: dict[str, str], *, pipeline: bool = False) -> float:
     start = time.perf_counter()
     result = subprocess.run(
@@ -203,6 +217,7 @@ def bench_database(
                 )
                 _stop(datadir)
                 shutil.rmtree(datadir, ignore_errors=True)
+                _print_steps(directory / "state" / "reports")
             _drop(info, target)
             samples[key].append(seconds)
         print(
