@@ -87,6 +87,22 @@ class LagFigures:
         }
 
 
+def summarize_lags(
+    lags: list[float], skipped: int, inconclusive: int, loop_lag: float
+) -> LagFigures:
+    """The figures of the runs' lateness over the last minute (one runner, or all shards)."""
+    ordered = sorted(lags)
+    return LagFigures(
+        runs=len(ordered),
+        p50=percentile(ordered, 0.5),
+        p99=percentile(ordered, 0.99),
+        max=ordered[-1] if ordered else 0.0,
+        skipped=skipped,
+        inconclusive=inconclusive,
+        loop_lag=loop_lag,
+    )
+
+
 def plan_jobs(plan: Plan, services: list[str] | None = None) -> list[Job]:
     """Every check of the plan (or of some services) as a job."""
     return [
@@ -176,15 +192,11 @@ class Runner:
         (call it on the monitor's event loop)."""
         loop = asyncio.get_running_loop()
         self._forget(loop.time())
-        ordered = sorted(lag for _, lag in self.recent)
-        return LagFigures(
-            runs=len(ordered),
-            p50=percentile(ordered, 0.5),
-            p99=percentile(ordered, 0.99),
-            max=ordered[-1] if ordered else 0.0,
-            skipped=self.skipped,
-            inconclusive=self.inconclusive,
-            loop_lag=self.context.lag.worst_since(loop.time() - WINDOW),
+        return summarize_lags(
+            [lag for _, lag in self.recent],
+            self.skipped,
+            self.inconclusive,
+            self.context.lag.worst_since(loop.time() - WINDOW),
         )
 
     def _forget(self, now: float) -> None:

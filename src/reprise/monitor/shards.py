@@ -38,8 +38,8 @@ from reprise.monitor.runner import (
     Job,
     LagFigures,
     OnResult,
-    percentile,
     sleep_unless_stopped,
+    summarize_lags,
 )
 from reprise.plan.model import Plan
 from reprise.probes.context import LoopLag
@@ -155,16 +155,9 @@ class ShardedRunner:
         monitor's own."""
         now = asyncio.get_running_loop().time()
         self._forget(now)
-        ordered = sorted(lag for _, lag in self.recent)
         loop_lag = max([self.lag.worst_since(now - WINDOW)] + [lag for _, lag in self.loop_lags])
-        return LagFigures(
-            runs=len(ordered),
-            p50=percentile(ordered, 0.5),
-            p99=percentile(ordered, 0.99),
-            max=ordered[-1] if ordered else 0.0,
-            skipped=self.skipped,
-            inconclusive=self.inconclusive,
-            loop_lag=loop_lag,
+        return summarize_lags(
+            [lag for _, lag in self.recent], self.skipped, self.inconclusive, loop_lag
         )
 
     def _forget(self, now: float) -> None:

@@ -30,7 +30,7 @@ from reprise.backup.pipeline import store_stream
 from reprise.errors import InputError, OperationError, VerificationError
 from reprise.repository import Repository
 from reprise.repository.backend import NotFoundError, get_bytes, put_bytes
-from reprise.repository.streams import BLOCK, STORED_SUFFIX, read_stream
+from reprise.repository.streams import STORED_SUFFIX, hash_stream, read_stream
 from reprise.repository.trust import TrustError, check_signature
 from reprise.wal.names import WAL_FILE
 
@@ -109,11 +109,8 @@ def _sha256(data: bytes) -> str:
 
 
 def _hash_file(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        while chunk := handle.read(BLOCK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hash_stream(handle)[1]
 
 
 class WalArchive:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import hashlib
 import logging
 import os
 import stat
@@ -36,6 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from reprise.errors import InputError, OperationError, RepriseError
+from reprise.repository.streams import hash_stream
 from reprise.security import ensure_owner_only_writable, make_private_dirs
 from reprise.wal.names import WAL_FILE
 
@@ -56,14 +56,11 @@ def check_spool(spool: Path) -> None:
 
 
 def _same_content(first: Path, second: Path) -> bool:
-    def digest(path: Path) -> bytes:
-        hashed = hashlib.sha256()
+    def measured(path: Path) -> tuple[int, str]:
         with path.open("rb") as handle:
-            while chunk := handle.read(COPY_BLOCK):
-                hashed.update(chunk)
-        return hashed.digest()
+            return hash_stream(handle)
 
-    return first.stat().st_size == second.stat().st_size and digest(first) == digest(second)
+    return first.stat().st_size == second.stat().st_size and measured(first) == measured(second)
 
 
 def waiting(spool: Path) -> list[Path]:
