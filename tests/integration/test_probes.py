@@ -271,10 +271,10 @@ def test_a_hanging_command_is_killed_with_its_whole_process_group(tmp_path: Path
 
 
 def test_a_command_flooding_its_output_is_stopped() -> None:
-    started = time.monotonic()
-    result = probe({"kind": "command", "command": "yes", "timeout": "20s", "interval": "1m"})
+    # The flood limit, not the timeout, stops it (the message says which): on a starved
+    # machine reading 16 MiB can take longer than usual, so the timeout is generous.
+    result = probe({"kind": "command", "command": "yes", "timeout": "2m", "interval": "5m"})
     assert result.state == "down" and "output flood" in result.message
-    assert time.monotonic() - started < 15
     assert len(result.details["output"]) <= 2000
 
 
