@@ -62,7 +62,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def _serving(server: socketserver.ThreadingTCPServer | ThreadingHTTPServer) -> Iterator[int]:
+def serving(server: socketserver.ThreadingTCPServer | ThreadingHTTPServer) -> Iterator[int]:
     """Serve in a daemon thread until the block ends; yields the port."""
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -80,7 +80,7 @@ def http_server(tls: ssl.SSLContext | None = None) -> Iterator[tuple[int, list[d
     server.posts = []  # type: ignore[attr-defined]
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
-    with _serving(server) as port:
+    with serving(server) as port:
         yield port, server.posts  # type: ignore[attr-defined]
 
 
@@ -138,7 +138,7 @@ def tcp_listener(banner: bytes = b"") -> Iterator[int]:
             if banner:
                 self.request.sendall(banner)
 
-    with _serving(socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)) as port:
+    with serving(socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)) as port:
         yield port
 
 
@@ -160,7 +160,7 @@ def imap_server(starttls: bool = True) -> Iterator[int]:
                 else:
                     self.wfile.write(f"{tag} BAD unknown\r\n".encode())
 
-    with _serving(socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)) as port:
+    with serving(socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)) as port:
         yield port
 
 

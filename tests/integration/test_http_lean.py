@@ -25,7 +25,7 @@ from reprise.probes.http import probe_http, probe_httpx
 from reprise.probes.http_lean import fits, probe_http_lean, target
 from reprise.probes.result import ProbeResult
 from reprise.probes.run import ProbeContext
-from tests.support.peers import free_port, http_server
+from tests.support.peers import free_port, http_server, serving
 
 CHECK = TypeAdapter(Check)
 LATENCY = re.compile(r"\d+ ms")
@@ -81,14 +81,8 @@ class _Eleven(BaseHTTPRequestHandler):
 @contextmanager
 def eleven() -> Iterator[int]:
     """A keep-alive HTTP/1.1 server on loopback; yields its port."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Eleven)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield int(server.server_address[1])
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), _Eleven)) as port:
+        yield port
 
 
 @contextmanager

@@ -12,7 +12,13 @@ import pytest
 
 from reprise.pg.binaries import find_tool
 from reprise.pg.scratch import ConnectionInfo
-from tests.support.backups import ROUTER_CONFIG_SOURCE, World, mounted_tmpfs, sample_database
+from tests.support.backups import (
+    ROUTER_CONFIG_SOURCE,
+    World,
+    database_figures,
+    mounted_tmpfs,
+    sample_database,
+)
 
 
 def _source(postgres: ConnectionInfo, database: str) -> str:
@@ -32,14 +38,6 @@ def _backed_up(world: World, postgres: ConnectionInfo, database: str) -> str:
     world.write_plan(_source(postgres, database))
     assert world.reprise("repo", "init").returncode == 0
     return world.backup_once()
-
-
-def _figures(postgres: ConnectionInfo, database: str) -> list[tuple[object, ...]]:
-    with psycopg.connect(postgres.dsn(database)) as connection:
-        return connection.execute(
-            "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM invoices), "
-            "(SELECT sum(amount) FROM invoices), (SELECT max(email) FROM customers)"
-        ).fetchall()
 
 
 def _exists(postgres: ConnectionInfo, database: str) -> bool:
@@ -75,7 +73,7 @@ def test_restore_into_a_new_database_with_a_report_and_an_event(
         "2",
     )
     assert result.returncode == 0, result.stderr
-    assert _figures(postgres, "rs_new_copy") == _figures(postgres, "rs_new")
+    assert database_figures(postgres, "rs_new_copy") == database_figures(postgres, "rs_new")
     assert "Report: " in result.stdout
     report_md = Path(result.stdout.split("Report: ", 1)[1].split()[0])
     report = json.loads(report_md.with_suffix(".json").read_text())

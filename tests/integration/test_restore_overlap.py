@@ -11,15 +11,7 @@ import psycopg
 
 from reprise.pg.scratch import ConnectionInfo
 from reprise.restore.workspace import MEMORY
-from tests.support.backups import World, sample_database
-
-
-def _figures(postgres: ConnectionInfo, database: str) -> list[tuple[object, ...]]:
-    with psycopg.connect(postgres.dsn(database)) as connection:
-        return connection.execute(
-            "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM invoices), "
-            "(SELECT sum(amount) FROM invoices), (SELECT max(email) FROM customers)"
-        ).fetchall()
+from tests.support.backups import World, database_figures, sample_database
 
 
 def _exists(postgres: ConnectionInfo, database: str) -> bool:
@@ -52,7 +44,7 @@ def _two_databases(
 """)
     assert world.reprise("repo", "init").returncode == 0
     world.backup_once()
-    figures = {name: _figures(postgres, name) for name in (first, second)}
+    figures = {name: database_figures(postgres, name) for name in (first, second)}
     _drop(postgres, first, second)
     return figures
 
@@ -82,7 +74,7 @@ def test_two_databases_restore_each_from_its_verified_part_in_turn(
     before = _memory_folders()
     result = world.reprise("restore", "app", "--target", postgres.dsn(), "--jobs", "2")
     assert result.returncode == 0, result.stderr
-    assert {name: _figures(postgres, name) for name in figures} == figures
+    assert {name: database_figures(postgres, name) for name in figures} == figures
     report_md = Path(result.stdout.split("Report: ", 1)[1].split()[0])
     names = [
         step["name"] for step in json.loads(report_md.with_suffix(".json").read_text())["steps"]

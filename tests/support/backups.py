@@ -263,3 +263,13 @@ def mounted_tmpfs(path: Path, options: str) -> Iterator[Path]:
         yield path
     finally:
         subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def database_figures(postgres: ConnectionInfo, database: str) -> list[tuple[object, ...]]:
+    """Counts, a sum and a maximum of sample_database's tables: equal after a faithful
+    restore."""
+    with psycopg.connect(postgres.dsn(database)) as connection:
+        return connection.execute(
+            "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM invoices), "
+            "(SELECT sum(amount) FROM invoices), (SELECT max(email) FROM customers)"
+        ).fetchall()
