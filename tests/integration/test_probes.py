@@ -271,9 +271,13 @@ def test_a_hanging_command_is_killed_with_its_whole_process_group(tmp_path: Path
 
 
 def test_a_command_flooding_its_output_is_stopped() -> None:
-    # The flood limit, not the timeout, stops it (the message says which): on a starved
-    # machine reading 16 MiB can take longer than usual, so the timeout is generous.
-    result = probe({"kind": "command", "command": "yes", "timeout": "2m", "interval": "5m"})
+    # The flood limit, not the timeout, stops it (the message says which). The command
+    # would print 64 MiB and exit by itself: past 16 MiB it must be stopped, whatever the
+    # pace. (`yes` was used here; twice in full CI runs it ended at the timeout instead,
+    # which could not be reproduced alone or under a loaded CPU: a finite flood keeps the
+    # test about the limit, not about a never-ending writer.)
+    flood = "exec head -c 67108864 /dev/zero"
+    result = probe({"kind": "command", "command": flood, "timeout": "2m", "interval": "5m"})
     assert result.state == "down" and "output flood" in result.message
     assert len(result.details["output"]) <= 2000
 
