@@ -28,7 +28,7 @@ FLOORS: list[set[str]] = [
     {"restore", "alerts"},
     {"drill", "incidents", "sla"},
     {"orchestrators", "audit"},
-    {"dashboard", "metrics", "statuspage"},
+    {"dashboard", "metrics", "statuspage", "doctor"},
     {"usecases"},
     {"web"},
     {"cli"},

@@ -14,7 +14,7 @@ from string import Formatter
 from types import MappingProxyType
 
 from reprise.errors import InputError
-from reprise.words import audit, en, exercise, fr, probes, sla, status_page, web
+from reprise.words import audit, clock, doctor, en, exercise, fr, probes, sla, status_page, web
 
 CATALOG: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
@@ -27,6 +27,8 @@ CATALOG: Mapping[str, Mapping[str, str]] = MappingProxyType(
                 **exercise.WORDS[language],
                 **web.WORDS[language],
                 **status_page.WORDS[language],
+                **doctor.WORDS[language],
+                **clock.WORDS[language],
             }
         )
         for language, table in (("fr", fr.WORDS), ("en", en.WORDS))
