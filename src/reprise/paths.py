@@ -18,7 +18,11 @@ def resolve_plan_path(path: Path | None) -> Path:
     ``$REPRISE_PLAN``, else ``./reprise.yaml``."""
     if path is None:
         path = Path(os.environ.get("REPRISE_PLAN") or DEFAULT_PLAN_NAME)
-    if path.is_dir():
+    try:
+        folder = path.is_dir()
+    except PermissionError:
+        folder = False  # a folder on the way is closed to us: reading the plan says so
+    if folder:
         path = path / DEFAULT_PLAN_NAME
     return path
 

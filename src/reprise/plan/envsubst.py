@@ -46,6 +46,18 @@ def read_env_file(path: Path) -> dict[str, str]:
         raise EnvFileError(
             PlanIssue(str(path), None, None, "", "the file is not UTF-8 text", "save it as UTF-8")
         ) from None
+    except OSError as error:  # e.g. postgres running `wal push` without the readers group
+        raise EnvFileError(
+            PlanIssue(
+                str(path),
+                None,
+                None,
+                "",
+                f"cannot read the .env file ({error.strerror})",
+                "let the user running Reprise read it: owner root, mode 0640 and the group "
+                "named by keys.readers_group, that user being a member (docs/install.md)",
+            )
+        ) from None
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
