@@ -45,8 +45,7 @@ WORDS: dict[str, dict[str, str]] = {
         ),
         "doctor.detail.wal.mode_off": "{source}\u202f: archive_mode vaut «\u00a0{mode}\u00a0»",
         "doctor.detail.wal.not_reprise": (
-            "{source}\u202f: archive_command ne lance pas "
-            "«\u00a0reprise wal push %p\u00a0»\u202f: {command}"
+            "{source}\u202f: archive_command ne lance pas `reprise wal push %p`\u202f: {command}"
         ),
         "doctor.detail.wal.other_plan": (
             "{source}\u202f: archive_command utilise le plan {plan}, pas {wanted}"
@@ -114,16 +113,18 @@ WORDS: dict[str, dict[str, str]] = {
             "synchroniser les horloges (systemd-timesyncd ou chrony) sur cet hôte et sur le serveur"
         ),
         "doctor.fix.wal.settings": "{hint}",
-        "doctor.fix.wal.mode_off": "ALTER SYSTEM SET archive_mode = on; puis redémarrer PostgreSQL",
+        "doctor.fix.wal.mode_off": (
+            "`ALTER SYSTEM SET archive_mode = on;` puis redémarrer PostgreSQL"
+        ),
         "doctor.fix.wal.command": (
-            "ALTER SYSTEM SET archive_command = '{command}'; SELECT pg_reload_conf();"
+            "`ALTER SYSTEM SET archive_command = '{command}'; SELECT pg_reload_conf();`"
         ),
         "doctor.fix.wal.failing": (
             "lire le journal de PostgreSQL (erreurs de archive_command) et le "
             "verdict de wal.server-user ({source})"
         ),
         "doctor.fix.wal.privileges": (
-            "se connecter en superutilisateur (pg_switch_wal, pg_create_restore_point)"
+            "se connecter en superutilisateur (`pg_switch_wal`, `pg_create_restore_point`)"
         ),
         "doctor.fix.server_user.program": (
             "installer Reprise là où cet utilisateur peut le lancer "
@@ -142,7 +143,7 @@ WORDS: dict[str, dict[str, str]] = {
             "comparer avec reprise keys show et reprise repo recipients NOM ({names})"
         ),
         "doctor.fix.disk.space": (
-            "libérer de la place, ou réduire la rétention (reprise backup prune)"
+            "libérer de la place, ou réduire la rétention (`reprise backup prune`)"
         ),
         "doctor.fix.service": "systemctl enable --now reprise.service (ou lancer reprise serve)",
     },
@@ -237,7 +238,7 @@ WORDS: dict[str, dict[str, str]] = {
         "doctor.fix.wal.settings": "{hint}",
         "doctor.fix.wal.mode_off": "ALTER SYSTEM SET archive_mode = on; then restart PostgreSQL",
         "doctor.fix.wal.command": (
-            "ALTER SYSTEM SET archive_command = '{command}'; SELECT pg_reload_conf();"
+            "`ALTER SYSTEM SET archive_command = '{command}'; SELECT pg_reload_conf();`"
         ),
         "doctor.fix.wal.failing": (
             "read PostgreSQL's log (archive_command errors) and the verdict of "
