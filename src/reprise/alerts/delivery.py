@@ -11,6 +11,7 @@ it is, with no attachment."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import html
 import inspect
@@ -43,23 +44,28 @@ plain text."""
 
 
 class _ThreadLog(logging.Handler):
-    """Keeps Apprise's warnings per thread: the reason a delivery failed, not another's."""
+    """Keeps Apprise's warnings per delivery: the reason a delivery failed, not another's.
+
+    Kept in a context variable, not per thread: Apprise 2 sends from worker threads of its
+    own, to which it hands the caller's context (``submit_with_context``)."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
-        self.local = threading.local()
+        self.lines: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+            "apprise_lines", default=None
+        )
 
     def emit(self, record: logging.LogRecord) -> None:
-        lines = getattr(self.local, "lines", None)
+        lines = self.lines.get()
         if lines is not None:
             lines.append(record.getMessage())
 
     def start(self) -> None:
-        self.local.lines = []
+        self.lines.set([])
 
     def stop(self) -> list[str]:
-        lines: list[str] = getattr(self.local, "lines", None) or []
-        self.local.lines = None
+        lines = self.lines.get() or []
+        self.lines.set(None)
         return lines
 
 
@@ -216,11 +222,13 @@ def apprise_send(
     *,
     markdown: bool = False,
     attachments: Sequence[Path] = (),
+    timeout: float | None = None,
 ) -> str | None:
     """Send one message to one Apprise URL; None when it went out, else the reason.
 
     An e-mail goes as text and HTML (see :func:`mail_html`) with ``attachments``; any other
-    service gets the text alone, as before."""
+    service gets the text alone, as before. ``timeout`` (seconds) caps the plugin's socket
+    timeouts (connect and read), so that a contact that never answers frees its thread."""
     import apprise
     from apprise.plugins.email import NotifyEmail
 
@@ -231,6 +239,8 @@ def apprise_send(
     notifier = apprise.Apprise()
     if not notifier.add(url):
         return "not a URL Apprise can send to"
+    if timeout is not None:
+        _cap_timeouts(notifier[0], timeout)
     is_mail = isinstance(notifier[0], NotifyEmail)
     _LOG.start()
     try:
@@ -258,6 +268,14 @@ def apprise_send(
     return "; ".join(dict.fromkeys(lines))[:500] or "the service refused the message"
 
 
+def _cap_timeouts(plugin: Any, timeout: float) -> None:
+    """Lower an Apprise plugin's socket timeouts to ``timeout`` (never raise them)."""
+    for name in ("socket_connect_timeout", "socket_read_timeout"):
+        current = getattr(plugin, name, None)
+        if isinstance(current, int | float) and current > timeout:
+            setattr(plugin, name, float(timeout))
+
+
 def contacts_of(plan: Plan, roles: tuple[str, ...] | list[str]) -> list[tuple[str, str]]:
     """(role, contact URL) for every member of these roles, each URL once."""
     found: dict[str, str] = {}
@@ -280,12 +298,19 @@ class Dispatcher:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         on_result: Callable[[DeliveryRecord], None] | None = None,
         attachments: Sequence[Path] = (),
+        *,
+        attempts: int | None = None,
+        timeout: float | None = None,
     ) -> None:
         self.plan, self.store, self.sender, self.sleep = plan, store, sender, sleep
         self.on_result = on_result
         self.attachments = tuple(attachments)
         """Files attached to every mail this dispatcher sends (the final report)."""
+        self.attempts = attempts
+        self.timeout = timeout
+        """Tries per contact and seconds per try instead of the plan's (``alert test``)."""
         self.takes_parts = _takes_parts(sender)
+        self.takes_timeout = _takes(sender, "timeout")
         self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="notify")
         self.tasks: set[asyncio.Task[DeliveryRecord]] = set()
 
@@ -304,11 +329,13 @@ class Dispatcher:
     async def deliver(self, role: str, url: str, notification: Notification) -> DeliveryRecord:
         """Try up to ``attempts`` times, doubling the wait; store and return the outcome."""
         settings = self.plan.alerting.delivery
+        attempts = self.attempts or settings.attempts
+        timeout = self.timeout or settings.timeout.total_seconds()
         wait = settings.backoff.total_seconds()
         error: str | None = None
         attempt = 0
-        for attempt in range(1, settings.attempts + 1):
-            error = await self._try(url, notification, settings.timeout.total_seconds())
+        for attempt in range(1, attempts + 1):
+            error = await self._try(url, notification, timeout)
             if error is None:
                 break
             logger.warning(
@@ -316,7 +343,7 @@ class Dispatcher:
                 recipient(url),
                 role,
                 attempt,
-                settings.attempts,
+                attempts,
                 error,
                 extra={
                     "alert_id": notification.alert_id,
@@ -325,7 +352,7 @@ class Dispatcher:
                     "role": role,
                 },
             )
-            if attempt < settings.attempts:
+            if attempt < attempts:
                 await self.sleep(wait)
                 wait *= 2
         record = DeliveryRecord(
@@ -366,6 +393,7 @@ class Dispatcher:
     async def _try(self, url: str, notification: Notification, timeout: float) -> str | None:
         loop = asyncio.get_running_loop()
         send: Callable[[], str | None]
+        extra: dict[str, Any] = {"timeout": timeout} if self.takes_timeout else {}
         if self.takes_parts:
             markdown = notification.kind in MARKDOWN_KINDS
             send = partial(
@@ -375,9 +403,10 @@ class Dispatcher:
                 notification.body,
                 markdown=markdown,
                 attachments=self.attachments,
+                **extra,
             )
         else:
-            send = partial(self.sender, url, notification.subject, notification.body)
+            send = partial(self.sender, url, notification.subject, notification.body, **extra)
         call = loop.run_in_executor(self.executor, send)
         try:
             return await asyncio.wait_for(call, timeout)
@@ -394,6 +423,17 @@ class Dispatcher:
     def close(self) -> None:
         """Stop the delivery threads (those still sending finish on their own)."""
         self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _takes(sender: Sender, name: str) -> bool:
+    """Whether ``sender`` takes the keyword ``name`` (or any keyword)."""
+    try:
+        parameters = inspect.signature(sender).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
 
 
 def _takes_parts(sender: Sender) -> bool:

@@ -10,12 +10,11 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from reprise import __version__
 from reprise.backup.lock import source_lock
@@ -39,8 +38,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("reprise.backup")
 
-ProgressFactory = Callable[[str, str], AbstractContextManager[Progress]]
-"""Given (backup label, part name), a context giving the progress callback of that part."""
+
+class ProgressFactory(Protocol):
+    """Given (backup label, part name, estimated plain size or None), a context giving the
+    progress callback of that part. The estimate (a database's size) lets a bar show a
+    total and the time left; the part may end up smaller or larger."""
+
+    def __call__(
+        self, label: str, part: str, estimate: int | None, /
+    ) -> AbstractContextManager[Progress]: ...
 
 
 @dataclass
@@ -140,7 +146,10 @@ def _make_backup(
                 key = f"{prefix}{spec.name}{STORED_SUFFIX}"
                 writer = repository.backend.open_writer(key)
                 try:
-                    with progress(backup_id, spec.name) as report, spec.open() as stream:
+                    with (
+                        progress(backup_id, spec.name, spec.estimate) as report,
+                        spec.open() as stream,
+                    ):
                         stored = store_stream(
                             spec.name + STORED_SUFFIX,
                             stream,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
@@ -20,7 +22,9 @@ silence_app = typer.Typer(
 
 
 def _when(value: Any) -> str:
-    return "—" if value is None else f"{value:%Y-%m-%d %H:%M}"
+    from reprise.cli.output import shown
+
+    return shown(value)
 
 
 @alert_app.command("list")
@@ -57,7 +61,7 @@ def alert_list(
             "Service",
             "Prio",
             "Kind",
-            "Opened (UTC)",
+            "Opened",
             "Notified",
             "Level",
             "Acked",
@@ -119,7 +123,7 @@ def alert_ack(
     for alert in alerts:
         stdout().print(
             f"Alert {alert.id} ({alert.service}, {alert.kind}) acknowledged by "
-            f"{alert.acked_by} at {_when(alert.acked_at)} UTC.",
+            f"{alert.acked_by} at {_when(alert.acked_at)}.",
             highlight=False,
         )
 
@@ -128,29 +132,107 @@ def alert_ack(
 def alert_test(
     ctx: typer.Context,
     role: Annotated[str | None, typer.Argument(help="Only this role's contacts.")] = None,
+    timeout: Annotated[
+        str,
+        typer.Option(
+            help="Longest wait for each contact, e.g. 10s or 1m (one try each); the whole "
+            "run takes at most about this times the number of contacts."
+        ),
+    ] = "10s",
     json: JsonOption = False,
 ) -> None:
-    """Send a test message to every contact (of one role, or of all) and report which
-    failed. Exit 0 when all were delivered, 1 otherwise."""
-    from reprise.cli.context import plan_state
-    from reprise.cli.output import print_json, stdout
-    from reprise.usecases.alerts import AlertTestRequest, send_test_messages
+    """Send a test message to every contact (of one role, or of all), one after the other,
+    showing each as it goes (role, member, channel, then sent or why not, and how long it
+    took). A placeholder contact (smtp.example.org) fails at once. Exit 0 when all were
+    delivered, 1 otherwise."""
+    from reprise.cli.context import CliState, plan_state
+    from reprise.cli.output import print_json, stdout, verbosity
+    from reprise.cli.values import duration_option
+    from reprise.usecases.alerts import (
+        AlertTestRequest,
+        ContactTest,
+        ContactTry,
+        send_test_messages,
+    )
 
-    with plan_state(ctx) as (loaded, store):
-        records = send_test_messages(loaded.plan, store, AlertTestRequest(role))
-    if json:
-        print_json([r.to_dict() for r in records])
-    else:
-        out = stdout()
-        for r in records:
-            verdict = (
-                "[green]sent[/]" if r.ok else f"[red]FAILED[/] after {r.attempts} tries: {r.error}"
+    seconds = duration_option("--timeout", timeout).total_seconds()
+    out = stdout()
+    live = not json and not verbosity().quiet
+
+    def starting(tried: ContactTry) -> None:
+        if live:
+            out.print(
+                f"{tried.role:<16} {tried.member} <{tried.contact}> ({tried.channel}) … ",
+                end="",
+                markup=False,
+                highlight=False,
             )
-            out.print(f"{r.role:<20} {r.contact:<40} {verdict}", highlight=False)
-        failed = sum(1 for r in records if not r.ok)
-        out.print(f"{len(records) - failed} of {len(records)} contacts reached.")
-    if any(not r.ok for r in records):
+
+    def done(tested: ContactTest) -> None:
+        took = f"{tested.seconds:.1f} s"
+        if live:
+            verdict = (
+                "[green]sent[/]"
+                if tested.ok
+                else f"[red]FAILED[/]: {_escape(str(tested.record.error))}"
+            )
+            out.print(f"{verdict} ({took})", highlight=False)
+        elif not json and not tested.ok:  # --quiet: the failures are the result
+            out.print(
+                f"{tested.tried.role} {tested.tried.member} <{tested.tried.contact}>: FAILED: "
+                f"{tested.record.error} ({took})",
+                markup=False,
+                highlight=False,
+            )
+
+    request = AlertTestRequest(role, seconds, on_start=starting, on_result=done)
+    state = ctx.find_object(CliState)
+    logs = not live or verbosity().verbose or (state is not None and state.log_level_given)
+    with plan_state(ctx) as (loaded, store), _delivery_logs(shown=logs):
+        tested = send_test_messages(loaded.plan, store, request)
+    failed = sum(1 for one in tested if not one.ok)
+    if json:
+        print_json([one.to_dict() for one in tested])
+    elif live or failed:
+        total = sum(one.seconds for one in tested)
+        out.print(
+            f"{len(tested) - failed} of {len(tested)} contacts reached"
+            + (f", {failed} failed" if failed else "")
+            + f" ({total:.1f} s).",
+            highlight=False,
+        )
+    if failed:
         raise typer.Exit(EXIT_FAILED)
+
+
+@contextmanager
+def _delivery_logs(*, shown: bool) -> Iterator[None]:
+    """Unless asked for (--verbose, --log-level), the delivery's own log lines (each
+    failed try, Apprise's warnings) are held back while contacts are tested: each
+    contact's line says it, and log lines on stderr would cut that line in two."""
+    import logging
+
+    if shown:
+        yield
+        return
+
+    def keep(record: logging.LogRecord) -> bool:
+        return not record.name.startswith(("apprise", "reprise.alerts.delivery"))
+
+    handlers = list(logging.getLogger().handlers)  # where the CLI's log lines go
+    for handler in handlers:
+        handler.addFilter(keep)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(keep)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
 
 
 @silence_app.command("add")
@@ -173,7 +255,7 @@ def silence_add(
     silence = added.silence
     stdout().print(
         f"Silence {silence.id}: alerts of {service} held back for "
-        f"{format_duration(added.duration)}, until {_when(silence.ends_at)} UTC.",
+        f"{format_duration(added.duration)}, until {_when(silence.ends_at)}.",
         highlight=False,
     )
 
@@ -200,7 +282,7 @@ def silence_list(
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False)
-    for column in ("Id", "Service", "From (UTC)", "Until (UTC)", "By", "Reason"):
+    for column in ("Id", "Service", "From", "Until", "By", "Reason"):
         table.add_column(column, overflow="fold")
     for s in silences:
         table.add_row(

@@ -47,7 +47,7 @@ def run_command(
     """
     from reprise.cli import progress
     from reprise.cli.context import plan_state
-    from reprise.cli.output import print_json, stdout
+    from reprise.cli.output import info, print_json
     from reprise.usecases.backups import BackupRequest, run_backups
 
     if (service is None) == (not all_):
@@ -66,7 +66,7 @@ def run_command(
     if json:
         print_json(run.to_dict())
     elif len(run.outcomes) > 1:
-        stdout().print(f"{run.completed} of {len(run.outcomes)} backups completed.")
+        info(f"{run.completed} of {len(run.outcomes)} backups completed.")
     if run.failures:
         raise typer.Exit(run.exit_code)
 
@@ -85,22 +85,31 @@ def _print_outcome(outcome: JobOutcome, json: bool) -> None:
 
 
 def _print_done(result: BackupResult) -> None:
-    """One completed backup: sizes, duration, throughput."""
-    from reprise.cli.output import stdout
+    """One completed backup: sizes, duration, throughput (not under --quiet: success says
+    nothing there); under --verbose, each part too."""
+    from reprise.cli.output import detail, info
 
     manifest = result.manifest
-    stdout().print(
+    info(
         f"[green]✓[/] {manifest.source} {manifest.id}: "
         f"{_size(manifest.plain_size)} → {_size(manifest.stored_size)} in "
         f"{manifest.duration:.1f} s ({_size(int(result.throughput))}/s), "
         f"{len(manifest.parts)} part(s), repository {result.repository}"
     )
+    for part in manifest.parts:
+        detail(
+            f"  {part.name}: {_size(part.plain_size)} → {_size(part.stored_size)}, "
+            f"sha256 {part.sha256[:16]}…",
+            markup=False,
+        )
 
 
 def _verified(entry: CatalogEntry) -> str:
     if entry.verify_status is None:
         return "never"
-    when = entry.verified_at.strftime("%Y-%m-%d %H:%M") if entry.verified_at else "?"
+    from reprise.cli.output import shown
+
+    when = shown(entry.verified_at) if entry.verified_at else "?"
     return f"{entry.verify_status} {when}"
 
 
@@ -116,17 +125,17 @@ def list_command(
     from rich.table import Table
 
     from reprise.cli.context import plan_state
-    from reprise.cli.output import print_json, stderr, stdout
+    from reprise.cli.output import print_json, shown, stderr, stdout
     from reprise.usecases.backups import ListRequest, list_catalog
 
     with plan_state(ctx) as (loaded, store):
         listing = list_catalog(loaded.plan, store, ListRequest(service))
     entries, problems = listing.entries, listing.problems
     for found in listing.uncatalogued:  # on stderr: the JSON on stdout keeps its shape
-        shown = ", ".join(found.folders[:3]) + (" …" if len(found.folders) > 3 else "")
+        folders = ", ".join(found.folders[:3]) + (" …" if len(found.folders) > 3 else "")
         stderr().print(
             f"note: repository {found.repository} holds {len(found.folders)} "
-            f"complete-looking backup(s) the catalog lacks ({shown}): run "
+            f"complete-looking backup(s) the catalog lacks ({folders}): run "
             f"`reprise repo reindex {found.repository}` to verify and list them",
             markup=False,
             highlight=False,
@@ -139,7 +148,7 @@ def list_command(
         "ID",
         "Service",
         "Source",
-        "Time (UTC)",
+        "Time",
         "Plain",
         "Stored",
         "Duration",
@@ -154,7 +163,7 @@ def list_command(
             manifest.id,
             manifest.service,
             manifest.source,
-            manifest.finished_at.strftime("%Y-%m-%d %H:%M:%S"),
+            shown(manifest.finished_at, seconds=True),
             _size(manifest.plain_size),
             _size(manifest.stored_size),
             f"{manifest.duration:.1f} s",
@@ -166,7 +175,7 @@ def list_command(
             f"[red]{problem.backup_id}[/]",
             escape(str(claimed.get("service", "?"))),
             problem.source,
-            f"{problem.since:%Y-%m-%d %H:%M:%S}",
+            shown(problem.since, seconds=True),
             "-",
             _size(problem.stored_size),
             "-",
@@ -192,7 +201,7 @@ def show_command(
 ) -> None:
     """One backup: its parts, sizes, checksums, server facts and table figures."""
     from reprise.cli.context import plan_state
-    from reprise.cli.output import print_json, stdout
+    from reprise.cli.output import print_json, shown, stdout
     from reprise.usecases.backups import ShowRequest, show_backup
 
     with plan_state(ctx) as (_loaded, store):
@@ -207,8 +216,8 @@ def show_command(
         f"(source {manifest.source}, {manifest.kind}) in {entry.repository}"
     )
     console.print(
-        f"  {manifest.started_at:%Y-%m-%d %H:%M:%S} → "
-        f"{manifest.finished_at:%H:%M:%S} UTC ({manifest.duration:.1f} s) "
+        f"  {shown(manifest.started_at, seconds=True)} → "
+        f"{shown(manifest.finished_at, seconds=True)} ({manifest.duration:.1f} s) "
         f"on {manifest.host}, reprise {manifest.tool.get('version')}"
     )
     console.print(
@@ -338,13 +347,13 @@ def _print_outcomes(outcomes: list[Outcome], incomplete: list[str], deep: bool) 
 
 
 def _print_problems(problems: list[ProblemEntry], warnings: list[str]) -> None:
-    from reprise.cli.output import stderr, stdout
+    from reprise.cli.output import shown, stderr, stdout
 
     console = stdout()
     for entry in problems:
         console.print(
             f"[red]✗ {entry.problem}:[/] {entry.source} {entry.backup_id} "
-            f"({entry.repository}, since {entry.since:%Y-%m-%d %H:%M}): "
+            f"({entry.repository}, since {shown(entry.since)}): "
             f"{_escape(entry.detail)}"
         )
     for warning in warnings:

@@ -25,9 +25,14 @@ ByOption = Annotated[
 
 @dataclass
 class CliState:
-    """Options of the root command."""
+    """Options of the root command. ``verbosity``: -1 with ``--quiet``, 0 by default, the
+    number of ``-v`` otherwise (what each level means: :class:`reprise.cli.output.Verbosity`)."""
 
     plan_path: Path | None
+    verbosity: int = 0
+    log_level_given: bool = False
+    """``--log-level`` (or ``$REPRISE_LOG_LEVEL``) was given: it wins over what the
+    verbosity implies, and no command holds log lines back."""
 
 
 def plan_path(ctx: typer.Context, override: Path | None = None) -> Path | None:
@@ -43,11 +48,14 @@ def load(ctx: typer.Context, override: Path | None = None, *, contacts: bool = T
     programs and libraries the command starts; ``contacts=False`` skips the Apprise check
     of contact URLs on paths that never notify."""
     from reprise.cli.logs import remember_plan
+    from reprise.cli.output import use_clock
     from reprise.plan.loader import export_env_file, load_plan
 
     loaded = load_plan(plan_path(ctx, override), contacts=contacts)
     export_env_file(loaded)
     remember_plan(loaded)  # no log line shows its .env values or contact tokens
+    organisation = loaded.plan.organisation
+    use_clock(organisation.timezone, organisation.language)  # times in the plan's zone
     return loaded
 
 

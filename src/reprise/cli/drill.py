@@ -122,7 +122,7 @@ def list_command(
     from rich.table import Table
 
     from reprise.cli.context import plan_state
-    from reprise.cli.output import print_json, stdout
+    from reprise.cli.output import print_json, shown, stdout
     from reprise.usecases.drill import HistoryRequest, history
 
     with plan_state(ctx) as (loaded, store):
@@ -133,7 +133,7 @@ def list_command(
     table = Table(title=f"Drills ({len(records)})", title_justify="left")
     for column in (
         "ID",
-        "Time (UTC)",
+        "Time",
         "Service",
         "Backup",
         "Backup age",
@@ -148,7 +148,7 @@ def list_command(
         style = {"passed": "green", "failed": "red", "error": "red"}.get(record.result, "")
         table.add_row(
             str(record.id),
-            record.started_at.strftime("%Y-%m-%d %H:%M"),
+            shown(record.started_at),
             record.service,
             record.backup_id,
             f"{record.backup_age_seconds / 3600:.1f} h",

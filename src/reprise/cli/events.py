@@ -28,7 +28,7 @@ def list_command(
     from rich.table import Table
 
     from reprise.cli.context import plan_state
-    from reprise.cli.output import print_json, stdout
+    from reprise.cli.output import print_json, shown, stdout
     from reprise.cli.values import duration_option
     from reprise.usecases.state import EventsRequest, list_events
 
@@ -41,9 +41,9 @@ def list_command(
         print_json([event.to_dict() for event in found])
         return
     table = Table(title="Events", title_justify="left")
-    for column in ("Time (UTC)", "Kind", "Subject", "Details"):
+    for column in ("Time", "Kind", "Subject", "Details"):
         table.add_column(column)
     for event in found:
         details = ", ".join(f"{k}={v}" for k, v in event.payload.items() if v is not None)
-        table.add_row(event.time.strftime("%Y-%m-%d %H:%M:%S"), event.kind, event.subject, details)
+        table.add_row(shown(event.time, seconds=True), event.kind, event.subject, details)
     stdout().print(table)

@@ -24,6 +24,7 @@ from reprise.cli import (
     alerts,
     audit,
     backup,
+    doctor,
     drill,
     events,
     incident,
@@ -38,6 +39,7 @@ from reprise.cli import (
     runbook,
     schedule,
     serve,
+    shell,
     sla,
     state,
     wal,
@@ -84,6 +86,9 @@ app.add_typer(audit.app, name="audit")
 app.command("web", help=web.web_command.__doc__)(web.web_command)
 app.add_typer(accounts.user_app, name="user")
 app.add_typer(accounts.token_app, name="token")
+app.command("doctor", help=doctor.doctor_command.__doc__)(doctor.doctor_command)
+app.command("completion", help=shell.completion_command.__doc__)(shell.completion_command)
+app.command("man", help=shell.man_command.__doc__)(shell.man_command)
 
 
 def _show_version(value: bool) -> None:
@@ -121,7 +126,8 @@ def _root(
             envvar="REPRISE_LOG_LEVEL",
             show_envvar=True,
             case_sensitive=False,
-            help="Log records of this level and above go to stderr.",
+            help="Log records of this level and above go to stderr (wins over --quiet and "
+            "--verbose).",
         ),
     ] = LogLevel.warning,
     log_format: Annotated[
@@ -134,12 +140,42 @@ def _root(
             help="Log lines as text, or as one JSON object a line (journald, Loki).",
         ),
     ] = LogFormat.text,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="Only errors and the result: no progress bar, no info line, logs at error "
+            "(an explicit --log-level wins).",
+        ),
+    ] = False,
+    verbose: Annotated[
+        int,
+        typer.Option(
+            "--verbose",
+            "-v",
+            count=True,
+            help="Details and info logs; -vv: debug logs (an explicit --log-level wins).",
+        ),
+    ] = 0,
 ) -> None:
+    from reprise.cli import output
+
+    if quiet and verbose:
+        raise typer.BadParameter("--quiet and --verbose cannot go together", param_hint="--quiet")
+    level = -1 if quiet else verbose
+    output.reset()
+    output.set_verbosity(level)
+    implied = output.verbosity().log_level
+    source = ctx.get_parameter_source("log_level")  # given explicitly, it wins
+    given = source is not None and source.name != "DEFAULT"
+    if implied is not None and not given:
+        log_level = LogLevel(implied)
     configure(log_level, log_format)
     # The reprise processes a command starts (the service's job runs) log the same way.
     os.environ["REPRISE_LOG_LEVEL"] = log_level.value
     os.environ["REPRISE_LOG_FORMAT"] = log_format.value
-    ctx.obj = CliState(plan_path)
+    ctx.obj = CliState(plan_path, level, given)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -151,10 +151,11 @@ def monitor_command(
     given 10 seconds.
     """
     from reprise.cli.context import plan_state
-    from reprise.cli.output import stdout
+    from reprise.cli.output import shown, stdout, verbosity
     from reprise.usecases.monitor import MonitorRequest, watch
 
     out = stdout()
+    quiet = quiet or verbosity().quiet  # the root's --quiet says the same
 
     def started(scope: MonitorScope) -> None:
         if not quiet:
@@ -167,7 +168,8 @@ def monitor_command(
     def changed(service: str, old: str, new: str, at: Any) -> None:
         if not quiet:
             out.print(
-                f"{at:%Y-%m-%d %H:%M:%S} {service}: {old} → [{STATE_STYLE.get(new, '')}]{new}[/]",
+                f"{shown(at, seconds=True)} {service}: {old} → "
+                f"[{STATE_STYLE.get(new, '')}]{new}[/]",
                 highlight=False,
             )
 
@@ -177,7 +179,7 @@ def monitor_command(
                 "sent" if record.ok else f"FAILED after {record.attempts} tries ({record.error})"
             )
             out.print(
-                f"{record.at:%Y-%m-%d %H:%M:%S} {record.kind} to {record.role} "
+                f"{shown(record.at, seconds=True)} {record.kind} to {record.role} "
                 f"({record.contact}): {verdict} — {record.subject}",
                 highlight=False,
             )

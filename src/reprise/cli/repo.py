@@ -126,7 +126,7 @@ def recipients_command(
     Exit 0 when they agree (or were accepted), 2 when they differ.
     """
     from reprise.cli.context import plan_state, who
-    from reprise.cli.output import print_json, stdout
+    from reprise.cli.output import print_json, shown, stdout
     from reprise.usecases.repository import RecipientsRequest, recipients
 
     with plan_state(ctx) as (loaded, store):
@@ -142,7 +142,7 @@ def recipients_command(
             console.print(
                 f"{name}: accepted set of {len(diff.accepted)} recipient(s) "
                 f"({diff.pin.origin}, by {diff.pin.accepted_by}, "
-                f"{diff.pin.accepted_at:%Y-%m-%d %H:%M} UTC)"
+                f"{shown(diff.pin.accepted_at)})"
             )
         for item in diff.added:
             console.print(f"  [green]+ {item}[/] (in the plan, not accepted)")

@@ -146,7 +146,7 @@ def list_command(
     from rich.table import Table
 
     from reprise.cli.context import plan_state
-    from reprise.cli.output import print_json, stdout
+    from reprise.cli.output import print_json, shown, stdout
     from reprise.plan.units import format_size
     from reprise.usecases.wal import WalListRequest, list_wal
 
@@ -157,7 +157,7 @@ def list_command(
         print_json([timeline.to_dict() for timeline in timelines])
         return
     table = Table(title=f"WAL archive of {archive.source}", title_justify="left")
-    for column in ("Timeline", "First", "Last", "Segments", "Stored", "Newest (UTC)", "Gaps"):
+    for column in ("Timeline", "First", "Last", "Segments", "Stored", "Newest", "Gaps"):
         table.add_column(column)
     for timeline in timelines:
         gaps = _gaps(timeline.gaps)
@@ -167,7 +167,7 @@ def list_command(
             timeline.last or "-",
             str(timeline.segments),
             format_size(timeline.stored_size),
-            timeline.newest.strftime("%Y-%m-%d %H:%M:%S") if timeline.newest else "-",
+            shown(timeline.newest, seconds=True) if timeline.newest else "-",
             f"[red]{gaps}[/]" if gaps else "none",
         )
     stdout().print(table)
@@ -181,13 +181,14 @@ def _spool_line(spool: Any) -> str:
     """One line on what still waits in the asynchronous spool of this host."""
     from rich.markup import escape
 
+    from reprise.cli.output import shown
     from reprise.plan.units import format_size
 
     text = (
         f"Spool {escape(spool.spool)}: {spool.segments} file(s) waiting ({format_size(spool.size)})"
     )
     if spool.oldest:
-        text += f", oldest {spool.oldest} since {spool.oldest_since:%Y-%m-%d %H:%M:%S} UTC"
+        text += f", oldest {spool.oldest} since {shown(spool.oldest_since, seconds=True)}"
     text += "; pusher running" if spool.pusher_running else "; no pusher running"
     if spool.last_error:
         text += f"\n[red]Pusher's last error:[/] {escape(spool.last_error)}"

@@ -5,17 +5,21 @@ so one made from any door (the CLI, a web page) reaches it."""
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from pydantic_core import PydanticCustomError
 
 from reprise.alerts import records
-from reprise.alerts.delivery import send_to_roles
+from reprise.alerts.delivery import Dispatcher, Sender, apprise_send
 from reprise.alerts.messages import Notification, Writer
 from reprise.alerts.records import Alert, DeliveryRecord, Silence
 from reprise.errors import InputError, option
+from reprise.plan.contacts import recipient
 from reprise.plan.units import parse_duration
 from reprise.store.events import append_event
 from reprise.usecases.status import require_services
@@ -30,6 +34,8 @@ __all__ = [
     "AlertList",
     "AlertListRequest",
     "AlertTestRequest",
+    "ContactTest",
+    "ContactTry",
     "DeliveryRecord",
     "Silence",
     "SilenceListRequest",
@@ -90,37 +96,140 @@ def acknowledge(store: Store, request: AckRequest) -> list[Alert]:
 
 
 @dataclass(frozen=True)
+class ContactTry:
+    """A contact about to be tested: its role, the member it belongs to, the channel (the
+    URL's scheme: ``mailto``, ``json``, ``slack``…) and who it reaches (no secret)."""
+
+    role: str
+    member: str
+    channel: str
+    contact: str
+
+
+@dataclass(frozen=True)
+class ContactTest:
+    """A contact tested: the delivery's outcome and how long it took."""
+
+    tried: ContactTry
+    record: DeliveryRecord
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        """Whether the test message went out."""
+        return self.record.ok
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form: the delivery's, with the member, the channel and the seconds."""
+        return {
+            **self.record.to_dict(),
+            "member": self.tried.member,
+            "channel": self.tried.channel,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True)
 class AlertTestRequest:
-    """The role whose contacts to test; None means every role."""
+    """The role whose contacts to test (None: every role); ``timeout``: the longest wait
+    for each contact, in seconds (one try each: a test shows what fails, retries would
+    hide it and lengthen the run); ``on_start`` / ``on_result`` are told of each contact
+    as it goes."""
 
     role: str | None = None
+    timeout: float = 10.0
+    on_start: Callable[[ContactTry], None] | None = None
+    on_result: Callable[[ContactTest], None] | None = None
+    sender: Sender = apprise_send
 
 
-def send_test_messages(plan: Plan, store: Store, request: AlertTestRequest) -> list[DeliveryRecord]:
-    """Send a test message to every contact of the role (or of all roles) and return each
-    delivery's outcome. InputError for an unknown role, or when there is nobody to test."""
+_EXAMPLE_DOMAINS = ("example.com", "example.net", "example.org")
+_EXAMPLE_TLDS = ("example", "invalid")
+
+
+def placeholder(url: str) -> str | None:
+    """Why a contact is a placeholder that cannot be reached (a server under a domain
+    reserved for examples, RFC 2606: ``smtp.example.org``), else None."""
+    try:
+        host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    except ValueError:
+        return None
+    reserved = any(host == d or host.endswith("." + d) for d in _EXAMPLE_DOMAINS) or (
+        host.rsplit(".", 1)[-1] in _EXAMPLE_TLDS
+    )
+    if not reserved:
+        return None
+    return (
+        f"{host} is a placeholder (a domain reserved for examples): put the real server "
+        "in the plan (or its .env)"
+    )
+
+
+def _contacts(plan: Plan, roles: list[str]) -> list[tuple[ContactTry, str]]:
+    """Each contact of these roles once per role, with its URL."""
+    found: list[tuple[ContactTry, str]] = []
+    for role in plan.roles:
+        if role.id not in roles:
+            continue
+        seen: set[str] = set()
+        for member in role.members:
+            for url in member.contacts:
+                if url in seen:
+                    continue
+                seen.add(url)
+                channel = url.split("://", 1)[0].lower() if "://" in url else "?"
+                found.append((ContactTry(role.id, member.name, channel, recipient(url)), url))
+    return found
+
+
+def send_test_messages(plan: Plan, store: Store, request: AlertTestRequest) -> list[ContactTest]:
+    """Send a test message to every contact of the role (or of all roles), one after the
+    other, each tried once and given at most ``request.timeout`` seconds; a placeholder
+    contact fails at once. Every outcome is stored as a delivery and returned. InputError
+    for an unknown role, or when there is nobody to test."""
     roles = [r.id for r in plan.roles]
     if request.role is not None and request.role not in roles:
         raise InputError(f"unknown role {request.role!r}", hint=f"use one of: {', '.join(roles)}")
-    chosen = [request.role] if request.role else roles
-    writer = Writer(plan)
-
-    async def send_all() -> list[DeliveryRecord]:
-        outcomes: list[DeliveryRecord] = []
-        for one in chosen:
-            subject, body = writer.test(one)
-            outcomes += await send_to_roles(
-                plan, store, Notification("test", (one,), subject, body)
-            )
-        return outcomes
-
-    delivered = asyncio.run(send_all())
-    if not delivered:
+    if request.timeout <= 0:
+        raise InputError(f"{option('timeout')} must be positive", hint="e.g. 10s")
+    contacts = _contacts(plan, [request.role] if request.role else roles)
+    if not contacts:
         raise InputError(
             "no contacts to test" + (f" in role {request.role!r}" if request.role else ""),
             hint="add contacts (Apprise URLs) to the members of roles: in the plan",
         )
-    return delivered
+    writer = Writer(plan)
+    dispatcher = Dispatcher(plan, store, request.sender, attempts=1, timeout=request.timeout)
+
+    async def test_one(tried: ContactTry, url: str) -> ContactTest:
+        started = time.monotonic()
+        subject, body = writer.test(tried.role)
+        notification = Notification("test", (tried.role,), subject, body)
+        reason = placeholder(url)
+        if reason is None:
+            record = await dispatcher.deliver(tried.role, url, notification)
+        else:
+            record = DeliveryRecord(
+                None, "test", tried.role, tried.contact, subject, _now(), 0, False, reason
+            )
+            await asyncio.to_thread(records.record_delivery, store, record)
+        return ContactTest(tried, record, time.monotonic() - started)
+
+    async def test_all() -> list[ContactTest]:
+        outcomes: list[ContactTest] = []
+        for tried, url in contacts:
+            if request.on_start is not None:
+                request.on_start(tried)
+            outcome = await test_one(tried, url)
+            if request.on_result is not None:
+                request.on_result(outcome)
+            outcomes.append(outcome)
+        return outcomes
+
+    try:
+        return asyncio.run(test_all())
+    finally:
+        dispatcher.close()
 
 
 @dataclass(frozen=True)

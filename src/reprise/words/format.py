@@ -161,6 +161,18 @@ def when(
     return moment.strftime(pattern).rstrip()
 
 
+def stamp(moment: datetime, language: str, tz: str | tzinfo, *, seconds: bool = False) -> str:
+    """A moment for people on a screen or in a list, in ``tz`` and labelled with the zone's
+    abbreviation: ``26/11/2026 12:34 CET`` in French, ``2026-11-26 12:34 CET`` in English
+    (``seconds`` adds ``:56``). Every door shows times through this one spelling.
+
+    A naive datetime raises ValueError: Reprise keeps aware UTC times, and a naive one would
+    silently be read as the machine's local time."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"a time without a time zone cannot be shown: {moment.isoformat()}")
+    return when(moment, language, tz, seconds=seconds, zone=True)
+
+
 def day(value: date, language: str) -> str:
     """A date: ``26/11/2026`` in French, ``2026-11-26`` in English."""
     _check(language)

@@ -13,13 +13,15 @@ from typing import Any, BinaryIO, Protocol
 class PartSpec:
     """One part to store: its name in the repository (before ``.zst.age``), what it holds,
     and how to open its plain stream. Leaving the ``open`` context checks that the
-    producer succeeded (exit code, timeout) and raises if not."""
+    producer succeeded (exit code, timeout) and raises if not. ``estimate``: its plain
+    size as far as it can be told beforehand (a database's size), for progress bars."""
 
     name: str
     role: str
     open: Callable[[], AbstractContextManager[BinaryIO]]
     database: str | None = None
     format: str | None = None
+    estimate: int | None = None
 
 
 @dataclass
