@@ -20,7 +20,9 @@ readonly MIN_PYTHON="3.11.2"
 
 PREFIX="${REPRISE_PREFIX:-/opt/reprise}"
 BINDIR="${REPRISE_BINDIR:-/usr/local/bin}"
-MANDIR="${REPRISE_MANDIR:-/usr/local/share/man}"
+DATADIR="${REPRISE_DATADIR:-/usr/local/share}"
+MANDIR="${REPRISE_MANDIR:-}" # default: $DATADIR/man, once the options are read
+FISHDIR="${REPRISE_FISHDIR:-/etc/fish/completions}"
 ETCDIR="${REPRISE_ETCDIR:-/etc/reprise}"
 STATEDIR="${REPRISE_STATEDIR:-/var/lib/reprise}"
 UNITDIR="${REPRISE_UNITDIR:-/etc/systemd/system}"
@@ -42,14 +44,18 @@ Usage: install.sh [OPTIONS]
 
 Install Reprise for the whole host, so that PostgreSQL's archive_command (run by the
 postgres user) can run it: a virtual environment from Debian's Python, a link on PATH, the
-man page, a system group, the plan and keys readable by that group, the state and the local
-repository, and the systemd unit. Idempotent: run it again to upgrade or to repair modes;
-a run that finds everything in place changes nothing and says so. Run as root.
+man page and the bash, zsh and fish completions, a system group, the plan and keys readable
+by that group, the state and the local repository, and the systemd unit. Idempotent: run it
+again to upgrade or to repair modes; a run that finds everything in place changes nothing
+and says so. Run as root.
 
 Options (each also read from the environment variable shown):
   --prefix DIR      the virtual environment               [REPRISE_PREFIX, /opt/reprise]
   --bindir DIR      where the 'reprise' link goes          [REPRISE_BINDIR, /usr/local/bin]
-  --mandir DIR      man pages (man1/reprise.1 inside)      [REPRISE_MANDIR, /usr/local/share/man]
+  --datadir DIR     bash and zsh completions (bash-completion/completions/reprise,
+                    zsh/site-functions/_reprise inside)    [REPRISE_DATADIR, /usr/local/share]
+  --mandir DIR      man pages (man1/reprise.1 inside)      [REPRISE_MANDIR, DATADIR/man]
+  --fishdir DIR     fish completions (reprise.fish inside) [REPRISE_FISHDIR, /etc/fish/completions]
   --etcdir DIR      plan, .env and keys/                   [REPRISE_ETCDIR, /etc/reprise]
   --statedir DIR    state and the local repository        [REPRISE_STATEDIR, /var/lib/reprise]
   --unitdir DIR     systemd units                          [REPRISE_UNITDIR, /etc/systemd/system]
@@ -64,8 +70,9 @@ Options (each also read from the environment variable shown):
   --python FILE     build the environment from this interpreter instead of $DEBIAN_PYTHON
   --reinstall       reinstall Reprise even when the same build is installed
   --no-systemd      do not write the systemd unit
-  --uninstall       remove the environment, the link, the man page, the unit and the
-                    group (when this script created it); keep ETCDIR and STATEDIR
+  --uninstall       remove the environment, the link, the man page, the completions,
+                    the unit and the group (when this script created it); keep ETCDIR
+                    and STATEDIR
   --purge           with --uninstall: also delete ETCDIR and STATEDIR (the plan, the keys,
                     the state AND the backups of the local repository)
   -h, --help        show this help
@@ -99,7 +106,9 @@ parse_arguments() {
 		case "$1" in
 		--prefix) need_value "$@"; PREFIX="$2"; shift 2 ;;
 		--bindir) need_value "$@"; BINDIR="$2"; shift 2 ;;
+		--datadir) need_value "$@"; DATADIR="$2"; shift 2 ;;
 		--mandir) need_value "$@"; MANDIR="$2"; shift 2 ;;
+		--fishdir) need_value "$@"; FISHDIR="$2"; shift 2 ;;
 		--etcdir) need_value "$@"; ETCDIR="$2"; shift 2 ;;
 		--statedir) need_value "$@"; STATEDIR="$2"; shift 2 ;;
 		--unitdir) need_value "$@"; UNITDIR="$2"; shift 2 ;;
@@ -116,6 +125,7 @@ parse_arguments() {
 		*) refuse "unknown argument: $1" "see install.sh --help" ;;
 		esac
 	done
+	MANDIR="${MANDIR:-$DATADIR/man}"
 	if [[ $PURGE -eq 1 && $ACTION != "uninstall" ]]; then
 		refuse "--purge goes with --uninstall" "install.sh --uninstall --purge"
 	fi
@@ -230,7 +240,7 @@ checks() {
 	[[ $EUID -eq 0 ]] || refuse "install.sh must run as root: it creates a group and root-owned folders" \
 		"sudo $0 $*"
 	local flag
-	for flag in prefix bindir mandir etcdir statedir unitdir; do
+	for flag in prefix bindir datadir mandir fishdir etcdir statedir unitdir; do
 		local variable="${flag^^}"
 		check_path_text "--$flag" "${!variable}"
 		safe_dir "--$flag" "${!variable}"
@@ -404,25 +414,67 @@ ensure_link() {
 	fi
 }
 
+generated() {
+	# generated FILE WHAT COMMAND...: FILE holds what COMMAND (the installed program, doing
+	# WHAT) prints, 0644 root's. Compared before writing: a run that finds it in place
+	# changes nothing.
+	local file=$1 what=$2 text errors
+	shift 2
+	local status=0 why=""
+	text="$(mktemp)"
+	errors="$(mktemp)"
+	"$@" </dev/null >"$text" 2>"$errors" || status=$?
+	if [[ $status -ne 0 ]]; then
+		why="failed (exit $status): $(head -c 2000 -- "$errors")"
+	elif [[ ! -s "$text" ]]; then
+		why="printed nothing"
+	fi
+	rm -f -- "$errors"
+	if [[ -n "$why" ]]; then
+		rm -f -- "$text"
+		die "'$what' $why: the installed Reprise ($PREFIX) is broken" \
+			"install.sh --reinstall; if it fails again, report a bug in Reprise"
+	fi
+	mkdir -p -- "$(dirname -- "$file")"
+	if [[ -L "$file" ]]; then
+		rm -f -- "$text"
+		die "$file is a symbolic link" "remove it, then run install.sh again"
+	elif [[ -f "$file" ]] && cmp -s -- "$text" "$file"; then
+		rm -f -- "$text"
+		ensure_attrs "$file" 0644 root root
+	else
+		install -m 0644 -o root -g root -- "$text" "$file"
+		rm -f -- "$text"
+		changed "wrote $file"
+	fi
+}
+
+installed_epoch() {
+	# When this build was installed (its metadata file's time): the man page's date, so
+	# that running install.sh again another day does not rewrite the page.
+	"$PREFIX/bin/python" -c "import importlib.metadata as m, os; d = m.distribution('$DISTRIBUTION'); print(int(os.stat([f for f in d.files if f.name == 'METADATA'][0].locate()).st_mtime))"
+}
+
 ensure_man_page() {
 	say "Man page: $MANDIR/man1/reprise.1"
-	local page="$MANDIR/man1/reprise.1" text
-	text="$(mktemp)"
-	"$PREFIX/bin/reprise" man >"$text"
-	if [[ ! -s "$text" ]]; then
-		rm -f -- "$text"
-		note "this version of reprise has no man page yet (reprise man printed nothing): skipped"
-		return
-	fi
-	mkdir -p -- "$MANDIR/man1"
-	if [[ -f "$page" ]] && cmp -s -- "$text" "$page"; then
-		kept "$page"
-		rm -f -- "$text"
-	else
-		install -m 0644 -o root -g root -- "$text" "$page"
-		rm -f -- "$text"
-		changed "wrote $page"
-	fi
+	local epoch
+	epoch="${SOURCE_DATE_EPOCH:-$(installed_epoch)}" || die \
+		"cannot read when $DISTRIBUTION was installed in $PREFIX" "install.sh --reinstall"
+	generated "$MANDIR/man1/reprise.1" "reprise man" env SOURCE_DATE_EPOCH="$epoch" "$PREFIX/bin/reprise" man
+}
+
+completion_files() {
+	# Where each shell looks for a command's completion, for every user (docs/install.md).
+	printf '%s\n' "bash $DATADIR/bash-completion/completions/reprise" \
+		"zsh $DATADIR/zsh/site-functions/_reprise" "fish $FISHDIR/reprise.fish"
+}
+
+ensure_completions() {
+	say "Shell completion: bash, zsh, fish"
+	local shell file
+	while read -r shell file; do
+		generated "$file" "reprise completion $shell" "$PREFIX/bin/reprise" completion "$shell"
+	done < <(completion_files)
 }
 
 ensure_group() {
@@ -590,6 +642,7 @@ install_all() {
 	install_environment
 	ensure_link
 	ensure_man_page
+	ensure_completions
 	ensure_group
 	ensure_configuration
 	ensure_state
@@ -626,6 +679,10 @@ uninstall_all() {
 		note "$BINDIR/reprise is not this installation's link: left as it is"
 	fi
 	remove_path "$MANDIR/man1/reprise.1"
+	local shell file
+	while read -r shell file; do
+		remove_path "$file" "$shell completion"
+	done < <(completion_files)
 	if [[ -f "$PREFIX/pyvenv.cfg" ]]; then
 		remove_path "$PREFIX" "the virtual environment"
 	elif [[ -e "$PREFIX" ]]; then

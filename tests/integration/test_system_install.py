@@ -16,12 +16,14 @@ import os
 import pwd
 import re
 import secrets
+import shlex
 import shutil
 import stat
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +62,26 @@ class Tree:
         return self.root / "bin"
 
     @property
+    def datadir(self) -> Path:
+        return self.root / "share"
+
+    @property
     def mandir(self) -> Path:
-        return self.root / "share" / "man"
+        """The script's default, ``$DATADIR/man`` (not given)."""
+        return self.datadir / "man"
+
+    @property
+    def fishdir(self) -> Path:
+        return self.root / "fish"
+
+    @property
+    def completions(self) -> dict[str, Path]:
+        """Each shell's completion script, where that shell looks for it."""
+        return {
+            "bash": self.datadir / "bash-completion" / "completions" / "reprise",
+            "zsh": self.datadir / "zsh" / "site-functions" / "_reprise",
+            "fish": self.fishdir / "reprise.fish",
+        }
 
     @property
     def etcdir(self) -> Path:
@@ -88,7 +108,8 @@ class Tree:
         return {
             "REPRISE_PREFIX": str(self.prefix),
             "REPRISE_BINDIR": str(self.bindir),
-            "REPRISE_MANDIR": str(self.mandir),
+            "REPRISE_DATADIR": str(self.datadir),
+            "REPRISE_FISHDIR": str(self.fishdir),
             "REPRISE_ETCDIR": str(self.etcdir),
             "REPRISE_STATEDIR": str(self.statedir),
             "REPRISE_UNITDIR": str(self.unitdir),
@@ -99,18 +120,25 @@ def make_tree() -> Tree:
     """A fresh tree under /tmp (root's, 0755) with a group name no host has."""
     root = Path(tempfile.mkdtemp(prefix="reprise-install-", dir="/tmp"))
     root.chmod(0o755)
-    for folder in ("opt", "bin", "share/man", "etc", "var/lib", "units"):
+    for folder in ("opt", "bin", "share", "etc", "var/lib", "units"):
         (root / folder).mkdir(mode=0o755, parents=True)
     return Tree(root, f"rpt{secrets.token_hex(4)}")
 
 
 def install_script(
-    tree: Tree, *args: str, user: pwd.struct_passwd | None = None
+    tree: Tree,
+    *args: str,
+    user: pwd.struct_passwd | None = None,
+    pythonpath: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run scripts/install.sh with the tree's prefixes; as ``user`` when given."""
+    """Run scripts/install.sh with the tree's prefixes; as ``user`` when given; with
+    ``pythonpath`` first on the installed program's import path when given."""
     extra: dict[str, Any] = (
         {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []} if user else {}
     )
+    env = {**os.environ, **tree.variables()}
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
     return subprocess.run(
         ["bash", str(SCRIPT), "--group", tree.group, *args],
         capture_output=True,
@@ -118,7 +146,7 @@ def install_script(
         timeout=600,
         check=False,
         cwd="/",
-        env={**os.environ, **tree.variables()},
+        env=env,
         **extra,
     )
 
@@ -272,15 +300,104 @@ def test_layout_gives_postgres_exactly_what_wal_push_needs(installed: Installed)
             assert status.st_mode & 0o004, path  # and readable by postgres
     unit = (tree.unitdir / "reprise.service").read_text()
     assert f"ExecStart={tree.reprise} --plan {tree.plan} serve" in unit
-    man = subprocess.run(
-        [str(tree.reprise), "man"], capture_output=True, text=True, check=True
+
+
+def _installed_output(tree: Tree, *args: str) -> str:
+    return subprocess.run(
+        [str(tree.reprise), *args], capture_output=True, text=True, check=True, timeout=120
     ).stdout
+
+
+#: The first line of each shell's completion script.
+FIRST_LINES = {
+    "bash": "_reprise_completion() {",
+    "zsh": "#compdef reprise",
+    "fish": "complete --command reprise --no-files --arguments ",
+}
+
+
+def test_man_page_and_completions_are_installed_for_every_user(installed: Installed) -> None:
+    tree = installed.tree
     page = tree.mandir / "man1" / "reprise.1"
-    if man:
-        assert page.read_text() == man
-    else:  # `reprise man` prints nothing yet: the step says so and writes no empty page
-        assert not page.exists()
-        assert "no man page" in installed.first.stdout
+    for path in (page, *tree.completions.values()):
+        assert _mode(path) == (0o644, "root", "root"), path
+    # The page of the installed version, dated when it was installed (not today: a run on
+    # another day must not rewrite it).
+    text = page.read_text()
+    (metadata,) = tree.prefix.glob("lib/python3*/site-packages/reprise_dr-*.dist-info/METADATA")
+    installed_on = datetime.fromtimestamp(metadata.stat().st_mtime, UTC)
+    assert text.splitlines()[0] == (
+        f'.TH REPRISE 1 "{installed_on:%Y-%m-%d}" "reprise {reprise.__version__}" "User Commands"'
+    )
+    assert text.splitlines()[1:] == _installed_output(tree, "man").splitlines()[1:]
+    for shell, path in tree.completions.items():
+        script = path.read_text()
+        assert script.splitlines()[0].startswith(FIRST_LINES[shell]), (shell, script[:200])
+        assert script == _installed_output(tree, "completion", shell), shell
+
+
+def bash_complete(tree: Tree, line: str) -> list[str]:
+    """Complete ``line`` in a real bash with the installed bash script, the installed
+    program first on PATH (as tests/integration/test_shell_completion.py drives it)."""
+    script = tree.completions["bash"]
+    words = shlex.split(line) + ([""] if line.endswith(" ") else [])
+    program = "\n".join(
+        [
+            f"[[ $(command -v reprise) == {shlex.quote(str(tree.reprise))} ]] || exit 7",
+            f"source {shlex.quote(str(script))}",
+            'spec=$(complete -p reprise) || exit 9; [[ $spec == *" -F _reprise_completion "* ]]'
+            " || exit 8",
+            f"COMP_WORDS=({' '.join(shlex.quote(w) for w in words)})",
+            f"COMP_CWORD={len(words) - 1}",
+            f"COMP_LINE={shlex.quote(line)}",
+            "COMP_POINT=${#COMP_LINE}",
+            "_reprise_completion reprise",
+            "printf '%s\\n' \"${COMPREPLY[@]}\"",
+        ]
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("_REPRISE_", "REPRISE_"))}
+    env["PATH"] = f"{tree.bindir}:/usr/bin:/bin"
+    result = subprocess.run(
+        ["bash", "--norc", "--noprofile", "-c", program],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd="/",
+        check=False,
+    )
+    assert (result.returncode, result.stderr) == (0, ""), result
+    return [word for word in result.stdout.split("\n") if word]
+
+
+def test_installed_bash_completion_completes_through_the_installed_program(
+    installed: Installed,
+) -> None:
+    assert bash_complete(installed.tree, "reprise ba") == ["backup"]
+    assert bash_complete(installed.tree, "reprise completion ") == ["bash", "zsh", "fish"]
+
+
+def test_a_man_page_the_installed_program_cannot_print_stops_the_install(
+    installed: Installed, tmp_path: Path
+) -> None:
+    """`reprise man` printing nothing is a broken installed version: exit 1 and say so,
+    and leave the page in place."""
+    tree = installed.tree
+    page = tree.mandir / "man1" / "reprise.1"
+    before = page.read_bytes()
+    silent = tmp_path / "silent"
+    silent.mkdir()
+    # sys.argv is not set yet when site imports this: the command line is read from /proc.
+    (silent / "sitecustomize.py").write_text(
+        "import os\n"
+        "if open('/proc/self/cmdline', 'rb').read().split(b'\\0')[-2:] == [b'man', b'']:\n"
+        "    os._exit(0)\n"
+    )
+    broken = install_script(tree, "--wheel", str(built_wheel()), pythonpath=silent)
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    assert "'reprise man' printed nothing: the installed Reprise" in broken.stderr
+    assert "Fix: install.sh --reinstall" in broken.stderr
+    assert page.read_bytes() == before
 
 
 def test_postgres_reads_the_plan_and_signing_key_but_not_the_identity(
@@ -461,6 +578,8 @@ def test_doctor_passes_on_the_installation(installed: Installed, server: Connect
 def test_a_second_run_changes_nothing(installed: Installed) -> None:
     tree = installed.tree
     before = snapshot(tree.root)
+    generated = [tree.mandir / "man1" / "reprise.1", *tree.completions.values()]
+    assert {str(path.relative_to(tree.root)) for path in generated} <= set(before)
     again = install_script(tree, "--wheel", str(built_wheel()))
     assert again.returncode == 0, again.stdout + again.stderr
     assert "Nothing changed" in again.stdout
@@ -474,7 +593,13 @@ def test_uninstall_removes_the_program_and_keeps_the_plan_and_state(
     tree = installed.tree
     removed = install_script(tree, "--uninstall")
     assert removed.returncode == 0, removed.stdout + removed.stderr
-    for gone in (tree.prefix, tree.reprise, tree.unitdir / "reprise.service"):
+    for gone in (
+        tree.prefix,
+        tree.reprise,
+        tree.unitdir / "reprise.service",
+        tree.mandir / "man1" / "reprise.1",
+        *tree.completions.values(),
+    ):
         assert not gone.exists() and not gone.is_symlink(), gone
     assert not _group_exists(tree.group)
     assert tree.plan.is_file()
