@@ -25,7 +25,7 @@ import grp
 import os
 import pwd
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from reprise.errors import UnsafePermissionsError
@@ -239,6 +239,31 @@ def ensure_private_file(path: Path, what: str, *, readers_group: str | None = No
                 f" (or, for the readers group: chgrp {readers_group} {path} && chmod 640 {path})"
             )
     raise _refuse(path, detail, hint)
+
+
+DecidingFile = tuple[Path, str, bool, bool]
+"""(path, role, with the folders above it, secret): one file or folder that decides what
+Reprise does, as the plan loader and the checks that repeat its verdict list them."""
+
+
+def mode_refusals(
+    files: Iterable[DecidingFile], *, readers_group: str | None = None
+) -> list[tuple[Path, UnsafePermissionsError]]:
+    """Every refusal of StrictModes among ``files`` (each path judged once): writable by
+    others than its owner, or a secret readable beyond its owner and ``readers_group``."""
+    refused: list[tuple[Path, UnsafePermissionsError]] = []
+    seen: set[tuple[Path, bool]] = set()
+    for path, role, parents, secret in files:
+        if (path, secret) in seen:
+            continue
+        seen.add((path, secret))
+        try:
+            ensure_owner_only_writable(path, role, parents=parents)
+            if secret:
+                ensure_private_file(path, role, readers_group=readers_group)
+        except UnsafePermissionsError as error:
+            refused.append((path, error))
+    return refused
 
 
 def create_private_file(path: Path, *, exclusive: bool = True) -> int:

@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING
 from reprise.audit.drills import drillable
 from reprise.audit.items import Finding, part
 from reprise.audit.wording import listing
-from reprise.errors import RepriseError, UnsafePermissionsError
+from reprise.errors import RepriseError
 from reprise.repository import keys as keyring
 from reprise.repository import open_repository
 from reprise.repository.admin import trust_warnings
 from reprise.repository.catalog import list_backups
 from reprise.repository.recipients import get_pin
-from reprise.security import ensure_owner_only_writable, ensure_private_file
+from reprise.security import DecidingFile, mode_refusals
 
 if TYPE_CHECKING:
     from reprise.plan.model import Plan
@@ -59,11 +59,11 @@ def _key_paths(plan: Plan) -> list[tuple[str, Path, bool]]:
     return found
 
 
-def judge_file_modes(plan: Plan, plan_path: Path) -> Finding:
-    """Every file that decides what Reprise does, checked as the loader checks them."""
-    group = plan.keys.readers_group
+def deciding_files(plan: Plan, plan_path: Path) -> list[DecidingFile]:
+    """The plan, its folder, ``.env`` and every key file with its folder, as the loader
+    judges them."""
     env_file = plan_path.parent / ".env"
-    checks: list[tuple[Path, str, bool, bool]] = [
+    checks: list[DecidingFile] = [
         (plan_path.absolute().parent, "plan folder", True, False),
         (plan_path, "plan file", False, False),
     ]
@@ -72,18 +72,13 @@ def judge_file_modes(plan: Plan, plan_path: Path) -> Finding:
     for role, path, secret in _key_paths(plan):
         checks.append((path.parent, "keys folder", True, False))
         checks.append((path, role, False, secret))
-    refused: list[tuple[Path, UnsafePermissionsError]] = []
-    seen: set[tuple[Path, bool]] = set()
-    for path, role, parents, secret in checks:
-        if (path, secret) in seen:
-            continue
-        seen.add((path, secret))
-        try:
-            ensure_owner_only_writable(path, role, parents=parents)
-            if secret:
-                ensure_private_file(path, role, readers_group=group)
-        except UnsafePermissionsError as error:
-            refused.append((path, error))
+    return checks
+
+
+def judge_file_modes(plan: Plan, plan_path: Path) -> Finding:
+    """Every file that decides what Reprise does, checked as the loader checks them."""
+    checks = deciding_files(plan, plan_path)
+    refused = mode_refusals(checks, readers_group=plan.keys.readers_group)
     raw = {
         "checked": sorted({str(path) for path, *_ in checks}),
         "refused": [error.message for _path, error in refused],

@@ -12,33 +12,18 @@ from reprise.doctor.checks import Check, Context, text
 
 if TYPE_CHECKING:
     from reprise.errors import PlanIssue
+    from reprise.security import DecidingFile
 
 ID = "files.modes"
-_SECRET = ("identity", "signing_key")
 
 
-def _files(context: Context) -> list[tuple[Path, str, bool, bool]]:
-    """(path, role, with the folders above, secret) of every file that decides."""
+def _files(context: Context) -> list[DecidingFile]:
+    """The files the loader judges (as the audit lists them), and the state folder."""
+    from reprise.audit.security import deciding_files
     from reprise.paths import default_state_dir
 
     plan = context.plan
-    path = context.loaded.path
-    found: list[tuple[Path, str, bool, bool]] = [
-        (path.absolute().parent, "plan folder", True, False),
-        (path, "plan file", False, False),
-    ]
-    env = path.parent / ".env"
-    if env.is_file():
-        found.append((env, ".env file", False, True))
-    keys = plan.keys
-    for name in type(keys).model_fields:
-        value = getattr(keys, name)
-        values = value if isinstance(value, list) else [value]
-        for item in values:
-            if isinstance(item, Path):
-                role = name.replace("_", " ")
-                found.append((item.parent, "keys folder", True, False))
-                found.append((item, role, False, name in _SECRET))
+    found = deciding_files(plan, context.loaded.path)
     found.append((plan.state.dir or default_state_dir(), "state directory", True, False))
     return found
 
@@ -46,22 +31,12 @@ def _files(context: Context) -> list[tuple[Path, str, bool, bool]]:
 def check(context: Context) -> list[Check]:
     """Every refusal, with the path and the exact chmod/chown to run."""
     from reprise.errors import UnsafePermissionsError
-    from reprise.security import ensure_owner_only_writable, ensure_private_file
+    from reprise.security import ensure_private_file, mode_refusals
 
     title = text("title.files.modes")
     group = context.plan.keys.readers_group
-    refused: list[UnsafePermissionsError] = []
-    seen: set[tuple[Path, bool]] = set()
-    for path, role, parents, secret in _files(context):
-        if (path, secret) in seen:
-            continue
-        seen.add((path, secret))
-        try:
-            ensure_owner_only_writable(path, role, parents=parents)
-            if secret:
-                ensure_private_file(path, role, readers_group=group)
-        except UnsafePermissionsError as error:
-            refused.append(error)
+    files = _files(context)
+    refused = [error for _path, error in mode_refusals(files, readers_group=group)]
     if refused:
         return [_refused(title, [e.message for e in refused], [e.hint or "" for e in refused])]
     identity = context.plan.keys.identity
@@ -78,7 +53,7 @@ def check(context: Context) -> list[Check]:
                     text("fix.hint", hint=error.hint or "—"),
                 )
             ]
-    return [Check(ID, "ok", title, text("detail.modes.ok", count=len(seen)))]
+    return [Check(ID, "ok", title, text("detail.modes.ok", count=len({f[0] for f in files})))]
 
 
 def _refused(title: object, messages: list[str], hints: list[str]) -> Check:

@@ -3,8 +3,6 @@ object can be written, read back and deleted through its backend (local or S3 al
 
 from __future__ import annotations
 
-import secrets
-
 from reprise.doctor.checks import Check, Context, problem, text
 
 PREFIX = "repository"
@@ -27,7 +25,7 @@ def check(context: Context, wanted: set[str]) -> list[Check]:
 
 def _one(context: Context, name: str) -> Check:
     from reprise.repository import open_backend
-    from reprise.repository.backend import get_bytes, put_bytes
+    from reprise.repository.backend import round_trip
     from reprise.repository.config import read_config
 
     title = text("title.repository", name=name)
@@ -36,14 +34,7 @@ def _one(context: Context, name: str) -> Check:
         backend = open_backend(context.plan, name)
         where = backend.description
         read_config(backend, name)
-        key = f"{PROBE_FOLDER}/probe-{secrets.token_hex(6)}"
-        data = secrets.token_bytes(32)
-        put_bytes(backend, key, data, immutable=False)
-        try:
-            if get_bytes(backend, key) != data:
-                raise OSError(f"{backend.where(key)}: read back differs from what was written")
-        finally:
-            backend.delete(key)
+        round_trip(backend, PROBE_FOLDER)
     except Exception as error:  # noqa: BLE001 - unreachable, refused, not initialised…
         message, hint = problem(error)
         return Check(

@@ -216,7 +216,7 @@ def _push_prerequisites(context: Context, job: BackupJob) -> None:
     the public keys and the signing key), the signing key loaded as the archiver loads it,
     and a probe object written, read back and deleted where the WAL goes."""
     from reprise.repository import open_backend
-    from reprise.repository.backend import get_bytes, put_bytes
+    from reprise.repository.backend import round_trip
     from reprise.repository.keys import age_recipients, load_signing_key
     from reprise.security import create_private_file, make_private_dirs
     from reprise.wal.archive import WAL_ROOT
@@ -234,11 +234,4 @@ def _push_prerequisites(context: Context, job: BackupJob) -> None:
         (spool / f".{probe}").unlink()
         return
     backend = open_backend(context.plan, compiled.repository)
-    key = f"{WAL_ROOT}/{job.name}/{probe}"
-    data = secrets.token_bytes(16)
-    put_bytes(backend, key, data, immutable=False)
-    try:
-        if get_bytes(backend, key) != data:
-            raise OSError(f"{backend.where(key)}: read back differs from what was written")
-    finally:
-        backend.delete(key)
+    round_trip(backend, f"{WAL_ROOT}/{job.name}")

@@ -106,3 +106,19 @@ def get_bytes(backend: Backend, key: str, *, limit: int = 64 * 1024 * 1024) -> b
     if len(data) > limit:
         raise InputError(f"{key}: larger than {limit} bytes, not a Reprise metadata file")
     return data
+
+
+def round_trip(backend: Backend, folder: str) -> None:
+    """Write a small probe object of random bytes under ``folder``, read it back and delete
+    it: the repository is reachable and writable, as a check proves it. Raises what the
+    backend meets (OSError when the bytes read back differ)."""
+    import secrets
+
+    key = f"{folder}/probe-{secrets.token_hex(6)}"
+    data = secrets.token_bytes(16)
+    put_bytes(backend, key, data, immutable=False)
+    try:
+        if get_bytes(backend, key) != data:
+            raise OSError(f"{backend.where(key)}: read back differs from what was written")
+    finally:
+        backend.delete(key)
