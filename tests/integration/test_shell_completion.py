@@ -171,7 +171,8 @@ def test_completion_help_says_where_each_script_goes(cli) -> None:
     assert result.exit_code == 0
     text = " ".join(result.stdout.split())
     for place in (
-        "/etc/bash_completion.d/reprise",
+        "/usr/local/share/bash-completion/completions/reprise",
+        "/etc/fish/completions/reprise.fish",
         "_reprise",
         "$fpath",
         "~/.config/fish/completions/reprise.fish",

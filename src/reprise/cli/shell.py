@@ -82,16 +82,18 @@ def completion_command(
     """Print the completion script for a shell (bash, zsh or fish): Tab then completes
     commands, subcommands, options and their values.
 
-    Install it once where the shell looks for it; new shells pick it up:
+    Install it once where the shell looks for it; new shells pick it up (scripts/install.sh
+    does it for the whole host):
 
     - bash (Debian's bash-completion package): `reprise completion bash >
-    /etc/bash_completion.d/reprise`, or for yourself alone
+    /usr/local/share/bash-completion/completions/reprise`, or for yourself alone
     `~/.local/share/bash-completion/completions/reprise`.
 
     - zsh: a file named `_reprise` in a folder of `$fpath`, e.g. `reprise completion zsh >
     /usr/local/share/zsh/site-functions/_reprise`, then `compinit` (or a new shell).
 
-    - fish: `reprise completion fish > ~/.config/fish/completions/reprise.fish`.
+    - fish: `reprise completion fish > /etc/fish/completions/reprise.fish` (every user), or
+    `~/.config/fish/completions/reprise.fish`.
 
     To try it in the current shell: `source <(reprise completion bash)` (or `zsh`)."""
     print(completion_script(shell), end="")
