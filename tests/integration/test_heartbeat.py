@@ -141,11 +141,11 @@ def test_a_fresh_ping_is_up_and_a_late_one_down(world: tuple[Plan, Store]) -> No
     ping(plan, store, T0)
     fresh = judge(plan, store, T0 + timedelta(hours=24, minutes=59))
     assert fresh.state == "up"
-    assert fresh.message == "last ping at 2026-11-20 02:00 (1 d ago, period 1 d)"
+    assert fresh.message == "last ping at 2026-11-20 02:00 CET (1 d ago, period 1 d)"
     assert fresh.details == {"age_seconds": 89940}
     late = judge(plan, store, T0 + timedelta(hours=25, minutes=1))
     assert late.state == "down"
-    assert late.message == "no ping since 2026-11-20 02:00 (1 d 1 h ago); period 1 d, grace 1 h"
+    assert late.message == "no ping since 2026-11-20 02:00 CET (1 d 1 h ago); period 1 d, grace 1 h"
     ping(plan, store, T0 + timedelta(hours=25, minutes=2))  # the job is back
     assert judge(plan, store, T0 + timedelta(hours=25, minutes=3)).state == "up"
 
@@ -156,7 +156,7 @@ def test_a_failure_is_down_until_the_next_success(world: tuple[Plan, Store]) -> 
     ping(plan, store, T0 + timedelta(days=1), "fail")
     failed = judge(plan, store, T0 + timedelta(days=1, minutes=1))
     assert failed.state == "down"
-    assert failed.message == "the job reported a failure at 2026-11-21 02:00 (1 min ago)"
+    assert failed.message == "the job reported a failure at 2026-11-21 02:00 CET (1 min ago)"
     ping(plan, store, T0 + timedelta(days=1, minutes=30))
     assert judge(plan, store, T0 + timedelta(days=1, minutes=31)).state == "up"
 
@@ -169,11 +169,11 @@ def test_a_started_job_is_up_while_it_runs_and_down_once_it_overruns_the_grace(
     ping(plan, store, T0 + timedelta(days=1), "start")
     running = judge(plan, store, T0 + timedelta(days=1, minutes=59))
     assert running.state == "up"
-    assert running.message == "job started at 2026-11-21 02:00 (59 min ago), running"
+    assert running.message == "job started at 2026-11-21 02:00 CET (59 min ago), running"
     overdue = judge(plan, store, T0 + timedelta(days=1, hours=1, minutes=1))
     assert overdue.state == "down"
     assert overdue.message == (
-        "started at 2026-11-21 02:00 and did not finish within the grace (1 h)"
+        "started at 2026-11-21 02:00 CET and did not finish within the grace (1 h)"
     )
     ping(plan, store, T0 + timedelta(days=1, hours=1, minutes=5))
     assert judge(plan, store, T0 + timedelta(days=1, hours=1, minutes=6)).state == "up"
@@ -186,7 +186,7 @@ def test_a_check_never_pinged_waits_period_and_grace_from_when_it_was_first_seen
     # Never run by the monitor either: it starts waiting now.
     waiting = judge(plan, store, T0)
     assert waiting.state == "up"
-    assert waiting.message == "waiting for the first ping (expected by 2026-11-21 03:00)"
+    assert waiting.message == "waiting for the first ping (expected by 2026-11-21 03:00 CET)"
     # First seen by the monitor at T0.
     buffer = ResultBuffer()
     buffer.add("router", "Nightly export", waiting, T0)
@@ -196,7 +196,7 @@ def test_a_check_never_pinged_waits_period_and_grace_from_when_it_was_first_seen
     never = judge(plan, store, T0 + timedelta(hours=25, minutes=1))
     assert never.state == "down"
     assert never.message == (
-        "no ping received yet (watched since 2026-11-20 02:00); period 1 d, grace 1 h"
+        "no ping received yet (watched since 2026-11-20 02:00 CET); period 1 d, grace 1 h"
     )
 
 
@@ -205,7 +205,7 @@ def test_messages_are_in_the_plan_language_and_time_zone(tmp_path: Path) -> None
         ping(plan, store, T0)
         late = judge(plan, store, T0 + timedelta(days=2))
         assert late.message == (
-            "aucun ping depuis le 20/11/2026 02:00 (il y a 2 j)\u202f; période 1 j, grâce 1 h"
+            "aucun ping depuis le 20/11/2026 02:00 CET (il y a 2 j)\u202f; période 1 j, grâce 1 h"
         )
 
 

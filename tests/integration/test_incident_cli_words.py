@@ -17,6 +17,8 @@ from tests.unit.test_french_output import english_words, typography_faults
 NNBSP = "\u202f"
 FRENCH_TIME = re.compile(r"\b\d\d/\d\d/\d{4} \d\d:\d\d\b")
 ISO_TIME = re.compile(r"\b\d{4}-\d\d-\d\d \d\d:\d\d\b")
+LABEL = r" CES?T\b"
+"""The plan's zone (Europe/Paris) after every time: the same spelling as every door."""
 REPORT_FILE = re.compile(r"report-[a-z]+\.(?:md|html)")
 
 PLAN = """\
@@ -119,6 +121,7 @@ def test_a_french_plan_s_incident_reads_in_french_on_the_terminal(
 
     for text in (listed, shown, planned):  # times as French readers write them
         assert FRENCH_TIME.search(text) and not ISO_TIME.search(text), text
+        assert re.search(FRENCH_TIME.pattern + LABEL, text), text
 
 
 def test_the_json_of_the_incident_commands_stays_as_it_was(tmp_path: Path, cli: object) -> None:
@@ -142,6 +145,7 @@ def test_an_english_plan_s_incident_still_reads_in_english(tmp_path: Path, cli: 
     assert "Incident 1: Coupure" in shown and "target" in shown and "to do" in shown
     assert "Wait until routeur's checks pass (at most 30 min)" in shown
     assert ISO_TIME.search(shown) and not FRENCH_TIME.search(shown)
+    assert re.search(ISO_TIME.pattern + LABEL, shown), shown
     planned = _output(run, path, "plan", "1")
     assert "1. routeur (Routeur, P1) down, target " in planned and ", after routeur" in planned
     nexts = _output(run, path, "next", "1")

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import subprocess
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -127,6 +129,11 @@ def test_dry_run_shows_the_backup_and_steps_and_changes_nothing(
         world.reprise("restore", "app", "--target", postgres.dsn(), "--dry-run", "--json").stdout
     )
     assert planned["backup_id"] == backup_id and planned["plain_bytes"] > 0
+    # the backup's time in the plan's zone, labelled (the JSON keeps UTC ISO 8601)
+    taken = datetime.fromisoformat(planned["backup_time"])
+    assert taken.utcoffset() == timedelta(0)
+    taken = taken.astimezone(ZoneInfo("Europe/Paris"))
+    assert f"taken {taken:%Y-%m-%d %H:%M:%S} {taken:%Z}, " in result.stdout
     assert planned["backup_age_seconds"] >= 0
     assert not (world.root / "state" / "reports").exists()
 

@@ -136,7 +136,8 @@ def test_a_month_in_progress_says_so_once() -> None:
     figures = _figures(uptime=99.9)
     running = replace(figures, generated_at=datetime(2026, 11, 26, 23, tzinfo=UTC))
     markdown = _render(running)
-    assert "| Période | novembre 2026 (mois en cours, mesuré jusqu'au 27/11/2026 00:00:00) |" in (
-        markdown
-    )
+    # every time labelled with the plan's zone, which the header names as well
+    until = "novembre 2026 (mois en cours, mesuré jusqu'au 27/11/2026 00:00:00 CET)"
+    assert f"| Période | {until} |" in markdown
+    assert "| Heures exprimées dans le fuseau | Europe/Paris |" in markdown
     assert "(mois en cours))" not in markdown

@@ -58,9 +58,12 @@ class _Words:
         return say(self.language, f"incidentcli.{key}", **params)
 
     def when(self, value: datetime | None) -> str:
-        from reprise.words.format import when
+        """A time in the plan's zone and language, labelled (``26/11/2026 12:34 CET``)."""
+        from reprise.words.format import stamp
 
-        return "—" if value is None else when(value, self.language, self.timezone)
+        if value is None:
+            return say(self.language, "clock.none")
+        return stamp(value, self.language, self.timezone)
 
     def state(self, state: str) -> str:
         return self.labels.get(f"state_{state}", state)

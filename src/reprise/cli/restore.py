@@ -189,17 +189,19 @@ def restore_command(
 
 
 def _print_plan(plan: dict[str, Any]) -> None:
-    """A dry run's backup, data size and steps."""
-    from datetime import timedelta
+    """A dry run's backup, data size and steps; the backup's time (UTC ISO 8601 in the
+    JSON form) shown in the plan's zone, labelled."""
+    from datetime import datetime, timedelta
 
-    from reprise.cli.output import stdout
+    from reprise.cli.output import shown, stdout
     from reprise.plan.units import format_duration, format_size
 
     out = stdout()
     age = format_duration(timedelta(seconds=plan["backup_age_seconds"]))
+    taken = shown(datetime.fromisoformat(plan["backup_time"]), seconds=True)
     out.print(
         f"Backup {plan['backup_id']} of {plan['service']} ({plan['source']}, repository "
-        f"{plan['repository']}), taken {plan['backup_time']}, {age} ago"
+        f"{plan['repository']}), taken {taken}, {age} ago"
     )
     out.print(
         f"Data: {len(plan['parts'])} part(s), {format_size(plan['stored_bytes'])} "

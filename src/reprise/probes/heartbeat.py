@@ -16,7 +16,7 @@ from reprise.plan.checks import HeartbeatCheck
 from reprise.probes.result import ProbeResult, down, up
 from reprise.probes.run import service_checks
 from reprise.words import say
-from reprise.words.format import duration, when
+from reprise.words.format import duration, stamp
 
 if TYPE_CHECKING:
     from reprise.plan.model import Plan
@@ -66,12 +66,13 @@ def judge_pings(
     zone: str | None = None,
 ) -> ProbeResult:
     """The state the pings give at ``now``; ``watched_since`` is when a check never
-    pinged started waiting."""
+    pinged started waiting. Times are in ``zone`` (the plan's; None: UTC), labelled
+    (``20/11/2026 02:00 CET``): the message travels to alerts and status pages."""
     grace = check.allowed_grace
     limit = check.period + grace
 
     def at(moment: datetime) -> str:
-        return when(moment, language, zone)
+        return stamp(moment, language, zone or UTC)
 
     def age(moment: datetime) -> str:
         return duration(max(timedelta(0), now - moment), language)

@@ -3,17 +3,18 @@
 ``reprise.restore.report`` records what a restore did and turns it into a
 :class:`RestoreView`; this module lays it out with the
 ``restore.md.j2`` template and the catalog's words, durations, sizes and times spelled by
-``reprise.words.format`` in the report's language."""
+``reprise.words.format`` in the report's language; times in the plan's zone, labelled
+(``26/11/2026 08:00:00 CET``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from reprise.reports.incident import environment
 from reprise.words import words
-from reprise.words.format import duration, size, when
+from reprise.words.format import duration, size, stamp
 
 
 @dataclass(frozen=True)
@@ -67,10 +68,10 @@ def cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def utc(moment: datetime, language: str = "en") -> str:
-    """``2026-05-04 12:00:00 UTC`` (``04/05/2026 12:00:00 UTC`` in French): the report's
-    times are in UTC."""
-    return f"{when(moment, language, UTC, seconds=True)} UTC"
+def moment_text(moment: datetime, language: str, zone: str | tzinfo) -> str:
+    """A time of the report in ``zone``, labelled, to the second: ``2026-11-26 08:00:00
+    CET`` (``26/11/2026 08:00:00 CET`` in French), the spelling of every door."""
+    return stamp(moment, language, zone, seconds=True)
 
 
 def result_text(result: object, labels: Mapping[str, str]) -> str:
@@ -79,12 +80,13 @@ def result_text(result: object, labels: Mapping[str, str]) -> str:
     return labels.get(f"result_{result}", str(result))
 
 
-def render_restore(view: RestoreView, language: str = "en") -> str:
-    """The report of one restore, in Markdown."""
+def render_restore(view: RestoreView, language: str = "en", zone: str | tzinfo = "UTC") -> str:
+    """The report of one restore, in Markdown, its times in ``zone`` (the plan's; UTC,
+    still labelled, for a caller that has no plan)."""
     labels = words(language, "restore")
     templates = environment(language)
     templates.filters["cell"] = cell
-    templates.filters["utc"] = lambda moment: utc(moment, language)
+    templates.filters["moment"] = lambda moment: moment_text(moment, language, zone)
     templates.filters["size"] = lambda value: "" if value is None else size(value, language)
     templates.filters["result"] = lambda result: result_text(result, labels)
     templates.filters["seconds"] = lambda seconds, decimals=1: duration(

@@ -157,15 +157,16 @@ def view_of(report: Report) -> RestoreView:
     )
 
 
-def render_markdown(report: Report, language: str = "en") -> str:
-    """The report for people, in ``language`` (English if Reprise does not speak it)."""
-    return render_restore(view_of(report), language if language in LANGUAGES else "en")
+def render_markdown(report: Report, language: str = "en", zone: str = "UTC") -> str:
+    """The report for people, in ``language`` (English if Reprise does not speak it), its
+    times in ``zone`` (the plan's), labelled."""
+    return render_restore(view_of(report), language if language in LANGUAGES else "en", zone)
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
-def write_report(report: Report, directory: Path, language: str = "en") -> Path:
+def write_report(report: Report, directory: Path, language: str = "en", zone: str = "UTC") -> Path:
     """Write ``<kind>-<time>-<service>.md`` and ``.json`` (0600, in a 0700 folder); return
     the Markdown path."""
     make_private_dirs(directory)
@@ -176,5 +177,5 @@ def write_report(report: Report, directory: Path, language: str = "en") -> Path:
         base.with_suffix(".json"),
         (json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n").encode(),
     )
-    write_private_file(markdown, render_markdown(report, language).encode())
+    write_private_file(markdown, render_markdown(report, language, zone).encode())
     return markdown

@@ -244,7 +244,10 @@ def save_report(plan: Plan, store: Store, report: Report) -> Path:
             step.detail = render_options(step.detail)
     if report.error:
         report.error = render_options(report.error)
-    path = write_report(report, state_dir(plan) / "reports", plan.organisation.language)
+    organisation = plan.organisation
+    path = write_report(
+        report, state_dir(plan) / "reports", organisation.language, organisation.timezone
+    )
     kind = f"{report.kind}.{'completed' if report.result in ('ok', 'passed') else 'failed'}"
     append_event(
         store,

@@ -11,7 +11,7 @@ from reprise.errors import InputError
 from reprise.reports.incident import environment, markdown_text
 from reprise.sla.model import Objective, PlanSla, Verdict
 from reprise.words import say, words
-from reprise.words.format import number, percent, when
+from reprise.words.format import number, percent, stamp, when
 
 FORMATS = ("md", "html")
 MARKS: dict[Verdict, str] = {"ok": "✅", "breached": "❌", "no_data": "➖"}
@@ -39,7 +39,10 @@ def exact(seconds: float | None, language: str) -> str:
 
 
 class _Words:
-    """Spelling of the report's values in one language and time zone."""
+    """Spelling of the report's values in one language and time zone. Every time is in
+    the plan's zone, which the report's header names, and labelled all the same
+    (``26/11/2026 12:34:56 CET``): a month can hold a change of clock, and a line copied
+    out of the report keeps its zone."""
 
     def __init__(self, language: str, zone: str) -> None:
         self.language, self.zone = language, zone
@@ -50,7 +53,7 @@ class _Words:
     def moment(self, value: datetime | None) -> str:
         if value is None:
             return "—"
-        return when(value, self.language, self.zone, seconds=True)
+        return stamp(value, self.language, self.zone, seconds=True)
 
     def uptime(self, value: float | None) -> str:
         return "—" if value is None else percent(value, self.language, 3)
@@ -228,7 +231,7 @@ def report_view(sla: PlanSla, language: str, zone: str) -> dict[str, Any]:
         "zone": zone,
         "period": spell.period(sla),
         "until": until,
-        "generated": when(sla.generated_at, language, zone, zone=True),
+        "generated": stamp(sla.generated_at, language, zone),
         "verdict": spell.verdict(sla.verdict),
         "verdict_mark": MARKS[sla.verdict],
         "objectives": _objective_rows(sla.objectives, spell),
