@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/restore.py [--runs 3] [--scale 100] [--mixed-rows 7000000]
                                       [--only mixed|pgbench] [--no-pgbackrest]
+                                      [--pitr-only] [--before SRC]
 
 On each database (pgbench and the mixed one of bench/backup.py; at the default 7,000,000
 rows the mixed database is 1.3 GB and its dump 1.1 GB), interleaved run by run:
@@ -16,6 +17,12 @@ to the end of the backup, as (e) with no WAL archived beyond it), then started, 
 of recovery. Archiving is turned off after pgBackRest's backup, so that the WAL written by
 the other restores does not load the machine during the measurements. Prints the sizes,
 medians and the ratios (c)/(b), (d)-(b), (e)/(f); also the per-segment cost of `wal push`.
+
+``--pitr-only`` measures (e) and (f) alone (no dumps, no logical backup). ``--before SRC``
+adds (e0): the same PITR restore by another copy of Reprise's ``src`` folder (say, the
+last commit's: ``git archive HEAD src | tar -x -C /tmp/before``), from a base backup taken
+by that copy into a repository of its own, interleaved with the others: a change measured
+against what it replaces in the same run, on a shared machine.
 """
 
 from __future__ import annotations
@@ -69,8 +76,10 @@ def _timed(argv: list[str], env: dict[str, str], *, pipeline: bool = False) -> f
     return time.perf_counter() - start
 
 
-def _plan(directory: Path, info: ConnectionInfo, database: str) -> Path:
-    plan_dir = directory / f"plan-{database}"
+def _plan(
+    directory: Path, info: ConnectionInfo, database: str, *, logical: bool = True, tag: str = ""
+) -> Path:
+    plan_dir = directory / f"plan-{database}{tag}"
     with contextlib.redirect_stdout(io.StringIO()):
         reprise_main(["init", str(plan_dir), "--example", "minimal"])
     plan = plan_dir / "reprise.yaml"
@@ -79,7 +88,7 @@ version: 1
 organisation: {{name: Bench, timezone: UTC}}
 objectives: {{rpo: 1h, rto: 2h, uptime: 99.9%}}
 repositories:
-  local: {{kind: local, path: {directory / f"repository-{database}"}}}
+  local: {{kind: local, path: {directory / f"repository-{database}{tag}"}}}
 keys: {{recipients_file: keys/recipients.txt, signing_key: keys/signing.key,
         identity: keys/identity.txt}}
 services:
@@ -87,15 +96,7 @@ services:
     name: Bench
     category: database
     criticality: critical
-    backups:
-      - kind: postgres
-        dsn: "{info.dsn()}"
-        databases: [{database}]
-        globals: false
-        compression_level: 1
-        repository: local
-        schedule: "@hourly"
-        retention: {{keep_last: 1}}
+    backups:{_logical_source(info, database) if logical else ""}
       - kind: postgres_physical
         dsn: "{info.dsn()}"
         compression_level: 1
@@ -104,6 +105,18 @@ services:
         retention: {{keep_last: 1}}
 """)
     return plan
+
+
+def _logical_source(info: ConnectionInfo, database: str) -> str:
+    return f"""
+      - kind: postgres
+        dsn: "{info.dsn()}"
+        databases: [{database}]
+        globals: false
+        compression_level: 1
+        repository: local
+        schedule: "@hourly"
+        retention: {{keep_last: 1}}"""
 
 
 def _drop(info: ConnectionInfo, name: str) -> None:
@@ -134,30 +147,49 @@ def bench_database(
     directory: Path,
     runs: int,
     pgbackrest: PgBackRest | None = None,
+    *,
+    pitr_only: bool = False,
+    before: Path | None = None,
 ) -> dict[str, list[float]]:
     """Every method on one database, interleaved."""
     env = {**os.environ, **info.env(), "REPRISE_STATE_DIR": str(directory / "state")}
     plain = directory / f"{database}.sql.gz"
     custom = directory / f"{database}.pgdump"
     pg_dump = find_tool("pg_dump")
-    subprocess.run(
-        ["bash", "-o", "pipefail", "-c", f"{pg_dump} -d {database} | gzip > {plain}"],
-        env=env,
-        check=True,
-    )
-    subprocess.run(
-        [str(pg_dump), "-Fc", "-Z0", "-d", database, "-f", str(custom)], env=env, check=True
-    )
-    plan = _plan(directory, info, database)
+    if not pitr_only:
+        subprocess.run(
+            ["bash", "-o", "pipefail", "-c", f"{pg_dump} -d {database} | gzip > {plain}"],
+            env=env,
+            check=True,
+        )
+        subprocess.run(
+            [str(pg_dump), "-Fc", "-Z0", "-d", database, "-f", str(custom)], env=env, check=True
+        )
+    plan = _plan(directory, info, database, logical=not pitr_only)
     reprise = [sys.executable, "-m", "reprise", "--plan", str(plan)]
     subprocess.run([*reprise, "repo", "init"], env=env, check=True, capture_output=True)
     subprocess.run([*reprise, "backup", "run", "bench"], env=env, check=True, capture_output=True)
+    old_reprise, old_env = reprise, env
+    if before is not None:
+        old_plan = _plan(directory, info, database, logical=False, tag="-before")
+        old_reprise = [sys.executable, "-m", "reprise", "--plan", str(old_plan)]
+        old_env = {
+            **env,
+            "PYTHONPATH": str(before),
+            "REPRISE_STATE_DIR": str(directory / "state-before"),
+        }
+        for command in ("repo", "init"), ("backup", "run", "bench"):
+            subprocess.run([*old_reprise, *command], env=old_env, check=True, capture_output=True)
     print(
-        f"  sizes: database {_database_size(info, database)}, pg_dump -Fc -Z0 "
-        f"{custom.stat().st_size / 1e9:.2f} GB",
+        f"  sizes: database {_database_size(info, database)}"
+        + (f", pg_dump -Fc -Z0 {custom.stat().st_size / 1e9:.2f} GB" if not pitr_only else ""),
         flush=True,
     )
-    methods = "abcdef" if pgbackrest is not None else "abcde"
+    methods = ["e"] if pitr_only else list("abcde")
+    if before is not None:
+        methods.insert(methods.index("e"), "e0")
+    if pgbackrest is not None:
+        methods.append("f")
     samples: dict[str, list[float]] = {key: [] for key in methods}
     psql, pg_restore = find_tool("psql"), find_tool("pg_restore")
 
@@ -201,10 +233,11 @@ def bench_database(
                 assert pgbackrest is not None
                 seconds = pgbackrest.restore_and_start(directory / f"pgbackrest-{run}")
             else:
-                datadir = directory / f"pitr-{run}"
+                datadir = directory / f"pitr-{key}-{run}"
+                command, command_env = (old_reprise, old_env) if key == "e0" else (reprise, env)
                 seconds = _timed(
                     [
-                        *reprise,
+                        *command,
                         "restore",
                         "bench",
                         "--pitr",
@@ -213,11 +246,11 @@ def bench_database(
                         str(datadir),
                         "--start",
                     ],
-                    env,
+                    command_env,
                 )
                 _stop(datadir)
                 shutil.rmtree(datadir, ignore_errors=True)
-                _print_steps(directory / "state" / "reports")
+                _print_steps(Path(command_env["REPRISE_STATE_DIR"]) / "reports")
             _drop(info, target)
             samples[key].append(seconds)
         print(
@@ -444,7 +477,12 @@ def main() -> None:
     parser.add_argument("--mixed-rows", type=int, default=7_000_000)
     parser.add_argument("--only", choices=["mixed", "pgbench"])
     parser.add_argument("--no-pgbackrest", action="store_true", help="leave out (f)")
+    parser.add_argument("--pitr-only", action="store_true", help="measure (e) and (f) alone")
+    parser.add_argument(
+        "--before", type=Path, help="another copy of Reprise's src folder, measured as (e0)"
+    )
     args = parser.parse_args()
+    print(f"load average before: {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
     directory = Path(tempfile.mkdtemp(prefix="reprise-bench-restore-"))
     directory.chmod(0o755)
     try:
@@ -460,35 +498,48 @@ def main() -> None:
                 pgbackrest.backup()
             for database in databases:
                 print(f"{database}:", flush=True)
-                samples = bench_database(info, database, directory, args.runs, pgbackrest)
+                samples = bench_database(
+                    info,
+                    database,
+                    directory,
+                    args.runs,
+                    pgbackrest,
+                    pitr_only=args.pitr_only,
+                    before=args.before.resolve() if args.before else None,
+                )
                 median = {key: statistics.median(values) for key, values in samples.items()}
                 labels = {
                     "a": "gunzip | psql",
                     "b": "pg_restore -j 2 (-Fc, plain)",
                     "c": "reprise restore --jobs 2",
                     "d": "reprise drill",
+                    "e0": "(e) by the --before copy",
                     "e": "reprise restore --pitr --latest --start",
                     "f": "pgbackrest restore + start (whole server)",
                 }
                 for key, label in labels.items():
                     if key in median:
-                        print(f"  ({key}) {label:42} median {median[key]:7.2f} s")
+                        runs = ", ".join(f"{value:.2f}" for value in samples[key])
+                        print(f"  ({key}) {label:42} median {median[key]:7.2f} s ({runs})")
+                ratios = []
+                if "b" in median:
+                    ratios += [
+                        f"(c)/(b) = {median['c'] / median['b']:.2f} (target 1.10)",
+                        f"(d)-(b) = {median['d'] - median['b']:.2f} s (target 2 s)",
+                        f"(a)/(c) = {median['a'] / median['c']:.2f}",
+                    ]
+                if "f" in median:
+                    ratios.append(f"(e)/(f) = {median['e'] / median['f']:.2f} (target 1.3)")
+                    if "e0" in median:
+                        ratios.append(f"(e0)/(f) = {median['e0'] / median['f']:.2f}")
+                print("  " + "; ".join(ratios), flush=True)
+            if not args.pitr_only:
+                plan = next(directory.glob("plan-*/reprise.yaml"))
                 print(
-                    f"  (c)/(b) = {median['c'] / median['b']:.2f} (target 1.10); "
-                    f"(d)-(b) = {median['d'] - median['b']:.2f} s (target 2 s); "
-                    f"(a)/(c) = {median['a'] / median['c']:.2f}"
-                    + (
-                        f"; (e)/(f) = {median['e'] / median['f']:.2f} (target 1.3)"
-                        if "f" in median
-                        else ""
-                    ),
-                    flush=True,
+                    f"wal push of a 16 MiB segment (startup included), median of 10: "
+                    f"{wal_push_cost(directory, plan):.3f} s"
                 )
-            plan = next(directory.glob("plan-*/reprise.yaml"))
-            print(
-                f"wal push of a 16 MiB segment (startup included), median of 10: "
-                f"{wal_push_cost(directory, plan):.3f} s"
-            )
+            print(f"load average after: {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 

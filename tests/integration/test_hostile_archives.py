@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tarfile
 from pathlib import Path
 
@@ -345,6 +346,71 @@ def test_a_base_backup_replaced_or_altered_after_signing_is_unpacked_but_never_u
         assert "altered" in result.stderr or "damaged" in result.stderr, result.stderr
         assert not datadir.exists()
         assert _leftovers(recoveries) == [], "a private folder was left behind"
+
+
+def _forge_two_part_base(world: World) -> str:
+    return forge_backup(
+        world.plan,
+        source="app-postgres-physical",
+        kind="postgres_physical",
+        parts=[
+            ForgedPart(
+                "base.tar",
+                "base",
+                tar_bytes(
+                    regular("PG_VERSION", b"15\n", mode=0o600),
+                    entry("pg_wal", tarfile.DIRTYPE, mode=0o700),
+                    regular("global/pg_control", b"\0" * 64, mode=0o600),
+                ),
+                format="tar",
+            ),
+            ForgedPart(
+                "pg_wal.tar",
+                "wal",
+                tar_bytes(regular("000000010000000000000002", b"w" * 1000, mode=0o600)),
+                format="tar",
+            ),
+        ],
+        server=BASE_SERVER,
+    )
+
+
+@pytest.mark.parametrize("decoders", ["age and zstd programs", "in-process"])
+def test_one_part_swapped_with_another_part_of_the_same_backup_is_never_used(
+    world: World, tmp_path: Path, decoders: str
+) -> None:
+    """Both parts are genuine, signed, encrypted to us: each is proven against its own
+    entry of the manifest, so the base tar stored under the pg_wal tar's name (and the
+    other way round) fails with exit 3 and leaves nothing. The same with the part decoded
+    in-process (no age or zstd program on PATH)."""
+    world.write_plan(PHYSICAL)
+    assert world.reprise("repo", "init").returncode == 0
+    genuine_id, swapped_id = _forge_two_part_base(world), _forge_two_part_base(world)
+    _reindex(world)
+    (base,) = world.repository.rglob(f"{swapped_id}/base.tar*.zst.age")
+    (wal,) = world.repository.rglob(f"{swapped_id}/pg_wal.tar*.zst.age")
+    base_bytes, wal_bytes = base.read_bytes(), wal.read_bytes()
+    base.write_bytes(wal_bytes)
+    wal.write_bytes(base_bytes)
+    env = {}
+    if decoders == "in-process":  # the interpreter's folder only: no age, no zstd
+        env["PATH"] = str(Path(sys.executable).parent)
+    recoveries = tmp_path / "recoveries"
+    datadir = recoveries / "swapped"
+    result = world.reprise(
+        "restore", "app", "--pitr", "--backup", swapped_id, "--to-dir", str(datadir), env=env
+    )
+    assert result.returncode == 3, result.stderr
+    assert "base.tar" in result.stderr and "altered" in result.stderr, result.stderr
+    assert not datadir.exists() and _leftovers(recoveries) == []
+    datadir = recoveries / "genuine"
+    result = world.reprise(
+        "restore", "app", "--pitr", "--backup", genuine_id, "--to-dir", str(datadir), env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert (datadir / "pg_wal" / "000000010000000000000002").read_bytes() == b"w" * 1000
+    assert (datadir / "global" / "pg_control").read_bytes() == b"\0" * 64
+    assert _leftovers(recoveries) == ["genuine"]
 
 
 def test_a_base_backup_whose_pg_wal_is_a_file_is_refused_before_the_wal_tar_unpacks(

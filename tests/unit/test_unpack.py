@@ -25,6 +25,7 @@ from reprise.restore.unpack import (
     member_parts,
     move_into_place,
     unpack,
+    unpack_stream,
 )
 from tests.support.forge import (
     entry,
@@ -40,41 +41,61 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 def _unpack(
-    tmp_path: Path, data: bytes, policy: UnpackPolicy | None = None, name: str = "into"
+    tmp_path: Path,
+    data: bytes,
+    policy: UnpackPolicy | None = None,
+    name: str = "into",
+    way: str = "file",
 ) -> Path:
     archive = tmp_path / f"{name}.tar"
     archive.write_bytes(data)
     into = tmp_path / name
     into.mkdir(mode=0o700)
-    unpack(archive, into, policy=policy, where="test part")
+    if way == "stream":  # read once through readinto, as from zstd's pipe (a PITR base)
+        with archive.open("rb", buffering=0) as source:
+            unpack_stream(source, into, policy=policy, where="test part")
+    else:
+        unpack(archive, into, policy=policy, where="test part")
     return into
 
 
+WAYS = pytest.mark.parametrize("way", ["file", "stream"])
+"""Rules that must hold for both readers: tarfile's, and the stream reader that parses
+the common headers itself and hands the rest of the stream to tarfile at the first
+extended header."""
+
+
 @pytest.mark.parametrize("case", sorted(hostile_cases(Path("/x"))))
+@WAYS
 def test_each_hostile_member_is_refused_by_name_and_nothing_outside_changes(
-    tmp_path: Path, case: str
+    tmp_path: Path, way: str, case: str
 ) -> None:
     outside = sentinel(tmp_path / "outside")
     before = snapshot(outside)
     with pytest.raises(UnsafeMemberError) as refused:
-        _unpack(tmp_path, hostile_cases(outside)[case])
+        _unpack(tmp_path, hostile_cases(outside)[case], way=way)
     assert refused.value.exit_code == 3
     assert "test part: member " in refused.value.message and "refused: " in refused.value.message
     assert snapshot(outside) == before
 
 
-def test_a_member_written_through_a_symlink_of_the_same_archive_is_refused(tmp_path: Path) -> None:
+@WAYS
+def test_a_member_written_through_a_symlink_of_the_same_archive_is_refused(
+    tmp_path: Path, way: str
+) -> None:
     data = tar_bytes(
         entry("real", tarfile.DIRTYPE),
         entry("alias", tarfile.SYMTYPE, linkname="real"),
         regular("alias/file.txt"),
     )
     with pytest.raises(UnsafeMemberError, match=r"'alias/file.txt'.*through the symlink"):
-        _unpack(tmp_path, data)
+        _unpack(tmp_path, data, way=way)
 
 
+@WAYS
 def test_a_symlink_chain_that_climbs_out_is_refused_even_when_each_link_looks_inside(
     tmp_path: Path,
+    way: str,
 ) -> None:
     outside = sentinel(tmp_path / "outside")
     before = snapshot(outside)
@@ -85,7 +106,7 @@ def test_a_symlink_chain_that_climbs_out_is_refused_even_when_each_link_looks_in
         entry("x", tarfile.SYMTYPE, linkname="d/l/.."),
     )
     with pytest.raises(UnsafeMemberError, match=r"'x'.*leaves the destination"):
-        _unpack(tmp_path, chain)
+        _unpack(tmp_path, chain, way=way)
     # The same, with the link that makes it escape coming later in the archive.
     later = tar_bytes(
         entry("d", tarfile.DIRTYPE),
@@ -93,41 +114,48 @@ def test_a_symlink_chain_that_climbs_out_is_refused_even_when_each_link_looks_in
         entry("d/l", tarfile.SYMTYPE, linkname=".."),
     )
     with pytest.raises(UnsafeMemberError, match=r"'x'.*symlinks unpacked after it"):
-        _unpack(tmp_path, later, name="second")
+        _unpack(tmp_path, later, name="second", way=way)
     assert snapshot(outside) == before
 
 
-def test_hard_links_only_to_regular_files_already_unpacked(tmp_path: Path) -> None:
+@WAYS
+def test_hard_links_only_to_regular_files_already_unpacked(tmp_path: Path, way: str) -> None:
     ahead = tar_bytes(entry("early", tarfile.LNKTYPE, linkname="later.txt"), regular("later.txt"))
     with pytest.raises(UnsafeMemberError, match="already unpacked"):
-        _unpack(tmp_path, ahead, name="a")
+        _unpack(tmp_path, ahead, name="a", way=way)
     to_link = tar_bytes(
         regular("f.txt"),
         entry("s", tarfile.SYMTYPE, linkname="f.txt"),
         entry("h", tarfile.LNKTYPE, linkname="s"),
     )
     with pytest.raises(UnsafeMemberError, match="regular file"):
-        _unpack(tmp_path, to_link, name="b")
+        _unpack(tmp_path, to_link, name="b", way=way)
 
 
-def test_setuid_setgid_and_sticky_bits_are_dropped_unless_preserved(tmp_path: Path) -> None:
+@WAYS
+def test_setuid_setgid_and_sticky_bits_are_dropped_unless_preserved(
+    tmp_path: Path, way: str
+) -> None:
     data = tar_bytes(
         regular("bin/su", mode=0o4755),
         regular("bin/wall", mode=0o2755),
         entry("shared", tarfile.DIRTYPE, mode=0o1777),
         regular("plain", mode=0o640),
     )
-    dropped = _unpack(tmp_path, data, name="a")
+    dropped = _unpack(tmp_path, data, name="a", way=way)
     assert stat.S_IMODE((dropped / "bin/su").stat().st_mode) == 0o755
     assert stat.S_IMODE((dropped / "bin/wall").stat().st_mode) == 0o755
     assert stat.S_IMODE((dropped / "shared").stat().st_mode) == 0o777
     assert stat.S_IMODE((dropped / "plain").stat().st_mode) == 0o640
-    kept = _unpack(tmp_path, data, UnpackPolicy(preserve_special=True), name="b")
+    kept = _unpack(tmp_path, data, UnpackPolicy(preserve_special=True), name="b", way=way)
     assert stat.S_IMODE((kept / "bin/su").stat().st_mode) == 0o4755
     assert stat.S_IMODE((kept / "shared").stat().st_mode) == 0o1777
 
 
-def test_a_legitimate_tree_round_trips_exactly(tmp_path: Path) -> None:
+@WAYS
+def test_a_legitimate_tree_round_trips_exactly(tmp_path: Path, way: str) -> None:
+    """With a long and a non-ASCII name midway (PAX headers: the stream reader hands the
+    rest of the stream to tarfile there), a hard link to a file unpacked before them."""
     source = tmp_path / "site"
     (source / "conf").mkdir(parents=True)
     (source / "empty").mkdir()
@@ -141,6 +169,8 @@ def test_a_legitimate_tree_round_trips_exactly(tmp_path: Path) -> None:
     (source / "current").symlink_to("conf/app.ini")
     (source / "conf" / "up").symlink_to("../data.bin")
     (source / "dangling").symlink_to("not/yet/there")
+    (source / "conf" / ("long-" * 30)).write_text("long\n")
+    (source / "conf" / "é.txt").write_text("accent\n")
     (source / "ro").chmod(0o555)
     for path in [*source.rglob("*"), source]:
         os.utime(path, (1_600_000_000.25, 1_600_000_000.25), follow_symlinks=False)
@@ -149,7 +179,11 @@ def test_a_legitimate_tree_round_trips_exactly(tmp_path: Path) -> None:
         tar.add(source, arcname="site")
     into = tmp_path / "into"
     into.mkdir(mode=0o700)
-    summary = unpack(archive, into, where="test")
+    if way == "stream":
+        with archive.open("rb", buffering=0) as stream:
+            summary = unpack_stream(stream, into, where="test")
+    else:
+        summary = unpack(archive, into, where="test")
     assert summary.top_level == ["site"] and summary.hardlinks == 1
     assert snapshot(into / "site") == snapshot(source)
     assert (into / "site" / "data.bin").stat().st_ino == (
@@ -157,9 +191,31 @@ def test_a_legitimate_tree_round_trips_exactly(tmp_path: Path) -> None:
     ).stat().st_ino
 
 
-def test_not_a_tar_is_a_verification_failure(tmp_path: Path) -> None:
+@WAYS
+def test_not_a_tar_is_a_verification_failure(tmp_path: Path, way: str) -> None:
     with pytest.raises(VerificationError, match="not a valid tar"):
-        _unpack(tmp_path, b"\x00garbage" * 200)
+        _unpack(tmp_path, b"\x00garbage" * 200, way=way)
+
+
+def test_a_stream_cut_inside_a_member_is_not_a_valid_tar(tmp_path: Path) -> None:
+    data = tar_bytes(regular("a.txt", b"a" * 5000), regular("b.txt", b"b" * 5000))
+    for cut in (700, 512 * 12 + 100, 512 * 13):  # in a file, in the next header, after it
+        with pytest.raises(VerificationError, match="not a valid tar"):
+            _unpack(tmp_path, data[:cut], name=f"cut-{cut}", way="stream")
+    with pytest.raises(VerificationError, match="not a valid tar"):
+        _unpack(tmp_path, b"", name="empty", way="stream")
+
+
+def test_a_stream_ends_at_the_end_of_archive_block(tmp_path: Path) -> None:
+    """What follows the two zero blocks is left to the caller (it drains and measures it)."""
+    data = tar_bytes(regular("a.txt", b"a" * 100)) + b"trailing bytes"
+    archive = tmp_path / "a.tar"
+    archive.write_bytes(data)
+    into = tmp_path / "into"
+    into.mkdir()
+    with archive.open("rb", buffering=0) as source:
+        assert unpack_stream(source, into, where="test").files == 1
+    assert (into / "a.txt").read_bytes() == b"a" * 100
 
 
 @given(st.text(alphabet="ab./\x00", max_size=24))
@@ -307,13 +363,14 @@ def test_no_source_file_extracts_with_tarfile_or_passes_filter() -> None:
         ),
     ],
 )
+@WAYS
 def test_times_sizes_and_names_no_system_call_can_take_are_refused_before_any_write(
-    tmp_path: Path, case: str, member: bytes, rule: str
+    tmp_path: Path, way: str, case: str, member: bytes, rule: str
 ) -> None:
     """Each would otherwise end as a traceback (OverflowError, ValueError), an unrelated
     "disk" error, a half-moved tree, or (sparse) a disk filled from a few bytes of archive."""
     with pytest.raises(UnsafeMemberError, match=rule) as refused:
-        _unpack(tmp_path, member)
+        _unpack(tmp_path, member, way=way)
     assert refused.value.exit_code == 3, case
     assert list((tmp_path / "into").iterdir()) == [], case
 
@@ -326,13 +383,14 @@ def test_times_sizes_and_names_no_system_call_can_take_are_refused_before_any_wr
         ({"gid": str(2**32 - 1).encode()}, ":4294967295"),
     ],
 )
+@WAYS
 def test_owners_outside_the_id_range_are_refused_when_owners_are_applied(
-    tmp_path: Path, records: dict[str, bytes], shown: str
+    tmp_path: Path, way: str, records: dict[str, bytes], shown: str
 ) -> None:
     member = pax_member("f", {"uname": b"", "gname": b"", **records})
     with pytest.raises(UnsafeMemberError, match=f"owner .*{shown}.* out of range"):
-        _unpack(tmp_path, member, UnpackPolicy(restore_owners=True))
-    assert (_unpack(tmp_path, member, name="ignored") / "f").read_bytes() == b"x"
+        _unpack(tmp_path, member, UnpackPolicy(restore_owners=True), way=way)
+    assert (_unpack(tmp_path, member, name="ignored", way=way) / "f").read_bytes() == b"x"
 
 
 def test_an_owner_name_with_a_nul_byte_falls_back_to_the_numeric_id(tmp_path: Path) -> None:
@@ -344,7 +402,8 @@ def test_an_owner_name_with_a_nul_byte_falls_back_to_the_numeric_id(tmp_path: Pa
         assert ((into / "f").stat().st_uid, (into / "f").stat().st_gid) == (4242, 4343)
 
 
-def test_a_damaged_sparse_map_is_an_invalid_tar_not_a_crash(tmp_path: Path) -> None:
+@WAYS
+def test_a_damaged_sparse_map_is_an_invalid_tar_not_a_crash(tmp_path: Path, way: str) -> None:
     # Python 3.11's GNU sparse 1.0 parser raises a bare ValueError on a map without "\n".
     member = pax_member(
         "f",
@@ -357,7 +416,7 @@ def test_a_damaged_sparse_map_is_an_invalid_tar_not_a_crash(tmp_path: Path) -> N
         content=b"1",
     )
     with pytest.raises(VerificationError, match="not a valid tar") as refused:
-        _unpack(tmp_path, member)
+        _unpack(tmp_path, member, way=way)
     assert refused.value.exit_code == 3
 
 

@@ -15,7 +15,6 @@ import logging
 import os
 import shutil
 import subprocess
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -43,17 +42,20 @@ from reprise.wal.archive import WalArchive
 from reprise.wal.names import parse_lsn
 from reprise.wal.replay import ReplayPath, replay_path
 from reprise.wal.spool import Feeder
+from reprise.words.format import stamp
 
 if TYPE_CHECKING:
     from reprise.plan.jobs import BackupJob
     from reprise.plan.model import Plan, Service
-    from reprise.repository import Repository
-    from reprise.repository.manifest import Manifest, Part
-    from reprise.repository.streams import Progress
     from reprise.restore.staging import PartProgress
     from reprise.store import Store
 
 RECOVERY_TIMEOUT = 6 * 3600
+POLL = 0.05
+"""Seconds before the first looks at the recovering server (a short recovery ends in a
+fraction of a second: a coarser poll would be most of the wait); the wait then grows to
+:data:`POLL_MAX`, so a recovery of hours is not asked twenty times a second."""
+POLL_MAX = 1.0
 
 logger = logging.getLogger(__name__)
 
@@ -180,10 +182,15 @@ def plan_pitr(plan: Plan, store: Store, request: PitrRequest) -> PitrPlan:
         )
     archive.check_signatures(path.histories + path.files)  # before anything is restored
     pitr = PitrPlan(job, base, path, window, request.at)
-    target = request.at.isoformat(sep=" ") if request.at else "the end of the archived WAL"
-    taken = base.manifest.finished_at.strftime("%Y-%m-%d %H:%M:%S")
+    zone, language = plan.organisation.timezone, plan.organisation.language
+    target = (
+        stamp(request.at, language, zone, seconds=True)
+        if request.at
+        else "the end of the archived WAL"
+    )
+    taken = stamp(base.manifest.finished_at, language, zone, seconds=True)
     pitr.steps = [
-        f"verify base backup {base.manifest.id} ({taken} UTC) and unpack it",
+        f"verify base backup {base.manifest.id} ({taken}) and unpack it",
         f"replay {len(path.files)} archived WAL file(s) on timeline "
         f"{path.timeline} up to {target}, fetched ahead in parallel",
         "promote, report the time and LSN reached",
@@ -285,13 +292,16 @@ def unpack_base(
     """Verify and unpack the base backup into ``datadir`` (absent or empty): unpacked
     safely into a private folder beside it (:mod:`reprise.restore.unpack`), then renamed
     into place, so a refused archive leaves nothing behind."""
+    from reprise.repository.local import storage_error
     from reprise.restore.unpack import (
         UnsafeMemberError,
         check_symlinks,
         check_target_path,
         move_into_place,
         private_folder,
+        sync_file_system,
     )
+    from reprise.restore.unpack_part import unpack_part
 
     repository, manifest, identities = verified_manifest(plan, entry, report)
     datadir = check_target_path(datadir, what=option("to_dir"), follow_symlinks=follow_symlinks)
@@ -322,76 +332,22 @@ def unpack_base(
                     )
                 into.mkdir(mode=0o700, exist_ok=True)
             with (progress or no_progress)(part.name, part.stored_size) as callback:
-                unpack_verified(
+                unpack_part(
                     repository, manifest, part, identities, into, where=where, progress=callback
                 )
         if wal:  # a pg_wal link can turn a base link outward ('pg_wal/a/..', a -> .)
             check_symlinks(tree, where=f"backup {manifest.id}")
         tree.chmod(0o700)
+        try:  # once for every part, proven: then it may take the data directory's name
+            sync_file_system(tree)
+        except OSError as error:
+            raise storage_error(error, datadir.parent, "flushing the base backup") from error
         if datadir.exists():
             move_into_place(tree, datadir, overwrite=False, follow_symlinks=follow_symlinks)
             datadir.chmod(0o700)
         else:
             tree.rename(datadir)
     return manifest, identities
-
-
-def unpack_verified(
-    repository: Repository,
-    manifest: Manifest,
-    part: Part,
-    identities: list[Any],
-    into: Path,
-    *,
-    where: str,
-    progress: Progress | None = None,
-) -> None:
-    """Decrypt one tar part straight into the safe unpacker, in one pass (no staged copy),
-    then prove it against the signed manifest. ``into`` is a private folder that nothing
-    uses before this returns: a part that turns out altered raises, and the caller removes
-    what was unpacked from it. A hostile archive is refused member by member meanwhile, as
-    from a staged file."""
-    from reprise.restore.staging import read_verified
-    from reprise.restore.unpack import unpack
-
-    read_end, write_end = os.pipe()
-    cancel = threading.Event()
-    failures: list[BaseException] = []
-
-    def feed() -> None:
-        try:
-            with os.fdopen(write_end, "wb", buffering=1024 * 1024) as sink:
-                read_verified(
-                    repository,
-                    manifest,
-                    part,
-                    identities,
-                    sink.write,
-                    progress=progress,
-                    cancel=cancel,
-                    on_write_error=lambda error: error,
-                )
-        except BaseException as error:  # noqa: BLE001 - raised on the caller's thread
-            failures.append(error)
-
-    feeder = threading.Thread(target=feed, name="pitr-base-feed", daemon=True)
-    feeder.start()
-    with os.fdopen(read_end, "rb") as source:
-        try:
-            unpack(source, into, where=where)
-            while source.read(1024 * 1024):  # the tar's end may precede its last blocks
-                pass
-        except BaseException:
-            cancel.set()
-            source.close()  # the feeder's next write fails: it stops
-            feeder.join()
-            verified = [error for error in failures if isinstance(error, VerificationError)]
-            if verified:  # a damaged part ends its tar early: say what really happened
-                raise verified[0] from None
-            raise
-    feeder.join()
-    if failures:
-        raise failures[0]
 
 
 def write_recovery_settings(
@@ -547,6 +503,7 @@ class RecoveringServer:
 
         deadline = time.monotonic() + timeout
         started = time.monotonic()
+        delay = POLL
         while time.monotonic() < deadline:
             if feeder is not None and feeder.error is not None:
                 if isinstance(feeder.error, VerificationError):
@@ -567,12 +524,14 @@ class RecoveringServer:
                         "(SELECT timeline_id FROM pg_control_checkpoint())"
                     ).fetchone()
             except psycopg.OperationalError:
-                time.sleep(0.2)
+                time.sleep(delay)
+                delay = min(delay * 1.2, POLL_MAX)
                 continue
             assert row is not None
             if not row[0]:
                 return Reached(row[1], row[2] or "", int(row[3]))
-            time.sleep(0.2)
+            time.sleep(delay)
+            delay = min(delay * 1.2, POLL_MAX)
         raise OperationError(
             f"recovery did not end within {timeout:.0f} s", hint=f"see the server log {self.log}"
         )

@@ -138,7 +138,7 @@ def read_verified(
 
     key = backup_prefix(manifest.source, manifest.id) + part.name
     where = repository.where(key)
-    with _open_part(repository, key, manifest) as stored:
+    with open_part(repository, key, manifest) as stored:
         try:
             result = read_part(stored, identities, sink, progress, cancel=cancel)
         except (AgeFailed, pyrage.DecryptError) as error:
@@ -190,7 +190,8 @@ def read_part(
     return read_stream_pipelined(stored, identities, sink, progress, cancel=cancel)
 
 
-def _open_part(repository: Repository, key: str, manifest: Manifest) -> BinaryIO:
+def open_part(repository: Repository, key: str, manifest: Manifest) -> BinaryIO:
+    """The stored part ``key`` for reading; a missing one is a VerificationError."""
     try:
         return repository.backend.open_reader(key)
     except NotFoundError:

@@ -40,16 +40,17 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import math
 import os
 import shutil
 import stat
 import tarfile
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from reprise.errors import FileExistsRefusal, InputError, VerificationError, option
 from reprise.repository.local import storage_error
@@ -74,6 +75,22 @@ _BAD_HEADER = (tarfile.TarError, EOFError, ValueError, OverflowError)
 a bare ValueError)."""
 
 Parts = tuple[str, ...]
+Contents = Callable[[int], None]
+"""Writes a member's contents into the open file descriptor it is given."""
+_FAST_TYPES = frozenset(
+    bytes([kind])
+    for kind in tarfile.REGTYPE
+    + tarfile.AREGTYPE
+    + tarfile.CONTTYPE
+    + tarfile.DIRTYPE
+    + tarfile.SYMTYPE
+    + tarfile.LNKTYPE
+    + tarfile.CHRTYPE
+    + tarfile.BLKTYPE
+    + tarfile.FIFOTYPE
+)
+"""Header types read without :mod:`tarfile`'s stream mode (pg_basebackup writes only
+these); an all-zero block (the end) has type NUL, one of them."""
 
 
 class UnsafeMemberError(VerificationError):
@@ -295,6 +312,11 @@ class _Unpacker:
     # Members.
 
     def unpack(self, archive: tarfile.TarFile) -> UnpackSummary:
+        self.members_of(archive)
+        return self.finish()
+
+    def members_of(self, archive: tarfile.TarFile) -> None:
+        """Every member of ``archive``, read by :mod:`tarfile`."""
         while True:
             try:
                 member = archive.next()
@@ -304,7 +326,44 @@ class _Unpacker:
                 break
             # Keep memory flat: members are handled once, in order (no tarfile API for it).
             archive.members.clear()  # type: ignore[attr-defined]
-            self._member(archive, member)
+            self._member(member, functools.partial(_copy_member, archive, member))
+
+    def members_of_stream(self, reader: _TarReader) -> None:
+        """Every member of the tar that ``reader`` reads, the common header types parsed
+        here (file contents go from the read buffer straight to the new file, without the
+        copies of tarfile's stream mode); at the first header of another type (a pax or GNU
+        extended header, a sparse file), the rest of the stream goes to :mod:`tarfile`,
+        from that header on, so every member meets the same rules either way."""
+        while True:
+            header = reader.take(tarfile.BLOCKSIZE)
+            if not header:
+                if reader.offset == 0:
+                    raise tarfile.ReadError("empty file")
+                return  # the stream ends without the end-of-archive blocks, as tarfile allows
+            if len(header) < tarfile.BLOCKSIZE:
+                raise tarfile.ReadError("truncated header")
+            if header[156:157] not in _FAST_TYPES:
+                rest = _Rest(header, reader)
+                with _open_tar(rest) as archive:  # type: ignore[arg-type]
+                    self.members_of(archive)
+                return
+            if header.count(0) == tarfile.BLOCKSIZE:
+                return  # the end-of-archive block
+            try:
+                member = tarfile.TarInfo.frombuf(header, "utf-8", "surrogateescape")
+            except _BAD_HEADER as error:
+                raise tarfile.ReadError(str(error) or type(error).__name__) from error
+            if member.isreg():
+                size = member.size
+                if size < 0:
+                    raise tarfile.ReadError(f"member {member.name!r}: negative size")
+                self._member(member, functools.partial(reader.copy, size))
+                reader.skip(-size % tarfile.BLOCKSIZE)
+            else:  # as tarfile: only regular members have contents
+                self._member(member, None)
+
+    def finish(self) -> UnpackSummary:
+        """After the last member: the links checked again, the folders' modes and times."""
         self._forget_cache()
         self.check_symlinks()
         self._finish_folders()
@@ -332,7 +391,7 @@ class _Unpacker:
                         "its target leaves the destination (through symlinks unpacked after it)",
                     )
 
-    def _member(self, archive: tarfile.TarFile, member: tarfile.TarInfo) -> None:
+    def _member(self, member: tarfile.TarInfo, contents: Contents | None) -> None:
         name = member.name
         try:
             parts = member_parts(name)
@@ -360,7 +419,7 @@ class _Unpacker:
         try:
             self._make_room(parent, parts, name)
             if member.isreg():
-                self._file(archive, member, parent, parts)
+                self._file(member, parent, parts, contents)
             elif member.issym():
                 self._symlink(member, parent, parts)
             else:
@@ -425,19 +484,18 @@ class _Unpacker:
         self.summary.directories += 1
 
     def _file(
-        self, archive: tarfile.TarFile, member: tarfile.TarInfo, parent: int, parts: Parts
+        self, member: tarfile.TarInfo, parent: int, parts: Parts, contents: Contents | None
     ) -> None:
         descriptor = os.open(parts[-1], _NEW_FILE_FLAGS, 0o600, dir_fd=parent)
-        with os.fdopen(descriptor, "wb") as handle:
-            source = archive.extractfile(member)
-            if source is not None:
-                with source:
-                    shutil.copyfileobj(source, handle, BLOCK)
-            handle.flush()
+        try:
+            if contents is not None:
+                contents(descriptor)
             if self.policy.restore_owners:
                 os.fchown(descriptor, *_owner(member))
             os.fchmod(descriptor, self._mode(member, member.name))
             os.utime(descriptor, (member.mtime, member.mtime))
+        finally:
+            os.close(descriptor)
         self.regular.add(parts)
         self.summary.files += 1
 
@@ -507,6 +565,129 @@ class _Unpacker:
             self._forget_cache()
 
 
+WRITEBACK_STEP = 16 * 1024 * 1024
+
+
+@functools.cache
+def _sync_file_range() -> Any:
+    import ctypes
+    import ctypes.util
+
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    function = getattr(libc, "sync_file_range", None)
+    if function is not None:
+        function.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
+    return function
+
+
+def start_writeback(descriptor: int, offset: int, length: int) -> None:
+    """Have the kernel start writing these bytes of a file to the disk, without waiting
+    (``sync_file_range(SYNC_FILE_RANGE_WRITE)``): the disk works while the unpacking goes
+    on. Durability still comes from :func:`sync_file_system`; best effort elsewhere."""
+    function = _sync_file_range()
+    if function is not None:
+        function(descriptor, offset, length, 2)  # SYNC_FILE_RANGE_WRITE
+
+
+def _write_all(descriptor: int, data: memoryview | bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(descriptor, view) :]
+
+
+def _copy_member(archive: tarfile.TarFile, member: tarfile.TarInfo, descriptor: int) -> None:
+    """A member's contents, read by tarfile, into ``descriptor``."""
+    source = archive.extractfile(member)
+    if source is None:
+        return
+    with source:
+        while data := source.read(BLOCK):
+            _write_all(descriptor, data)
+
+
+class _TarReader:
+    """A plain tar stream read in large blocks into one reused buffer: file contents are
+    written from that buffer (no copy in Python); ``offset`` counts the bytes taken."""
+
+    def __init__(self, source: BinaryIO, block: int = BLOCK) -> None:
+        self._source = source
+        self._view = memoryview(bytearray(block))
+        self._start = self._end = 0
+        self.offset = 0
+
+    def _fill(self) -> bool:
+        if self._start < self._end:
+            return True
+        count = self._source.readinto(self._view)  # type: ignore[attr-defined]
+        self._start, self._end = 0, count or 0
+        return bool(count)
+
+    def _next(self, size: int) -> memoryview:
+        """Up to ``size`` buffered bytes (empty at the end of the stream)."""
+        if not self._fill():
+            return self._view[:0]
+        count = min(size, self._end - self._start)
+        piece = self._view[self._start : self._start + count]
+        self._start += count
+        self.offset += count
+        return piece
+
+    def take(self, size: int) -> bytes:
+        """``size`` bytes, fewer only at the end of the stream."""
+        pieces = []
+        while size and (piece := self._next(size)):
+            pieces.append(bytes(piece))
+            size -= len(piece)
+        return b"".join(pieces)
+
+    def copy(self, size: int, descriptor: int) -> None:
+        """The next ``size`` bytes into ``descriptor``, their write-back to the disk started
+        every few MiB (the flush at the end then finds most of them written)."""
+        written = flushed = 0
+        while size:
+            piece = self._next(size)
+            if not piece:
+                raise tarfile.ReadError("unexpected end of data")
+            _write_all(descriptor, piece)
+            size -= len(piece)
+            written += len(piece)
+            if written - flushed >= WRITEBACK_STEP:
+                start_writeback(descriptor, flushed, written - flushed)
+                flushed = written
+        if written > flushed:
+            start_writeback(descriptor, flushed, written - flushed)
+
+    def skip(self, size: int) -> None:
+        """Pass over ``size`` bytes (the padding after a member)."""
+        while size:
+            piece = self._next(size)
+            if not piece:
+                raise tarfile.ReadError("unexpected end of data")
+            size -= len(piece)
+
+
+class _Rest(io.RawIOBase):
+    """What is left of a :class:`_TarReader`'s stream, from the header just read, for
+    :mod:`tarfile`."""
+
+    def __init__(self, header: bytes, reader: _TarReader) -> None:
+        self._pending = memoryview(header)
+        self._reader = reader
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._pending:
+            count = min(len(buffer), len(self._pending))
+            buffer[:count] = self._pending[:count]
+            self._pending = self._pending[count:]
+            return count
+        piece = self._reader._next(len(buffer))
+        buffer[: len(piece)] = piece
+        return len(piece)
+
+
 @contextlib.contextmanager
 def _open_tar(source: Path | BinaryIO) -> Iterator[tarfile.TarFile]:
     """The plain tar at ``source`` (a file, or a stream read once, in order); open() reads
@@ -554,6 +735,38 @@ def unpack(
         ) from error
     except OSError as error:
         raise storage_error(error, into, f"unpacking {label}") from error
+
+
+def unpack_stream(
+    source: BinaryIO,
+    into: Path,
+    *,
+    policy: UnpackPolicy | None = None,
+    where: str,
+    sync: bool = True,
+) -> UnpackSummary:
+    """:func:`unpack` for a stream read once, in order, through ``source.readinto`` (a raw
+    pipe): the same rules, member by member, with file contents written from one reused
+    buffer (a 1.3 GB data directory: seconds less than through tarfile's stream mode).
+    Stops at the end-of-archive block; the caller reads what follows. ``sync=False``
+    leaves the flush to the caller (:func:`sync_file_system`)."""
+    try:
+        unpacker = _Unpacker(into, policy or UnpackPolicy(), where)
+        try:
+            unpacker.members_of_stream(_TarReader(source))
+            summary = unpacker.finish()
+        finally:
+            unpacker.close()
+        if sync:
+            sync_file_system(into)
+        return summary
+    except (tarfile.TarError, EOFError) as error:
+        raise VerificationError(
+            f"{where}: not a valid tar archive ({error})",
+            hint="the backup is damaged; use another one",
+        ) from error
+    except OSError as error:
+        raise storage_error(error, into, f"unpacking {where}") from error
 
 
 def sync_file_system(path: Path) -> None:
