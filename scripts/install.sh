@@ -185,6 +185,17 @@ safe_dir() {
 	if [[ "$real" != "$path" ]]; then safe_dir "$flag" "$real"; fi
 }
 
+root_only_file() {
+	# root_only_file FLAG FILE: FILE is root's and writable by root alone (whoever can
+	# change it decides what root runs or installs).
+	local owner mode
+	read -r owner mode < <(stat -c '%u %a' -- "$2")
+	if [[ "$owner" != 0 ]] || ((8#$mode & 8#022)); then
+		refuse "$1 $2 is owned by uid $owner or writable by others (mode $mode): they could change what root runs" \
+			"chown root $2 && chmod go-w $2, or use another file"
+	fi
+}
+
 python_version_ok() {
 	"$1" -c "import sys; v = tuple(int(x) for x in '$MIN_PYTHON'.split('.')); sys.exit(sys.version_info[:3] < v)" 2>/dev/null
 }
@@ -199,6 +210,7 @@ check_python() {
 			"apt-get install --reinstall python3, or name the interpreter on purpose with --python"
 	fi
 	safe_dir --python "$(dirname -- "$real")"
+	root_only_file --python "$real"
 	# The postgres user runs the environment's interpreter: every folder on its way must
 	# be open to others (the bootstrap's venv under /root, mode 0700, was not).
 	local folder
@@ -229,11 +241,27 @@ check_source() {
 		[[ -f "$WHEEL" && "$WHEEL" == *.whl ]] || refuse "--wheel $WHEEL is not a wheel file" \
 			"build one with: python3 -m build --wheel"
 		WHEEL="$(readlink -f -- "$WHEEL")"
+		safe_dir --wheel "$(dirname -- "$WHEEL")"
+		root_only_file --wheel "$WHEEL"
 		return
 	fi
 	grep -q "^name = \"$DISTRIBUTION\"" "$CHECKOUT/pyproject.toml" 2>/dev/null || refuse \
 		"$CHECKOUT is not a Reprise checkout, and no --wheel was given" \
 		"run the script from a checkout, or give --wheel FILE"
+}
+
+check_group_members() {
+	# An existing group must let in no one but the server's user: its members read the
+	# plan, .env and the signing key.
+	local gid others
+	gid="$(numeric_group "$GROUP" || true)"
+	[[ -n "$gid" ]] || return 0
+	others="$( {
+		getent group "$GROUP" | cut -d: -f4 | tr ',' '\n'
+		getent passwd | awk -F: -v gid="$gid" '$4 == gid { print $1 }'
+	} | { grep -vx -e "" -e "${PG_USER:-postgres}" || true; } | sort -u | paste -sd, -)"
+	[[ -z "$others" ]] || refuse "the group $GROUP already has other members ($others): they would read the plan, .env and the signing key" \
+		"choose another --group, or take them out of it (gpasswd -d USER $GROUP)"
 }
 
 checks() {
@@ -256,6 +284,21 @@ checks() {
 		elif getent passwd postgres >/dev/null; then
 			PG_USER=postgres
 		fi
+		# Folders below the checked prefixes that install.sh writes into: root's alone (root's
+		# shell sources the completions).
+		local sub
+		for sub in "$MANDIR/man1" "$DATADIR/bash-completion/completions" "$DATADIR/zsh/site-functions"; do
+			safe_dir "--datadir/--mandir" "$sub"
+		done
+		# What decides who decrypts the backups and what runs: never adopted from another user.
+		local file
+		for file in reprise.yaml .env keys keys/recipients.txt keys/signing.key keys/signing.pub keys/identity.txt; do
+			if [[ -e "$ETCDIR/$file" && ! -L "$ETCDIR/$file" && "$(stat -c %u -- "$ETCDIR/$file")" != 0 ]]; then
+				refuse "$ETCDIR/$file is owned by uid $(stat -c %u -- "$ETCDIR/$file"), not root: that user chose its content" \
+					"examine it, then chown root $ETCDIR/$file (or move it aside)"
+			fi
+		done
+		check_group_members
 		check_python
 		check_source
 		if [[ -e "$PREFIX" && ! -f "$PREFIX/pyvenv.cfg" && -n "$(ls -A -- "$PREFIX")" ]]; then
@@ -421,8 +464,8 @@ generated() {
 	local file=$1 what=$2 text errors
 	shift 2
 	local status=0 why=""
-	text="$(mktemp)"
-	errors="$(mktemp)"
+	text="$(mktemp -p "$WORK")"
+	errors="$(mktemp -p "$WORK")"
 	"$@" </dev/null >"$text" 2>"$errors" || status=$?
 	if [[ $status -ne 0 ]]; then
 		why="failed (exit $status): $(head -c 2000 -- "$errors")"
@@ -573,7 +616,7 @@ ensure_units() {
 	mkdir -p -- "$UNITDIR"
 	local run=(env -u REPRISE_PLAN -u REPRISE_STATE_DIR "$PREFIX/bin/reprise" --plan "$ETCDIR/reprise.yaml")
 	local text
-	text="$(mktemp)"
+	text="$(mktemp -p "$WORK")"
 	"${run[@]}" install systemd --command "$BINDIR/reprise" --unit-dir "$UNITDIR" --print >"$text"
 	if [[ -f "$UNITDIR/$UNIT" ]] && cmp -s -- "$text" "$UNITDIR/$UNIT"; then
 		kept "$UNITDIR/$UNIT"
@@ -683,10 +726,10 @@ uninstall_all() {
 	while read -r shell file; do
 		remove_path "$file" "$shell completion"
 	done < <(completion_files)
-	if [[ -f "$PREFIX/pyvenv.cfg" ]]; then
+	if [[ -f "$PREFIX/pyvenv.cfg" && -f "$PREFIX/$RECORD_NAME" ]]; then
 		remove_path "$PREFIX" "the virtual environment"
 	elif [[ -e "$PREFIX" ]]; then
-		note "$PREFIX is not a virtual environment: left as it is"
+		note "$PREFIX is not a virtual environment install.sh made: left as it is"
 	fi
 	if [[ -n "$created" && "$created" == "$GROUP" ]] && getent group "$GROUP" >/dev/null; then
 		local gid
@@ -698,7 +741,10 @@ uninstall_all() {
 			local folder
 			for folder in "$ETCDIR" "$STATEDIR"; do
 				if [[ -d "$folder" && -n "$(find "$folder" -gid "$gid" -print -quit)" ]]; then
-					find "$folder" -gid "$gid" -exec chgrp -h root {} +
+					# The server user's own folders hold none of the group's files; leaving
+					# them out also leaves no path it could swap under chgrp.
+					find "$folder" \( -path "$STATEDIR/repository/wal" -o -path "$STATEDIR/wal-spool" \) -prune \
+						-o -gid "$gid" -exec chgrp -h root {} +
 					changed "$folder: files of the group $GROUP given to the group root"
 				fi
 			done
@@ -725,6 +771,10 @@ uninstall_all() {
 main() {
 	parse_arguments "$@"
 	checks "$@"
+	# Our own scratch files live in a private folder, never directly in $TMPDIR (which
+	# might be open to others without the sticky bit).
+	WORK="$(mktemp -d)"
+	trap 'rm -rf -- "$WORK"' EXIT
 	if [[ $ACTION == "uninstall" ]]; then uninstall_all; else install_all; fi
 }
 

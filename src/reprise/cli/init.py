@@ -35,19 +35,21 @@ def init_command(
         ),
     ] = False,
 ) -> None:
+    from rich.markup import escape
+
     from reprise.cli.output import stdout
     from reprise.plan.loader import load_plan
     from reprise.scaffold import write_scaffold
 
     result = write_scaffold(directory, example, force=force)
     console = stdout()
-    console.print(f"[green]✓[/] Wrote the {example!r} plan and keys in {directory}:")
+    console.print(f"[green]✓[/] Wrote the {example!r} plan and keys in {escape(str(directory))}:")
     for path in result.files:
-        console.print(f"  {path}  [dim](0600)[/]")
+        console.print(f"  {escape(str(path))}  [dim](0600)[/]")
     console.print(f"\nage recipient (public): {result.recipient}")
     console.print(f"signing key fingerprint: {result.signing_fingerprint}")
     console.print(
-        f"\n[bold]The age identity {result.identity} decrypts every backup.[/] Copy it "
+        f"\n[bold]The age identity {escape(str(result.identity))} decrypts every backup.[/] Copy it "
         "somewhere offline (a password manager, a safe, an encrypted USB key) and delete it "
         "from hosts that only make backups: they need just keys/recipients.txt and "
         "keys/signing.key. Without the identity no backup can be restored; with it anyone "
@@ -55,7 +57,7 @@ def init_command(
     )
     loaded = load_plan(result.plan)
     console.print(
-        f"\nNext: edit {result.plan}, copy .env.example to .env (chmod 600), then "
-        f"`reprise plan validate {result.plan}` "
+        f"\nNext: edit {escape(str(result.plan))}, copy .env.example to .env (chmod 600), "
+        f"then `reprise plan validate {escape(str(result.plan))}` "
         f"[dim]({len(loaded.plan.services)} services defined)[/]."
     )

@@ -21,6 +21,9 @@ class ArchiveCommand:
     plan: str | None
     source: str | None
     environment: dict[str, str]
+    words: tuple[str, ...] = ()
+    """The program and its root options (the prefix without its variables), as the shell
+    would split them: what doctor runs, with no shell."""
 
 
 def parse(command: str) -> ArchiveCommand | None:
@@ -47,6 +50,7 @@ def parse(command: str) -> ArchiveCommand | None:
         _option(words, "--plan", "-p") or _plan_variable(environment),
         _option(after, "--source"),
         environment,
+        tuple(words),
     )
 
 

@@ -5,6 +5,8 @@ repository within the timeout, with no archiver failure newer than its last succ
 
 from __future__ import annotations
 
+import shlex
+
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +53,7 @@ def _ask(job: BackupJob) -> Settings:
 
     try:
         with connect(str(getattr(job.source, "dsn", "")), what=f"source {job.name}") as db:
+            _catalog_only(db)
             values = [
                 _setting(db, name) for name in ("archive_mode", "archive_command", "data_directory")
             ]
@@ -61,6 +64,12 @@ def _ask(job: BackupJob) -> Settings:
         return Settings(error=str(error).strip().splitlines()[0], fix="")
     mode, command, directory = values
     return Settings(mode, command, Path(directory) if directory else None)
+
+
+def _catalog_only(connection: Any) -> None:
+    """Names resolve in pg_catalog only: the database cannot shadow current_setting or
+    pg_stat_archiver with objects of its own (it chooses the search_path otherwise)."""
+    connection.execute("SET search_path = pg_catalog, pg_temp")
 
 
 def _setting(connection: Any, name: str) -> str:
@@ -112,7 +121,7 @@ def _one(context: Context, job: BackupJob) -> tuple[Text, Text] | None:
             "fix.wal.mode_off"
         )
     wanted = context.loaded.path.absolute().resolve()
-    expected = " ".join(["reprise", "--plan", str(wanted), "wal", "push", "%p"])
+    expected = shlex.join(["reprise", "--plan", str(wanted), "wal", "push", "%p"])
     command = found.command
     if command is None:
         return text("detail.wal.not_reprise", source=job.name, command=found.archive_command), text(
@@ -141,6 +150,7 @@ def _switch_and_wait(context: Context, job: BackupJob) -> tuple[Text, Text] | No
     try:
         archive = WalArchive(open_repository(context.plan, job.source.repository), job.name)
         with connect(str(getattr(job.source, "dsn", "")), what=f"source {job.name}") as db:
+            _catalog_only(db)
             db.execute("SELECT pg_create_restore_point('reprise doctor')")
             row = db.execute("SELECT pg_walfile_name(pg_switch_wal())").fetchone()
             assert row is not None

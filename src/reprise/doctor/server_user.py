@@ -15,7 +15,7 @@ import json
 import os
 import pwd
 import secrets
-import shlex
+import signal
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +48,17 @@ def server_user(data_directory: Path) -> OsUser | None:
     is the first line of postmaster.pid), else the data directory's owner with that user's
     groups; None when the data directory is not on this host."""
     try:
-        pid = int((data_directory / "postmaster.pid").read_text().split()[0])
+        descriptor = os.open(data_directory / "postmaster.pid", os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(descriptor) as handle:
+            pid = int(handle.read(4096).split()[0])
+        # The server's user writes postmaster.pid: believe it only for a process of the
+        # data directory's owner that works in that data directory (the postmaster).
+        process = Path(f"/proc/{pid}")
+        if (
+            process.stat().st_uid != data_directory.stat().st_uid
+            or (process / "cwd").resolve() != data_directory.resolve()
+        ):
+            raise ValueError("postmaster.pid names another process")
         status = Path(f"/proc/{pid}/status").read_text()
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         uid = int(fields["Uid"].split()[1])
@@ -103,6 +113,12 @@ def _as_server_user(context: Context, job: BackupJob) -> tuple[Status, Text, Tex
     user = server_user(found.data_directory)
     if user is None:
         return "skip", text("detail.server_user.remote", source=job.name), None
+    if user.uid == 0 or user.gid == 0:
+        return (
+            "fail",
+            text("detail.server_user.root", source=job.name, directory=str(found.data_directory)),
+            text("fix.server_user.program"),
+        )
     if os.geteuid() not in (0, user.uid):
         return "skip", text("detail.server_user.not_root", source=job.name, user=user.name), None
     environment = user.environment or {
@@ -110,16 +126,14 @@ def _as_server_user(context: Context, job: BackupJob) -> tuple[Status, Text, Tex
         "HOME": _home(user.uid),
         "LANG": "C.UTF-8",
     }
-    line = f"{command.prefix} {shlex.join(['doctor', '--only', PUSH_ACCESS, '--json'])}"
+    # No shell: the archive_command is the database's text; only its words are run.
+    argv = [*command.words, "doctor", "--only", PUSH_ACCESS, "--json"]
     try:
-        ran = subprocess.run(
-            ["/bin/sh", "-c", line],
-            capture_output=True,
-            text=True,
-            timeout=PROBE_TIMEOUT,
-            check=False,
+        ran = _run(
+            argv,
+            min(PROBE_TIMEOUT, max(context.timeout, 10.0)),
             cwd=str(found.data_directory),
-            env=environment,
+            env={**environment, **command.environment},
             **_as(user),
         )
     except (OSError, subprocess.TimeoutExpired) as error:
@@ -154,6 +168,26 @@ def _as_server_user(context: Context, job: BackupJob) -> tuple[Status, Text, Tex
         text("detail.server_user.refused", user=user.name, error=detail),
         text("fix.server_user.access", user=user.name),
     )
+
+
+def _run(argv: list[str], timeout: float, **options: Any) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` in its own session; on timeout kill the whole session (a program it
+    started keeps no pipe open)."""
+    with subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        **options,
+    ) as process:
+        try:
+            out, err = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise
+    return subprocess.CompletedProcess(argv, process.returncode, out, err)
 
 
 def _as(user: OsUser) -> dict[str, Any]:

@@ -3,6 +3,7 @@ or report why the plan itself was refused, and put the verdicts in the plan's la
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -76,7 +77,7 @@ class DoctorReport:
 
 
 def _context(loaded: LoadedPlan, store: Store | None, request: DoctorRequest) -> Context:
-    if request.timeout <= 0:
+    if not math.isfinite(request.timeout) or request.timeout <= 0:
         raise InputError(
             f"the timeout must be positive (got {request.timeout:g})",
             hint=f"give {option('timeout')} a number of seconds, e.g. 60",

@@ -79,6 +79,11 @@ WORDS: dict[str, dict[str, str]] = {
             "{source}\u202f: {user} lit le plan et les clés et écrit dans wal/"
         ),
         "doctor.detail.server_user.refused": "refusé à {user}\u202f: {error}",
+        "doctor.detail.server_user.root": (
+            "{source}\u202f: le serveur semble tourner en root (postmaster.pid ou propriétaire du"
+            " répertoire de données {directory})\u202f; PostgreSQL ne tourne jamais en root\u202f:"
+            " son archive_command n’est pas lancée"
+        ),
         "doctor.detail.push_access.ok": "plan, clés et dépôt accessibles\u202f: {sources}",
         "doctor.detail.repository.ok": "écrit, relu et effacé un objet d'essai\u202f: {where}",
         "doctor.detail.repository.failed": "{error}",
@@ -210,6 +215,11 @@ WORDS: dict[str, dict[str, str]] = {
         "doctor.detail.server_user.ran": "{source}: run as {user}, Reprise fails: {error}",
         "doctor.detail.server_user.ok": "{source}: {user} reads the plan and keys and writes wal/",
         "doctor.detail.server_user.refused": "refused to {user}: {error}",
+        "doctor.detail.server_user.root": (
+            "{source}: the server seems to run as root (postmaster.pid or the owner of the"
+            " data directory {directory}); PostgreSQL never runs as root: its archive_command"
+            " is not run"
+        ),
         "doctor.detail.push_access.ok": "plan, keys and repository usable: {sources}",
         "doctor.detail.repository.ok": "wrote, read back and deleted a probe object: {where}",
         "doctor.detail.repository.failed": "{error}",
