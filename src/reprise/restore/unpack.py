@@ -93,6 +93,34 @@ _FAST_TYPES = frozenset(
 these); an all-zero block (the end) has type NUL, one of them."""
 
 
+EXTENDED_MAX = 1024 * 1024
+"""Bytes in one pax or GNU long-name/long-link header, at most: tarfile reads such a
+header whole into memory (twice), whatever size it declares, before anything is checked;
+real ones hold a few names."""
+_EXTENDED_TYPES = frozenset(
+    (
+        tarfile.XHDTYPE,
+        tarfile.XGLTYPE,
+        tarfile.SOLARIS_XHDTYPE,
+        tarfile.GNUTYPE_LONGNAME,
+        tarfile.GNUTYPE_LONGLINK,
+    )
+)
+
+
+class _BoundedInfo(tarfile.TarInfo):
+    """tarfile's header reader, refusing an extended header larger than
+    :data:`EXTENDED_MAX` before tarfile reads it into memory."""
+
+    def _proc_member(self, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
+        if self.type in _EXTENDED_TYPES and not 0 <= self.size <= EXTENDED_MAX:
+            raise tarfile.ReadError(
+                f"an extended header of {self.size} bytes (at most {EXTENDED_MAX})"
+            )
+        info: tarfile.TarInfo = super()._proc_member(tarfile_)  # type: ignore[misc]
+        return info
+
+
 class UnsafeMemberError(VerificationError):
     """An archive member breaks an unpacking rule; the message names the member and rule."""
 
@@ -324,6 +352,8 @@ class _Unpacker:
                 raise tarfile.ReadError(str(error) or type(error).__name__) from error
             if member is None:
                 break
+            if member.size < 0:  # 3.11.2 would seek back to it forever (CVE-2025-8194)
+                raise tarfile.ReadError(f"member {member.name!r}: negative size")
             # Keep memory flat: members are handled once, in order (no tarfile API for it).
             archive.members.clear()  # type: ignore[attr-defined]
             self._member(member, functools.partial(_copy_member, archive, member))
@@ -694,9 +724,9 @@ def _open_tar(source: Path | BinaryIO) -> Iterator[tarfile.TarFile]:
     the first header, so its errors are a ReadError like the others."""
     try:
         if isinstance(source, Path):
-            archive = tarfile.open(source, mode="r:")  # noqa: SIM115 - closed below
+            archive = tarfile.open(source, mode="r:", tarinfo=_BoundedInfo)  # noqa: SIM115
         else:
-            archive = tarfile.open(fileobj=source, mode="r|")  # noqa: SIM115 - closed below
+            archive = tarfile.open(fileobj=source, mode="r|", tarinfo=_BoundedInfo)  # noqa: SIM115
     except _BAD_HEADER as error:
         raise tarfile.ReadError(str(error) or type(error).__name__) from error
     with archive:
