@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/restore.py [--runs 3] [--scale 100] [--mixed-rows 7000000]
                                       [--only mixed|pgbench] [--no-pgbackrest]
-                                      [--pitr-only] [--before SRC]
+                                      [--pitr-only | --logical-only] [--before SRC]
 
 On each database (pgbench and the mixed one of bench/backup.py; at the default 7,000,000
 rows the mixed database is 1.3 GB and its dump 1.1 GB), interleaved run by run:
@@ -23,6 +23,10 @@ adds (e0): the same PITR restore by another copy of Reprise's ``src`` folder (sa
 last commit's: ``git archive HEAD src | tar -x -C /tmp/before``), from a base backup taken
 by that copy into a repository of its own, interleaved with the others: a change measured
 against what it replaces in the same run, on a shared machine.
+
+``--logical-only`` measures (b), (c) and (d) alone (no physical backup, no PITR, no
+pgBackRest); with ``--before SRC`` it adds (c0) and (d0): the same restore and drill of the
+same logical backup by the other copy of ``src``, interleaved.
 """
 
 from __future__ import annotations
@@ -77,12 +81,19 @@ def _timed(argv: list[str], env: dict[str, str], *, pipeline: bool = False) -> f
 
 
 def _plan(
-    directory: Path, info: ConnectionInfo, database: str, *, logical: bool = True, tag: str = ""
+    directory: Path,
+    info: ConnectionInfo,
+    database: str,
+    *,
+    logical: bool = True,
+    physical: bool = True,
+    tag: str = "",
 ) -> Path:
     plan_dir = directory / f"plan-{database}{tag}"
     with contextlib.redirect_stdout(io.StringIO()):
         reprise_main(["init", str(plan_dir), "--example", "minimal"])
     plan = plan_dir / "reprise.yaml"
+    physical_source = _PHYSICAL.format(dsn=info.dsn()) if physical else ""
     plan.write_text(f"""\
 version: 1
 organisation: {{name: Bench, timezone: UTC}}
@@ -96,15 +107,18 @@ services:
     name: Bench
     category: database
     criticality: critical
-    backups:{_logical_source(info, database) if logical else ""}
+    backups:{_logical_source(info, database) if logical else ""}{physical_source}
+""")
+    return plan
+
+
+_PHYSICAL = """
       - kind: postgres_physical
-        dsn: "{info.dsn()}"
+        dsn: "{dsn}"
         compression_level: 1
         repository: local
         schedule: "@daily"
-        retention: {{keep_last: 1}}
-""")
-    return plan
+        retention: {{keep_last: 1}}"""
 
 
 def _logical_source(info: ConnectionInfo, database: str) -> str:
@@ -149,6 +163,7 @@ def bench_database(
     pgbackrest: PgBackRest | None = None,
     *,
     pitr_only: bool = False,
+    logical_only: bool = False,
     before: Path | None = None,
 ) -> dict[str, list[float]]:
     """Every method on one database, interleaved."""
@@ -157,20 +172,23 @@ def bench_database(
     custom = directory / f"{database}.pgdump"
     pg_dump = find_tool("pg_dump")
     if not pitr_only:
-        subprocess.run(
-            ["bash", "-o", "pipefail", "-c", f"{pg_dump} -d {database} | gzip > {plain}"],
-            env=env,
-            check=True,
-        )
+        if not logical_only:
+            subprocess.run(
+                ["bash", "-o", "pipefail", "-c", f"{pg_dump} -d {database} | gzip > {plain}"],
+                env=env,
+                check=True,
+            )
         subprocess.run(
             [str(pg_dump), "-Fc", "-Z0", "-d", database, "-f", str(custom)], env=env, check=True
         )
-    plan = _plan(directory, info, database, logical=not pitr_only)
+    plan = _plan(directory, info, database, logical=not pitr_only, physical=not logical_only)
     reprise = [sys.executable, "-m", "reprise", "--plan", str(plan)]
     subprocess.run([*reprise, "repo", "init"], env=env, check=True, capture_output=True)
     subprocess.run([*reprise, "backup", "run", "bench"], env=env, check=True, capture_output=True)
     old_reprise, old_env = reprise, env
-    if before is not None:
+    if before is not None and logical_only:
+        old_env = {**env, "PYTHONPATH": str(before)}  # the same backup, restored by the copy
+    elif before is not None:
         old_plan = _plan(directory, info, database, logical=False, tag="-before")
         old_reprise = [sys.executable, "-m", "reprise", "--plan", str(old_plan)]
         old_env = {
@@ -185,8 +203,10 @@ def bench_database(
         + (f", pg_dump -Fc -Z0 {custom.stat().st_size / 1e9:.2f} GB" if not pitr_only else ""),
         flush=True,
     )
-    methods = ["e"] if pitr_only else list("abcde")
-    if before is not None:
+    methods = ["e"] if pitr_only else list("bcd") if logical_only else list("abcde")
+    if before is not None and logical_only:
+        methods = ["b", "c0", "c", "d0", "d"]
+    elif before is not None:
         methods.insert(methods.index("e"), "e0")
     if pgbackrest is not None:
         methods.append("f")
@@ -212,10 +232,11 @@ def bench_database(
             elif key == "b":
                 createdb(target)
                 seconds = _timed([str(pg_restore), "-j", "2", "-d", target, str(custom)], env)
-            elif key == "c":
+            elif key in ("c", "c0"):
+                command, command_env = (old_reprise, old_env) if key == "c0" else (reprise, env)
                 seconds = _timed(
                     [
-                        *reprise,
+                        *command,
                         "restore",
                         "bench",
                         "--target",
@@ -225,10 +246,11 @@ def bench_database(
                         "--jobs",
                         "2",
                     ],
-                    env,
+                    command_env,
                 )
-            elif key == "d":
-                seconds = _timed([*reprise, "drill", "bench"], env)
+            elif key in ("d", "d0"):
+                command, command_env = (old_reprise, old_env) if key == "d0" else (reprise, env)
+                seconds = _timed([*command, "drill", "bench"], command_env)
             elif key == "f":
                 assert pgbackrest is not None
                 seconds = pgbackrest.restore_and_start(directory / f"pgbackrest-{run}")
@@ -479,14 +501,19 @@ def main() -> None:
     parser.add_argument("--no-pgbackrest", action="store_true", help="leave out (f)")
     parser.add_argument("--pitr-only", action="store_true", help="measure (e) and (f) alone")
     parser.add_argument(
-        "--before", type=Path, help="another copy of Reprise's src folder, measured as (e0)"
+        "--logical-only", action="store_true", help="measure (b), (c) and (d) alone"
+    )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="another copy of Reprise's src folder, measured as (e0), or (c0) and (d0)",
     )
     args = parser.parse_args()
     print(f"load average before: {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
     directory = Path(tempfile.mkdtemp(prefix="reprise-bench-restore-"))
     directory.chmod(0o755)
     try:
-        with_pgbackrest = not args.no_pgbackrest and ensure_pgbackrest()
+        with_pgbackrest = not args.no_pgbackrest and not args.logical_only and ensure_pgbackrest()
         settings = {"wal_level": "replica", "max_wal_size": "'4GB'"}
         if with_pgbackrest:
             settings |= PGBACKREST_SETTINGS
@@ -505,13 +532,16 @@ def main() -> None:
                     args.runs,
                     pgbackrest,
                     pitr_only=args.pitr_only,
+                    logical_only=args.logical_only,
                     before=args.before.resolve() if args.before else None,
                 )
                 median = {key: statistics.median(values) for key, values in samples.items()}
                 labels = {
                     "a": "gunzip | psql",
                     "b": "pg_restore -j 2 (-Fc, plain)",
+                    "c0": "(c) by the --before copy",
                     "c": "reprise restore --jobs 2",
+                    "d0": "(d) by the --before copy",
                     "d": "reprise drill",
                     "e0": "(e) by the --before copy",
                     "e": "reprise restore --pitr --latest --start",
@@ -526,14 +556,20 @@ def main() -> None:
                     ratios += [
                         f"(c)/(b) = {median['c'] / median['b']:.2f} (target 1.10)",
                         f"(d)-(b) = {median['d'] - median['b']:.2f} s (target 2 s)",
-                        f"(a)/(c) = {median['a'] / median['c']:.2f}",
+                    ]
+                if "a" in median:
+                    ratios.append(f"(a)/(c) = {median['a'] / median['c']:.2f}")
+                if "c0" in median:
+                    ratios += [
+                        f"(c0)/(b) = {median['c0'] / median['b']:.2f}",
+                        f"(d0)-(b) = {median['d0'] - median['b']:.2f} s",
                     ]
                 if "f" in median:
                     ratios.append(f"(e)/(f) = {median['e'] / median['f']:.2f} (target 1.3)")
                     if "e0" in median:
                         ratios.append(f"(e0)/(f) = {median['e0'] / median['f']:.2f}")
                 print("  " + "; ".join(ratios), flush=True)
-            if not args.pitr_only:
+            if not args.pitr_only and not args.logical_only:
                 plan = next(directory.glob("plan-*/reprise.yaml"))
                 print(
                     f"wal push of a 16 MiB segment (startup included), median of 10: "

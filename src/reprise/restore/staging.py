@@ -1,8 +1,10 @@
 """Decrypt and decompress a backup's parts into plain files, verifying each on the way.
 
-A part is written under a temporary name, its stored and plain checksums compared with
-the signed manifest, then fsynced and renamed: a staged file that exists is a verified
-file. A part that fails is removed and the whole staging stops, naming it.
+A part is written under a temporary name, its checksums compared with the signed manifest,
+then fsynced and renamed: a staged file that exists is a verified file. A part that fails
+is removed and the whole staging stops, naming it. When ``age`` and ``zstd`` are installed
+they write the file themselves (:func:`write_with_programs`: the stored bytes are hashed,
+the plain ones measured); otherwise it is decoded in-process, both sides hashed.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import threading
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
@@ -24,8 +27,9 @@ from reprise.repository.layout import backup_prefix
 from reprise.repository.local import fsync_dir, storage_error
 from reprise.repository.manifest import Manifest, Part
 from reprise.repository.streams import STORED_SUFFIX, Progress, ReadBack, no_progress
+from reprise.restore.decoders import Decoder, altered, prove_stored
 from reprise.restore.external_age import AgeFailed, age_program, read_stream_with_age, secret_lines
-from reprise.restore.pipelined import read_stream_pipelined
+from reprise.restore.pipelined import Cancelled, read_stream_pipelined
 from reprise.security import create_private_file
 
 PartProgress = Callable[[str, int], AbstractContextManager[Progress]]
@@ -90,18 +94,28 @@ def stage_part(
         raise storage_error(error, directory, "creating a file") from error
     try:
         with handle:
-            read_verified(
+            if not write_with_programs(
                 repository,
                 manifest,
                 part,
                 identities,
-                handle.write,
+                handle.fileno(),
                 progress=progress,
                 cancel=cancel,
-                on_write_error=lambda error: storage_error(
-                    error, directory, f"writing {final.name}"
-                ),
-            )
+                where=directory / final.name,
+            ):
+                read_verified(
+                    repository,
+                    manifest,
+                    part,
+                    identities,
+                    handle.write,
+                    progress=progress,
+                    cancel=cancel,
+                    on_write_error=lambda error: storage_error(
+                        error, directory, f"writing {final.name}"
+                    ),
+                )
             try:
                 handle.flush()
                 if durable:
@@ -116,6 +130,62 @@ def stage_part(
             temporary.unlink()
         raise
     return StagedPart(part, final)
+
+
+def write_with_programs(
+    repository: Repository,
+    manifest: Manifest,
+    part: Part,
+    identities: list[Any],
+    output: int,
+    *,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    where: Path,
+) -> bool:
+    """Decode one part into the new empty file ``output`` (ours, private) with ``age -d |
+    zstd -d`` in two processes, this process only feeding age and hashing the stored bytes
+    (:mod:`reprise.restore.decoders`); then prove it: raises VerificationError naming the
+    part when its stored bytes or its plain size are not the signed manifest's (the signed
+    stored bytes determine the plain ones). Whatever the file holds is only trustworthy
+    once this returns True. False, having done nothing, when ``age`` or ``zstd`` is not
+    installed or the identities are not native ones (then :func:`read_verified`)."""
+    age, zstd = age_program(), shutil.which("zstd")
+    secret = secret_lines(identities) if age else None
+    if age is None or zstd is None or secret is None:
+        return False
+    key = backup_prefix(manifest.source, manifest.id) + part.name
+    location = repository.where(key)
+    with open_part(repository, key, manifest) as stored:
+        decoder = Decoder(
+            stored,
+            age=age,
+            zstd=zstd,
+            secret=secret,
+            progress=progress,
+            output=output,
+            cancel=cancel,
+            name="stage-feed",
+            max_stored=part.stored_size,
+            max_output=part.plain_size,
+        )
+        try:
+            decoder.wait()
+        except BaseException:
+            decoder.close(stop=True)
+            raise
+        decoder.close(stop=False)
+        if cancel is not None and cancel.is_set():
+            raise Cancelled
+        if decoder.over:
+            raise altered(location)
+        if decoder.output_too_large():  # more plain bytes than signed
+            prove_stored(decoder, part, location, part.plain_size + 1)
+        failure = decoder.write_failure(str(where)) or decoder.failure(location)
+        if failure is not None:
+            raise failure
+    prove_stored(decoder, part, location, os.fstat(output).st_size)
+    return True
 
 
 def read_verified(
