@@ -49,9 +49,9 @@ def init_command(
     console.print(f"\nage recipient (public): {result.recipient}")
     console.print(f"signing key fingerprint: {result.signing_fingerprint}")
     console.print(
-        f"\n[bold]The age identity {escape(str(result.identity))} decrypts every backup.[/] Copy it "
-        "somewhere offline (a password manager, a safe, an encrypted USB key) and delete it "
-        "from hosts that only make backups: they need just keys/recipients.txt and "
+        f"\n[bold]The age identity {escape(str(result.identity))} decrypts every backup.[/] "
+        "Copy it somewhere offline (a password manager, a safe, an encrypted USB key) and "
+        "delete it from hosts that only make backups: they need just keys/recipients.txt and "
         "keys/signing.key. Without the identity no backup can be restored; with it anyone "
         "can read them all."
     )

@@ -6,7 +6,6 @@ repository within the timeout, with no archiver failure newer than its last succ
 from __future__ import annotations
 
 import shlex
-
 import time
 from dataclasses import dataclass
 from pathlib import Path
