@@ -23,6 +23,7 @@ import typer
 from reprise.cli.main import app
 from reprise.cli.shell import man_page
 from tests.conftest import REPO, run_reprise
+from tests.support.completion import complete_in_bash
 
 VENV_BIN = Path(sys.executable).parent
 REPRISE = VENV_BIN / "reprise"
@@ -53,31 +54,7 @@ def bash_complete(tmp_path: Path):
     script = _script("bash", tmp_path)
 
     def complete(line: str) -> list[str]:
-        words = shlex.split(line) + ([""] if line.endswith(" ") else [])
-        program = "\n".join(
-            [
-                f"source {shlex.quote(str(script))}",
-                # bash would call the function `complete -p reprise` names: check it is ours
-                'spec=$(complete -p reprise) || exit 9; [[ $spec == *" -F _reprise_completion "* ]]'
-                " || exit 8",
-                f"COMP_WORDS=({' '.join(shlex.quote(w) for w in words)})",
-                f"COMP_CWORD={len(words) - 1}",
-                f"COMP_LINE={shlex.quote(line)}",
-                "COMP_POINT=${#COMP_LINE}",
-                "_reprise_completion reprise",
-                "printf '%s\\n' \"${COMPREPLY[@]}\"",
-            ]
-        )
-        result = subprocess.run(
-            ["bash", "--norc", "--noprofile", "-c", program],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=_program_env(),
-            check=False,
-        )
-        assert (result.returncode, result.stderr) == (0, ""), result
-        return [word for word in result.stdout.split("\n") if word]
+        return complete_in_bash(script, line, _program_env())
 
     return complete
 

@@ -16,7 +16,6 @@ import os
 import pwd
 import re
 import secrets
-import shlex
 import shutil
 import stat
 import subprocess
@@ -31,6 +30,7 @@ import pytest
 
 import reprise
 from reprise.pg.scratch import ConnectionInfo, ScratchPostgres
+from tests.support.completion import complete_in_bash
 from tests.support.packaging import CHECKOUT, built_wheel
 from tests.support.pitr import switch_and_wait
 
@@ -339,35 +339,9 @@ def test_man_page_and_completions_are_installed_for_every_user(installed: Instal
 def bash_complete(tree: Tree, line: str) -> list[str]:
     """Complete ``line`` in a real bash with the installed bash script, the installed
     program first on PATH (as tests/integration/test_shell_completion.py drives it)."""
-    script = tree.completions["bash"]
-    words = shlex.split(line) + ([""] if line.endswith(" ") else [])
-    program = "\n".join(
-        [
-            f"[[ $(command -v reprise) == {shlex.quote(str(tree.reprise))} ]] || exit 7",
-            f"source {shlex.quote(str(script))}",
-            'spec=$(complete -p reprise) || exit 9; [[ $spec == *" -F _reprise_completion "* ]]'
-            " || exit 8",
-            f"COMP_WORDS=({' '.join(shlex.quote(w) for w in words)})",
-            f"COMP_CWORD={len(words) - 1}",
-            f"COMP_LINE={shlex.quote(line)}",
-            "COMP_POINT=${#COMP_LINE}",
-            "_reprise_completion reprise",
-            "printf '%s\\n' \"${COMPREPLY[@]}\"",
-        ]
-    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("_REPRISE_", "REPRISE_"))}
     env["PATH"] = f"{tree.bindir}:/usr/bin:/bin"
-    result = subprocess.run(
-        ["bash", "--norc", "--noprofile", "-c", program],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        cwd="/",
-        check=False,
-    )
-    assert (result.returncode, result.stderr) == (0, ""), result
-    return [word for word in result.stdout.split("\n") if word]
+    return complete_in_bash(tree.completions["bash"], line, env, program=tree.reprise)
 
 
 def test_installed_bash_completion_completes_through_the_installed_program(
