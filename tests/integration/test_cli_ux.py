@@ -136,18 +136,49 @@ def test_alert_test_shows_each_contact_and_ends_within_its_bound(tmp_path: Path)
     lines = result.stdout.splitlines()
     assert len(lines) == 6, result.stdout  # a line per contact, then the summary
     reached, closed, silent_line, placeholder, webhook, summary = lines
-    assert "Ops <oncall@akig.test> (mailto)" in reached and "sent" in reached
-    assert "closed@akig.test" in closed and "FAILED: Connection error" in closed
+    # the plan is French: so are the verdicts, the seconds and the summary
+    assert "Ops <oncall@akig.test> (mailto)" in reached and "envoyé" in reached
+    assert "closed@akig.test" in closed and "ÉCHEC\u202f: Connection error" in closed
     assert "silent@akig.test" in silent_line and "no answer within 2 s" in silent_line
-    assert "smtp.example.org is a placeholder" in placeholder and "(0.0 s)" in placeholder
+    assert "smtp.example.org is a placeholder" in placeholder and "(0,0 s)" in placeholder
     assert "(json)" in webhook and "hooks.example.org is a placeholder" in webhook
     assert "secret" not in result.stdout
-    assert summary.startswith("1 of 5 contacts reached, 4 failed")
+    assert summary.startswith("Contacts joints\u202f: 1 sur 5, 4 en échec (")
 
     as_json = run_reprise("--plan", plan, "alert", "test", "oncall", "--timeout", "1s", "--json")
     rows = json.loads(as_json.stdout)
     assert [row["ok"] for row in rows] == [False] * 5  # the SMTP server is gone now
     assert all(row["at"].endswith("+00:00") and "seconds" in row for row in rows)
+
+
+def test_alert_test_speaks_the_plans_language_quiet_or_not(tmp_path: Path) -> None:
+    with smtp_server() as (smtp, mailbox):
+        contacts = [
+            f"mailto://127.0.0.1:{smtp}?from=reprise@akig.test&to=oncall@akig.test",
+            f"mailto://127.0.0.1:{free_port()}?from=reprise@akig.test&to=closed@akig.test",
+        ]
+        plan = write_contacts_plan(tmp_path / "reprise.yaml", contacts)
+        french = run_reprise("--plan", plan, "alert", "test", "--timeout", "5s", timeout=60)
+        quiet = run_reprise("-q", "--plan", plan, "alert", "test", "--timeout", "5s", timeout=60)
+        plan.write_text(plan.read_text().replace("language: fr", "language: en"))
+        english = run_reprise("--plan", plan, "alert", "test", "--timeout", "5s", timeout=60)
+        assert mailbox.wait_for(3, timeout=5)
+    assert (french.returncode, quiet.returncode, english.returncode) == (1, 1, 1)
+
+    reached, closed, summary = french.stdout.splitlines()
+    assert re.search(r"<oncall@akig\.test> \(mailto\) … envoyé \(\d+,\d s\)$", reached)
+    assert "<closed@akig.test> (mailto) … ÉCHEC\u202f: " in closed
+    assert re.fullmatch(r"Contacts joints\u202f: 1 sur 2, 1 en échec \(\d+,\d s\)\.", summary)
+    # --quiet: the failures and the summary only, in French too
+    failure, summary = quiet.stdout.splitlines()
+    assert failure.startswith("oncall Ops <closed@akig.test>\u202f: ÉCHEC\u202f: ")
+    assert re.search(r" \(\d+,\d s\)$", failure)
+    assert summary.startswith("Contacts joints\u202f: 1 sur 2, 1 en échec")
+
+    reached, closed, summary = english.stdout.splitlines()
+    assert re.search(r"<oncall@akig\.test> \(mailto\) … sent \(\d+\.\d s\)$", reached)
+    assert "<closed@akig.test> (mailto) … FAILED: " in closed
+    assert re.fullmatch(r"1 of 2 contacts reached, 1 failed \(\d+\.\d s\)\.", summary)
 
 
 def test_a_dump_on_a_terminal_shows_the_database_size_as_its_estimated_total(

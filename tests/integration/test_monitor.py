@@ -172,7 +172,15 @@ def test_the_monitor_alerts_by_mail_and_webhook_when_postgres_stops(tmp_path: Pa
             out, err = monitor.communicate(timeout=30)
             scratch.stop()
         assert monitor.returncode == 0, err
-        assert "akig-db: up → down" in out and "Monitor stopped." in out
+        # the plan is French: so is every line the monitor prints
+        lines = out.splitlines()
+        assert lines[0].startswith("Surveillance de 2 service(s) (2 contrôle(s))\u202f; ")
+        assert "akig-db\u202f: fonctionnel → en panne" in out
+        assert any(
+            " alerte à oncall (oncall@akig.test)\u202f: envoyé — [P1] EN PANNE — Base AKIG" in line
+            for line in lines
+        ), out
+        assert lines[-1] == "Surveillance arrêtée."
         assert "Traceback" not in err
     listed = json.loads(run_reprise("--plan", plan, "alert", "list", "--json").stdout)
     (alert,) = listed["alerts"]

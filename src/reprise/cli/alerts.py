@@ -145,6 +145,8 @@ def alert_test(
     showing each as it goes (role, member, channel, then sent or why not, and how long it
     took). A placeholder contact (smtp.example.org) fails at once. Exit 0 when all were
     delivered, 1 otherwise."""
+    from functools import partial
+
     from reprise.cli.context import CliState, plan_state
     from reprise.cli.output import print_json, stdout, verbosity
     from reprise.cli.values import duration_option
@@ -154,6 +156,8 @@ def alert_test(
         ContactTry,
         send_test_messages,
     )
+    from reprise.words import say
+    from reprise.words.format import duration
 
     seconds = duration_option("--timeout", timeout).total_seconds()
     out = stdout()
@@ -168,37 +172,60 @@ def alert_test(
                 highlight=False,
             )
 
-    def done(tested: ContactTest) -> None:
-        took = f"{tested.seconds:.1f} s"
+    def done(language: str, tested: ContactTest) -> None:
+        took = duration(tested.seconds, language, decimals=1)
         if live:
+            failed = f"[red]{say(language, 'terminal.failed')}[/]"
             verdict = (
-                "[green]sent[/]"
+                f"[green]{say(language, 'terminal.sent')}[/]"
                 if tested.ok
-                else f"[red]FAILED[/]: {_escape(str(tested.record.error))}"
+                else say(
+                    language,
+                    "terminal.failed_because",
+                    failed=failed,
+                    error=_escape(str(tested.record.error)),
+                )
             )
             out.print(f"{verdict} ({took})", highlight=False)
         elif not json and not tested.ok:  # --quiet: the failures are the result
+            tried = tested.tried
             out.print(
-                f"{tested.tried.role} {tested.tried.member} <{tested.tried.contact}>: FAILED: "
-                f"{tested.record.error} ({took})",
+                say(
+                    language,
+                    "terminal.contact_failed",
+                    role=tried.role,
+                    member=tried.member,
+                    contact=tried.contact,
+                    error=tested.record.error,
+                    took=took,
+                ),
                 markup=False,
                 highlight=False,
             )
 
-    request = AlertTestRequest(role, seconds, on_start=starting, on_result=done)
     state = ctx.find_object(CliState)
     logs = not live or verbosity().verbose or (state is not None and state.log_level_given)
     with plan_state(ctx) as (loaded, store), _delivery_logs(shown=logs):
+        language = loaded.plan.organisation.language
+        request = AlertTestRequest(
+            role, seconds, on_start=starting, on_result=partial(done, language)
+        )
         tested = send_test_messages(loaded.plan, store, request)
     failed = sum(1 for one in tested if not one.ok)
     if json:
         print_json([one.to_dict() for one in tested])
     elif live or failed:
-        total = sum(one.seconds for one in tested)
+        total = duration(sum(one.seconds for one in tested), language, decimals=1)
         out.print(
-            f"{len(tested) - failed} of {len(tested)} contacts reached"
-            + (f", {failed} failed" if failed else "")
-            + f" ({total:.1f} s).",
+            say(
+                language,
+                "terminal.contacts_failed" if failed else "terminal.contacts_reached",
+                reached=len(tested) - failed,
+                total=len(tested),
+                failed=failed,
+                took=total,
+            ),
+            markup=False,
             highlight=False,
         )
     if failed:

@@ -150,42 +150,84 @@ def monitor_command(
     Stops cleanly: checks in flight are cancelled, results written, deliveries in flight
     given 10 seconds.
     """
+    from functools import partial
+
     from reprise.cli.context import plan_state
     from reprise.cli.output import shown, stdout, verbosity
     from reprise.usecases.monitor import MonitorRequest, watch
+    from reprise.words import say
 
     out = stdout()
     quiet = quiet or verbosity().quiet  # the root's --quiet says the same
 
-    def started(scope: MonitorScope) -> None:
+    def started(language: str, scope: MonitorScope) -> None:
         if not quiet:
             out.print(
-                f"Watching {scope.services} services ({scope.checks} checks); "
-                "Ctrl-C or SIGTERM stops.",
+                say(language, "terminal.watching", services=scope.services, checks=scope.checks),
+                markup=False,
                 highlight=False,
             )
 
-    def changed(service: str, old: str, new: str, at: Any) -> None:
+    def changed(language: str, service: str, old: str, new: str, at: Any) -> None:
         if not quiet:
+            style = STATE_STYLE.get(new, "")
             out.print(
-                f"{shown(at, seconds=True)} {service}: {old} → "
-                f"[{STATE_STYLE.get(new, '')}]{new}[/]",
+                say(
+                    language,
+                    "terminal.changed",
+                    time=shown(at, seconds=True),
+                    service=_escape(service),
+                    old=_escape(_named(language, "state", old)),
+                    new=f"[{style}]{_escape(_named(language, 'state', new))}[/]"
+                    if style
+                    else _escape(_named(language, "state", new)),
+                ),
                 highlight=False,
             )
 
-    def delivered(record: DeliveryRecord) -> None:
+    def delivered(language: str, record: DeliveryRecord) -> None:
         if not quiet or not record.ok:
             verdict = (
-                "sent" if record.ok else f"FAILED after {record.attempts} tries ({record.error})"
+                say(language, "terminal.sent")
+                if record.ok
+                else say(language, "terminal.gave_up", attempts=record.attempts, error=record.error)
             )
             out.print(
-                f"{shown(record.at, seconds=True)} {record.kind} to {record.role} "
-                f"({record.contact}): {verdict} — {record.subject}",
+                say(
+                    language,
+                    "terminal.delivered",
+                    time=shown(record.at, seconds=True),
+                    kind=_named(language, "kind", record.kind),
+                    role=record.role,
+                    contact=record.contact,
+                    verdict=verdict,
+                    subject=record.subject,
+                ),
+                markup=False,
                 highlight=False,
             )
 
-    request = MonitorRequest(on_start=started, on_change=changed, on_delivery=delivered)
     with plan_state(ctx) as (loaded, store):
+        language = loaded.plan.organisation.language
+        request = MonitorRequest(
+            on_start=partial(started, language),
+            on_change=partial(changed, language),
+            on_delivery=partial(delivered, language),
+        )
         watch(loaded.plan, store, request)
     if not quiet:
-        out.print("Monitor stopped.")
+        out.print(say(language, "terminal.stopped"), markup=False, highlight=False)
+
+
+def _named(language: str, family: str, value: str) -> str:
+    """A state or a message kind (``family``: ``state``, ``kind``) in the plan's language;
+    one the catalog does not know shows as it is (an identifier)."""
+    from reprise.words import words
+
+    return words(language).get(f"terminal.{family}_{value}", value)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

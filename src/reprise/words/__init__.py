@@ -14,7 +14,19 @@ from string import Formatter
 from types import MappingProxyType
 
 from reprise.errors import InputError
-from reprise.words import audit, clock, doctor, en, exercise, fr, probes, sla, status_page, web
+from reprise.words import (
+    audit,
+    clock,
+    doctor,
+    en,
+    exercise,
+    fr,
+    probes,
+    sla,
+    status_page,
+    terminal,
+    web,
+)
 
 CATALOG: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
@@ -29,6 +41,7 @@ CATALOG: Mapping[str, Mapping[str, str]] = MappingProxyType(
                 **status_page.WORDS[language],
                 **doctor.WORDS[language],
                 **clock.WORDS[language],
+                **terminal.WORDS[language],
             }
         )
         for language, table in (("fr", fr.WORDS), ("en", en.WORDS))
