@@ -39,11 +39,7 @@ class Settings:
 
 def settings(context: Context, job: BackupJob) -> Settings:
     """The server's archiving settings, asked once per run."""
-    memo = context.memo.setdefault("archiving", {})
-    if job.name not in memo:
-        memo[job.name] = _ask(job)
-    found: Settings = memo[job.name]
-    return found
+    return context.once("archiving", job.name, lambda: _ask(job))
 
 
 def _ask(job: BackupJob) -> Settings:

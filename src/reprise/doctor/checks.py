@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 if TYPE_CHECKING:
     from reprise.plan.jobs import BackupJob
@@ -13,6 +14,8 @@ if TYPE_CHECKING:
 
 Status = Literal["ok", "warn", "fail", "skip"]
 """ok; warn (works, but not as it should); fail; skip (does not apply here, with why)."""
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -48,12 +51,21 @@ class Context:
     loaded: LoadedPlan
     store: Store | None = None
     timeout: float = 60.0
-    memo: dict[str, Any] = field(default_factory=dict)
+    memo: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """What was already asked this run: kind → key → answer (see :meth:`once`)."""
 
     @property
     def plan(self) -> Plan:
         """The validated plan."""
         return self.loaded.plan
+
+    def once(self, kind: str, key: str, ask: Callable[[], T]) -> T:
+        """``ask()`` the first time ``kind``/``key`` is wanted, its answer after that: a
+        server several checks look at is asked once per run."""
+        answers = self.memo.setdefault(kind, {})
+        if key not in answers:
+            answers[key] = ask()
+        return cast("T", answers[key])
 
     def sources(self, *kinds: str) -> list[BackupJob]:
         """The plan's backup sources of these kinds (every source when none is given)."""

@@ -38,11 +38,7 @@ class Server:
 
 def server(context: Context, job: BackupJob) -> Server:
     """The source's server, asked once per run."""
-    memo = context.memo.setdefault("servers", {})
-    if job.name not in memo:
-        memo[job.name] = _ask(job)
-    found: Server = memo[job.name]
-    return found
+    return context.once("servers", job.name, lambda: _ask(job))
 
 
 def _ask(job: BackupJob) -> Server:
