@@ -1,5 +1,6 @@
 """The writing pipeline (feeding thread → zstd → age → backend) against the reading side:
-what it measures, what it stores, and how it fails."""
+what it measures, what it stores, and how it fails; each test both ways: through the zstd
+and age programs, and in-process (python-zstandard and pyrage, when they are missing)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ import pyrage
 import pytest
 import zstandard
 
+from reprise.backup import encoder
 from reprise.backup.pipeline import FEED_DEPTH, store_stream
+from reprise.errors import OperationError
 from reprise.repository.streams import BLOCK, read_stream
 
 
@@ -54,6 +57,16 @@ class FailingSource(io.RawIOBase):
         return count
 
 
+@pytest.fixture(autouse=True, params=["programs", "in-process"])
+def encoding(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Which way parts are stored in this test."""
+    if request.param == "in-process":
+        monkeypatch.setattr(encoder, "programs", lambda: None)
+    else:
+        assert encoder.programs() is not None, "bootstrap installs zstd and age"
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
 def keys() -> tuple[Any, Any]:
     identity = pyrage.x25519.Identity.generate()
@@ -71,7 +84,7 @@ def _feed_threads() -> list[threading.Thread]:
 
 
 @pytest.mark.parametrize("size", [0, 1, BLOCK - 1, BLOCK, 3 * BLOCK + 12345])
-def test_round_trip_measures_both_sides(keys: tuple[Any, Any], size: int) -> None:
+def test_round_trip_measures_both_sides(keys: tuple[Any, Any], size: int, encoding: str) -> None:
     identity, recipient = keys
     payload = _payload(size)
     writer = Writer()
@@ -82,14 +95,16 @@ def test_round_trip_measures_both_sides(keys: tuple[Any, Any], size: int) -> Non
     )
 
     assert part.plain_size == size
-    assert part.plain_sha256 == hashlib.sha256(payload).hexdigest()
+    plain_sha256 = hashlib.sha256(payload).hexdigest()
+    # The programs leave it to zstd's checksum of the plain content (verified below).
+    assert part.plain_sha256 == (None if encoding == "programs" else plain_sha256)
     assert part.stored_size == len(writer.stored)
     assert part.sha256 == hashlib.sha256(writer.stored).hexdigest()
     assert sum(progress) == size
     plain = bytearray()
     back = read_stream(io.BytesIO(bytes(writer.stored)), [identity], plain.extend)
     assert bytes(plain) == payload
-    assert (back.plain_size, back.plain_sha256) == (part.plain_size, part.plain_sha256)
+    assert (back.plain_size, back.plain_sha256) == (part.plain_size, plain_sha256)
     assert (back.stored_size, back.sha256) == (part.stored_size, part.sha256)
     assert not _feed_threads()
 
@@ -189,3 +204,59 @@ def test_the_source_is_read_while_the_backend_writes(keys: tuple[Any, Any]) -> N
     part = store_stream("p", io.BufferedReader(Source()), SlowWriter(), [recipient], level=1)
     assert part.plain_size == 16 * BLOCK
     assert overlapping_reads, "the source was only read between two writes"
+
+
+def test_parts_carry_zstds_checksum_of_the_plain_content(keys: tuple[Any, Any]) -> None:
+    """What stands for a SHA-256 of the plain bytes: the frame says it has a checksum
+    (Frame_Header_Descriptor bit 2), and a wrong one is refused when read."""
+    identity, recipient = keys
+    payload = _payload(BLOCK + 999)
+    writer = Writer()
+    store_stream("p", io.BytesIO(payload), writer, [recipient], level=1)
+    frame = pyrage.decrypt(bytes(writer.stored), [identity])
+    assert frame[:4] == b"\x28\xb5\x2f\xfd" and frame[4] & 0b100
+    wrong = bytearray(frame)
+    wrong[-1] ^= 0x01  # the last byte of the frame's checksum
+    forged = pyrage.encrypt(bytes(wrong), [recipient])
+    with pytest.raises(zstandard.ZstdError):
+        read_stream(io.BytesIO(forged), [identity])
+
+
+@pytest.mark.parametrize("encoding", ["programs"], indirect=True)
+def test_a_failing_compressor_program_is_named(
+    keys: tuple[Any, Any], tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _identity, recipient = keys
+    zstd = tmp_path / "zstd"
+    zstd.write_text("#!/bin/sh\necho 'zstd: error 12 : out of memory' >&2\nexit 12\n")
+    zstd.chmod(0o755)
+    found = encoder.programs()
+    assert found is not None
+    monkeypatch.setattr(encoder, "programs", lambda: (str(zstd), found[1]))
+    with pytest.raises(OperationError, match=r"zstd failed while storing the part: .*memory"):
+        store_stream("p", io.BytesIO(_payload(3 * BLOCK)), Writer(), [recipient], level=1)
+    _wait_for_no_feed()
+
+
+def test_a_pipe_is_spliced_and_counted_exactly(keys: tuple[Any, Any], encoding: str) -> None:
+    """A producer's pipe (pg_dump's stdout) goes to zstd without passing through Python:
+    the plain size is still counted to the byte, small writes or large."""
+    identity, recipient = keys
+    payload = _payload(2 * BLOCK + 4321)
+    read_end, write_end = os.pipe()
+
+    def produce() -> None:
+        with os.fdopen(write_end, "wb", buffering=0) as out:
+            for start in range(0, len(payload), 8192):  # as pg_dump writes
+                out.write(payload[start : start + 8192])
+
+    producer = threading.Thread(target=produce)
+    producer.start()
+    writer = Writer()
+    with os.fdopen(read_end, "rb") as source:
+        part = store_stream("p", source, writer, [recipient], level=1)
+    producer.join()
+    assert part.plain_size == len(payload)
+    plain = bytearray()
+    read_stream(io.BytesIO(bytes(writer.stored)), [identity], plain.extend)
+    assert bytes(plain) == payload

@@ -30,7 +30,9 @@ class StoredPart:
 
     name: str
     plain_size: int
-    plain_sha256: str
+    plain_sha256: str | None
+    """None when the part was stored by the zstd and age programs (zstd's own checksum of
+    the plain content, in the frame, stands for it: see :mod:`reprise.backup.encoder`)."""
     stored_size: int
     sha256: str
 
@@ -166,8 +168,19 @@ def store_stream(
     level: int = 3,
     progress: Progress | None = None,
 ) -> StoredPart:
-    """Compress, encrypt and store ``source``; the caller commits or aborts ``writer``."""
+    """Compress, encrypt and store ``source``; the caller commits or aborts ``writer``.
+
+    With the ``zstd`` and ``age`` programs installed and native recipients, they do the
+    work in two child processes (:mod:`reprise.backup.encoder`); else python-zstandard and
+    pyrage do it here, with the plain bytes hashed too."""
     import pyrage
+
+    from reprise.backup import encoder
+
+    found = encoder.programs()
+    native = encoder.native_recipients(recipients) if found else None
+    if found is not None and native is not None:
+        return _store_with_programs(name, source, writer, found, native, level, progress)
 
     stored = MeasuringWriter(writer.write)
     feed = CompressedFeed(source, _compressor(level), progress)
@@ -178,3 +191,50 @@ def store_stream(
     finally:
         feed.close()
     return StoredPart(name, feed.size, feed.hash.hexdigest(), stored.size, stored.hash.hexdigest())
+
+
+def _store_with_programs(
+    name: str,
+    source: BinaryIO,
+    writer: ObjectWriter,
+    found: tuple[str, str],
+    recipients: list[str],
+    level: int,
+    progress: Progress | None,
+) -> StoredPart:
+    """``zstd | age`` in two processes; this thread reads age's output, hashes it and
+    writes it to the repository."""
+    from reprise.backup.encoder import Encoder, pause_after
+
+    zstd, age = found
+    encoder = Encoder(
+        source,
+        zstd=zstd,
+        age=age,
+        recipients=recipients,
+        level=level,
+        threads=compression_threads(),
+        name=name,
+    )
+    stored = MeasuringWriter(writer.write)
+    reported = 0
+    completed = False
+    try:
+        read = encoder.stored.read
+        while data := read(BLOCK):
+            stored.write(data)
+            pause_after(len(data))  # age writes 64 KiB chunks
+            if progress is not None and encoder.plain_size > reported:
+                progress(encoder.plain_size - reported)
+                reported = encoder.plain_size
+        encoder.close(stop=False)
+        completed = True
+    finally:
+        if not completed:
+            encoder.close(stop=True)
+    failure = encoder.failure()
+    if failure is not None:
+        raise failure
+    if progress is not None and encoder.plain_size > reported:
+        progress(encoder.plain_size - reported)
+    return StoredPart(name, encoder.plain_size, None, stored.size, stored.hash.hexdigest())

@@ -47,7 +47,11 @@ class Part(_Model):
     database: str | None = None
     format: str | None = None
     plain_size: int
-    plain_sha256: str
+    plain_sha256: str | None = Field(
+        None,
+        description="SHA-256 of the plain bytes, when measured (parts stored in-process); "
+        "else zstd's checksum of the plain content, in the frame, covers it.",
+    )
     stored_size: int
     sha256: str = Field(description="SHA-256 of the stored (encrypted) bytes.")
 

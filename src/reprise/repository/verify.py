@@ -187,7 +187,9 @@ def _check_part(
             return f"cannot decrypt ({error}): the stored bytes were altered"
     if result.sha256 != part.sha256:
         return "checksum mismatch: the stored bytes were altered"
-    if result.plain_size != part.plain_size or result.plain_sha256 != part.plain_sha256:
+    if result.plain_size != part.plain_size or (
+        part.plain_sha256 is not None and result.plain_sha256 != part.plain_sha256
+    ):
         return "decrypted content differs from what was backed up"
     return None
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import hashlib
 import os
 import resource
@@ -33,15 +32,12 @@ import threading
 from typing import IO, TYPE_CHECKING, BinaryIO
 
 from reprise.errors import OperationError, VerificationError
-from reprise.repository.streams import BLOCK
+from reprise.repository.streams import BLOCK, widen
 from reprise.restore.pipelined import Cancelled
 
 if TYPE_CHECKING:
     from reprise.repository.manifest import Part
     from reprise.repository.streams import Progress
-
-PIPE_SIZE = 1024 * 1024
-"""Asked for each pipe between the programs (the most Linux allows without privileges)."""
 
 ZSTD_WRITE_ERROR = 70
 """zstd's exit status when it cannot write its output (a full disk): not a damaged part."""
@@ -52,14 +48,6 @@ _ENDING = 0.05  # seconds a program may take to finish dying before we kill it
 STALL_TIMEOUT = 600.0
 """Seconds in which neither a stored byte is read nor a plain byte comes out, before both
 programs are killed (a hung program, a stalled store): a restore never waits forever."""
-
-
-def widen(descriptor: int) -> None:
-    """Ask for a larger pipe buffer (fewer wake-ups between the programs)."""
-    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
-    if set_size is not None:
-        with contextlib.suppress(OSError):
-            fcntl.fcntl(descriptor, set_size, PIPE_SIZE)
 
 
 def damaged(where: str, what: str) -> VerificationError:

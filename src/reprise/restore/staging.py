@@ -233,7 +233,9 @@ def read_verified(
             f"{where}: checksum mismatch: the stored bytes were altered",
             hint="use another backup",
         )
-    if result.plain_sha256 != part.plain_sha256 or result.plain_size != part.plain_size:
+    if result.plain_size != part.plain_size or (
+        part.plain_sha256 is not None and result.plain_sha256 != part.plain_sha256
+    ):
         raise VerificationError(
             f"{where}: decrypted content differs from what was backed up",
             hint="use another backup",

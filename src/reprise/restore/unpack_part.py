@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 from reprise.errors import VerificationError
 from reprise.repository.layout import backup_prefix
-from reprise.repository.streams import BLOCK
-from reprise.restore.decoders import Decoder, Measured, prove_stored, widen
+from reprise.repository.streams import BLOCK, widen
+from reprise.restore.decoders import Decoder, Measured, prove_stored
 from reprise.restore.external_age import age_program, secret_lines
 from reprise.restore.unpack import UnpackSummary, unpack_stream
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import signal
 import subprocess
@@ -14,19 +13,9 @@ from contextlib import contextmanager
 from typing import BinaryIO
 
 from reprise.errors import OperationError
+from reprise.repository.streams import widen
 
 STDERR_TAIL = 4000
-PIPE_SIZE = 1024 * 1024
-"""Asked for the producer's stdout pipe (Linux allows up to 1 MiB without privileges): the
-producer keeps writing for a whole block while we compress and encrypt the previous one."""
-
-
-def _widen(pipe: BinaryIO) -> None:
-    """Best effort: a larger pipe buffer means fewer stalls and wake-ups on both sides."""
-    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
-    if set_size is not None:
-        with contextlib.suppress(OSError):
-            fcntl.fcntl(pipe.fileno(), set_size, PIPE_SIZE)
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
@@ -88,7 +77,7 @@ def producer_output(
             timer.daemon = True
             timer.start()
         assert process.stdout is not None
-        _widen(process.stdout)  # type: ignore[arg-type]
+        widen(process.stdout.fileno())
         try:
             yield process.stdout  # type: ignore[misc]
         except BaseException:
