@@ -209,6 +209,6 @@ class Encoder:
             reason = f"killed by signal {-code}" if code < 0 else self._said(index, process)
             return OperationError(
                 f"{self._name}: {label} failed while storing the part: {reason}",
-                hint=f"check that `{label}` works (`{label} --version`), then run the backup again",
+                hint=f"check that the `{label}` program works, then run the backup again",
             )
         return None
