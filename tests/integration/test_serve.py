@@ -292,7 +292,10 @@ def test_a_retryable_failure_runs_again_with_backoff_then_alerts(world: World) -
         "scheduler: {retries: 2, retry_backoff: 1s}\n"
     )
     text = world.plan.read_text().replace("services:\n", extra + "services:\n", 1)
-    world.plan.write_text(text.replace('"0 0 1 1 *"', '"* * * * * */30"'))
+    # Once a minute, at a second a few seconds from now: the first slot comes soon, and
+    # the next one long after the three attempts.
+    second = (datetime.now().second + 6) % 60
+    world.plan.write_text(text.replace('"0 0 1 1 *"', f'"* * * * * {second}"'))
     service = world.spawn("serve")
     try:
         wait_until(lambda: len(finished(world, "prune:offsite")) >= 3, 120, "three attempts")

@@ -7,8 +7,10 @@ the build backend pyproject.toml names), so a test installs what would be shippe
 
 from __future__ import annotations
 
+import atexit
 import functools
 import importlib.util
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,6 +25,7 @@ CHECKOUT = Path(reprise.__file__).resolve().parents[2]
 def built_wheel() -> Path:
     """The path of the wheel built from the checkout (built on the first call only)."""
     out = Path(tempfile.mkdtemp(prefix="reprise-wheel-"))
+    atexit.register(shutil.rmtree, out, ignore_errors=True)
     subprocess.run(
         [
             sys.executable,
@@ -50,6 +53,7 @@ def built_sdist() -> Path:
     `python -m build --sdist` as a packager runs it: from this interpreter when it has
     `build` (the dev extra), else from a throwaway venv that gets it from the index."""
     out = Path(tempfile.mkdtemp(prefix="reprise-sdist-"))
+    atexit.register(shutil.rmtree, out, ignore_errors=True)
     python = Path(sys.executable)
     if importlib.util.find_spec("build") is None:
         venv = out / "venv"
