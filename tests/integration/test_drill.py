@@ -62,7 +62,7 @@ def test_a_drill_restores_checks_and_measures_the_rto(
     assert result.returncode == 0, result.stdout + result.stderr
     assert "passed" in result.stdout and "RTO achieved" in result.stdout
     assert "2 table(s): row counts and checksums match the backup" in result.stdout
-    assert "B-tree index(es) consistent" in result.stdout
+    assert "B-tree index(es) structurally sound" in result.stdout
     drills = _drills(world)
     assert len(drills) == 1
     drill = drills[0]

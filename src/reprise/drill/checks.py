@@ -77,7 +77,13 @@ WHERE am.amname = 'btree' AND i.indisvalid AND i.indisready AND c.relpersistence
 
 
 def check_indexes(dsn: str, database: str) -> list[Finding]:
-    """amcheck's bt_index_check on every B-tree index, where the extension exists."""
+    """amcheck's bt_index_check on every B-tree index, where the extension exists.
+
+    The structure only (no ``heapallindexed``): in a logical restore every index was just
+    built by CREATE INDEX from the restored rows, so matching it against the heap again
+    would check PostgreSQL's own index build, not the backup, at the cost of a second
+    pass over every table per index (2.6 s of a 9 s drill on the bench's 7 M rows). The
+    rows themselves are checked against the backup's figures beside this."""
     import psycopg
 
     name = f"indexes of {database} (amcheck)"
@@ -90,12 +96,12 @@ def check_indexes(dsn: str, database: str) -> list[Finding]:
         broken = []
         for oid, label in indexes:
             try:
-                connection.execute("SELECT bt_index_check(%s::regclass, true)", (oid,))
+                connection.execute("SELECT bt_index_check(%s::regclass, false)", (oid,))
             except psycopg.Error as error:
                 broken.append(f"{label}: {str(error).strip()}")
     if broken:
         return [Finding(name, False, "; ".join(broken))]
-    return [Finding(name, True, f"{len(indexes)} B-tree index(es) consistent with their tables")]
+    return [Finding(name, True, f"{len(indexes)} B-tree index(es) structurally sound")]
 
 
 _PREFIX = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_$-]*):\s+(.*)$", re.DOTALL)
