@@ -156,7 +156,9 @@ def run_drill(
         "scratch PostgreSQL",
     )
     report.figures["rto_objective"] = format_duration(objective)
-    report.figures["data_loss_window"] = format_duration(report.backup_age)
+    report.figures["data_loss_window"] = format_duration(
+        timedelta(seconds=round(report.backup_age.total_seconds()))  # no milliseconds
+    )
     if warnings:
         report.figures["warnings"] = "; ".join(warnings)
     failures: list[str] = []
