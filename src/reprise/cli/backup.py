@@ -46,9 +46,12 @@ def run_command(
     run).
     """
     from reprise.cli import progress
+    from reprise.cli.collector import building
     from reprise.cli.context import plan_state
     from reprise.cli.output import info, print_json
-    from reprise.usecases.backups import BackupRequest, run_backups
+
+    with building():  # some 300 modules, kept until the command ends
+        from reprise.usecases.backups import BackupRequest, run_backups
 
     if (service is None) == (not all_):
         raise typer.BadParameter("give a SERVICE or --all (not both)", param_hint="SERVICE")

@@ -47,11 +47,13 @@ def load(ctx: typer.Context, override: Path | None = None, *, contacts: bool = T
     """Load and validate the plan (raises PlanError), and export its ``.env`` to the
     programs and libraries the command starts; ``contacts=False`` skips the Apprise check
     of contact URLs on paths that never notify."""
+    from reprise.cli.collector import building
     from reprise.cli.logs import remember_plan
     from reprise.cli.output import use_clock
     from reprise.plan.loader import export_env_file, load_plan
 
-    loaded = load_plan(plan_path(ctx, override), contacts=contacts)
+    with building():  # the plan and the modules it needs live until the command ends
+        loaded = load_plan(plan_path(ctx, override), contacts=contacts)
     export_env_file(loaded)
     remember_plan(loaded)  # no log line shows its .env values or contact tokens
     organisation = loaded.plan.organisation

@@ -19,7 +19,11 @@ def run() -> None:
     except Exception:  # noqa: BLE001 - the lean door only ever hands over, never fails
         code = None
     if code is None:
-        from reprise.cli.main import run as full
+        from reprise.cli import collector
+
+        collector.console()
+        with collector.building():  # the full CLI's modules live until the command ends
+            from reprise.cli.main import run as full
 
         full()
         return

@@ -9,8 +9,10 @@ fast.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -200,9 +202,42 @@ def main(argv: list[str] | None = None) -> int:
             os.environ.update(environment)
 
 
+_VALUED_ROOT_OPTIONS = frozenset({"--plan", "-p", "--log-level", "--log-format"})
+_FLAG_ROOT_OPTIONS = frozenset({"--quiet", "-q", "--verbose"})
+
+
+def _narrowed(argv: list[str]) -> typer.Typer | None:
+    """The root command with only the group of commands that ``argv`` names (``backup``),
+    or None when the words are anything else (``--help``, a top-level command, a typo, an
+    unusual option form): then the full app answers. Typer builds every command of an app
+    before running one, inspecting each signature (20 ms and more a start); the root's
+    options and callback stay."""
+    words = iter(argv)
+    for word in words:
+        if word.split("=", 1)[0] in _VALUED_ROOT_OPTIONS:
+            if "=" not in word:
+                next(words, None)
+        elif word in _FLAG_ROOT_OPTIONS or re.fullmatch(r"-v+", word):
+            continue
+        elif word.startswith("-"):
+            return None
+        else:
+            groups = [info for info in app.registered_groups if info.name == word]
+            if len(groups) != 1:
+                return None  # a top-level command (`man` reads the whole tree) or a typo
+            narrow = copy.copy(app)
+            narrow.registered_groups = groups
+            narrow.registered_commands = []
+            return narrow
+    return None
+
+
 def _main(argv: list[str] | None) -> int:
+    words = sys.argv[1:] if argv is None else argv
+    # a shell's completion request needs every command name
+    door = None if os.environ.get("_REPRISE_COMPLETE") else _narrowed(words)
     try:
-        result = app(args=argv, prog_name="reprise", standalone_mode=False)
+        result = (door or app)(args=argv, prog_name="reprise", standalone_mode=False)
     except RepriseError as error:
         from reprise.cli.output import print_error
 
@@ -254,8 +289,14 @@ def _internal_error(error: Exception) -> int:
 
 
 def run() -> None:
-    """Console-script entry point."""
-    sys.exit(main())
+    """Console-script entry point. Python's exit skips the collector's last scans of the
+    objects the command leaves (:mod:`reprise.cli.collector`)."""
+    from reprise.cli import collector
+
+    collector.console()
+    code = main()
+    collector.before_exit()
+    sys.exit(code)
 
 
 __all__ = ["app", "main", "run"]
