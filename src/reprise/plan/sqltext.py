@@ -10,9 +10,17 @@ extended query protocol, which PostgreSQL itself refuses for more than one state
 from __future__ import annotations
 
 import re
+from functools import cache
 
-_DOLLAR_TAG = re.compile(r"\$([A-Za-z_\x80-\U0010ffff][A-Za-z0-9_\x80-\U0010ffff]*)?\$")
-_IDENTIFIER_CHAR = re.compile(r"[A-Za-z0-9_$\x80-\U0010ffff]")
+_DOLLAR_TAG = r"\$([A-Za-z_\x80-\U0010ffff][A-Za-z0-9_\x80-\U0010ffff]*)?\$"
+_IDENTIFIER_CHAR = r"[A-Za-z0-9_$\x80-\U0010ffff]"
+
+
+@cache
+def _pattern(source: str) -> re.Pattern[str]:
+    """Compiled on first use: these Unicode ranges take milliseconds to compile, paid by
+    every command's plan loading otherwise, for plans that mostly have no SQL text."""
+    return re.compile(source)
 
 
 def _skip_quoted(text: str, start: int, quote: str, *, backslashes: bool) -> int | None:
@@ -79,15 +87,15 @@ def split_statements(text: str) -> list[str] | None:
                 char == "'"
                 and index > 0
                 and text[index - 1] in "eE"
-                and (index < 2 or not _IDENTIFIER_CHAR.match(text[index - 2]))
+                and (index < 2 or not _pattern(_IDENTIFIER_CHAR).match(text[index - 2]))
             )
             after = _skip_quoted(text, index, char, backslashes=escaped)
             if after is None:
                 return None
             index = after
             continue
-        if char == "$" and not (index > 0 and _IDENTIFIER_CHAR.match(text[index - 1])):
-            tag = _DOLLAR_TAG.match(text, index)
+        if char == "$" and not (index > 0 and _pattern(_IDENTIFIER_CHAR).match(text[index - 1])):
+            tag = _pattern(_DOLLAR_TAG).match(text, index)
             if tag:
                 close = text.find(tag.group(0), tag.end())
                 if close == -1:
