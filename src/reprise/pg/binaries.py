@@ -13,6 +13,8 @@ import os
 import re
 import shutil
 import subprocess
+import threading
+from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -129,6 +131,21 @@ def find_installations() -> tuple[Installation, ...]:
         installations.append(Installation(directory, version[0], version[1], frozenset(programs)))
     installations.sort(key=lambda inst: (-inst.major, str(inst.bindir)))
     return tuple(installations)
+
+
+def look_ahead() -> threading.Thread:
+    """Start :func:`find_installations` in a thread, for a caller with other work to do
+    before it needs a program: the lookup starts programs (``pg_config``, ``--version``
+    probes) whose waits then overlap that work. Join the thread before calling
+    :func:`find_tool`; a failure here is left for that call to meet and report."""
+
+    def lookup() -> None:
+        with suppress(Exception):
+            find_installations()
+
+    thread = threading.Thread(target=lookup, name="pg-binaries", daemon=True)
+    thread.start()
+    return thread
 
 
 def _install_hint(major: int | None, server: bool) -> str:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from reprise.backup.sources.base import PartSpec, SourceFacts, safe_part_name
 from reprise.backup.sources.process import producer_output, threaded_pipe
 from reprise.errors import InputError, OperationError
-from reprise.pg.binaries import find_tool
+from reprise.pg.binaries import find_tool, look_ahead
 from reprise.pg.connect import connect, split_dsn
 from reprise.pg.database_properties import read_properties
 from reprise.pg.table_stats import stats_settings, table_stats
@@ -120,11 +120,15 @@ class PostgresRun:
         self.source_name = source_name
         self.work_dir = work_dir
         self.facts = SourceFacts()
-        self.base_conninfo, self.password = split_dsn(config.dsn)
-        with connect(config.dsn, what=source_name) as connection:
-            self.facts.server = _server_facts(connection)
-            self.databases = _list_databases(connection, config)
-            self.sizes = _database_sizes(connection, self.databases)
+        lookup = look_ahead()  # pg_dump's lookup runs programs: meanwhile, the server
+        try:
+            self.base_conninfo, self.password = split_dsn(config.dsn)
+            with connect(config.dsn, what=source_name) as connection:
+                self.facts.server = _server_facts(connection)
+                self.databases = _list_databases(connection, config)
+                self.sizes = _database_sizes(connection, self.databases)
+        finally:
+            lookup.join()
         major = self.facts.server["version_num"] // 10000
         self.major = major
         self.pg_dump = find_tool("pg_dump", min_major=major)
