@@ -73,14 +73,14 @@ class MeasuringReader(io.RawIOBase):
 class MeasuringWriter:
     """Writes through, counting and hashing what passes."""
 
-    def __init__(self, inner: Callable[[bytes], Any]) -> None:
+    def __init__(self, inner: Callable[[Any], Any]) -> None:
         self._inner = inner
         self.size = 0
         self.hash = hashlib.sha256()
 
     failure: BaseException | None = None
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: bytes | memoryview) -> int:
         self.size += len(data)
         self.hash.update(data)
         try:
