@@ -7,7 +7,9 @@ hands it to the backend. The read, the SHA-256 and the compression release the G
 producer (pg_dump, tar) is drained while the previous blocks are being encrypted and
 written: it never waits on us as long as we keep up with it. Memory is bounded by the block
 size, zstd's jobs and the queue between the two threads (FEED_DEPTH items), never by the
-size of the data. Reading back is ``reprise.repository.streams``.
+size of the data. With the ``zstd`` and ``age`` programs installed, two child processes
+do the compressing and encrypting instead (:mod:`reprise.backup.encoder`). Reading back
+is ``reprise.repository.streams``.
 """
 
 from __future__ import annotations
@@ -31,8 +33,10 @@ class StoredPart:
     name: str
     plain_size: int
     plain_sha256: str | None
-    """None when the part was stored by the zstd and age programs (zstd's own checksum of
-    the plain content, in the frame, stands for it: see :mod:`reprise.backup.encoder`)."""
+    """None when the part was stored by the zstd and age programs from a pipe (zstd's own
+    checksum of the plain content, in the frame, stands for it: see
+    :mod:`reprise.backup.encoder`); a regular file's plain bytes are always hashed (the WAL
+    archive compares them with the file's)."""
     stored_size: int
     sha256: str
 
@@ -204,7 +208,7 @@ def _store_with_programs(
 ) -> StoredPart:
     """``zstd | age`` in two processes; this thread reads age's output, hashes it and
     writes it to the repository."""
-    from reprise.backup.encoder import Encoder, pause_after
+    from reprise.backup.encoder import Encoder, is_file, pause_after
 
     zstd, age = found
     encoder = Encoder(
@@ -215,6 +219,7 @@ def _store_with_programs(
         level=level,
         threads=compression_threads(),
         name=name,
+        hash_plain=is_file(source),
     )
     stored = MeasuringWriter(writer.write)
     reported = 0
@@ -240,4 +245,11 @@ def _store_with_programs(
         raise failure
     if progress is not None and encoder.plain_size > reported:
         progress(encoder.plain_size - reported)
-    return StoredPart(name, encoder.plain_size, None, stored.size, stored.hash.hexdigest())
+    plain = encoder.plain_hash
+    return StoredPart(
+        name,
+        encoder.plain_size,
+        None if plain is None else plain.hexdigest(),
+        stored.size,
+        stored.hash.hexdigest(),
+    )
