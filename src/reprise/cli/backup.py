@@ -48,6 +48,7 @@ def run_command(
     from reprise.cli import progress
     from reprise.cli.collector import building
     from reprise.cli.context import plan_state
+    from reprise.cli.interrupts import terminate_as_interrupt
     from reprise.cli.output import info, print_json
 
     with building():  # some 300 modules, kept until the command ends
@@ -55,7 +56,11 @@ def run_command(
 
     if (service is None) == (not all_):
         raise typer.BadParameter("give a SERVICE or --all (not both)", param_hint="SERVICE")
-    with plan_state(ctx) as (loaded, store), progress.byte_bars(progress.wanted(json)) as bars:
+    with (
+        plan_state(ctx) as (loaded, store),
+        terminate_as_interrupt(),
+        progress.byte_bars(progress.wanted(json)) as bars,
+    ):
         run = run_backups(
             loaded.plan,
             store,

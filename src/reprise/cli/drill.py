@@ -49,6 +49,7 @@ def run_command(
     """
     from reprise.cli import progress
     from reprise.cli.context import plan_state
+    from reprise.cli.interrupts import terminate_as_interrupt
     from reprise.cli.output import print_error, print_json, stdout
     from reprise.usecases.drill import DrillRequest, drill
 
@@ -61,7 +62,11 @@ def run_command(
             if outcome.error is not None:
                 print_error(outcome.error)
 
-    with plan_state(ctx) as (loaded, store), progress.byte_bars(progress.wanted(json)) as bars:
+    with (
+        plan_state(ctx) as (loaded, store),
+        terminate_as_interrupt(),
+        progress.byte_bars(progress.wanted(json)) as bars,
+    ):
         result = drill(loaded.plan, store, DrillRequest(service), progress=bars, on_outcome=show)
     outcomes = result.outcomes
     if json:

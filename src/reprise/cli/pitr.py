@@ -32,6 +32,7 @@ def pitr_command(
     started), or just one database or table into a live server (--only … --target)."""
     from reprise.cli import progress
     from reprise.cli.context import plan_path, plan_state
+    from reprise.cli.interrupts import terminate_as_interrupt
     from reprise.cli.output import print_json, stdout
     from reprise.usecases.restore import RestoreOrder, preview, restore, target_time
 
@@ -48,7 +49,7 @@ def pitr_command(
         )
     if (start or port) and not to_dir:
         raise typer.BadParameter("--start and --port need --to-dir", param_hint="--start")
-    with plan_state(ctx) as (loaded, store):
+    with plan_state(ctx) as (loaded, store), terminate_as_interrupt():
         order = RestoreOrder(
             service=service,
             source=source,

@@ -147,6 +147,7 @@ def restore_command(
             raise typer.BadParameter(f"{flag} needs --pitr", param_hint=flag)
     from reprise.cli import progress
     from reprise.cli.context import plan_state
+    from reprise.cli.interrupts import terminate_as_interrupt
     from reprise.cli.output import print_json, stdout
     from reprise.usecases.restore import RestoreOrder, preview, restore
 
@@ -165,7 +166,7 @@ def restore_command(
         preserve_special=preserve_special,
         follow_target_symlinks=follow_target_symlinks,
     )
-    with plan_state(ctx) as (loaded, store):
+    with plan_state(ctx) as (loaded, store), terminate_as_interrupt():
         if dry_run:
             restore_plan = preview(loaded.plan, store, order)
             if json:

@@ -3,9 +3,6 @@ run now, and crontab lines for people who prefer cron to `reprise serve`."""
 
 from __future__ import annotations
 
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -186,22 +183,6 @@ def jobs_show(
         out.print(json_module.dumps(run.figures, indent=2, ensure_ascii=False), markup=False)
 
 
-@contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM (the scheduler's timeout, cron's `timeout`, systemd stopping) stops the job
-    like Ctrl-C: the clean-up paths run, so that a producer such as pg_dump, which runs in
-    a process group of its own, is killed too rather than left running."""
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 @jobs_app.command("run")
 def jobs_run(
     ctx: typer.Context,
@@ -218,11 +199,12 @@ def jobs_run(
     Exit 0 when it succeeded, else the job's own exit code (1 failed, 3 verification).
     """
     from reprise.cli.context import plan_state
+    from reprise.cli.interrupts import terminate_as_interrupt
     from reprise.cli.output import print_error, print_json, stdout
     from reprise.usecases.jobs import JobRunRequest, run_job
 
     trigger: Trigger = "cron" if cron else ("schedule" if run_id is not None else "manual")
-    with plan_state(ctx) as (loaded, store), _terminate_as_interrupt():
+    with plan_state(ctx) as (loaded, store), terminate_as_interrupt():
         result = run_job(loaded.plan, store, JobRunRequest(job, trigger, run_id))
     if json:
         print_json(result.run.to_dict())
