@@ -165,7 +165,8 @@ def _fail_and_recover(
         plan = load_plan(path).plan
         store = open_store(f"sqlite:///{directory / 'state.db'}")
         with RunningMonitor(plan, store):
-            time.sleep(5)  # every service seen up first (checks every 1 or 2 seconds)
+            checks = sum(len(service.checks) for service in plan.services)
+            wait_until(lambda: _checks_seen_up(store) >= checks, 30, "every check seen up")
             assert list_incidents(store) == [], "an incident before the failure"
             failed_at = time.time()
             # The power goes out: every server refuses connections at once (within a few
@@ -211,6 +212,22 @@ def _fail_and_recover(
                 f"t{at - failed_at:+.2f}s {subject_of(m)}" for at, m in mailbox.messages
             ]
     return messages, report
+
+
+def _checks_seen_up(store: Store) -> int:
+    """How many checks have answered up at least once."""
+    from sqlalchemy import func, select
+
+    from reprise.store.tables import check_results
+
+    with store.engine.connect() as connection:
+        pairs = (
+            select(check_results.c.service, check_results.c.check_name)
+            .where(check_results.c.state == "up")
+            .distinct()
+        )
+        query = select(func.count()).select_from(pairs.subquery())
+        return int(connection.execute(query).scalar_one())
 
 
 def _is_up(store: Store, incident_id: int, service: str) -> bool:
