@@ -10,6 +10,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import BinaryIO
 
 from reprise.errors import OperationError
@@ -21,6 +22,48 @@ STDERR_TAIL = 4000
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
+
+
+def _kill_writers(pipe: BinaryIO) -> None:
+    """Kill every process still holding the write end of ``pipe`` (our read end). A
+    producer's group is killed at its timeout, but a process it detached (``setsid cmd &``)
+    keeps the pipe open and the read waiting for it: find it in /proc by the pipe's inode
+    and an fd opened for writing. Best effort, Linux only; only the producer's
+    descendants can hold that end (our other children get no inherited descriptors)."""
+    try:
+        inode = os.fstat(pipe.fileno()).st_ino
+    except (OSError, ValueError):
+        return
+    wanted = f"pipe:[{inode}]"
+    for _round in range(3):  # a writer may fork while we look
+        found = False
+        with contextlib.suppress(OSError):
+            for entry in os.scandir("/proc"):
+                if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                    continue
+                if _writes_to(entry.path, wanted):
+                    found = True
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.kill(int(entry.name), signal.SIGKILL)
+        if not found:
+            return
+
+
+def _writes_to(process: str, wanted: str) -> bool:
+    """Whether the process at /proc/PID holds ``wanted`` (``pipe:[inode]``) for writing."""
+    try:
+        for fd in os.scandir(f"{process}/fd"):
+            if str(Path(fd.path).readlink()) != wanted:
+                continue
+            with Path(f"{process}/fdinfo/{fd.name}").open() as info:
+                for line in info:
+                    if line.startswith("flags:"):
+                        if int(line.split()[1], 8) & os.O_ACCMODE != os.O_RDONLY:
+                            return True
+                        break
+    except OSError:
+        return False
+    return False
 
 
 def _tail(handle: BinaryIO) -> str:
@@ -71,6 +114,8 @@ def producer_output(
         def expire() -> None:
             timed_out.set()
             _kill_group(process)
+            assert process.stdout is not None
+            _kill_writers(process.stdout)  # type: ignore[arg-type]
 
         timer = threading.Timer(timeout, expire) if timeout else None
         if timer is not None:
