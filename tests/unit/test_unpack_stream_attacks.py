@@ -29,6 +29,8 @@ from typing import Any
 import pytest
 
 from reprise.errors import OperationError, RepriseError, VerificationError
+from reprise.restore import decoders as decoders_module
+from reprise.restore import staging as staging_module
 from reprise.restore import unpack_part as unpack_part_module
 from reprise.restore.unpack import UnsafeMemberError, unpack_stream
 from tests.support.forge import sentinel, snapshot
@@ -560,9 +562,8 @@ def _kill_all(tmp_path: Path) -> None:
 
 
 def _decoder_module() -> Any:
-    """Where the age | zstd pipeline lives (unpack_part, or the decoders module it uses)."""
-    decoder = getattr(unpack_part_module, "Decoder", None) or unpack_part_module._Decoder  # type: ignore[attr-defined]
-    return sys.modules[decoder.__module__]
+    """Where the age | zstd pipeline lives."""
+    return decoders_module
 
 
 @needs_programs
@@ -578,7 +579,7 @@ def test_a_refused_member_stops_and_reaps_both_programs(
 ) -> None:
     age, zstd = shutil.which("age"), shutil.which("zstd")
     monkeypatch.setattr(
-        unpack_part_module, "age_program", lambda: _wrapper(tmp_path, "age", f'exec {age} "$@"')
+        staging_module, "age_program", lambda: _wrapper(tmp_path, "age", f'exec {age} "$@"')
     )
     monkeypatch.setattr(
         shutil,
@@ -606,7 +607,7 @@ def test_a_part_larger_than_signed_is_stopped_at_the_signed_size(
     bytes into gigabytes) before the checksum is compared at the end. The same holds when
     the part is decoded in-process (no age program, or identities age cannot read)."""
     if decoding == "in-process":
-        monkeypatch.setattr(unpack_part_module, "age_program", lambda: None)
+        monkeypatch.setattr(staging_module, "age_program", lambda: None)
     genuine = file(b"PG_VERSION", b"15\n") + END
     bomb = header(b"zeros", 32 * 1024 * 1024) + b"\0" * (32 * 1024 * 1024)
     bomb += file(b"../escape") + END
@@ -640,7 +641,7 @@ def test_a_program_killed_by_a_signal_is_an_operation_failure_not_a_damaged_back
     cut = f'{real} "$@" | head -c 65536\nkill -KILL $$'
     fake = _wrapper(tmp_path, program, cut)
     if program == "age":
-        monkeypatch.setattr(unpack_part_module, "age_program", lambda: fake)
+        monkeypatch.setattr(staging_module, "age_program", lambda: fake)
     else:
         which = shutil.which
         monkeypatch.setattr(
@@ -667,7 +668,7 @@ def test_a_program_that_stalls_is_bounded_and_killed(
     module of the decoder), kill both
     programs and say so, not wait forever."""
     fake = _wrapper(tmp_path, "age", "exec sleep 600")
-    monkeypatch.setattr(unpack_part_module, "age_program", lambda: fake)
+    monkeypatch.setattr(staging_module, "age_program", lambda: fake)
     monkeypatch.setattr(_decoder_module(), "STALL_TIMEOUT", 2.0, raising=False)
     parts = _part(tmp_path, file(b"PG_VERSION", b"15\n") + END)
     outcome: list[BaseException | None] = []

@@ -14,7 +14,7 @@ import os
 import secrets
 import shutil
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,25 +150,19 @@ def write_with_programs(
     stored bytes determine the plain ones). Whatever the file holds is only trustworthy
     once this returns True. False, having done nothing, when ``age`` or ``zstd`` is not
     installed or the identities are not native ones (then :func:`read_verified`)."""
-    age, zstd = age_program(), shutil.which("zstd")
-    secret = secret_lines(identities) if age else None
-    if age is None or zstd is None or secret is None:
+    programs = decoding_programs(identities)
+    if programs is None:
         return False
-    key = backup_prefix(manifest.source, manifest.id) + part.name
-    location = repository.where(key)
-    with open_part(repository, key, manifest) as stored:
-        decoder = Decoder(
-            stored,
-            age=age,
-            zstd=zstd,
-            secret=secret,
-            progress=progress,
-            output=output,
-            cancel=cancel,
-            name="stage-feed",
-            max_stored=part.stored_size,
-            max_output=part.plain_size,
-        )
+    with part_decoder(
+        repository,
+        manifest,
+        part,
+        programs,
+        progress=progress,
+        output=output,
+        cancel=cancel,
+        name="stage-feed",
+    ) as (decoder, location):
         try:
             decoder.wait()
         except BaseException:
@@ -260,6 +254,53 @@ def read_part(
             stored, identities, sink, progress, age=age, secret=secret, cancel=cancel
         )
     return read_stream_pipelined(stored, identities, sink, progress, cancel=cancel)
+
+
+def decoding_programs(identities: list[Any]) -> tuple[str, str, bytes] | None:
+    """``age``, ``zstd`` and the identities as an age identity file, when both programs
+    are installed and the identities are native ones (else the in-process path)."""
+    age, zstd = age_program(), shutil.which("zstd")
+    secret = secret_lines(identities) if age else None
+    if age is None or zstd is None or secret is None:
+        return None
+    return age, zstd, secret
+
+
+@contextlib.contextmanager
+def part_decoder(
+    repository: Repository,
+    manifest: Manifest,
+    part: Part,
+    programs: tuple[str, str, bytes],
+    *,
+    progress: Progress | None,
+    output: int | None = None,
+    cancel: threading.Event | None = None,
+    name: str = "base-feed",
+) -> Iterator[tuple[Decoder, str]]:
+    """A :class:`Decoder` running on the stored part, bounded by the signed sizes (more
+    stored bytes than signed stop the feeding, more plain bytes stop zstd), with the
+    part's location for messages. The caller waits for it, closes it and proves it."""
+    age, zstd, secret = programs
+    key = backup_prefix(manifest.source, manifest.id) + part.name
+    location = repository.where(key)
+    with open_part(repository, key, manifest) as stored:
+        yield (
+            Decoder(
+                stored,
+                age=age,
+                zstd=zstd,
+                secret=secret,
+                progress=progress,
+                output=output,
+                cancel=cancel,
+                name=name,
+                max_stored=part.stored_size,
+                max_output=part.plain_size,
+                where=location,
+            ),
+            location,
+        )
 
 
 def open_part(repository: Repository, key: str, manifest: Manifest) -> BinaryIO:

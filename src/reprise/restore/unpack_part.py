@@ -26,7 +26,6 @@ sides hashed) and unpacked the same way.
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,8 +33,7 @@ from typing import TYPE_CHECKING, Any
 from reprise.errors import VerificationError
 from reprise.repository.layout import backup_prefix
 from reprise.repository.streams import BLOCK, widen
-from reprise.restore.decoders import Decoder, Measured, prove_stored
-from reprise.restore.external_age import age_program, secret_lines
+from reprise.restore.decoders import Measured, prove_stored
 from reprise.restore.unpack import UnpackSummary, unpack_stream
 
 if TYPE_CHECKING:
@@ -57,27 +55,17 @@ def unpack_part(
     """Decode one tar part into the safe unpacker in one pass, then prove it against the
     signed manifest (raises VerificationError naming the part). Not flushed to disk: the
     caller syncs once every part is in (:func:`reprise.restore.unpack.sync_file_system`)."""
-    age, zstd = age_program(), shutil.which("zstd")
-    secret = secret_lines(identities) if age else None
-    if age is None or zstd is None or secret is None:
+    from reprise.restore.staging import decoding_programs, part_decoder
+
+    programs = decoding_programs(identities)
+    if programs is None:
         return _unpack_in_process(
             repository, manifest, part, identities, into, where=where, progress=progress
         )
-    from reprise.restore.staging import open_part
-
-    key = backup_prefix(manifest.source, manifest.id) + part.name
-    location = repository.where(key)
-    with open_part(repository, key, manifest) as stored:
-        decoder = Decoder(
-            stored,
-            age=age,
-            zstd=zstd,
-            secret=secret,
-            progress=progress,
-            max_stored=part.stored_size,
-            max_output=part.plain_size,
-            where=location,
-        )
+    with part_decoder(repository, manifest, part, programs, progress=progress) as (
+        decoder,
+        location,
+    ):
         try:
             summary = unpack_stream(decoder.plain, into, where=where, sync=False)  # type: ignore[arg-type]
             decoder.plain.drain()
