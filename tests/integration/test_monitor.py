@@ -11,12 +11,15 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from reprise.alerts.records import DeliveryRecord, open_alert, record_delivery
 from reprise.pg.scratch import ScratchPostgres
+from reprise.store import open_store
 from tests.conftest import run_reprise
 from tests.support.peers import (
     body_of,
@@ -166,7 +169,7 @@ def test_the_monitor_alerts_by_mail_and_webhook_when_postgres_stops(tmp_path: Pa
             assert payload["title"] == subject and "Vérifier le serveur" in payload["message"]
             assert "postgres 127.0.0.1" in body and "/postgres: 127.0.0.1" not in body
             ack = run_reprise("--plan", plan, "alert", "ack", "akig-db", "--by", "alice")
-            assert ack.returncode == 0 and "acknowledged by alice" in ack.stdout
+            assert ack.returncode == 0 and "prise en compte par alice" in ack.stdout
         finally:
             monitor.send_signal(signal.SIGTERM)
             out, err = monitor.communicate(timeout=30)
@@ -260,7 +263,7 @@ def test_silences_are_added_listed_and_removed(tmp_path: Path) -> None:
         "--by",
         "bob",
     )
-    assert added.returncode == 0 and "held back for 2h" in added.stdout
+    assert added.returncode == 0 and "held back for 2 h" in added.stdout
     listed: list[dict[str, Any]] = json.loads(
         run_reprise("--plan", plan, "silence", "list", "--json").stdout
     )
@@ -280,3 +283,164 @@ def test_silences_are_added_listed_and_removed(tmp_path: Path) -> None:
         assert "Traceback" not in bad.stderr
     no_alert = run_reprise("--plan", plan, "alert", "ack", "app")
     assert no_alert.returncode == 2 and "no open alert" in no_alert.stderr
+
+
+WIDE = {"COLUMNS": "200"}
+"""A wide terminal: table cells are not folded over several lines."""
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        (
+            "fr",
+            {
+                "none": "Aucune alerte ouverte.",
+                "headers": ["N°", "Ouverte", "Notifiée", "Prise en compte", "Résolue"],
+                "kind": "en panne",
+                "failed": "Envois en échec",
+                "delivery": " alerte à oncall (ops@akig.test) après 2 essai(s)\u202f: refusé",
+                "acked": "Alerte 1 (app, en panne) prise en compte par alice le ",
+            },
+        ),
+        (
+            "en",
+            {
+                "none": "No open alerts.",
+                "headers": ["Id", "Opened", "Notified", "Acked", "Resolved"],
+                "kind": "down",
+                "failed": "Failed deliveries",
+                "delivery": " problem to oncall (ops@akig.test) after 2 tries: refusé",
+                "acked": "Alert 1 (app, down) acknowledged by alice at ",
+            },
+        ),
+    ],
+)
+def test_alert_list_and_ack_speak_the_plans_language(
+    tmp_path: Path, language: str, expected: dict[str, Any]
+) -> None:
+    plan = write_plan(
+        tmp_path / "reprise.yaml",
+        """\
+        - {id: app, name: App, category: application, criticality: minor}
+        """,
+        [],
+        language=language,
+    )
+    empty = run_reprise("--plan", plan, "alert", "list", env=WIDE)
+    assert empty.returncode == 0 and empty.stdout.strip() == expected["none"], empty.stderr
+    store = open_store(f"sqlite:///{tmp_path / 'state' / 'reprise.db'}")
+    try:
+        now = datetime.now(UTC)
+        alert = open_alert(
+            store,
+            service="app",
+            kind="down",
+            priority="P3",
+            opened_at=now,
+            message="connexion refusée",
+            roles=["oncall"],
+        )
+        record_delivery(
+            store,
+            DeliveryRecord(
+                alert.id, "problem", "oncall", "ops@akig.test", "[P3]", now, 2, False, "refusé"
+            ),
+        )
+    finally:
+        store.close()
+    listed = run_reprise("--plan", plan, "alert", "list", env=WIDE)
+    assert listed.returncode == 0, listed.stderr
+    header, row = listed.stdout.splitlines()[:2]
+    assert all(column in header for column in expected["headers"]), header
+    assert row.split()[:2] == ["1", "app"] and f" {expected['kind']} " in row, row
+    assert expected["failed"] in listed.stdout
+    assert expected["delivery"] in listed.stdout, listed.stdout
+    as_json = json.loads(run_reprise("--plan", plan, "alert", "list", "--json").stdout)
+    assert as_json["alerts"][0]["kind"] == "down"
+    assert as_json["failed_deliveries"][0]["kind"] == "problem"
+    ack = run_reprise("--plan", plan, "alert", "ack", "app", "--by", "alice")
+    assert ack.returncode == 0 and ack.stdout.startswith(expected["acked"]), ack.stdout
+
+
+def test_silences_speak_french_with_a_french_plan(tmp_path: Path) -> None:
+    plan = write_plan(
+        tmp_path / "reprise.yaml",
+        """\
+        - {id: app, name: App, category: application, criticality: minor}
+        """,
+        [],
+        language="fr",
+    )
+    none = run_reprise("--plan", plan, "silence", "list", env=WIDE)
+    assert none.returncode == 0 and none.stdout.strip() == "Aucun silence en cours."
+    added = run_reprise(
+        "--plan", plan, "silence", "add", "app", "--for", "90m", "--reason", "disque", "--by", "bob"
+    )
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.startswith(
+        "Silence 1\u202f: alertes de app retenues pendant 1 h 30 min, jusqu'au "
+    ), added.stdout
+    listed = run_reprise("--plan", plan, "silence", "list", env=WIDE)
+    header, row = listed.stdout.splitlines()[:2]
+    assert header.split() == ["N°", "Service", "Début", "Fin", "Par", "Motif"]
+    assert row.split()[:2] == ["1", "app"] and row.split()[-2:] == ["bob", "disque"]
+    removed = run_reprise("--plan", plan, "silence", "remove", "1")
+    assert removed.returncode == 0 and removed.stdout.strip() == "Silence 1 levé."
+    ended = run_reprise("--plan", plan, "silence", "list", "--all", env=WIDE)
+    assert "Aucun silence" not in ended.stdout and " disque" in ended.stdout
+    assert run_reprise("--plan", plan, "silence", "list").stdout.strip() == (
+        "Aucun silence en cours."
+    )
+
+
+def test_status_and_check_speak_french_with_a_french_plan(tmp_path: Path) -> None:
+    with tcp_listener() as ssh:
+        plan = write_plan(
+            tmp_path / "reprise.yaml",
+            f"""\
+            - id: router
+              name: Routeur
+              category: réseau
+              criticality: critical
+              checks: [{{kind: tcp, host: 127.0.0.1, port: {ssh}}}]
+            - id: web
+              name: Site
+              category: application
+              criticality: major
+              depends_on: [router]
+              checks: [{{kind: tcp, host: 127.0.0.1, port: {free_port()}}}]
+            - id: empty
+              name: Vide
+              category: application
+              criticality: minor
+            """,
+            [],
+            language="fr",
+        )
+        result = run_reprise("--plan", plan, "status", env=WIDE)
+        detail = run_reprise("--plan", plan, "check", "router", env=WIDE)
+        down = run_reprise("--plan", plan, "check", "web", env=WIDE)
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["Service", "Priorité", "État", "Latence", "Message"]
+    rows = {line.split()[0]: line for line in lines[1:] if line.strip()}
+    assert " fonctionnel " in rows["router"] and " en panne " in rows["web"], result.stdout
+    assert "1 service(s) fonctionnel(s) sur 2 contrôlé(s)." in result.stdout
+    assert "Service\u202f: arrêté\u202f: aucune tâche planifiée" in result.stdout
+    assert detail.returncode == 0, detail.stderr
+    heading, first = detail.stdout.splitlines()[:2]
+    assert heading == "Routeur (router) — P1, réseau\u202f: fonctionnel"
+    assert first.startswith("  fonctionnel tcp 127.0.0.1:"), first
+    # the check's message and details line up under the check's name
+    assert detail.stdout.splitlines()[2].startswith(" " * len("  fonctionnel ") + "127.0.0.1:")
+    assert down.returncode == 1 and "en panne" in down.stdout.splitlines()[0]
+    empty = run_reprise("--plan", plan, "check", "empty")
+    assert empty.returncode == 0 and "  aucun contrôle dans le plan" in empty.stdout
+    in_english = write_plan(
+        tmp_path / "en.yaml",
+        "- {id: empty, name: Vide, category: application, criticality: minor}",
+        [],
+    )
+    english = run_reprise("--plan", in_english, "check", "empty")
+    assert english.returncode == 0 and "  no checks in the plan" in english.stdout

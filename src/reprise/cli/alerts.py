@@ -37,9 +37,11 @@ def alert_list(
     from reprise.cli.context import plan_state
     from reprise.cli.output import print_json, stdout
     from reprise.usecases.alerts import AlertListRequest, list_alerts
+    from reprise.words import say
 
-    with plan_state(ctx) as (_, store):
+    with plan_state(ctx) as (loaded, store):
         found = list_alerts(store, AlertListRequest(all=all_))
+    language = loaded.plan.organisation.language
     alerts, failures = found.alerts, found.failed_deliveries
     if json:
         print_json(
@@ -53,30 +55,22 @@ def alert_list(
 
     out = stdout()
     if not alerts:
-        out.print("No open alerts." if not all_ else "No alerts.")
+        out.print(
+            say(language, "terminal.no_alerts" if all_ else "terminal.no_open_alerts"),
+            markup=False,
+        )
     else:
         table = Table(box=None, pad_edge=False)
-        for column in (
-            "Id",
-            "Service",
-            "Prio",
-            "Kind",
-            "Opened",
-            "Notified",
-            "Level",
-            "Acked",
-            "Resolved",
-            "Message",
-        ):
+        for column in _columns(language, "terminal.alert_columns"):
             table.add_column(column, overflow="fold")
         for a in alerts:
             notified = (
                 _when(a.notified_at)
                 if a.notified_at
                 else (
-                    f"held: {a.root} down"
+                    say(language, "terminal.held_by_root", root=a.root)
                     if a.root
-                    else f"digest {_when(a.digest_due)}"
+                    else say(language, "terminal.digest_at", time=_when(a.digest_due))
                     if a.digest_due
                     else "—"
                 )
@@ -86,7 +80,7 @@ def alert_list(
                 str(a.id),
                 a.service,
                 a.priority,
-                a.kind,
+                _alert_kind(language, a.kind),
                 _when(a.opened_at),
                 notified,
                 str(a.level),
@@ -96,13 +90,42 @@ def alert_list(
             )
         out.print(table)
     if failures:
-        out.print("\n[bold red]Failed deliveries[/]")
+        out.print(f"\n[bold red]{say(language, 'terminal.failed_deliveries')}[/]")
         for d in failures:
-            out.print(
-                f"  {_when(d.at)} {d.kind} to {d.role} ({d.contact}) after {d.attempts} "
-                f"tries: {d.error}",
-                highlight=False,
+            line = say(
+                language,
+                "terminal.delivery_failed",
+                time=_when(d.at),
+                kind=_named(language, "kind", d.kind),
+                role=d.role,
+                contact=d.contact,
+                attempts=d.attempts,
+                error=d.error,
             )
+            out.print(f"  {line}", markup=False, highlight=False)
+
+
+def _columns(language: str, key: str) -> list[str]:
+    """A table's headers in the plan's language (one catalog text, ``|`` between them)."""
+    from reprise.words import say
+
+    return say(language, key).split("|")
+
+
+def _named(language: str, family: str, value: str) -> str:
+    """A state or a message kind (``family``: ``state``, ``kind``) in the plan's language;
+    one the catalog does not know shows as it is (an identifier)."""
+    from reprise.words import words
+
+    return words(language).get(f"terminal.{family}_{value}", value)
+
+
+def _alert_kind(language: str, kind: str) -> str:
+    """An alert's kind (``down``, ``degraded``: states; ``flapping``: a message kind)."""
+    from reprise.words import words
+
+    known = words(language)
+    return known.get(f"terminal.state_{kind}") or known.get(f"terminal.kind_{kind}", kind)
 
 
 @alert_app.command("ack")
@@ -117,13 +140,23 @@ def alert_ack(
     from reprise.cli.context import plan_state
     from reprise.cli.output import stdout
     from reprise.usecases.alerts import AckRequest, acknowledge
+    from reprise.words import say
 
-    with plan_state(ctx) as (_, store):
+    with plan_state(ctx) as (loaded, store):
         alerts = acknowledge(store, AckRequest(target, who(by)))
+    language = loaded.plan.organisation.language
     for alert in alerts:
         stdout().print(
-            f"Alert {alert.id} ({alert.service}, {alert.kind}) acknowledged by "
-            f"{alert.acked_by} at {_when(alert.acked_at)}.",
+            say(
+                language,
+                "terminal.acked",
+                id=alert.id,
+                service=alert.service,
+                kind=_alert_kind(language, alert.kind),
+                by=alert.acked_by,
+                time=_when(alert.acked_at),
+            ),
+            markup=False,
             highlight=False,
         )
 
@@ -273,16 +306,25 @@ def silence_add(
     """Hold a service's alerts back for a while; its checks still run and are recorded."""
     from reprise.cli.context import plan_state
     from reprise.cli.output import stdout
-    from reprise.plan.units import format_duration
     from reprise.usecases.alerts import SilenceRequest, add_silence
+    from reprise.words import say
+    from reprise.words.format import duration
 
     request = SilenceRequest(service, for_, reason, who(by))
     with plan_state(ctx) as (loaded, store):
         added = add_silence(loaded.plan, store, request)
+    language = loaded.plan.organisation.language
     silence = added.silence
     stdout().print(
-        f"Silence {silence.id}: alerts of {service} held back for "
-        f"{format_duration(added.duration)}, until {_when(silence.ends_at)}.",
+        say(
+            language,
+            "terminal.silence_added",
+            id=silence.id,
+            service=service,
+            duration=duration(added.duration, language),
+            until=_when(silence.ends_at),
+        ),
+        markup=False,
         highlight=False,
     )
 
@@ -297,19 +339,24 @@ def silence_list(
     from reprise.cli.context import plan_state
     from reprise.cli.output import print_json, stdout
     from reprise.usecases.alerts import SilenceListRequest, list_silences
+    from reprise.words import say
 
-    with plan_state(ctx) as (_, store):
+    with plan_state(ctx) as (loaded, store):
         silences = list_silences(store, SilenceListRequest(all=all_))
     if json:
         print_json([s.to_dict() for s in silences])
         return
+    language = loaded.plan.organisation.language
     if not silences:
-        stdout().print("No silences in force." if not all_ else "No silences.")
+        stdout().print(
+            say(language, "terminal.no_silences" if all_ else "terminal.no_active_silences"),
+            markup=False,
+        )
         return
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False)
-    for column in ("Id", "Service", "From", "Until", "By", "Reason"):
+    for column in _columns(language, "terminal.silence_columns"):
         table.add_column(column, overflow="fold")
     for s in silences:
         table.add_row(
@@ -327,7 +374,9 @@ def silence_remove(
     from reprise.cli.context import plan_state
     from reprise.cli.output import stdout
     from reprise.usecases.alerts import SilenceRemoveRequest, remove_silence
+    from reprise.words import say
 
-    with plan_state(ctx) as (_, store):
+    with plan_state(ctx) as (loaded, store):
         remove_silence(store, SilenceRemoveRequest(silence_id))
-    stdout().print(f"Silence {silence_id} ended.")
+    language = loaded.plan.organisation.language
+    stdout().print(say(language, "terminal.silence_ended", id=silence_id), markup=False)

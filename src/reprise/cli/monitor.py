@@ -43,21 +43,23 @@ def status_command(
     from reprise.cli.context import plan_state
     from reprise.cli.output import print_json, stdout
     from reprise.usecases.status import StatusRequest, status
+    from reprise.words import say
 
     with plan_state(ctx) as (loaded, store):
         result = status(loaded.plan, store, StatusRequest(tuple(service or ())))
     statuses = result.statuses
+    language = loaded.plan.organisation.language
     if json:
         print_json([status.to_dict() for status in statuses])
     else:
         from rich.table import Table
 
         table = Table(box=None, pad_edge=False)
-        for column in ("Service", "Priority", "State", "Latency", "Message"):
+        for column in say(language, "terminal.status_columns").split("|"):
             table.add_column(column, overflow="fold")
         for one in statuses:
             shown = one.display_state
-            state = f"[{STATE_STYLE[shown]}]{shown}[/]"
+            state = f"[{STATE_STYLE[shown]}]{_escape(_named(language, 'state', shown))}[/]"
             if one.root:
                 state += f" ({', '.join(one.root)})"
             message = one.message + (f" [dim]({one.note})[/]" if one.note else "")
@@ -65,30 +67,49 @@ def status_command(
         stdout().print(table)
         checked = result.checked
         healthy = sum(1 for s in checked if s.state == "up")
-        stdout().print(f"{healthy} of {len(checked)} checked services up.")
-        _print_service(result.service, loaded.plan.organisation.timezone)
+        stdout().print(
+            say(language, "terminal.services_up", up=healthy, total=len(checked)), markup=False
+        )
+        _print_service(result.service, loaded.plan.organisation.timezone, language)
     if not result.all_up:
         raise typer.Exit(EXIT_FAILED)
 
 
-def _print_service(state: ServiceState | None, zone: str) -> None:
+def _print_service(state: ServiceState | None, zone: str, language: str) -> None:
     """Whether `reprise serve` runs: without it nothing runs the schedules or alerts."""
     from reprise.cli.output import local_time, stdout
+    from reprise.words import say
+    from reprise.words.format import duration
 
     if state is None:
         return
     running = state.running
     if running is None:
         last = state.instances[0] if state.instances else None
-        seen = "" if last is None else f" (last heard from {local_time(zone, last.beat_at)})"
+        stopped = (
+            say(language, "terminal.service_not_running")
+            if last is None
+            else say(
+                language,
+                "terminal.service_not_running_since",
+                time=local_time(zone, last.beat_at),
+            )
+        )
         stdout().print(
-            f"[yellow]Service: not running{seen}[/]: no scheduled job or alert runs until "
-            "`reprise serve` (or its systemd unit) is started."
+            say(language, "terminal.service_needed", stopped=f"[yellow]{_escape(stopped)}[/]"),
+            highlight=False,
         )
         return
     age = (state.now - running.beat_at).total_seconds()
     stdout().print(
-        f"Service: running on {running.host} (pid {running.pid}), last heartbeat {age:.0f} s ago.",
+        say(
+            language,
+            "terminal.service_running",
+            host=running.host,
+            pid=running.pid,
+            age=duration(age, language),
+        ),
+        markup=False,
         highlight=False,
     )
 
@@ -108,36 +129,48 @@ def check_command(
     if json:
         print_json(status.to_dict())
     else:
-        _print_detail(status)
+        _print_detail(status, loaded.plan.organisation.language)
     if status.checks and status.state != "up":
         raise typer.Exit(EXIT_FAILED)
 
 
-def _print_detail(status: ServiceStatus) -> None:
+def _print_detail(status: ServiceStatus, language: str) -> None:
     from reprise.cli.output import stdout
+    from reprise.words import say
 
     out = stdout()
     shown = status.display_state
     out.print(
-        f"[bold]{status.name}[/] ({status.id}) — {status.priority}, {status.category}: "
-        f"[{STATE_STYLE[shown]}]{shown}[/]"
+        say(
+            language,
+            "terminal.check_heading",
+            name=f"[bold]{_escape(status.name)}[/]",
+            id=_escape(status.id),
+            priority=status.priority,
+            category=_escape(status.category),
+            state=f"[{STATE_STYLE[shown]}]{_escape(_named(language, 'state', shown))}[/]",
+        )
     )
     if status.root:
-        out.print(f"  caused by: {', '.join(status.root)} (down)")
+        caused = say(language, "terminal.caused_by", services=", ".join(status.root))
+        out.print(f"  {caused}", markup=False)
     if status.note:
         out.print(f"  {status.note}")
     if not status.checks:
-        out.print("  no checks in the plan")
+        out.print(f"  {say(language, 'terminal.no_checks')}", markup=False)
+    width = max(len(_named(language, "state", state)) for state in STATE_STYLE)
+    indent = " " * (width + 3)  # under the check's name
     for line in status.checks:
         result = line.result
+        state = f"{_named(language, 'state', result.state):<{width}}"
         out.print(
-            f"  [{STATE_STYLE[result.state]}]{result.state:<8}[/] {line.name} "
+            f"  [{STATE_STYLE[result.state]}]{_escape(state)}[/] {line.name} "
             f"[dim]({line.kind}, {_latency(result.latency)})[/]"
         )
-        out.print(f"           {result.message}", highlight=False)
+        out.print(f"{indent}{result.message}", highlight=False)
         for key, value in result.details.items():
             if key != "output":
-                out.print(f"           [dim]{key}:[/] {value}", highlight=False)
+                out.print(f"{indent}[dim]{key}:[/] {value}", highlight=False)
 
 
 def monitor_command(
