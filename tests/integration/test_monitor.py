@@ -5,6 +5,7 @@ and by a JSON webhook, SIGTERM), `alert test|list|ack`, `silence add|list|remove
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sqlite3
 import subprocess
@@ -385,6 +386,14 @@ def test_silences_speak_french_with_a_french_plan(tmp_path: Path) -> None:
     header, row = listed.stdout.splitlines()[:2]
     assert header.split() == ["N°", "Service", "Début", "Fin", "Par", "Motif"]
     assert row.split()[:2] == ["1", "app"] and row.split()[-2:] == ["bob", "disque"]
+    # The service's status says so too, in the plan's words and time zone.
+    status = run_reprise("--plan", plan, "status", env=WIDE)
+    assert re.search(
+        r"\(silence jusqu'au \d\d/\d\d/\d{4} \d\d:\d\d \S+\u202f: disque\)", status.stdout
+    ), status.stdout
+    assert "aucun contrôle dans le plan" in status.stdout and "no checks" not in status.stdout
+    checked = run_reprise("--plan", plan, "check", "app")
+    assert "silence jusqu'au" in checked.stdout, checked.stdout
     removed = run_reprise("--plan", plan, "silence", "remove", "1")
     assert removed.returncode == 0 and removed.stdout.strip() == "Silence 1 levé."
     ended = run_reprise("--plan", plan, "silence", "list", "--all", env=WIDE)

@@ -62,7 +62,9 @@ def status_command(
             state = f"[{STATE_STYLE[shown]}]{_escape(_named(language, 'state', shown))}[/]"
             if one.root:
                 state += f" ({', '.join(one.root)})"
-            message = one.message + (f" [dim]({one.note})[/]" if one.note else "")
+            message = _escape(
+                one.message if one.checks else say(language, "terminal.no_checks")
+            ) + (f" [dim]({_escape(note)})[/]" if (note := _paused(one, language)) else "")
             table.add_row(one.id, one.priority, state, _latency(one.latency), message)
         stdout().print(table)
         checked = result.checked
@@ -73,6 +75,23 @@ def status_command(
         _print_service(result.service, loaded.plan.organisation.timezone, language)
     if not result.all_up:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _paused(status: Any, language: str) -> str | None:
+    """The maintenance window or silence in force on a service, in the plan's words."""
+    from reprise.cli.output import shown
+    from reprise.words import say
+
+    if status.paused == "maintenance":
+        return say(language, "terminal.paused_maintenance", reason=status.paused_reason)
+    if status.paused == "silence":
+        return say(
+            language,
+            "terminal.paused_silence",
+            until=shown(status.paused_until),
+            reason=status.paused_reason,
+        )
+    return None
 
 
 def _print_service(state: ServiceState | None, zone: str, language: str) -> None:
@@ -154,8 +173,8 @@ def _print_detail(status: ServiceStatus, language: str) -> None:
     if status.root:
         caused = say(language, "terminal.caused_by", services=", ".join(status.root))
         out.print(f"  {caused}", markup=False)
-    if status.note:
-        out.print(f"  {status.note}")
+    if note := _paused(status, language):
+        out.print(f"  {note}", markup=False)
     if not status.checks:
         out.print(f"  {say(language, 'terminal.no_checks')}", markup=False)
     width = max(len(_named(language, "state", state)) for state in STATE_STYLE)

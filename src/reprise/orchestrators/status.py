@@ -45,8 +45,14 @@ class ServiceStatus:
     root: list[str] = field(default_factory=list)
     """Failed dependencies that explain this service's failure."""
     note: str | None = None
-    """maintenance or silence in force."""
+    """maintenance or silence in force (English, for ``--json``; people get the parts
+    below in their language)."""
     checks: list[CheckLine] = field(default_factory=list)
+    paused: str | None = None
+    """``maintenance`` or ``silence`` when one is in force."""
+    paused_until: datetime | None = None
+    """When the silence ends (a maintenance window's end is the plan's)."""
+    paused_reason: str = ""
 
     @property
     def display_state(self) -> str:
@@ -119,13 +125,17 @@ def check_services(
         checks = sorted(lines.get(service.id, []), key=lambda line: order[line.name])
         window = maintenance(plan, service.id, now)
         silence = silences.get(service.id)
+        silenced = silence if silence and silence.active(now) and not window else None
         note = (
             f"maintenance: {window.reason}"
             if window
-            else f"silenced until {silence.ends_at:%Y-%m-%d %H:%M} UTC: {silence.reason}"
-            if silence and silence.active(now)
+            else f"silenced until {silenced.ends_at:%Y-%m-%d %H:%M} UTC: {silenced.reason}"
+            if silenced
             else None
         )
+        paused = "maintenance" if window else "silence" if silenced else None
+        paused_until = silenced.ends_at if silenced else None
+        paused_reason = window.reason if window else silenced.reason if silenced else ""
         statuses.append(
             ServiceStatus(
                 service.id,
@@ -136,6 +146,9 @@ def check_services(
                 board.roots(service.id) if board.impacted(service.id) else [],
                 note,
                 checks,
+                paused,
+                paused_until,
+                paused_reason,
             )
         )
     rank = {service.id: index for index, service in enumerate(plan.services)}

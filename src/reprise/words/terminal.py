@@ -55,6 +55,8 @@ WORDS: dict[str, dict[str, str]] = {
         "terminal.check_heading": "{name} ({id}) — {priority}, {category}\u202f: {state}",
         "terminal.caused_by": "causé par\u202f: {services} (en panne)",
         "terminal.no_checks": "aucun contrôle dans le plan",
+        "terminal.paused_maintenance": "maintenance\u202f: {reason}",
+        "terminal.paused_silence": "silence jusqu'au {until}\u202f: {reason}",
         # A service's state as the monitor shows it (another state shows as it is).
         "terminal.state_up": "fonctionnel",
         "terminal.state_degraded": "dégradé",
@@ -116,6 +118,8 @@ WORDS: dict[str, dict[str, str]] = {
         "terminal.check_heading": "{name} ({id}) — {priority}, {category}: {state}",
         "terminal.caused_by": "caused by: {services} (down)",
         "terminal.no_checks": "no checks in the plan",
+        "terminal.paused_maintenance": "maintenance: {reason}",
+        "terminal.paused_silence": "silenced until {until}: {reason}",
         "terminal.state_up": "up",
         "terminal.state_degraded": "degraded",
         "terminal.state_down": "down",
