@@ -204,14 +204,21 @@ def test_a_hanging_producer_is_stopped_at_the_timeout_with_the_programs(world: W
     _assert_nothing_left(world, [])
 
 
-def test_ctrl_c_mid_part_stops_everything(world: World) -> None:
+@pytest.mark.parametrize(
+    ("stop", "sleep"), [(signal.SIGINT, "49"), (signal.SIGTERM, "54")], ids=["ctrl-c", "sigterm"]
+)
+def test_an_interrupted_backup_run_stops_everything(
+    world: World, stop: signal.Signals, sleep: str
+) -> None:
+    """Ctrl-C, or `kill` and systemd stopping a manual backup (SIGTERM): the producer, in
+    a session of its own, is stopped too, and the previous backup stays the only one."""
     _command_world(world, "echo first")
     good = world.backup_once()
-    _command_world(world, "head -c 300000 /dev/urandom; sleep 49")
+    _command_world(world, f"head -c 300000 /dev/urandom; sleep {sleep}")
     run = Watched(world, "backup", "run", "app")
     run.child("age")
     time.sleep(0.5)
-    run.process.send_signal(signal.SIGINT)
+    run.process.send_signal(stop)
     code, err = run.finish()
     assert code == 130, err
     assert "Traceback" not in err
@@ -561,22 +568,6 @@ def test_a_program_that_cannot_start_is_a_clear_error(
 
     with pytest.raises(OperationError, match=r"cannot start .*zstd"):
         store_stream("p", io.BytesIO(b"data"), Sink(), [recipient])  # type: ignore[arg-type]
-
-
-def test_sigterm_to_backup_run_mid_part_stops_everything(world: World) -> None:
-    """`kill` or systemd stopping a manual backup: as Ctrl-C, the producer (in a session
-    of its own) is stopped too."""
-    _command_world(world, "echo first")
-    good = world.backup_once()
-    _command_world(world, "head -c 300000 /dev/urandom; sleep 54")
-    run = Watched(world, "backup", "run", "app")
-    run.child("age")
-    time.sleep(0.5)
-    run.process.send_signal(signal.SIGTERM)
-    code, err = run.finish()
-    assert code == 130, err
-    assert "Traceback" not in err
-    _assert_nothing_left(world, [good])
 
 
 def test_a_detached_process_holding_the_output_cannot_outlast_the_timeout(
