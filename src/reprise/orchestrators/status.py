@@ -44,15 +44,22 @@ class ServiceStatus:
     """up, degraded, down, or unknown (no checks)."""
     root: list[str] = field(default_factory=list)
     """Failed dependencies that explain this service's failure."""
-    note: str | None = None
-    """maintenance or silence in force (English, for ``--json``; people get the parts
-    below in their language)."""
     checks: list[CheckLine] = field(default_factory=list)
     paused: str | None = None
     """``maintenance`` or ``silence`` when one is in force."""
     paused_until: datetime | None = None
     """When the silence ends (a maintenance window's end is the plan's)."""
     paused_reason: str = ""
+
+    @property
+    def note(self) -> str | None:
+        """The maintenance or silence in force, in English for ``--json`` (people get the
+        parts above in their language)."""
+        if self.paused == "maintenance":
+            return f"maintenance: {self.paused_reason}"
+        if self.paused == "silence" and self.paused_until is not None:
+            return f"silenced until {self.paused_until:%Y-%m-%d %H:%M} UTC: {self.paused_reason}"
+        return None
 
     @property
     def display_state(self) -> str:
@@ -126,13 +133,6 @@ def check_services(
         window = maintenance(plan, service.id, now)
         silence = silences.get(service.id)
         silenced = silence if silence and silence.active(now) and not window else None
-        note = (
-            f"maintenance: {window.reason}"
-            if window
-            else f"silenced until {silenced.ends_at:%Y-%m-%d %H:%M} UTC: {silenced.reason}"
-            if silenced
-            else None
-        )
         paused = "maintenance" if window else "silence" if silenced else None
         paused_until = silenced.ends_at if silenced else None
         paused_reason = window.reason if window else silenced.reason if silenced else ""
@@ -144,7 +144,6 @@ def check_services(
                 service.category,
                 board.state[service.id],
                 board.roots(service.id) if board.impacted(service.id) else [],
-                note,
                 checks,
                 paused,
                 paused_until,
