@@ -39,6 +39,9 @@ class StoredPart:
     archive compares them with the file's)."""
     stored_size: int
     sha256: str
+    chunk_sha256: list[str] | None = None
+    """SHA-256 of each :data:`~reprise.repository.streams.CHUNK` of the stored bytes, when
+    asked for (``chunked``: the parts a restore streams into pg_restore)."""
 
 
 MAX_THREADS = 4
@@ -171,8 +174,10 @@ def store_stream(
     *,
     level: int = 3,
     progress: Progress | None = None,
+    chunked: bool = False,
 ) -> StoredPart:
     """Compress, encrypt and store ``source``; the caller commits or aborts ``writer``.
+    ``chunked`` also hashes each chunk of the stored bytes (:class:`StoredPart`).
 
     With the ``zstd`` and ``age`` programs installed and native recipients, they do the
     work in two child processes (:mod:`reprise.backup.encoder`); else python-zstandard and
@@ -184,9 +189,11 @@ def store_stream(
     found = encoder.programs()
     native = encoder.native_recipients(recipients) if found else None
     if found is not None and native is not None:
-        return _store_with_programs(name, source, writer, found, native, level, progress)
+        return _store_with_programs(
+            name, source, writer, found, native, level, progress, chunked=chunked
+        )
 
-    stored = MeasuringWriter(writer.write)
+    stored = MeasuringWriter(writer.write, chunked=chunked)
     feed = CompressedFeed(source, _compressor(level), progress)
     try:
         with original_errors(feed, stored):
@@ -194,7 +201,14 @@ def store_stream(
             pyrage.encrypt_io(io.BufferedReader(feed, BLOCK), stored, recipients)
     finally:
         feed.close()
-    return StoredPart(name, feed.size, feed.hash.hexdigest(), stored.size, stored.hash.hexdigest())
+    return StoredPart(
+        name,
+        feed.size,
+        feed.hash.hexdigest(),
+        stored.size,
+        stored.hash.hexdigest(),
+        None if stored.chunks is None else stored.chunks.finish(),
+    )
 
 
 def _store_with_programs(
@@ -205,6 +219,8 @@ def _store_with_programs(
     recipients: list[str],
     level: int,
     progress: Progress | None,
+    *,
+    chunked: bool,
 ) -> StoredPart:
     """``zstd | age`` in two processes; this thread reads age's output, hashes it and
     writes it to the repository."""
@@ -221,7 +237,7 @@ def _store_with_programs(
         name=name,
         hash_plain=is_file(source),
     )
-    stored = MeasuringWriter(writer.write)
+    stored = MeasuringWriter(writer.write, chunked=chunked)
     reported = 0
     completed = False
     try:
@@ -252,4 +268,5 @@ def _store_with_programs(
         None if plain is None else plain.hexdigest(),
         stored.size,
         stored.hash.hexdigest(),
+        None if stored.chunks is None else stored.chunks.finish(),
     )

@@ -29,7 +29,7 @@ from reprise.repository.catalog import record_backup
 from reprise.repository.layout import MANIFEST, SIGNATURE, backup_prefix, new_backup_id
 from reprise.repository.manifest import Compression, Encryption, Manifest, Part, encode_manifest
 from reprise.repository.recipients import check_recipients
-from reprise.repository.streams import STORED_SUFFIX, Progress, no_progress
+from reprise.repository.streams import CHUNK, STORED_SUFFIX, Progress, no_progress
 from reprise.store.events import append_event
 
 if TYPE_CHECKING:
@@ -157,6 +157,7 @@ def _make_backup(
                             age_recipients,
                             level=job.source.compression_level,
                             progress=report,
+                            chunked=spec.role == "database" and spec.format == "custom",
                         )
                 except BaseException:
                     writer.abort()
@@ -173,6 +174,8 @@ def _make_backup(
                         plain_sha256=stored.plain_sha256,
                         stored_size=stored.stored_size,
                         sha256=stored.sha256,
+                        chunk_size=None if stored.chunk_sha256 is None else CHUNK,
+                        chunk_sha256=stored.chunk_sha256,
                     )
                 )
             warnings.extend(run.facts.warnings)

@@ -54,6 +54,25 @@ class Part(_Model):
     )
     stored_size: int
     sha256: str = Field(description="SHA-256 of the stored (encrypted) bytes.")
+    chunk_size: int | None = Field(
+        None, gt=0, description="Stored bytes per entry of chunk_sha256, when recorded."
+    )
+    chunk_sha256: list[str] | None = Field(
+        None,
+        description="SHA-256 of each chunk_size run of the stored bytes, the last one "
+        "shorter: a restore can hand verified chunks to pg_restore while it reads the rest.",
+    )
+
+    @property
+    def chunked(self) -> bool:
+        """The chunk checksums are recorded and consistent with the stored size."""
+        from reprise.repository.streams import chunk_count
+
+        return (
+            self.chunk_size is not None
+            and self.chunk_sha256 is not None
+            and len(self.chunk_sha256) == chunk_count(self.stored_size, self.chunk_size)
+        )
 
 
 class Manifest(_Model):
