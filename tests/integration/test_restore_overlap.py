@@ -67,18 +67,33 @@ def _damage(world: World, part_name: str) -> None:
         part.write_bytes(bytes(data))
 
 
+def _create_empty(postgres: ConnectionInfo, *databases: str) -> None:
+    with psycopg.connect(postgres.dsn(), autocommit=True) as connection:
+        for database in databases:
+            connection.execute(f'CREATE DATABASE "{database}"')
+
+
+def _is_empty(postgres: ConnectionInfo, database: str) -> bool:
+    with psycopg.connect(postgres.dsn(database)) as connection:
+        row = connection.execute(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public'"
+        ).fetchone()
+    return row is not None and row[0] == 0
+
+
 def test_two_databases_restore_each_from_its_verified_part_in_turn(
     world: World, postgres: ConnectionInfo
 ) -> None:
+    """Into databases that exist (empty): each part is verified whole before pg_restore
+    touches its database, the next decrypted meanwhile."""
     figures = _two_databases(world, postgres, "ov_one", "ov_two")
+    _create_empty(postgres, "ov_one", "ov_two")
     before = _memory_folders()
     result = world.reprise("restore", "app", "--target", postgres.dsn(), "--jobs", "2")
     assert result.returncode == 0, result.stderr
     assert {name: database_figures(postgres, name) for name in figures} == figures
-    report_md = Path(result.stdout.split("Report: ", 1)[1].split()[0])
-    names = [
-        step["name"] for step in json.loads(report_md.with_suffix(".json").read_text())["steps"]
-    ]
+    names = _step_names(result.stdout)
     # The first part is waited for; the second decrypted while the first was restored.
     assert names.index("fetch, decrypt and verify") < names.index("pg_restore ov_one → ov_one")
     assert (
@@ -88,6 +103,30 @@ def test_two_databases_restore_each_from_its_verified_part_in_turn(
     )
     _nothing_staged(world, before)
     assert world.backups()[0]["verify_status"] == "ok"
+
+
+def test_two_new_databases_are_each_loaded_while_their_part_is_read(
+    world: World, postgres: ConnectionInfo
+) -> None:
+    figures = _two_databases(world, postgres, "ov_one", "ov_two")
+    before = _memory_folders()
+    result = world.reprise("restore", "app", "--target", postgres.dsn(), "--jobs", "2")
+    assert result.returncode == 0, result.stderr
+    assert {name: database_figures(postgres, name) for name in figures} == figures
+    names = _step_names(result.stdout)
+    assert (
+        names.index("fetch, decrypt and verify")  # the roles' part, verified whole
+        < names.index("fetch, verify and pg_restore ov_one → ov_one")
+        < names.index("fetch, verify and pg_restore ov_two → ov_two")
+    )
+    _nothing_staged(world, before)
+    assert world.backups()[0]["verify_status"] == "ok"
+
+
+def _step_names(stdout: str) -> list[str]:
+    report_md = Path(stdout.split("Report: ", 1)[1].split()[0])
+    steps = json.loads(report_md.with_suffix(".json").read_text())["steps"]
+    return [step["name"] for step in steps]
 
 
 def test_a_damaged_second_part_fails_the_restore_and_its_database_is_never_created(
@@ -110,15 +149,31 @@ def test_a_damaged_second_part_fails_the_restore_and_its_database_is_never_creat
     assert world.backups()[0]["verify_status"] != "ok"
 
 
-def test_a_damaged_first_part_leaves_the_target_untouched(
+def test_a_damaged_first_part_leaves_existing_targets_untouched(
     world: World, postgres: ConnectionInfo
 ) -> None:
+    """Into databases that exist, the roles wait for the first database's part too."""
     _two_databases(world, postgres, "ov_first", "ov_next")
+    _create_empty(postgres, "ov_first", "ov_next")
     _damage(world, "db-ov_first.pgdump.zst.age")
     result = world.reprise("restore", "app", "--target", postgres.dsn())
     assert result.returncode == 3, result.stderr
     assert "db-ov_first.pgdump.zst.age" in result.stderr
     assert "restored before the damage" not in result.stderr
+    assert _is_empty(postgres, "ov_first") and _is_empty(postgres, "ov_next")
+
+
+def test_a_damaged_first_part_leaves_no_database(world: World, postgres: ConnectionInfo) -> None:
+    """Into new databases, the first is loaded while read: the damage is found on the
+    way, the database is dropped, and the message says the roles were restored (from
+    their own verified part)."""
+    _two_databases(world, postgres, "ov_first", "ov_next")
+    _damage(world, "db-ov_first.pgdump.zst.age")
+    result = world.reprise("restore", "app", "--target", postgres.dsn())
+    assert result.returncode == 3, result.stderr
+    assert "db-ov_first.pgdump.zst.age" in result.stderr
+    assert "restored before the damage was found" in result.stderr
+    assert "roles and tablespaces" in result.stderr
     assert not _exists(postgres, "ov_first") and not _exists(postgres, "ov_next")
 
 

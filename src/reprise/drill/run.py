@@ -210,9 +210,16 @@ def _restore_and_check(
     staging = staging_dir(plan, sum(part.plain_size for part in parts))
     scratch: ScratchPostgres | None = None
     try:
-        # The parts decrypt on a helper thread while the scratch server starts.
+        # The parts decrypt on a helper thread while the scratch server starts: that
+        # hides the decoding as well as loading them while they are read would.
         with stager_for(
-            report, repository, manifest, identities, parts, staging, progress=progress
+            report,
+            repository,
+            manifest,
+            identities,
+            parts,
+            staging,
+            progress=progress,
         ) as stager:
             with report.step(
                 f"start a scratch PostgreSQL {version // 10000 or ''}".rstrip()

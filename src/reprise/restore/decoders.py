@@ -23,7 +23,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import itertools
 import os
+import queue
 import resource
 import signal
 import subprocess
@@ -110,8 +112,10 @@ class Decoder:
         max_stored: int | None = None,
         max_output: int | None = None,
         where: str = "",
+        chunks: tuple[int, list[str]] | None = None,
     ) -> None:
         self._stored = stored
+        self._chunks = chunks
         self._max_stored = max_stored
         self.stalled = False
         self._stopped: list[subprocess.Popen[bytes]] = []
@@ -124,6 +128,7 @@ class Decoder:
         self.feed_failure: BaseException | None = None
         self.fed = False
         self.over = False  # more stored bytes than ``max_stored``: feeding stopped
+        self.chunks_matched = 0  # with ``chunks``: how many were verified and fed
         key_read, key_write = os.pipe()
         try:
             os.write(key_write, secret)  # far below a pipe's buffer
@@ -187,6 +192,11 @@ class Decoder:
             seen = now
 
     @property
+    def verified_chunks(self) -> bool:
+        """The stored bytes were verified chunk by chunk as they were fed."""
+        return self._chunks is not None
+
+    @property
     def plain(self) -> Measured:
         """zstd's output, when it goes to a pipe."""
         assert self._plain is not None, "zstd writes to a file"
@@ -196,6 +206,9 @@ class Decoder:
         into = self.age.stdin
         assert into is not None
         try:
+            if self._chunks is not None:
+                self._feed_chunks(into, *self._chunks)
+                return
             while data := self._stored.read(BLOCK):
                 if self._cancel is not None and self._cancel.is_set():
                     return  # age sees a cut stream; the caller raises Cancelled
@@ -217,6 +230,71 @@ class Decoder:
         finally:
             with contextlib.suppress(OSError):
                 into.close()
+
+    def _feed_chunks(self, into: IO[bytes], size: int, digests: list[str]) -> None:
+        """Feed age one chunk at a time, each only once its SHA-256 is the signed one:
+        what comes out of zstd is then the backup's, byte for byte, as it comes (the
+        whole-part checksum is not needed on top). A mismatch or a chunk too many stops
+        the feeding there (:attr:`over`). A helper thread writes each verified chunk to
+        age while this one reads and checks the next (two buffers, in turn)."""
+        free: queue.Queue[bytearray] = queue.Queue()
+        for _ in range(2):
+            free.put(bytearray(size))
+        ready: queue.Queue[memoryview | None] = queue.Queue()
+        broken = threading.Event()
+
+        def write() -> None:
+            while (chunk := ready.get()) is not None:
+                try:
+                    while chunk and not broken.is_set():  # a raw pipe may take part of it
+                        chunk = chunk[into.write(chunk) or 0 :]
+                except (BrokenPipeError, ValueError):
+                    broken.set()  # age stopped reading: its exit status says why
+                except BaseException as error:  # noqa: BLE001 - raised by the feeder
+                    self.feed_failure = error
+                    broken.set()
+                finally:
+                    free.put(chunk.obj)  # type: ignore[arg-type]
+
+        writer = threading.Thread(target=write, name="feed-writer", daemon=True)
+        writer.start()
+        try:
+            for index in itertools.count():
+                buffer = free.get()
+                if broken.is_set():
+                    return
+                view = memoryview(buffer)
+                filled = self._read_chunk(view, size)
+                if not filled:
+                    self.fed = True
+                    return
+                if (
+                    index >= len(digests)
+                    or hashlib.sha256(view[:filled]).hexdigest() != (digests[index])
+                ):
+                    self.over = True  # not the signed bytes: nothing of this chunk goes on
+                    return
+                if self._cancel is not None and self._cancel.is_set():
+                    return  # age sees a cut stream; the caller raises Cancelled
+                self.chunks_matched += 1
+                ready.put(view[:filled])
+        finally:
+            ready.put(None)
+            writer.join()
+
+    def _read_chunk(self, view: memoryview, size: int) -> int:
+        """Fill ``view`` with up to ``size`` stored bytes; how many (0 at the end)."""
+        filled = 0
+        while filled < size:
+            data = self._stored.read(min(BLOCK, size - filled))  # any store has read()
+            if not data:
+                break
+            view[filled : filled + len(data)] = data
+            filled += len(data)
+            self.stored_size += len(data)
+            if self._progress is not None:
+                self._progress(len(data))
+        return filled
 
     @staticmethod
     def _kill(process: subprocess.Popen[bytes]) -> None:
@@ -334,7 +412,10 @@ def prove_stored(decoder: Decoder, part: Part, location: str, plain_size: int) -
     proved the rest)."""
     if decoder.over or not decoder.fed or decoder.stored_size != part.stored_size:
         raise altered(location)
-    if decoder.stored_hash.hexdigest() != part.sha256:
+    if decoder.verified_chunks:
+        if decoder.chunks_matched != len(part.chunk_sha256 or ()):
+            raise altered(location)
+    elif decoder.stored_hash.hexdigest() != part.sha256:
         raise altered(location)
     if plain_size != part.plain_size:
         raise VerificationError(

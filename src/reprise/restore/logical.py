@@ -21,6 +21,7 @@ from reprise.pg.connect import connect, split_dsn
 if TYPE_CHECKING:
     from reprise.repository.manifest import Manifest, Part
     from reprise.restore.run import RestoreRequest
+    from reprise.restore.streamed import DumpStream
 
 _EMPTY_CHECK = """
 SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -132,9 +133,16 @@ def run_tool(
         argv, capture_output=True, text=True, env=env, check=False, stdin=subprocess.DEVNULL
     )
     if result.returncode != 0:
-        tail = "\n".join(result.stderr.strip().splitlines()[-8:])
-        raise OperationError(f"{what}: exited with code {result.returncode}: {tail}", hint=hint)
+        raise tool_failure(what, result.returncode, result.stderr, hint=hint)
     return result
+
+
+def tool_failure(
+    what: str, code: int, stderr: str, *, hint: str | None = PARTIAL_HINT
+) -> OperationError:
+    """A PostgreSQL program's failure, with the end of what it said."""
+    tail = "\n".join(stderr.strip().splitlines()[-8:])
+    return OperationError(f"{what}: exited with code {code}: {tail}", hint=hint)
 
 
 def _role_lines(user: str) -> re.Pattern[str]:
@@ -223,11 +231,14 @@ def restore_database(
     dump_major: int,
     where: str | None = None,
     properties: dict[str, Any] | None = None,
+    stream: DumpStream | None = None,
 ) -> list[str]:
     """pg_restore one database (creating it when absent), then give it the backup's
     properties (owner, encoding, locale, settings, privileges, comment) under the target
     name. ``properties`` is None for backups made before they were recorded: then the
-    database is created as before, with the target's defaults. Returns warnings."""
+    database is created as before, with the target's defaults. With ``stream``, pg_restore
+    loads it while the part is read (:mod:`reprise.restore.streamed`), and a database
+    created here is dropped again if the part proves damaged. Returns warnings."""
     import psycopg
     from psycopg import sql
     from psycopg.conninfo import make_conninfo
@@ -237,10 +248,12 @@ def restore_database(
     pg_restore = find_tool("pg_restore", min_major=dump_major)
     conninfo, password = split_dsn(server.dsn)
     warnings: list[str] = []
-    argv = [str(pg_restore), "--no-password", f"--jobs={max(1, jobs)}"]
+    argv = [str(pg_restore), "--no-password"]
     with tempfile.TemporaryDirectory(dir=staged.parent, prefix="pgdir-") as scratch:
         # Unpacked (and refused if hostile) before the target is touched.
-        dump = _dump_path(staged, format_, Path(scratch), where or staged.name)
+        dump = (
+            staged if stream else _dump_path(staged, format_, Path(scratch), where or staged.name)
+        )
         with connect(server.dsn, what="restore target") as connection:
             if target.exists:
                 if properties is not None:
@@ -272,16 +285,33 @@ def restore_database(
                     ) from error
         if target.exists and clean and not target.empty:
             argv += ["--clean", "--if-exists"]
-        argv += [f"--dbname={make_conninfo(conninfo, dbname=target.target)}", str(dump)]
-        run_tool(
-            argv,
-            what=f"pg_restore {target.source} → {target.target}",
-            env=_env(password, options=NO_TRIGGERS if server.superuser else None),
-        )
+        database = f"--dbname={make_conninfo(conninfo, dbname=target.target)}"
+        what = f"pg_restore {target.source} → {target.target}"
+        env = _env(password, options=NO_TRIGGERS if server.superuser else None)
+        if stream is None:
+            run_tool([*argv, f"--jobs={max(1, jobs)}", database, str(dump)], what=what, env=env)
+        else:
+            try:
+                stream.restore(argv, database, env, jobs=jobs, what=what)
+            except VerificationError:
+                if not target.exists:  # nothing of a damaged part stays
+                    drop_database(server, target.target)
+                raise
     if properties is not None:
         with connect(server.dsn, what="restore target") as connection:
             database_properties.apply_properties(connection, target.target, properties)
     return warnings
+
+
+def drop_database(server: TargetServer, name: str) -> None:
+    """Drop a database this restore created (its sessions ended first)."""
+    from psycopg import sql
+
+    force = sql.SQL(" WITH (FORCE)") if server.version_num >= 130000 else sql.SQL("")
+    with connect(server.dsn, what="restore target") as connection:
+        connection.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {}{}").format(sql.Identifier(name), force)
+        )
 
 
 def database_pairs(

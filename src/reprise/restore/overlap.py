@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,8 @@ from reprise.repository import Repository
 from reprise.repository.manifest import Manifest, Part
 from reprise.repository.streams import no_progress
 from reprise.restore.pipelined import Cancelled
-from reprise.restore.staging import PartProgress, StagedPart, stage_part
+from reprise.restore.staging import PartProgress, StagedPart, plain_name, stage_part
+from reprise.restore.streamed import DumpStream
 
 
 class BackgroundStager:
@@ -37,6 +38,7 @@ class BackgroundStager:
         *,
         progress: PartProgress | None = None,
         ahead: int = 1,
+        streamed: Callable[[Part], tuple[str, str, bytes] | None] | None = None,
     ) -> None:
         self._repository = repository
         self._manifest = manifest
@@ -50,6 +52,12 @@ class BackgroundStager:
         self._staged: dict[int, StagedPart] = {}
         self._failure: tuple[int, BaseException] | None = None
         self._thread = threading.Thread(target=self._run, name="stager", daemon=True)
+        # Parts loaded while they are read (their decoding programs), not staged here.
+        self._streamed = {
+            index: programs
+            for index, part in enumerate(self._parts)
+            if streamed is not None and (programs := streamed(part)) is not None
+        }
 
     @property
     def parts(self) -> list[Part]:
@@ -66,6 +74,8 @@ class BackgroundStager:
 
     def _run(self) -> None:
         for index, part in enumerate(self._parts):
+            if index in self._streamed:
+                continue
             while not self._slots.acquire(timeout=0.2):
                 if self._cancel.is_set():
                     return
@@ -94,10 +104,32 @@ class BackgroundStager:
                 self._staged[index] = item
                 self._ready.notify_all()
 
+    def _index(self, part: Part) -> int:
+        return next(number for number, known in enumerate(self._parts) if known is part)
+
+    def streams(self, part: Part) -> bool:
+        """``part`` is to be loaded while it is read (:meth:`stream`), not taken."""
+        return self._index(part) in self._streamed
+
+    @contextlib.contextmanager
+    def stream(self, part: Part) -> Iterator[DumpStream]:
+        """The stream of a part that :meth:`streams`, its progress shown meanwhile."""
+        programs = self._streamed[self._index(part)]
+        with self._progress(part.name, part.stored_size) as callback:
+            yield DumpStream(
+                self._repository,
+                self._manifest,
+                part,
+                programs,
+                self._directory / plain_name(part),
+                progress=callback,
+                cancel=self._cancel,
+            )
+
     def take(self, part: Part) -> StagedPart:
         """The verified plain file of ``part``, waiting for it; raises the staging error of
         that part, or of an earlier one."""
-        index = next(number for number, known in enumerate(self._parts) if known is part)
+        index = self._index(part)
         with self._ready:
             while index not in self._staged:
                 if self._failure is not None and self._failure[0] <= index:

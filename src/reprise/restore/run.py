@@ -13,12 +13,13 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reprise.errors import InputError, RepriseError, option, render_options
+from reprise.errors import InputError, RepriseError, VerificationError, option, render_options
 from reprise.paths import file_in_the_way
 from reprise.pg.connect import split_dsn
 from reprise.repository import Repository, open_repository
@@ -36,11 +37,13 @@ from reprise.restore.staging import (
     PartProgress,
     StagedPart,
     check_identity,
+    decoding_programs,
     free_space_check,
     plain_name,
     stage_part,
     stage_parts,
 )
+from reprise.restore.streamed import staging_need, streamable
 from reprise.store import state_dir
 from reprise.store.events import append_event
 
@@ -367,10 +370,22 @@ def _to_server(
             request.target, dump_version(manifest), restore_plan.pairs, clean=request.clean
         )
     report.target = server.description
-    staging = staging_dir(plan, sum(part.plain_size for part in parts))
+    streams = streamed_parts(
+        identities, {target.source for target in server.databases if not target.exists}
+    )
+    needed = sum(staging_need(part, streams(part) is not None, request.jobs) for part in parts)
+    staging = staging_dir(plan, needed)
     try:
         with stager_for(
-            report, repository, manifest, identities, parts, staging, progress=progress
+            report,
+            repository,
+            manifest,
+            identities,
+            parts,
+            staging,
+            progress=progress,
+            streams=streams,
+            needed=needed,
         ) as stager:
             restore_staged(report, server, manifest, stager, jobs=request.jobs, clean=request.clean)
     finally:
@@ -386,15 +401,42 @@ def stager_for(
     staging: Path,
     *,
     progress: PartProgress | None,
+    streams: Callable[[Part], tuple[str, str, bytes] | None] | None = None,
+    needed: int | None = None,
 ) -> BackgroundStager:
     """A stager of a logical backup's parts in the order they are restored: the globals,
-    then the databases (shared with drills, which start it before their scratch server)."""
-    free_space_check(staging, sum(part.plain_size for part in parts))
+    then the databases (shared with drills, which start it before their scratch server).
+    The parts ``streams`` gives programs for are loaded while they are read instead
+    (:func:`streamed_parts`); ``needed`` is the staging space (all the plain parts when
+    not given)."""
+    free_space_check(staging, sum(part.plain_size for part in parts) if needed is None else needed)
     ordered = [part for part in parts if part.role == "globals"]
     ordered += [part for part in parts if part.role != "globals"]
     return BackgroundStager(
-        repository, manifest, ordered, identities, staging, progress=progress, ahead=1
+        repository,
+        manifest,
+        ordered,
+        identities,
+        staging,
+        progress=progress,
+        ahead=1,
+        streamed=streams,
     )
+
+
+def streamed_parts(
+    identities: list[Any], created: set[str]
+) -> Callable[[Part], tuple[str, str, bytes] | None]:
+    """Which parts to load while they are read: those of the ``created`` databases (the
+    ones this restore creates) that can be (:func:`reprise.restore.streamed.streamable`);
+    for each, the decoding programs."""
+    programs = decoding_programs(identities)
+
+    def streams(part: Part) -> tuple[str, str, bytes] | None:
+        creates = part.database is not None and part.database in created
+        return programs if streamable(part, creates_database=creates, programs=programs) else None
+
+    return streams
 
 
 def restore_staged(
@@ -414,11 +456,44 @@ def restore_staged(
     targets = {target.source: target for target in server.databases}
     restored: list[str] = []
     parts = stager.parts
-    # The globals wait for the first database's part too: a backup whose first database
-    # is damaged leaves the target untouched, roles included, as a one-database one does.
-    first = 2 if len(parts) > 1 and parts[0].role == "globals" else 1
+    # The globals wait for the first database's part too (unless it is streamed): a
+    # backup whose first database is damaged leaves the target untouched, roles included,
+    # as a one-database one does. A streamed one is dropped again when a chunk proves
+    # damaged; the roles, from their own verified part, stay.
+    first = 1
+    if len(parts) > 1 and parts[0].role == "globals" and not stager.streams(parts[1]):
+        first = 2
     items: dict[int, StagedPart] = {}
     for index, part in enumerate(parts):
+        if stager.streams(part):
+            target = targets[str(part.database)]
+            properties = recorded.get(target.source, {}).get("properties")
+            try:
+                with (
+                    report.step(
+                        f"fetch, verify and pg_restore {target.source} → {target.target}",
+                        size=part.plain_size,
+                    ) as step,
+                    stager.stream(part) as stream,
+                ):
+                    warnings = logical.restore_database(
+                        server,
+                        target,
+                        stream.path,
+                        part.format,
+                        jobs=jobs,
+                        clean=clean,
+                        dump_major=major,
+                        properties=properties if isinstance(properties, dict) else None,
+                        stream=stream,
+                    )
+                    step.detail = render_options("; ".join(warnings)) or None
+            except RepriseError as error:
+                if restored and isinstance(error, VerificationError):
+                    error.hint = _restored_before(error.hint, restored)
+                raise
+            restored.append(target.target)
+            continue
         if index < first:
             if index == 0:
                 with report.step(
@@ -432,10 +507,7 @@ def restore_staged(
                 with report.step(f"fetch, decrypt and verify {part.name}", size=part.stored_size):
                     item = stager.take(part)
             except RepriseError as error:
-                error.hint = (
-                    f"{error.hint + '; ' if error.hint else ''}restored before the damage "
-                    f"was found, each from a verified part: {', '.join(restored)}"
-                )
+                error.hint = _restored_before(error.hint, restored)
                 raise
         try:
             if part.role == "globals":
@@ -464,6 +536,14 @@ def restore_staged(
             restored.append(target.target)
         finally:
             stager.release(item)
+
+
+def _restored_before(hint: str | None, restored: list[str]) -> str:
+    """The hint of a damaged part's error, with what was restored before it."""
+    return (
+        f"{hint + '; ' if hint else ''}restored before the damage was found, each from a "
+        f"verified part: {', '.join(restored)}"
+    )
 
 
 def _to_directory(

@@ -298,6 +298,9 @@ def part_decoder(
                 max_stored=part.stored_size,
                 max_output=part.plain_size,
                 where=location,
+                chunks=(part.chunk_size, part.chunk_sha256)  # type: ignore[arg-type]
+                if part.chunked
+                else None,
             ),
             location,
         )
