@@ -52,8 +52,8 @@ from reprise.pg.binaries import find_tool
 from reprise.pg.scratch import ConnectionInfo, ScratchPostgres
 
 
-def _print_steps(reports: Path) -> None:
-    """Where the newest restore report says its time went (for the PITR run)."""
+def _print_steps(reports: Path, label: str = "pitr") -> None:
+    """Where the newest restore or drill report says its time went."""
     import json
 
     found = sorted(reports.rglob("*.json"), key=lambda path: path.stat().st_mtime)
@@ -61,7 +61,8 @@ def _print_steps(reports: Path) -> None:
         return
     steps = json.loads(found[-1].read_text()).get("steps", [])
     print(
-        "    pitr steps: " + "; ".join(f"{step['name']} {step['seconds']:.2f} s" for step in steps),
+        f"    {label} steps: "
+        + "; ".join(f"{step['name']} {step['seconds']:.2f} s" for step in steps),
         flush=True,
     )
 
@@ -248,9 +249,11 @@ def bench_database(
                     ],
                     command_env,
                 )
+                _print_steps(Path(command_env["REPRISE_STATE_DIR"]) / "reports", key)
             elif key in ("d", "d0"):
                 command, command_env = (old_reprise, old_env) if key == "d0" else (reprise, env)
                 seconds = _timed([*command, "drill", "bench"], command_env)
+                _print_steps(Path(command_env["REPRISE_STATE_DIR"]) / "reports", key)
             elif key == "f":
                 assert pgbackrest is not None
                 seconds = pgbackrest.restore_and_start(directory / f"pgbackrest-{run}")

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from reprise.pg.scratch import ConnectionInfo, ScratchPostgres
     from reprise.plan.model import Plan, Service
     from reprise.repository.catalog import CatalogEntry
+    from reprise.repository.manifest import Part
     from reprise.store import Store
 
 log = logging.getLogger("reprise.drill")
@@ -224,7 +225,7 @@ def _restore_and_check(
             with report.step(
                 f"start a scratch PostgreSQL {version // 10000 or ''}".rstrip()
             ) as step:
-                scratch = _scratch(version // 10000)
+                scratch = _scratch(version // 10000, _scratch_base(parts, staging))
                 info = scratch.start()
                 step.detail = f"port {info.port}, {scratch.installation.version}"
             with report.step("check target (read-only)"):
@@ -283,12 +284,36 @@ def _check(
     )
 
 
-def _scratch(major: int) -> ScratchPostgres:
+SCRATCH_PER_DUMP_BYTE = 3
+"""A restored database's size, guessed from its dump's: the data, and up to twice as much
+again in indexes (a dump holds none of theirs)."""
+
+
+def _scratch_base(parts: list[Part], staging: Path) -> Path | None:
+    """Where the scratch instance goes: in memory when the restored databases (guessed,
+    :data:`SCRATCH_PER_DUMP_BYTE`) fit there comfortably beside the staged parts (on disk,
+    its 1 GB of new files compete with the kernel's write-back of everything else), else
+    the temporary directory. Instances a killed drill left in memory are reaped here,
+    wherever this one goes."""
+    from reprise.pg.scratch import reap_orphans
+    from reprise.restore.workspace import MEMORY, fits_in_memory
+
+    if MEMORY.is_dir():
+        reap_orphans(MEMORY)
+    dumps = sum(part.plain_size for part in parts if part.role == "database")
+    staged_in_memory = staging.is_relative_to(MEMORY)
+    needed = SCRATCH_PER_DUMP_BYTE * dumps
+    if staged_in_memory:
+        needed += sum(part.plain_size for part in parts)
+    return MEMORY if dumps and fits_in_memory(needed) else None
+
+
+def _scratch(major: int, base_dir: Path | None = None) -> ScratchPostgres:
     """A fast scratch instance of the dump's major version, else the nearest newer one."""
     from reprise.errors import ToolNotFoundError
     from reprise.pg.scratch import ScratchPostgres
 
     try:
-        return ScratchPostgres(major=major or None, settings=DRILL_SETTINGS)
+        return ScratchPostgres(major=major or None, settings=DRILL_SETTINGS, base_dir=base_dir)
     except ToolNotFoundError:
-        return ScratchPostgres(min_major=major or None, settings=DRILL_SETTINGS)
+        return ScratchPostgres(min_major=major or None, settings=DRILL_SETTINGS, base_dir=base_dir)

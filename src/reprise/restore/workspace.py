@@ -32,16 +32,22 @@ def available_memory() -> int:
     return 0
 
 
+def fits_in_memory(needed: int, root: Path = MEMORY) -> bool:
+    """``needed`` bytes fit comfortably in the memory file system: at most a quarter of
+    the available memory and half of its free room."""
+    try:
+        stats = os.statvfs(root)
+    except OSError:
+        return False
+    room = stats.f_bavail * stats.f_frsize
+    return 0 < needed <= available_memory() // 4 and needed <= room // 2
+
+
 def memory_folder(needed: int, root: Path = MEMORY) -> Path | None:
     """A fresh private folder in memory for ``needed`` bytes, or None when they would not
     fit comfortably (or there is no memory file system)."""
     reap(root)
-    try:
-        stats = os.statvfs(root)
-    except OSError:
-        return None
-    room = stats.f_bavail * stats.f_frsize
-    if needed <= 0 or needed > available_memory() // 4 or needed > room // 2:
+    if not fits_in_memory(needed, root):
         return None
     try:
         return Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=root))
