@@ -19,7 +19,7 @@ SOURCE = Path(__file__).resolve().parents[2] / "src" / "reprise"
 FLOORS: list[set[str]] = [
     {"reprise", "errors"},  # reprise/__init__.py: the version
     {"security"},
-    {"paths", "words"},
+    {"paths", "words", "writeback"},
     {"plan"},
     {"store", "pg", "reports"},
     {"repository", "heartbeat", "accounts"},

@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 
 from reprise.errors import OperationError, RepriseError, VerificationError
+from reprise.repository.manifest import Part
 from reprise.restore import decoders as decoders_module
 from reprise.restore import staging as staging_module
 from reprise.restore import unpack_part as unpack_part_module
@@ -514,8 +515,9 @@ def _part(
     signed_plain = plain if signed_plain is None else signed_plain
     path = tmp_path / "base.tar.zst.age"
     path.write_bytes(stored)
-    part = SimpleNamespace(
+    part = Part(
         name="base.tar.zst.age",
+        role="database",
         plain_size=len(signed_plain),
         plain_sha256=hashlib.sha256(signed_plain).hexdigest(),
         stored_size=len(signed),

@@ -20,6 +20,7 @@ from typing import BinaryIO
 from reprise.errors import OperationError
 from reprise.repository.backend import NotFoundError, ObjectInfo, check_key
 from reprise.security import create_private_file, make_private_dirs
+from reprise.writeback import WritebackCounter
 
 TEMPORARY_MARK = ".tmp-"
 
@@ -71,11 +72,15 @@ class _LocalWriter:
             self._handle: BinaryIO | None = os.fdopen(create_private_file(self._temporary), "wb")
         except OSError as error:
             raise storage_error(error, final.parent, "creating a file") from error
+        # The disk writes the part while the backup goes on; the fsync at commit waits less.
+        self._writeback = WritebackCounter(self._handle.fileno())
 
     def write(self, data: bytes | memoryview, /) -> int:
         assert self._handle is not None, "write after commit or abort"
         try:
-            return self._handle.write(data)
+            count = self._handle.write(data)
+            self._writeback.wrote(count)
+            return count
         except OSError as error:
             self.abort()
             raise storage_error(error, self._final, "writing") from error

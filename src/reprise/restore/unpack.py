@@ -54,6 +54,7 @@ from typing import Any, BinaryIO
 
 from reprise.errors import FileExistsRefusal, InputError, VerificationError, option
 from reprise.repository.local import storage_error
+from reprise.writeback import WritebackCounter
 
 BLOCK = 1024 * 1024
 SPECIAL_BITS = stat.S_ISUID | stat.S_ISGID | stat.S_ISVTX
@@ -595,30 +596,6 @@ class _Unpacker:
             self._forget_cache()
 
 
-WRITEBACK_STEP = 16 * 1024 * 1024
-
-
-@functools.cache
-def _sync_file_range() -> Any:
-    import ctypes
-    import ctypes.util
-
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    function = getattr(libc, "sync_file_range", None)
-    if function is not None:
-        function.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
-    return function
-
-
-def start_writeback(descriptor: int, offset: int, length: int) -> None:
-    """Have the kernel start writing these bytes of a file to the disk, without waiting
-    (``sync_file_range(SYNC_FILE_RANGE_WRITE)``): the disk works while the unpacking goes
-    on. Durability still comes from :func:`sync_file_system`; best effort elsewhere."""
-    function = _sync_file_range()
-    if function is not None:
-        function(descriptor, offset, length, 2)  # SYNC_FILE_RANGE_WRITE
-
-
 def _write_all(descriptor: int, data: memoryview | bytes) -> None:
     view = memoryview(data)
     while view:
@@ -673,19 +650,15 @@ class _TarReader:
     def copy(self, size: int, descriptor: int) -> None:
         """The next ``size`` bytes into ``descriptor``, their write-back to the disk started
         every few MiB (the flush at the end then finds most of them written)."""
-        written = flushed = 0
+        writeback = WritebackCounter(descriptor)
         while size:
             piece = self._next(size)
             if not piece:
                 raise tarfile.ReadError("unexpected end of data")
             _write_all(descriptor, piece)
             size -= len(piece)
-            written += len(piece)
-            if written - flushed >= WRITEBACK_STEP:
-                start_writeback(descriptor, flushed, written - flushed)
-                flushed = written
-        if written > flushed:
-            start_writeback(descriptor, flushed, written - flushed)
+            writeback.wrote(len(piece))
+        writeback.finish()
 
     def skip(self, size: int) -> None:
         """Pass over ``size`` bytes (the padding after a member)."""
