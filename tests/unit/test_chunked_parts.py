@@ -20,12 +20,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyrage import x25519
 
-from reprise.errors import VerificationError
+from reprise.errors import OperationError, VerificationError
 from reprise.repository.manifest import Part
 from reprise.repository.streams import ChunkHashes, MeasuringWriter, chunk_count
 from reprise.restore import staging, streamed
 from reprise.restore.decoders import Decoder, prove_stored
 from reprise.restore.external_age import age_program, secret_lines
+from tests.support.backups import mounted_tmpfs
 
 needs_programs = pytest.mark.skipif(
     age_program() is None or shutil.which("zstd") is None,
@@ -299,9 +300,12 @@ def test_without_a_table_of_contents_the_whole_dump_is_written(
     monkeypatch.setattr(streamed, "LAST_PROBE", 1_600_000)
     asked: list[int] = []
     data = os.urandom(5_000_000)
-    got, written, fork = _run_fork(
-        data, tmp_path, read_restore=None, to_file=True, enough=lambda: bool(asked.append(1))
-    )
+
+    def never() -> bool:
+        asked.append(1)
+        return False
+
+    got, written, fork = _run_fork(data, tmp_path, read_restore=None, to_file=True, enough=never)
     assert fork.failure is None and got == data and written == data
     assert len(asked) == 3  # at 100 kB, 400 kB and 1.6 MB, then no more
 
@@ -311,3 +315,51 @@ def test_the_staging_space_of_a_part() -> None:
     assert streamed.staging_need(part, False, 2) == 1 << 30
     assert streamed.staging_need(part, True, 1) == 0
     assert streamed.staging_need(part, True, 2) == streamed.LAST_PROBE
+
+
+class _OneObject:
+    """A repository holding one stored part, whatever its key."""
+
+    def __init__(self, data: bytes) -> None:
+        self.backend = SimpleNamespace(open_reader=lambda _key: io.BytesIO(data))
+
+    @staticmethod
+    def where(name: str) -> str:
+        return f"repo:{name}"
+
+
+@needs_programs
+def test_a_full_staging_disk_fails_the_stream_at_once(tmp_path: Path) -> None:
+    """The staged file's disk fills while pg_restore reads: a storage error naming the
+    file, at once (zstd, left without a reader, is stopped rather than waited for)."""
+    identity = x25519.Identity.generate()
+    plain = os.urandom(3_000_000)  # does not compress: 3 MB on a 1 MB disk
+    stored = _encrypt(plain, identity)
+    part = _part(stored, plain, chunks=_chunks(stored))
+    programs = staging.decoding_programs([identity])
+    assert programs is not None
+    manifest = SimpleNamespace(source="app-postgres", id="20261127-0700-abcd")
+    with mounted_tmpfs(tmp_path / "small", "size=1m") as small:
+        stream = streamed.DumpStream(
+            _OneObject(stored),  # type: ignore[arg-type]
+            manifest,  # type: ignore[arg-type]
+            part,
+            programs,
+            small / "db-app.pgdump",
+        )
+        reader = ["/bin/sh", "-c", "cat > /dev/null", "sh"]  # pg_restore's part: reads all
+        raised: list[BaseException] = []
+
+        def restore() -> None:
+            try:
+                stream.restore(reader, "--dbname=app", dict(os.environ), jobs=2, what="test")
+            except BaseException as error:  # noqa: BLE001 - examined below
+                raised.append(error)
+
+        worker = threading.Thread(target=restore, daemon=True)
+        worker.start()
+        worker.join(120)  # the programs' own stall timeout is ten minutes
+        assert not worker.is_alive(), "waited for zstd instead of failing"
+        assert len(raised) == 1 and isinstance(raised[0], OperationError), raised
+        assert "no space left" in raised[0].message
+        assert not (small / "db-app.pgdump").exists()

@@ -297,20 +297,26 @@ class DumpStream:
             )
             restore.stdin.close()  # the fork holds its own descriptor
             try:
-                decoder.wait()
+                # The fork first: it ends with zstd's output, or on its own failure (a
+                # full disk), after which zstd would wait forever for a reader.
                 while not fork.join(0.2):
                     if self.cancel is not None and self.cancel.is_set():
                         raise Cancelled
+                if fork.over:
+                    raise altered(location)
+                if fork.failure is not None:
+                    raise self._fork_failure(fork.failure)  # below: zstd and the rest stopped
+                decoder.wait()
             except BaseException:
                 _kill(restore)
                 decoder.close(stop=True)
                 fork.join()
                 raise
             decoder.close(stop=False)
-            failure = decoder.failure(location) or fork.failure
-            if decoder.over or fork.over or failure is not None:
+            failure = decoder.failure(location)
+            if decoder.over or failure is not None:
                 _kill(restore)  # a cut stream: what it loaded is dropped by the caller
-                if decoder.over or fork.over:
+                if decoder.over:
                     raise altered(location)
                 assert failure is not None
                 raise failure
@@ -323,6 +329,16 @@ class DumpStream:
             if code != 0:
                 errors.seek(0)
                 raise tool_failure(what, code, errors.read().decode(errors="replace"))
+
+    def _fork_failure(self, error: BaseException | None) -> BaseException:
+        """The fork's error as the user should see it: the staged file's disk is full
+        (or failing), not the backup."""
+        if isinstance(error, OSError):
+            from reprise.repository.local import storage_error
+
+            return storage_error(error, self.path, "writing")
+        assert error is not None
+        return error
 
 
 def _kill(process: subprocess.Popen[Any]) -> None:
