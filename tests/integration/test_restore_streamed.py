@@ -13,7 +13,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import psycopg
@@ -121,13 +120,13 @@ def test_a_new_database_is_loaded_while_its_part_is_read(
     with psycopg.connect(postgres.dsn("st_app"), autocommit=True) as connection:
         connection.execute("CREATE INDEX invoices_issued ON invoices (issued, paid)")
         connection.execute("CREATE UNIQUE INDEX customers_email ON customers (lower(email))")
-    backup = _backed_up(world, postgres, megabytes=40, fresh=False)
+    backup = _backed_up(world, postgres, megabytes=24, fresh=False)
     part = _part(world, backup)
     # Signed chunk checksums: one per CHUNK of stored bytes.
     assert part["chunk_size"] == CHUNK
     chunks = part["chunk_sha256"]
     assert isinstance(chunks, list) and len(chunks) == -(-int(str(part["stored_size"])) // CHUNK)
-    assert len(chunks) >= 3
+    assert len(chunks) >= 2
     _drop(postgres, "st_copy")
     before = _memory_folders()
     result = world.reprise(*_restore(world, postgres, "--jobs", jobs))
@@ -157,14 +156,15 @@ def test_an_existing_database_is_restored_from_a_part_verified_whole(
     assert not any(step.startswith("fetch, verify and pg_restore") for step in steps)
 
 
-@pytest.mark.parametrize("where", ["first chunk", "last chunk"])
-def test_a_damaged_chunk_fails_the_restore_and_leaves_no_database(
-    world: World, postgres: ConnectionInfo, where: str
+def test_a_damaged_last_chunk_fails_the_restore_and_leaves_no_database(
+    world: World, postgres: ConnectionInfo
 ) -> None:
-    backup = _backed_up(world, postgres, megabytes=40)
+    """pg_restore was loading the chunks before it: the database it was creating is
+    dropped. (Reordered, cut and extended parts: test_restore_streamed_attacks.py.)"""
+    backup = _backed_up(world, postgres, megabytes=24)
     stored = _stored(world, backup)
     data = bytearray(stored.read_bytes())
-    data[100 if where == "first chunk" else len(data) - 100] ^= 0x01
+    data[len(data) - 100] ^= 0x01
     stored.write_bytes(bytes(data))
     _drop(postgres, "st_copy")
     before = _memory_folders()
@@ -174,21 +174,7 @@ def test_a_damaged_chunk_fails_the_restore_and_leaves_no_database(
     assert PART in stderr and "Traceback" not in stderr
     assert not _exists(postgres, "st_copy")
     _nothing_staged(world, before)
-    if where == "last chunk":  # pg_restore was loading the chunks before it
-        assert "pg_restore" in watched.seen.values()
-
-
-def test_a_truncated_part_fails_the_restore_and_leaves_no_database(
-    world: World, postgres: ConnectionInfo
-) -> None:
-    backup = _backed_up(world, postgres, megabytes=20)
-    stored = _stored(world, backup)
-    os.truncate(stored, CHUNK)  # whole chunks, each matching its checksum
-    _drop(postgres, "st_copy")
-    result = world.reprise(*_restore(world, postgres))
-    assert result.returncode == 3, result.stderr
-    assert PART in result.stderr
-    assert not _exists(postgres, "st_copy")
+    assert "pg_restore" in watched.seen.values()
 
 
 _FORGED_SCHEMA = """
@@ -227,7 +213,7 @@ def test_a_part_forged_with_the_public_recipient_runs_nothing_on_the_server(
     part with a dump whose data load writes a file on the server (as the superuser a
     restore runs as). Nothing of it may reach pg_restore. (The backed-up part is larger than
     the forgery: the signed sizes alone would not stop it before pg_restore acts.)"""
-    backup = _backed_up(world, postgres, megabytes=40)
+    backup = _backed_up(world, postgres, megabytes=24)
     _drop(postgres, "st_evil", "st_control", "st_copy")
     with psycopg.connect(postgres.dsn(), autocommit=True) as connection:
         connection.execute('CREATE DATABASE "st_evil"')
@@ -263,7 +249,7 @@ def test_a_part_forged_with_the_public_recipient_runs_nothing_on_the_server(
 def test_pg_restore_dying_mid_stream_is_reported_and_stops_the_programs(
     world: World, postgres: ConnectionInfo
 ) -> None:
-    _backed_up(world, postgres, megabytes=40)
+    _backed_up(world, postgres, megabytes=24)
     _drop(postgres, "st_copy")
     before = _memory_folders()
     watched = Watched(world, *_restore(world, postgres, "--jobs", "2"))
@@ -272,21 +258,4 @@ def test_pg_restore_dying_mid_stream_is_reported_and_stops_the_programs(
     code, stderr = watched.finish()
     assert code == 1, stderr
     assert "pg_restore st_app → st_copy" in stderr and "Traceback" not in stderr
-    _nothing_staged(world, before)
-
-
-def test_an_interrupted_streamed_restore_stops_everything(
-    world: World, postgres: ConnectionInfo
-) -> None:
-    _backed_up(world, postgres, megabytes=40)
-    _drop(postgres, "st_copy")
-    before = _memory_folders()
-    watched = Watched(world, *_restore(world, postgres, "--jobs", "2"))
-    watched.child("pg_restore")
-    watched.child("zstd")
-    time.sleep(0.2)  # bytes are flowing
-    watched.process.send_signal(signal.SIGINT)
-    code, stderr = watched.finish()
-    assert code == 130, stderr
-    assert "Traceback" not in stderr
     _nothing_staged(world, before)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reprise.errors import InputError, OperationError, VerificationError, option
+from reprise.errors import InputError, OperationError, RepriseError, VerificationError, option
 from reprise.pg.binaries import find_tool
 from reprise.pg.connect import connect, split_dsn
 
@@ -142,7 +142,8 @@ def tool_failure(
 ) -> OperationError:
     """A PostgreSQL program's failure, with the end of what it said."""
     tail = "\n".join(stderr.strip().splitlines()[-8:])
-    return OperationError(f"{what}: exited with code {code}: {tail}", hint=hint)
+    ended = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+    return OperationError(f"{what}: {ended}{': ' + tail if tail else ''}", hint=hint)
 
 
 def _role_lines(user: str) -> re.Pattern[str]:
@@ -293,14 +294,31 @@ def restore_database(
         else:
             try:
                 stream.restore(argv, database, env, jobs=jobs, what=what)
-            except VerificationError:
-                if not target.exists:  # nothing of a damaged part stays
-                    drop_database(server, target.target)
+            except BaseException as error:
+                if not target.exists and not stream.proven:
+                    # A cut stream (a damaged chunk, a killed program, Ctrl-C): nothing
+                    # of it stays. After a whole one, pg_restore's failure is as ever.
+                    _drop_unfinished(server, target.target, error)
                 raise
     if properties is not None:
         with connect(server.dsn, what="restore target") as connection:
             database_properties.apply_properties(connection, target.target, properties)
     return warnings
+
+
+def _drop_unfinished(server: TargetServer, name: str, error: BaseException) -> None:
+    """Drop the database a cut stream half loaded; when that fails too, say so in the
+    error's hint (the database stays, named)."""
+    try:
+        drop_database(server, name)
+    except Exception as failure:  # noqa: BLE001 - the original error goes on
+        if isinstance(error, RepriseError):
+            reason = str(failure).strip().splitlines()[0] if str(failure).strip() else ""
+            error.hint = (
+                f"{error.hint + '; ' if error.hint else ''}the database {name!r} this restore "
+                f"created holds part of the data and could not be dropped ({reason}): "
+                "drop it before restoring again"
+            )
 
 
 def drop_database(server: TargetServer, name: str) -> None:

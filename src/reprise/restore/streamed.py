@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reprise.errors import OperationError
 from reprise.repository.streams import BLOCK, widen
 from reprise.restore.decoders import altered, prove_stored
 from reprise.restore.logical import run_tool, tool_failure
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from reprise.repository.streams import Progress
 
 _ENDING = 5.0  # seconds pg_restore may take to end once killed
+IGNORED_ERRORS = "errors ignored on restore"
+"""What pg_restore says at the end when it went past errors (and exits 1)."""
 
 FIRST_PROBE = 1024 * 1024
 LAST_PROBE = 256 * 1024 * 1024
@@ -235,6 +238,9 @@ class DumpStream:
         self.path = path
         self.progress = progress
         self.cancel = cancel
+        self.proven = False
+        """Every stored byte matched the signed manifest: the load is whole (whatever
+        pg_restore made of it)."""
 
     def restore(
         self, argv: list[str], database: str, env: dict[str, str], *, jobs: int, what: str
@@ -242,8 +248,10 @@ class DumpStream:
         """Run ``argv`` (pg_restore and its options) into ``database`` (a ``--dbname=``
         argument) from the decoded stream: everything with one job, else the schema and
         data from the stream and the post-data with ``jobs`` from the staged file. Raises
-        VerificationError naming the part when its bytes are not the signed ones (the
-        caller drops what it created), OperationError when pg_restore fails."""
+        VerificationError naming the part when its bytes are not the signed ones,
+        OperationError when pg_restore fails. Until :attr:`proven` is set, whatever ends
+        the call (a damaged chunk, a killed program, Ctrl-C) left a stream that was cut:
+        the caller drops the database it created."""
         staged = jobs > 1
         first = [*argv, "--section=pre-data", "--section=data"] if staged else list(argv)
         try:
@@ -252,19 +260,29 @@ class DumpStream:
                 if staged:
                     file = create_private_file(self.path)
                     files.callback(os.close, file)
-                self._load([*first, database], env, file, what)
+                ignored = self._load([*first, database], env, file, what)
             if staged:
+                # Errors pg_restore went past (an owner it could not set) leave the data
+                # whole: the indexes and constraints are still built, as one pg_restore
+                # -j would, and the errors are reported after.
                 run_tool(
                     [*argv, "--section=post-data", f"--jobs={jobs}", database, str(self.path)],
                     what=what,
                     env=env,
                 )
+            if ignored is not None:
+                raise ignored
         finally:
             if staged:
                 with contextlib.suppress(OSError):
                     self.path.unlink()
 
-    def _load(self, argv: list[str], env: dict[str, str], file: int | None, what: str) -> None:
+    def _load(
+        self, argv: list[str], env: dict[str, str], file: int | None, what: str
+    ) -> OperationError | None:
+        """Feed pg_restore the decoded stream; raise when it or the stream fails, except
+        for errors pg_restore went past ("errors ignored on restore"): those are returned,
+        for after the post-data step."""
         errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
         with (
             errors,
@@ -325,10 +343,16 @@ class DumpStream:
             except BaseException:
                 _kill(restore)
                 raise
+            self.proven = True
             code = restore.wait()
-            if code != 0:
-                errors.seek(0)
-                raise tool_failure(what, code, errors.read().decode(errors="replace"))
+            if code == 0:
+                return None
+            errors.seek(0)
+            said = errors.read().decode(errors="replace")
+            failure = tool_failure(what, code, said)
+            if code == 1 and IGNORED_ERRORS in said:
+                return failure
+            raise failure
 
     def _fork_failure(self, error: BaseException | None) -> BaseException:
         """The fork's error as the user should see it: the staged file's disk is full
