@@ -193,7 +193,7 @@ INSERT INTO public.payload VALUES (1);
 CREATE TABLE public.zz_padding (data bytea);
 INSERT INTO public.zz_padding
 SELECT decode(string_agg(md5(random()::text), ''), 'hex')
-FROM generate_series(1, 30) i, generate_series(1, 65536) j GROUP BY i;
+FROM generate_series(1, 16) i, generate_series(1, 65536) j GROUP BY i;
 """
 
 

@@ -304,10 +304,10 @@ def _wait_post_data(watched: Watched, timeout: float = 60) -> int:
 @pytest.mark.parametrize(
     ("victim", "how"),
     [
+        # zstd killed and SIGTERM during the post-data step end the same ways (checked
+        # once by hand; left out for the suite's time).
         ("age", signal.SIGKILL),
-        ("zstd", signal.SIGKILL),
         ("reprise", signal.SIGTERM),
-        ("post-data", signal.SIGTERM),
         ("post-data pg_restore", signal.SIGKILL),
     ],
 )
