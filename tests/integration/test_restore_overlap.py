@@ -10,20 +10,13 @@ from pathlib import Path
 import psycopg
 
 from reprise.pg.scratch import ConnectionInfo
-from reprise.restore.workspace import MEMORY
 from tests.support.backups import World, database_figures, sample_database
-
-
-def _exists(postgres: ConnectionInfo, database: str) -> bool:
-    with psycopg.connect(postgres.dsn()) as connection:
-        row = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
-        return row.fetchone() is not None
-
-
-def _drop(postgres: ConnectionInfo, *databases: str) -> None:
-    with psycopg.connect(postgres.dsn(), autocommit=True) as connection:
-        for database in databases:
-            connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+from tests.support.restores import (
+    assert_nothing_staged,
+    database_exists,
+    drop_databases,
+    memory_folders,
+)
 
 
 def _two_databases(
@@ -45,18 +38,8 @@ def _two_databases(
     assert world.reprise("repo", "init").returncode == 0
     world.backup_once()
     figures = {name: database_figures(postgres, name) for name in (first, second)}
-    _drop(postgres, first, second)
+    drop_databases(postgres, first, second)
     return figures
-
-
-def _memory_folders() -> set[Path]:
-    return set(MEMORY.glob("reprise-restore-*")) if MEMORY.is_dir() else set()
-
-
-def _nothing_staged(world: World, before: set[Path]) -> None:
-    work = world.root / "state" / "work"
-    assert not work.exists() or not any(work.iterdir())
-    assert not (_memory_folders() - before)
 
 
 def _damage(world: World, part_name: str) -> None:
@@ -89,7 +72,7 @@ def test_two_databases_restore_each_from_its_verified_part_in_turn(
     touches its database, the next decrypted meanwhile."""
     figures = _two_databases(world, postgres, "ov_one", "ov_two")
     _create_empty(postgres, "ov_one", "ov_two")
-    before = _memory_folders()
+    before = memory_folders()
     result = world.reprise("restore", "app", "--target", postgres.dsn(), "--jobs", "2")
     assert result.returncode == 0, result.stderr
     assert {name: database_figures(postgres, name) for name in figures} == figures
@@ -101,7 +84,7 @@ def test_two_databases_restore_each_from_its_verified_part_in_turn(
         < names.index("fetch, decrypt and verify db-ov_two.pgdump.zst.age")
         < names.index("pg_restore ov_two → ov_two")
     )
-    _nothing_staged(world, before)
+    assert_nothing_staged(world, before)
     assert world.backups()[0]["verify_status"] == "ok"
 
 
@@ -109,7 +92,7 @@ def test_two_new_databases_are_each_loaded_while_their_part_is_read(
     world: World, postgres: ConnectionInfo
 ) -> None:
     figures = _two_databases(world, postgres, "ov_one", "ov_two")
-    before = _memory_folders()
+    before = memory_folders()
     result = world.reprise("restore", "app", "--target", postgres.dsn(), "--jobs", "2")
     assert result.returncode == 0, result.stderr
     assert {name: database_figures(postgres, name) for name in figures} == figures
@@ -119,7 +102,7 @@ def test_two_new_databases_are_each_loaded_while_their_part_is_read(
         < names.index("fetch, verify and pg_restore ov_one → ov_one")
         < names.index("fetch, verify and pg_restore ov_two → ov_two")
     )
-    _nothing_staged(world, before)
+    assert_nothing_staged(world, before)
     assert world.backups()[0]["verify_status"] == "ok"
 
 
@@ -134,7 +117,7 @@ def test_a_damaged_second_part_fails_the_restore_and_its_database_is_never_creat
 ) -> None:
     _two_databases(world, postgres, "ov_good", "ov_bad")
     _damage(world, "db-ov_bad.pgdump.zst.age")
-    before = _memory_folders()
+    before = memory_folders()
     result = world.reprise("restore", "app", "--target", postgres.dsn())
     assert result.returncode == 3, result.stderr
     assert "db-ov_bad.pgdump.zst.age" in result.stderr
@@ -142,10 +125,10 @@ def test_a_damaged_second_part_fails_the_restore_and_its_database_is_never_creat
     # Said plainly: what was restored came from verified parts; the damaged one, nothing.
     assert "restored before the damage was found" in result.stderr
     assert "ov_good" in result.stderr
-    assert _exists(postgres, "ov_good") and not _exists(postgres, "ov_bad")
+    assert database_exists(postgres, "ov_good") and not database_exists(postgres, "ov_bad")
     reports = list((world.root / "state" / "reports").glob("restore-*.json"))
     assert json.loads(reports[0].read_text())["result"] == "failed"
-    _nothing_staged(world, before)
+    assert_nothing_staged(world, before)
     assert world.backups()[0]["verify_status"] != "ok"
 
 
@@ -174,7 +157,7 @@ def test_a_damaged_first_part_leaves_no_database(world: World, postgres: Connect
     assert "db-ov_first.pgdump.zst.age" in result.stderr
     assert "restored before the damage was found" in result.stderr
     assert "roles and tablespaces" in result.stderr
-    assert not _exists(postgres, "ov_first") and not _exists(postgres, "ov_next")
+    assert not database_exists(postgres, "ov_first") and not database_exists(postgres, "ov_next")
 
 
 def test_a_drill_of_two_databases_with_a_damaged_second_part_is_an_error(
@@ -189,10 +172,10 @@ def test_a_drill_of_two_databases_with_a_damaged_second_part_is_an_error(
     passed = world.reprise("drill", "app", timeout=300)
     assert passed.returncode == 0, passed.stdout + passed.stderr
     _damage(world, "db-ovd_two.pgdump.zst.age")
-    before = _memory_folders()
+    before = memory_folders()
     damaged = world.reprise("drill", "app", timeout=300)
     assert damaged.returncode == 3, damaged.stdout + damaged.stderr
     assert "db-ovd_two.pgdump.zst.age" in damaged.stdout + damaged.stderr
     drills = json.loads(world.reprise("drill", "list", "--json").stdout)
     assert drills[0]["result"] == "error"
-    _nothing_staged(world, before)
+    assert_nothing_staged(world, before)

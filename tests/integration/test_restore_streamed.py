@@ -22,33 +22,16 @@ import pytest
 from reprise.pg.binaries import find_tool
 from reprise.pg.scratch import ConnectionInfo
 from reprise.repository.streams import CHUNK
-from reprise.restore.workspace import MEMORY
 from tests.support.backups import World, database_figures, sample_database
 from tests.support.processes import Watched
+from tests.support.restores import (
+    assert_nothing_staged,
+    database_exists,
+    drop_databases,
+    memory_folders,
+)
 
 PART = "db-st_app.pgdump.zst.age"
-
-
-def _exists(postgres: ConnectionInfo, database: str) -> bool:
-    with psycopg.connect(postgres.dsn()) as connection:
-        row = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
-        return row.fetchone() is not None
-
-
-def _drop(postgres: ConnectionInfo, *databases: str) -> None:
-    with psycopg.connect(postgres.dsn(), autocommit=True) as connection:
-        for database in databases:
-            connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-
-
-def _memory_folders() -> set[Path]:
-    return set(MEMORY.glob("reprise-restore-*")) if MEMORY.is_dir() else set()
-
-
-def _nothing_staged(world: World, before: set[Path]) -> None:
-    work = world.root / "state" / "work"
-    assert not work.exists() or not any(work.iterdir())
-    assert not (_memory_folders() - before)
 
 
 def _backed_up(
@@ -127,15 +110,15 @@ def test_a_new_database_is_loaded_while_its_part_is_read(
     chunks = part["chunk_sha256"]
     assert isinstance(chunks, list) and len(chunks) == -(-int(str(part["stored_size"])) // CHUNK)
     assert len(chunks) >= 2
-    _drop(postgres, "st_copy")
-    before = _memory_folders()
+    drop_databases(postgres, "st_copy")
+    before = memory_folders()
     result = world.reprise(*_restore(world, postgres, "--jobs", jobs))
     assert result.returncode == 0, result.stderr
     assert database_figures(postgres, "st_copy") == database_figures(postgres, "st_app")
     assert _schema(postgres, "st_copy") == _schema(postgres, "st_app")
     assert len(_schema(postgres, "st_copy")) >= 7
     assert "fetch, verify and pg_restore st_app → st_copy" in _steps(result)
-    _nothing_staged(world, before)
+    assert_nothing_staged(world, before)
     # Every chunk was checked on the way: the restore counts as a deep verification.
     assert world.backups()[0]["verify_status"] == "ok"
 
@@ -146,7 +129,7 @@ def test_an_existing_database_is_restored_from_a_part_verified_whole(
     """A database that exists is never streamed into: a damaged part must leave it as it
     was, so the part is proven whole before pg_restore starts."""
     _backed_up(world, postgres)
-    _drop(postgres, "st_copy")
+    drop_databases(postgres, "st_copy")
     with psycopg.connect(postgres.dsn(), autocommit=True) as connection:
         connection.execute('CREATE DATABASE "st_copy"')
     result = world.reprise(*_restore(world, postgres))
@@ -166,14 +149,14 @@ def test_a_damaged_last_chunk_fails_the_restore_and_leaves_no_database(
     data = bytearray(stored.read_bytes())
     data[len(data) - 100] ^= 0x01
     stored.write_bytes(bytes(data))
-    _drop(postgres, "st_copy")
-    before = _memory_folders()
+    drop_databases(postgres, "st_copy")
+    before = memory_folders()
     watched = Watched(world, *_restore(world, postgres, "--jobs", "2"))
     code, stderr = watched.finish()
     assert code == 3, stderr
     assert PART in stderr and "Traceback" not in stderr
-    assert not _exists(postgres, "st_copy")
-    _nothing_staged(world, before)
+    assert not database_exists(postgres, "st_copy")
+    assert_nothing_staged(world, before)
     assert "pg_restore" in watched.seen.values()
 
 
@@ -214,7 +197,7 @@ def test_a_part_forged_with_the_public_recipient_runs_nothing_on_the_server(
     restore runs as). Nothing of it may reach pg_restore. (The backed-up part is larger than
     the forgery: the signed sizes alone would not stop it before pg_restore acts.)"""
     backup = _backed_up(world, postgres, megabytes=24)
-    _drop(postgres, "st_evil", "st_control", "st_copy")
+    drop_databases(postgres, "st_evil", "st_control", "st_copy")
     with psycopg.connect(postgres.dsn(), autocommit=True) as connection:
         connection.execute('CREATE DATABASE "st_evil"')
     with psycopg.connect(postgres.dsn("st_evil"), autocommit=True) as connection:
@@ -243,19 +226,19 @@ def test_a_part_forged_with_the_public_recipient_runs_nothing_on_the_server(
     assert result.returncode == 3, result.stderr
     assert PART in result.stderr
     assert not _written(postgres, "st_copy")
-    assert not _exists(postgres, "st_copy")
+    assert not database_exists(postgres, "st_copy")
 
 
 def test_pg_restore_dying_mid_stream_is_reported_and_stops_the_programs(
     world: World, postgres: ConnectionInfo
 ) -> None:
     _backed_up(world, postgres, megabytes=24)
-    _drop(postgres, "st_copy")
-    before = _memory_folders()
+    drop_databases(postgres, "st_copy")
+    before = memory_folders()
     watched = Watched(world, *_restore(world, postgres, "--jobs", "2"))
     victim = watched.child("pg_restore")
     os.kill(victim, signal.SIGKILL)
     code, stderr = watched.finish()
     assert code == 1, stderr
     assert "pg_restore st_app → st_copy" in stderr and "Traceback" not in stderr
-    _nothing_staged(world, before)
+    assert_nothing_staged(world, before)

@@ -26,16 +26,18 @@ from reprise.repository.streams import CHUNK
 from tests.integration.test_restore_streamed import (
     PART,
     _backed_up,
-    _drop,
-    _exists,
-    _memory_folders,
-    _nothing_staged,
     _part,
     _steps,
     _stored,
 )
 from tests.support.backups import World, database_figures, sample_database
 from tests.support.processes import Watched, process_table
+from tests.support.restores import (
+    assert_nothing_staged,
+    database_exists,
+    drop_databases,
+    memory_folders,
+)
 
 
 def _restore(postgres: ConnectionInfo, as_name: str, *extra: str, dsn: str = "") -> list[str]:
@@ -73,20 +75,20 @@ def test_stored_bytes_other_than_the_signed_ones_never_load(
     stored = _stored(world, backup)
     genuine = stored.read_bytes()
     assert _part(world, backup)["chunk_size"] == CHUNK
-    before = _memory_folders()
+    before = memory_folders()
     for index, (name, forged) in enumerate(_variants(genuine).items()):
-        _drop(postgres, "st_copy")
+        drop_databases(postgres, "st_copy")
         stored.write_bytes(forged)
         jobs = ("1", "2", "4")[index % 3]  # no staged file, and staged files cut or not
         result = world.reprise(*_restore(postgres, "st_copy", "--jobs", jobs))
         assert result.returncode == 3, (name, jobs, result.stderr)
         assert PART in result.stderr, (name, result.stderr)
         _clean_failure(result.stderr)
-        assert not _exists(postgres, "st_copy"), name
-        _nothing_staged(world, before)
+        assert not database_exists(postgres, "st_copy"), name
+        assert_nothing_staged(world, before)
     # The genuine bytes, put back, restore (the variants were refused for their bytes).
     stored.write_bytes(genuine)
-    _drop(postgres, "st_copy")
+    drop_databases(postgres, "st_copy")
     result = world.reprise(*_restore(postgres, "st_copy", "--jobs", "1"))
     assert result.returncode == 0, result.stderr
     assert database_figures(postgres, "st_copy") == database_figures(postgres, "st_app")
@@ -146,7 +148,7 @@ INSERT INTO public.zz_padding
 
 
 def _rich_source(postgres: ConnectionInfo) -> None:
-    _drop(postgres, "st_app")
+    drop_databases(postgres, "st_app")
     with psycopg.connect(postgres.dsn(), autocommit=True) as connection:
         connection.execute('CREATE DATABASE "st_app"')
     with psycopg.connect(postgres.dsn("st_app"), autocommit=True) as connection:
@@ -216,18 +218,18 @@ def test_post_data_from_a_file_cut_at_the_table_of_contents_rebuilds_everything(
     expected = (_schema_dump(postgres, "st_app"), _contents(postgres, "st_app"))
     for built in ("CREATE EVENT TRIGGER", "INDEX parted_account", "STATISTICS audit"):
         assert built in expected[0]
-    before = _memory_folders()
+    before = memory_folders()
     for jobs in ("1", "2", "4"):
         copy = f"st_copy{jobs}"
-        _drop(postgres, copy)
+        drop_databases(postgres, copy)
         result = world.reprise(*_restore(postgres, copy, "--jobs", jobs))
         assert result.returncode == 0, (jobs, result.stderr)
         assert f"fetch, verify and pg_restore st_app → {copy}" in _steps(result)
         got = (_schema_dump(postgres, copy), _contents(postgres, copy))
         assert got[0] == expected[0], jobs
         assert got[1] == expected[1], jobs
-        _nothing_staged(world, before)
-        _drop(postgres, copy)
+        assert_nothing_staged(world, before)
+        drop_databases(postgres, copy)
 
 
 # -- 3. failures mid-stream ---------------------------------------------------------------
@@ -319,8 +321,8 @@ def test_a_stream_broken_midway_ends_cleanly(
     the data is whole (age, zstd, the restore itself), the half-loaded database it created
     is dropped, as after a damaged chunk."""
     _slow_backup(world, postgres)
-    _drop(postgres, "st_copy")
-    before = _memory_folders()
+    drop_databases(postgres, "st_copy")
+    before = memory_folders()
     watched = Watched(world, *_restore(postgres, "st_copy", "--jobs", "2"))
     if victim in ("age", "zstd"):
         os.kill(_live_child(watched, victim), how)
@@ -343,11 +345,11 @@ def test_a_stream_broken_midway_ends_cleanly(
     assert code == expected, (victim, code, stderr)
     if victim in ("age", "zstd"):
         assert f"{victim} was killed by signal 9" in stderr, stderr
-    _nothing_staged(world, before)
+    assert_nothing_staged(world, before)
     if victim in ("age", "zstd", "reprise"):
-        assert not _exists(postgres, "st_copy"), stderr  # dropped, as after a damaged chunk
+        assert not database_exists(postgres, "st_copy"), stderr  # dropped, as after a damaged chunk
     else:  # the data was whole: pg_restore's own failure leaves it, with the way out
-        assert _exists(postgres, "st_copy")
+        assert database_exists(postgres, "st_copy")
         if how == signal.SIGKILL:
             assert "was killed by signal 9" in stderr, stderr
 
@@ -359,15 +361,15 @@ def test_a_target_user_who_cannot_create_databases_is_told_so(
     with psycopg.connect(postgres.dsn(), autocommit=True) as connection:
         connection.execute("DROP ROLE IF EXISTS st_nocreate")
         connection.execute("CREATE ROLE st_nocreate LOGIN PASSWORD 'secret' NOCREATEDB")
-    _drop(postgres, "st_copy")
+    drop_databases(postgres, "st_copy")
     dsn = f"postgresql://st_nocreate:secret@{postgres.host}:{postgres.port}/postgres"
-    before = _memory_folders()
+    before = memory_folders()
     result = world.reprise(*_restore(postgres, "st_copy", "--jobs", "2", dsn=dsn))
     _clean_failure(result.stderr)
     assert result.returncode == 1, result.stderr
     assert "st_copy" in result.stderr
-    assert not _exists(postgres, "st_copy")
-    _nothing_staged(world, before)
+    assert not database_exists(postgres, "st_copy")
+    assert_nothing_staged(world, before)
 
 
 def test_ignorable_pg_restore_errors_still_leave_the_indexes_built(
@@ -383,7 +385,7 @@ def test_ignorable_pg_restore_errors_still_leave_the_indexes_built(
         connection.execute("CREATE ROLE st_creator LOGIN PASSWORD 'secret' CREATEDB")
         connection.execute('ALTER DATABASE "st_app" OWNER TO st_creator')
     _backed_up(world, postgres, fresh=False)
-    _drop(postgres, "st_copy", "st_staged")
+    drop_databases(postgres, "st_copy", "st_staged")
     dsn = f"postgresql://st_creator:secret@{postgres.host}:{postgres.port}/postgres"
     streamed = world.reprise(*_restore(postgres, "st_copy", "--jobs", "2", dsn=dsn))
     _clean_failure(streamed.stderr)
