@@ -50,6 +50,7 @@ from reprise.store.events import append_event
 if TYPE_CHECKING:
     from reprise.plan.jobs import BackupJob
     from reprise.plan.model import Plan
+    from reprise.restore.streamed import DumpStream
     from reprise.store import Store
 
 log = logging.getLogger("reprise.restore")
@@ -464,35 +465,36 @@ def restore_staged(
     if len(parts) > 1 and parts[0].role == "globals" and not stager.streams(parts[1]):
         first = 2
     items: dict[int, StagedPart] = {}
+
+    def load(part: Part, step: str, path: Path, stream: DumpStream | None = None) -> None:
+        """pg_restore one database's part (staged at ``path``, or ``stream``ed)."""
+        target = targets[str(part.database)]  # the stager holds only the wanted parts
+        properties = recorded.get(target.source, {}).get("properties")
+        with report.step(f"{step} {target.source} → {target.target}", size=part.plain_size) as done:
+            warnings = logical.restore_database(
+                server,
+                target,
+                path,
+                part.format,
+                jobs=jobs,
+                clean=clean,
+                dump_major=major,
+                where=f"backup {manifest.id} part {part.name}",
+                properties=properties if isinstance(properties, dict) else None,
+                stream=stream,
+            )
+            done.detail = render_options("; ".join(warnings)) or None
+        restored.append(target.target)
+
     for index, part in enumerate(parts):
         if stager.streams(part):
-            target = targets[str(part.database)]
-            properties = recorded.get(target.source, {}).get("properties")
             try:
-                with (
-                    report.step(
-                        f"fetch, verify and pg_restore {target.source} → {target.target}",
-                        size=part.plain_size,
-                    ) as step,
-                    stager.stream(part) as stream,
-                ):
-                    warnings = logical.restore_database(
-                        server,
-                        target,
-                        stream.path,
-                        part.format,
-                        jobs=jobs,
-                        clean=clean,
-                        dump_major=major,
-                        properties=properties if isinstance(properties, dict) else None,
-                        stream=stream,
-                    )
-                    step.detail = render_options("; ".join(warnings)) or None
+                with stager.stream(part) as stream:
+                    load(part, "fetch, verify and pg_restore", stream.path, stream)
             except RepriseError as error:
                 if restored and isinstance(error, VerificationError):
                     error.hint = _restored_before(error.hint, restored)
                 raise
-            restored.append(target.target)
             continue
         if index < first:
             if index == 0:
@@ -516,24 +518,7 @@ def restore_staged(
                     step.detail = render_options("; ".join(warnings)) or None
                 restored.append("roles and tablespaces")
                 continue
-            target = targets[str(part.database)]  # the stager holds only the wanted parts
-            properties = recorded.get(target.source, {}).get("properties")
-            with report.step(
-                f"pg_restore {target.source} → {target.target}", size=part.plain_size
-            ) as step:
-                warnings = logical.restore_database(
-                    server,
-                    target,
-                    item.path,
-                    part.format,
-                    jobs=jobs,
-                    clean=clean,
-                    dump_major=major,
-                    where=f"backup {manifest.id} part {part.name}",
-                    properties=properties if isinstance(properties, dict) else None,
-                )
-                step.detail = render_options("; ".join(warnings)) or None
-            restored.append(target.target)
+            load(part, "pg_restore", item.path)
         finally:
             stager.release(item)
 
