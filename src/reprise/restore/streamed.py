@@ -18,7 +18,6 @@ is restored from a part verified whole first, as before.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import os
 import subprocess
@@ -75,6 +74,8 @@ def staging_need(part: Part, streamed: bool, jobs: int) -> int:
 def _tee_function() -> Callable[[int, int, int], int] | None:
     """Linux's ``tee(2)`` (duplicate a pipe's bytes into another pipe without consuming
     them), or None where the C library lacks it."""
+    import ctypes  # only once a stream forks: not on every command's start-up
+
     try:
         function = ctypes.CDLL(None, use_errno=True).tee
     except (OSError, AttributeError):
