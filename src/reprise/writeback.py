@@ -7,6 +7,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from reprise import libc
+
 WRITEBACK_STEP = 16 * 1024 * 1024
 """Bytes written between two requests."""
 
@@ -14,10 +16,8 @@ WRITEBACK_STEP = 16 * 1024 * 1024
 @functools.cache
 def _sync_file_range() -> Any:
     import ctypes
-    import ctypes.util
 
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    function = getattr(libc, "sync_file_range", None)
+    function = libc.function("sync_file_range")
     if function is not None:
         function.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
     return function

@@ -18,7 +18,7 @@ SOURCE = Path(__file__).resolve().parents[2] / "src" / "reprise"
 
 FLOORS: list[set[str]] = [
     {"reprise", "errors"},  # reprise/__init__.py: the version
-    {"security"},
+    {"security", "libc"},
     {"paths", "words", "writeback"},
     {"plan"},
     {"store", "pg", "reports"},

@@ -76,9 +76,10 @@ def _tee_function() -> Callable[[int, int, int], int] | None:
     them), or None where the C library lacks it."""
     import ctypes  # only once a stream forks: not on every command's start-up
 
-    try:
-        function = ctypes.CDLL(None, use_errno=True).tee
-    except (OSError, AttributeError):
+    from reprise import libc
+
+    function = libc.function("tee")
+    if function is None:
         return None
     function.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_size_t, ctypes.c_uint]
     function.restype = ctypes.c_ssize_t

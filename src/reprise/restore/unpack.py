@@ -779,12 +779,12 @@ def sync_file_system(path: Path) -> None:
     ``sync`` where syncfs is missing; raises OSError when the flush fails (Linux reports
     write-back errors to syncfs)."""
     import ctypes
-    import ctypes.util
+
+    from reprise import libc
 
     descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        syncfs = getattr(libc, "syncfs", None)
+        syncfs = libc.function("syncfs")
         if syncfs is None:
             os.sync()
             return
