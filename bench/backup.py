@@ -41,6 +41,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
+from installed import as_installed  # noqa: E402
 from reprise.cli.main import main as reprise_main  # noqa: E402
 from reprise.pg.binaries import find_tool  # noqa: E402
 from reprise.pg.scratch import ConnectionInfo, ScratchPostgres  # noqa: E402
@@ -250,6 +251,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None, help="Also write raw samples.")
     args = parser.parse_args()
+    as_installed()
     for tool in ("gzip", "zstd"):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} is needed (apt-get install {tool})")

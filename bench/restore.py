@@ -47,6 +47,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from backup import build_databases
+from installed import as_installed
 from reprise.cli.main import main as reprise_main
 from reprise.pg.binaries import find_tool
 from reprise.pg.scratch import ConnectionInfo, ScratchPostgres
@@ -512,6 +513,7 @@ def main() -> None:
         help="another copy of Reprise's src folder, measured as (e0), or (c0) and (d0)",
     )
     args = parser.parse_args()
+    as_installed()
     print(f"load average before: {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
     directory = Path(tempfile.mkdtemp(prefix="reprise-bench-restore-"))
     directory.chmod(0o755)

@@ -44,6 +44,7 @@ from tests.support.pitr import (  # noqa: E402
 )
 from tests.support.pitr import shared_world as _shared_world  # noqa: E402
 
+from installed import as_installed  # noqa: E402
 from reprise.pg.binaries import find_tool  # noqa: E402
 from reprise.pg.scratch import ScratchPostgres, server_os_user  # noqa: E402
 
@@ -258,8 +259,7 @@ def main() -> None:
     parser.add_argument("--skip-one", action="store_true", help="only part 2")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/reprise-bench-wal"))
     options = parser.parse_args()
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed Reprise has its bytecode
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src")], check=False)
+    as_installed()
     server_side_reprise()  # fails early when PostgreSQL's user cannot run Reprise
     options.workdir.mkdir(parents=True, exist_ok=True)
     options.workdir.chmod(0o755)

@@ -68,3 +68,8 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   .venv/bin/python -c 'import reprise' # fail here, not later, if the install did not work
   echo "$want" > "$stamp"
 fi
+
+# pip and Debian compile an installed package's modules; an editable checkout on a machine
+# with PYTHONDONTWRITEBYTECODE=1 would compile ~110 of them from source at every command
+# the tests start (0.17 s each). Only changed modules are compiled again.
+.venv/bin/python -m compileall -q src >/dev/null
