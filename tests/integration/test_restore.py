@@ -127,6 +127,8 @@ def test_dry_run_shows_the_backup_and_steps_and_changes_nothing(
     assert result.returncode == 0, result.stderr
     assert backup_id in result.stdout and "ago" in result.stdout
     assert "pg_restore -j 2: rs_dry → rs_dry_copy" in result.stdout
+    # the database is new: its verified chunks are loaded as they arrive (the step says so)
+    assert "loaded as its verified chunks arrive" in " ".join(result.stdout.split())
     assert "nothing was read or written" in result.stdout
     assert not _exists(postgres, "rs_dry_copy")
     planned = json.loads(

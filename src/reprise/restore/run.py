@@ -170,9 +170,16 @@ def plan_restore(plan: Plan, store: Store, request: RestoreRequest) -> RestorePl
     )
     if mode == "server":
         steps.append(f"check the target {target} (reachable, version, empty databases)")
-    steps.append(
-        f"fetch {len(parts)} part(s), decrypt and check every checksum before writing anything"
-    )
+    if mode == "server" and any(part.chunked for part in parts):
+        steps.append(
+            f"fetch {len(parts)} part(s) and decrypt them, checking every checksum before "
+            "its bytes reach the target (a database the restore creates is loaded as its "
+            "verified chunks arrive; an existing one from its part verified whole first)"
+        )
+    else:
+        steps.append(
+            f"fetch {len(parts)} part(s), decrypt and check every checksum before writing anything"
+        )
     if mode == "server":
         if any(part.role == "globals" for part in parts):
             steps.append("restore roles and tablespaces (existing ones kept)")
