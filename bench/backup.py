@@ -11,13 +11,24 @@ peak RSS and output size of:
   (d) reprise backup run                       zstd level 1 (as (c)), row counts (default)
   (e) reprise backup run, table checksums      what the per-table checksums cost
 
-and prints medians with ratios against (a) and (c) measured in the same run, and the load
-average before and after (the machine may be shared: quote the medians with it).
+and prints medians with ratios against (a) and (c) measured in the same run, the ratio
+(d)/(c) run by run (each run measures both, one after the other: the pair sees the same
+machine), and the load average before and after (the machine may be shared: quote the
+medians with it).
+
+Every measured command starts from a quiet disk: ``sync`` and a pause before it, outside
+its time (``--settle``). Without it, a command can pay for the one before it: the stock
+pipes leave their file to the kernel's write-back (no fsync), the previous Reprise run's
+repository is deleted, and on ext4 (data=ordered; mounted with ``discard`` here) that work
+can land in the next command's time, Reprise's fsync included. In a loop of (d) and (c)
+in turn on the mixed set: (d)/(c) 1.33x without, 1.15x with (8 pairs each, interleaved);
+inside this benchmark the difference is within the spread between runs (bench/RESULTS.md).
+
 Targets (mixed): (d) >= 3x faster than (a), size <= 1.1 x (c); both: (d) <= 1.15 x (c)
 time; peak RSS of (d) < 256 MB.
 
     .venv/bin/python bench/backup.py [--runs 3] [--scale 100] [--mixed-rows 7000000]
-                                     [--only mixed|pgbench] [--workdir DIR]
+                                     [--only mixed|pgbench] [--workdir DIR] [--settle 1]
 
 Needs PostgreSQL server binaries (scratch instance), pgbench, gzip and zstd.
 """
@@ -74,8 +85,18 @@ class Measure:
     size: int = 0
 
 
-def run_measured(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB, largest process of the tree) of one command."""
+def settle(seconds: float) -> None:
+    """Flush what earlier commands left to write, and let the write-back end, so that the
+    next command is timed on its own work only (0: not at all, to see what it changes)."""
+    if seconds > 0:
+        os.sync()
+        time.sleep(seconds)
+
+
+def run_measured(argv: list[str], env: dict[str, str], pause: float) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB, largest process of the tree) of one command, started
+    on a settled disk."""
+    settle(pause)
     start = time.perf_counter()
     process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _pid, status, usage = os.wait4(process.pid, 0)
@@ -168,7 +189,7 @@ services:
 
 
 def bench_database(
-    info: ConnectionInfo, database: str, directory: Path, runs: int
+    info: ConnectionInfo, database: str, directory: Path, runs: int, pause: float
 ) -> list[Measure]:
     """All methods on one database, interleaved run by run (noise hits them alike)."""
     pg_dump = find_tool("pg_dump")
@@ -203,7 +224,7 @@ def bench_database(
     measures = {label: Measure(label) for label in methods}
     for run in range(runs):
         for label, (argv, output) in methods.items():
-            seconds, rss = run_measured(argv, env)
+            seconds, rss = run_measured(argv, env, pause)
             measures[label].seconds.append(seconds)
             measures[label].rss_mb.append(rss)
             if output is not None:
@@ -239,6 +260,12 @@ def report(database: str, measures: list[Measure]) -> None:
             f"{m.label:38} {median[m.label]:9.2f} {faster_a:7.2f}x {time_c:7.2f}x "
             f"{max(m.rss_mb):6.0f} MB {size:>10} {size_ratio:>9}"
         )
+    reprise = next(m for m in measures if m.label.startswith("(d)"))
+    pairs = [d / c for d, c in zip(reprise.seconds, zstd.seconds, strict=True)]
+    print(
+        f"(d)/(c) run by run: median {statistics.median(pairs):.3f}x "
+        f"(min {min(pairs):.3f}, max {max(pairs):.3f}, {len(pairs)} runs)"
+    )
 
 
 def main() -> None:
@@ -249,6 +276,12 @@ def main() -> None:
     parser.add_argument("--mixed-rows", type=int, default=7_000_000)
     parser.add_argument("--only", choices=["mixed", "pgbench"])
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=1.0,
+        help="Seconds of pause after a sync before each command (0: neither).",
+    )
     parser.add_argument("--json", type=Path, default=None, help="Also write raw samples.")
     args = parser.parse_args()
     as_installed()
@@ -271,7 +304,9 @@ def main() -> None:
             load_before = os.getloadavg()
             for database in databases:
                 print(f"measuring {database} ({args.runs} runs)…", flush=True)
-                results[database] = bench_database(info, database, base / database, args.runs)
+                results[database] = bench_database(
+                    info, database, base / database, args.runs, args.settle
+                )
             load_after = os.getloadavg()
             for database, measures in results.items():
                 report(database, measures)
